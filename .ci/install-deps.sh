@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages zarrpp needs to build, test and benchmark.
+# Idempotent: packages already present are not fetched again, and apt is quiet then.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libblosc-dev libzstd-dev zlib1g-dev libdeflate-dev libisal-dev
+  nlohmann-json3-dev libtbb-dev libssl-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+)
+if [ "${ZARRPP_INTEROP:-1}" = "1" ]; then
+  packages+=(python3-zarr python3-numpy nodejs npm)
+fi
+if [ "${ZARRPP_PLOTS:-0}" = "1" ]; then
+  packages+=(python3-matplotlib)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# node/npm may come from outside Debian (already on PATH): do not fight it.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  tmp=()
+  for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,125 @@
+// codecs/codec.h - the codec model of the Zarr v3 spec.
+//
+// Three kinds of codec: array->array (transpose), array->bytes (bytes, sharding_indexed) and
+// bytes->bytes (blosc, zstd, gzip, crc32c). Codecs are immutable once built from their JSON
+// configuration and are shared between threads; scratch memory is passed in per call.
+//
+// Chunks in memory are C-order buffers of elements in the host (little-endian) representation.
+// Codec errors are Status values without the chunk key; the pipeline adds the key as context.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zarrpp/bytes.h"
+#include "zarrpp/data_type.h"
+#include "zarrpp/metadata.h"
+#include "zarrpp/status.h"
+
+namespace zarrpp {
+
+// The decoded representation of a chunk at some point in a chain: shape, data type, fill value.
+struct ChunkSpec {
+  std::vector<uint64_t> shape;
+  DataType dtype;
+  FillValue fill_value;
+
+  uint64_t num_elements() const {
+    uint64_t n = 1;
+    for (uint64_t s : shape) n *= s;
+    return n;
+  }
+  uint64_t num_bytes() const { return num_elements() * dtype.size(); }
+};
+
+class Codec {
+ public:
+  enum class Kind { kArrayToArray, kArrayToBytes, kBytesToBytes };
+  virtual ~Codec() = default;
+  virtual Kind kind() const = 0;
+  // The registered name, e.g. "blosc".
+  virtual std::string_view name() const = 0;
+  // The normalised metadata form: {"name": ..., "configuration": {...}} (configuration omitted
+  // when the codec has none).
+  virtual Json ToJson() const = 0;
+};
+
+class ArrayToArrayCodec : public Codec {
+ public:
+  Kind kind() const final { return Kind::kArrayToArray; }
+  // The representation after encoding; InvalidArgument when the codec cannot take `decoded`.
+  virtual Result<ChunkSpec> EncodedSpec(const ChunkSpec& decoded) const = 0;
+  // `src` and `dst` are distinct buffers of decoded.num_bytes() bytes.
+  virtual Status Encode(const ChunkSpec& decoded, ByteView src, MutableByteView dst) const = 0;
+  virtual Status Decode(const ChunkSpec& decoded, ByteView src, MutableByteView dst) const = 0;
+};
+
+class ArrayToBytesCodec : public Codec {
+ public:
+  Kind kind() const final { return Kind::kArrayToBytes; }
+  // InvalidArgument when the codec cannot encode arrays of `decoded` (e.g. bytes without endian
+  // for a multi-byte type, a sharding chunk_shape that does not divide the shard).
+  virtual Status ValidateSpec(const ChunkSpec& decoded) const = 0;
+  // The encoded size for arrays of `decoded`, or nullopt when it varies.
+  virtual std::optional<uint64_t> EncodedSize(const ChunkSpec& decoded) const = 0;
+  // True when the encoded bytes are exactly the in-memory bytes, so a chain may skip the copy.
+  virtual bool IsIdentity(const ChunkSpec& /*decoded*/) const { return false; }
+  // `array` holds decoded.num_bytes() bytes; `out` is resized to the encoded bytes.
+  virtual Status Encode(const ChunkSpec& decoded, ByteView array, Bytes& out) const = 0;
+  // `array` holds decoded.num_bytes() bytes and is fully written. Truncated or malformed input is
+  // Corruption.
+  virtual Status Decode(const ChunkSpec& decoded, ByteView encoded, MutableByteView array) const = 0;
+};
+
+class BytesToBytesCodec : public Codec {
+ public:
+  Kind kind() const final { return Kind::kBytesToBytes; }
+  // The encoded size for `decoded_size` input bytes, or nullopt when it varies (compressors).
+  virtual std::optional<uint64_t> EncodedSize(uint64_t decoded_size) const = 0;
+  // `out` is resized to the encoded bytes (its capacity is reused).
+  virtual Status Encode(ByteView in, Bytes& out) const = 0;
+  // Decodes `in`. `decoded_size` is the exact decoded size when the chain knows it (a mismatch is
+  // Corruption). Returns the decoded bytes, which live in `scratch` or alias `in` (crc32c strips
+  // its suffix without a copy).
+  virtual Result<ByteView> Decode(ByteView in, std::optional<uint64_t> decoded_size,
+                                  Bytes& scratch) const = 0;
+  // Decodes `in` into exactly out.size() bytes (any other size is Corruption). The default
+  // decodes into a scratch buffer and copies; compressors decode in place.
+  virtual Status DecodeInto(ByteView in, MutableByteView out) const;
+};
+
+// Builds a codec from its configuration object (may be null/absent).
+using CodecFactory = Result<std::shared_ptr<const Codec>> (*)(const Json& configuration);
+
+class CodecRegistry {
+ public:
+  // Registers (or replaces) `name`.
+  void Register(std::string name, CodecFactory factory);
+  // Builds a codec from metadata JSON: a name string or {"name", "configuration",
+  // "must_understand"}. Unknown names are Unsupported naming the codec.
+  Result<std::shared_ptr<const Codec>> Create(const Json& codec_json) const;
+  bool Contains(std::string_view name) const;
+
+ private:
+  std::vector<std::pair<std::string, CodecFactory>> factories_;
+};
+
+// Registers every built-in codec; the one list of what zarrpp understands.
+void RegisterBuiltinCodecs(CodecRegistry& registry);
+// A registry holding the built-in codecs, built on first use and immutable afterwards.
+const CodecRegistry& BuiltinCodecRegistry();
+
+// Splits codec metadata JSON into name and configuration (object, possibly empty), checking the
+// shape of the extension object. `where` names the codec list position in messages.
+struct CodecJson {
+  std::string name;
+  Json configuration = Json::object();
+  bool must_understand = true;
+};
+Result<CodecJson> ParseCodecJson(const Json& j);
+
+}  // namespace zarrpp

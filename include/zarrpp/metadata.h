@@ -1,0 +1,98 @@
+// zarrpp/metadata.h - Zarr node metadata (zarr.json) as C++ values.
+//
+// Parsing validates every field and refuses what it does not understand: an unknown field or
+// codec without "must_understand": false is Unsupported naming it; malformed fields are
+// InvalidArgument naming the field and the value. Serialising writes every field back, so
+// parse -> serialise -> parse is the identity, including unknown must_understand:false fields.
+//
+// Thread safety: values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "zarrpp/bytes.h"
+#include "zarrpp/data_type.h"
+#include "zarrpp/status.h"
+
+namespace zarrpp {
+
+using Json = nlohmann::json;
+
+// One element's bytes in memory representation (little-endian), size == data_type.size().
+struct FillValue {
+  Bytes bytes;
+
+  // Parses a v3 fill_value JSON for `type`: numbers (floats rounded ties-to-even from the
+  // decimal text), "NaN", "Infinity", "-Infinity", "0x..." bit patterns for floats (width must
+  // match the type), [re, im] for complex, true/false for bool, [b0, ...] (N/8 bytes) for r<N>.
+  static Result<FillValue> FromJson(const Json& j, DataType type);
+  // The v3 JSON form: numbers, "NaN" for the canonical NaN, hex for any other NaN.
+  Json ToJson(DataType type) const;
+  // The type's zero.
+  static FillValue Zero(DataType type) { return FillValue{Bytes(type.size(), 0)}; }
+
+  friend bool operator==(const FillValue&, const FillValue&) = default;
+};
+
+struct ChunkKeyEncoding {
+  enum class Kind { kDefault, kV2 };
+  Kind kind = Kind::kDefault;
+  char separator = '/';  // '/' or '.'; default: '/' for kDefault, '.' for kV2
+
+  // The key of the chunk at grid position `coords`, relative to the array's prefix.
+  // 0-d: "c" (default) or "0" (v2).
+  std::string EncodeKey(const std::vector<uint64_t>& coords) const;
+  static Result<ChunkKeyEncoding> FromJson(const Json& j);
+  Json ToJson() const;
+  friend bool operator==(const ChunkKeyEncoding&, const ChunkKeyEncoding&) = default;
+};
+
+struct ArrayMetadata {
+  int zarr_format = 3;
+  std::vector<uint64_t> shape;
+  DataType data_type;
+  std::vector<uint64_t> chunk_shape;  // regular grid; every entry > 0
+  ChunkKeyEncoding chunk_key_encoding;
+  FillValue fill_value;
+  Json codecs = Json::array();  // normalised codec objects {"name":..., "configuration":{...}}
+  Json attributes = Json::object();
+  std::optional<std::vector<std::optional<std::string>>> dimension_names;
+  Json extra_fields = Json::object();  // unknown fields with must_understand:false, kept verbatim
+
+  size_t rank() const { return shape.size(); }
+  // Number of chunks along each dimension: ceil(shape / chunk_shape).
+  std::vector<uint64_t> grid_shape() const;
+  // Total elements in one chunk.
+  uint64_t chunk_elements() const;
+
+  // Parses and validates a zarr.json document of node_type "array". `where` names the document
+  // (e.g. its key) in error messages. Codecs are checked for presence in the registry and chain
+  // validity.
+  static Result<ArrayMetadata> FromJson(const Json& j, std::string_view where = "zarr.json");
+  // Parses a v3 zarr.json text.
+  static Result<ArrayMetadata> Parse(std::string_view text, std::string_view where = "zarr.json");
+  Json ToJson() const;
+  // Checks the invariants FromJson checks, for metadata built in code.
+  Status Validate(std::string_view where = "array") const;
+};
+
+struct GroupMetadata {
+  int zarr_format = 3;
+  Json attributes = Json::object();
+  Json extra_fields = Json::object();  // e.g. consolidated_metadata; must_understand:false fields
+
+  static Result<GroupMetadata> FromJson(const Json& j, std::string_view where = "zarr.json");
+  static Result<GroupMetadata> Parse(std::string_view text, std::string_view where = "zarr.json");
+  Json ToJson() const;
+};
+
+// Parses JSON text, turning parse errors into InvalidArgument naming `where`.
+Result<Json> ParseJson(std::string_view text, std::string_view where);
+
+}  // namespace zarrpp
