@@ -1,0 +1,42 @@
+// zarrpp/executor.h - where zarrpp spends CPU concurrency.
+//
+// An Executor runs the per-chunk tasks of a read or write. zarrpp never uses a hidden global
+// pool: every Array holds the executor given in its options (default: a shared oneTBB-backed
+// executor with one worker per hardware thread).
+//
+// Contract for implementations: ParallelFor(n, grain, body) calls body(begin, end) over disjoint
+// ranges that together cover [0, n), each at most `grain` long unless the executor chooses to run
+// inline, and returns only when every call has returned. It may run body on the calling thread. It
+// must be callable from inside a body running on the same executor without deadlock (nested
+// parallelism: the calling thread helps or runs inline; it never blocks waiting on queued work it
+// cannot reach).
+//
+// Thread safety: executors are safe for concurrent calls.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+namespace zarrpp {
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Maximum number of bodies that may run at once.
+  virtual size_t concurrency() const = 0;
+  virtual void ParallelFor(size_t n, size_t grain,
+                           const std::function<void(size_t begin, size_t end)>& body) = 0;
+};
+
+// Runs everything on the calling thread, in order.
+std::shared_ptr<Executor> InlineExecutor();
+
+// A oneTBB task arena limited to `concurrency` threads (0 = hardware threads). Nested calls from
+// inside a body share the arena (work stealing), so they never deadlock or oversubscribe.
+std::shared_ptr<Executor> MakeTbbExecutor(size_t concurrency = 0);
+
+// The process-wide default: MakeTbbExecutor(0), created on first use.
+std::shared_ptr<Executor> DefaultExecutor();
+
+}  // namespace zarrpp

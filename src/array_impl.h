@@ -1,0 +1,31 @@
+// src/array_impl.h - the state behind an Array handle, shared by the pipelines.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "codecs/codec_chain.h"
+#include "zarrpp/array.h"
+
+namespace zarrpp {
+
+struct Array::Impl {
+  std::shared_ptr<Store> store;
+  std::string path;    // normalised node path, "" for the root
+  std::string prefix;  // "" or path + "/"
+  ArrayMetadata metadata;
+  std::shared_ptr<const PreparedChain> chain;  // prepared for the regular chunk spec
+  ArrayOptions options;
+  std::shared_ptr<Executor> executor;
+  // Partial writes of one chunk are read-modify-write: serialized per chunk through these stripes.
+  std::array<std::mutex, 64> chunk_locks;
+
+  std::mutex& LockFor(const std::string& key) {
+    return chunk_locks[std::hash<std::string>{}(key) % chunk_locks.size()];
+  }
+  std::string ChunkKey(const uint64_t* coords) const;
+};
+
+}  // namespace zarrpp

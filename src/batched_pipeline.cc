@@ -1,0 +1,164 @@
+// The batched pipeline: phase by phase over every chunk of a request. It holds every encoded
+// (and decoded) chunk of the request at once; it exists as the reference design that the fused
+// pipeline is measured against, and produces byte-identical stores.
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+
+#include "src/indexing.h"
+#include "src/pipeline.h"
+
+namespace zarrpp::internal {
+namespace {
+
+class Errors {
+ public:
+  void Set(Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (status_.ok()) status_ = std::move(s);
+  }
+  Status status() {
+    std::lock_guard<std::mutex> l(mu_);
+    return status_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status status_;
+};
+
+std::vector<ChunkPart> LocateAll(const ArrayMetadata& m, const Region& region, const ChunkSpan& span) {
+  std::vector<ChunkPart> parts(span.total);
+  for (uint64_t i = 0; i < span.total; ++i) LocateChunk(m, region, span, i, parts[i]);
+  return parts;
+}
+
+}  // namespace
+
+Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
+  const ArrayMetadata& m = a.metadata;
+  const ChunkSpan span = ChunksTouching(m, region);
+  if (span.total == 0) return Status::OK();
+  const size_t n = span.total;
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  const size_t esize = m.data_type.size();
+  const size_t grain = ChunkGrain(a, n, chunk_bytes);
+  std::vector<ChunkPart> parts = LocateAll(m, region, span);
+  std::vector<std::string> keys(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = a.ChunkKey(parts[i].coords.data());
+
+  // Phase 1: fetch every chunk.
+  std::vector<Bytes> encoded(n);
+  std::vector<uint8_t> found(n, 0);
+  Errors err;
+  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), encoded[i]);
+      if (!r.ok()) return err.Set(r.status());
+      found[i] = *r ? 1 : 0;
+    }
+  });
+  RETURN_IF_ERROR(err.status());
+  // Phase 2: decode every chunk.
+  std::vector<Bytes> decoded(n);
+  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+    ChainScratch cs;
+    for (size_t i = b; i < e; ++i) {
+      if (!found[i]) continue;
+      decoded[i].resize(chunk_bytes);
+      Status s = a.chain->Decode(encoded[i], decoded[i], cs);
+      if (!s.ok()) return err.Set(s.WithContext("chunk '" + keys[i] + "'"));
+    }
+  });
+  RETURN_IF_ERROR(err.status());
+  // Phase 3: scatter every chunk.
+  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      const ChunkPart& p = parts[i];
+      if (!found[i]) {
+        FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
+                esize);
+      } else {
+        CopyBox(decoded[i].data(), m.chunk_shape, p.in_chunk.data(), out.data(), region.shape,
+                p.in_region.data(), p.shape, esize);
+      }
+    }
+  });
+  return Status::OK();
+}
+
+Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
+  const ArrayMetadata& m = a.metadata;
+  const ChunkSpan span = ChunksTouching(m, region);
+  if (span.total == 0) return Status::OK();
+  const size_t n = span.total;
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  const size_t esize = m.data_type.size();
+  const uint8_t* fill = m.fill_value.bytes.data();
+  const size_t grain = ChunkGrain(a, n, chunk_bytes);
+  std::vector<ChunkPart> parts = LocateAll(m, region, span);
+  std::vector<std::string> keys(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = a.ChunkKey(parts[i].coords.data());
+  // Writes to one chunk from concurrent requests stay read-modify-write consistent.
+  std::vector<std::unique_lock<std::mutex>> locks;
+  {
+    std::vector<std::mutex*> ms;
+    for (size_t i = 0; i < n; ++i) ms.push_back(&a.LockFor(keys[i]));
+    std::sort(ms.begin(), ms.end());
+    ms.erase(std::unique(ms.begin(), ms.end()), ms.end());
+    for (std::mutex* mu : ms) locks.emplace_back(*mu);
+  }
+  Errors err;
+  // Phase 1: fetch the chunks that are only partly overwritten.
+  std::vector<Bytes> existing(n);
+  std::vector<uint8_t> found(n, 0);
+  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      if (parts[i].covers_in_bounds) continue;
+      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), existing[i]);
+      if (!r.ok()) return err.Set(r.status());
+      found[i] = *r ? 1 : 0;
+    }
+  });
+  RETURN_IF_ERROR(err.status());
+  // Phase 2: merge and encode every chunk (empty chunks encode to nothing and are erased).
+  std::vector<Bytes> encoded(n);
+  std::vector<uint8_t> empty(n, 0);
+  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+    ChainScratch cs;
+    Bytes chunk(chunk_bytes);
+    for (size_t i = b; i < e; ++i) {
+      const ChunkPart& p = parts[i];
+      if (found[i]) {
+        Status s = a.chain->Decode(existing[i], chunk, cs);
+        if (!s.ok()) return err.Set(s.WithContext("chunk '" + keys[i] + "'"));
+      } else if (!p.covers_chunk) {
+        FillElements(chunk.data(), m.chunk_elements(), fill, esize);
+      }
+      if (src.scalar) {
+        FillBox(chunk.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
+      } else {
+        CopyBox(src.data, region.shape, p.in_region.data(), chunk.data(), m.chunk_shape,
+                p.in_chunk.data(), p.shape, esize);
+      }
+      if (!a.options.write_empty_chunks && AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+        empty[i] = 1;
+        continue;
+      }
+      Result<ByteView> enc = a.chain->Encode(chunk, cs);
+      if (!enc.ok()) return err.Set(enc.status().WithContext("chunk '" + keys[i] + "'"));
+      encoded[i].assign(enc->begin(), enc->end());
+    }
+  });
+  RETURN_IF_ERROR(err.status());
+  // Phase 3: store every chunk.
+  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      Status s = empty[i] ? a.store->erase(keys[i]) : a.store->set(keys[i], encoded[i]);
+      if (!s.ok()) return err.Set(s);
+    }
+  });
+  return err.status();
+}
+
+}  // namespace zarrpp::internal

@@ -1,0 +1,253 @@
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <optional>
+
+#include "src/indexing.h"
+#include "src/pipeline.h"
+
+namespace zarrpp::internal {
+
+ChunkSpan ChunksTouching(const ArrayMetadata& m, const Region& region) {
+  ChunkSpan s;
+  const size_t r = m.rank();
+  s.first.resize(r);
+  s.count.resize(r);
+  for (size_t d = 0; d < r; ++d) {
+    const uint64_t c = m.chunk_shape[d];
+    if (region.shape[d] == 0) {
+      s.first[d] = 0;
+      s.count[d] = 0;
+    } else {
+      s.first[d] = region.origin[d] / c;
+      const uint64_t last = (region.origin[d] + region.shape[d] - 1) / c;
+      s.count[d] = last - s.first[d] + 1;
+    }
+    s.total *= s.count[d];
+  }
+  return s;
+}
+
+void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& span, uint64_t index,
+                 ChunkPart& part) {
+  const size_t r = m.rank();
+  part.coords.resize(r);
+  part.in_chunk.resize(r);
+  part.in_region.resize(r);
+  part.shape.resize(r);
+  part.covers_chunk = true;
+  part.covers_in_bounds = true;
+  for (size_t d = r; d-- > 0;) {
+    const uint64_t cnt = span.count[d];
+    const uint64_t cd = span.first[d] + index % cnt;
+    index /= cnt;
+    const uint64_t c = m.chunk_shape[d];
+    const uint64_t chunk_lo = cd * c;
+    const uint64_t chunk_hi = chunk_lo + c;
+    const uint64_t lo = std::max(chunk_lo, region.origin[d]);
+    const uint64_t hi = std::min(chunk_hi, region.origin[d] + region.shape[d]);
+    part.coords[d] = cd;
+    part.in_chunk[d] = lo - chunk_lo;
+    part.in_region[d] = lo - region.origin[d];
+    part.shape[d] = hi - lo;
+    if (part.shape[d] != c) part.covers_chunk = false;
+    const uint64_t in_bounds_hi = std::min(chunk_hi, m.shape[d]);
+    if (lo != chunk_lo || hi != in_bounds_hi) part.covers_in_bounds = false;
+  }
+}
+
+size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes) {
+  const size_t conc = std::max<size_t>(1, a.executor->concurrency());
+  uint64_t grain = std::max<uint64_t>(1, a.options.min_task_bytes / std::max<uint64_t>(1, chunk_bytes));
+  const uint64_t per_worker = (n_chunks + conc - 1) / conc;
+  grain = std::min<uint64_t>(grain, std::max<uint64_t>(1, per_worker));
+  return static_cast<size_t>(grain);
+}
+
+namespace {
+
+using WorkerScratch = ScratchPool::Scratch;
+
+// Collects the first error of a parallel loop and lets the others stop early.
+class FirstError {
+ public:
+  void Set(Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (status_.ok()) status_ = std::move(s);
+    failed_.store(true, std::memory_order_relaxed);
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  Status status() {
+    std::lock_guard<std::mutex> l(mu_);
+    return status_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status status_;
+  std::atomic<bool> failed_{false};
+};
+
+Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s) {
+  const ArrayMetadata& m = a.metadata;
+  const ChunkPart& p = s.part;
+  const size_t esize = m.data_type.size();
+  const std::string key = a.ChunkKey(p.coords.data());
+  ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
+  if (!found) {
+    FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(), esize);
+    return Status::OK();
+  }
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  if (p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape)) {
+    const uint64_t off = LinearOffset(region.shape, p.in_region.data()) * esize;
+    RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, out.subspan(off, chunk_bytes), s.chain),
+                        "chunk '" + key + "'");
+    return Status::OK();
+  }
+  s.chunk.resize(chunk_bytes);
+  RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, s.chunk, s.chain), "chunk '" + key + "'");
+  CopyBox(s.chunk.data(), m.chunk_shape, p.in_chunk.data(), out.data(), region.shape,
+          p.in_region.data(), p.shape, esize);
+  return Status::OK();
+}
+
+Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, WorkerScratch& s,
+                     const std::optional<Bytes>* memo) {
+  const ArrayMetadata& m = a.metadata;
+  const ChunkPart& p = s.part;
+  const size_t esize = m.data_type.size();
+  const uint8_t* fill = m.fill_value.bytes.data();
+  const std::string key = a.ChunkKey(p.coords.data());
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+
+  std::lock_guard<std::mutex> lock(a.LockFor(key));
+  if (memo != nullptr && p.covers_chunk) {
+    // A scalar over a whole chunk: encoded once for the whole request.
+    if (!memo->has_value()) return a.store->erase(key);
+    return a.store->set(key, **memo);
+  }
+
+  ByteView chunk;
+  if (!src.scalar && p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape)) {
+    // The caller's buffer already holds the chunk in C order: encode straight from it.
+    chunk = ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize, chunk_bytes);
+  } else {
+    s.chunk.resize(chunk_bytes);
+    if (p.covers_in_bounds) {
+      // Every stored element is overwritten; the part beyond the array edge holds the fill value.
+      if (!p.covers_chunk) FillElements(s.chunk.data(), m.chunk_elements(), fill, esize);
+    } else {
+      ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
+      if (found) {
+        RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, s.chunk, s.chain), "chunk '" + key + "'");
+      } else {
+        FillElements(s.chunk.data(), m.chunk_elements(), fill, esize);
+      }
+    }
+    if (src.scalar) {
+      FillBox(s.chunk.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
+    } else {
+      CopyBox(src.data, region.shape, p.in_region.data(), s.chunk.data(), m.chunk_shape,
+              p.in_chunk.data(), p.shape, esize);
+    }
+    chunk = s.chunk;
+  }
+  if (!a.options.write_empty_chunks &&
+      AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+    return a.store->erase(key);
+  }
+  ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, s.chain), "chunk '" + key + "'");
+  return a.store->set(key, encoded);
+}
+
+}  // namespace
+
+Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
+  const ChunkSpan span = ChunksTouching(a.metadata, region);
+  if (span.total == 0) return Status::OK();
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  FirstError err;
+  a.executor->ParallelFor(span.total, ChunkGrain(a, span.total, chunk_bytes),
+                          [&](size_t begin, size_t end) {
+                            ScratchPool::Lease lease;
+                            WorkerScratch& s = *lease;
+                            for (size_t i = begin; i < end && !err.failed(); ++i) {
+                              LocateChunk(a.metadata, region, span, i, s.part);
+                              Status st = ReadOneChunk(a, region, out, s);
+                              if (!st.ok()) err.Set(std::move(st));
+                            }
+                          });
+  return err.status();
+}
+
+Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
+  const ArrayMetadata& m = a.metadata;
+  const ChunkSpan span = ChunksTouching(m, region);
+  if (span.total == 0) return Status::OK();
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+
+  // Scalar writes: merge, test and encode a whole chunk once; every fully covered chunk reuses it.
+  std::optional<Bytes> memo;
+  bool have_memo = false;
+  if (src.scalar) {
+    Bytes chunk(chunk_bytes);
+    FillElements(chunk.data(), m.chunk_elements(), src.data, m.data_type.size());
+    if (a.options.write_empty_chunks ||
+        !AllEqualFill(chunk.data(), m.chunk_elements(), m.fill_value.bytes.data(), m.data_type)) {
+      ChainScratch cs;
+      ASSIGN_OR_RETURN(ByteView enc, a.chain->Encode(chunk, cs));
+      memo = Bytes(enc.begin(), enc.end());
+    }
+    have_memo = true;
+  }
+  FirstError err;
+  a.executor->ParallelFor(span.total, ChunkGrain(a, span.total, chunk_bytes),
+                          [&](size_t begin, size_t end) {
+                            ScratchPool::Lease lease;
+                            WorkerScratch& s = *lease;
+                            for (size_t i = begin; i < end && !err.failed(); ++i) {
+                              LocateChunk(m, region, span, i, s.part);
+                              Status st = WriteOneChunk(a, region, src, s, have_memo ? &memo : nullptr);
+                              if (!st.ok()) err.Set(std::move(st));
+                            }
+                          });
+  return err.status();
+}
+
+}  // namespace zarrpp::internal
+
+namespace zarrpp::internal {
+namespace {
+// Free scratch objects; bounded so a burst of tasks does not pin memory forever.
+struct ScratchFreeList {
+  std::mutex mu;
+  std::vector<std::unique_ptr<ScratchPool::Scratch>> free;
+};
+ScratchFreeList& FreeList() {
+  static ScratchFreeList* list = new ScratchFreeList;  // never destroyed: used until exit
+  return *list;
+}
+constexpr size_t kMaxFreeScratch = 64;
+}  // namespace
+
+ScratchPool::Lease::Lease() {
+  ScratchFreeList& l = FreeList();
+  {
+    std::lock_guard<std::mutex> g(l.mu);
+    if (!l.free.empty()) {
+      s_ = std::move(l.free.back());
+      l.free.pop_back();
+    }
+  }
+  if (!s_) s_ = std::make_unique<Scratch>();
+}
+
+ScratchPool::Lease::~Lease() {
+  ScratchFreeList& l = FreeList();
+  std::lock_guard<std::mutex> g(l.mu);
+  if (l.free.size() < kMaxFreeScratch) l.free.push_back(std::move(s_));
+}
+
+}  // namespace zarrpp::internal

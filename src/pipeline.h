@@ -1,0 +1,81 @@
+// src/pipeline.h - the codec pipelines that move data between a caller's buffer and chunks.
+//
+// Both pipelines take a region already checked against the array bounds and a buffer already
+// checked against the region size.
+//
+// Fused: one task per chunk (or per group of small chunks, so dispatch never dominates) runs
+// fetch -> decode -> scatter for reads, and gather -> (fetch existing if partial) -> merge ->
+// encode -> store for writes. Chunk regions do not overlap, so scatter needs no locks; per-worker
+// scratch buffers are reused across chunks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "src/array_impl.h"
+
+namespace zarrpp::internal {
+
+// The chunks a region touches: grid positions [first, first + count) per dimension.
+struct ChunkSpan {
+  std::vector<uint64_t> first;
+  std::vector<uint64_t> count;
+  uint64_t total = 1;
+};
+ChunkSpan ChunksTouching(const ArrayMetadata& m, const Region& region);
+
+// Where one chunk meets a region.
+struct ChunkPart {
+  std::vector<uint64_t> coords;        // grid position
+  std::vector<uint64_t> in_chunk;      // origin of the part inside the chunk
+  std::vector<uint64_t> in_region;     // origin of the part inside the region buffer
+  std::vector<uint64_t> shape;         // extent of the part
+  bool covers_chunk = false;           // the part is the whole chunk
+  bool covers_in_bounds = false;       // the part is every in-bounds element of the chunk
+};
+void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& span, uint64_t index,
+                 ChunkPart& part);
+
+// Scratch buffers a task reuses across chunks. They keep their capacity, so a warmed-up process
+// does no heap allocation per chunk. Leased per task rather than held thread_local, because a
+// worker waiting inside a nested parallel loop may start another task on the same thread.
+class ScratchPool {
+ public:
+  struct Scratch {
+    Bytes fetched;
+    Bytes chunk;
+    Bytes extra;
+    ChainScratch chain;
+    ChunkPart part;
+  };
+  class Lease {
+   public:
+    Lease();
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Scratch& operator*() { return *s_; }
+    Scratch* operator->() { return s_.get(); }
+
+   private:
+    std::unique_ptr<Scratch> s_;
+  };
+};
+
+// What a write stores: a region-shaped buffer, or one element repeated.
+struct WriteSource {
+  const uint8_t* data;
+  bool scalar;
+};
+
+Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out);
+Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src);
+
+Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out);
+Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src);
+
+// Tasks per ParallelFor grain for chunks of `chunk_bytes` decoded bytes.
+size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
+
+}  // namespace zarrpp::internal
