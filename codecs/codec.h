@@ -68,7 +68,9 @@ class ArrayToBytesCodec : public Codec {
   virtual std::optional<uint64_t> EncodedSize(const ChunkSpec& decoded) const = 0;
   // True when the encoded bytes are exactly the in-memory bytes, so a chain may skip the copy.
   virtual bool IsIdentity(const ChunkSpec& /*decoded*/) const { return false; }
-  // `array` holds decoded.num_bytes() bytes; `out` is resized to the encoded bytes.
+  // `array` holds decoded.num_bytes() bytes; `out` is resized to the encoded bytes. An empty
+  // `out` means the chunk holds nothing worth storing and its key is to be erased
+  // (sharding_indexed with every inner chunk empty); other codecs never produce it.
   virtual Status Encode(const ChunkSpec& decoded, ByteView array, Bytes& out) const = 0;
   // `array` holds decoded.num_bytes() bytes and is fully written. Truncated or malformed input is
   // Corruption.
@@ -90,6 +92,44 @@ class BytesToBytesCodec : public Codec {
   // Decodes `in` into exactly out.size() bytes (any other size is Corruption). The default
   // decodes into a scratch buffer and copies; compressors decode in place.
   virtual Status DecodeInto(ByteView in, MutableByteView out) const;
+};
+
+class Store;
+class Executor;
+struct ArrayOptions;
+class ShardIndexCache;
+
+// What a partial decode or encode of one stored chunk may use besides the codec itself.
+struct PartialCodecContext {
+  Store* store = nullptr;
+  std::string key;                     // the chunk's store key
+  Executor* executor = nullptr;        // for parallel work inside the chunk (may be null: inline)
+  const ArrayOptions* options = nullptr;
+  ShardIndexCache* index_cache = nullptr;  // may be null (no caching)
+  // Extent of the chunk that lies inside the array (elements past it are never stored data).
+  std::vector<uint64_t> in_bounds;
+};
+
+// An array->bytes codec that can read or write part of a stored chunk without moving the whole
+// value (sharding_indexed). The pipeline uses it only when the chain is exactly this codec: an
+// outer array->array or bytes->bytes codec makes the stored value opaque. Boxes are given as an
+// origin and shape inside the chunk, and a matching origin inside a caller's C-order buffer.
+class PartialArrayToBytesCodec {
+ public:
+  virtual ~PartialArrayToBytesCodec() = default;
+  // Writes the box (chunk_origin, box_shape) of the chunk at ctx.key into `out` (shape out_shape)
+  // at out_origin. A missing chunk reads as the fill value.
+  virtual Status PartialDecode(const ChunkSpec& decoded, const PartialCodecContext& ctx,
+                               const uint64_t* chunk_origin, const std::vector<uint64_t>& box_shape,
+                               uint8_t* out, const std::vector<uint64_t>& out_shape,
+                               const uint64_t* out_origin) const = 0;
+  // Stores new values for the box (chunk_origin, box_shape) of the chunk at ctx.key: taken from
+  // `src` (shape src_shape) at src_origin, or `src` is one element repeated when `scalar`. The
+  // caller serializes calls for one key.
+  virtual Status PartialEncode(const ChunkSpec& decoded, const PartialCodecContext& ctx,
+                               const uint64_t* chunk_origin, const std::vector<uint64_t>& box_shape,
+                               const uint8_t* src, const std::vector<uint64_t>& src_shape,
+                               const uint64_t* src_origin, bool scalar) const = 0;
 };
 
 // Builds a codec from its configuration object (may be null/absent).

@@ -4,7 +4,10 @@
 #include <cstring>
 
 #include "src/array_impl.h"
+#include "src/hierarchy_internal.h"
+#include "src/metadata_v2.h"
 #include "src/pipeline.h"
+#include "zarrpp/hierarchy.h"
 
 namespace zarrpp {
 
@@ -39,7 +42,8 @@ Result<std::string> NormalizeNodePath(std::string_view path) {
                                        "': 'zarr.json' is not a valid node name");
       }
       if (name.find('\0') != std::string_view::npos) {
-        return Status::InvalidArgument("node path contains a NUL byte");
+        return Status::InvalidArgument("node path '" + std::string(path) +
+                                       "' contains a NUL byte");
       }
       if (!out.empty()) out += '/';
       out += name;
@@ -73,7 +77,9 @@ const ArrayOptions& Array::options() const { return impl_->options; }
 std::string Array::ChunkKey(const std::vector<uint64_t>& coords) const {
   return impl_->ChunkKey(coords.data());
 }
-std::string Array::MetadataKey() const { return MetadataKeyFor(impl_->path); }
+std::string Array::MetadataKey() const {
+  return internal::ArrayMetadataKeyFor(impl_->path, impl_->metadata.zarr_format);
+}
 
 namespace {
 
@@ -97,37 +103,66 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(metadata.codecs), where + ": codecs");
   ChunkSpec spec{metadata.chunk_shape, metadata.data_type, metadata.fill_value};
   ASSIGN_OR_RETURN_CTX(impl->chain, chain.Prepare(spec), where + ": codecs");
+  // Parts of a chunk can be read or written only when no other codec wraps the array->bytes one.
+  if (chain.array_to_array().empty() && chain.bytes_to_bytes().empty()) {
+    impl->partial =
+        dynamic_cast<const PartialArrayToBytesCodec*>(impl->chain->chain().array_to_bytes().get());
+  }
+  if (impl->partial && options.sharding.index_cache_bytes > 0) {
+    impl->index_cache = std::make_unique<ShardIndexCache>(options.sharding.index_cache_bytes);
+  }
   impl->metadata = std::move(metadata);
   return impl;
 }
 
 }  // namespace
 
-Result<std::shared_ptr<Array>> Array::Create(std::shared_ptr<Store> store, std::string_view path,
-                                             ArrayMetadata metadata, const CreateOptions& create,
-                                             const ArrayOptions& options) {
-  if (!store) return Status::InvalidArgument("Array::Create: null store");
+Result<std::shared_ptr<Array>> Array::Attach(std::shared_ptr<Store> store, std::string path,
+                                             ArrayMetadata metadata, const ArrayOptions& options) {
+  if (!store) return Status::InvalidArgument("Array::Attach: null store");
   ASSIGN_OR_RETURN(std::string norm, NormalizeNodePath(path));
+  if (norm != path) {
+    return Status::InvalidArgument("Array::Attach: path '" + path + "' is not normalised ('" +
+                                   norm + "')");
+  }
   const std::string key = MetadataKeyFor(norm);
   if (metadata.codecs.is_null() || (metadata.codecs.is_array() && metadata.codecs.empty())) {
     metadata.codecs = DefaultCodecs(metadata.data_type);
   }
   if (metadata.fill_value.bytes.empty()) metadata.fill_value = FillValue::Zero(metadata.data_type);
+  if (metadata.zarr_format == 2) {  // .zarray (src/metadata_v2.h)
+    const std::string v2_key = internal::ArrayMetadataKeyFor(norm, 2);
+    ASSIGN_OR_RETURN(ArrayMetadata v2, internal::NormalizeV2ArrayMetadata(std::move(metadata), v2_key));
+    ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(v2), options));
+    return std::shared_ptr<Array>(new Array(std::move(impl)));
+  }
   // Validate exactly as a reader would: serialise and parse back.
   RETURN_IF_ERROR(metadata.Validate(key));
   ASSIGN_OR_RETURN(ArrayMetadata parsed, ArrayMetadata::FromJson(metadata.ToJson(), key));
-  ASSIGN_OR_RETURN(auto impl, MakeImpl(store, norm, std::move(parsed), options));
-
-  ASSIGN_OR_RETURN(bool exists, store->exists(key));
-  if (exists) {
-    if (!create.overwrite) {
-      return Status::AlreadyExists("a node already exists at '" + norm + "' (" + key + ")");
-    }
-    RETURN_IF_ERROR(store->erase_prefix(norm.empty() ? "" : norm + "/"));
-  }
-  const std::string text = impl->metadata.ToJson().dump(2);
-  RETURN_IF_ERROR(store->set(key, AsBytes(text)));
+  ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(parsed), options));
   return std::shared_ptr<Array>(new Array(std::move(impl)));
+}
+
+// Creation shares CreateHierarchy's rules: missing ancestor groups are written, an array
+// ancestor is refused, and every check runs before the first write.
+Result<std::shared_ptr<Array>> Array::Create(std::shared_ptr<Store> store, std::string_view path,
+                                             ArrayMetadata metadata, const CreateOptions& create,
+                                             const ArrayOptions& options) {
+  if (!store) return Status::InvalidArgument("Array::Create: null store");
+  ASSIGN_OR_RETURN(std::string norm, NormalizeNodePath(path));
+  if (metadata.zarr_format == 2) {
+    return internal::CreateV2Array(std::move(store), norm, std::move(metadata), create.overwrite,
+                                   options);
+  }
+  HierarchyOptions h;
+  h.overwrite = create.overwrite;
+  h.node.array_options = options;
+  ASSIGN_OR_RETURN(std::vector<Node> created,
+                   CreateHierarchy(std::move(store), {{norm, std::move(metadata)}}, h));
+  for (Node& node : created) {
+    if (node.path == norm) return std::move(node.array);
+  }
+  return Status::IOError("Array::Create: '/" + norm + "' was not written");
 }
 
 Result<std::shared_ptr<Array>> Array::Open(std::shared_ptr<Store> store, std::string_view path,
@@ -136,12 +171,17 @@ Result<std::shared_ptr<Array>> Array::Open(std::shared_ptr<Store> store, std::st
   ASSIGN_OR_RETURN(std::string norm, NormalizeNodePath(path));
   const std::string key = MetadataKeyFor(norm);
   ASSIGN_OR_RETURN(std::optional<Bytes> doc, store->get(key));
-  if (!doc) return Status::NotFound("no array at '" + norm + "': '" + key + "' is missing");
-  ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
-  if (j.is_object() && j.contains("node_type") && j["node_type"] == "group") {
-    return Status::FailedPrecondition("'" + norm + "' is a group, not an array (" + key + ")");
+  if (!doc) {  // Zarr v2: .zarray (src/metadata_v2.h)
+    ASSIGN_OR_RETURN(std::optional<ArrayMetadata> v2, internal::ReadV2ArrayMetadata(*store, norm));
+    if (!v2) {
+      return Status::NotFound("no array at '" + norm + "': '" + key + "' (or '" +
+                              internal::ArrayMetadataKeyFor(norm, 2) + "') is missing");
+    }
+    ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(*v2), options));
+    return std::shared_ptr<Array>(new Array(std::move(impl)));
   }
-  ASSIGN_OR_RETURN(ArrayMetadata metadata, ArrayMetadata::FromJson(j, key));
+  // Parse keeps the fill value's decimal text, so float32/float16 fills round once, exactly.
+  ASSIGN_OR_RETURN(ArrayMetadata metadata, ArrayMetadata::Parse(AsString(*doc), key));
   ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(metadata), options));
   return std::shared_ptr<Array>(new Array(std::move(impl)));
 }
@@ -185,6 +225,7 @@ Status CheckRegion(const Array::Impl& a, const Region& region, size_t buffer_byt
 }  // namespace
 
 Status Array::Read(const Region& region, MutableByteView out) const {
+  std::shared_lock lock(metadata_mu_);
   RETURN_IF_ERROR(CheckRegion(*impl_, region, out.size(), "read"));
   if (impl_->options.pipeline == PipelineKind::kBatched) {
     return internal::BatchedRead(*impl_, region, out);
@@ -193,6 +234,7 @@ Status Array::Read(const Region& region, MutableByteView out) const {
 }
 
 Status Array::Write(const Region& region, ByteView in) {
+  std::shared_lock lock(metadata_mu_);
   RETURN_IF_ERROR(CheckRegion(*impl_, region, in.size(), "write"));
   internal::WriteSource src{in.data(), false};
   if (impl_->options.pipeline == PipelineKind::kBatched) {
@@ -202,6 +244,7 @@ Status Array::Write(const Region& region, ByteView in) {
 }
 
 Status Array::Fill(const Region& region, ByteView element) {
+  std::shared_lock lock(metadata_mu_);
   const size_t esize = impl_->metadata.data_type.size();
   if (element.size() != esize) {
     return Status::InvalidArgument("fill of array '" + impl_->path + "': element has " +
@@ -217,13 +260,162 @@ Status Array::Fill(const Region& region, ByteView element) {
   return internal::FusedWrite(*impl_, region, src);
 }
 
+// ---- Attributes and shape changes: exclusive on metadata_mu_, one zarr.json write each.
+
+Status Array::WriteMetadataLocked(ArrayMetadata metadata) {
+  RETURN_IF_ERROR(internal::WriteArrayMetadataDocuments(*impl_->store, impl_->path, metadata));
+  impl_->metadata = std::move(metadata);
+  return Status::OK();
+}
+
+Result<Json> Array::attributes() const {
+  if (impl_->metadata.zarr_format == 2) {
+    ASSIGN_OR_RETURN(std::optional<ArrayMetadata> v2,
+                     internal::ReadV2ArrayMetadata(*impl_->store, impl_->path));
+    if (!v2) return Status::NotFound("array '/" + impl_->path + "' is gone: '" + MetadataKey() + "' is missing");
+    return v2->attributes;
+  }
+  const std::string key = MetadataKey();
+  ASSIGN_OR_RETURN(auto stored, internal::ReadNodeDocument(*impl_->store, key));
+  if (!stored) return Status::NotFound("array '/" + impl_->path + "' is gone: '" + key + "' is missing");
+  if (!stored->is_array) {
+    return Status::FailedPrecondition("'/" + impl_->path + "' is now a group, not an array (" +
+                                      key + ")");
+  }
+  const auto it = stored->document.find("attributes");
+  if (it == stored->document.end()) return Json::object();
+  if (!it->is_object()) {
+    return Status::InvalidArgument(key + ": attributes " + it->dump() + " is not an object");
+  }
+  return *it;
+}
+
 Status Array::SetAttributes(Json attributes) {
   if (!attributes.is_object()) {
-    return Status::InvalidArgument("attributes of array '" + impl_->path + "' must be a JSON object");
+    return Status::InvalidArgument("attributes of array '/" + impl_->path +
+                                   "' must be a JSON object, got " + attributes.dump());
   }
-  impl_->metadata.attributes = std::move(attributes);
-  const std::string text = impl_->metadata.ToJson().dump(2);
-  return impl_->store->set(MetadataKey(), AsBytes(text));
+  std::unique_lock lock(metadata_mu_);
+  ArrayMetadata m = impl_->metadata;
+  m.attributes = std::move(attributes);
+  return WriteMetadataLocked(std::move(m));
+}
+
+Status Array::UpdateAttributes(const Json& patch) {
+  std::unique_lock lock(metadata_mu_);
+  ASSIGN_OR_RETURN(Json current, attributes());
+  ASSIGN_OR_RETURN(Json merged, internal::MergeAttributes(std::move(current), patch,
+                                                          "array '/" + impl_->path + "'"));
+  ArrayMetadata m = impl_->metadata;
+  m.attributes = std::move(merged);
+  return WriteMetadataLocked(std::move(m));
+}
+
+namespace {
+
+// Erases the stored chunks of `a` that lie wholly outside its (new) shape. Listing finds the
+// chunks that exist, so the cost follows what is stored, not the size of the old grid; stores
+// that cannot list get every grid position of the old shape that is outside.
+Status EraseChunksOutside(const Array::Impl& a, const std::vector<uint64_t>& old_shape,
+                          size_t io_concurrency) {
+  const ArrayMetadata& m = a.metadata;
+  const std::vector<uint64_t> grid = m.grid_shape();
+  auto outside = [&](const std::vector<uint64_t>& c) {
+    for (size_t d = 0; d < c.size(); ++d) {
+      if (c[d] >= grid[d]) return true;
+    }
+    return false;
+  };
+  std::vector<std::string> doomed;
+  if (a.store->capabilities().listable) {
+    ASSIGN_OR_RETURN(std::vector<std::string> keys, a.store->list_prefix(a.prefix));
+    for (const std::string& key : keys) {
+      auto coords = m.chunk_key_encoding.DecodeKey(std::string_view(key).substr(a.prefix.size()),
+                                                   m.rank());
+      if (coords.ok() && outside(*coords)) doomed.push_back(key);  // else zarr.json etc.
+    }
+  } else {
+    ArrayMetadata old = m;
+    old.shape = old_shape;
+    const std::vector<uint64_t> old_grid = old.grid_shape();
+    std::vector<uint64_t> c(m.rank(), 0);
+    uint64_t total = 1;
+    for (uint64_t g : old_grid) total *= g;
+    for (uint64_t i = 0; i < total; ++i) {
+      if (outside(c)) doomed.push_back(a.prefix + m.chunk_key_encoding.EncodeKey(c));
+      for (size_t d = c.size(); d-- > 0;) {
+        if (++c[d] < old_grid[d]) break;
+        c[d] = 0;
+      }
+    }
+  }
+  return internal::RunConcurrently(doomed.size(), io_concurrency, /*stop_on_error=*/true,
+                                   [&](size_t i) { return a.store->erase(doomed[i]); });
+}
+
+}  // namespace
+
+Status Array::Resize(std::vector<uint64_t> new_shape, const ResizeOptions& options) {
+  std::unique_lock lock(metadata_mu_);
+  const ArrayMetadata& m = impl_->metadata;
+  if (new_shape.size() != m.rank()) {
+    return Status::InvalidArgument("resize of array '/" + impl_->path + "': new shape has rank " +
+                                   std::to_string(new_shape.size()) + ", array has rank " +
+                                   std::to_string(m.rank()));
+  }
+  bool shrinks = false;
+  for (size_t d = 0; d < new_shape.size(); ++d) shrinks |= new_shape[d] < m.shape[d];
+  const std::vector<uint64_t> old_shape = m.shape;
+  ArrayMetadata next = m;
+  next.shape = std::move(new_shape);
+  // The metadata goes first: if erasing fails part-way, the array is already consistent and the
+  // chunks left outside are never read.
+  RETURN_IF_ERROR(WriteMetadataLocked(std::move(next)));
+  if (!shrinks || !options.erase_outside_chunks) return Status::OK();
+  return EraseChunksOutside(*impl_, old_shape, options.io_concurrency);
+}
+
+Status Array::Append(ByteView data, const std::vector<uint64_t>& data_shape, size_t axis) {
+  std::unique_lock lock(metadata_mu_);
+  ArrayMetadata& m = impl_->metadata;
+  const std::string what = "append to array '/" + impl_->path + "'";
+  if (axis >= m.rank()) {
+    return Status::InvalidArgument(what + ": axis " + std::to_string(axis) +
+                                   " is out of range for rank " + std::to_string(m.rank()));
+  }
+  if (data_shape.size() != m.rank()) {
+    return Status::InvalidArgument(what + ": data has rank " + std::to_string(data_shape.size()) +
+                                   ", array has rank " + std::to_string(m.rank()));
+  }
+  for (size_t d = 0; d < m.rank(); ++d) {
+    if (d != axis && data_shape[d] != m.shape[d]) {
+      return Status::InvalidArgument(what + ": data has extent " + std::to_string(data_shape[d]) +
+                                     " in dimension " + std::to_string(d) + ", array has " +
+                                     std::to_string(m.shape[d]));
+    }
+  }
+  if (data_shape[axis] > UINT64_MAX - m.shape[axis]) {
+    return Status::InvalidArgument(what + ": extent " + std::to_string(m.shape[axis]) + " + " +
+                                   std::to_string(data_shape[axis]) + " overflows");
+  }
+  Region region{std::vector<uint64_t>(m.rank(), 0), data_shape};
+  region.origin[axis] = m.shape[axis];
+  const std::vector<uint64_t> old_shape = m.shape;
+  m.shape[axis] += data_shape[axis];
+  Status s = CheckRegion(*impl_, region, data.size(), "append");
+  if (s.ok() && data_shape[axis] == 0) {
+    m.shape = old_shape;
+    return Status::OK();
+  }
+  if (s.ok()) {
+    internal::WriteSource src{data.data(), false};
+    s = impl_->options.pipeline == PipelineKind::kBatched
+            ? internal::BatchedWrite(*impl_, region, src)
+            : internal::FusedWrite(*impl_, region, src);
+  }
+  if (s.ok()) s = internal::WriteArrayMetadataDocuments(*impl_->store, impl_->path, m);
+  if (!s.ok()) m.shape = old_shape;
+  return s;
 }
 
 }  // namespace zarrpp

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "codecs/codec_chain.h"
+#include "codecs/sharding_codec.h"
 #include "zarrpp/array.h"
 
 namespace zarrpp {
@@ -19,6 +20,12 @@ struct Array::Impl {
   std::shared_ptr<const PreparedChain> chain;  // prepared for the regular chunk spec
   ArrayOptions options;
   std::shared_ptr<Executor> executor;
+  // The chain's array->bytes codec when the chain is exactly that codec and it can read and
+  // write parts of a stored chunk (sharding_indexed); null otherwise (the chunk is opaque).
+  const PartialArrayToBytesCodec* partial = nullptr;
+  // Shard indexes shared by every worker of this handle; null unless
+  // options.sharding.index_cache_bytes > 0.
+  std::unique_ptr<ShardIndexCache> index_cache;
   // Partial writes of one chunk are read-modify-write: serialized per chunk through these stripes.
   std::array<std::mutex, 64> chunk_locks;
 

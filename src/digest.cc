@@ -106,14 +106,21 @@ Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store, s
   for (const std::string& k : keys) {
     if (k == meta_keys.front()) continue;
     if (k.size() >= 10 && k.compare(k.size() - 10, 10, "/zarr.json") == 0) meta_keys.push_back(k);
+    // Zarr v2 arrays (src/metadata_v2.h).
+    if (k == ".zarray" || k.ends_with("/.zarray")) meta_keys.push_back(k);
   }
   std::vector<ArrayDigestEntry> out;
   for (const std::string& k : meta_keys) {
-    ASSIGN_OR_RETURN(std::optional<Bytes> doc, store->get(k));
-    if (!doc) continue;
-    ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), k));
-    if (!j.is_object() || !j.contains("node_type") || j["node_type"] != "array") continue;
-    std::string node = k.size() > 10 ? k.substr(0, k.size() - 10) : "";
+    std::string node;
+    if (k.ends_with(".zarray")) {
+      node = k.size() > 7 ? k.substr(0, k.size() - 8) : "";
+    } else {
+      ASSIGN_OR_RETURN(std::optional<Bytes> doc, store->get(k));
+      if (!doc) continue;
+      ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), k));
+      if (!j.is_object() || !j.contains("node_type") || j["node_type"] != "array") continue;
+      node = k.size() > 10 ? k.substr(0, k.size() - 10) : "";
+    }
     ASSIGN_OR_RETURN(std::shared_ptr<Array> a, Array::Open(store, node));
     ASSIGN_OR_RETURN(std::string digest, ArrayDigest(*a));
     ArrayDigestEntry e;

@@ -57,6 +57,22 @@ void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& 
   }
 }
 
+PartialCodecContext PartialContextFor(Array::Impl& a, const uint64_t* coords, std::string key) {
+  const ArrayMetadata& m = a.metadata;
+  PartialCodecContext ctx;
+  ctx.store = a.store.get();
+  ctx.key = std::move(key);
+  ctx.executor = a.executor.get();
+  ctx.options = &a.options;
+  ctx.index_cache = a.index_cache.get();
+  ctx.in_bounds.resize(m.rank());
+  for (size_t d = 0; d < m.rank(); ++d) {
+    const uint64_t lo = coords[d] * m.chunk_shape[d];
+    ctx.in_bounds[d] = std::min(m.chunk_shape[d], m.shape[d] - std::min(m.shape[d], lo));
+  }
+  return ctx;
+}
+
 size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes) {
   const size_t conc = std::max<size_t>(1, a.executor->concurrency());
   uint64_t grain = std::max<uint64_t>(1, a.options.min_task_bytes / std::max<uint64_t>(1, chunk_bytes));
@@ -94,6 +110,12 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
   const std::string key = a.ChunkKey(p.coords.data());
+  if (a.partial != nullptr) {
+    // Sharded: read the index and only the inner chunks this part touches.
+    const PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);
+    return a.partial->PartialDecode(a.chain->decoded_spec(), ctx, p.in_chunk.data(), p.shape,
+                                    out.data(), region.shape, p.in_region.data());
+  }
   ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
   if (!found) {
     FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(), esize);
@@ -123,6 +145,12 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
 
   std::lock_guard<std::mutex> lock(a.LockFor(key));
+  if (a.partial != nullptr) {
+    // Sharded: the codec merges only the touched inner chunks and patches or rewrites the shard.
+    const PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);
+    return a.partial->PartialEncode(a.chain->decoded_spec(), ctx, p.in_chunk.data(), p.shape,
+                                    src.data, region.shape, p.in_region.data(), src.scalar);
+  }
   if (memo != nullptr && p.covers_chunk) {
     // A scalar over a whole chunk: encoded once for the whole request.
     if (!memo->has_value()) return a.store->erase(key);
@@ -159,6 +187,8 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
     return a.store->erase(key);
   }
   ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, s.chain), "chunk '" + key + "'");
+  // Empty output: nothing to store (a shard whose inner chunks are all empty).
+  if (encoded.empty()) return a.store->erase(key);
   return a.store->set(key, encoded);
 }
 
@@ -191,14 +221,14 @@ Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   // Scalar writes: merge, test and encode a whole chunk once; every fully covered chunk reuses it.
   std::optional<Bytes> memo;
   bool have_memo = false;
-  if (src.scalar) {
+  if (src.scalar && a.partial == nullptr) {
     Bytes chunk(chunk_bytes);
     FillElements(chunk.data(), m.chunk_elements(), src.data, m.data_type.size());
     if (a.options.write_empty_chunks ||
         !AllEqualFill(chunk.data(), m.chunk_elements(), m.fill_value.bytes.data(), m.data_type)) {
       ChainScratch cs;
       ASSIGN_OR_RETURN(ByteView enc, a.chain->Encode(chunk, cs));
-      memo = Bytes(enc.begin(), enc.end());
+      if (!enc.empty()) memo = Bytes(enc.begin(), enc.end());
     }
     have_memo = true;
   }

@@ -75,6 +75,9 @@ Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src);
 Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out);
 Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src);
 
+// The context for a partial decode/encode of the chunk at `coords` (a.partial is set).
+PartialCodecContext PartialContextFor(Array::Impl& a, const uint64_t* coords, std::string key);
+
 // Tasks per ParallelFor grain for chunks of `chunk_bytes` decoded bytes.
 size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
 

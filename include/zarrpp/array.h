@@ -14,13 +14,17 @@
 // Thread safety: an Array may be used by many threads at once. Concurrent reads are always safe.
 // Concurrent writes to regions that share no chunk are safe; concurrent partial writes that touch
 // the same chunk are serialized per chunk within one Array handle (handles opened separately on the
-// same store do not coordinate with each other).
+// same store do not coordinate with each other). Resize, Append and the attribute setters change
+// the handle's metadata: they wait for the handle's in-flight Read/Write/Fill calls and hold later
+// ones back until they finish, so data calls always see one consistent shape. References returned
+// by metadata() and shape() are not protected: do not hold them across a concurrent Resize/Append.
 //
 // Ownership: the Array shares ownership of its store and executor.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,6 +45,31 @@ enum class PipelineKind {
   kBatched,  // phase by phase over all chunks: fetch all, decode all, scatter all
 };
 
+// Runtime settings for arrays whose codec chain is [sharding_indexed]; never stored in the
+// metadata. The byte layout and the guarantees of each write path are in spec/sharding.md.
+struct ShardingOptions {
+  // Byte ranges of inner chunks that one read needs are merged into one request when the gap
+  // between them is at most this many bytes. Default 1 MiB: a round trip costs more than that.
+  uint64_t coalesce_max_gap_bytes = uint64_t{1} << 20;
+  // A merged request never grows past this many bytes. Default 16 MiB.
+  uint64_t coalesce_max_bytes = uint64_t{16} << 20;
+  // A read that touches at least this share of a shard's inner chunks fetches the whole shard in
+  // one request instead of the index and then the chunks. Default 0.5.
+  double whole_shard_read_fraction = 0.5;
+  // Bytes of decoded shard indexes kept in memory, shared by every worker of this handle, so
+  // repeated partial reads of one shard do not re-read its index. Default 0 (off): writers using
+  // other handles or processes are not seen, so a cached index may be stale.
+  uint64_t index_cache_bytes = 0;
+  // A partial write rewrites (compacts) the whole shard when the bytes it no longer uses would
+  // exceed this share of the shard. Default 0.5.
+  double compaction_threshold = 0.5;
+  // When a partial write rewrites a shard on a store with set_range, free space of this share of
+  // the data bytes is left before the index (or after the data, with the index at the start), so
+  // later partial writes can place new inner chunks without a rewrite. Default 0.125. Full-shard
+  // writes never leave free space.
+  double append_reserve = 0.125;
+};
+
 // Runtime options of an Array handle; none of them is stored in the metadata.
 struct ArrayOptions {
   // Runs per-chunk tasks. Default (null): DefaultExecutor(), one worker per hardware thread.
@@ -53,12 +82,29 @@ struct ArrayOptions {
   // Decoded bytes below which chunks are grouped into one task so that dispatch cost never
   // dominates. Default 256 KiB.
   size_t min_task_bytes = 256 * 1024;
+  // Sharded arrays: read coalescing, index cache, compaction (see ShardingOptions).
+  ShardingOptions sharding;
 };
 
 struct CreateOptions {
   // Replace an existing node at the path (erasing its whole subtree first). Default false:
   // an existing node is AlreadyExists and nothing is written.
   bool overwrite = false;
+};
+
+// Store requests a metadata operation (hierarchy creation, listing, chunk erasure on resize) keeps
+// in flight by default. It is independent of the CPU executor: such operations wait on latency,
+// and 64 requests in flight cover 1,000 nodes on a 5 ms store in about 16 round trips while
+// keeping 64 mostly sleeping threads.
+inline constexpr size_t kDefaultIoConcurrency = 64;
+
+struct ResizeOptions {
+  // When the array shrinks, erase every chunk wholly outside the new shape. Default true. With
+  // false a later grow shows the old values again where chunks were left. Chunks that straddle
+  // the new edge are kept whole either way: their elements beyond the edge reappear on a grow.
+  bool erase_outside_chunks = true;
+  // Erase requests in flight at once, on threads of their own. Default kDefaultIoConcurrency.
+  size_t io_concurrency = kDefaultIoConcurrency;
 };
 
 class Array {
@@ -75,6 +121,12 @@ class Array {
   // node is a group; metadata errors name the metadata key.
   static Result<std::shared_ptr<Array>> Open(std::shared_ptr<Store> store, std::string_view path,
                                              const ArrayOptions& options = {});
+  // A handle for an array whose metadata the caller has already read or is about to write; no
+  // I/O. Applies Create's defaults and validates as Create does. `path` must be normalised
+  // (InvalidArgument otherwise).
+  static Result<std::shared_ptr<Array>> Attach(std::shared_ptr<Store> store, std::string path,
+                                               ArrayMetadata metadata,
+                                               const ArrayOptions& options = {});
 
   ~Array();
   Array(const Array&) = delete;
@@ -120,15 +172,48 @@ class Array {
     return Fill(region, ByteView(reinterpret_cast<const uint8_t*>(&value), sizeof(T)));
   }
 
-  // Replaces the attributes and rewrites zarr.json atomically.
+  // The attributes as stored now (reads zarr.json, so changes through other handles are seen).
+  // NotFound when zarr.json is gone.
+  Result<Json> attributes() const;
+  // Replaces the attributes (a JSON object) and rewrites zarr.json with one set().
   Status SetAttributes(Json attributes);
+  // Merges `patch` (a JSON object) into the stored attributes: each key is set to its value
+  // (objects replace, they are not merged recursively) and keys whose value is null are removed.
+  // Reads zarr.json, then writes this handle's metadata with the merged attributes in one set().
+  Status UpdateAttributes(const Json& patch);
+
+  // Changes the shape (same rank; InvalidArgument otherwise). Writes zarr.json once; growing
+  // touches nothing else. Shrinking then erases the chunks wholly outside the new shape (see
+  // ResizeOptions); a failure there leaves the new shape with some stale chunks outside it,
+  // which reads never see.
+  Status Resize(std::vector<uint64_t> new_shape, const ResizeOptions& options = {});
+
+  // Grows the array along `axis` by data_shape[axis] and writes `data` (C order, data_shape,
+  // every other extent equal to the array's) into the new part. Chunks are written first and
+  // zarr.json once, last: on failure the stored array keeps its old shape and contents, and this
+  // handle its old metadata. Mismatched extents, axis or buffer size are InvalidArgument before
+  // any I/O; an empty extent along `axis` writes nothing.
+  Status Append(ByteView data, const std::vector<uint64_t>& data_shape, size_t axis);
+  template <typename T>
+  Status Append(std::span<const T> data, const std::vector<uint64_t>& data_shape, size_t axis) {
+    RETURN_IF_ERROR(CheckType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T)));
+    return Append(ByteView(reinterpret_cast<const uint8_t*>(data.data()), data.size_bytes()),
+                  data_shape, axis);
+  }
+  template <typename T>
+  Status Append(std::span<T> data, const std::vector<uint64_t>& data_shape, size_t axis) {
+    return Append(std::span<const T>(data), data_shape, axis);
+  }
 
   struct Impl;
 
  private:
   explicit Array(std::unique_ptr<Impl> impl);
   Status CheckType(DataTypeId id, size_t size) const;
+  Status WriteMetadataLocked(ArrayMetadata metadata);
   std::unique_ptr<Impl> impl_;
+  // Shared by Read/Write/Fill, exclusive for calls that change the metadata.
+  mutable std::shared_mutex metadata_mu_;
 };
 
 // The node path normalised ("/a//b/" -> "a/b"; "" or "/" -> ""). InvalidArgument for names that

@@ -48,6 +48,10 @@ struct ChunkKeyEncoding {
   // The key of the chunk at grid position `coords`, relative to the array's prefix.
   // 0-d: "c" (default) or "0" (v2).
   std::string EncodeKey(const std::vector<uint64_t>& coords) const;
+  // The inverse of EncodeKey for an array of `rank` dimensions (used when listing chunks).
+  // InvalidArgument for keys EncodeKey would not write: another prefix or separator, a different
+  // number of indices, signs or leading zeros.
+  Result<std::vector<uint64_t>> DecodeKey(std::string_view key, size_t rank) const;
   static Result<ChunkKeyEncoding> FromJson(const Json& j);
   Json ToJson() const;
   friend bool operator==(const ChunkKeyEncoding&, const ChunkKeyEncoding&) = default;
@@ -60,6 +64,9 @@ struct ArrayMetadata {
   std::vector<uint64_t> chunk_shape;  // regular grid; every entry > 0
   ChunkKeyEncoding chunk_key_encoding;
   FillValue fill_value;
+  // zarr_format 2 only: the .zarray fill_value is null (missing chunks read as the type's zero,
+  // held in fill_value); kept so that rewriting .zarray writes null again.
+  bool fill_value_null = false;
   Json codecs = Json::array();  // normalised codec objects {"name":..., "configuration":{...}}
   Json attributes = Json::object();
   std::optional<std::vector<std::optional<std::string>>> dimension_names;

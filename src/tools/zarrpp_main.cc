@@ -2,12 +2,17 @@
 //
 //   zarrpp info PATH              node type, shape, data type, chunks, codecs, stored bytes, chunks
 //   zarrpp digest PATH [--json]   SHA-256 of every array under PATH (see zarrpp/digest.h)
+//   zarrpp convert SRC DST [--zarr-format 2|3] [--chunks a,b,...] [--shards a,b,...]
+//                  [--codecs JSON] [--overwrite]
+//                                 re-encode every array and group under SRC into DST
+//                                 (see zarrpp/convert.h)
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "zarrpp/array.h"
+#include "zarrpp/convert.h"
 #include "zarrpp/digest.h"
 #include "zarrpp/local_store.h"
 
@@ -19,7 +24,9 @@ int Usage() {
   std::fprintf(stderr,
                "usage:\n"
                "  zarrpp info PATH\n"
-               "  zarrpp digest PATH [--json]\n");
+               "  zarrpp digest PATH [--json]\n"
+               "  zarrpp convert SRC DST [--zarr-format 2|3] [--chunks a,b,...] [--shards a,b,...]\n"
+               "                 [--codecs JSON] [--overwrite]\n");
   return 2;
 }
 
@@ -114,6 +121,64 @@ int Digest(const std::string& path, bool json) {
   return 0;
 }
 
+// "a,b,c" -> {a, b, c}; "" -> {} (a 0-d shape).
+zarrpp::Result<std::vector<uint64_t>> ParseShapeArg(const std::string& flag, const std::string& text) {
+  std::vector<uint64_t> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t j = std::min(text.find(',', i), text.size());
+    const std::string part = text.substr(i, j - i);
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) {
+      return zarrpp::Status::InvalidArgument(flag + " '" + text + "': '" + part +
+                                             "' is not a positive integer");
+    }
+    out.push_back(std::stoull(part));
+    i = j + 1;
+  }
+  return out;
+}
+
+int Convert(const std::vector<std::string>& args) {
+  if (args.size() < 3) return Usage();
+  zarrpp::ConvertOptions options;
+  for (size_t i = 3; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (flag == "--overwrite") {
+      options.overwrite = true;
+      continue;
+    }
+    if (i + 1 >= args.size()) return Usage();
+    const std::string& value = args[++i];
+    if (flag == "--zarr-format") {
+      if (value != "2" && value != "3") {
+        return Fail(zarrpp::Status::InvalidArgument("--zarr-format '" + value + "' is not 2 or 3"));
+      }
+      options.zarr_format = value == "2" ? 2 : 3;
+    } else if (flag == "--chunks" || flag == "--shards") {
+      auto shape = ParseShapeArg(flag, value);
+      if (!shape.ok()) return Fail(shape.status());
+      (flag == "--chunks" ? options.chunks : options.shards) = std::move(*shape);
+    } else if (flag == "--codecs") {
+      auto j = zarrpp::ParseJson(value, "--codecs");
+      if (!j.ok()) return Fail(j.status());
+      options.codecs = std::move(*j);
+    } else {
+      return Usage();
+    }
+  }
+  auto src = OpenExisting(args[1]);
+  if (!src.ok()) return Fail(src.status());
+  auto dst = zarrpp::LocalStore::Open(args[2]);
+  if (!dst.ok()) return Fail(dst.status());
+  auto report = zarrpp::Convert(*src, "", *dst, "", options);
+  if (!report.ok()) return Fail(report.status());
+  std::printf("converted %llu arrays, %llu groups, %llu chunks\n",
+              static_cast<unsigned long long>(report->arrays),
+              static_cast<unsigned long long>(report->groups),
+              static_cast<unsigned long long>(report->chunks_copied));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,5 +188,6 @@ int main(int argc, char** argv) {
   if (args[0] == "digest" && (args.size() == 2 || (args.size() == 3 && args[2] == "--json"))) {
     return Digest(args[1], args.size() == 3);
   }
+  if (args[0] == "convert") return Convert(args);
   return Usage();
 }

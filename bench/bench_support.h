@@ -1,0 +1,40 @@
+// bench/bench_support.h - shared pieces of the zarrpp benchmarks.
+//
+// Every figure zarrpp quotes is a ratio against a baseline measured in the same run. Benchmarks
+// name themselves "<case>/<role>", where <role> is "engine" or a baseline role such as "limit";
+// RatioReporter prints, after the usual output, a table of engine time / baseline time for every
+// case that has both.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace zarrpp::bench {
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  // `baseline_role` is the role engine times are divided by (e.g. "limit").
+  explicit RatioReporter(std::string baseline_role, std::string title)
+      : baseline_role_(std::move(baseline_role)), title_(std::move(title)) {}
+  void ReportRuns(const std::vector<Run>& runs) override;
+  void Finalize() override;
+
+ private:
+  std::string baseline_role_;
+  std::string title_;
+  // case -> role -> best seconds (minimum over repetitions)
+  std::map<std::string, std::map<std::string, double>> best_;
+  std::vector<std::string> order_;
+};
+
+// Runs the registered benchmarks with a RatioReporter; returns the process exit code.
+int RunWithRatios(int argc, char** argv, const std::string& baseline_role, const std::string& title);
+
+// A fresh directory under the system temp dir (removed and re-created).
+std::string ScratchDir(const std::string& name);
+void RemoveDir(const std::string& path);
+
+}  // namespace zarrpp::bench

@@ -1,0 +1,232 @@
+#include "codecs/blosc_codec.h"
+
+#include <blosc.h>
+
+#include <array>
+#include <string>
+
+namespace zarrpp {
+
+namespace {
+
+constexpr std::array<std::string_view, 5> kCnames = {"lz4", "lz4hc", "blosclz", "zstd", "zlib"};
+
+// Frames whose announced size is implausible for their length are refused before allocating, so
+// a corrupted header cannot demand gigabytes. No c-blosc compressor comes near this ratio.
+constexpr uint64_t kMaxRatio = 1 << 16;
+
+std::string_view ShuffleName(BloscCodec::Shuffle s) {
+  switch (s) {
+    case BloscCodec::Shuffle::kNoShuffle: return "noshuffle";
+    case BloscCodec::Shuffle::kShuffle: return "shuffle";
+    case BloscCodec::Shuffle::kBitShuffle: return "bitshuffle";
+  }
+  return "shuffle";
+}
+
+int ShuffleCode(BloscCodec::Shuffle s) {
+  switch (s) {
+    case BloscCodec::Shuffle::kNoShuffle: return BLOSC_NOSHUFFLE;
+    case BloscCodec::Shuffle::kShuffle: return BLOSC_SHUFFLE;
+    case BloscCodec::Shuffle::kBitShuffle: return BLOSC_BITSHUFFLE;
+  }
+  return BLOSC_SHUFFLE;
+}
+
+Result<int64_t> GetInt(const Json& value, std::string_view field) {
+  if (!value.is_number_integer()) {
+    return Status::InvalidArgument("configuration." + std::string(field) +
+                                   " must be an integer, got " + value.dump());
+  }
+  if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    return Status::InvalidArgument("configuration." + std::string(field) + " " + value.dump() +
+                                   " is out of range");
+  }
+  return value.get<int64_t>();
+}
+
+}  // namespace
+
+Result<BloscCodec::Options> BloscCodec::OptionsFromJson(const Json& configuration) {
+  if (!configuration.is_object()) {
+    return Status::InvalidArgument("configuration is required (cname, clevel, shuffle)");
+  }
+  Options o;
+  bool have_cname = false, have_clevel = false, have_shuffle = false;
+  for (const auto& [key, value] : configuration.items()) {
+    if (key == "cname") {
+      if (!value.is_string()) {
+        return Status::InvalidArgument("configuration.cname must be a string, got " + value.dump());
+      }
+      o.cname = value.get<std::string>();
+      have_cname = true;
+    } else if (key == "clevel") {
+      ASSIGN_OR_RETURN(int64_t v, GetInt(value, key));
+      if (v < 0 || v > 9) {
+        return Status::InvalidArgument("configuration.clevel " + std::to_string(v) +
+                                       " is outside 0..9");
+      }
+      o.clevel = static_cast<int>(v);
+      have_clevel = true;
+    } else if (key == "shuffle") {
+      if (value == "noshuffle") {
+        o.shuffle = Shuffle::kNoShuffle;
+      } else if (value == "shuffle") {
+        o.shuffle = Shuffle::kShuffle;
+      } else if (value == "bitshuffle") {
+        o.shuffle = Shuffle::kBitShuffle;
+      } else {
+        return Status::InvalidArgument(
+            "configuration.shuffle must be \"noshuffle\", \"shuffle\" or \"bitshuffle\", got " +
+            value.dump());
+      }
+      have_shuffle = true;
+    } else if (key == "typesize") {
+      ASSIGN_OR_RETURN(int64_t v, GetInt(value, key));
+      if (v <= 0 || v > UINT32_MAX) {
+        return Status::InvalidArgument("configuration.typesize " + std::to_string(v) +
+                                       " must be a positive integer");
+      }
+      o.typesize = static_cast<uint32_t>(v);
+    } else if (key == "blocksize") {
+      ASSIGN_OR_RETURN(int64_t v, GetInt(value, key));
+      if (v < 0) {
+        return Status::InvalidArgument("configuration.blocksize " + std::to_string(v) +
+                                       " must be 0 (automatic) or positive");
+      }
+      o.blocksize = static_cast<uint64_t>(v);
+    } else {
+      return Status::InvalidArgument("unexpected configuration field \"" + key + "\"");
+    }
+  }
+  if (!have_cname) return Status::InvalidArgument("configuration.cname is required");
+  if (!have_clevel) return Status::InvalidArgument("configuration.clevel is required");
+  if (!have_shuffle) return Status::InvalidArgument("configuration.shuffle is required");
+  return o;
+}
+
+Result<std::shared_ptr<const BloscCodec>> BloscCodec::Make(Options o, int num_threads) {
+  bool known = false;
+  for (std::string_view c : kCnames) known = known || c == o.cname;
+  if (o.cname == "snappy") {
+    return Status::Unsupported("blosc: cname \"snappy\" is not supported");
+  }
+  if (!known) {
+    return Status::InvalidArgument(
+        "configuration.cname must be one of lz4, lz4hc, blosclz, zstd, zlib, got \"" + o.cname +
+        "\"");
+  }
+  if (blosc_compname_to_compcode(o.cname.c_str()) < 0) {
+    return Status::Unsupported("blosc: cname \"" + o.cname +
+                               "\" is not available in this build of c-blosc");
+  }
+  if (o.clevel < 0 || o.clevel > 9) {
+    return Status::InvalidArgument("configuration.clevel " + std::to_string(o.clevel) +
+                                   " is outside 0..9");
+  }
+  if (o.shuffle != Shuffle::kNoShuffle && !o.typesize) {
+    return Status::InvalidArgument("configuration.typesize is required with shuffle \"" +
+                                   std::string(ShuffleName(o.shuffle)) + "\"");
+  }
+  if (o.typesize && *o.typesize == 0) {
+    return Status::InvalidArgument("configuration.typesize 0 must be a positive integer");
+  }
+  if (num_threads < 1) {
+    return Status::InvalidArgument("blosc: num_threads " + std::to_string(num_threads) +
+                                   " must be at least 1");
+  }
+  return std::shared_ptr<const BloscCodec>(new BloscCodec(std::move(o), num_threads));
+}
+
+Result<std::shared_ptr<const Codec>> BloscCodec::Factory(const Json& configuration) {
+  ASSIGN_OR_RETURN(Options options, OptionsFromJson(configuration));
+  ASSIGN_OR_RETURN(std::shared_ptr<const BloscCodec> codec, Make(std::move(options)));
+  return std::shared_ptr<const Codec>(std::move(codec));
+}
+
+Json BloscCodec::ToJson() const {
+  Json config = Json::object();
+  config["cname"] = options_.cname;
+  config["clevel"] = options_.clevel;
+  config["shuffle"] = ShuffleName(options_.shuffle);
+  if (options_.typesize) config["typesize"] = *options_.typesize;
+  config["blocksize"] = options_.blocksize;
+  return {{"name", "blosc"}, {"configuration", std::move(config)}};
+}
+
+Status BloscCodec::Encode(ByteView in, Bytes& out) const {
+  if (in.size() > static_cast<uint64_t>(BLOSC_MAX_BUFFERSIZE)) {
+    return Status::InvalidArgument("blosc: input of " + std::to_string(in.size()) +
+                                   " bytes exceeds the c-blosc limit of " +
+                                   std::to_string(BLOSC_MAX_BUFFERSIZE) + " bytes");
+  }
+  out.resize(in.size() + BLOSC_MAX_OVERHEAD);
+  const size_t typesize = options_.typesize.value_or(1);
+  const int n = blosc_compress_ctx(options_.clevel, ShuffleCode(options_.shuffle), typesize,
+                                   in.size(), in.data(), out.data(), out.size(),
+                                   options_.cname.c_str(), options_.blocksize, num_threads_);
+  if (n <= 0) {
+    out.clear();
+    // With a destination of input + BLOSC_MAX_OVERHEAD c-blosc documents that it cannot fail.
+    return Status::InvalidArgument("blosc: compression failed with code " + std::to_string(n));
+  }
+  out.resize(static_cast<size_t>(n));
+  return Status::OK();
+}
+
+Result<uint64_t> BloscCodec::CheckFrame(ByteView in) const {
+  if (in.size() < BLOSC_MIN_HEADER_LENGTH) {
+    return Status::Corruption("blosc: frame of " + std::to_string(in.size()) +
+                              " bytes is shorter than its " +
+                              std::to_string(BLOSC_MIN_HEADER_LENGTH) + "-byte header");
+  }
+  size_t nbytes = 0, cbytes = 0, blocksize = 0;
+  blosc_cbuffer_sizes(in.data(), &nbytes, &cbytes, &blocksize);
+  if (cbytes != in.size()) {
+    return Status::Corruption("blosc: header announces " + std::to_string(cbytes) +
+                              " compressed bytes but the frame has " + std::to_string(in.size()));
+  }
+  size_t validated = 0;
+  if (blosc_cbuffer_validate(in.data(), in.size(), &validated) != 0) {
+    return Status::Corruption("blosc: invalid frame header");
+  }
+  return static_cast<uint64_t>(validated);
+}
+
+Status BloscCodec::DecompressTo(ByteView in, uint8_t* dst, uint64_t size) const {
+  if (size == 0) return Status::OK();  // c-blosc reports 0 bytes as failure
+  const int n = blosc_decompress_ctx(in.data(), dst, size, num_threads_);
+  if (n < 0 || static_cast<uint64_t>(n) != size) {
+    return Status::Corruption("blosc: decompression failed (code " + std::to_string(n) +
+                              ", expected " + std::to_string(size) + " bytes)");
+  }
+  return Status::OK();
+}
+
+Result<ByteView> BloscCodec::Decode(ByteView in, std::optional<uint64_t> decoded_size,
+                                    Bytes& scratch) const {
+  ASSIGN_OR_RETURN(uint64_t nbytes, CheckFrame(in));
+  if (decoded_size && nbytes != *decoded_size) {
+    return Status::Corruption("blosc: frame decodes to " + std::to_string(nbytes) +
+                              " bytes, expected " + std::to_string(*decoded_size));
+  }
+  if (!decoded_size && nbytes > in.size() * kMaxRatio) {
+    return Status::Corruption("blosc: frame of " + std::to_string(in.size()) +
+                              " bytes claims an implausible " + std::to_string(nbytes) +
+                              " decoded bytes");
+  }
+  scratch.resize(nbytes);
+  RETURN_IF_ERROR(DecompressTo(in, scratch.data(), nbytes));
+  return ByteView(scratch);
+}
+
+Status BloscCodec::DecodeInto(ByteView in, MutableByteView out) const {
+  ASSIGN_OR_RETURN(uint64_t nbytes, CheckFrame(in));
+  if (nbytes != out.size()) {
+    return Status::Corruption("blosc: frame decodes to " + std::to_string(nbytes) +
+                              " bytes, expected " + std::to_string(out.size()));
+  }
+  return DecompressTo(in, out.data(), nbytes);
+}
+
+}  // namespace zarrpp

@@ -1,0 +1,60 @@
+// codecs/blosc_codec.h - the `blosc` bytes->bytes codec (c-blosc 1.x chunk format).
+//
+// Output is a standard c-blosc frame with its 16-byte header. Frames are validated before they
+// are decompressed, so truncated or corrupted input is Corruption and never read out of bounds.
+// Uses the context API of c-blosc (no global state, no global lock).
+//
+// Thread safety: immutable; shared between threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "codecs/codec.h"
+
+namespace zarrpp {
+
+class BloscCodec final : public BytesToBytesCodec {
+ public:
+  enum class Shuffle { kNoShuffle, kShuffle, kBitShuffle };
+  struct Options {
+    std::string cname = "lz4";  // lz4 | lz4hc | blosclz | zstd | zlib
+    int clevel = 5;             // 0 (no compression) .. 9
+    Shuffle shuffle = Shuffle::kShuffle;
+    std::optional<uint32_t> typesize;  // shuffle stride; required unless kNoShuffle
+    uint64_t blocksize = 0;            // 0: chosen by c-blosc
+    friend bool operator==(const Options&, const Options&) = default;
+  };
+
+  static Result<Options> OptionsFromJson(const Json& configuration);
+  // InvalidArgument for out-of-range values, Unsupported for a compressor this build of c-blosc
+  // lacks (snappy). `num_threads` is c-blosc's internal thread count per call; the default of 1
+  // leaves parallelism to the caller, who decodes chunks concurrently.
+  static Result<std::shared_ptr<const BloscCodec>> Make(Options options, int num_threads = 1);
+  // The registry factory.
+  static Result<std::shared_ptr<const Codec>> Factory(const Json& configuration);
+
+  const Options& options() const { return options_; }
+
+  std::string_view name() const override { return "blosc"; }
+  Json ToJson() const override;
+  std::optional<uint64_t> EncodedSize(uint64_t) const override { return std::nullopt; }
+  Status Encode(ByteView in, Bytes& out) const override;
+  Result<ByteView> Decode(ByteView in, std::optional<uint64_t> decoded_size,
+                          Bytes& scratch) const override;
+  Status DecodeInto(ByteView in, MutableByteView out) const override;
+
+ private:
+  BloscCodec(Options options, int num_threads)
+      : options_(std::move(options)), num_threads_(num_threads) {}
+  // Validates the frame header; returns the decoded size it announces.
+  Result<uint64_t> CheckFrame(ByteView in) const;
+  Status DecompressTo(ByteView in, uint8_t* dst, uint64_t size) const;
+
+  Options options_;
+  int num_threads_;
+};
+
+}  // namespace zarrpp

@@ -1,0 +1,213 @@
+#include "codecs/codec_chain.h"
+
+#include <cstring>
+#include <string>
+
+namespace zarrpp {
+
+namespace {
+
+std::string At(const Codec& codec, size_t position) {
+  return "codec '" + std::string(codec.name()) + "' at position " + std::to_string(position);
+}
+
+// The scratch buffer to write next: one that holds neither of the views still in use.
+Bytes& FreeBuffer(ChainScratch& s, ByteView busy1, ByteView busy2 = {}) {
+  auto holds = [](const Bytes& b, ByteView v) {
+    return !v.empty() && !b.empty() && v.data() >= b.data() && v.data() < b.data() + b.size();
+  };
+  for (Bytes* b : {&s.a, &s.b, &s.c}) {
+    if (!holds(*b, busy1) && !holds(*b, busy2)) return *b;
+  }
+  return s.c;  // unreachable: two views occupy at most two of three buffers
+}
+
+}  // namespace
+
+Result<CodecChain> CodecChain::FromJson(const Json& codecs, const CodecRegistry& registry) {
+  if (!codecs.is_array()) {
+    return Status::InvalidArgument("codecs must be a list, got " + codecs.dump());
+  }
+  std::vector<std::shared_ptr<const Codec>> built;
+  built.reserve(codecs.size());
+  for (size_t i = 0; i < codecs.size(); ++i) {
+    ASSIGN_OR_RETURN_CTX(std::shared_ptr<const Codec> codec, registry.Create(codecs[i]),
+                         "codecs[" + std::to_string(i) + "]");
+    built.push_back(std::move(codec));
+  }
+  return FromCodecs(std::move(built));
+}
+
+Result<CodecChain> CodecChain::FromCodecs(std::vector<std::shared_ptr<const Codec>> codecs) {
+  CodecChain chain;
+  size_t ab_position = 0;
+  for (size_t i = 0; i < codecs.size(); ++i) {
+    const std::shared_ptr<const Codec>& codec = codecs[i];
+    if (!codec) {
+      return Status::InvalidArgument("codec chain: position " + std::to_string(i) + " is null");
+    }
+    switch (codec->kind()) {
+      case Codec::Kind::kArrayToArray:
+        if (chain.ab_) {
+          return Status::InvalidArgument(
+              At(*codec, i) + " is array->array but follows the array->bytes codec '" +
+              std::string(chain.ab_->name()) + "' at position " + std::to_string(ab_position));
+        }
+        chain.aa_.push_back(std::static_pointer_cast<const ArrayToArrayCodec>(codec));
+        break;
+      case Codec::Kind::kArrayToBytes:
+        if (chain.ab_) {
+          return Status::InvalidArgument(At(*codec, i) +
+                                         " is a second array->bytes codec (the first is '" +
+                                         std::string(chain.ab_->name()) + "' at position " +
+                                         std::to_string(ab_position) + ")");
+        }
+        chain.ab_ = std::static_pointer_cast<const ArrayToBytesCodec>(codec);
+        ab_position = i;
+        break;
+      case Codec::Kind::kBytesToBytes:
+        if (!chain.ab_) {
+          return Status::InvalidArgument(At(*codec, i) +
+                                         " is bytes->bytes but comes before any array->bytes "
+                                         "codec");
+        }
+        chain.bb_.push_back(std::static_pointer_cast<const BytesToBytesCodec>(codec));
+        break;
+    }
+  }
+  if (!chain.ab_) {
+    return Status::InvalidArgument("codec chain of " + std::to_string(codecs.size()) +
+                                   " codecs has no array->bytes codec (e.g. \"bytes\")");
+  }
+  return chain;
+}
+
+Json CodecChain::ToJson() const {
+  Json out = Json::array();
+  for (const auto& c : aa_) out.push_back(c->ToJson());
+  out.push_back(ab_->ToJson());
+  for (const auto& c : bb_) out.push_back(c->ToJson());
+  return out;
+}
+
+Result<std::shared_ptr<const PreparedChain>> CodecChain::Prepare(const ChunkSpec& spec) const {
+  if (!ab_) return Status::FailedPrecondition("codec chain has no array->bytes codec");
+  auto prepared = std::make_shared<PreparedChain>();
+  prepared->chain_ = *this;
+  prepared->specs_.reserve(aa_.size() + 1);
+  prepared->specs_.push_back(spec);
+  for (size_t i = 0; i < aa_.size(); ++i) {
+    ASSIGN_OR_RETURN_CTX(ChunkSpec next, aa_[i]->EncodedSpec(prepared->specs_.back()),
+                         At(*aa_[i], i));
+    if (next.num_bytes() != prepared->specs_.back().num_bytes()) {
+      return Status::InvalidArgument(At(*aa_[i], i) + " changes the chunk size from " +
+                                     std::to_string(prepared->specs_.back().num_bytes()) + " to " +
+                                     std::to_string(next.num_bytes()) + " bytes");
+    }
+    prepared->specs_.push_back(std::move(next));
+  }
+  const ChunkSpec& ab_spec = prepared->specs_.back();
+  RETURN_IF_ERROR_CTX(ab_->ValidateSpec(ab_spec), At(*ab_, aa_.size()));
+  prepared->ab_encoded_size_ = ab_->EncodedSize(ab_spec);
+  prepared->ab_identity_ = ab_->IsIdentity(ab_spec);
+  std::optional<uint64_t> size = prepared->ab_encoded_size_;
+  for (const auto& c : bb_) {
+    if (!size) break;
+    size = c->EncodedSize(*size);
+  }
+  prepared->encoded_size_ = size;
+  return std::shared_ptr<const PreparedChain>(std::move(prepared));
+}
+
+Result<ByteView> PreparedChain::Encode(ByteView chunk, ChainScratch& scratch) const {
+  const ChunkSpec& decoded = specs_.front();
+  if (chunk.size() != decoded.num_bytes()) {
+    return Status::InvalidArgument("chunk has " + std::to_string(chunk.size()) +
+                                   " bytes, expected " + std::to_string(decoded.num_bytes()));
+  }
+  ByteView cur = chunk;
+  const auto& aa = chain_.array_to_array();
+  for (size_t i = 0; i < aa.size(); ++i) {
+    Bytes& dst = FreeBuffer(scratch, cur);
+    dst.resize(specs_[i + 1].num_bytes());
+    RETURN_IF_ERROR(aa[i]->Encode(specs_[i], cur, dst));
+    cur = dst;
+  }
+  if (!ab_identity_) {
+    Bytes& dst = FreeBuffer(scratch, cur);
+    RETURN_IF_ERROR(chain_.array_to_bytes()->Encode(specs_.back(), cur, dst));
+    // An empty encoding of a non-empty chunk means "erase the key" (codec.h); bytes->bytes codecs
+    // must not turn it into a stored value.
+    if (dst.empty() && specs_.back().num_bytes() > 0) return ByteView();
+    cur = dst;
+  }
+  for (const auto& c : chain_.bytes_to_bytes()) {
+    Bytes& dst = FreeBuffer(scratch, cur);
+    RETURN_IF_ERROR(c->Encode(cur, dst));
+    cur = dst;
+  }
+  return cur;
+}
+
+Status PreparedChain::Decode(ByteView encoded, MutableByteView out, ChainScratch& scratch) const {
+  const ChunkSpec& decoded = specs_.front();
+  if (out.size() != decoded.num_bytes()) {
+    return Status::InvalidArgument("output has " + std::to_string(out.size()) +
+                                   " bytes, expected " + std::to_string(decoded.num_bytes()));
+  }
+  const auto& aa = chain_.array_to_array();
+  const auto& bb = chain_.bytes_to_bytes();
+  // Sizes entering each bytes->bytes codec, known while every codec before it has a fixed size.
+  // Chains are short, so recomputing them here costs less than storing them.
+  auto bb_input_size = [&](size_t k) {
+    std::optional<uint64_t> size = ab_encoded_size_;
+    for (size_t j = 0; j < k && size; ++j) size = bb[j]->EncodedSize(*size);
+    return size;
+  };
+  const bool direct = aa.empty() && ab_identity_;
+
+  // bytes->bytes codecs, last first. With a direct chain the first one decodes into `out`.
+  ByteView cur = encoded;
+  const size_t stop = direct && !bb.empty() ? 1 : 0;
+  for (size_t k = bb.size(); k-- > stop;) {
+    Bytes& dst = FreeBuffer(scratch, cur);
+    ASSIGN_OR_RETURN(cur, bb[k]->Decode(cur, bb_input_size(k), dst));
+  }
+  if (direct) {
+    if (!bb.empty()) return bb[0]->DecodeInto(cur, out);
+    if (cur.size() != out.size()) {
+      return Status::Corruption("encoded chunk has " + std::to_string(cur.size()) +
+                                " bytes, expected " + std::to_string(out.size()));
+    }
+    if (!cur.empty()) std::memcpy(out.data(), cur.data(), cur.size());
+    return Status::OK();
+  }
+
+  // array->bytes.
+  const ChunkSpec& ab_spec = specs_.back();
+  if (aa.empty()) return chain_.array_to_bytes()->Decode(ab_spec, cur, out);
+  if (ab_identity_) {
+    // The bytes already are the array; the array->array codecs read them where they lie.
+    if (cur.size() != ab_spec.num_bytes()) {
+      return Status::Corruption("encoded chunk has " + std::to_string(cur.size()) +
+                                " bytes, expected " + std::to_string(ab_spec.num_bytes()));
+    }
+  } else {
+    Bytes& dst = FreeBuffer(scratch, cur);
+    dst.resize(ab_spec.num_bytes());
+    RETURN_IF_ERROR(chain_.array_to_bytes()->Decode(ab_spec, cur, dst));
+    cur = dst;
+  }
+
+  // array->array codecs, last first; the first writes into `out`.
+  for (size_t i = aa.size(); i-- > 0;) {
+    if (i == 0) return aa[0]->Decode(specs_[0], cur, out);
+    Bytes& dst = FreeBuffer(scratch, cur);
+    dst.resize(specs_[i].num_bytes());
+    RETURN_IF_ERROR(aa[i]->Decode(specs_[i], cur, dst));
+    cur = dst;
+  }
+  return Status::OK();
+}
+
+}  // namespace zarrpp

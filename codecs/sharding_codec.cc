@@ -1,0 +1,1194 @@
+#include "codecs/sharding_codec.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "src/indexing.h"
+#include "zarrpp/array.h"
+#include "zarrpp/executor.h"
+#include "zarrpp/store.h"
+
+namespace zarrpp {
+
+static_assert(std::endian::native == std::endian::little,
+              "the shard index is handled in memory as little-endian uint64");
+
+using internal::AllEqualFill;
+using internal::CopyBox;
+using internal::FillBox;
+using internal::FillElements;
+using internal::IsContiguousBox;
+using internal::LinearOffset;
+
+struct ShardingCodec::Layout {
+  ChunkSpec shard;  // the decoded shard
+  std::vector<uint64_t> inner_shape;
+  std::vector<uint64_t> grid;  // inner chunks per dimension
+  uint64_t n_inner = 1;
+  uint64_t inner_bytes = 0;             // decoded bytes of one inner chunk
+  std::optional<uint64_t> inner_fixed;  // encoded bytes of one inner chunk when fixed
+  std::shared_ptr<const PreparedChain> inner;
+  std::shared_ptr<const PreparedChain> index;
+  uint64_t index_size = 0;  // encoded bytes of the index
+  IndexLocation location = IndexLocation::kEnd;
+  std::vector<uint64_t> morton;  // write order: C-order indices of inner chunks
+
+  // Grid position of inner chunk `j` (C order).
+  void GridCoords(uint64_t j, std::vector<uint64_t>& g) const {
+    g.resize(grid.size());
+    for (size_t d = grid.size(); d-- > 0;) {
+      g[d] = j % grid[d];
+      j /= grid[d];
+    }
+  }
+};
+
+namespace {
+
+using Layout = ShardingCodec::Layout;
+constexpr uint64_t kEmpty = ShardIndex::kEmpty;
+
+// A free list of scratch objects of type T; leased per task (a worker waiting inside a nested
+// parallel loop may run another task on the same thread, so thread_local would be shared).
+template <typename T>
+class Lease {
+ public:
+  Lease() {
+    std::lock_guard<std::mutex> g(mu());
+    if (!list().empty()) {
+      p_ = std::move(list().back());
+      list().pop_back();
+    }
+    if (!p_) p_ = std::make_unique<T>();
+  }
+  ~Lease() {
+    std::lock_guard<std::mutex> g(mu());
+    if (list().size() < 16) list().push_back(std::move(p_));
+  }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  T& operator*() { return *p_; }
+  T* operator->() { return p_.get(); }
+
+ private:
+  static std::mutex& mu() {
+    static auto* m = new std::mutex;  // never destroyed: leases may end during exit
+    return *m;
+  }
+  static std::vector<std::unique_ptr<T>>& list() {
+    static auto* l = new std::vector<std::unique_ptr<T>>;
+    return *l;
+  }
+  std::unique_ptr<T> p_;
+};
+
+struct InnerScratch {
+  Bytes chunk;
+  ChainScratch chain;
+};
+
+struct ShardScratch {
+  Bytes blob;                  // a whole fetched shard
+  Bytes out;                   // an assembled shard
+  std::vector<Bytes> encoded;  // new inner chunks of one write
+  std::vector<Bytes> ranges;   // merged ranges of one read
+};
+
+std::string Coords(const Layout& L, uint64_t j) {
+  std::vector<uint64_t> g;
+  L.GridCoords(j, g);
+  std::string s = "inner chunk [";
+  for (size_t d = 0; d < g.size(); ++d) {
+    if (d) s += ", ";
+    s += std::to_string(g[d]);
+  }
+  return s + "]";
+}
+
+std::string ShardWhere(const std::string& key) {
+  return "shard '" + key + "'";
+}
+
+const ShardingOptions& OptionsOf(const PartialCodecContext& ctx) {
+  static const ShardingOptions defaults;
+  return ctx.options ? ctx.options->sharding : defaults;
+}
+
+void RunParallel(Executor* ex, size_t n, size_t grain,
+                 const std::function<void(size_t, size_t)>& body) {
+  if (n == 0) return;
+  if (ex == nullptr || n == 1) return body(0, n);
+  ex->ParallelFor(n, grain, body);
+}
+
+size_t InnerGrain(const PartialCodecContext& ctx, Executor* ex, size_t n, uint64_t inner_bytes) {
+  const uint64_t min_task = ctx.options ? ctx.options->min_task_bytes : 256 * 1024;
+  uint64_t grain = std::max<uint64_t>(1, min_task / std::max<uint64_t>(1, inner_bytes));
+  const size_t conc = ex ? std::max<size_t>(1, ex->concurrency()) : 1;
+  grain = std::min<uint64_t>(grain, std::max<uint64_t>(1, (n + conc - 1) / conc));
+  return static_cast<size_t>(grain);
+}
+
+class FirstError {
+ public:
+  void Set(Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (status_.ok()) status_ = std::move(s);
+    failed_.store(true, std::memory_order_relaxed);
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  Status status() {
+    std::lock_guard<std::mutex> l(mu_);
+    return status_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status status_;
+  std::atomic<bool> failed_{false};
+};
+
+// The inner chunks a box of the shard touches, as C-order indices.
+std::vector<uint64_t> TouchedChunks(const Layout& L, const uint64_t* origin,
+                                    const std::vector<uint64_t>& shape) {
+  const size_t r = L.grid.size();
+  std::vector<uint64_t> first(r), count(r);
+  uint64_t total = 1;
+  for (size_t d = 0; d < r; ++d) {
+    if (shape[d] == 0) return {};
+    first[d] = origin[d] / L.inner_shape[d];
+    count[d] = (origin[d] + shape[d] - 1) / L.inner_shape[d] - first[d] + 1;
+    total *= count[d];
+  }
+  std::vector<uint64_t> out(total);
+  std::vector<uint64_t> g(r);
+  for (uint64_t t = 0; t < total; ++t) {
+    uint64_t rest = t;
+    for (size_t d = r; d-- > 0;) {
+      g[d] = first[d] + rest % count[d];
+      rest /= count[d];
+    }
+    out[t] = LinearOffset(L.grid, g.data());
+  }
+  return out;
+}
+
+// Where inner chunk `j` meets the box (origin, shape) of the shard.
+struct InnerPart {
+  std::vector<uint64_t> inner_origin;  // of the inner chunk in the shard
+  std::vector<uint64_t> lo;            // of the part in the shard
+  std::vector<uint64_t> in_inner;      // of the part in the inner chunk
+  std::vector<uint64_t> shape;         // of the part
+  bool whole = true;                   // the part is the whole inner chunk
+};
+
+void LocateInner(const Layout& L, uint64_t j, const uint64_t* origin,
+                 const std::vector<uint64_t>& shape, InnerPart& p) {
+  const size_t r = L.grid.size();
+  L.GridCoords(j, p.inner_origin);
+  p.lo.resize(r);
+  p.in_inner.resize(r);
+  p.shape.resize(r);
+  p.whole = true;
+  for (size_t d = 0; d < r; ++d) {
+    const uint64_t c = L.inner_shape[d];
+    const uint64_t ilo = p.inner_origin[d] * c;
+    p.inner_origin[d] = ilo;
+    const uint64_t lo = std::max(ilo, origin[d]);
+    const uint64_t hi = std::min(ilo + c, origin[d] + shape[d]);
+    p.lo[d] = lo;
+    p.in_inner[d] = lo - ilo;
+    p.shape[d] = hi > lo ? hi - lo : 0;
+    if (p.shape[d] != c) p.whole = false;
+  }
+}
+
+// Checks every entry of a decoded index. `shard_size` is the value's size when known.
+Status ValidateIndex(const Layout& L, const ShardIndex& index, std::optional<uint64_t> shard_size,
+                     const std::string& key) {
+  const uint64_t isz = L.index_size;
+  uint64_t data_lo = 0;
+  std::optional<uint64_t> data_hi;
+  if (L.location == ShardingCodec::IndexLocation::kStart) {
+    data_lo = isz;
+    if (shard_size) data_hi = *shard_size;
+  } else if (shard_size) {
+    if (*shard_size < isz) {
+      return Status::Corruption(ShardWhere(key) + " has " + std::to_string(*shard_size) +
+                                " bytes, fewer than its " + std::to_string(isz) + "-byte index");
+    }
+    data_hi = *shard_size - isz;
+  }
+  for (uint64_t j = 0; j < L.n_inner; ++j) {
+    const uint64_t off = index.offset(j), nb = index.nbytes(j);
+    if (off == kEmpty || nb == kEmpty) {
+      if (off != nb) {
+        return Status::Corruption(ShardWhere(key) + ": index entry of " + Coords(L, j) +
+                                  " has offset " + std::to_string(off) + " and nbytes " +
+                                  std::to_string(nb) + "; only one is the empty marker");
+      }
+      continue;
+    }
+    if (nb > std::numeric_limits<uint64_t>::max() - off) {
+      return Status::Corruption(ShardWhere(key) + ": index entry of " + Coords(L, j) +
+                                " overflows: offset " + std::to_string(off) + " + nbytes " +
+                                std::to_string(nb));
+    }
+    if (off < data_lo || (data_hi && off + nb > *data_hi)) {
+      return Status::Corruption(
+          ShardWhere(key) + ": index entry of " + Coords(L, j) + " covers bytes [" +
+          std::to_string(off) + ", " + std::to_string(off + nb) + "), outside the data bytes [" +
+          std::to_string(data_lo) + ", " + (data_hi ? std::to_string(*data_hi) : "end") + ")");
+    }
+  }
+  // No two chunks may share bytes. Shards are usually written in C or Morton order, which is
+  // checked in one pass; any other order is sorted.
+  auto check_order = [&](const auto& order_of, uint64_t n) -> int {
+    uint64_t prev_end = 0;
+    uint64_t prev = kEmpty;
+    for (uint64_t k = 0; k < n; ++k) {
+      const uint64_t j = order_of(k);
+      if (!index.present(j) || index.nbytes(j) == 0) continue;
+      if (index.offset(j) < prev_end) {
+        if (prev != kEmpty && index.offset(j) >= index.offset(prev)) return static_cast<int>(k);
+        return -1;  // not in this order
+      }
+      prev_end = index.offset(j) + index.nbytes(j);
+      prev = j;
+    }
+    return -2;  // in order, no overlap
+  };
+  auto overlap_error = [&](uint64_t a, uint64_t b) {
+    return Status::Corruption(ShardWhere(key) + ": index entries of " + Coords(L, a) + " [" +
+                              std::to_string(index.offset(a)) + ", +" +
+                              std::to_string(index.nbytes(a)) + ") and " + Coords(L, b) + " [" +
+                              std::to_string(index.offset(b)) + ", +" +
+                              std::to_string(index.nbytes(b)) + ") overlap");
+  };
+  if (check_order([](uint64_t k) { return k; }, L.n_inner) == -2) return Status::OK();
+  if (L.morton.size() == L.n_inner &&
+      check_order([&](uint64_t k) { return L.morton[k]; }, L.n_inner) == -2) {
+    return Status::OK();
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> sorted;  // (offset, j)
+  for (uint64_t j = 0; j < L.n_inner; ++j) {
+    if (index.present(j) && index.nbytes(j) > 0) sorted.emplace_back(index.offset(j), j);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t k = 1; k < sorted.size(); ++k) {
+    const uint64_t a = sorted[k - 1].second, b = sorted[k].second;
+    if (index.offset(b) < index.offset(a) + index.nbytes(a)) return overlap_error(a, b);
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<ShardIndex>> DecodeIndex(const Layout& L, ByteView encoded,
+                                                std::optional<uint64_t> shard_size,
+                                                const std::string& key) {
+  if (encoded.size() != L.index_size) {
+    return Status::Corruption(ShardWhere(key) + ": index has " + std::to_string(encoded.size()) +
+                              " bytes, expected " + std::to_string(L.index_size));
+  }
+  auto index = std::make_shared<ShardIndex>();
+  index->entries.resize(2 * L.n_inner);
+  Lease<InnerScratch> s;
+  MutableByteView dst(reinterpret_cast<uint8_t*>(index->entries.data()), 16 * L.n_inner);
+  RETURN_IF_ERROR_CTX(L.index->Decode(encoded, dst, s->chain), ShardWhere(key) + ": index");
+  RETURN_IF_ERROR(ValidateIndex(L, *index, shard_size, key));
+  return index;
+}
+
+// The index of a whole shard value held in memory.
+Result<std::shared_ptr<ShardIndex>> IndexOfBlob(const Layout& L, ByteView blob,
+                                                const std::string& key) {
+  if (blob.size() < L.index_size) {
+    return Status::Corruption(ShardWhere(key) + " has " + std::to_string(blob.size()) +
+                              " bytes, fewer than its " + std::to_string(L.index_size) +
+                              "-byte index");
+  }
+  const ByteView enc = L.location == ShardingCodec::IndexLocation::kEnd
+                           ? blob.subspan(blob.size() - L.index_size)
+                           : blob.first(L.index_size);
+  return DecodeIndex(L, enc, blob.size(), key);
+}
+
+Status EncodeIndex(const Layout& L, const std::vector<uint64_t>& entries, uint8_t* dst,
+                   const std::string& key) {
+  Lease<InnerScratch> s;
+  ByteView raw(reinterpret_cast<const uint8_t*>(entries.data()), 16 * L.n_inner);
+  ASSIGN_OR_RETURN_CTX(ByteView enc, L.index->Encode(raw, s->chain), ShardWhere(key) + ": index");
+  if (enc.size() != L.index_size) {
+    return Status::Corruption(ShardWhere(key) + ": index encoded to " + std::to_string(enc.size()) +
+                              " bytes, expected " + std::to_string(L.index_size));
+  }
+  std::memcpy(dst, enc.data(), enc.size());
+  return Status::OK();
+}
+
+// Reads and decodes the index of the shard at `key`; null when the shard is missing.
+Result<std::shared_ptr<const ShardIndex>> ReadIndex(const Layout& L, const PartialCodecContext& ctx,
+                                                    std::optional<uint64_t> shard_size,
+                                                    Bytes& buf) {
+  if (ctx.index_cache) {
+    if (auto cached = ctx.index_cache->Get(ctx.key)) return cached;
+  }
+  ByteRange range;
+  if (L.location == ShardingCodec::IndexLocation::kStart) {
+    if (shard_size && *shard_size < L.index_size) {
+      return Status::Corruption(ShardWhere(ctx.key) + " has " + std::to_string(*shard_size) +
+                                " bytes, fewer than its " + std::to_string(L.index_size) +
+                                "-byte index");
+    }
+    range = ByteRange::Bounded(0, L.index_size);
+  } else if (shard_size) {
+    if (*shard_size < L.index_size) {
+      return Status::Corruption(ShardWhere(ctx.key) + " has " + std::to_string(*shard_size) +
+                                " bytes, fewer than its " + std::to_string(L.index_size) +
+                                "-byte index");
+    }
+    range = ByteRange::Bounded(*shard_size - L.index_size, *shard_size);
+  } else {
+    range = ByteRange::Suffix(L.index_size);
+  }
+  Result<bool> found = ctx.store->get_into(ctx.key, range, buf);
+  if (!found.ok()) {
+    if (found.status().IsInvalidArgument()) {
+      return Status::Corruption(ShardWhere(ctx.key) + " is shorter than its " +
+                                std::to_string(L.index_size) + "-byte index (" +
+                                found.status().message() + ")");
+    }
+    return found.status();
+  }
+  if (!*found) return std::shared_ptr<const ShardIndex>();
+  ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, DecodeIndex(L, buf, shard_size, ctx.key));
+  if (ctx.index_cache) ctx.index_cache->Put(ctx.key, index);
+  return std::shared_ptr<const ShardIndex>(std::move(index));
+}
+
+// Fetches [offset, offset + nbytes) for each wanted entry, merging ranges whose gap is small.
+// views[k] receives wanted k's bytes. Returns false when the shard vanished meanwhile.
+Result<bool> FetchRanges(const PartialCodecContext& ctx,
+                         const std::vector<std::pair<uint64_t, uint64_t>>& wanted,
+                         std::vector<Bytes>& buffers, std::vector<ByteView>& views) {
+  const ShardingOptions& opt = OptionsOf(ctx);
+  std::vector<size_t> order(wanted.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return wanted[a].first < wanted[b].first; });
+  struct Merged {
+    uint64_t lo, hi;
+    std::vector<size_t> members;
+  };
+  std::vector<Merged> merged;
+  for (size_t k : order) {
+    const uint64_t lo = wanted[k].first, hi = lo + wanted[k].second;
+    if (!merged.empty()) {
+      Merged& m = merged.back();
+      const uint64_t new_hi = std::max(m.hi, hi);
+      if (lo <= m.hi + opt.coalesce_max_gap_bytes && new_hi - m.lo <= opt.coalesce_max_bytes) {
+        m.hi = new_hi;
+        m.members.push_back(k);
+        continue;
+      }
+    }
+    merged.push_back({lo, hi, {k}});
+  }
+  if (buffers.size() < merged.size()) buffers.resize(merged.size());
+  views.assign(wanted.size(), ByteView());
+  FirstError err;
+  std::atomic<bool> vanished{false};
+  RunParallel(ctx.executor, merged.size(), 1, [&](size_t b, size_t e) {
+    for (size_t m = b; m < e && !err.failed(); ++m) {
+      Result<bool> found =
+          ctx.store->get_into(ctx.key, ByteRange::Bounded(merged[m].lo, merged[m].hi), buffers[m]);
+      if (!found.ok()) {
+        if (found.status().IsInvalidArgument()) {
+          err.Set(Status::Corruption(ShardWhere(ctx.key) + ": index points at bytes [" +
+                                     std::to_string(merged[m].lo) + ", " +
+                                     std::to_string(merged[m].hi) + ") past the shard's end (" +
+                                     found.status().message() + ")"));
+        } else {
+          err.Set(found.status());
+        }
+        return;
+      }
+      if (!*found) {
+        vanished = true;
+        return;
+      }
+      if (buffers[m].size() != merged[m].hi - merged[m].lo) {
+        err.Set(Status::Corruption(ShardWhere(ctx.key) + ": range read returned " +
+                                   std::to_string(buffers[m].size()) + " bytes, expected " +
+                                   std::to_string(merged[m].hi - merged[m].lo)));
+        return;
+      }
+    }
+  });
+  RETURN_IF_ERROR(err.status());
+  if (vanished) return false;
+  for (size_t m = 0; m < merged.size(); ++m) {
+    for (size_t k : merged[m].members) {
+      views[k] = ByteView(buffers[m]).subspan(wanted[k].first - merged[m].lo, wanted[k].second);
+    }
+  }
+  return true;
+}
+
+// Decodes the touched inner chunks into the caller's box. bytes[k] is chunk touched[k]'s stored
+// bytes, or absent for an empty entry.
+Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
+                  const std::string& key, const std::vector<uint64_t>& touched,
+                  const std::vector<std::optional<ByteView>>& bytes, const uint64_t* chunk_origin,
+                  const std::vector<uint64_t>& box_shape, uint8_t* out,
+                  const std::vector<uint64_t>& out_shape, const uint64_t* out_origin) {
+  const size_t r = L.grid.size();
+  const size_t esize = L.shard.dtype.size();
+  const uint8_t* fill = L.shard.fill_value.bytes.data();
+  FirstError err;
+  const size_t grain = ctx ? InnerGrain(*ctx, ex, touched.size(), L.inner_bytes)
+                           : std::max<size_t>(1, touched.size());
+  RunParallel(ex, touched.size(), grain, [&](size_t b, size_t e) {
+    Lease<InnerScratch> s;
+    InnerPart p;
+    std::vector<uint64_t> pos(r);
+    for (size_t k = b; k < e && !err.failed(); ++k) {
+      const uint64_t j = touched[k];
+      LocateInner(L, j, chunk_origin, box_shape, p);
+      for (size_t d = 0; d < r; ++d) pos[d] = out_origin[d] + (p.lo[d] - chunk_origin[d]);
+      if (!bytes[k]) {
+        FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
+        continue;
+      }
+      if (p.whole && IsContiguousBox(out_shape, pos.data(), p.shape)) {
+        MutableByteView dst(out + LinearOffset(out_shape, pos.data()) * esize, L.inner_bytes);
+        Status st = L.inner->Decode(*bytes[k], dst, s->chain);
+        if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
+        continue;
+      }
+      s->chunk.resize(L.inner_bytes);
+      Status st = L.inner->Decode(*bytes[k], s->chunk, s->chain);
+      if (!st.ok()) {
+        err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
+        continue;
+      }
+      CopyBox(s->chunk.data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
+              p.shape, esize);
+    }
+  });
+  return err.status();
+}
+
+// New values for a box of one shard.
+struct WriteJob {
+  const uint64_t* origin;              // of the box in the shard
+  const std::vector<uint64_t>* shape;  // of the box
+  const uint8_t* src;
+  const std::vector<uint64_t>* src_shape;  // unused when scalar
+  const uint64_t* src_origin;              // unused when scalar
+  bool scalar = false;
+  std::vector<uint64_t> in_bounds;  // extent of the shard inside the array
+  bool write_empty = false;
+};
+
+// Merges and encodes the touched inner chunks. old[k] holds chunk touched[k]'s stored bytes
+// when it is present and only partly overwritten. result[k] points at the new encoded bytes
+// (in `encoded[k]` or the scalar memo) or is null when the chunk is now empty.
+Status EncodeTouched(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
+                     const std::string& key, const WriteJob& job,
+                     const std::vector<uint64_t>& touched,
+                     const std::vector<std::optional<ByteView>>& old, std::vector<Bytes>& encoded,
+                     std::vector<const Bytes*>& result, Bytes& memo) {
+  const size_t r = L.grid.size();
+  const size_t esize = L.shard.dtype.size();
+  const uint8_t* fill = L.shard.fill_value.bytes.data();
+  const uint64_t inner_elems = L.inner_bytes / std::max<size_t>(1, esize);
+  if (encoded.size() < touched.size()) encoded.resize(touched.size());
+  result.assign(touched.size(), nullptr);
+
+  // A scalar over whole inner chunks: merge, empty-test and encode once for all of them.
+  bool memo_empty = true;
+  if (job.scalar) {
+    Lease<InnerScratch> s;
+    s->chunk.resize(L.inner_bytes);
+    FillElements(s->chunk.data(), inner_elems, job.src, esize);
+    if (job.write_empty || !AllEqualFill(s->chunk.data(), inner_elems, fill, L.shard.dtype)) {
+      ASSIGN_OR_RETURN_CTX(ByteView enc, L.inner->Encode(s->chunk, s->chain),
+                           ShardWhere(key) + ": inner chunk");
+      memo.assign(enc.begin(), enc.end());
+      memo_empty = memo.empty();
+    }
+  }
+
+  FirstError err;
+  const size_t grain = ctx ? InnerGrain(*ctx, ex, touched.size(), L.inner_bytes)
+                           : std::max<size_t>(1, touched.size());
+  RunParallel(ex, touched.size(), grain, [&](size_t b, size_t e) {
+    Lease<InnerScratch> s;
+    InnerPart p;
+    std::vector<uint64_t> src_pos(r);
+    for (size_t k = b; k < e && !err.failed(); ++k) {
+      const uint64_t j = touched[k];
+      LocateInner(L, j, job.origin, *job.shape, p);
+      if (job.scalar && p.whole) {
+        result[k] = memo_empty ? nullptr : &memo;
+        continue;
+      }
+      for (size_t d = 0; d < r; ++d) src_pos[d] = job.src_origin[d] + (p.lo[d] - job.origin[d]);
+      ByteView chunk;
+      if (!job.scalar && p.whole && IsContiguousBox(*job.src_shape, src_pos.data(), p.shape)) {
+        // The caller's buffer holds the inner chunk in C order: encode straight from it.
+        chunk =
+            ByteView(job.src + LinearOffset(*job.src_shape, src_pos.data()) * esize, L.inner_bytes);
+      } else {
+        s->chunk.resize(L.inner_bytes);
+        if (!p.whole) {
+          if (old[k]) {
+            Status st = L.inner->Decode(*old[k], s->chunk, s->chain);
+            if (!st.ok()) {
+              err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
+              continue;
+            }
+          } else {
+            FillElements(s->chunk.data(), inner_elems, fill, esize);
+          }
+        }
+        if (job.scalar) {
+          FillBox(s->chunk.data(), L.inner_shape, p.in_inner.data(), p.shape, job.src, esize);
+        } else {
+          CopyBox(job.src, *job.src_shape, src_pos.data(), s->chunk.data(), L.inner_shape,
+                  p.in_inner.data(), p.shape, esize);
+        }
+        chunk = s->chunk;
+      }
+      if (!job.write_empty && AllEqualFill(chunk.data(), inner_elems, fill, L.shard.dtype)) {
+        continue;  // empty
+      }
+      Result<ByteView> enc = L.inner->Encode(chunk, s->chain);
+      if (!enc.ok()) {
+        err.Set(enc.status().WithContext(ShardWhere(key) + ": " + Coords(L, j)));
+        continue;
+      }
+      encoded[k].assign(enc->begin(), enc->end());
+      // A nested shard with nothing in it encodes to no bytes: store it as an empty entry.
+      if (!encoded[k].empty()) result[k] = &encoded[k];
+    }
+  });
+  return err.status();
+}
+
+// Builds a whole shard in `out` with the present chunks in Morton order. Touched chunk k takes
+// result[k]; other chunks keep their stored bytes from `old_blob` per `old_index` (either may be
+// null/empty for a new shard). `reserve` is the share of data bytes left free for later
+// appends. Returns false (and leaves `out` empty) when no chunk is present.
+Result<bool> Assemble(const Layout& L, const std::string& key, const ShardIndex* old_index,
+                      ByteView old_blob, const std::vector<uint64_t>& touched,
+                      const std::vector<const Bytes*>& result, double reserve, Bytes& out,
+                      std::vector<uint64_t>* entries_out = nullptr) {
+  std::vector<ByteView> views(L.n_inner);
+  std::vector<uint8_t> has(L.n_inner, 0);
+  if (old_index != nullptr) {
+    for (uint64_t j = 0; j < L.n_inner; ++j) {
+      if (!old_index->present(j)) continue;
+      if (old_index->offset(j) + old_index->nbytes(j) > old_blob.size()) {
+        return Status::Corruption(ShardWhere(key) + ": " + Coords(L, j) + " passes the end");
+      }
+      views[j] = old_blob.subspan(old_index->offset(j), old_index->nbytes(j));
+      has[j] = 1;
+    }
+  }
+  for (size_t k = 0; k < touched.size(); ++k) {
+    const uint64_t j = touched[k];
+    has[j] = result[k] != nullptr;
+    if (result[k]) views[j] = *result[k];
+  }
+  uint64_t data = 0;
+  bool any = false;
+  for (uint64_t j = 0; j < L.n_inner; ++j) {
+    if (has[j]) {
+      data += views[j].size();
+      any = true;
+    }
+  }
+  out.clear();
+  if (!any) return false;
+  const uint64_t spare = static_cast<uint64_t>(static_cast<double>(data) * std::max(0.0, reserve));
+  const bool start = L.location == ShardingCodec::IndexLocation::kStart;
+  out.resize(L.index_size + data + spare);
+  std::vector<uint64_t> entries(2 * L.n_inner, kEmpty);
+  uint64_t pos = start ? L.index_size : 0;
+  for (uint64_t j : L.morton) {
+    if (!has[j]) continue;
+    if (!views[j].empty()) std::memcpy(out.data() + pos, views[j].data(), views[j].size());
+    entries[2 * j] = pos;
+    entries[2 * j + 1] = views[j].size();
+    pos += views[j].size();
+  }
+  if (spare) std::memset(out.data() + pos, 0, spare);
+  RETURN_IF_ERROR(
+      EncodeIndex(L, entries, out.data() + (start ? 0 : out.size() - L.index_size), key));
+  if (entries_out) *entries_out = std::move(entries);
+  return true;
+}
+
+// Unused bytes of a shard of `size` bytes whose live chunks are `entries`.
+uint64_t UnusedBytes(const Layout& L, const std::vector<uint64_t>& entries, uint64_t size) {
+  uint64_t live = L.index_size;
+  for (uint64_t j = 0; j < L.n_inner; ++j) {
+    if (entries[2 * j] != kEmpty) live += entries[2 * j + 1];
+  }
+  return size > live ? size - live : 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::shared_ptr<const ShardIndex> ShardIndexCache::Get(const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = map_.find(key);
+  if (it == map_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return it->second.index;
+}
+
+void ShardIndexCache::Put(const std::string& key, std::shared_ptr<const ShardIndex> index) {
+  auto cost = [&](const ShardIndex& i) { return i.entries.size() * 8 + key.size() + 64; };
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = map_.find(key);
+  if (it != map_.end()) {
+    bytes_ -= cost(*it->second.index);
+    lru_.erase(it->second.lru);
+    map_.erase(it);
+  }
+  if (!index || cost(*index) > capacity_) return;
+  bytes_ += cost(*index);
+  lru_.push_front(key);
+  map_.emplace(key, Entry{std::move(index), lru_.begin()});
+  while (bytes_ > capacity_ && !lru_.empty()) {
+    auto victim = map_.find(lru_.back());
+    bytes_ -= cost(*victim->second.index);
+    map_.erase(victim);
+    lru_.pop_back();
+  }
+}
+
+uint64_t ShardIndexCache::size_bytes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return bytes_;
+}
+
+std::vector<uint64_t> MortonOrder(const std::vector<uint64_t>& grid) {
+  uint64_t n = 1;
+  for (uint64_t g : grid) n *= g;
+  std::vector<uint64_t> out(n);
+  std::vector<int> bits(grid.size());
+  int total_bits = 0, max_bits = 0;
+  for (size_t d = 0; d < grid.size(); ++d) {
+    bits[d] = grid[d] > 1 ? static_cast<int>(std::bit_width(grid[d] - 1)) : 0;
+    total_bits += bits[d];
+    max_bits = std::max(max_bits, bits[d]);
+  }
+  if (total_bits > 64) {
+    for (uint64_t j = 0; j < n; ++j) out[j] = j;
+    return out;
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> codes(n);  // (code, C-order index)
+  std::vector<uint64_t> g(grid.size());
+  for (uint64_t j = 0; j < n; ++j) {
+    uint64_t rest = j;
+    for (size_t d = grid.size(); d-- > 0;) {
+      g[d] = rest % grid[d];
+      rest /= grid[d];
+    }
+    uint64_t code = 0;
+    int bit = 0;
+    for (int b = 0; b < max_bits; ++b) {
+      for (size_t d = 0; d < grid.size(); ++d) {
+        if (b < bits[d]) code |= ((g[d] >> b) & 1u) << bit++;
+      }
+    }
+    codes[j] = {code, j};
+  }
+  std::sort(codes.begin(), codes.end());
+  for (uint64_t k = 0; k < n; ++k) out[k] = codes[k].second;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+ShardingCodec::ShardingCodec(std::vector<uint64_t> chunk_shape, CodecChain codecs,
+                             CodecChain index_codecs, IndexLocation location)
+    : chunk_shape_(std::move(chunk_shape)),
+      codecs_(std::move(codecs)),
+      index_codecs_(std::move(index_codecs)),
+      location_(location) {}
+
+Result<std::shared_ptr<const ShardingCodec>> ShardingCodec::Make(std::vector<uint64_t> chunk_shape,
+                                                                 CodecChain codecs,
+                                                                 CodecChain index_codecs,
+                                                                 IndexLocation location) {
+  for (size_t d = 0; d < chunk_shape.size(); ++d) {
+    if (chunk_shape[d] == 0) {
+      return Status::InvalidArgument("chunk_shape entry " + std::to_string(d) + " is 0");
+    }
+  }
+  return std::shared_ptr<const ShardingCodec>(new ShardingCodec(
+      std::move(chunk_shape), std::move(codecs), std::move(index_codecs), location));
+}
+
+Result<std::shared_ptr<const Codec>> ShardingCodec::Factory(const Json& configuration) {
+  if (!configuration.is_object()) {
+    return Status::InvalidArgument(
+        "configuration must be an object with chunk_shape, codecs and "
+        "index_codecs, got " +
+        configuration.dump());
+  }
+  for (auto it = configuration.begin(); it != configuration.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "chunk_shape" && k != "codecs" && k != "index_codecs" && k != "index_location") {
+      return Status::InvalidArgument("unknown configuration field \"" + k + "\"");
+    }
+  }
+  const auto cs = configuration.find("chunk_shape");
+  if (cs == configuration.end() || !cs->is_array()) {
+    return Status::InvalidArgument(
+        "chunk_shape must be a list of positive integers, got " +
+        (cs == configuration.end() ? std::string("nothing") : cs->dump()));
+  }
+  std::vector<uint64_t> chunk_shape;
+  for (const Json& v : *cs) {
+    if (!v.is_number_unsigned() || v.get<uint64_t>() == 0) {
+      return Status::InvalidArgument("chunk_shape entry " + v.dump() +
+                                     " is not a positive integer");
+    }
+    chunk_shape.push_back(v.get<uint64_t>());
+  }
+  const auto codecs = configuration.find("codecs");
+  if (codecs == configuration.end()) return Status::InvalidArgument("codecs is missing");
+  ASSIGN_OR_RETURN_CTX(CodecChain inner, CodecChain::FromJson(*codecs), "codecs");
+  const auto index_codecs = configuration.find("index_codecs");
+  if (index_codecs == configuration.end()) {
+    return Status::InvalidArgument("index_codecs is missing");
+  }
+  ASSIGN_OR_RETURN_CTX(CodecChain index, CodecChain::FromJson(*index_codecs), "index_codecs");
+  IndexLocation location = IndexLocation::kEnd;
+  const auto loc = configuration.find("index_location");
+  if (loc != configuration.end()) {
+    if (*loc == "start") {
+      location = IndexLocation::kStart;
+    } else if (*loc != "end") {
+      return Status::InvalidArgument("index_location must be \"start\" or \"end\", got " +
+                                     loc->dump());
+    }
+  }
+  ASSIGN_OR_RETURN(auto codec,
+                   Make(std::move(chunk_shape), std::move(inner), std::move(index), location));
+  return std::shared_ptr<const Codec>(std::move(codec));
+}
+
+Json ShardingCodec::ToJson() const {
+  return {{"name", "sharding_indexed"},
+          {"configuration",
+           {{"chunk_shape", chunk_shape_},
+            {"codecs", codecs_.ToJson()},
+            {"index_codecs", index_codecs_.ToJson()},
+            {"index_location", location_ == IndexLocation::kStart ? "start" : "end"}}}};
+}
+
+Result<std::shared_ptr<const ShardingCodec::Layout>> ShardingCodec::Prepare(
+    const ChunkSpec& decoded) const {
+  {
+    std::lock_guard<std::mutex> l(layouts_mu_);
+    for (const auto& L : layouts_) {
+      if (L->shard.shape == decoded.shape && L->shard.dtype == decoded.dtype &&
+          L->shard.fill_value == decoded.fill_value) {
+        return L;
+      }
+    }
+  }
+  const size_t r = chunk_shape_.size();
+  if (decoded.shape.size() != r) {
+    return Status::InvalidArgument("chunk_shape has rank " + std::to_string(r) +
+                                   " but the shard has rank " +
+                                   std::to_string(decoded.shape.size()));
+  }
+  auto L = std::make_shared<Layout>();
+  L->shard = decoded;
+  L->inner_shape = chunk_shape_;
+  L->grid.resize(r);
+  L->location = location_;
+  for (size_t d = 0; d < r; ++d) {
+    if (decoded.shape[d] % chunk_shape_[d] != 0) {
+      return Status::InvalidArgument(
+          "chunk_shape " + Json(chunk_shape_).dump() + " does not divide the shard shape " +
+          Json(decoded.shape).dump() + " in dimension " + std::to_string(d));
+    }
+    L->grid[d] = decoded.shape[d] / chunk_shape_[d];
+    L->n_inner *= L->grid[d];
+  }
+  const ChunkSpec inner_spec{chunk_shape_, decoded.dtype, decoded.fill_value};
+  L->inner_bytes = inner_spec.num_bytes();
+  ASSIGN_OR_RETURN_CTX(L->inner, codecs_.Prepare(inner_spec), "codecs");
+  L->inner_fixed = L->inner->encoded_size();
+  std::vector<uint64_t> index_shape = L->grid;
+  index_shape.push_back(2);
+  const ChunkSpec index_spec{index_shape, DataType(DataTypeId::kUInt64), FillValue{Bytes(8, 0xFF)}};
+  ASSIGN_OR_RETURN_CTX(L->index, index_codecs_.Prepare(index_spec), "index_codecs");
+  if (!L->index->encoded_size()) {
+    return Status::InvalidArgument(
+        "index_codecs must have a fixed encoded size (no compressor), got " +
+        index_codecs_.ToJson().dump());
+  }
+  L->index_size = *L->index->encoded_size();
+  L->morton = MortonOrder(L->grid);
+  std::lock_guard<std::mutex> l(layouts_mu_);
+  if (layouts_.size() >= 8) layouts_.erase(layouts_.begin());  // edge specs come and go
+  layouts_.push_back(L);
+  return std::shared_ptr<const Layout>(std::move(L));
+}
+
+Result<uint64_t> ShardingCodec::IndexSize(const ChunkSpec& decoded) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  return L->index_size;
+}
+
+Status ShardingCodec::ValidateSpec(const ChunkSpec& decoded) const {
+  return Prepare(decoded).status();
+}
+
+std::optional<uint64_t> ShardingCodec::EncodedSize(const ChunkSpec& /*decoded*/) const {
+  return std::nullopt;
+}
+
+Status ShardingCodec::Encode(const ChunkSpec& decoded, ByteView array, Bytes& out) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  if (array.size() != decoded.num_bytes()) {
+    return Status::InvalidArgument("shard has " + std::to_string(array.size()) +
+                                   " bytes, expected " + std::to_string(decoded.num_bytes()));
+  }
+  const std::vector<uint64_t> origin(decoded.shape.size(), 0);
+  WriteJob job{origin.data(), &decoded.shape, array.data(), &decoded.shape, origin.data()};
+  job.in_bounds = decoded.shape;
+  std::vector<uint64_t> touched(L->n_inner);
+  for (uint64_t j = 0; j < L->n_inner; ++j) touched[j] = j;
+  std::vector<Bytes> encoded;
+  std::vector<const Bytes*> result;
+  Bytes memo;
+  const std::vector<std::optional<ByteView>> old(touched.size());
+  RETURN_IF_ERROR(
+      EncodeTouched(*L, nullptr, nullptr, "<value>", job, touched, old, encoded, result, memo));
+  ASSIGN_OR_RETURN(bool any, Assemble(*L, "<value>", nullptr, {}, touched, result, 0.0, out));
+  (void)any;  // an empty `out` tells the pipeline to erase the key
+  return Status::OK();
+}
+
+Status ShardingCodec::Decode(const ChunkSpec& decoded, ByteView encoded,
+                             MutableByteView array) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  if (array.size() != decoded.num_bytes()) {
+    return Status::InvalidArgument("shard buffer has " + std::to_string(array.size()) +
+                                   " bytes, expected " + std::to_string(decoded.num_bytes()));
+  }
+  const size_t esize = decoded.dtype.size();
+  if (encoded.empty()) {
+    // What Encode produces when nothing is stored; only seen under an outer bytes->bytes codec.
+    FillElements(array.data(), decoded.num_elements(), decoded.fill_value.bytes.data(), esize);
+    return Status::OK();
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, encoded, "<value>"));
+  std::vector<uint64_t> touched(L->n_inner);
+  std::vector<std::optional<ByteView>> bytes(L->n_inner);
+  for (uint64_t j = 0; j < L->n_inner; ++j) {
+    touched[j] = j;
+    if (index->present(j)) bytes[j] = encoded.subspan(index->offset(j), index->nbytes(j));
+  }
+  const std::vector<uint64_t> origin(decoded.shape.size(), 0);
+  return DecodeInto(*L, nullptr, nullptr, "<value>", touched, bytes, origin.data(), decoded.shape,
+                    array.data(), decoded.shape, origin.data());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodecContext& ctx,
+                                    const uint64_t* chunk_origin,
+                                    const std::vector<uint64_t>& box_shape, uint8_t* out,
+                                    const std::vector<uint64_t>& out_shape,
+                                    const uint64_t* out_origin) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  const std::vector<uint64_t> touched = TouchedChunks(*L, chunk_origin, box_shape);
+  if (touched.empty()) return Status::OK();
+  const ShardingOptions& opt = OptionsOf(ctx);
+  const size_t esize = decoded.dtype.size();
+  auto fill_box = [&] {
+    FillBox(out, out_shape, out_origin, box_shape, decoded.fill_value.bytes.data(), esize);
+    return Status::OK();
+  };
+  Lease<ShardScratch> s;
+  std::vector<std::optional<ByteView>> bytes(touched.size());
+  const bool whole = !ctx.store->capabilities().partial_reads ||
+                     static_cast<double>(touched.size()) >=
+                         opt.whole_shard_read_fraction * static_cast<double>(L->n_inner);
+  if (whole) {
+    ASSIGN_OR_RETURN(bool found, ctx.store->get_into(ctx.key, ByteRange::Whole(), s->blob));
+    if (!found) return fill_box();
+    ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, s->blob, ctx.key));
+    for (size_t k = 0; k < touched.size(); ++k) {
+      const uint64_t j = touched[k];
+      if (index->present(j)) {
+        bytes[k] = ByteView(s->blob).subspan(index->offset(j), index->nbytes(j));
+      }
+    }
+    if (ctx.index_cache) ctx.index_cache->Put(ctx.key, std::move(index));
+  } else {
+    ASSIGN_OR_RETURN(std::shared_ptr<const ShardIndex> index,
+                     ReadIndex(*L, ctx, std::nullopt, s->blob));
+    if (!index) return fill_box();
+    std::vector<std::pair<uint64_t, uint64_t>> wanted;
+    std::vector<size_t> slot;
+    for (size_t k = 0; k < touched.size(); ++k) {
+      const uint64_t j = touched[k];
+      if (!index->present(j)) continue;
+      wanted.emplace_back(index->offset(j), index->nbytes(j));
+      slot.push_back(k);
+    }
+    std::vector<ByteView> views;
+    ASSIGN_OR_RETURN(bool found, FetchRanges(ctx, wanted, s->ranges, views));
+    if (!found) return fill_box();
+    for (size_t w = 0; w < slot.size(); ++w) bytes[slot[w]] = views[w];
+  }
+  return DecodeInto(*L, &ctx, ctx.executor, ctx.key, touched, bytes, chunk_origin, box_shape, out,
+                    out_shape, out_origin);
+}
+
+Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodecContext& ctx,
+                                    const uint64_t* chunk_origin,
+                                    const std::vector<uint64_t>& box_shape, const uint8_t* src,
+                                    const std::vector<uint64_t>& src_shape,
+                                    const uint64_t* src_origin, bool scalar) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  const std::vector<uint64_t> touched = TouchedChunks(*L, chunk_origin, box_shape);
+  if (touched.empty()) return Status::OK();
+  const ShardingOptions& opt = OptionsOf(ctx);
+  Store& store = *ctx.store;
+  const std::string& key = ctx.key;
+  WriteJob job{chunk_origin, &box_shape, src, &src_shape, src_origin, scalar};
+  job.in_bounds = ctx.in_bounds.empty() ? decoded.shape : ctx.in_bounds;
+  job.write_empty = ctx.options && ctx.options->write_empty_chunks;
+  const size_t r = decoded.shape.size();
+  bool full = true;
+  for (size_t d = 0; d < r; ++d) {
+    if (chunk_origin[d] != 0 || box_shape[d] < std::min(job.in_bounds[d], decoded.shape[d])) {
+      full = false;
+    }
+  }
+  Lease<ShardScratch> s;
+  std::vector<const Bytes*> result;
+  Bytes memo;
+
+  auto store_shard = [&](bool any, const std::vector<uint64_t>& entries) -> Status {
+    if (!any) {
+      if (ctx.index_cache) ctx.index_cache->Erase(key);
+      return store.erase(key);
+    }
+    if (ctx.index_cache) {
+      auto index = std::make_shared<ShardIndex>();
+      index->entries = entries;
+      ctx.index_cache->Put(key, std::move(index));
+    }
+    return store.set(key, s->out);
+  };
+
+  // A write covering every stored element of the shard never reads the old one.
+  if (full) {
+    const std::vector<std::optional<ByteView>> old(touched.size());
+    RETURN_IF_ERROR(
+        EncodeTouched(*L, &ctx, ctx.executor, key, job, touched, old, s->encoded, result, memo));
+    std::vector<uint64_t> entries;
+    ASSIGN_OR_RETURN(bool any,
+                     Assemble(*L, key, nullptr, {}, touched, result, 0.0, s->out, &entries));
+    return store_shard(any, entries);
+  }
+
+  const bool patchable = store.capabilities().set_range;
+  const double reserve = patchable ? opt.append_reserve : 0.0;
+  std::shared_ptr<const ShardIndex> index;
+  std::optional<uint64_t> shard_size;
+  bool blob_loaded = false;
+  std::vector<std::optional<ByteView>> old(touched.size());
+  // Touched chunks whose old bytes are needed: present and only partly overwritten.
+  auto needs_old = [&](uint64_t j) {
+    InnerPart p;
+    LocateInner(*L, j, chunk_origin, box_shape, p);
+    if (p.whole) return false;
+    for (size_t d = 0; d < r; ++d) {
+      const uint64_t hi = std::min(p.inner_origin[d] + L->inner_shape[d], job.in_bounds[d]);
+      if (p.lo[d] != p.inner_origin[d] || p.lo[d] + p.shape[d] != hi) return true;
+    }
+    return false;
+  };
+
+  if (patchable) {
+    ASSIGN_OR_RETURN(shard_size, store.size(key));
+    if (shard_size) {
+      if (ctx.index_cache) {
+        // A cached index is only trusted for in-place work when it fits this value's size.
+        index = ctx.index_cache->Get(key);
+        if (index && !ValidateIndex(*L, *index, shard_size, key).ok()) index = nullptr;
+      }
+      if (!index) {
+        PartialCodecContext no_cache = ctx;
+        no_cache.index_cache = nullptr;
+        ASSIGN_OR_RETURN(index, ReadIndex(*L, no_cache, shard_size, s->blob));
+      }
+    }
+    if (index) {
+      std::vector<std::pair<uint64_t, uint64_t>> wanted;
+      std::vector<size_t> slot;
+      for (size_t k = 0; k < touched.size(); ++k) {
+        const uint64_t j = touched[k];
+        if (index->present(j) && needs_old(j)) {
+          wanted.emplace_back(index->offset(j), index->nbytes(j));
+          slot.push_back(k);
+        }
+      }
+      std::vector<ByteView> views;
+      ASSIGN_OR_RETURN(bool found, FetchRanges(ctx, wanted, s->ranges, views));
+      if (!found) return Status::IOError(ShardWhere(key) + " vanished during a partial write");
+      for (size_t w = 0; w < slot.size(); ++w) old[slot[w]] = views[w];
+    }
+  } else {
+    ASSIGN_OR_RETURN(blob_loaded, store.get_into(key, ByteRange::Whole(), s->blob));
+    if (blob_loaded) {
+      ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> idx, IndexOfBlob(*L, s->blob, key));
+      index = std::move(idx);
+      for (size_t k = 0; k < touched.size(); ++k) {
+        const uint64_t j = touched[k];
+        if (index->present(j) && needs_old(j)) {
+          old[k] = ByteView(s->blob).subspan(index->offset(j), index->nbytes(j));
+        }
+      }
+    }
+  }
+
+  RETURN_IF_ERROR(
+      EncodeTouched(*L, &ctx, ctx.executor, key, job, touched, old, s->encoded, result, memo));
+
+  if (!index) {
+    // No shard yet: the touched chunks are the whole content.
+    std::vector<uint64_t> entries;
+    ASSIGN_OR_RETURN(bool any,
+                     Assemble(*L, key, nullptr, {}, touched, result, reserve, s->out, &entries));
+    return store_shard(any, entries);
+  }
+
+  if (patchable) {
+    // Patch in place. Fixed-size chunks overwrite the bytes the stored index records for them;
+    // other chunks go into free space (never over bytes the stored index still uses), and the
+    // index is rewritten last, so until then the stored index describes intact old chunks.
+    const uint64_t size = *shard_size;
+    const bool start = L->location == IndexLocation::kStart;
+    const uint64_t index_at = start ? 0 : size - L->index_size;
+    std::vector<uint64_t> entries = index->entries;
+    struct Write {
+      uint64_t offset;
+      const Bytes* bytes;
+    };
+    std::vector<Write> writes;
+    bool changed = false;
+    bool fits = true;
+    std::vector<std::pair<uint64_t, uint64_t>> gaps;  // [lo, hi), computed on first need
+    bool gaps_ready = false;
+    auto allocate = [&](uint64_t n) -> std::optional<uint64_t> {
+      if (!gaps_ready) {
+        std::vector<std::pair<uint64_t, uint64_t>> used;
+        used.emplace_back(index_at, index_at + L->index_size);
+        for (uint64_t j = 0; j < L->n_inner; ++j) {
+          if (index->present(j))
+            used.emplace_back(index->offset(j), index->offset(j) + index->nbytes(j));
+        }
+        std::sort(used.begin(), used.end());
+        uint64_t at = 0;
+        for (const auto& u : used) {
+          if (u.first > at) gaps.emplace_back(at, u.first);
+          at = std::max(at, u.second);
+        }
+        if (at < size) gaps.emplace_back(at, size);
+        gaps_ready = true;
+      }
+      for (auto& g : gaps) {
+        if (g.second - g.first >= n) {
+          const uint64_t at = g.first;
+          g.first += n;
+          return at;
+        }
+      }
+      return std::nullopt;
+    };
+    for (size_t k = 0; k < touched.size() && fits; ++k) {
+      const uint64_t j = touched[k];
+      const Bytes* b = result[k];
+      if (!b) {
+        if (index->present(j)) {
+          entries[2 * j] = entries[2 * j + 1] = kEmpty;
+          changed = true;
+        }
+        continue;
+      }
+      if (L->inner_fixed && index->present(j) && index->nbytes(j) == b->size()) {
+        writes.push_back({index->offset(j), b});
+        continue;
+      }
+      std::optional<uint64_t> at = allocate(b->size());
+      if (!at) {
+        fits = false;
+        break;
+      }
+      writes.push_back({*at, b});
+      entries[2 * j] = *at;
+      entries[2 * j + 1] = b->size();
+      changed = true;
+    }
+    const bool any =
+        std::any_of(entries.begin(), entries.end(), [](uint64_t e) { return e != kEmpty; });
+    if (fits && !any) {
+      if (ctx.index_cache) ctx.index_cache->Erase(key);
+      return store.erase(key);
+    }
+    const bool compact = static_cast<double>(UnusedBytes(*L, entries, size)) >
+                         opt.compaction_threshold * static_cast<double>(size);
+    if (fits && !compact) {
+      for (const Write& w : writes) RETURN_IF_ERROR(store.set_range(key, w.offset, *w.bytes));
+      if (changed) {
+        Bytes enc(L->index_size);
+        RETURN_IF_ERROR(EncodeIndex(*L, entries, enc.data(), key));
+        RETURN_IF_ERROR(store.set_range(key, index_at, enc));
+      }
+      if (ctx.index_cache) {
+        auto updated = std::make_shared<ShardIndex>();
+        updated->entries = std::move(entries);
+        ctx.index_cache->Put(key, std::move(updated));
+      }
+      return Status::OK();
+    }
+  }
+
+  // Read-modify-write of the whole shard: untouched chunks keep their encoded bytes.
+  if (!blob_loaded) {
+    ASSIGN_OR_RETURN(blob_loaded, store.get_into(key, ByteRange::Whole(), s->blob));
+    if (!blob_loaded) return Status::IOError(ShardWhere(key) + " vanished during a partial write");
+    ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> idx, IndexOfBlob(*L, s->blob, key));
+    index = std::move(idx);
+  }
+  std::vector<uint64_t> entries;
+  ASSIGN_OR_RETURN(bool any, Assemble(*L, key, index.get(), s->blob, touched, result, reserve,
+                                      s->out, &entries));
+  return store_shard(any, entries);
+}
+
+}  // namespace zarrpp

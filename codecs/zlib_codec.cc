@@ -1,0 +1,145 @@
+#include "codecs/zlib_codec.h"
+
+#include <libdeflate.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <string>
+
+namespace zarrpp {
+
+namespace {
+
+// DEFLATE expands at most 1032:1; a stream claiming more is corrupt.
+constexpr uint64_t kMaxRatio = 1032;
+
+struct CompressorDeleter {
+  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+struct DecompressorDeleter {
+  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
+
+// libdeflate state is not thread-safe and a compressor is tied to its level: one per level and
+// thread, created on first use.
+libdeflate_compressor* ThreadCompressor(int level) {
+  thread_local std::array<std::unique_ptr<libdeflate_compressor, CompressorDeleter>, 10> pool;
+  auto& slot = pool[static_cast<size_t>(level)];
+  if (!slot) slot.reset(libdeflate_alloc_compressor(level));
+  return slot.get();
+}
+
+libdeflate_decompressor* ThreadDecompressor() {
+  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> d(
+      libdeflate_alloc_decompressor());
+  return d.get();
+}
+
+std::string ResultName(libdeflate_result r) {
+  switch (r) {
+    case LIBDEFLATE_SUCCESS: return "success";
+    case LIBDEFLATE_BAD_DATA: return "invalid or truncated zlib data";
+    case LIBDEFLATE_SHORT_OUTPUT: return "stream decodes to fewer bytes than expected";
+    case LIBDEFLATE_INSUFFICIENT_SPACE: return "stream decodes to more bytes than expected";
+  }
+  return "unknown error";
+}
+
+}  // namespace
+
+Result<ZlibCodec::Options> ZlibCodec::OptionsFromJson(const Json& configuration) {
+  Options o;
+  if (configuration.is_null()) return o;
+  if (!configuration.is_object()) {
+    return Status::InvalidArgument("configuration " + configuration.dump() + " is not an object");
+  }
+  for (const auto& [key, value] : configuration.items()) {
+    if (key != "level") {
+      return Status::InvalidArgument("unexpected configuration field \"" + key + "\"");
+    }
+    if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 9 ||
+        (value.is_number_unsigned() && value.get<uint64_t>() > 9)) {
+      return Status::InvalidArgument("configuration.level must be an integer in 0..9, got " +
+                                     value.dump());
+    }
+    o.level = value.get<int>();
+  }
+  return o;
+}
+
+Result<std::shared_ptr<const ZlibCodec>> ZlibCodec::Make(Options options) {
+  if (options.level < 0 || options.level > 9) {
+    return Status::InvalidArgument("configuration.level " + std::to_string(options.level) +
+                                   " is outside 0..9");
+  }
+  return std::shared_ptr<const ZlibCodec>(new ZlibCodec(options));
+}
+
+Result<std::shared_ptr<const Codec>> ZlibCodec::Factory(const Json& configuration) {
+  ASSIGN_OR_RETURN(Options options, OptionsFromJson(configuration));
+  ASSIGN_OR_RETURN(std::shared_ptr<const ZlibCodec> codec, Make(options));
+  return std::shared_ptr<const Codec>(std::move(codec));
+}
+
+Json ZlibCodec::ToJson() const {
+  return {{"name", kName}, {"configuration", {{"level", options_.level}}}};
+}
+
+Status ZlibCodec::Encode(ByteView in, Bytes& out) const {
+  libdeflate_compressor* c = ThreadCompressor(options_.level);
+  if (c == nullptr) return Status::IOError("zlib: cannot allocate a compressor");
+  out.resize(libdeflate_zlib_compress_bound(c, in.size()));
+  const size_t n = libdeflate_zlib_compress(c, in.data(), in.size(), out.data(), out.size());
+  if (n == 0) {
+    out.clear();
+    return Status::InvalidArgument("zlib: compression of " + std::to_string(in.size()) +
+                                   " bytes failed");
+  }
+  out.resize(n);
+  return Status::OK();
+}
+
+Status ZlibCodec::DecodeInto(ByteView in, MutableByteView out) const {
+  libdeflate_decompressor* d = ThreadDecompressor();
+  if (d == nullptr) return Status::IOError("zlib: cannot allocate a decompressor");
+  const libdeflate_result r =
+      libdeflate_zlib_decompress(d, in.data(), in.size(), out.data(), out.size(), nullptr);
+  if (r != LIBDEFLATE_SUCCESS) {
+    return Status::Corruption("zlib: " + ResultName(r) + " (" + std::to_string(in.size()) +
+                              " encoded bytes, expected " + std::to_string(out.size()) +
+                              " decoded)");
+  }
+  return Status::OK();
+}
+
+Result<ByteView> ZlibCodec::Decode(ByteView in, std::optional<uint64_t> decoded_size,
+                                   Bytes& scratch) const {
+  if (decoded_size) {
+    scratch.resize(*decoded_size);
+    RETURN_IF_ERROR(DecodeInto(in, scratch));
+    return ByteView(scratch);
+  }
+  // A zlib stream does not record its decoded size: grow the buffer until it fits.
+  libdeflate_decompressor* d = ThreadDecompressor();
+  if (d == nullptr) return Status::IOError("zlib: cannot allocate a decompressor");
+  const uint64_t limit = std::max<uint64_t>(in.size() * kMaxRatio, 4096);
+  uint64_t capacity = std::max<uint64_t>(in.size() * 4, 4096);
+  while (true) {
+    scratch.resize(capacity);
+    size_t actual = 0;
+    const libdeflate_result r =
+        libdeflate_zlib_decompress(d, in.data(), in.size(), scratch.data(), capacity, &actual);
+    if (r == LIBDEFLATE_SUCCESS) {
+      scratch.resize(actual);
+      return ByteView(scratch);
+    }
+    if (r != LIBDEFLATE_INSUFFICIENT_SPACE || capacity >= limit) {
+      return Status::Corruption("zlib: " + ResultName(r) + " (" + std::to_string(in.size()) +
+                                " encoded bytes)");
+    }
+    capacity = std::min(limit, capacity * 2);
+  }
+}
+
+}  // namespace zarrpp

@@ -1,0 +1,74 @@
+// zarrpp/convert.h - re-encode every array and group of a hierarchy into another store.
+//
+// Convert copies the node at `src_path` and everything below it into `dst_path`: groups with
+// their attributes, arrays with their attributes and contents, in Zarr v3 or v2
+// (spec/zarr-v2.md), with a new chunk shape, sharding or codec chain when asked. Contents stream
+// one target chunk (shard) at a time on the executor, so memory stays near
+// max(max_buffer_bytes, one target chunk) whatever the array's size; chunks whose contents all
+// equal the fill value are not written.
+//
+// Thread safety: the function is safe to call concurrently for distinct destinations. The source
+// must not change during the call.
+//
+// Ownership: the caller keeps the stores; Convert holds them only for the call.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zarrpp/executor.h"
+#include "zarrpp/metadata.h"
+#include "zarrpp/status.h"
+#include "zarrpp/store.h"
+
+namespace zarrpp {
+
+struct ConvertOptions {
+  // Format of every written node: 2 or 3. Default (nullopt): each node keeps its own format.
+  std::optional<int> zarr_format;
+  // New chunk shape; with `shards`, the inner chunk shape. Default: the source's (for a sharded
+  // source with `shards` given: its inner chunk shape). Its rank must match every array's.
+  std::optional<std::vector<uint64_t>> chunks;
+  // Shard shape: the chain becomes [sharding_indexed] with inner chunks `chunks`, inner codecs
+  // `codecs` (default: the source's chain, or a sharded source's inner chain) and the index at
+  // the end, protected by crc32c. Each entry must be a multiple of the inner chunk's.
+  // Default: no change.
+  std::optional<std::vector<uint64_t>> shards;
+  // Replacement codec chain (v3 JSON list). For a v2 target it maps to v2 terms: bytes endian to
+  // the dtype's byte order, transpose [n-1..0] to order "F", one compressor to `compressor`;
+  // anything else is Unsupported naming the array and the codec. Default: the source's chain.
+  std::optional<Json> codecs;
+  // Erase everything under the destination first. Default false: a destination holding any key
+  // is FailedPrecondition and nothing is written.
+  bool overwrite = false;
+  // Runs the per-chunk copy tasks. Default (null): DefaultExecutor().
+  std::shared_ptr<Executor> executor;
+  // Decoded bytes in flight at once (copy buffers), unless one target chunk alone is larger.
+  // Default 256 MiB.
+  uint64_t max_buffer_bytes = uint64_t{256} << 20;
+};
+
+struct ConvertReport {
+  uint64_t arrays = 0;
+  uint64_t groups = 0;         // including implied ancestor groups written in the destination
+  uint64_t chunks_copied = 0;  // target chunks (or shards) processed
+};
+
+// Converts the hierarchy at `src_path` in `src` into `dst_path` in `dst`. Errors name the array
+// (its path relative to src_path) and the field or codec. A failure part-way leaves the
+// destination partly written.
+Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_path,
+                              std::shared_ptr<Store> dst, std::string_view dst_path,
+                              const ConvertOptions& options = {});
+
+// The metadata Convert writes for an array whose metadata is `source` (format, chunk grid, chain
+// and key encoding as the options say; attributes kept). `where` names the array in messages.
+Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
+                                             const ConvertOptions& options,
+                                             std::string_view where);
+
+}  // namespace zarrpp

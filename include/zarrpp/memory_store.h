@@ -1,0 +1,52 @@
+// zarrpp/memory_store.h - a Store that keeps every value in process memory.
+//
+// MemoryStore is a sorted map from key to value. It is meant for tests, scratch arrays and as a
+// cache target; nothing survives the process.
+//
+// Thread safety: safe for concurrent calls. Readers share a lock; writers take it exclusively,
+// so a whole-value set() is atomic (readers see the old or the new value) and set_range() is
+// atomic too (stronger than the Store contract requires). The new value is copied before the
+// lock is taken, so writers hold it only for a swap.
+//
+// Ownership: the store owns copies of every value; set() copies the caller's bytes and get()
+// returns a copy. A range read copies only the bytes of that range.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zarrpp/store.h"
+
+namespace zarrpp {
+
+class MemoryStore : public Store {
+ public:
+  static std::shared_ptr<MemoryStore> Create();
+
+  // readable, writable, erasable, listable, partial_reads, set_range and atomic_set all true.
+  StoreCapabilities capabilities() const override;
+
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
+  Status set(std::string_view key, ByteView value) override;
+  Status set_range(std::string_view key, uint64_t offset, ByteView value) override;
+  Status erase(std::string_view key) override;
+  Status erase_prefix(std::string_view prefix) override;
+  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override;
+  Result<DirListing> list_dir(std::string_view prefix) override;
+  Result<std::optional<uint64_t>> size(std::string_view key) override;
+  std::string description() const override { return "memory"; }
+
+ protected:
+  MemoryStore() = default;
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::map<std::string, Bytes, std::less<>> values_;  // guarded by mu_
+};
+
+}  // namespace zarrpp

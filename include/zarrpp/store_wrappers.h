@@ -1,0 +1,117 @@
+// zarrpp/store_wrappers.h - stores that wrap another store to observe or perturb it.
+//
+// LatencyStore  sleeps a fixed time before every operation, to model a remote store (object
+//               storage, network file system) when measuring how well callers overlap requests.
+// CountingStore counts operations and bytes moved, so tests and benchmarks can assert exactly
+//               how many requests a read or write issued.
+//
+// Both forward every operation (including get_ranges(), set_range(), list() and exists(), so the
+// inner store's own implementations and capabilities are used) and report the inner store's
+// capabilities unchanged.
+//
+// Thread safety: as safe as the inner store; the wrappers' own state is atomic.
+// Ownership: each wrapper shares ownership of its inner store.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zarrpp/store.h"
+
+namespace zarrpp {
+
+class LatencyStore : public Store {
+ public:
+  // Every operation sleeps for `latency` and then forwards to `inner`. capabilities() and
+  // description() do not sleep: they are queries of the object, not requests to the store.
+  LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency);
+
+  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
+  Result<std::vector<std::optional<Bytes>>> get_ranges(
+      const std::vector<KeyRange>& requests) override;
+  Status set(std::string_view key, ByteView value) override;
+  Status set_range(std::string_view key, uint64_t offset, ByteView value) override;
+  Status erase(std::string_view key) override;
+  Status erase_prefix(std::string_view prefix) override;
+  Result<std::vector<std::string>> list() override;
+  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override;
+  Result<DirListing> list_dir(std::string_view prefix) override;
+  Result<bool> exists(std::string_view key) override;
+  Result<std::optional<uint64_t>> size(std::string_view key) override;
+  // "latency(<n>us, <inner description>)".
+  std::string description() const override;
+
+  std::chrono::microseconds latency() const { return latency_; }
+
+ private:
+  void Delay() const;
+
+  const std::shared_ptr<Store> inner_;
+  const std::chrono::microseconds latency_;
+};
+
+class CountingStore : public Store {
+ public:
+  // A snapshot of the counters. Operation counts include calls that failed; byte counts include
+  // only bytes actually transferred by successful calls.
+  struct Counters {
+    uint64_t get_into = 0;          // get_into() calls (get() is one get_into())
+    uint64_t get_ranges = 0;        // get_ranges() calls
+    uint64_t ranges_requested = 0;  // requests across all get_ranges() calls
+    uint64_t set = 0;
+    uint64_t set_range = 0;
+    uint64_t erase = 0;
+    uint64_t erase_prefix = 0;
+    uint64_t list = 0;
+    uint64_t list_prefix = 0;
+    uint64_t list_dir = 0;
+    uint64_t exists = 0;
+    uint64_t size = 0;
+    uint64_t bytes_read = 0;     // bytes returned by get_into() and get_ranges()
+    uint64_t bytes_written = 0;  // bytes passed to successful set() and set_range()
+
+    friend bool operator==(const Counters&, const Counters&) = default;
+  };
+
+  explicit CountingStore(std::shared_ptr<Store> inner);
+
+  // A consistent value per field; fields are read one by one, so a snapshot taken while other
+  // threads run may mix moments.
+  Counters counters() const;
+  void reset();
+
+  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
+  Result<std::vector<std::optional<Bytes>>> get_ranges(
+      const std::vector<KeyRange>& requests) override;
+  Status set(std::string_view key, ByteView value) override;
+  Status set_range(std::string_view key, uint64_t offset, ByteView value) override;
+  Status erase(std::string_view key) override;
+  Status erase_prefix(std::string_view prefix) override;
+  Result<std::vector<std::string>> list() override;
+  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override;
+  Result<DirListing> list_dir(std::string_view prefix) override;
+  Result<bool> exists(std::string_view key) override;
+  Result<std::optional<uint64_t>> size(std::string_view key) override;
+  // "counting(<inner description>)".
+  std::string description() const override;
+
+ private:
+  struct AtomicCounters {
+    std::atomic<uint64_t> get_into{0}, get_ranges{0}, ranges_requested{0}, set{0}, set_range{0},
+        erase{0}, erase_prefix{0}, list{0}, list_prefix{0}, list_dir{0}, exists{0}, size{0},
+        bytes_read{0}, bytes_written{0};
+  };
+
+  const std::shared_ptr<Store> inner_;
+  AtomicCounters c_;
+};
+
+}  // namespace zarrpp

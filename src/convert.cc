@@ -1,0 +1,326 @@
+#include "zarrpp/convert.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "codecs/codec_chain.h"
+#include "src/metadata_v2.h"
+#include "zarrpp/array.h"
+
+namespace zarrpp {
+
+namespace {
+
+std::string ShapeText(const std::vector<uint64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+// The parts of a chain that is exactly [sharding_indexed]; nullopt for any other chain.
+struct ShardingParts {
+  std::vector<uint64_t> inner_chunks;
+  Json inner_codecs;
+};
+std::optional<ShardingParts> AsSharded(const Json& codecs) {
+  if (!codecs.is_array() || codecs.size() != 1 || !codecs[0].is_object()) return std::nullopt;
+  const Json& c = codecs[0];
+  if (c.value("name", "") != "sharding_indexed" || !c.contains("configuration")) {
+    return std::nullopt;
+  }
+  const Json& conf = c["configuration"];
+  if (!conf.contains("chunk_shape") || !conf.contains("codecs")) return std::nullopt;
+  return ShardingParts{conf["chunk_shape"].get<std::vector<uint64_t>>(), conf["codecs"]};
+}
+
+Status CheckRank(const std::vector<uint64_t>& v, const ArrayMetadata& m, std::string_view what,
+                 std::string_view where) {
+  if (v.size() != m.rank()) {
+    return Status::InvalidArgument(std::string(where) + ": " + std::string(what) + " " +
+                                   ShapeText(v) + " has rank " + std::to_string(v.size()) +
+                                   " but the array has rank " + std::to_string(m.rank()));
+  }
+  for (uint64_t c : v) {
+    if (c == 0) {
+      return Status::InvalidArgument(std::string(where) + ": " + std::string(what) + " " +
+                                     ShapeText(v) + " has a zero entry");
+    }
+  }
+  return Status::OK();
+}
+
+// A node found under the source root: its path relative to the root and its format.
+struct SourceNode {
+  bool is_array = false;
+  int zarr_format = 3;
+};
+
+Result<std::map<std::string, SourceNode>> FindNodes(Store& src, const std::string& root) {
+  const std::string prefix = root.empty() ? "" : root + "/";
+  ASSIGN_OR_RETURN(std::vector<std::string> keys, src.list_prefix(prefix));
+  std::map<std::string, SourceNode> nodes;
+  for (const std::string& key : keys) {
+    const std::string rel = key.substr(prefix.size());
+    const size_t slash = rel.rfind('/');
+    const std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+    const std::string node = slash == std::string::npos ? "" : rel.substr(0, slash);
+    if (name == "zarr.json") {
+      ASSIGN_OR_RETURN(std::optional<Bytes> doc, src.get(key));
+      if (!doc) continue;
+      ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
+      if (!j.is_object() || (j.value("node_type", "") != "array" &&
+                             j.value("node_type", "") != "group")) {
+        return Status::InvalidArgument(key + ": node_type is neither \"array\" nor \"group\"");
+      }
+      nodes[node] = SourceNode{j["node_type"] == "array", 3};
+    } else if ((name == internal::kZarrayKey || name == internal::kZgroupKey) &&
+               !nodes.contains(node)) {
+      nodes[node] = SourceNode{name == internal::kZarrayKey, 2};
+    }
+  }
+  return nodes;
+}
+
+std::string Join(const std::string& root, const std::string& rel) {
+  if (root.empty()) return rel;
+  if (rel.empty()) return root;
+  return root + "/" + rel;
+}
+
+// Copies every target chunk (shard) of `dst` from `src`, at most `in_flight` chunks at a time.
+Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t max_buffer_bytes,
+                    uint64_t& chunks) {
+  const ArrayMetadata& m = dst.metadata();
+  const std::vector<uint64_t> grid = m.grid_shape();
+  uint64_t total = 1;
+  for (uint64_t g : grid) total *= g;
+  if (total == 0) return Status::OK();
+  uint64_t unit_bytes = m.data_type.size();
+  for (size_t d = 0; d < m.rank(); ++d) unit_bytes *= std::min(m.chunk_shape[d], m.shape[d]);
+  const uint64_t batch = std::max<uint64_t>(1, max_buffer_bytes / std::max<uint64_t>(unit_bytes, 1));
+  std::mutex mu;
+  Status first_error;
+  std::atomic<bool> failed{false};
+  for (uint64_t begin = 0; begin < total && !failed; begin += batch) {
+    const uint64_t n = std::min(batch, total - begin);
+    executor.ParallelFor(n, 1, [&](size_t b, size_t e) {
+      Bytes buffer;
+      for (size_t i = b; i < e && !failed; ++i) {
+        uint64_t linear = begin + i;
+        Region region{std::vector<uint64_t>(m.rank()), std::vector<uint64_t>(m.rank())};
+        for (size_t d = m.rank(); d-- > 0;) {
+          const uint64_t c = linear % grid[d];
+          linear /= grid[d];
+          region.origin[d] = c * m.chunk_shape[d];
+          region.shape[d] = std::min(m.chunk_shape[d], m.shape[d] - region.origin[d]);
+        }
+        buffer.resize(region.num_elements() * m.data_type.size());
+        Status s = src.Read(region, buffer);
+        if (s.ok()) s = dst.Write(region, buffer);
+        if (!s.ok()) {
+          std::lock_guard lock(mu);
+          if (!failed) first_error = s;
+          failed = true;
+        }
+      }
+    });
+    chunks += n;
+  }
+  return first_error;
+}
+
+}  // namespace
+
+Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
+                                             const ConvertOptions& options,
+                                             std::string_view where) {
+  const int format = options.zarr_format.value_or(source.zarr_format);
+  if (format != 2 && format != 3) {
+    return Status::InvalidArgument(std::string(where) + ": zarr_format " +
+                                   std::to_string(format) + " is not 2 or 3");
+  }
+  ArrayMetadata t = source;
+  t.zarr_format = format;
+  const std::optional<ShardingParts> sharded = AsSharded(source.codecs);
+  if (options.shards) {
+    const std::vector<uint64_t> inner =
+        options.chunks ? *options.chunks : (sharded ? sharded->inner_chunks : source.chunk_shape);
+    RETURN_IF_ERROR(CheckRank(inner, source, "chunks", where));
+    RETURN_IF_ERROR(CheckRank(*options.shards, source, "shards", where));
+    for (size_t d = 0; d < inner.size(); ++d) {
+      if ((*options.shards)[d] % inner[d] != 0) {
+        return Status::InvalidArgument(
+            std::string(where) + ": shards " + ShapeText(*options.shards) +
+            " is not a multiple of the chunk shape " + ShapeText(inner) + " in dimension " +
+            std::to_string(d));
+      }
+    }
+    const Json inner_codecs =
+        options.codecs ? *options.codecs : (sharded ? sharded->inner_codecs : source.codecs);
+    t.chunk_shape = *options.shards;
+    t.codecs = Json::array(
+        {{{"name", "sharding_indexed"},
+          {"configuration",
+           {{"chunk_shape", inner},
+            {"codecs", inner_codecs},
+            {"index_codecs",
+             Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                          {{"name", "crc32c"}}})},
+            {"index_location", "end"}}}}});
+  } else {
+    if (options.chunks) {
+      RETURN_IF_ERROR(CheckRank(*options.chunks, source, "chunks", where));
+      t.chunk_shape = *options.chunks;
+    }
+    if (options.codecs) t.codecs = *options.codecs;
+  }
+  if (options.codecs && (!options.codecs->is_array() || options.codecs->empty())) {
+    return Status::InvalidArgument(std::string(where) + ": codecs " + options.codecs->dump() +
+                                   " is not a non-empty list of codecs");
+  }
+
+  if (format == 2) {
+    if (source.zarr_format != 2) {
+      // v3 -> v2: the separator stays; fields v2 has no place for are dropped.
+      t.chunk_key_encoding = ChunkKeyEncoding{ChunkKeyEncoding::Kind::kV2,
+                                              source.chunk_key_encoding.separator};
+      t.dimension_names.reset();
+      t.extra_fields = Json::object();
+      t.fill_value_null = false;
+    }
+    return internal::NormalizeV2ArrayMetadata(std::move(t), where);
+  }
+  if (source.zarr_format == 2) {
+    // v2 -> v3: the v3 default chunk key encoding; a null fill value becomes the zero it reads as.
+    t.chunk_key_encoding = ChunkKeyEncoding{};
+    t.fill_value_null = false;
+  }
+  RETURN_IF_ERROR(t.Validate(where));
+  return ArrayMetadata::FromJson(t.ToJson(), where);
+}
+
+Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_path,
+                              std::shared_ptr<Store> dst, std::string_view dst_path,
+                              const ConvertOptions& options) {
+  if (!src || !dst) return Status::InvalidArgument("Convert: null store");
+  ASSIGN_OR_RETURN(std::string src_root, NormalizeNodePath(src_path));
+  ASSIGN_OR_RETURN(std::string dst_root, NormalizeNodePath(dst_path));
+  const std::shared_ptr<Executor> executor =
+      options.executor ? options.executor : DefaultExecutor();
+
+  ASSIGN_OR_RETURN(auto nodes, FindNodes(*src, src_root));
+  if (nodes.empty()) {
+    return Status::NotFound("convert: no Zarr node (zarr.json, .zarray or .zgroup) at or under '/" +
+                            src_root + "' in " + src->description());
+  }
+
+  // Every source node's metadata is mapped before anything is written, so a node the target
+  // cannot express stops the conversion with an untouched destination.
+  struct Plan {
+    std::string rel;
+    bool is_array = false;
+    int format = 3;
+    std::shared_ptr<Array> source;
+    ArrayMetadata target;
+    GroupMetadata group;
+    bool implied = false;
+  };
+  std::vector<Plan> plans;
+  std::set<std::string> present;
+  for (const auto& [rel, node] : nodes) {
+    present.insert(rel);
+    Plan p;
+    p.rel = rel;
+    p.is_array = node.is_array;
+    p.format = options.zarr_format.value_or(node.zarr_format);
+    const std::string where = "array '/" + rel + "'";
+    if (node.is_array) {
+      ArrayOptions read_options;
+      read_options.executor = executor;
+      ASSIGN_OR_RETURN_CTX(p.source, Array::Open(src, Join(src_root, rel), read_options),
+                           "convert");
+      ASSIGN_OR_RETURN_CTX(p.target, ConvertedArrayMetadata(p.source->metadata(), options, where),
+                           "convert");
+    } else {
+      if (node.zarr_format == 2) {
+        ASSIGN_OR_RETURN(std::optional<GroupMetadata> g,
+                         internal::ReadV2GroupMetadata(*src, Join(src_root, rel)));
+        if (g) p.group = std::move(*g);
+      } else {
+        const std::string key = MetadataKeyFor(Join(src_root, rel));
+        ASSIGN_OR_RETURN(std::optional<Bytes> doc, src->get(key));
+        if (doc) {
+          ASSIGN_OR_RETURN(p.group, GroupMetadata::Parse(AsString(*doc), key));
+        }
+      }
+      p.group.zarr_format = p.format;
+      p.group.extra_fields = Json::object();  // consolidated metadata would be stale
+    }
+    plans.push_back(std::move(p));
+  }
+  // Ancestors of every node that the source leaves implicit become groups (v2 requires them).
+  for (const auto& [rel, node] : nodes) {
+    for (size_t pos = rel.find('/'); ; pos = rel.find('/', pos + 1)) {
+      const std::string ancestor = pos == std::string::npos ? "" : rel.substr(0, pos);
+      if (!rel.empty() && !present.contains(ancestor)) {
+        present.insert(ancestor);
+        Plan p;
+        p.rel = ancestor;
+        p.format = options.zarr_format.value_or(node.zarr_format);
+        p.group.zarr_format = p.format;
+        p.implied = true;
+        plans.push_back(std::move(p));
+      }
+      if (pos == std::string::npos) break;
+    }
+  }
+
+  const std::string dst_prefix = dst_root.empty() ? "" : dst_root + "/";
+  ASSIGN_OR_RETURN(std::vector<std::string> existing, dst->list_prefix(dst_prefix));
+  ASSIGN_OR_RETURN(bool dst_node, internal::NodeExists(*dst, dst_root));
+  if (!existing.empty() || dst_node) {
+    if (!options.overwrite) {
+      return Status::FailedPrecondition(
+          "convert: destination '/" + dst_root + "' in " + dst->description() + " is not empty (" +
+          std::to_string(existing.size()) + " keys" +
+          (existing.empty() ? "" : ", e.g. '" + existing.front() + "'") +
+          "); pass overwrite to replace it");
+    }
+    RETURN_IF_ERROR(dst->erase_prefix(dst_prefix));
+  }
+
+  ConvertReport report;
+  std::sort(plans.begin(), plans.end(),
+            [](const Plan& a, const Plan& b) { return a.rel < b.rel; });
+  for (Plan& p : plans) {
+    const std::string path = Join(dst_root, p.rel);
+    if (!p.is_array) {
+      if (p.format == 2) {
+        RETURN_IF_ERROR(internal::WriteV2GroupMetadata(*dst, path, p.group));
+      } else {
+        RETURN_IF_ERROR(dst->set(MetadataKeyFor(path), AsBytes(p.group.ToJson().dump(2))));
+      }
+      ++report.groups;
+      continue;
+    }
+    ArrayOptions ao;
+    ao.executor = executor;
+    // zarr-python 2 leaves missing chunks of a null-fill array uninitialised: store them all.
+    ao.write_empty_chunks = p.target.zarr_format == 2 && p.target.fill_value_null;
+    const std::string where = "convert: array '/" + p.rel + "'";
+    ASSIGN_OR_RETURN_CTX(std::shared_ptr<Array> target, Array::Attach(dst, path, p.target, ao),
+                         where);
+    RETURN_IF_ERROR_CTX(internal::WriteArrayMetadataDocuments(*dst, path, target->metadata()),
+                        where);
+    RETURN_IF_ERROR_CTX(CopyContents(*p.source, *target, *executor, options.max_buffer_bytes,
+                                     report.chunks_copied),
+                        where);
+    ++report.arrays;
+  }
+  return report;
+}
+
+}  // namespace zarrpp

@@ -1,0 +1,609 @@
+#include "src/metadata_v2.h"
+
+#include <charconv>
+#include <cmath>
+#include <memory>
+
+#include "codecs/blosc_codec.h"
+#include "codecs/bytes_codec.h"
+#include "codecs/codec_chain.h"
+#include "codecs/gzip_codec.h"
+#include "codecs/transpose_codec.h"
+#include "codecs/zlib_codec.h"
+#include "codecs/zstd_codec.h"
+
+namespace zarrpp::internal {
+
+namespace {
+
+std::string Show(const Json& j) {
+  std::string s = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  constexpr size_t kMax = 120;
+  if (s.size() > kMax) s = s.substr(0, kMax) + "...";
+  return s;
+}
+
+Status FieldError(std::string_view where, std::string_view field, const std::string& message) {
+  return Status::InvalidArgument(std::string(where) + ": " + std::string(field) + ": " + message);
+}
+
+Result<std::vector<uint64_t>> ParseIntList(const Json& j, std::string_view where,
+                                           std::string_view field, bool positive) {
+  if (!j.is_array()) return FieldError(where, field, Show(j) + " is not a list of integers");
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const Json& v = j[i];
+    const bool ok = v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+    if (!ok || (positive && v.get<uint64_t>() == 0)) {
+      return FieldError(where, field,
+                        "entry " + std::to_string(i) + " (" + Show(v) + ") is not " +
+                            (positive ? "a positive integer" : "a non-negative integer"));
+    }
+    out.push_back(v.get<uint64_t>());
+  }
+  return out;
+}
+
+// An integer-valued JSON number as an integer JSON value (NumPy writes 0.0 for some integer fill
+// values); nullopt when it has a fraction.
+std::optional<Json> IntegralJson(const Json& j) {
+  if (j.is_number_integer()) return j;
+  if (!j.is_number_float()) return std::nullopt;
+  const double d = j.get<double>();
+  if (!std::isfinite(d) || std::trunc(d) != d || std::fabs(d) > 9.2e18) return std::nullopt;
+  return Json(static_cast<int64_t>(d));
+}
+
+Result<FillValue> FillValueFromV2(const Json& j, DataType type, bool& is_null) {
+  is_null = false;
+  if (j.is_null()) {
+    is_null = true;
+    return FillValue::Zero(type);
+  }
+  if (type.id() == DataTypeId::kBool && j.is_number_integer()) {
+    const int64_t v = j.get<int64_t>();
+    if (v != 0 && v != 1) return Status::InvalidArgument(Show(j) + " is not a bool (0 or 1)");
+    return FillValue{Bytes{static_cast<uint8_t>(v)}};
+  }
+  if ((type.is_signed_int() || type.is_unsigned_int()) && j.is_number_float()) {
+    if (std::optional<Json> i = IntegralJson(j)) return FillValue::FromJson(*i, type);
+  }
+  if (type.is_complex() && (j.is_number() || j.is_string())) {
+    return FillValue::FromJson(Json::array({j, 0}), type);
+  }
+  return FillValue::FromJson(j, type);
+}
+
+// A float component as v2 JSON: v2 has no hex form, so any NaN is written "NaN".
+Json V2FloatJson(Json v3) {
+  if (v3.is_string() && v3.get<std::string>().starts_with("0x")) return "NaN";
+  return v3;
+}
+
+Json FillValueToV2(const ArrayMetadata& m) {
+  if (m.fill_value_null) return nullptr;
+  Json j = m.fill_value.ToJson(m.data_type);
+  if (m.data_type.is_float()) return V2FloatJson(std::move(j));
+  if (m.data_type.is_complex() && j.is_array() && j.size() == 2) {
+    return Json::array({V2FloatJson(j[0]), V2FloatJson(j[1])});
+  }
+  return j;
+}
+
+int IntField(const Json& c, std::string_view key, int fallback) {
+  const auto it = c.find(key);
+  if (it == c.end() || !it->is_number_integer()) return fallback;
+  return it->get<int>();
+}
+
+// The v3 bytes->bytes codec JSON equal to a v2 compressor object.
+Result<Json> CompressorToV3(const Json& c, DataType type, std::string_view where) {
+  if (!c.is_object() || !c.contains("id") || !c["id"].is_string()) {
+    return FieldError(where, "compressor", Show(c) + " is not null or an {\"id\": ...} object");
+  }
+  const std::string id = c["id"].get<std::string>();
+  const auto check_keys = [&](std::initializer_list<std::string_view> allowed) -> Status {
+    for (const auto& [k, v] : c.items()) {
+      if (k == "id") continue;
+      bool known = false;
+      for (std::string_view a : allowed) known = known || k == a;
+      if (!known) {
+        return FieldError(where, "compressor",
+                          "unknown field \"" + k + "\" for compressor \"" + id + "\"");
+      }
+      if (k != "cname" && k != "checksum" && !v.is_number_integer()) {
+        return FieldError(where, "compressor",
+                          "\"" + id + "\" field \"" + k + "\": " + Show(v) + " is not an integer");
+      }
+    }
+    return Status::OK();
+  };
+  if (id == "blosc") {
+    RETURN_IF_ERROR(check_keys({"cname", "clevel", "shuffle", "blocksize"}));
+    const auto cname = c.find("cname");
+    if (cname != c.end() && !cname->is_string()) {
+      return FieldError(where, "compressor", "blosc cname " + Show(*cname) + " is not a string");
+    }
+    int shuffle = IntField(c, "shuffle", 1);
+    if (shuffle == -1) shuffle = type.size() == 1 ? 2 : 1;  // numcodecs AUTOSHUFFLE
+    const char* names[] = {"noshuffle", "shuffle", "bitshuffle"};
+    if (shuffle < 0 || shuffle > 2) {
+      return FieldError(where, "compressor",
+                        "blosc shuffle " + std::to_string(shuffle) + " is not -1, 0, 1 or 2");
+    }
+    // numcodecs shuffles with the array's item size as the stride.
+    return Json{{"name", "blosc"},
+                {"configuration",
+                 {{"cname", cname != c.end() ? cname->get<std::string>() : "lz4"},
+                  {"clevel", IntField(c, "clevel", 5)},
+                  {"shuffle", names[shuffle]},
+                  {"typesize", type.size()},
+                  {"blocksize", IntField(c, "blocksize", 0)}}}};
+  }
+  if (id == "zstd") {
+    RETURN_IF_ERROR(check_keys({"level", "checksum"}));
+    Json conf = {{"level", IntField(c, "level", 1)}};
+    if (const auto it = c.find("checksum"); it != c.end()) {
+      if (!it->is_boolean()) {
+        return FieldError(where, "compressor", "zstd checksum " + Show(*it) + " is not a bool");
+      }
+      conf["checksum"] = *it;
+    }
+    return Json{{"name", "zstd"}, {"configuration", conf}};
+  }
+  if (id == "gzip" || id == "zlib") {
+    RETURN_IF_ERROR(check_keys({"level"}));
+    const int level = IntField(c, "level", id == "gzip" ? 1 : 1);
+    return Json{{"name", id == "gzip" ? std::string("gzip") : std::string(ZlibCodec::kName)},
+                {"configuration", {{"level", level}}}};
+  }
+  return Status::Unsupported(std::string(where) + ": compressor: \"" + id +
+                             "\" is not supported (supported: blosc, zstd, zlib, gzip)");
+}
+
+Result<Json> ReadJsonDoc(Store& store, const std::string& key) {
+  ASSIGN_OR_RETURN(std::optional<Bytes> doc, store.get(key));
+  if (!doc) return Json(nullptr);
+  return ParseJson(AsString(*doc), key);
+}
+
+Result<Json> ReadAttributes(Store& store, std::string_view node_path) {
+  const std::string key = V2KeyFor(node_path, kZattrsKey);
+  ASSIGN_OR_RETURN(Json j, ReadJsonDoc(store, key));
+  if (j.is_null()) return Json::object();
+  if (!j.is_object()) return Status::InvalidArgument(key + ": " + Show(j) + " is not an object");
+  return j;
+}
+
+// zarr-python 2 decodes metadata documents as ASCII: non-ASCII characters are written as \u
+// escapes (ensure_ascii), as Python's json module does.
+Status WriteJson(Store& store, const std::string& key, const Json& j) {
+  const std::string text = j.dump(4, ' ', /*ensure_ascii=*/true);
+  return store.set(key, AsBytes(text));
+}
+
+}  // namespace
+
+std::string V2KeyFor(std::string_view node_path, std::string_view name) {
+  std::string key(node_path);
+  if (!key.empty()) key += '/';
+  key += name;
+  return key;
+}
+
+Result<V2DataType> ParseV2DataType(const Json& dtype) {
+  if (!dtype.is_string()) {
+    return Status::Unsupported("dtype " + Show(dtype) +
+                               " is not supported (structured dtypes are not; only numeric and "
+                               "bool typestrs)");
+  }
+  const std::string s = dtype.get<std::string>();
+  const auto unsupported = [&] {
+    return Status::Unsupported("dtype \"" + s +
+                               "\" is not supported (only b1, i1-i8, u1-u8, f2-f8, c8, c16)");
+  };
+  if (s.size() < 3 || (s[0] != '<' && s[0] != '>' && s[0] != '|')) {
+    return Status::InvalidArgument("dtype \"" + s +
+                                   "\" is not a NumPy typestr (byte order <, > or |, kind, size)");
+  }
+  unsigned size = 0;
+  const auto [end, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), size);
+  if (ec != std::errc() || end != s.data() + s.size()) return unsupported();
+  const char kind = s[1];
+  DataTypeId id;
+  switch (kind) {
+    case 'b':
+      if (size != 1) return unsupported();
+      id = DataTypeId::kBool;
+      break;
+    case 'i':
+    case 'u': {
+      const bool u = kind == 'u';
+      switch (size) {
+        case 1: id = u ? DataTypeId::kUInt8 : DataTypeId::kInt8; break;
+        case 2: id = u ? DataTypeId::kUInt16 : DataTypeId::kInt16; break;
+        case 4: id = u ? DataTypeId::kUInt32 : DataTypeId::kInt32; break;
+        case 8: id = u ? DataTypeId::kUInt64 : DataTypeId::kInt64; break;
+        default: return unsupported();
+      }
+      break;
+    }
+    case 'f':
+      switch (size) {
+        case 2: id = DataTypeId::kFloat16; break;
+        case 4: id = DataTypeId::kFloat32; break;
+        case 8: id = DataTypeId::kFloat64; break;
+        default: return unsupported();
+      }
+      break;
+    case 'c':
+      switch (size) {
+        case 8: id = DataTypeId::kComplex64; break;
+        case 16: id = DataTypeId::kComplex128; break;
+        default: return unsupported();
+      }
+      break;
+    default: return unsupported();
+  }
+  V2DataType out{DataType(id), s[0] == '>'};
+  if (out.type.size() > 1 && s[0] == '|') {
+    return Status::InvalidArgument("dtype \"" + s + "\": a " + std::to_string(size) +
+                                   "-byte type needs byte order '<' or '>', not '|'");
+  }
+  if (out.type.size() == 1) out.big_endian = false;
+  return out;
+}
+
+Result<std::string> V2DataTypeString(DataType type, bool big_endian) {
+  char kind;
+  unsigned size = type.size();
+  switch (type.id()) {
+    case DataTypeId::kBool: kind = 'b'; break;
+    case DataTypeId::kInt8:
+    case DataTypeId::kInt16:
+    case DataTypeId::kInt32:
+    case DataTypeId::kInt64: kind = 'i'; break;
+    case DataTypeId::kUInt8:
+    case DataTypeId::kUInt16:
+    case DataTypeId::kUInt32:
+    case DataTypeId::kUInt64: kind = 'u'; break;
+    case DataTypeId::kFloat16:
+    case DataTypeId::kFloat32:
+    case DataTypeId::kFloat64: kind = 'f'; break;
+    case DataTypeId::kComplex64:
+    case DataTypeId::kComplex128: kind = 'c'; break;
+    default:
+      return Status::Unsupported("data type " + type.name() + " has no Zarr v2 dtype");
+  }
+  std::string s(1, size == 1 ? '|' : (big_endian ? '>' : '<'));
+  s += kind;
+  s += std::to_string(size);
+  return s;
+}
+
+Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
+                                          std::string_view where) {
+  if (!z.is_object()) {
+    return Status::InvalidArgument(std::string(where) + ": " + Show(z) + " is not a JSON object");
+  }
+  const auto fmt = z.find("zarr_format");
+  if (fmt == z.end()) return FieldError(where, "zarr_format", "missing (required)");
+  if (*fmt != 2) {
+    return Status::Unsupported(std::string(where) + ": zarr_format: " + Show(*fmt) +
+                               " is not supported in .zarray (expected 2)");
+  }
+  const auto required = [&](std::string_view field) -> Result<const Json*> {
+    const auto it = z.find(field);
+    if (it == z.end()) return FieldError(where, field, "missing (required)");
+    return &*it;
+  };
+  ArrayMetadata m;
+  m.zarr_format = 2;
+  ASSIGN_OR_RETURN(const Json* shape, required("shape"));
+  ASSIGN_OR_RETURN(m.shape, ParseIntList(*shape, where, "shape", /*positive=*/false));
+  ASSIGN_OR_RETURN(const Json* chunks, required("chunks"));
+  ASSIGN_OR_RETURN(m.chunk_shape, ParseIntList(*chunks, where, "chunks", /*positive=*/true));
+  if (m.chunk_shape.size() != m.shape.size()) {
+    return FieldError(where, "chunks",
+                      "rank " + std::to_string(m.chunk_shape.size()) + " but shape has rank " +
+                          std::to_string(m.shape.size()));
+  }
+  ASSIGN_OR_RETURN(const Json* dtype, required("dtype"));
+  ASSIGN_OR_RETURN_CTX(V2DataType dt, ParseV2DataType(*dtype), std::string(where) + ": dtype");
+  m.data_type = dt.type;
+
+  const Json fill = z.value("fill_value", Json(nullptr));
+  ASSIGN_OR_RETURN_CTX(m.fill_value, FillValueFromV2(fill, m.data_type, m.fill_value_null),
+                       std::string(where) + ": fill_value");
+
+  std::string order = "C";
+  if (const auto it = z.find("order"); it != z.end()) {
+    if (*it != "C" && *it != "F") return FieldError(where, "order", Show(*it) + " is not \"C\" or \"F\"");
+    order = it->get<std::string>();
+  }
+  if (const auto it = z.find("filters"); it != z.end() && !it->is_null()) {
+    if (!it->is_array()) return FieldError(where, "filters", Show(*it) + " is not null or a list");
+    if (!it->empty()) {
+      const Json& f = (*it)[0];
+      const std::string id = f.is_object() && f.contains("id") ? Show(f["id"]) : Show(f);
+      return Status::Unsupported(std::string(where) + ": filters: " + id +
+                                 " is not supported (only null or [] filters are)");
+    }
+  }
+  m.chunk_key_encoding.kind = ChunkKeyEncoding::Kind::kV2;
+  m.chunk_key_encoding.separator = '.';
+  if (const auto it = z.find("dimension_separator"); it != z.end() && !it->is_null()) {
+    if (*it != "." && *it != "/") {
+      return FieldError(where, "dimension_separator", Show(*it) + " is not \".\" or \"/\"");
+    }
+    m.chunk_key_encoding.separator = it->get<std::string>()[0];
+  }
+
+  Json codecs = Json::array();
+  if (order == "F" && m.rank() > 1) {
+    Json reversed = Json::array();
+    for (size_t i = m.rank(); i-- > 0;) reversed.push_back(i);
+    codecs.push_back({{"name", "transpose"}, {"configuration", {{"order", reversed}}}});
+  }
+  Json bytes = {{"name", "bytes"}};
+  if (m.data_type.size() > 1) {
+    bytes["configuration"] = {{"endian", dt.big_endian ? "big" : "little"}};
+  }
+  codecs.push_back(bytes);
+  if (const auto it = z.find("compressor"); it != z.end() && !it->is_null()) {
+    ASSIGN_OR_RETURN(Json c, CompressorToV3(*it, m.data_type, where));
+    codecs.push_back(std::move(c));
+  }
+  ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(codecs), std::string(where));
+  ASSIGN_OR_RETURN_CTX(auto prepared,
+                       chain.Prepare(ChunkSpec{m.chunk_shape, m.data_type, m.fill_value}),
+                       std::string(where));
+  (void)prepared;
+  m.codecs = chain.ToJson();
+
+  if (!zattrs.is_null() && !zattrs.is_object()) {
+    return Status::InvalidArgument(std::string(where) + ": .zattrs: " + Show(zattrs) +
+                                   " is not an object");
+  }
+  m.attributes = zattrs.is_object() ? zattrs : Json::object();
+  return m;
+}
+
+Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
+  const std::string ctx = std::string(where) + ": codecs";
+  ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(m.codecs), ctx);
+  const auto no_v2_form = [&](const Codec& c, const std::string& why) {
+    return Status::Unsupported(ctx + ": codec \"" + std::string(c.name()) +
+                               "\" cannot be expressed in Zarr v2 (" + why + ")");
+  };
+  std::string order = "C";
+  if (chain.array_to_array().size() > 1) {
+    return no_v2_form(*chain.array_to_array()[1], "v2 has one transpose at most: order \"F\"");
+  }
+  for (const auto& aa : chain.array_to_array()) {
+    const auto* t = dynamic_cast<const TransposeCodec*>(aa.get());
+    if (t == nullptr) return no_v2_form(*aa, "v2 filters are not supported");
+    const std::vector<uint32_t>& o = t->options().order;
+    bool identity = true, reversed = true;
+    for (size_t i = 0; i < o.size(); ++i) {
+      identity = identity && o[i] == i;
+      reversed = reversed && o[i] == o.size() - 1 - i;
+    }
+    if (!identity && !reversed) {
+      return no_v2_form(*aa, "only the identity (order \"C\") or the reversed order (order \"F\")");
+    }
+    if (!identity) order = "F";
+  }
+  const auto* bytes = dynamic_cast<const BytesCodec*>(chain.array_to_bytes().get());
+  if (bytes == nullptr) {
+    return no_v2_form(*chain.array_to_bytes(), "v2 chunks are plain element bytes");
+  }
+  const bool big = bytes->options().endian == BytesCodec::Endian::kBig;
+  Json compressor = nullptr;
+  if (chain.bytes_to_bytes().size() > 1) {
+    return no_v2_form(*chain.bytes_to_bytes()[1], "v2 has one compressor at most");
+  }
+  for (const auto& bb : chain.bytes_to_bytes()) {
+    if (const auto* b = dynamic_cast<const BloscCodec*>(bb.get())) {
+      const auto& o = b->options();
+      const int shuffle = o.shuffle == BloscCodec::Shuffle::kNoShuffle ? 0
+                          : o.shuffle == BloscCodec::Shuffle::kShuffle ? 1
+                                                                       : 2;
+      compressor = {{"id", "blosc"},
+                    {"cname", o.cname},
+                    {"clevel", o.clevel},
+                    {"shuffle", shuffle},
+                    {"blocksize", o.blocksize}};
+    } else if (const auto* zs = dynamic_cast<const ZstdCodec*>(bb.get())) {
+      compressor = {{"id", "zstd"}, {"level", zs->options().level}};
+      if (zs->options().checksum) compressor["checksum"] = true;
+    } else if (const auto* gz = dynamic_cast<const GzipCodec*>(bb.get())) {
+      compressor = {{"id", "gzip"}, {"level", gz->options().level}};
+    } else if (const auto* zl = dynamic_cast<const ZlibCodec*>(bb.get())) {
+      compressor = {{"id", "zlib"}, {"level", zl->options().level}};
+    } else {
+      return no_v2_form(*bb, "v2 compressors here are blosc, zstd, zlib and gzip");
+    }
+  }
+  ASSIGN_OR_RETURN_CTX(std::string dtype, V2DataTypeString(m.data_type, big),
+                       std::string(where) + ": dtype");
+  Json z = Json::object();
+  z["zarr_format"] = 2;
+  z["shape"] = m.shape;
+  z["chunks"] = m.chunk_shape;
+  z["dtype"] = dtype;
+  z["compressor"] = compressor;
+  z["fill_value"] = FillValueToV2(m);
+  z["order"] = order;
+  z["filters"] = nullptr;
+  z["dimension_separator"] = std::string(1, m.chunk_key_encoding.separator);
+  return z;
+}
+
+Result<ArrayMetadata> NormalizeV2ArrayMetadata(ArrayMetadata m, std::string_view where) {
+  if (m.chunk_key_encoding.kind != ChunkKeyEncoding::Kind::kV2) {
+    // The v2 default separator applies unless the caller chose a v2 encoding explicitly.
+    m.chunk_key_encoding = ChunkKeyEncoding{ChunkKeyEncoding::Kind::kV2, '.'};
+  }
+  if (m.dimension_names) {
+    return Status::Unsupported(std::string(where) +
+                               ": dimension_names cannot be expressed in Zarr v2");
+  }
+  if (m.extra_fields.is_object() && !m.extra_fields.empty()) {
+    return Status::Unsupported(std::string(where) + ": extra field \"" +
+                               m.extra_fields.begin().key() +
+                               "\" cannot be expressed in Zarr v2");
+  }
+  if (!m.attributes.is_object()) {
+    return Status::InvalidArgument(std::string(where) + ": attributes: " + Show(m.attributes) +
+                                   " is not an object");
+  }
+  if (m.chunk_shape.size() != m.shape.size()) {
+    return FieldError(where, "chunks",
+                      "rank " + std::to_string(m.chunk_shape.size()) + " but shape has rank " +
+                          std::to_string(m.shape.size()));
+  }
+  if (m.fill_value.bytes.size() != m.data_type.size()) {
+    return FieldError(where, "fill_value",
+                      std::to_string(m.fill_value.bytes.size()) + " bytes but " +
+                          m.data_type.name() + " has " + std::to_string(m.data_type.size()));
+  }
+  ASSIGN_OR_RETURN(Json z, ArrayMetadataToV2(m, where));
+  // A null fill value reads as zero: keep the two consistent.
+  if (m.fill_value_null && m.fill_value != FillValue::Zero(m.data_type)) {
+    return FieldError(where, "fill_value", "null (v2) requires the type's zero as fill value");
+  }
+  ASSIGN_OR_RETURN(ArrayMetadata back, ArrayMetadataFromV2(z, m.attributes, where));
+  // The fill value is kept bit-exactly (v2 JSON writes every NaN as "NaN").
+  if (!back.fill_value_null) back.fill_value = m.fill_value;
+  return back;
+}
+
+Result<std::optional<ArrayMetadata>> ReadV2ArrayMetadata(Store& store,
+                                                         std::string_view node_path) {
+  const std::string key = V2KeyFor(node_path, kZarrayKey);
+  ASSIGN_OR_RETURN(std::optional<Bytes> doc, store.get(key));
+  if (!doc) {
+    ASSIGN_OR_RETURN(bool group, store.exists(V2KeyFor(node_path, kZgroupKey)));
+    if (group) {
+      return Status::FailedPrecondition("'" + std::string(node_path) +
+                                        "' is a Zarr v2 group, not an array (" +
+                                        V2KeyFor(node_path, kZgroupKey) + ")");
+    }
+    return std::optional<ArrayMetadata>();
+  }
+  ASSIGN_OR_RETURN(Json z, ParseJson(AsString(*doc), key));
+  ASSIGN_OR_RETURN(Json attrs, ReadAttributes(store, node_path));
+  ASSIGN_OR_RETURN(ArrayMetadata m, ArrayMetadataFromV2(z, attrs, key));
+  return std::optional<ArrayMetadata>(std::move(m));
+}
+
+Status WriteV2ArrayMetadata(Store& store, std::string_view node_path, const ArrayMetadata& m) {
+  const std::string key = V2KeyFor(node_path, kZarrayKey);
+  ASSIGN_OR_RETURN(Json z, ArrayMetadataToV2(m, key));
+  RETURN_IF_ERROR(WriteJson(store, key, z));
+  return WriteV2Attributes(store, node_path, m.attributes);
+}
+
+Status WriteV2Attributes(Store& store, std::string_view node_path, const Json& attributes) {
+  const std::string key = V2KeyFor(node_path, kZattrsKey);
+  if (!attributes.is_object()) {
+    return Status::InvalidArgument(key + ": attributes " + Show(attributes) +
+                                   " are not a JSON object");
+  }
+  return WriteJson(store, key, attributes);
+}
+
+Result<std::optional<GroupMetadata>> ReadV2GroupMetadata(Store& store,
+                                                         std::string_view node_path) {
+  const std::string key = V2KeyFor(node_path, kZgroupKey);
+  ASSIGN_OR_RETURN(Json z, ReadJsonDoc(store, key));
+  if (z.is_null()) return std::optional<GroupMetadata>();
+  if (!z.is_object() || !z.contains("zarr_format")) {
+    return FieldError(key, "zarr_format", "missing (required)");
+  }
+  if (z["zarr_format"] != 2) {
+    return Status::Unsupported(key + ": zarr_format: " + Show(z["zarr_format"]) +
+                               " is not supported in .zgroup (expected 2)");
+  }
+  GroupMetadata g;
+  g.zarr_format = 2;
+  ASSIGN_OR_RETURN(g.attributes, ReadAttributes(store, node_path));
+  return std::optional<GroupMetadata>(std::move(g));
+}
+
+Status WriteV2GroupMetadata(Store& store, std::string_view node_path, const GroupMetadata& g) {
+  RETURN_IF_ERROR(WriteJson(store, V2KeyFor(node_path, kZgroupKey), Json{{"zarr_format", 2}}));
+  return WriteV2Attributes(store, node_path, g.attributes);
+}
+
+Result<bool> NodeExists(Store& store, std::string_view node_path) {
+  const std::string v3 = node_path.empty() ? "zarr.json" : std::string(node_path) + "/zarr.json";
+  for (const std::string& key :
+       {v3, V2KeyFor(node_path, kZarrayKey), V2KeyFor(node_path, kZgroupKey)}) {
+    ASSIGN_OR_RETURN(bool e, store.exists(key));
+    if (e) return true;
+  }
+  return false;
+}
+
+Status WriteArrayMetadataDocuments(Store& store, std::string_view node_path,
+                                   const ArrayMetadata& m) {
+  if (m.zarr_format == 2) return WriteV2ArrayMetadata(store, node_path, m);
+  return store.set(MetadataKeyFor(node_path), AsBytes(m.ToJson().dump(2)));
+}
+
+std::string ArrayMetadataKeyFor(std::string_view node_path, int zarr_format) {
+  return zarr_format == 2 ? V2KeyFor(node_path, kZarrayKey) : MetadataKeyFor(node_path);
+}
+
+Result<std::shared_ptr<Array>> CreateV2Array(std::shared_ptr<Store> store, const std::string& path,
+                                             ArrayMetadata metadata, bool overwrite,
+                                             const ArrayOptions& options) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Array> array,
+                   Array::Attach(store, path, std::move(metadata), options));
+  // Ancestors (the root first): groups stay, arrays refuse, missing ones are written after the
+  // checks.
+  std::vector<std::string> ancestors;
+  if (!path.empty()) ancestors.push_back("");
+  for (size_t pos = path.find('/'); pos != std::string::npos; pos = path.find('/', pos + 1)) {
+    ancestors.push_back(path.substr(0, pos));
+  }
+  std::vector<std::string> missing;
+  for (const std::string& ancestor : ancestors) {
+    const std::string zarray = V2KeyFor(ancestor, kZarrayKey);
+    ASSIGN_OR_RETURN(bool v2_array, store->exists(zarray));
+    bool v3_array = false;
+    const std::string zarr_json = MetadataKeyFor(ancestor);
+    ASSIGN_OR_RETURN(std::optional<Bytes> doc, store->get(zarr_json));
+    if (doc) {
+      ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), zarr_json));
+      v3_array = !j.is_object() || j.value("node_type", "") != "group";
+    }
+    if (v2_array || v3_array) {
+      return Status::FailedPrecondition("cannot create array '/" + path + "': its ancestor '/" +
+                                        ancestor + "' is an array (" +
+                                        (v2_array ? zarray : zarr_json) + ")");
+    }
+    ASSIGN_OR_RETURN(bool exists, NodeExists(*store, ancestor));
+    if (!exists) missing.push_back(ancestor);
+  }
+  ASSIGN_OR_RETURN(bool exists, NodeExists(*store, path));
+  if (exists) {
+    if (!overwrite) {
+      return Status::AlreadyExists("a node already exists at '/" + path + "'");
+    }
+    if (path.empty()) {
+      RETURN_IF_ERROR(store->erase_prefix(""));
+    } else {
+      RETURN_IF_ERROR(store->erase_prefix(path + "/"));
+    }
+  }
+  GroupMetadata group;
+  group.zarr_format = 2;
+  for (const std::string& g : missing) RETURN_IF_ERROR(WriteV2GroupMetadata(*store, g, group));
+  RETURN_IF_ERROR(WriteV2ArrayMetadata(*store, path, array->metadata()));
+  return array;
+}
+
+}  // namespace zarrpp::internal

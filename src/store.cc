@@ -1,0 +1,166 @@
+// The parts of the Store interface every store shares: range resolution, key validation and the
+// default operations that stores may override when they can do better.
+#include "zarrpp/store.h"
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace zarrpp {
+
+namespace {
+
+// Keys go into messages quoted, with bytes that would garble a terminal (NUL, control bytes)
+// escaped, so the message shows exactly which key was refused.
+std::string QuoteKey(std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string q = "'";
+  for (char c : key) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      q += "\\x";
+      q += kHex[u >> 4];
+      q += kHex[u & 0xf];
+    } else {
+      q += c;
+    }
+  }
+  q += "'";
+  return q;
+}
+
+// Temporary files of LocalStore start with this; no key may contain such a segment, so a
+// temporary can never be mistaken for (or collide with) a stored value.
+constexpr std::string_view kReservedSegmentPrefix = ".zarrpp-tmp-";
+
+Status InvalidKey(std::string_view what, std::string_view key, std::string_view reason) {
+  std::string m = "invalid store ";
+  m += what;
+  m += " ";
+  m += QuoteKey(key);
+  m += ": ";
+  m += reason;
+  return Status::InvalidArgument(std::move(m));
+}
+
+Status ValidateKeyAs(std::string_view what, std::string_view key, std::string_view shown) {
+  if (key.empty()) return InvalidKey(what, shown, "empty key");
+  if (key.front() == '/') return InvalidKey(what, shown, "starts with '/'");
+  if (key.back() == '/') return InvalidKey(what, shown, "ends with '/'");
+  if (key.find('\0') != std::string_view::npos)
+    return InvalidKey(what, shown, "contains a NUL byte");
+  if (key.find('\\') != std::string_view::npos) return InvalidKey(what, shown, "contains '\\'");
+  size_t begin = 0;
+  while (begin <= key.size()) {
+    size_t end = key.find('/', begin);
+    if (end == std::string_view::npos) end = key.size();
+    std::string_view segment = key.substr(begin, end - begin);
+    if (segment.empty()) return InvalidKey(what, shown, "empty segment ('//')");
+    if (segment == ".") return InvalidKey(what, shown, "segment '.'");
+    if (segment == "..") return InvalidKey(what, shown, "segment '..'");
+    if (segment.starts_with(kReservedSegmentPrefix)) {
+      return InvalidKey(what, shown, "segment starts with the reserved '.zarrpp-tmp-'");
+    }
+    begin = end + 1;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::pair<uint64_t, uint64_t>> ByteRange::Resolve(uint64_t size,
+                                                         std::string_view key) const {
+  auto out_of_bounds = [&]() {
+    return Status::InvalidArgument("byte range " + ToString() + " of key " + QuoteKey(key) +
+                                   " passes the end of the value (size " + std::to_string(size) +
+                                   ")");
+  };
+  switch (kind) {
+    case Kind::kWhole: return std::pair<uint64_t, uint64_t>{0, size};
+    case Kind::kBounded:
+      if (end < start) {
+        return Status::InvalidArgument("byte range " + ToString() + " of key " + QuoteKey(key) +
+                                       ": end " + std::to_string(end) + " is before start " +
+                                       std::to_string(start));
+      }
+      if (end > size) return out_of_bounds();
+      return std::pair<uint64_t, uint64_t>{start, end};
+    case Kind::kFromOffset:
+      if (start > size) return out_of_bounds();
+      return std::pair<uint64_t, uint64_t>{start, size};
+    case Kind::kSuffix:
+      if (suffix >= size) return std::pair<uint64_t, uint64_t>{0, size};
+      return std::pair<uint64_t, uint64_t>{size - suffix, size};
+  }
+  return Status::InvalidArgument("byte range of key " + QuoteKey(key) + " has an unknown kind " +
+                                 std::to_string(static_cast<int>(kind)));
+}
+
+std::string ByteRange::ToString() const {
+  // Built by appending: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string temporaries.
+  std::string s;
+  switch (kind) {
+    case Kind::kWhole: return "[whole value]";
+    case Kind::kBounded:
+      s += '[';
+      s += std::to_string(start);
+      s += ", ";
+      s += std::to_string(end);
+      s += ')';
+      return s;
+    case Kind::kFromOffset:
+      s += '[';
+      s += std::to_string(start);
+      s += ", end)";
+      return s;
+    case Kind::kSuffix:
+      s += "[last ";
+      s += std::to_string(suffix);
+      s += " bytes]";
+      return s;
+  }
+  return "[unknown range kind]";
+}
+
+Result<std::optional<Bytes>> Store::get(std::string_view key, ByteRange range) {
+  Bytes out;
+  ASSIGN_OR_RETURN(bool found, get_into(key, range, out));
+  if (!found) return std::optional<Bytes>();
+  return std::optional<Bytes>(std::move(out));
+}
+
+Result<std::vector<std::optional<Bytes>>> Store::get_ranges(const std::vector<KeyRange>& requests) {
+  std::vector<std::optional<Bytes>> values;
+  values.reserve(requests.size());
+  for (const KeyRange& request : requests) {
+    ASSIGN_OR_RETURN(std::optional<Bytes> value, get(request.key, request.range));
+    values.push_back(std::move(value));
+  }
+  return values;
+}
+
+Status Store::set_range(std::string_view key, uint64_t offset, ByteView value) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  return Status::Unsupported("set_range of " + std::to_string(value.size()) + " bytes at offset " +
+                             std::to_string(offset) + " of key " + QuoteKey(key) + ": store " +
+                             description() + " does not support set_range");
+}
+
+Result<bool> Store::exists(std::string_view key) {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> value_size, size(key));
+  return value_size.has_value();
+}
+
+Status ValidateKey(std::string_view key) {
+  return ValidateKeyAs("key", key, key);
+}
+
+Status ValidatePrefix(std::string_view prefix) {
+  if (prefix.empty()) return Status::OK();
+  if (prefix.back() != '/')
+    return InvalidKey("prefix", prefix, "a prefix must be \"\" or end with '/'");
+  Status s = ValidateKeyAs("prefix", prefix.substr(0, prefix.size() - 1), prefix);
+  return s;
+}
+
+}  // namespace zarrpp

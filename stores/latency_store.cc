@@ -1,0 +1,82 @@
+#include <thread>
+#include <utility>
+
+#include "zarrpp/store_wrappers.h"
+
+namespace zarrpp {
+
+LatencyStore::LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency)
+    : inner_(std::move(inner)), latency_(latency) {}
+
+// sleep_for may wake early on some platforms; looping on a steady clock guarantees at least
+// the configured latency, which is what callers measure against.
+void LatencyStore::Delay() const {
+  if (latency_.count() <= 0) return;
+  const auto deadline = std::chrono::steady_clock::now() + latency_;
+  for (auto now = std::chrono::steady_clock::now(); now < deadline;
+       now = std::chrono::steady_clock::now()) {
+    std::this_thread::sleep_for(deadline - now);
+  }
+}
+
+Result<bool> LatencyStore::get_into(std::string_view key, ByteRange range, Bytes& out) {
+  Delay();
+  return inner_->get_into(key, range, out);
+}
+
+Result<std::vector<std::optional<Bytes>>> LatencyStore::get_ranges(
+    const std::vector<KeyRange>& requests) {
+  Delay();
+  return inner_->get_ranges(requests);
+}
+
+Status LatencyStore::set(std::string_view key, ByteView value) {
+  Delay();
+  return inner_->set(key, value);
+}
+
+Status LatencyStore::set_range(std::string_view key, uint64_t offset, ByteView value) {
+  Delay();
+  return inner_->set_range(key, offset, value);
+}
+
+Status LatencyStore::erase(std::string_view key) {
+  Delay();
+  return inner_->erase(key);
+}
+
+Status LatencyStore::erase_prefix(std::string_view prefix) {
+  Delay();
+  return inner_->erase_prefix(prefix);
+}
+
+Result<std::vector<std::string>> LatencyStore::list() {
+  Delay();
+  return inner_->list();
+}
+
+Result<std::vector<std::string>> LatencyStore::list_prefix(std::string_view prefix) {
+  Delay();
+  return inner_->list_prefix(prefix);
+}
+
+Result<DirListing> LatencyStore::list_dir(std::string_view prefix) {
+  Delay();
+  return inner_->list_dir(prefix);
+}
+
+Result<bool> LatencyStore::exists(std::string_view key) {
+  Delay();
+  return inner_->exists(key);
+}
+
+Result<std::optional<uint64_t>> LatencyStore::size(std::string_view key) {
+  Delay();
+  return inner_->size(key);
+}
+
+std::string LatencyStore::description() const {
+  return "latency(" + std::to_string(latency_.count()) + "us, " + inner_->description() + ")";
+}
+
+}  // namespace zarrpp

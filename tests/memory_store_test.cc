@@ -1,0 +1,100 @@
+#include "zarrpp/memory_store.h"
+
+#include <gtest/gtest.h>
+
+#include "support/store_conformance.h"
+
+namespace {
+
+using zarrpp::ByteRange;
+using zarrpp::MemoryStore;
+using zarrpp::testing::StoreCase;
+
+INSTANTIATE_TEST_SUITE_P(Memory, StoreConformance,
+                         ::testing::Values(StoreCase{"Memory",
+                                                     [] { return MemoryStore::Create(); }}),
+                         zarrpp::testing::StoreCaseName);
+
+TEST(MemoryStore, CapabilitiesAreAllTrue) {
+  auto caps = MemoryStore::Create()->capabilities();
+  EXPECT_TRUE(caps.partial_reads);
+  EXPECT_TRUE(caps.set_range);
+  EXPECT_TRUE(caps.atomic_set);
+  EXPECT_TRUE(caps.erasable);
+  EXPECT_EQ(MemoryStore::Create()->description(), "memory");
+}
+
+TEST(MemoryStore, StoresAreIndependent) {
+  auto a = MemoryStore::Create();
+  auto b = MemoryStore::Create();
+  ASSERT_TRUE(a->set("k", zarrpp::AsBytes("x")).ok());
+  EXPECT_FALSE(b->get("k")->has_value());
+}
+
+// ValidateKey, ValidatePrefix and ByteRange are shared by every store; they are pinned down here
+// directly, next to the simplest store.
+TEST(ValidateKey, AcceptsOrdinaryKeys) {
+  for (const char* k : {"zarr.json", "a/b/c", "c/0/0", ".zattrs", "a.b", "..a", "a..", "x/.y"}) {
+    EXPECT_TRUE(zarrpp::ValidateKey(k).ok()) << k;
+  }
+}
+
+TEST(ValidateKey, RefusesKeysThatCouldLeaveTheRootOrAreMalformed) {
+  using namespace std::string_literals;
+  for (const std::string& k :
+       {""s, "/"s, "/a"s, "a/"s, "a//b"s, "."s, ".."s, "../x"s, "a/../b"s, "a/./b"s, "a/.."s,
+        "a\\b"s, "..\\x"s, "a\0b"s, ".zarrpp-tmp-x"s, "a/.zarrpp-tmp-1/b"s}) {
+    zarrpp::Status s = zarrpp::ValidateKey(k);
+    EXPECT_TRUE(s.IsInvalidArgument()) << "'" << k << "' -> " << s;
+  }
+}
+
+TEST(ValidateKey, MessageNamesTheKeyAndEscapesNul) {
+  using namespace std::string_literals;
+  EXPECT_NE(zarrpp::ValidateKey("a/../b").message().find("'a/../b'"), std::string::npos);
+  EXPECT_NE(zarrpp::ValidateKey("a\0b"s).message().find("'a\\x00b'"), std::string::npos)
+      << zarrpp::ValidateKey("a\0b"s);
+}
+
+TEST(ValidatePrefix, AcceptsEmptyAndSlashTerminatedKeys) {
+  EXPECT_TRUE(zarrpp::ValidatePrefix("").ok());
+  EXPECT_TRUE(zarrpp::ValidatePrefix("a/").ok());
+  EXPECT_TRUE(zarrpp::ValidatePrefix("a/b/").ok());
+  for (const char* p : {"a", "/", "/a/", "a//", "../", "a/./", ".zarrpp-tmp-q/"}) {
+    EXPECT_TRUE(zarrpp::ValidatePrefix(p).IsInvalidArgument()) << p;
+  }
+}
+
+TEST(ByteRange, ResolvesEveryKindAgainstASize) {
+  using Span = std::pair<uint64_t, uint64_t>;
+  EXPECT_EQ(*ByteRange::Whole().Resolve(10, "k"), Span(0, 10));
+  EXPECT_EQ(*ByteRange::Bounded(2, 7).Resolve(10, "k"), Span(2, 7));
+  EXPECT_EQ(*ByteRange::Bounded(10, 10).Resolve(10, "k"), Span(10, 10));
+  EXPECT_EQ(*ByteRange::FromOffset(4).Resolve(10, "k"), Span(4, 10));
+  EXPECT_EQ(*ByteRange::FromOffset(10).Resolve(10, "k"), Span(10, 10));
+  EXPECT_EQ(*ByteRange::Suffix(3).Resolve(10, "k"), Span(7, 10));
+  EXPECT_EQ(*ByteRange::Suffix(30).Resolve(10, "k"), Span(0, 10));
+  EXPECT_EQ(*ByteRange::Suffix(0).Resolve(0, "k"), Span(0, 0));
+}
+
+TEST(ByteRange, OutOfBoundsNamesRangeKeyAndSize) {
+  auto r = ByteRange::Bounded(5, 11).Resolve(10, "arr/c/0");
+  ASSERT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_NE(r.status().message().find("[5, 11)"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("'arr/c/0'"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("10"), std::string::npos) << r.status();
+  auto reversed = ByteRange::Bounded(6, 5).Resolve(10, "k");
+  ASSERT_TRUE(reversed.status().IsInvalidArgument());
+  EXPECT_NE(reversed.status().message().find("before start 6"), std::string::npos)
+      << reversed.status();
+  EXPECT_TRUE(ByteRange::FromOffset(11).Resolve(10, "k").status().IsInvalidArgument());
+}
+
+TEST(ByteRange, ToStringShowsKind) {
+  EXPECT_EQ(ByteRange::Whole().ToString(), "[whole value]");
+  EXPECT_EQ(ByteRange::Bounded(1, 4).ToString(), "[1, 4)");
+  EXPECT_EQ(ByteRange::FromOffset(9).ToString(), "[9, end)");
+  EXPECT_EQ(ByteRange::Suffix(16).ToString(), "[last 16 bytes]");
+}
+
+}  // namespace

@@ -1,0 +1,226 @@
+#include "zarrpp/store_wrappers.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "support/store_conformance.h"
+#include "zarrpp/local_store.h"
+#include "zarrpp/memory_store.h"
+
+namespace {
+
+using std::chrono::microseconds;
+using zarrpp::ByteRange;
+using zarrpp::Bytes;
+using zarrpp::CountingStore;
+using zarrpp::LatencyStore;
+using zarrpp::MemoryStore;
+using zarrpp::testing::Filled;
+using zarrpp::testing::StoreCase;
+
+std::shared_ptr<zarrpp::Store> CountingLocal() {
+  std::string dir = zarrpp::testing::MakeTempDir("counting");
+  auto local = zarrpp::LocalStore::Open(dir);
+  EXPECT_TRUE(local.ok()) << local.status();
+  if (!local.ok()) return nullptr;
+  return zarrpp::testing::RemoveDirOnRelease(std::make_shared<CountingStore>(*local), dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Wrappers, StoreConformance,
+                         ::testing::Values(StoreCase{"LatencyOverMemory",
+                                                     [] {
+                                                       return std::make_shared<LatencyStore>(
+                                                           MemoryStore::Create(), microseconds(1));
+                                                     }},
+                                           StoreCase{"CountingOverMemory",
+                                                     [] {
+                                                       return std::make_shared<CountingStore>(
+                                                           MemoryStore::Create());
+                                                     }},
+                                           StoreCase{"CountingOverLocal", CountingLocal}),
+                         zarrpp::testing::StoreCaseName);
+
+// A store with no set_range and no atomic set, to check that wrappers forward capabilities
+// rather than assume them, and that the default set_range refuses with Unsupported.
+class MinimalStore : public zarrpp::Store {
+ public:
+  zarrpp::StoreCapabilities capabilities() const override {
+    zarrpp::StoreCapabilities caps;
+    caps.partial_reads = false;
+    return caps;
+  }
+  zarrpp::Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
+    return inner_->get_into(key, range, out);
+  }
+  zarrpp::Status set(std::string_view key, zarrpp::ByteView value) override {
+    return inner_->set(key, value);
+  }
+  zarrpp::Status erase(std::string_view key) override { return inner_->erase(key); }
+  zarrpp::Status erase_prefix(std::string_view prefix) override {
+    return inner_->erase_prefix(prefix);
+  }
+  zarrpp::Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
+    return inner_->list_prefix(prefix);
+  }
+  zarrpp::Result<zarrpp::DirListing> list_dir(std::string_view prefix) override {
+    return inner_->list_dir(prefix);
+  }
+  zarrpp::Result<std::optional<uint64_t>> size(std::string_view key) override {
+    return inner_->size(key);
+  }
+  std::string description() const override { return "minimal"; }
+
+ private:
+  std::shared_ptr<MemoryStore> inner_ = MemoryStore::Create();
+};
+
+TEST(StoreWrappers, CapabilitiesAreForwarded) {
+  auto minimal = std::make_shared<MinimalStore>();
+  for (const std::shared_ptr<zarrpp::Store>& w :
+       {std::shared_ptr<zarrpp::Store>(std::make_shared<LatencyStore>(minimal, microseconds(0))),
+        std::shared_ptr<zarrpp::Store>(std::make_shared<CountingStore>(minimal))}) {
+    EXPECT_FALSE(w->capabilities().set_range);
+    EXPECT_FALSE(w->capabilities().atomic_set);
+    EXPECT_FALSE(w->capabilities().partial_reads);
+  }
+  auto mem = std::make_shared<CountingStore>(MemoryStore::Create());
+  EXPECT_TRUE(mem->capabilities().set_range);
+  EXPECT_TRUE(mem->capabilities().atomic_set);
+}
+
+TEST(StoreWrappers, DefaultSetRangeIsUnsupportedNamingKeyAndStore) {
+  CountingStore counting(std::make_shared<MinimalStore>());
+  ASSERT_TRUE(counting.set("k", Filled(4, 1)).ok());
+  zarrpp::Status s = counting.set_range("k", 1, Filled(1, 2));
+  EXPECT_TRUE(s.IsUnsupported()) << s;
+  EXPECT_NE(s.message().find("'k'"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("minimal"), std::string::npos) << s;
+  EXPECT_EQ(counting.counters().set_range, 1u);
+  EXPECT_EQ(counting.counters().bytes_written, 4u);  // the failed set_range moved no bytes
+}
+
+TEST(StoreWrappers, DescriptionsNameTheInnerStore) {
+  EXPECT_EQ(LatencyStore(MemoryStore::Create(), microseconds(250)).description(),
+            "latency(250us, memory)");
+  EXPECT_EQ(CountingStore(MemoryStore::Create()).description(), "counting(memory)");
+}
+
+template <typename F>
+microseconds TimeOf(F&& f) {
+  auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now() - start);
+}
+
+TEST(LatencyStore, EveryOperationTakesAtLeastTheLatency) {
+  const microseconds latency(3000);
+  auto inner = MemoryStore::Create();
+  ASSERT_TRUE(inner->set("a/k", Filled(10, 1)).ok());
+  LatencyStore store(inner, latency);
+  std::vector<std::pair<const char*, std::function<void()>>> ops = {
+      {"get", [&] { EXPECT_TRUE(store.get("a/k").ok()); }},
+      {"get_ranges",
+       [&] {
+         EXPECT_TRUE(store.get_ranges({{"a/k", ByteRange::Whole()}}).ok());
+       }},
+      {"set", [&] { EXPECT_TRUE(store.set("a/j", Filled(3, 2)).ok()); }},
+      {"set_range", [&] { EXPECT_TRUE(store.set_range("a/k", 0, Filled(1, 3)).ok()); }},
+      {"erase", [&] { EXPECT_TRUE(store.erase("a/j").ok()); }},
+      {"erase_prefix", [&] { EXPECT_TRUE(store.erase_prefix("zz/").ok()); }},
+      {"list", [&] { EXPECT_TRUE(store.list().ok()); }},
+      {"list_prefix", [&] { EXPECT_TRUE(store.list_prefix("a/").ok()); }},
+      {"list_dir", [&] { EXPECT_TRUE(store.list_dir("").ok()); }},
+      {"exists", [&] { EXPECT_TRUE(*store.exists("a/k")); }},
+      {"size", [&] { EXPECT_EQ(*store.size("a/k"), std::optional<uint64_t>(10)); }},
+  };
+  for (auto& [name, op] : ops) EXPECT_GE(TimeOf(op), latency) << name;
+  // Latency is per operation, so n sequential operations take at least n times as long.
+  EXPECT_GE(TimeOf([&] {
+              for (int i = 0; i < 5; ++i) ASSERT_TRUE(store.get("a/k").ok());
+            }),
+            5 * latency);
+  EXPECT_EQ(**store.get("a/k"), (Bytes{3, 1, 1, 1, 1, 1, 1, 1, 1, 1}));
+}
+
+TEST(LatencyStore, ConcurrentOperationsOverlapTheirLatency) {
+  const microseconds latency(20000);
+  LatencyStore store(MemoryStore::Create(), latency);
+  std::vector<std::thread> threads;
+  auto elapsed = TimeOf([&] {
+    for (int t = 0; t < 4; ++t) threads.emplace_back([&] { (void)store.get("k"); });
+    for (auto& th : threads) th.join();
+  });
+  EXPECT_GE(elapsed, latency);
+  EXPECT_LT(elapsed, 4 * latency);  // the sleep is not under a lock
+}
+
+TEST(CountingStore, CountsEveryOperationAndByteExactly) {
+  CountingStore store(MemoryStore::Create());
+  ASSERT_TRUE(store.set("a/x", Filled(100, 1)).ok());
+  ASSERT_TRUE(store.set("a/y", Filled(7, 2)).ok());
+  ASSERT_TRUE(store.set_range("a/x", 10, Filled(5, 3)).ok());
+  EXPECT_TRUE(store.set_range("missing", 0, Filled(5, 3)).IsFailedPrecondition());
+  ASSERT_TRUE(store.get("a/x", ByteRange::Bounded(0, 30))->has_value());  // 30 bytes
+  ASSERT_FALSE(store.get("a/missing")->has_value());                      // 0 bytes
+  ASSERT_TRUE(store.get("a/x", ByteRange::Bounded(0, 500)).status().IsInvalidArgument());
+  auto ranges = store.get_ranges({{"a/x", ByteRange::Suffix(8)},
+                                  {"a/y", ByteRange::Whole()},
+                                  {"nope", ByteRange::Whole()}});  // 8 + 7 bytes
+  ASSERT_TRUE(ranges.ok());
+  ASSERT_TRUE(*store.exists("a/y"));
+  ASSERT_EQ(*store.size("a/y"), std::optional<uint64_t>(7));
+  ASSERT_EQ(store.list()->size(), 2u);
+  ASSERT_EQ(store.list_prefix("a/")->size(), 2u);
+  ASSERT_EQ(store.list_dir("")->prefixes.size(), 1u);
+  ASSERT_TRUE(store.erase("a/y").ok());
+  ASSERT_TRUE(store.erase_prefix("a/").ok());
+
+  CountingStore::Counters expected;
+  expected.set = 2;
+  expected.set_range = 2;
+  expected.get_into = 3;
+  expected.get_ranges = 1;
+  expected.ranges_requested = 3;
+  expected.exists = 1;
+  expected.size = 1;
+  expected.list = 1;
+  expected.list_prefix = 1;
+  expected.list_dir = 1;
+  expected.erase = 1;
+  expected.erase_prefix = 1;
+  expected.bytes_read = 30 + 8 + 7;
+  expected.bytes_written = 100 + 7 + 5;
+  EXPECT_EQ(store.counters(), expected);
+
+  store.reset();
+  EXPECT_EQ(store.counters(), CountingStore::Counters{});
+  EXPECT_TRUE(store.list()->empty());
+  EXPECT_EQ(store.counters().list, 1u);
+}
+
+TEST(CountingStore, CountsExactlyUnderConcurrency) {
+  CountingStore store(MemoryStore::Create());
+  constexpr int kThreads = 8, kOps = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::string key = "k";
+      key += std::to_string(t);
+      for (int i = 0; i < kOps; ++i) {
+        EXPECT_TRUE(store.set(key, Filled(3, 1)).ok());
+        EXPECT_TRUE(store.get(key, ByteRange::Suffix(2)).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto c = store.counters();
+  EXPECT_EQ(c.set, uint64_t{kThreads * kOps});
+  EXPECT_EQ(c.get_into, uint64_t{kThreads * kOps});
+  EXPECT_EQ(c.bytes_written, uint64_t{3 * kThreads * kOps});
+  EXPECT_EQ(c.bytes_read, uint64_t{2 * kThreads * kOps});
+}
+
+}  // namespace
