@@ -615,8 +615,10 @@ Result<bool> Assemble(const Layout& L, const std::string& key, const ShardIndex*
       any = true;
     }
   }
-  out.clear();
-  if (!any) return false;
+  if (!any) {
+    out.clear();
+    return false;
+  }
   const uint64_t spare = static_cast<uint64_t>(static_cast<double>(data) * std::max(0.0, reserve));
   const bool start = L.location == ShardingCodec::IndexLocation::kStart;
   out.resize(L.index_size + data + spare);

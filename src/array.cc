@@ -99,6 +99,13 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   impl->prefix = impl->path.empty() ? "" : impl->path + "/";
   impl->options = options;
   impl->executor = options.executor ? options.executor : DefaultExecutor();
+  const size_t io = options.io_concurrency ? options.io_concurrency
+                                           : impl->store->capabilities().io_concurrency;
+  if (io > impl->executor->concurrency()) {
+    impl->io_executor = options.io_executor ? options.io_executor : SharedIoExecutor(io);
+    impl->cpu_gate = std::make_unique<std::counting_semaphore<>>(
+        static_cast<std::ptrdiff_t>(std::max<size_t>(1, impl->executor->concurrency())));
+  }
   const std::string where = MetadataKeyFor(impl->path);
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(metadata.codecs), where + ": codecs");
   ChunkSpec spec{metadata.chunk_shape, metadata.data_type, metadata.fill_value};

@@ -4,6 +4,7 @@
 #include <array>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <string>
 
 #include "codecs/codec_chain.h"
@@ -20,6 +21,11 @@ struct Array::Impl {
   std::shared_ptr<const PreparedChain> chain;  // prepared for the regular chunk spec
   ArrayOptions options;
   std::shared_ptr<Executor> executor;
+  // Set when the store's operations wait on latency (see ArrayOptions::io_concurrency): chunk
+  // tasks run on io_executor, one chunk per task, and their CPU stages take a token from cpu_gate
+  // (as many tokens as the CPU executor has threads).
+  std::shared_ptr<Executor> io_executor;
+  std::unique_ptr<std::counting_semaphore<>> cpu_gate;
   // The chain's array->bytes codec when the chain is exactly that codec and it can read and
   // write parts of a stored chunk (sharding_indexed); null otherwise (the chunk is opaque).
   const PartialArrayToBytesCodec* partial = nullptr;

@@ -43,6 +43,8 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   const size_t esize = m.data_type.size();
   const size_t grain = ChunkGrain(a, n, chunk_bytes);
+  // Phases that only wait on the store run on the I/O threads when the store is latency-bound.
+  const Dispatch io = PlanDispatch(a, n, chunk_bytes);
   std::vector<ChunkPart> parts = LocateAll(m, region, span);
   std::vector<std::string> keys(n);
   for (size_t i = 0; i < n; ++i) keys[i] = a.ChunkKey(parts[i].coords.data());
@@ -50,7 +52,7 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   if (a.partial != nullptr) {
     // Sharded: each shard is read by its codec (index, then the touched inner chunks, decoded in
     // parallel); phases inside one shard would only hold more memory.
-    a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+    io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
         const PartialCodecContext ctx = PartialContextFor(a, parts[i].coords.data(), keys[i]);
         Status s = a.partial->PartialDecode(a.chain->decoded_spec(), ctx, parts[i].in_chunk.data(),
@@ -65,7 +67,7 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   // Phase 1: fetch every chunk.
   std::vector<Bytes> encoded(n);
   std::vector<uint8_t> found(n, 0);
-  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+  io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), encoded[i]);
       if (!r.ok()) return err.Set(r.status());
@@ -110,6 +112,8 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   const size_t esize = m.data_type.size();
   const uint8_t* fill = m.fill_value.bytes.data();
   const size_t grain = ChunkGrain(a, n, chunk_bytes);
+  // Phases that only wait on the store run on the I/O threads when the store is latency-bound.
+  const Dispatch io = PlanDispatch(a, n, chunk_bytes);
   std::vector<ChunkPart> parts = LocateAll(m, region, span);
   std::vector<std::string> keys(n);
   for (size_t i = 0; i < n; ++i) keys[i] = a.ChunkKey(parts[i].coords.data());
@@ -125,7 +129,7 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   Errors err;
   if (a.partial != nullptr) {
     // Sharded: the codec merges the touched inner chunks and patches or rewrites each shard.
-    a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+    io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
         const PartialCodecContext ctx = PartialContextFor(a, parts[i].coords.data(), keys[i]);
         Status s = a.partial->PartialEncode(a.chain->decoded_spec(), ctx, parts[i].in_chunk.data(),
@@ -139,7 +143,7 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   // Phase 1: fetch the chunks that are only partly overwritten.
   std::vector<Bytes> existing(n);
   std::vector<uint8_t> found(n, 0);
-  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+  io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       if (parts[i].covers_in_bounds) continue;
       Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), existing[i]);
@@ -181,7 +185,7 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   });
   RETURN_IF_ERROR(err.status());
   // Phase 3: store every chunk.
-  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+  io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       Status s = empty[i] ? a.store->erase(keys[i]) : a.store->set(keys[i], encoded[i]);
       if (!s.ok()) return err.Set(s);

@@ -292,9 +292,32 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
     RETURN_IF_ERROR(dst->erase_prefix(dst_prefix));
   }
 
-  ConvertReport report;
   std::sort(plans.begin(), plans.end(),
             [](const Plan& a, const Plan& b) { return a.rel < b.rel; });
+  ConvertReport report;
+  // Missing ancestors of the destination become groups too (v2 requires them), in the format of
+  // the converted root (plans.front(), path "").
+  if (!dst_root.empty()) {
+    const int format = plans.front().is_array ? plans.front().target.zarr_format
+                                              : plans.front().group.zarr_format;
+    std::vector<std::string> ancestors = {""};
+    for (size_t pos = dst_root.find('/'); pos != std::string::npos;
+         pos = dst_root.find('/', pos + 1)) {
+      ancestors.push_back(dst_root.substr(0, pos));
+    }
+    for (const std::string& ancestor : ancestors) {
+      ASSIGN_OR_RETURN(bool exists, internal::NodeExists(*dst, ancestor));
+      if (exists) continue;
+      GroupMetadata g;
+      g.zarr_format = format;
+      if (format == 2) {
+        RETURN_IF_ERROR(internal::WriteV2GroupMetadata(*dst, ancestor, g));
+      } else {
+        RETURN_IF_ERROR(dst->set(MetadataKeyFor(ancestor), AsBytes(g.ToJson().dump(2))));
+      }
+      ++report.groups;
+    }
+  }
   for (Plan& p : plans) {
     const std::string path = Join(dst_root, p.rel);
     if (!p.is_array) {

@@ -6,7 +6,13 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace zarrpp {
 namespace {
@@ -58,7 +64,112 @@ class TbbExecutor final : public Executor {
   tbb::task_arena arena_;
 };
 
+// A fixed set of threads serving ParallelFor calls from a shared queue of ranges. The caller
+// also works through its own ranges, so a call always makes progress even when every pool thread
+// is busy with other calls.
+class ThreadPoolExecutor final : public Executor {
+ public:
+  explicit ThreadPoolExecutor(size_t threads) : size_(std::max<size_t>(1, threads)) {
+    for (size_t i = 0; i < size_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  }
+  ~ThreadPoolExecutor() override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  size_t concurrency() const override { return size_; }
+
+  void ParallelFor(size_t n, size_t grain,
+                   const std::function<void(size_t, size_t)>& body) override {
+    if (n == 0) return;
+    grain = std::max<size_t>(grain, 1);
+    if (n <= grain || on_worker_) {
+      body(0, n);
+      return;
+    }
+    // One job shared by the caller and up to size_ helpers; ranges are claimed atomically.
+    auto job = std::make_shared<Job>();
+    job->n = n;
+    job->grain = grain;
+    job->body = &body;
+    const size_t ranges = (n + grain - 1) / grain;
+    const size_t helpers = std::min(size_, ranges - 1);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (size_t i = 0; i < helpers; ++i) queue_.push_back(job);
+    }
+    if (helpers == 1) cv_.notify_one(); else cv_.notify_all();
+    job->Work();
+    // Wait for ranges claimed by helpers to finish.
+    std::unique_lock<std::mutex> l(job->mu);
+    job->cv.wait(l, [&] { return job->done == ranges; });
+  }
+
+ private:
+  struct Job {
+    size_t n = 0, grain = 1;
+    const std::function<void(size_t, size_t)>* body = nullptr;
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t done = 0;  // guarded by mu
+    void Work() {
+      while (true) {
+        size_t b = next.fetch_add(grain);
+        if (b >= n) return;
+        (*body)(b, std::min(n, b + grain));
+        std::lock_guard<std::mutex> l(mu);
+        if (++done == (n + grain - 1) / grain) cv.notify_all();
+      }
+    }
+  };
+
+  void WorkerLoop() {
+    on_worker_ = true;
+    while (true) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+        if (stop_ && queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      job->Work();
+    }
+  }
+
+  const size_t size_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+  static thread_local bool on_worker_;
+};
+
+thread_local bool ThreadPoolExecutor::on_worker_ = false;
+
 }  // namespace
+
+std::shared_ptr<Executor> MakeThreadPoolExecutor(size_t threads) {
+  return std::make_shared<ThreadPoolExecutor>(threads);
+}
+
+std::shared_ptr<Executor> DefaultIoExecutor() { return SharedIoExecutor(64); }
+
+std::shared_ptr<Executor> SharedIoExecutor(size_t threads) {
+  static std::mutex mu;
+  static auto* pools = new std::map<size_t, std::shared_ptr<Executor>>;  // lives until exit
+  std::lock_guard<std::mutex> l(mu);
+  auto& slot = (*pools)[threads];
+  if (!slot) slot = MakeThreadPoolExecutor(threads);
+  return slot;
+}
 
 std::shared_ptr<Executor> InlineExecutor() {
   static std::shared_ptr<Executor> inline_executor = std::make_shared<InlineExecutorImpl>();

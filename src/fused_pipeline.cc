@@ -81,6 +81,11 @@ size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes)
   return static_cast<size_t>(grain);
 }
 
+Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes) {
+  if (a.io_executor) return {a.io_executor.get(), 1, a.cpu_gate.get()};
+  return {a.executor.get(), ChunkGrain(a, n_chunks, chunk_bytes), nullptr};
+}
+
 namespace {
 
 using WorkerScratch = ScratchPool::Scratch;
@@ -105,7 +110,8 @@ class FirstError {
   std::atomic<bool> failed_{false};
 };
 
-Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s) {
+Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s,
+                    std::counting_semaphore<>* gate) {
   const ArrayMetadata& m = a.metadata;
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
@@ -117,6 +123,7 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
                                     out.data(), region.shape, p.in_region.data());
   }
   ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
+  CpuToken cpu(gate);
   if (!found) {
     FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(), esize);
     return Status::OK();
@@ -136,7 +143,7 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
 }
 
 Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, WorkerScratch& s,
-                     const std::optional<Bytes>* memo) {
+                     const std::optional<Bytes>* memo, std::counting_semaphore<>* gate) {
   const ArrayMetadata& m = a.metadata;
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
@@ -158,6 +165,7 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
   }
 
   ByteView chunk;
+  std::optional<CpuToken> cpu;
   if (!src.scalar && p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape)) {
     // The caller's buffer already holds the chunk in C order: encode straight from it.
     chunk = ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize, chunk_bytes);
@@ -168,6 +176,7 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
       if (!p.covers_chunk) FillElements(s.chunk.data(), m.chunk_elements(), fill, esize);
     } else {
       ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
+      cpu.emplace(gate);
       if (found) {
         RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, s.chunk, s.chain), "chunk '" + key + "'");
       } else {
@@ -182,11 +191,14 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
     }
     chunk = s.chunk;
   }
+  if (!cpu) cpu.emplace(gate);
   if (!a.options.write_empty_chunks &&
       AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+    cpu.reset();
     return a.store->erase(key);
   }
   ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, s.chain), "chunk '" + key + "'");
+  cpu.reset();  // storing waits on the store, not on the CPU
   // Empty output: nothing to store (a shard whose inner chunks are all empty).
   if (encoded.empty()) return a.store->erase(key);
   return a.store->set(key, encoded);
@@ -199,13 +211,14 @@ Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   if (span.total == 0) return Status::OK();
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   FirstError err;
-  a.executor->ParallelFor(span.total, ChunkGrain(a, span.total, chunk_bytes),
+  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
+  d.executor->ParallelFor(span.total, d.grain,
                           [&](size_t begin, size_t end) {
                             ScratchPool::Lease lease;
                             WorkerScratch& s = *lease;
                             for (size_t i = begin; i < end && !err.failed(); ++i) {
                               LocateChunk(a.metadata, region, span, i, s.part);
-                              Status st = ReadOneChunk(a, region, out, s);
+                              Status st = ReadOneChunk(a, region, out, s, d.cpu_gate);
                               if (!st.ok()) err.Set(std::move(st));
                             }
                           });
@@ -233,13 +246,15 @@ Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
     have_memo = true;
   }
   FirstError err;
-  a.executor->ParallelFor(span.total, ChunkGrain(a, span.total, chunk_bytes),
+  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
+  d.executor->ParallelFor(span.total, d.grain,
                           [&](size_t begin, size_t end) {
                             ScratchPool::Lease lease;
                             WorkerScratch& s = *lease;
                             for (size_t i = begin; i < end && !err.failed(); ++i) {
                               LocateChunk(m, region, span, i, s.part);
-                              Status st = WriteOneChunk(a, region, src, s, have_memo ? &memo : nullptr);
+                              Status st = WriteOneChunk(a, region, src, s, have_memo ? &memo : nullptr,
+                                                        d.cpu_gate);
                               if (!st.ok()) err.Set(std::move(st));
                             }
                           });

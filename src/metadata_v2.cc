@@ -202,7 +202,7 @@ Result<V2DataType> ParseV2DataType(const Json& dtype) {
     return Status::Unsupported("dtype \"" + s +
                                "\" is not supported (only b1, i1-i8, u1-u8, f2-f8, c8, c16)");
   };
-  if (s.size() < 3 || (s[0] != '<' && s[0] != '>' && s[0] != '|')) {
+  if (s.size() < 2 || (s[0] != '<' && s[0] != '>' && s[0] != '|')) {
     return Status::InvalidArgument("dtype \"" + s +
                                    "\" is not a NumPy typestr (byte order <, > or |, kind, size)");
   }

@@ -81,4 +81,30 @@ PartialCodecContext PartialContextFor(Array::Impl& a, const uint64_t* coords, st
 // Tasks per ParallelFor grain for chunks of `chunk_bytes` decoded bytes.
 size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
 
+// Where the per-chunk tasks of one request run. On a latency-bound store (a.io_executor set) they
+// run one chunk per task on the I/O threads and take a CPU token around their CPU stages;
+// otherwise on the CPU executor, grouped by ChunkGrain.
+struct Dispatch {
+  Executor* executor;
+  size_t grain;
+  std::counting_semaphore<>* cpu_gate;  // null: no gating
+};
+Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
+
+// Holds one CPU token for its lifetime (no-op without a gate).
+class CpuToken {
+ public:
+  explicit CpuToken(std::counting_semaphore<>* gate) : gate_(gate) {
+    if (gate_) gate_->acquire();
+  }
+  ~CpuToken() {
+    if (gate_) gate_->release();
+  }
+  CpuToken(const CpuToken&) = delete;
+  CpuToken& operator=(const CpuToken&) = delete;
+
+ private:
+  std::counting_semaphore<>* gate_;
+};
+
 }  // namespace zarrpp::internal

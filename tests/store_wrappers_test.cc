@@ -89,6 +89,14 @@ TEST(StoreWrappers, CapabilitiesAreForwarded) {
   auto mem = std::make_shared<CountingStore>(MemoryStore::Create());
   EXPECT_TRUE(mem->capabilities().set_range);
   EXPECT_TRUE(mem->capabilities().atomic_set);
+  EXPECT_EQ(mem->capabilities().io_concurrency, 0u);
+}
+
+TEST(StoreWrappers, LatencyStoreAsksForIoConcurrencyOnlyWithLatency) {
+  auto mem = MemoryStore::Create();
+  EXPECT_EQ(LatencyStore(mem, microseconds(0)).capabilities().io_concurrency, 0u);
+  EXPECT_EQ(LatencyStore(mem, microseconds(1000)).capabilities().io_concurrency,
+            LatencyStore::kLatencyIoConcurrency);
 }
 
 TEST(StoreWrappers, DefaultSetRangeIsUnsupportedNamingKeyAndStore) {

@@ -82,6 +82,15 @@ struct ArrayOptions {
   // Decoded bytes below which chunks are grouped into one task so that dispatch cost never
   // dominates. Default 256 KiB.
   size_t min_task_bytes = 256 * 1024;
+  // Store operations in flight at once, separate from the CPU executor's concurrency. Default 0:
+  // the store's capabilities().io_concurrency (0 for memory and local stores, whose operations are
+  // CPU-bound; 64 for a LatencyStore). When it exceeds the executor's concurrency, chunk tasks run
+  // on I/O threads (`io_executor`) so that blocking operations overlap, while decoding, encoding
+  // and copying are still limited to the executor's concurrency.
+  size_t io_concurrency = 0;
+  // The threads that wait on store operations when io_concurrency applies. Default (null): a
+  // process-wide pool of io_concurrency threads shared by every array asking for that size.
+  std::shared_ptr<Executor> io_executor;
   // Sharded arrays: read coalescing, index cache, compaction (see ShardingOptions).
   ShardingOptions sharding;
 };

@@ -39,4 +39,17 @@ std::shared_ptr<Executor> MakeTbbExecutor(size_t concurrency = 0);
 // The process-wide default: MakeTbbExecutor(0), created on first use.
 std::shared_ptr<Executor> DefaultExecutor();
 
+// A pool of `threads` plain threads for work that blocks on I/O latency: its bodies spend most of
+// their time waiting, so it may have many more threads than cores. A ParallelFor issued from one
+// of its own threads runs inline (it never waits on work queued behind it).
+std::shared_ptr<Executor> MakeThreadPoolExecutor(size_t threads);
+
+// The process-wide I/O pool used when a store asks for more concurrency than the CPU executor
+// has: MakeThreadPoolExecutor(64), created on first use.
+std::shared_ptr<Executor> DefaultIoExecutor();
+
+// A process-wide pool of exactly `threads` I/O threads, created on first request for that size
+// and shared by every caller asking for the same size.
+std::shared_ptr<Executor> SharedIoExecutor(size_t threads);
+
 }  // namespace zarrpp

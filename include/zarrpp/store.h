@@ -63,6 +63,11 @@ struct StoreCapabilities {
   bool partial_reads = true;   // get() with a ByteRange reads only those bytes
   bool set_range = false;      // set_range() overwrites bytes inside an existing value in place
   bool atomic_set = false;     // set() replaces a value atomically (readers never see a torn value)
+  // How many operations are worth having in flight at once. 0: operations are CPU-bound (memory,
+  // local files served from the page cache), so the CPU executor's concurrency is right. A store
+  // whose operations wait on latency (network, LatencyStore) reports more, and the pipelines then
+  // issue that many blocking operations at once on I/O threads.
+  size_t io_concurrency = 0;
 };
 
 // The result of list_dir(prefix): keys directly under the prefix, and child prefixes (ending "/").

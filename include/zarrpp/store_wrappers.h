@@ -32,7 +32,15 @@ class LatencyStore : public Store {
   // description() do not sleep: they are queries of the object, not requests to the store.
   LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency);
 
-  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
+  StoreCapabilities capabilities() const override {
+    StoreCapabilities c = inner_->capabilities();
+    if (latency_.count() > 0 && c.io_concurrency < kLatencyIoConcurrency) {
+      c.io_concurrency = kLatencyIoConcurrency;
+    }
+    return c;
+  }
+  // The io_concurrency a LatencyStore with non-zero latency reports.
+  static constexpr size_t kLatencyIoConcurrency = 64;
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
   Result<std::vector<std::optional<Bytes>>> get_ranges(
       const std::vector<KeyRange>& requests) override;
