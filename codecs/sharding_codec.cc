@@ -158,6 +158,15 @@ class FirstError {
 std::vector<uint64_t> TouchedChunks(const Layout& L, const uint64_t* origin,
                                     const std::vector<uint64_t>& shape) {
   const size_t r = L.grid.size();
+  bool whole_shard = true;
+  for (size_t d = 0; d < r; ++d) {
+    if (origin[d] != 0 || shape[d] != L.shard.shape[d]) whole_shard = false;
+  }
+  if (whole_shard) {
+    std::vector<uint64_t> all(L.n_inner);
+    for (uint64_t j = 0; j < L.n_inner; ++j) all[j] = j;
+    return all;
+  }
   std::vector<uint64_t> first(r), count(r);
   uint64_t total = 1;
   for (size_t d = 0; d < r; ++d) {
@@ -209,9 +218,55 @@ void LocateInner(const Layout& L, uint64_t j, const uint64_t* origin,
   }
 }
 
-// Checks every entry of a decoded index. `shard_size` is the value's size when known.
+// The present inner chunks that hold bytes, as C-order indices sorted by offset. O(n): a shard
+// written whole is in C or Morton order and is recognised in one pass; any other order (after
+// chunks went into free space) is radix-sorted on the offset, so no read or write of a shard
+// with thousands of inner chunks pays an n log n sort.
+void OrderByOffset(const Layout& L, const std::vector<uint64_t>& entries,
+                   std::vector<uint64_t>& order) {
+  auto live = [&](uint64_t j) { return entries[2 * j] != kEmpty && entries[2 * j + 1] != 0; };
+  auto in_order = [&](const auto& order_of) {
+    order.clear();
+    uint64_t prev = 0;
+    for (uint64_t k = 0; k < L.n_inner; ++k) {
+      const uint64_t j = order_of(k);
+      if (!live(j)) continue;
+      if (entries[2 * j] < prev) return false;
+      prev = entries[2 * j];
+      order.push_back(j);
+    }
+    return true;
+  };
+  if (in_order([](uint64_t k) { return k; })) return;
+  if (L.morton.size() == L.n_inner && in_order([&](uint64_t k) { return L.morton[k]; })) return;
+  order.clear();
+  uint64_t max_offset = 0;
+  for (uint64_t j = 0; j < L.n_inner; ++j) {
+    if (!live(j)) continue;
+    order.push_back(j);
+    max_offset = std::max(max_offset, entries[2 * j]);
+  }
+  // Least significant digit first; each pass is stable, so the result is sorted by offset.
+  constexpr int kDigitBits = 11;
+  constexpr uint64_t kMask = (uint64_t{1} << kDigitBits) - 1;
+  std::vector<uint64_t> count(kMask + 1);
+  std::vector<uint64_t> next(order.size());
+  const int bits = static_cast<int>(std::bit_width(max_offset));
+  for (int shift = 0; shift < bits; shift += kDigitBits) {
+    std::fill(count.begin(), count.end(), 0);
+    for (uint64_t j : order) ++count[(entries[2 * j] >> shift) & kMask];
+    uint64_t at = 0;
+    for (uint64_t& c : count) at += std::exchange(c, at);
+    for (uint64_t j : order) next[count[(entries[2 * j] >> shift) & kMask]++] = j;
+    order.swap(next);
+  }
+}
+
+// Checks every entry of an index. `shard_size` is the value's size when known. The overlap check
+// is skipped for an index this process decoded and validated before (`check_overlap` false):
+// only its fit to the current value's size is in doubt.
 Status ValidateIndex(const Layout& L, const ShardIndex& index, std::optional<uint64_t> shard_size,
-                     const std::string& key) {
+                     const std::string& key, bool check_overlap = true) {
   const uint64_t isz = L.index_size;
   uint64_t data_lo = 0;
   std::optional<uint64_t> data_hi;
@@ -247,43 +302,19 @@ Status ValidateIndex(const Layout& L, const ShardIndex& index, std::optional<uin
           std::to_string(data_lo) + ", " + (data_hi ? std::to_string(*data_hi) : "end") + ")");
     }
   }
-  // No two chunks may share bytes. Shards are usually written in C or Morton order, which is
-  // checked in one pass; any other order is sorted.
-  auto check_order = [&](const auto& order_of, uint64_t n) -> int {
-    uint64_t prev_end = 0;
-    uint64_t prev = kEmpty;
-    for (uint64_t k = 0; k < n; ++k) {
-      const uint64_t j = order_of(k);
-      if (!index.present(j) || index.nbytes(j) == 0) continue;
-      if (index.offset(j) < prev_end) {
-        if (prev != kEmpty && index.offset(j) >= index.offset(prev)) return static_cast<int>(k);
-        return -1;  // not in this order
-      }
-      prev_end = index.offset(j) + index.nbytes(j);
-      prev = j;
+  if (!check_overlap) return Status::OK();
+  // No two chunks may share bytes: in offset order each chunk ends before the next begins.
+  std::vector<uint64_t> order;
+  OrderByOffset(L, index.entries, order);
+  for (size_t k = 1; k < order.size(); ++k) {
+    const uint64_t a = order[k - 1], b = order[k];
+    if (index.offset(b) < index.offset(a) + index.nbytes(a)) {
+      return Status::Corruption(ShardWhere(key) + ": index entries of " + Coords(L, a) + " [" +
+                                std::to_string(index.offset(a)) + ", +" +
+                                std::to_string(index.nbytes(a)) + ") and " + Coords(L, b) + " [" +
+                                std::to_string(index.offset(b)) + ", +" +
+                                std::to_string(index.nbytes(b)) + ") overlap");
     }
-    return -2;  // in order, no overlap
-  };
-  auto overlap_error = [&](uint64_t a, uint64_t b) {
-    return Status::Corruption(ShardWhere(key) + ": index entries of " + Coords(L, a) + " [" +
-                              std::to_string(index.offset(a)) + ", +" +
-                              std::to_string(index.nbytes(a)) + ") and " + Coords(L, b) + " [" +
-                              std::to_string(index.offset(b)) + ", +" +
-                              std::to_string(index.nbytes(b)) + ") overlap");
-  };
-  if (check_order([](uint64_t k) { return k; }, L.n_inner) == -2) return Status::OK();
-  if (L.morton.size() == L.n_inner &&
-      check_order([&](uint64_t k) { return L.morton[k]; }, L.n_inner) == -2) {
-    return Status::OK();
-  }
-  std::vector<std::pair<uint64_t, uint64_t>> sorted;  // (offset, j)
-  for (uint64_t j = 0; j < L.n_inner; ++j) {
-    if (index.present(j) && index.nbytes(j) > 0) sorted.emplace_back(index.offset(j), j);
-  }
-  std::sort(sorted.begin(), sorted.end());
-  for (size_t k = 1; k < sorted.size(); ++k) {
-    const uint64_t a = sorted[k - 1].second, b = sorted[k].second;
-    if (index.offset(b) < index.offset(a) + index.nbytes(a)) return overlap_error(a, b);
   }
   return Status::OK();
 }
@@ -496,20 +527,43 @@ struct WriteJob {
   bool write_empty = false;
 };
 
+// True when the box (origin, shape) is the whole shard, so every inner chunk is whole.
+bool IsWholeShard(const Layout& L, const uint64_t* origin, const std::vector<uint64_t>& shape) {
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (origin[d] != 0 || shape[d] != L.shard.shape[d]) return false;
+  }
+  return true;
+}
+
+// Takes the bytes `enc` into `dst`: by swapping buffers when `enc` is the whole of one of the
+// worker's scratch buffers (the usual case: the last codec wrote there), else by a copy. The
+// swapped-in buffer keeps its capacity, so after the first shard no encode allocates.
+void TakeEncoded(ByteView enc, InnerScratch& s, Bytes& dst) {
+  for (Bytes* b : {&s.chain.a, &s.chain.b, &s.chain.c, &s.chunk}) {
+    if (!enc.empty() && enc.data() == b->data() && enc.size() == b->size()) {
+      std::swap(*b, dst);
+      return;
+    }
+  }
+  dst.assign(enc.begin(), enc.end());
+}
+
 // Merges and encodes the touched inner chunks. old[k] holds chunk touched[k]'s stored bytes
-// when it is present and only partly overwritten. result[k] points at the new encoded bytes
-// (in `encoded[k]` or the scalar memo) or is null when the chunk is now empty.
+// when it is present and only partly overwritten. result[k] is the new encoded bytes (in
+// `encoded[k]`, the scalar memo, or the caller's source buffer when the inner chain is the
+// identity) or nullopt when the chunk is now empty. The views live until `encoded`, `memo` or
+// the source change.
 Status EncodeTouched(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
                      const std::string& key, const WriteJob& job,
                      const std::vector<uint64_t>& touched,
                      const std::vector<std::optional<ByteView>>& old, std::vector<Bytes>& encoded,
-                     std::vector<const Bytes*>& result, Bytes& memo) {
+                     std::vector<std::optional<ByteView>>& result, Bytes& memo) {
   const size_t r = L.grid.size();
   const size_t esize = L.shard.dtype.size();
   const uint8_t* fill = L.shard.fill_value.bytes.data();
   const uint64_t inner_elems = L.inner_bytes / std::max<size_t>(1, esize);
   if (encoded.size() < touched.size()) encoded.resize(touched.size());
-  result.assign(touched.size(), nullptr);
+  result.assign(touched.size(), std::nullopt);
 
   // A scalar over whole inner chunks: merge, empty-test and encode once for all of them.
   bool memo_empty = true;
@@ -522,6 +576,11 @@ Status EncodeTouched(const Layout& L, const PartialCodecContext* ctx, Executor* 
                            ShardWhere(key) + ": inner chunk");
       memo.assign(enc.begin(), enc.end());
       memo_empty = memo.empty();
+    }
+    if (IsWholeShard(L, job.origin, *job.shape)) {
+      // Every inner chunk is whole: the shard is the memo repeated (W2's scalar write).
+      if (!memo_empty) result.assign(touched.size(), ByteView(memo));
+      return Status::OK();
     }
   }
 
@@ -536,15 +595,17 @@ Status EncodeTouched(const Layout& L, const PartialCodecContext* ctx, Executor* 
       const uint64_t j = touched[k];
       LocateInner(L, j, job.origin, *job.shape, p);
       if (job.scalar && p.whole) {
-        result[k] = memo_empty ? nullptr : &memo;
+        if (!memo_empty) result[k] = ByteView(memo);
         continue;
       }
       for (size_t d = 0; d < r; ++d) src_pos[d] = job.src_origin[d] + (p.lo[d] - job.origin[d]);
       ByteView chunk;
+      bool from_src = false;
       if (!job.scalar && p.whole && IsContiguousBox(*job.src_shape, src_pos.data(), p.shape)) {
         // The caller's buffer holds the inner chunk in C order: encode straight from it.
         chunk =
             ByteView(job.src + LinearOffset(*job.src_shape, src_pos.data()) * esize, L.inner_bytes);
+        from_src = true;
       } else {
         s->chunk.resize(L.inner_bytes);
         if (!p.whole) {
@@ -574,9 +635,14 @@ Status EncodeTouched(const Layout& L, const PartialCodecContext* ctx, Executor* 
         err.Set(enc.status().WithContext(ShardWhere(key) + ": " + Coords(L, j)));
         continue;
       }
-      encoded[k].assign(enc->begin(), enc->end());
       // A nested shard with nothing in it encodes to no bytes: store it as an empty entry.
-      if (!encoded[k].empty()) result[k] = &encoded[k];
+      if (enc->empty()) continue;
+      if (from_src && enc->data() == chunk.data()) {
+        result[k] = *enc;  // identity chain: the caller's bytes are the encoded bytes
+        continue;
+      }
+      TakeEncoded(*enc, *s, encoded[k]);
+      result[k] = ByteView(encoded[k]);
     }
   });
   return err.status();
@@ -585,33 +651,35 @@ Status EncodeTouched(const Layout& L, const PartialCodecContext* ctx, Executor* 
 // Builds a whole shard in `out` with the present chunks in Morton order. Touched chunk k takes
 // result[k]; other chunks keep their stored bytes from `old_blob` per `old_index` (either may be
 // null/empty for a new shard). `reserve` is the share of data bytes left free for later
-// appends. Returns false (and leaves `out` empty) when no chunk is present.
+// appends. Each chunk is copied once, straight to its place; `out` keeps its capacity between
+// shards. Returns false (and leaves `out` empty) when no chunk is present.
 Result<bool> Assemble(const Layout& L, const std::string& key, const ShardIndex* old_index,
                       ByteView old_blob, const std::vector<uint64_t>& touched,
-                      const std::vector<const Bytes*>& result, double reserve, Bytes& out,
-                      std::vector<uint64_t>* entries_out = nullptr) {
-  std::vector<ByteView> views(L.n_inner);
-  std::vector<uint8_t> has(L.n_inner, 0);
-  if (old_index != nullptr) {
-    for (uint64_t j = 0; j < L.n_inner; ++j) {
-      if (!old_index->present(j)) continue;
-      if (old_index->offset(j) + old_index->nbytes(j) > old_blob.size()) {
-        return Status::Corruption(ShardWhere(key) + ": " + Coords(L, j) + " passes the end");
+                      const std::vector<std::optional<ByteView>>& result, double reserve,
+                      Bytes& out, std::vector<uint64_t>* entries_out = nullptr) {
+  // The bytes of every inner chunk: result itself when the write touched all of them in C order
+  // (a full write), else old bytes overlaid with the touched ones.
+  std::vector<std::optional<ByteView>> merged;
+  const std::optional<ByteView>* src = result.data();
+  if (old_index != nullptr || touched.size() != L.n_inner) {
+    merged.assign(L.n_inner, std::nullopt);
+    if (old_index != nullptr) {
+      for (uint64_t j = 0; j < L.n_inner; ++j) {
+        if (!old_index->present(j)) continue;
+        if (old_index->offset(j) + old_index->nbytes(j) > old_blob.size()) {
+          return Status::Corruption(ShardWhere(key) + ": " + Coords(L, j) + " passes the end");
+        }
+        merged[j] = old_blob.subspan(old_index->offset(j), old_index->nbytes(j));
       }
-      views[j] = old_blob.subspan(old_index->offset(j), old_index->nbytes(j));
-      has[j] = 1;
     }
-  }
-  for (size_t k = 0; k < touched.size(); ++k) {
-    const uint64_t j = touched[k];
-    has[j] = result[k] != nullptr;
-    if (result[k]) views[j] = *result[k];
+    for (size_t k = 0; k < touched.size(); ++k) merged[touched[k]] = result[k];
+    src = merged.data();
   }
   uint64_t data = 0;
   bool any = false;
   for (uint64_t j = 0; j < L.n_inner; ++j) {
-    if (has[j]) {
-      data += views[j].size();
+    if (src[j]) {
+      data += src[j]->size();
       any = true;
     }
   }
@@ -625,11 +693,12 @@ Result<bool> Assemble(const Layout& L, const std::string& key, const ShardIndex*
   std::vector<uint64_t> entries(2 * L.n_inner, kEmpty);
   uint64_t pos = start ? L.index_size : 0;
   for (uint64_t j : L.morton) {
-    if (!has[j]) continue;
-    if (!views[j].empty()) std::memcpy(out.data() + pos, views[j].data(), views[j].size());
+    if (!src[j]) continue;
+    const ByteView v = *src[j];
+    if (!v.empty()) std::memcpy(out.data() + pos, v.data(), v.size());
     entries[2 * j] = pos;
-    entries[2 * j + 1] = views[j].size();
-    pos += views[j].size();
+    entries[2 * j + 1] = v.size();
+    pos += v.size();
   }
   if (spare) std::memset(out.data() + pos, 0, spare);
   RETURN_IF_ERROR(
@@ -879,12 +948,12 @@ Status ShardingCodec::Encode(const ChunkSpec& decoded, ByteView array, Bytes& ou
   job.in_bounds = decoded.shape;
   std::vector<uint64_t> touched(L->n_inner);
   for (uint64_t j = 0; j < L->n_inner; ++j) touched[j] = j;
-  std::vector<Bytes> encoded;
-  std::vector<const Bytes*> result;
+  Lease<ShardScratch> s;
+  std::vector<std::optional<ByteView>> result;
   Bytes memo;
   const std::vector<std::optional<ByteView>> old(touched.size());
   RETURN_IF_ERROR(
-      EncodeTouched(*L, nullptr, nullptr, "<value>", job, touched, old, encoded, result, memo));
+      EncodeTouched(*L, nullptr, nullptr, "<value>", job, touched, old, s->encoded, result, memo));
   ASSIGN_OR_RETURN(bool any, Assemble(*L, "<value>", nullptr, {}, touched, result, 0.0, out));
   (void)any;  // an empty `out` tells the pipeline to erase the key
   return Status::OK();
@@ -990,7 +1059,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     }
   }
   Lease<ShardScratch> s;
-  std::vector<const Bytes*> result;
+  std::vector<std::optional<ByteView>> result;
   Bytes memo;
 
   auto store_shard = [&](bool any, const std::vector<uint64_t>& entries) -> Status {
@@ -1039,9 +1108,12 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     ASSIGN_OR_RETURN(shard_size, store.size(key));
     if (shard_size) {
       if (ctx.index_cache) {
-        // A cached index is only trusted for in-place work when it fits this value's size.
+        // A cached index is only trusted for in-place work when it fits this value's size; its
+        // entries were checked for overlap when decoded or written here.
         index = ctx.index_cache->Get(key);
-        if (index && !ValidateIndex(*L, *index, shard_size, key).ok()) index = nullptr;
+        if (index && !ValidateIndex(*L, *index, shard_size, key, /*check_overlap=*/false).ok()) {
+          index = nullptr;
+        }
       }
       if (!index) {
         PartialCodecContext no_cache = ctx;
@@ -1099,7 +1171,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     std::vector<uint64_t> entries = index->entries;
     struct Write {
       uint64_t offset;
-      const Bytes* bytes;
+      ByteView bytes;
     };
     std::vector<Write> writes;
     bool changed = false;
@@ -1108,19 +1180,17 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     bool gaps_ready = false;
     auto allocate = [&](uint64_t n) -> std::optional<uint64_t> {
       if (!gaps_ready) {
-        std::vector<std::pair<uint64_t, uint64_t>> used;
-        used.emplace_back(index_at, index_at + L->index_size);
-        for (uint64_t j = 0; j < L->n_inner; ++j) {
-          if (index->present(j))
-            used.emplace_back(index->offset(j), index->offset(j) + index->nbytes(j));
+        // Gaps between the stored chunks in offset order (O(n), no sort per write); every
+        // stored chunk lies inside the data part (validated against this value's size).
+        std::vector<uint64_t> order;
+        OrderByOffset(*L, index->entries, order);
+        uint64_t at = start ? L->index_size : 0;
+        const uint64_t data_end = start ? size : size - L->index_size;
+        for (uint64_t u : order) {
+          if (index->offset(u) > at) gaps.emplace_back(at, index->offset(u));
+          at = std::max(at, index->offset(u) + index->nbytes(u));
         }
-        std::sort(used.begin(), used.end());
-        uint64_t at = 0;
-        for (const auto& u : used) {
-          if (u.first > at) gaps.emplace_back(at, u.first);
-          at = std::max(at, u.second);
-        }
-        if (at < size) gaps.emplace_back(at, size);
+        if (at < data_end) gaps.emplace_back(at, data_end);
         gaps_ready = true;
       }
       for (auto& g : gaps) {
@@ -1134,7 +1204,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     };
     for (size_t k = 0; k < touched.size() && fits; ++k) {
       const uint64_t j = touched[k];
-      const Bytes* b = result[k];
+      const std::optional<ByteView>& b = result[k];
       if (!b) {
         if (index->present(j)) {
           entries[2 * j] = entries[2 * j + 1] = kEmpty;
@@ -1143,7 +1213,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
         continue;
       }
       if (L->inner_fixed && index->present(j) && index->nbytes(j) == b->size()) {
-        writes.push_back({index->offset(j), b});
+        writes.push_back({index->offset(j), *b});
         continue;
       }
       std::optional<uint64_t> at = allocate(b->size());
@@ -1151,7 +1221,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
         fits = false;
         break;
       }
-      writes.push_back({*at, b});
+      writes.push_back({*at, *b});
       entries[2 * j] = *at;
       entries[2 * j + 1] = b->size();
       changed = true;
@@ -1165,7 +1235,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     const bool compact = static_cast<double>(UnusedBytes(*L, entries, size)) >
                          opt.compaction_threshold * static_cast<double>(size);
     if (fits && !compact) {
-      for (const Write& w : writes) RETURN_IF_ERROR(store.set_range(key, w.offset, *w.bytes));
+      for (const Write& w : writes) RETURN_IF_ERROR(store.set_range(key, w.offset, w.bytes));
       if (changed) {
         Bytes enc(L->index_size);
         RETURN_IF_ERROR(EncodeIndex(*L, entries, enc.data(), key));

@@ -139,7 +139,8 @@ Result<std::shared_ptr<Array>> Array::Attach(std::shared_ptr<Store> store, std::
   if (metadata.fill_value.bytes.empty()) metadata.fill_value = FillValue::Zero(metadata.data_type);
   if (metadata.zarr_format == 2) {  // .zarray (src/metadata_v2.h)
     const std::string v2_key = internal::ArrayMetadataKeyFor(norm, 2);
-    ASSIGN_OR_RETURN(ArrayMetadata v2, internal::NormalizeV2ArrayMetadata(std::move(metadata), v2_key));
+    ASSIGN_OR_RETURN(ArrayMetadata v2,
+                     internal::NormalizeV2ArrayMetadata(std::move(metadata), v2_key));
     ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(v2), options));
     return std::shared_ptr<Array>(new Array(std::move(impl)));
   }
@@ -231,26 +232,26 @@ Status CheckRegion(const Array::Impl& a, const Region& region, size_t buffer_byt
 
 }  // namespace
 
-Status Array::Read(const Region& region, MutableByteView out) const {
+Status Array::Read(const Region& region, MutableByteView out, const ReadOptions& options) const {
   std::shared_lock lock(metadata_mu_);
   RETURN_IF_ERROR(CheckRegion(*impl_, region, out.size(), "read"));
-  if (impl_->options.pipeline == PipelineKind::kBatched) {
+  if (options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched) {
     return internal::BatchedRead(*impl_, region, out);
   }
   return internal::FusedRead(*impl_, region, out);
 }
 
-Status Array::Write(const Region& region, ByteView in) {
+Status Array::Write(const Region& region, ByteView in, const WriteOptions& options) {
   std::shared_lock lock(metadata_mu_);
   RETURN_IF_ERROR(CheckRegion(*impl_, region, in.size(), "write"));
   internal::WriteSource src{in.data(), false};
-  if (impl_->options.pipeline == PipelineKind::kBatched) {
+  if (options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched) {
     return internal::BatchedWrite(*impl_, region, src);
   }
   return internal::FusedWrite(*impl_, region, src);
 }
 
-Status Array::Fill(const Region& region, ByteView element) {
+Status Array::Fill(const Region& region, ByteView element, const WriteOptions& options) {
   std::shared_lock lock(metadata_mu_);
   const size_t esize = impl_->metadata.data_type.size();
   if (element.size() != esize) {
@@ -261,7 +262,7 @@ Status Array::Fill(const Region& region, ByteView element) {
   }
   RETURN_IF_ERROR(CheckRegion(*impl_, region, region.num_elements() * esize, "fill"));
   internal::WriteSource src{element.data(), true};
-  if (impl_->options.pipeline == PipelineKind::kBatched) {
+  if (options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched) {
     return internal::BatchedWrite(*impl_, region, src);
   }
   return internal::FusedWrite(*impl_, region, src);
@@ -279,7 +280,10 @@ Result<Json> Array::attributes() const {
   if (impl_->metadata.zarr_format == 2) {
     ASSIGN_OR_RETURN(std::optional<ArrayMetadata> v2,
                      internal::ReadV2ArrayMetadata(*impl_->store, impl_->path));
-    if (!v2) return Status::NotFound("array '/" + impl_->path + "' is gone: '" + MetadataKey() + "' is missing");
+    if (!v2) {
+      return Status::NotFound("array '/" + impl_->path + "' is gone: '" + MetadataKey() +
+                              "' is missing");
+    }
     return v2->attributes;
   }
   const std::string key = MetadataKey();

@@ -71,8 +71,8 @@ Result<std::map<std::string, SourceNode>> FindNodes(Store& src, const std::strin
       ASSIGN_OR_RETURN(std::optional<Bytes> doc, src.get(key));
       if (!doc) continue;
       ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
-      if (!j.is_object() || (j.value("node_type", "") != "array" &&
-                             j.value("node_type", "") != "group")) {
+      if (!j.is_object() ||
+          (j.value("node_type", "") != "array" && j.value("node_type", "") != "group")) {
         return Status::InvalidArgument(key + ": node_type is neither \"array\" nor \"group\"");
       }
       nodes[node] = SourceNode{j["node_type"] == "array", 3};
@@ -100,7 +100,8 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
   if (total == 0) return Status::OK();
   uint64_t unit_bytes = m.data_type.size();
   for (size_t d = 0; d < m.rank(); ++d) unit_bytes *= std::min(m.chunk_shape[d], m.shape[d]);
-  const uint64_t batch = std::max<uint64_t>(1, max_buffer_bytes / std::max<uint64_t>(unit_bytes, 1));
+  const uint64_t batch =
+      std::max<uint64_t>(1, max_buffer_bytes / std::max<uint64_t>(unit_bytes, 1));
   std::mutex mu;
   Status first_error;
   std::atomic<bool> failed{false};
@@ -139,8 +140,8 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
                                              std::string_view where) {
   const int format = options.zarr_format.value_or(source.zarr_format);
   if (format != 2 && format != 3) {
-    return Status::InvalidArgument(std::string(where) + ": zarr_format " +
-                                   std::to_string(format) + " is not 2 or 3");
+    return Status::InvalidArgument(std::string(where) + ": zarr_format " + std::to_string(format) +
+                                   " is not 2 or 3");
   }
   ArrayMetadata t = source;
   t.zarr_format = format;
@@ -152,10 +153,10 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
     RETURN_IF_ERROR(CheckRank(*options.shards, source, "shards", where));
     for (size_t d = 0; d < inner.size(); ++d) {
       if ((*options.shards)[d] % inner[d] != 0) {
-        return Status::InvalidArgument(
-            std::string(where) + ": shards " + ShapeText(*options.shards) +
-            " is not a multiple of the chunk shape " + ShapeText(inner) + " in dimension " +
-            std::to_string(d));
+        return Status::InvalidArgument(std::string(where) + ": shards " +
+                                       ShapeText(*options.shards) +
+                                       " is not a multiple of the chunk shape " + ShapeText(inner) +
+                                       " in dimension " + std::to_string(d));
       }
     }
     const Json inner_codecs =
@@ -185,8 +186,8 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
   if (format == 2) {
     if (source.zarr_format != 2) {
       // v3 -> v2: the separator stays; fields v2 has no place for are dropped.
-      t.chunk_key_encoding = ChunkKeyEncoding{ChunkKeyEncoding::Kind::kV2,
-                                              source.chunk_key_encoding.separator};
+      t.chunk_key_encoding =
+          ChunkKeyEncoding{ChunkKeyEncoding::Kind::kV2, source.chunk_key_encoding.separator};
       t.dimension_names.reset();
       t.extra_fields = Json::object();
       t.fill_value_null = false;
@@ -263,7 +264,7 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
   }
   // Ancestors of every node that the source leaves implicit become groups (v2 requires them).
   for (const auto& [rel, node] : nodes) {
-    for (size_t pos = rel.find('/'); ; pos = rel.find('/', pos + 1)) {
+    for (size_t pos = rel.find('/');; pos = rel.find('/', pos + 1)) {
       const std::string ancestor = pos == std::string::npos ? "" : rel.substr(0, pos);
       if (!rel.empty() && !present.contains(ancestor)) {
         present.insert(ancestor);
@@ -292,14 +293,13 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
     RETURN_IF_ERROR(dst->erase_prefix(dst_prefix));
   }
 
-  std::sort(plans.begin(), plans.end(),
-            [](const Plan& a, const Plan& b) { return a.rel < b.rel; });
+  std::sort(plans.begin(), plans.end(), [](const Plan& a, const Plan& b) { return a.rel < b.rel; });
   ConvertReport report;
   // Missing ancestors of the destination become groups too (v2 requires them), in the format of
   // the converted root (plans.front(), path "").
   if (!dst_root.empty()) {
-    const int format = plans.front().is_array ? plans.front().target.zarr_format
-                                              : plans.front().group.zarr_format;
+    const int format =
+        plans.front().is_array ? plans.front().target.zarr_format : plans.front().group.zarr_format;
     std::vector<std::string> ancestors = {""};
     for (size_t pos = dst_root.find('/'); pos != std::string::npos;
          pos = dst_root.find('/', pos + 1)) {
@@ -338,9 +338,9 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
                          where);
     RETURN_IF_ERROR_CTX(internal::WriteArrayMetadataDocuments(*dst, path, target->metadata()),
                         where);
-    RETURN_IF_ERROR_CTX(CopyContents(*p.source, *target, *executor, options.max_buffer_bytes,
-                                     report.chunks_copied),
-                        where);
+    RETURN_IF_ERROR_CTX(
+        CopyContents(*p.source, *target, *executor, options.max_buffer_bytes, report.chunks_copied),
+        where);
     ++report.arrays;
   }
   return report;

@@ -272,8 +272,7 @@ Result<std::string> V2DataTypeString(DataType type, bool big_endian) {
     case DataTypeId::kFloat64: kind = 'f'; break;
     case DataTypeId::kComplex64:
     case DataTypeId::kComplex128: kind = 'c'; break;
-    default:
-      return Status::Unsupported("data type " + type.name() + " has no Zarr v2 dtype");
+    default: return Status::Unsupported("data type " + type.name() + " has no Zarr v2 dtype");
   }
   std::string s(1, size == 1 ? '|' : (big_endian ? '>' : '<'));
   s += kind;
@@ -318,7 +317,8 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
 
   std::string order = "C";
   if (const auto it = z.find("order"); it != z.end()) {
-    if (*it != "C" && *it != "F") return FieldError(where, "order", Show(*it) + " is not \"C\" or \"F\"");
+    if (*it != "C" && *it != "F")
+      return FieldError(where, "order", Show(*it) + " is not \"C\" or \"F\"");
     order = it->get<std::string>();
   }
   if (const auto it = z.find("filters"); it != z.end() && !it->is_null()) {
@@ -451,8 +451,7 @@ Result<ArrayMetadata> NormalizeV2ArrayMetadata(ArrayMetadata m, std::string_view
   }
   if (m.extra_fields.is_object() && !m.extra_fields.empty()) {
     return Status::Unsupported(std::string(where) + ": extra field \"" +
-                               m.extra_fields.begin().key() +
-                               "\" cannot be expressed in Zarr v2");
+                               m.extra_fields.begin().key() + "\" cannot be expressed in Zarr v2");
   }
   if (!m.attributes.is_object()) {
     return Status::InvalidArgument(std::string(where) + ": attributes: " + Show(m.attributes) +
@@ -479,8 +478,7 @@ Result<ArrayMetadata> NormalizeV2ArrayMetadata(ArrayMetadata m, std::string_view
   return back;
 }
 
-Result<std::optional<ArrayMetadata>> ReadV2ArrayMetadata(Store& store,
-                                                         std::string_view node_path) {
+Result<std::optional<ArrayMetadata>> ReadV2ArrayMetadata(Store& store, std::string_view node_path) {
   const std::string key = V2KeyFor(node_path, kZarrayKey);
   ASSIGN_OR_RETURN(std::optional<Bytes> doc, store.get(key));
   if (!doc) {
@@ -514,8 +512,7 @@ Status WriteV2Attributes(Store& store, std::string_view node_path, const Json& a
   return WriteJson(store, key, attributes);
 }
 
-Result<std::optional<GroupMetadata>> ReadV2GroupMetadata(Store& store,
-                                                         std::string_view node_path) {
+Result<std::optional<GroupMetadata>> ReadV2GroupMetadata(Store& store, std::string_view node_path) {
   const std::string key = V2KeyFor(node_path, kZgroupKey);
   ASSIGN_OR_RETURN(Json z, ReadJsonDoc(store, key));
   if (z.is_null()) return std::optional<GroupMetadata>();

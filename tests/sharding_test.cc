@@ -724,6 +724,88 @@ TEST_F(CorruptIndex, WrongInnerChunkSizeIsCorruption) {
   EXPECT_TRUE(a->Read(Region::All({8}), std::span<uint8_t>(got)).IsCorruption());
 }
 
+TEST_F(CorruptIndex, OverlapInAShardThatIsNeitherInCNorMortonOrderIsCorruption) {
+  // Offsets 5, 2, 4, 6: not in C (= Morton) order, so the check sorts them; [4, 6) and [5, 7)
+  // overlap.
+  SetEntry(0, 5, 2);
+  ExpectCorruption("overlap out of order");
+}
+
+// A compressed (zstd) shard, index at the end or the start: corrupted or truncated inner chunks
+// and truncated values are Corruption naming the shard through every path of the pipeline.
+class CorruptCompressed : public ::testing::TestWithParam<const char*> {
+ protected:
+  // uint16 [64, 64], one shard, inner [8, 4] (128 inner chunks of 64 bytes before zstd).
+  void SetUp() override {
+    a = MustCreate(
+        mem, Meta({64, 64}, {64, 64}, DataType(DataTypeId::kUInt16),
+                  Json::array({Sharding({8, 4}, Json::array({Bytes_(), Zstd()}), GetParam())})));
+    std::vector<uint16_t> d(64 * 64);
+    for (size_t i = 0; i < d.size(); ++i) d[i] = static_cast<uint16_t>(i * 7 % 1000 + 1);
+    ASSERT_TRUE(a->Write(Region::All({64, 64}), std::span<const uint16_t>(d)).ok());
+    value = **mem->get("a/c/0/0");
+    index_at = start() ? 0 : value.size() - kIndex;
+  }
+  bool start() const { return std::string(GetParam()) == "start"; }
+  uint64_t Entry(uint64_t j, int half) const {
+    uint64_t v;
+    std::memcpy(&v, value.data() + index_at + 16 * j + 8 * half, 8);
+    return v;
+  }
+  // Rewrites entry j's nbytes and re-seals the index CRC.
+  void SetNbytes(uint64_t j, uint64_t nb) {
+    std::memcpy(value.data() + index_at + 16 * j + 8, &nb, 8);
+    const uint32_t c = Crc32c(ByteView(value).subspan(index_at, kIndex - 4));
+    std::memcpy(value.data() + index_at + kIndex - 4, &c, 4);
+  }
+  // Whole read, a read of the inner chunk at `at` alone, and a write of one element into it.
+  void ExpectCorruption(const char* what, std::vector<uint64_t> at = {0, 0}) {
+    ASSERT_TRUE(mem->set("a/c/0/0", value).ok());
+    std::vector<uint16_t> all(64 * 64);
+    Status whole = a->Read(Region::All({64, 64}), std::span<uint16_t>(all));
+    EXPECT_TRUE(whole.IsCorruption()) << what << ": " << whole;
+    EXPECT_NE(whole.message().find("a/c/0/0"), std::string::npos) << what << ": " << whole;
+    std::vector<uint16_t> one_chunk(32);
+    Status part = a->Read(Region{at, {8, 4}}, std::span<uint16_t>(one_chunk));
+    EXPECT_TRUE(part.IsCorruption()) << what << ": " << part;
+    EXPECT_NE(part.message().find("a/c/0/0"), std::string::npos) << what << ": " << part;
+    const std::vector<uint16_t> x = {9};
+    Status write = a->Write(Region{{at[0] + 1, at[1] + 1}, {1, 1}}, std::span<const uint16_t>(x));
+    EXPECT_TRUE(write.IsCorruption()) << what << ": " << write;
+  }
+  static constexpr uint64_t kIndex = 128 * 16 + 4;
+  std::shared_ptr<MemoryStore> mem = MemoryStore::Create();
+  std::shared_ptr<Array> a;
+  Bytes value;
+  uint64_t index_at = 0;
+};
+
+TEST_P(CorruptCompressed, CorruptedInnerChunkFrameIsCorruption) {
+  // The zstd frame magic of inner chunk [0, 0]; the index is intact.
+  for (int i = 0; i < 4; ++i) value[Entry(0, 0) + i] ^= 0x5A;
+  ExpectCorruption("bad frame");
+}
+
+TEST_P(CorruptCompressed, TruncatedInnerChunkIsCorruption) {
+  // The index (CRC re-sealed) records half of inner chunk [0, 0]'s bytes.
+  SetNbytes(0, Entry(0, 1) / 2);
+  ExpectCorruption("truncated inner chunk");
+}
+
+TEST_P(CorruptCompressed, TruncatedShardIsCorruption) {
+  // Cuts into the last inner chunk in Morton order, [7, 15]; a partial read of a chunk whose
+  // bytes are intact (with the index at the start) need not notice.
+  value.resize(value.size() - 40);
+  ExpectCorruption("truncated shard", {56, 60});
+}
+
+TEST_P(CorruptCompressed, ShardCutInsideItsIndexIsCorruption) {
+  value.resize(start() ? kIndex / 2 : value.size() - kIndex / 2);
+  ExpectCorruption("cut in index");
+}
+
+INSTANTIATE_TEST_SUITE_P(IndexLocation, CorruptCompressed, ::testing::Values("end", "start"));
+
 // ---------------------------------------------------------------------------------------------
 // Configuration.
 

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -95,6 +96,19 @@ struct ArrayOptions {
   ShardingOptions sharding;
 };
 
+// Settings of one Read call; an unset field takes the handle's ArrayOptions value.
+struct ReadOptions {
+  // The pipeline for this call. Default (unset): ArrayOptions::pipeline.
+  std::optional<PipelineKind> pipeline;
+};
+
+// Settings of one Write or Fill call; an unset field takes the handle's ArrayOptions value.
+struct WriteOptions {
+  // The pipeline for this call. Default (unset): ArrayOptions::pipeline. Both pipelines store
+  // byte-identical chunks, so calls may mix them on one array.
+  std::optional<PipelineKind> pipeline;
+};
+
 struct CreateOptions {
   // Replace an existing node at the path (erasing its whole subtree first). Default false:
   // an existing node is AlreadyExists and nothing is written.
@@ -154,31 +168,33 @@ class Array {
   std::string MetadataKey() const;
 
   // Untyped read/write: `out`/`in` hold region.num_elements() * data_type().size() bytes.
-  Status Read(const Region& region, MutableByteView out) const;
-  Status Write(const Region& region, ByteView in);
+  Status Read(const Region& region, MutableByteView out, const ReadOptions& options = {}) const;
+  Status Write(const Region& region, ByteView in, const WriteOptions& options = {});
   // Writes one element value (data_type().size() bytes) to every element of `region`, encoding
   // each fully covered chunk once and reusing it.
-  Status Fill(const Region& region, ByteView element);
+  Status Fill(const Region& region, ByteView element, const WriteOptions& options = {});
 
   // Typed forms: T must match the data type (InvalidArgument otherwise).
   template <typename T>
-  Status Read(const Region& region, std::span<T> out) const {
+  Status Read(const Region& region, std::span<T> out, const ReadOptions& options = {}) const {
     RETURN_IF_ERROR(CheckType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T)));
-    return Read(region, MutableByteView(reinterpret_cast<uint8_t*>(out.data()), out.size_bytes()));
+    return Read(region, MutableByteView(reinterpret_cast<uint8_t*>(out.data()), out.size_bytes()),
+                options);
   }
   template <typename T>
-  Status Write(const Region& region, std::span<const T> in) {
+  Status Write(const Region& region, std::span<const T> in, const WriteOptions& options = {}) {
     RETURN_IF_ERROR(CheckType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T)));
-    return Write(region, ByteView(reinterpret_cast<const uint8_t*>(in.data()), in.size_bytes()));
+    return Write(region, ByteView(reinterpret_cast<const uint8_t*>(in.data()), in.size_bytes()),
+                 options);
   }
   template <typename T>
-  Status Write(const Region& region, std::span<T> in) {
-    return Write(region, std::span<const T>(in));
+  Status Write(const Region& region, std::span<T> in, const WriteOptions& options = {}) {
+    return Write(region, std::span<const T>(in), options);
   }
   template <typename T>
-  Status Fill(const Region& region, const T& value) {
+  Status Fill(const Region& region, const T& value, const WriteOptions& options = {}) {
     RETURN_IF_ERROR(CheckType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T)));
-    return Fill(region, ByteView(reinterpret_cast<const uint8_t*>(&value), sizeof(T)));
+    return Fill(region, ByteView(reinterpret_cast<const uint8_t*>(&value), sizeof(T)), options);
   }
 
   // The attributes as stored now (reads zarr.json, so changes through other handles are seen).

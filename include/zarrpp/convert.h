@@ -68,7 +68,6 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
 // The metadata Convert writes for an array whose metadata is `source` (format, chunk grid, chain
 // and key encoding as the options say; attributes kept). `where` names the array in messages.
 Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
-                                             const ConvertOptions& options,
-                                             std::string_view where);
+                                             const ConvertOptions& options, std::string_view where);
 
 }  // namespace zarrpp

@@ -25,8 +25,8 @@ int Usage() {
                "usage:\n"
                "  zarrpp info PATH\n"
                "  zarrpp digest PATH [--json]\n"
-               "  zarrpp convert SRC DST [--zarr-format 2|3] [--chunks a,b,...] [--shards a,b,...]\n"
-               "                 [--codecs JSON] [--overwrite]\n");
+               "  zarrpp convert SRC DST [--zarr-format 2|3] [--chunks a,b,...]\n"
+               "                 [--shards a,b,...] [--codecs JSON] [--overwrite]\n");
   return 2;
 }
 
@@ -122,7 +122,8 @@ int Digest(const std::string& path, bool json) {
 }
 
 // "a,b,c" -> {a, b, c}; "" -> {} (a 0-d shape).
-zarrpp::Result<std::vector<uint64_t>> ParseShapeArg(const std::string& flag, const std::string& text) {
+zarrpp::Result<std::vector<uint64_t>> ParseShapeArg(const std::string& flag,
+                                                    const std::string& text) {
   std::vector<uint64_t> out;
   size_t i = 0;
   while (i < text.size()) {

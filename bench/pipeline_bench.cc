@@ -1,0 +1,485 @@
+// The pipeline matrix (spec/pipeline.md, workload.md W2 plus W1): every cell is run with the
+// batched pipeline (the baseline), the fused pipeline, and the fused pipeline on one worker, one
+// after another in the same process, so fused / batched is a same-run ratio.
+//
+//   pipeline     batched | fused | fused1 (MakeTbbExecutor(1))
+//   compression  none | blosc-lz4 | zstd3 | gzip1
+//   layout       c1000        uint8 1,000,000, chunks 1000
+//                c1000-s1000  the same chunks, one per shard of 1000
+//                c100-s1e6    chunks 100 in one shard of 1,000,000
+//                c1e5-s1e7    uint8 100,000,000, chunks 100,000 in shards of 10,000,000
+//                w1           float32 W1 rows x 8192, chunks 256 x 1024 (1 MiB)
+//                w1-s         the same inner chunks in shards of 2048 x 2048
+//                (rows: ZARRPP_BENCH_W1_ROWS, default 2048 = 64 MiB, to keep the matrix in budget)
+//   store        mem (latency 0) | mem-1ms | mem-10ms | local
+//   data         scalar (Fill with 1) | random (a semi-random pattern; W1 uses its own values)
+//   operation    write (whole array) | read (whole array) | strided (1 % of the chunks, one
+//                Read call per chunk, in grid order)
+//
+// Names are "<op>/<layout>/<compression>/<store>/<data>/<pipeline>". Counters per case:
+// bytes_per_second (logical bytes of the request), bytes_read / bytes_written (store traffic
+// through a CountingStore), peak_mem (peak live heap bytes above the level at the start of the
+// operation, from a global operator new/delete counter in this binary), retained_mem (live bytes
+// at the end minus the start: what a memory store kept), workers, requests (store operations),
+// chunk_bytes (the chunk a reader decodes: the inner chunk when sharded), stored_chunk_bytes and
+// stored_chunks (the stored chunk: the shard when sharded).
+// After the Google Benchmark output the binary prints the fused / batched table.
+//
+//   build/bench/pipeline_bench --benchmark_out=bench/results/pipeline.json \
+//       --benchmark_out_format=json
+//   build/bench/pipeline_bench --benchmark_filter='read/c1000/'
+#include <malloc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "bench_support.h"
+#include "src/workloads.h"
+#include "zarrpp/array.h"
+#include "zarrpp/local_store.h"
+#include "zarrpp/memory_store.h"
+#include "zarrpp/store_wrappers.h"
+
+// ---- heap accounting: every allocation of this process goes through these operators ----------
+
+namespace {
+std::atomic<int64_t> g_live{0};
+std::atomic<int64_t> g_peak{0};
+
+void Account(void* p) {
+  if (p == nullptr) return;
+  const int64_t n = static_cast<int64_t>(malloc_usable_size(p));
+  const int64_t live = g_live.fetch_add(n, std::memory_order_relaxed) + n;
+  int64_t peak = g_peak.load(std::memory_order_relaxed);
+  while (live > peak && !g_peak.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+  }
+}
+void Unaccount(void* p) {
+  if (p == nullptr) return;
+  g_live.fetch_sub(static_cast<int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
+}
+void* Allocate(size_t n, size_t align) {
+  void* p = nullptr;
+  if (align <= alignof(std::max_align_t)) {
+    p = std::malloc(n == 0 ? 1 : n);
+  } else if (posix_memalign(&p, align, n == 0 ? align : n) != 0) {
+    p = nullptr;
+  }
+  if (p == nullptr) throw std::bad_alloc();
+  Account(p);
+  return p;
+}
+void Release(void* p) {
+  Unaccount(p);
+  std::free(p);
+}
+}  // namespace
+
+void* operator new(size_t n) {
+  return Allocate(n, 0);
+}
+void* operator new[](size_t n) {
+  return Allocate(n, 0);
+}
+void* operator new(size_t n, std::align_val_t a) {
+  return Allocate(n, static_cast<size_t>(a));
+}
+void* operator new[](size_t n, std::align_val_t a) {
+  return Allocate(n, static_cast<size_t>(a));
+}
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return Allocate(n, 0);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return Allocate(n, 0);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void operator delete(void* p) noexcept {
+  Release(p);
+}
+void operator delete[](void* p) noexcept {
+  Release(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  Release(p);
+}
+void operator delete[](void* p, size_t) noexcept {
+  Release(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  Release(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  Release(p);
+}
+void operator delete(void* p, size_t, std::align_val_t) noexcept {
+  Release(p);
+}
+void operator delete[](void* p, size_t, std::align_val_t) noexcept {
+  Release(p);
+}
+
+namespace zarrpp::bench {
+namespace {
+
+void Check(const Status& s, const std::string& what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what.c_str(), s.ToString().c_str());
+    std::abort();
+  }
+}
+template <typename T>
+T Must(Result<T> r, const std::string& what) {
+  Check(r.status(), what);
+  return std::move(r).value();
+}
+
+// ---- the matrix -------------------------------------------------------------------------------
+
+struct Layout {
+  std::string name;
+  std::vector<uint64_t> shape, chunks;
+  std::vector<uint64_t> inner;  // empty: unsharded
+  bool w1 = false;              // float32 W1 values; otherwise uint8
+};
+
+uint64_t W1Rows() {
+  const char* e = std::getenv("ZARRPP_BENCH_W1_ROWS");
+  return e ? std::strtoull(e, nullptr, 10) : 2048;
+}
+
+std::vector<Layout> Layouts() {
+  const uint64_t rows = W1Rows();
+  return {
+      {"c1000", {1000000}, {1000}, {}, false},
+      {"c1000-s1000", {1000000}, {1000}, {1000}, false},
+      {"c100-s1e6", {1000000}, {1000000}, {100}, false},
+      {"c1e5-s1e7", {100000000}, {10000000}, {100000}, false},
+      {"w1", {rows, 8192}, {256, 1024}, {}, true},
+      {"w1-s", {rows, 8192}, {std::min<uint64_t>(rows, 2048), 2048}, {256, 1024}, true},
+  };
+}
+const std::vector<std::string> kCompressions = {"none", "blosc-lz4", "zstd3", "gzip1"};
+struct StoreKind {
+  std::string name;
+  bool local;
+  int latency_ms;
+};
+const std::vector<StoreKind> kStores = {
+    {"mem", false, 0}, {"mem-1ms", false, 1}, {"mem-10ms", false, 10}, {"local", true, 0}};
+const std::vector<std::string> kData = {"scalar", "random"};
+const std::vector<std::string> kOps = {"write", "read", "strided"};
+const std::vector<std::string> kPipelines = {"batched", "fused", "fused1"};
+
+Json CompressedChain(const std::string& comp, size_t esize) {
+  Json bytes = {{"name", "bytes"}};
+  if (esize > 1) bytes["configuration"] = {{"endian", "little"}};
+  Json c = Json::array({bytes});
+  if (comp == "blosc-lz4") {
+    c.push_back({{"name", "blosc"},
+                 {"configuration",
+                  {{"cname", "lz4"},
+                   {"clevel", 5},
+                   {"shuffle", "shuffle"},
+                   {"typesize", esize},
+                   {"blocksize", 0}}}});
+  } else if (comp == "zstd3") {
+    c.push_back({{"name", "zstd"}, {"configuration", {{"level", 3}, {"checksum", false}}}});
+  } else if (comp == "gzip1") {
+    c.push_back({{"name", "gzip"}, {"configuration", {{"level", 1}}}});
+  }
+  return c;
+}
+
+ArrayMetadata MetaFor(const Layout& l, const std::string& comp) {
+  ArrayMetadata m;
+  m.shape = l.shape;
+  m.chunk_shape = l.chunks;
+  m.data_type = DataType(l.w1 ? DataTypeId::kFloat32 : DataTypeId::kUInt8);
+  m.fill_value = FillValue::Zero(m.data_type);
+  const size_t esize = m.data_type.size();
+  if (l.inner.empty()) {
+    m.codecs = CompressedChain(comp, esize);
+  } else {
+    Json bytes = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
+    m.codecs = Json::array({{{"name", "sharding_indexed"},
+                             {"configuration",
+                              {{"chunk_shape", l.inner},
+                               {"codecs", CompressedChain(comp, esize)},
+                               {"index_codecs", Json::array({bytes, {{"name", "crc32c"}}})},
+                               {"index_location", "end"}}}}});
+  }
+  return m;
+}
+
+uint64_t NumElements(const Layout& l) {
+  uint64_t n = 1;
+  for (uint64_t d : l.shape) n *= d;
+  return n;
+}
+size_t ElementSize(const Layout& l) {
+  return l.w1 ? 4 : 1;
+}
+// The chunks a reader sees: inner chunks when sharded.
+std::vector<uint64_t> ReadChunk(const Layout& l) {
+  return l.inner.empty() ? l.chunks : l.inner;
+}
+
+// The semi-random uint8 pattern: a slow ramp with 4 noisy low bits, about 2:1 compressible.
+void FillRandom(uint8_t* out, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) {
+    uint32_t h = static_cast<uint32_t>(i) * 0x9E3779B1u;
+    h ^= h >> 16;
+    out[i] = static_cast<uint8_t>(((i >> 10) & 0xF0) | (h & 0x0F));
+  }
+}
+
+// Source and destination buffers, one pair per layout, allocated before any case measures.
+struct Buffers {
+  Bytes source;  // the random contents
+  Bytes dest;
+  Bytes expected_scalar;
+};
+Buffers& BuffersFor(const Layout& l) {
+  static std::map<std::string, std::unique_ptr<Buffers>>* all =
+      new std::map<std::string, std::unique_ptr<Buffers>>;
+  auto& b = (*all)[l.name];
+  if (!b) {
+    // Release the other layouts' buffers: only one layout's data is alive at a time.
+    all->clear();
+    auto fresh = std::make_unique<Buffers>();
+    const uint64_t bytes = NumElements(l) * ElementSize(l);
+    fresh->source.resize(bytes);
+    fresh->dest.assign(bytes, 0xAB);
+    fresh->expected_scalar.resize(bytes);
+    if (l.w1) {
+      workloads::GenerateW1(reinterpret_cast<float*>(fresh->source.data()), l.shape[0], l.shape[1],
+                            *DefaultExecutor());
+      const float one = 1.0f;
+      for (uint64_t i = 0; i < bytes; i += 4) std::memcpy(&fresh->expected_scalar[i], &one, 4);
+    } else {
+      FillRandom(fresh->source.data(), bytes);
+      std::fill(fresh->expected_scalar.begin(), fresh->expected_scalar.end(), 1);
+    }
+    (*all)[l.name] = std::move(fresh);
+    return *(*all)[l.name];
+  }
+  return *b;
+}
+
+// The stored array of one (layout, compression, data, memory|local): the inner store is shared by
+// the latency variants; only one is alive at a time.
+struct Fixture {
+  std::string key;
+  std::shared_ptr<Store> inner;
+  std::string dir;
+  bool written = false;
+};
+Fixture& FixtureFor(const std::string& key, bool local) {
+  static Fixture* f = new Fixture;
+  if (f->key != key) {
+    if (!f->dir.empty()) RemoveDir(f->dir);
+    *f = Fixture{};
+    f->key = key;
+    if (local) {
+      f->dir = ScratchDir("pipeline");
+      f->inner = Must(LocalStore::Open(f->dir), "open local store");
+    } else {
+      f->inner = MemoryStore::Create();
+    }
+  }
+  return *f;
+}
+
+std::shared_ptr<Executor> OneWorker() {
+  static std::shared_ptr<Executor> e = MakeTbbExecutor(1);
+  return e;
+}
+
+struct Cell {
+  Layout layout;
+  std::string comp, data, op, pipeline;
+  StoreKind store;
+};
+
+void WriteAll(Array& a, const Cell& c, const Buffers& b) {
+  const Region all = Region::All(c.layout.shape);
+  if (c.data == "scalar") {
+    if (c.layout.w1) {
+      Check(a.Fill(all, 1.0f), "fill");
+    } else {
+      Check(a.Fill(all, uint8_t{1}), "fill");
+    }
+  } else {
+    Check(a.Write(all, ByteView(b.source)), "write");
+  }
+}
+
+// The regions of a strided read: every 100th chunk (as the reader sees chunks), at least one.
+std::vector<Region> StridedRegions(const Layout& l) {
+  const std::vector<uint64_t> rc = ReadChunk(l);
+  std::vector<uint64_t> grid(l.shape.size());
+  uint64_t total = 1;
+  for (size_t d = 0; d < grid.size(); ++d) {
+    grid[d] = l.shape[d] / rc[d];
+    total *= grid[d];
+  }
+  std::vector<Region> out;
+  for (uint64_t i = 0; i < total; i += 100) {
+    Region r;
+    r.origin.resize(grid.size());
+    r.shape = rc;
+    uint64_t rest = i;
+    for (size_t d = grid.size(); d-- > 0;) {
+      r.origin[d] = (rest % grid[d]) * rc[d];
+      rest /= grid[d];
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void RunCell(benchmark::State& state, const Cell& c) {
+  Buffers& b = BuffersFor(c.layout);
+  const std::string key =
+      c.layout.name + "/" + c.comp + "/" + c.data + "/" + (c.store.local ? "local" : "mem");
+  Fixture& f = FixtureFor(key, c.store.local);
+  std::shared_ptr<Store> store = f.inner;
+  if (c.store.latency_ms > 0) {
+    store = std::make_shared<LatencyStore>(store, std::chrono::milliseconds(c.store.latency_ms));
+  }
+  auto counting = std::make_shared<CountingStore>(store);
+  ArrayOptions opts;
+  opts.pipeline = c.pipeline == "batched" ? PipelineKind::kBatched : PipelineKind::kFused;
+  if (c.pipeline == "fused1") opts.executor = OneWorker();
+  const ArrayMetadata meta = MetaFor(c.layout, c.comp);
+  if (!f.written) {
+    // Reads need stored contents: write them once, untimed, with the batched pipeline's peer.
+    auto setup = Must(Array::Create(f.inner, "a", meta, CreateOptions{true}), "create");
+    WriteAll(*setup, c, b);
+    f.written = true;
+  }
+  auto array = Must(Array::Attach(counting, "a", meta, opts), "attach");
+  const Region all = Region::All(c.layout.shape);
+  const std::vector<Region> strided =
+      c.op == "strided" ? StridedRegions(c.layout) : std::vector<Region>{};
+  uint64_t strided_bytes = 0;
+  for (const Region& r : strided) strided_bytes += r.num_elements() * ElementSize(c.layout);
+
+  counting->reset();
+  const int64_t live0 = g_live.load();
+  g_peak.store(live0);
+  for (auto _ : state) {
+    if (c.op == "write") {
+      WriteAll(*array, c, b);
+    } else if (c.op == "read") {
+      Check(array->Read(all, MutableByteView(b.dest)), "read");
+    } else {
+      const size_t part_bytes = strided_bytes / strided.size();
+      for (const Region& r : strided) {
+        // 1-D: into the part's place in the whole-array buffer; a 2-D chunk is not contiguous
+        // there, so it goes to the front of the buffer.
+        const uint64_t off = r.origin.size() == 1 ? r.origin[0] * ElementSize(c.layout) : 0;
+        Check(array->Read(r, MutableByteView(b.dest.data() + off, part_bytes)), "strided read");
+      }
+    }
+  }
+  const int64_t peak = g_peak.load() - live0;
+  const int64_t retained = g_live.load() - live0;
+  const double iters = static_cast<double>(state.iterations());
+  const auto counters = counting->counters();
+  state.counters["bytes_read"] = static_cast<double>(counters.bytes_read) / iters;
+  state.counters["bytes_written"] = static_cast<double>(counters.bytes_written) / iters;
+  state.counters["peak_mem"] = static_cast<double>(peak);
+  state.counters["retained_mem"] = static_cast<double>(std::max<int64_t>(0, retained));
+  state.counters["workers"] =
+      static_cast<double>(c.pipeline == "fused1" ? 1 : DefaultExecutor()->concurrency());
+  uint64_t chunk_bytes = ElementSize(c.layout);
+  for (uint64_t d : ReadChunk(c.layout)) chunk_bytes *= d;
+  state.counters["chunk_bytes"] = static_cast<double>(chunk_bytes);
+  uint64_t stored_bytes = ElementSize(c.layout), stored_chunks = 1;
+  for (size_t d = 0; d < c.layout.shape.size(); ++d) {
+    stored_bytes *= c.layout.chunks[d];
+    stored_chunks *= (c.layout.shape[d] + c.layout.chunks[d] - 1) / c.layout.chunks[d];
+  }
+  // The stored chunk (the shard when sharded): the unit one worker fetches and holds.
+  state.counters["stored_chunk_bytes"] = static_cast<double>(stored_bytes);
+  state.counters["stored_chunks"] = static_cast<double>(stored_chunks);
+  state.counters["requests"] =
+      static_cast<double>(counters.get_into + counters.get_ranges + counters.set +
+                          counters.set_range + counters.erase + counters.size) /
+      iters;
+  const uint64_t logical =
+      c.op == "strided" ? strided_bytes : NumElements(c.layout) * ElementSize(c.layout);
+  state.SetBytesProcessed(static_cast<int64_t>(logical) * state.iterations());
+
+  if (c.op == "read") {
+    const Bytes& want = c.data == "scalar" ? b.expected_scalar : b.source;
+    if (b.dest != want) state.SkipWithError("read returned different data");
+  }
+}
+
+// Slow cells get fewer repetitions; every cell gets at least two (the first warms scratch).
+int RepetitionsFor(const Cell& c) {
+  const uint64_t bytes = NumElements(c.layout) * ElementSize(c.layout);
+  if (bytes >= (uint64_t{32} << 20) && c.op != "strided") return 2;
+  if (c.store.latency_ms >= 10) return 2;
+  return 3;
+}
+// Cells of well under a millisecond repeat the operation inside one timing, so timer and
+// scheduling noise do not decide their ratio.
+int IterationsFor(const Cell& c) {
+  return c.op == "strided" && c.store.latency_ms == 0 ? 20 : 1;
+}
+
+void RegisterAll() {
+  for (const Layout& l : Layouts()) {
+    for (const std::string& comp : kCompressions) {
+      for (const std::string& data : kData) {
+        for (const StoreKind& store : kStores) {
+          for (const std::string& op : kOps) {
+            for (const std::string& pipe : kPipelines) {
+              Cell c{l, comp, data, op, pipe, store};
+              const std::string name =
+                  op + "/" + l.name + "/" + comp + "/" + store.name + "/" + data + "/" + pipe;
+              benchmark::RegisterBenchmark(name.c_str(),
+                                           [c](benchmark::State& st) { RunCell(st, c); })
+                  ->Iterations(IterationsFor(c))
+                  ->Repetitions(RepetitionsFor(c))
+                  ->UseRealTime()
+                  ->Unit(benchmark::kMillisecond);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace zarrpp::bench
+
+int main(int argc, char** argv) {
+  zarrpp::bench::RegisterAll();
+  const int rc = zarrpp::bench::RunWithRatios(
+      argc, argv, "batched", "Pipeline matrix: fused / batched, same run", {"fused", "fused1"});
+  zarrpp::bench::FixtureFor("", false);  // removes the last local directory
+  return rc;
+}

@@ -1,0 +1,179 @@
+// Convert (zarrpp/convert.h): v3 <-> v2, re-chunking, sharding and codec replacement keep every
+// element and attribute; destinations are protected; what a target cannot express is refused
+// naming the array and the codec.
+#include "zarrpp/convert.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "zarrpp/array.h"
+#include "zarrpp/digest.h"
+#include "zarrpp/memory_store.h"
+
+namespace zarrpp {
+namespace {
+
+// A v3 hierarchy: group "g" with attributes, arrays g/a (float32 2-d, partly written so some
+// chunks are missing) and g/s/b (int16 0-d).
+std::shared_ptr<MemoryStore> SourceTree() {
+  auto store = MemoryStore::Create();
+  ArrayMetadata a;
+  a.shape = {9, 7};
+  a.chunk_shape = {4, 3};
+  a.data_type = DataType(DataTypeId::kFloat32);
+  a.fill_value = *FillValue::FromJson("NaN", a.data_type);
+  a.attributes = {{"units", "m"}};
+  auto arr = Array::Create(store, "g/a", a);
+  EXPECT_TRUE(arr.ok()) << arr.status().ToString();
+  std::vector<float> v(5 * 7);
+  std::iota(v.begin(), v.end(), -10.5f);
+  EXPECT_TRUE((*arr)->Write(Region{{0, 0}, {5, 7}}, std::span<const float>(v)).ok());
+  ArrayMetadata b;
+  b.data_type = DataType(DataTypeId::kInt16);
+  auto scalar = Array::Create(store, "g/s/b", b);
+  EXPECT_TRUE(scalar.ok()) << scalar.status().ToString();
+  EXPECT_TRUE((*scalar)->Fill(Region{}, int16_t{-42}).ok());
+  EXPECT_TRUE(store
+                  ->set("g/zarr.json",
+                        AsBytes(std::string(
+                            R"({"zarr_format":3,"node_type":"group","attributes":{"title":"t"}})")))
+                  .ok());
+  return store;
+}
+
+std::vector<ArrayDigestEntry> Digests(std::shared_ptr<Store> store, const std::string& path) {
+  auto d = DigestTree(std::move(store), path);
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() ? *d : std::vector<ArrayDigestEntry>{};
+}
+
+void ExpectSameContents(const std::vector<ArrayDigestEntry>& a,
+                        const std::vector<ArrayDigestEntry>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].path, b[i].path);
+    EXPECT_EQ(a[i].sha256, b[i].sha256) << a[i].path;
+    EXPECT_EQ(a[i].shape, b[i].shape) << a[i].path;
+  }
+}
+
+TEST(Convert, V3ToV2AndBackKeepsContentsAndAttributes) {
+  auto src = SourceTree();
+  auto v2 = MemoryStore::Create();
+  ConvertOptions to2;
+  to2.zarr_format = 2;
+  to2.max_buffer_bytes = 64;  // one chunk at a time
+  auto report = Convert(src, "g", v2, "out", to2);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->arrays, 2u);
+  EXPECT_EQ(Json::parse(AsString(**v2->get("out/.zattrs"))), Json({{"title", "t"}}));
+  EXPECT_TRUE(*v2->exists("out/.zgroup"));
+  EXPECT_TRUE(*v2->exists("out/s/.zgroup"));  // implied group, required by v2
+  EXPECT_TRUE(*v2->exists(".zgroup"));        // and the destination's missing ancestors
+  EXPECT_EQ(Json::parse(AsString(**v2->get("out/a/.zattrs"))), Json({{"units", "m"}}));
+  const Json z = Json::parse(AsString(**v2->get("out/a/.zarray")));
+  EXPECT_EQ(z["fill_value"], "NaN");
+  EXPECT_EQ(z["dimension_separator"], "/");  // the v3 default encoding's separator
+  EXPECT_EQ(z["compressor"]["id"], "zstd");
+  EXPECT_FALSE(*v2->exists("out/a/2/0"));  // a chunk of fill values is not stored
+  ExpectSameContents(Digests(src, "g"), Digests(v2, "out"));
+
+  auto v3 = MemoryStore::Create();
+  ConvertOptions to3;
+  to3.zarr_format = 3;
+  ASSERT_TRUE(Convert(v2, "out", v3, "", to3).ok());
+  auto a3 = Array::Open(v3, "a");
+  ASSERT_TRUE(a3.ok()) << a3.status().ToString();
+  EXPECT_EQ(a3->get()->metadata().zarr_format, 3);
+  EXPECT_EQ(a3->get()->metadata().attributes, Json({{"units", "m"}}));
+  ExpectSameContents(Digests(src, "g"), Digests(v3, ""));
+}
+
+TEST(Convert, ShardsAndChunksAndCodecsReplaceTheLayout) {
+  auto src = SourceTree();
+  auto dst = MemoryStore::Create();
+  ConvertOptions o;
+  o.chunks = std::vector<uint64_t>{2, 1};
+  o.shards = std::vector<uint64_t>{4, 7};
+  o.codecs = Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "big"}}}},
+                          {{"name", "gzip"}, {"configuration", {{"level", 1}}}}});
+  auto report = Convert(src, "g/a", dst, "", o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  auto sharded = Array::Open(dst, "");
+  ASSERT_TRUE(sharded.ok()) << sharded.status().ToString();
+  const ArrayMetadata& m = (*sharded)->metadata();
+  EXPECT_EQ(m.chunk_shape, (std::vector<uint64_t>{4, 7}));
+  ASSERT_EQ(m.codecs.size(), 1u);
+  EXPECT_EQ(m.codecs[0]["name"], "sharding_indexed");
+  EXPECT_EQ(m.codecs[0]["configuration"]["chunk_shape"], Json({2, 1}));
+  EXPECT_EQ(m.codecs[0]["configuration"]["codecs"][1]["name"], "gzip");
+  ExpectSameContents(Digests(src, "g/a"), Digests(dst, ""));
+
+  // Re-chunk the sharded copy back to plain chunks.
+  auto plain = MemoryStore::Create();
+  ConvertOptions p;
+  p.chunks = std::vector<uint64_t>{3, 3};
+  p.codecs = Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}});
+  ASSERT_TRUE(Convert(dst, "", plain, "", p).ok());
+  auto rechunked = Array::Open(plain, "");
+  ASSERT_TRUE(rechunked.ok()) << rechunked.status().ToString();
+  EXPECT_EQ((*rechunked)->metadata().chunk_shape, (std::vector<uint64_t>{3, 3}));
+  ExpectSameContents(Digests(src, "g/a"), Digests(plain, ""));
+}
+
+TEST(Convert, RefusesANonEmptyDestinationUnlessOverwrite) {
+  auto src = SourceTree();
+  auto dst = MemoryStore::Create();
+  ASSERT_TRUE(dst->set("keep/x", AsBytes(std::string("1"))).ok());
+  auto refused = Convert(src, "g", dst, "", {});
+  ASSERT_EQ(refused.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("keep/x"), std::string::npos);
+  EXPECT_EQ(*dst->list(), std::vector<std::string>{"keep/x"});
+  ConvertOptions o;
+  o.overwrite = true;
+  ASSERT_TRUE(Convert(src, "g", dst, "", o).ok());
+  EXPECT_FALSE(*dst->exists("keep/x"));
+  ExpectSameContents(Digests(src, "g"), Digests(dst, ""));
+}
+
+TEST(Convert, WhatTheTargetCannotExpressIsRefusedNamingArrayAndCodec) {
+  auto src = SourceTree();
+  auto dst = MemoryStore::Create();
+  ConvertOptions crc;
+  crc.zarr_format = 2;
+  crc.codecs = Json::array(
+      {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}, {{"name", "crc32c"}}});
+  auto r = Convert(src, "g", dst, "", crc);
+  ASSERT_EQ(r.status().code(), Status::Code::kUnsupported);
+  EXPECT_NE(r.status().message().find("crc32c"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("/a"), std::string::npos) << r.status().ToString();
+  EXPECT_TRUE(dst->list()->empty());  // nothing written
+
+  ConvertOptions shard;
+  shard.zarr_format = 2;
+  shard.shards = std::vector<uint64_t>{8, 6};
+  auto s = Convert(src, "g/a", dst, "", shard);
+  ASSERT_EQ(s.status().code(), Status::Code::kUnsupported);
+  EXPECT_NE(s.status().message().find("sharding_indexed"), std::string::npos);
+
+  ConvertOptions rank;
+  rank.chunks = std::vector<uint64_t>{2, 2, 2};
+  auto k = Convert(src, "g/a", dst, "", rank);
+  ASSERT_EQ(k.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(k.status().message().find("rank"), std::string::npos);
+
+  ConvertOptions uneven;
+  uneven.chunks = std::vector<uint64_t>{3, 3};
+  uneven.shards = std::vector<uint64_t>{4, 6};
+  EXPECT_EQ(Convert(src, "g/a", dst, "", uneven).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(Convert, MissingSourceIsNotFound) {
+  auto src = MemoryStore::Create();
+  auto dst = MemoryStore::Create();
+  EXPECT_EQ(Convert(src, "nothing", dst, "", {}).status().code(), Status::Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace zarrpp
