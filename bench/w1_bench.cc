@@ -7,11 +7,10 @@
 //   build/bench/w1_bench --benchmark_filter=blosc
 #include <blosc.h>
 #include <fcntl.h>
+#include <oneapi/tbb/parallel_for.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
-
-#include <oneapi/tbb/parallel_for.h>
 
 #include <cstring>
 #include <map>
@@ -64,7 +63,8 @@ std::string Dir(const std::string& role, const std::string& config) {
 
 struct LimitScratch {
   std::vector<uint8_t> chunk = std::vector<uint8_t>(kChunkBytes);
-  std::vector<uint8_t> encoded = std::vector<uint8_t>(ZSTD_compressBound(kChunkBytes) + BLOSC_MAX_OVERHEAD);
+  std::vector<uint8_t> encoded =
+      std::vector<uint8_t>(ZSTD_compressBound(kChunkBytes) + BLOSC_MAX_OVERHEAD);
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
 };
@@ -90,7 +90,8 @@ void LimitWrite(const std::string& config, const std::string& dir) {
       out = s.encoded.data();
       n = static_cast<size_t>(c);
     } else if (config == "zstd3") {
-      n = ZSTD_compressCCtx(s.cctx, s.encoded.data(), s.encoded.size(), s.chunk.data(), kChunkBytes, 3);
+      n = ZSTD_compressCCtx(s.cctx, s.encoded.data(), s.encoded.size(), s.chunk.data(), kChunkBytes,
+                            3);
       out = s.encoded.data();
     }
     std::string path = dir + "/" + std::to_string(gr) + "." + std::to_string(gc);
@@ -122,8 +123,8 @@ void LimitRead(const std::string& config, const std::string& dir) {
       chunk = s.chunk.data();
     }
     for (uint64_t r = 0; r < kW1ChunkRows; ++r) {
-      std::memcpy(dst + (gr * kW1ChunkRows + r) * kW1Cols + gc * kW1ChunkCols, chunk + r * kW1ChunkCols * 4,
-                  kW1ChunkCols * 4);
+      std::memcpy(dst + (gr * kW1ChunkRows + r) * kW1Cols + gc * kW1ChunkCols,
+                  chunk + r * kW1ChunkCols * 4, kW1ChunkCols * 4);
     }
   });
 }
@@ -161,41 +162,50 @@ std::set<std::string>& Written() {
 
 void Register(const std::string& config) {
   auto setup = [](benchmark::internal::Benchmark* b) {
-    b->Iterations(1)->Repetitions(5)->UseRealTime()->Unit(benchmark::kMillisecond)->ReportAggregatesOnly(false);
+    b->Iterations(1)
+        ->Repetitions(5)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond)
+        ->ReportAggregatesOnly(false);
   };
-  setup(benchmark::RegisterBenchmark(("W1/write/" + config + "/limit").c_str(), [config](benchmark::State& st) {
-    Source();
-    std::string dir = Dir("limit", config);
-    for (auto _ : st) LimitWrite(config, dir);
-    Written().insert("limit-" + config);
-    st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
-  }));
-  setup(benchmark::RegisterBenchmark(("W1/write/" + config + "/engine").c_str(), [config](benchmark::State& st) {
-    Source();
-    std::string dir = Dir("engine", config);
-    for (auto _ : st) EngineWrite(st, config, dir);
-    Written().insert("engine-" + config);
-    st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
-  }));
-  setup(benchmark::RegisterBenchmark(("W1/read/" + config + "/limit").c_str(), [config](benchmark::State& st) {
-    std::string dir = Dir("limit", config);
-    if (!Written().count("limit-" + config)) LimitWrite(config, dir), Written().insert("limit-" + config);
-    Destination();
-    for (auto _ : st) LimitRead(config, dir);
-    if (!Verify()) st.SkipWithError("limit read returned different data");
-    st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
-  }));
-  setup(benchmark::RegisterBenchmark(("W1/read/" + config + "/engine").c_str(), [config](benchmark::State& st) {
-    std::string dir = Dir("engine", config);
-    if (!Written().count("engine-" + config)) {
-      EngineWrite(st, config, dir);
-      Written().insert("engine-" + config);
-    }
-    std::fill(Destination().begin(), Destination().end(), 0.0f);
-    for (auto _ : st) EngineRead(st, dir);
-    if (!Verify()) st.SkipWithError("engine read returned different data");
-    st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
-  }));
+  setup(benchmark::RegisterBenchmark(
+      ("W1/write/" + config + "/limit").c_str(), [config](benchmark::State& st) {
+        Source();
+        std::string dir = Dir("limit", config);
+        for (auto _ : st) LimitWrite(config, dir);
+        Written().insert("limit-" + config);
+        st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
+      }));
+  setup(benchmark::RegisterBenchmark(
+      ("W1/write/" + config + "/engine").c_str(), [config](benchmark::State& st) {
+        Source();
+        std::string dir = Dir("engine", config);
+        for (auto _ : st) EngineWrite(st, config, dir);
+        Written().insert("engine-" + config);
+        st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
+      }));
+  setup(benchmark::RegisterBenchmark(
+      ("W1/read/" + config + "/limit").c_str(), [config](benchmark::State& st) {
+        std::string dir = Dir("limit", config);
+        if (!Written().count("limit-" + config))
+          LimitWrite(config, dir), Written().insert("limit-" + config);
+        Destination();
+        for (auto _ : st) LimitRead(config, dir);
+        if (!Verify()) st.SkipWithError("limit read returned different data");
+        st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
+      }));
+  setup(benchmark::RegisterBenchmark(
+      ("W1/read/" + config + "/engine").c_str(), [config](benchmark::State& st) {
+        std::string dir = Dir("engine", config);
+        if (!Written().count("engine-" + config)) {
+          EngineWrite(st, config, dir);
+          Written().insert("engine-" + config);
+        }
+        std::fill(Destination().begin(), Destination().end(), 0.0f);
+        for (auto _ : st) EngineRead(st, dir);
+        if (!Verify()) st.SkipWithError("engine read returned different data");
+        st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
+      }));
 }
 
 }  // namespace
@@ -204,7 +214,8 @@ void Register(const std::string& config) {
 int main(int argc, char** argv) {
   blosc_init();
   for (const char* c : {"none", "blosc-lz4", "zstd3"}) zarrpp::bench::Register(c);
-  int rc = zarrpp::bench::RunWithRatios(argc, argv, "limit", "W1 on a local store: engine vs limit baseline");
+  int rc = zarrpp::bench::RunWithRatios(argc, argv, "limit",
+                                        "W1 on a local store: engine vs limit baseline");
   for (const char* c : {"none", "blosc-lz4", "zstd3"}) {
     zarrpp::bench::RemoveDir(zarrpp::bench::Dir("limit", c));
     zarrpp::bench::RemoveDir(zarrpp::bench::Dir("engine", c));

@@ -266,7 +266,8 @@ void OrderByOffset(const Layout& L, const std::vector<uint64_t>& entries,
 // is skipped for an index this process decoded and validated before (`check_overlap` false):
 // only its fit to the current value's size is in doubt.
 Status ValidateIndex(const Layout& L, const ShardIndex& index, std::optional<uint64_t> shard_size,
-                     const std::string& key, bool check_overlap = true) {
+                     const std::string& key, bool check_overlap = true,
+                     std::vector<uint64_t>* order_out = nullptr) {
   const uint64_t isz = L.index_size;
   uint64_t data_lo = 0;
   std::optional<uint64_t> data_hi;
@@ -316,6 +317,7 @@ Status ValidateIndex(const Layout& L, const ShardIndex& index, std::optional<uin
                                 std::to_string(index.nbytes(b)) + ") overlap");
     }
   }
+  if (order_out) *order_out = std::move(order);
   return Status::OK();
 }
 
@@ -331,7 +333,7 @@ Result<std::shared_ptr<ShardIndex>> DecodeIndex(const Layout& L, ByteView encode
   Lease<InnerScratch> s;
   MutableByteView dst(reinterpret_cast<uint8_t*>(index->entries.data()), 16 * L.n_inner);
   RETURN_IF_ERROR_CTX(L.index->Decode(encoded, dst, s->chain), ShardWhere(key) + ": index");
-  RETURN_IF_ERROR(ValidateIndex(L, *index, shard_size, key));
+  RETURN_IF_ERROR(ValidateIndex(L, *index, shard_size, key, true, &index->by_offset));
   return index;
 }
 
@@ -729,7 +731,9 @@ std::shared_ptr<const ShardIndex> ShardIndexCache::Get(const std::string& key) {
 }
 
 void ShardIndexCache::Put(const std::string& key, std::shared_ptr<const ShardIndex> index) {
-  auto cost = [&](const ShardIndex& i) { return i.entries.size() * 8 + key.size() + 64; };
+  auto cost = [&](const ShardIndex& i) {
+    return (i.entries.size() + i.by_offset.size()) * 8 + key.size() + 64;
+  };
   std::lock_guard<std::mutex> l(mu_);
   auto it = map_.find(key);
   if (it != map_.end()) {
@@ -1182,8 +1186,9 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
       if (!gaps_ready) {
         // Gaps between the stored chunks in offset order (O(n), no sort per write); every
         // stored chunk lies inside the data part (validated against this value's size).
-        std::vector<uint64_t> order;
-        OrderByOffset(*L, index->entries, order);
+        std::vector<uint64_t> computed;
+        if (index->by_offset.empty()) OrderByOffset(*L, index->entries, computed);
+        const std::vector<uint64_t>& order = index->by_offset.empty() ? computed : index->by_offset;
         uint64_t at = start ? L->index_size : 0;
         const uint64_t data_end = start ? size : size - L->index_size;
         for (uint64_t u : order) {

@@ -43,6 +43,10 @@ namespace zarrpp {
 struct ShardIndex {
   static constexpr uint64_t kEmpty = ~uint64_t{0};
   std::vector<uint64_t> entries;
+  // The present inner chunks holding bytes, sorted by offset, when the decoder computed them (it
+  // does while checking for overlaps); empty otherwise. Lets a write find free space without
+  // ordering the entries a second time.
+  std::vector<uint64_t> by_offset;
   bool present(uint64_t i) const { return entries[2 * i] != kEmpty; }
   uint64_t offset(uint64_t i) const { return entries[2 * i]; }
   uint64_t nbytes(uint64_t i) const { return entries[2 * i + 1]; }

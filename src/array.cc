@@ -42,8 +42,7 @@ Result<std::string> NormalizeNodePath(std::string_view path) {
                                        "': 'zarr.json' is not a valid node name");
       }
       if (name.find('\0') != std::string_view::npos) {
-        return Status::InvalidArgument("node path '" + std::string(path) +
-                                       "' contains a NUL byte");
+        return Status::InvalidArgument("node path '" + std::string(path) + "' contains a NUL byte");
       }
       if (!out.empty()) out += '/';
       out += name;
@@ -70,10 +69,18 @@ std::string Array::Impl::ChunkKey(const uint64_t* coords) const {
 Array::Array(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Array::~Array() = default;
 
-const ArrayMetadata& Array::metadata() const { return impl_->metadata; }
-const std::string& Array::path() const { return impl_->path; }
-const std::shared_ptr<Store>& Array::store() const { return impl_->store; }
-const ArrayOptions& Array::options() const { return impl_->options; }
+const ArrayMetadata& Array::metadata() const {
+  return impl_->metadata;
+}
+const std::string& Array::path() const {
+  return impl_->path;
+}
+const std::shared_ptr<Store>& Array::store() const {
+  return impl_->store;
+}
+const ArrayOptions& Array::options() const {
+  return impl_->options;
+}
 std::string Array::ChunkKey(const std::vector<uint64_t>& coords) const {
   return impl_->ChunkKey(coords.data());
 }
@@ -88,7 +95,8 @@ Json DefaultCodecs(DataType type) {
   if (type.size() > 1 && type.id() != DataTypeId::kRawBits) {
     bytes["configuration"] = {{"endian", "little"}};
   }
-  return Json::array({bytes, {{"name", "zstd"}, {"configuration", {{"level", 0}, {"checksum", false}}}}});
+  return Json::array(
+      {bytes, {{"name", "zstd"}, {"configuration", {{"level", 0}, {"checksum", false}}}}});
 }
 
 Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std::string path,
@@ -99,8 +107,8 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   impl->prefix = impl->path.empty() ? "" : impl->path + "/";
   impl->options = options;
   impl->executor = options.executor ? options.executor : DefaultExecutor();
-  const size_t io = options.io_concurrency ? options.io_concurrency
-                                           : impl->store->capabilities().io_concurrency;
+  const size_t io =
+      options.io_concurrency ? options.io_concurrency : impl->store->capabilities().io_concurrency;
   if (io > impl->executor->concurrency()) {
     impl->io_executor = options.io_executor ? options.io_executor : SharedIoExecutor(io);
     impl->cpu_gate = std::make_unique<std::counting_semaphore<>>(
@@ -288,7 +296,8 @@ Result<Json> Array::attributes() const {
   }
   const std::string key = MetadataKey();
   ASSIGN_OR_RETURN(auto stored, internal::ReadNodeDocument(*impl_->store, key));
-  if (!stored) return Status::NotFound("array '/" + impl_->path + "' is gone: '" + key + "' is missing");
+  if (!stored)
+    return Status::NotFound("array '/" + impl_->path + "' is gone: '" + key + "' is missing");
   if (!stored->is_array) {
     return Status::FailedPrecondition("'/" + impl_->path + "' is now a group, not an array (" +
                                       key + ")");
@@ -341,8 +350,8 @@ Status EraseChunksOutside(const Array::Impl& a, const std::vector<uint64_t>& old
   if (a.store->capabilities().listable) {
     ASSIGN_OR_RETURN(std::vector<std::string> keys, a.store->list_prefix(a.prefix));
     for (const std::string& key : keys) {
-      auto coords = m.chunk_key_encoding.DecodeKey(std::string_view(key).substr(a.prefix.size()),
-                                                   m.rank());
+      auto coords =
+          m.chunk_key_encoding.DecodeKey(std::string_view(key).substr(a.prefix.size()), m.rank());
       if (coords.ok() && outside(*coords)) doomed.push_back(key);  // else zarr.json etc.
     }
   } else {

@@ -27,7 +27,8 @@ class Errors {
   Status status_;
 };
 
-std::vector<ChunkPart> LocateAll(const ArrayMetadata& m, const Region& region, const ChunkSpan& span) {
+std::vector<ChunkPart> LocateAll(const ArrayMetadata& m, const Region& region,
+                                 const ChunkSpan& span) {
   std::vector<ChunkPart> parts(span.total);
   for (uint64_t i = 0; i < span.total; ++i) LocateChunk(m, region, span, i, parts[i]);
   return parts;
@@ -172,7 +173,8 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
         CopyBox(src.data, region.shape, p.in_region.data(), chunk.data(), m.chunk_shape,
                 p.in_chunk.data(), p.shape, esize);
       }
-      if (!a.options.write_empty_chunks && AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+      if (!a.options.write_empty_chunks &&
+          AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
         empty[i] = 1;
         continue;
       }

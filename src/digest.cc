@@ -10,7 +10,8 @@ namespace zarrpp {
 namespace {
 
 template <typename U>
-void CanonNan(uint8_t* p, uint64_t n_components, U canonical, unsigned exp_bits, unsigned mant_bits) {
+void CanonNan(uint8_t* p, uint64_t n_components, U canonical, unsigned exp_bits,
+              unsigned mant_bits) {
   const U exp_mask = static_cast<U>(((U{1} << exp_bits) - 1) << mant_bits);
   const U mant_mask = static_cast<U>((U{1} << mant_bits) - 1);
   for (uint64_t i = 0; i < n_components; ++i, p += sizeof(U)) {
@@ -80,7 +81,9 @@ Result<std::string> ArrayDigest(const Array& array) {
   const uint64_t row_bytes = row_elems * esize;
   uint64_t rows = m.chunk_shape[0];
   const uint64_t target = 64ull << 20;
-  if (rows * row_bytes < target) rows = std::max<uint64_t>(rows, (target / std::max<uint64_t>(row_bytes, 1)) / m.chunk_shape[0] * m.chunk_shape[0]);
+  if (rows * row_bytes < target)
+    rows = std::max<uint64_t>(
+        rows, (target / std::max<uint64_t>(row_bytes, 1)) / m.chunk_shape[0] * m.chunk_shape[0]);
   rows = std::max<uint64_t>(1, std::min(rows, m.shape[0]));
   Bytes buf;
   for (uint64_t r0 = 0; r0 < m.shape[0]; r0 += rows) {
@@ -96,7 +99,8 @@ Result<std::string> ArrayDigest(const Array& array) {
   return sha.HexFinal();
 }
 
-Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store, std::string_view path) {
+Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
+                                                 std::string_view path) {
   ASSIGN_OR_RETURN(std::string root, NormalizeNodePath(path));
   const std::string prefix = root.empty() ? "" : root + "/";
   std::vector<std::string> meta_keys;

@@ -102,7 +102,10 @@ class ThreadPoolExecutor final : public Executor {
       std::lock_guard<std::mutex> l(mu_);
       for (size_t i = 0; i < helpers; ++i) queue_.push_back(job);
     }
-    if (helpers == 1) cv_.notify_one(); else cv_.notify_all();
+    if (helpers == 1)
+      cv_.notify_one();
+    else
+      cv_.notify_all();
     job->Work();
     // Wait for ranges claimed by helpers to finish.
     std::unique_lock<std::mutex> l(job->mu);
@@ -160,7 +163,9 @@ std::shared_ptr<Executor> MakeThreadPoolExecutor(size_t threads) {
   return std::make_shared<ThreadPoolExecutor>(threads);
 }
 
-std::shared_ptr<Executor> DefaultIoExecutor() { return SharedIoExecutor(64); }
+std::shared_ptr<Executor> DefaultIoExecutor() {
+  return SharedIoExecutor(64);
+}
 
 std::shared_ptr<Executor> SharedIoExecutor(size_t threads) {
   static std::mutex mu;

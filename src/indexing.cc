@@ -9,8 +9,8 @@ namespace {
 // Number of trailing dimensions (and the run length in elements) that can be copied as one run:
 // a dimension joins the run when the box spans it fully in both arrays.
 struct Run {
-  size_t outer_rank;   // dimensions iterated explicitly
-  uint64_t elements;   // elements per contiguous run
+  size_t outer_rank;  // dimensions iterated explicitly
+  uint64_t elements;  // elements per contiguous run
 };
 
 Run ContiguousRun(const std::vector<uint64_t>& a_shape, const std::vector<uint64_t>* b_shape,
@@ -28,7 +28,9 @@ Run ContiguousRun(const std::vector<uint64_t>& a_shape, const std::vector<uint64
   return {d, run};
 }
 
-inline void CopyElems(uint8_t* dst, const uint8_t* src, uint64_t bytes) { std::memcpy(dst, src, bytes); }
+inline void CopyElems(uint8_t* dst, const uint8_t* src, uint64_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
 
 }  // namespace
 
@@ -197,18 +199,12 @@ bool AllEqualFloat(const uint8_t* data, uint64_t n_components, const uint8_t* fi
 
 bool AllEqualFill(const uint8_t* data, uint64_t n, const uint8_t* fill, DataType type) {
   switch (type.id()) {
-    case DataTypeId::kFloat16:
-      return AllEqualFloat<uint16_t>(data, n, fill, 1, 5, 10);
-    case DataTypeId::kFloat32:
-      return AllEqualFloat<uint32_t>(data, n, fill, 1, 8, 23);
-    case DataTypeId::kFloat64:
-      return AllEqualFloat<uint64_t>(data, n, fill, 1, 11, 52);
-    case DataTypeId::kComplex64:
-      return AllEqualFloat<uint32_t>(data, n * 2, fill, 2, 8, 23);
-    case DataTypeId::kComplex128:
-      return AllEqualFloat<uint64_t>(data, n * 2, fill, 2, 11, 52);
-    default:
-      break;
+    case DataTypeId::kFloat16: return AllEqualFloat<uint16_t>(data, n, fill, 1, 5, 10);
+    case DataTypeId::kFloat32: return AllEqualFloat<uint32_t>(data, n, fill, 1, 8, 23);
+    case DataTypeId::kFloat64: return AllEqualFloat<uint64_t>(data, n, fill, 1, 11, 52);
+    case DataTypeId::kComplex64: return AllEqualFloat<uint32_t>(data, n * 2, fill, 2, 8, 23);
+    case DataTypeId::kComplex128: return AllEqualFloat<uint64_t>(data, n * 2, fill, 2, 11, 52);
+    default: break;
   }
   switch (type.size()) {
     case 1: {

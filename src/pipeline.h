@@ -27,15 +27,15 @@ ChunkSpan ChunksTouching(const ArrayMetadata& m, const Region& region);
 
 // Where one chunk meets a region.
 struct ChunkPart {
-  std::vector<uint64_t> coords;        // grid position
-  std::vector<uint64_t> in_chunk;      // origin of the part inside the chunk
-  std::vector<uint64_t> in_region;     // origin of the part inside the region buffer
-  std::vector<uint64_t> shape;         // extent of the part
-  bool covers_chunk = false;           // the part is the whole chunk
-  bool covers_in_bounds = false;       // the part is every in-bounds element of the chunk
+  std::vector<uint64_t> coords;     // grid position
+  std::vector<uint64_t> in_chunk;   // origin of the part inside the chunk
+  std::vector<uint64_t> in_region;  // origin of the part inside the region buffer
+  std::vector<uint64_t> shape;      // extent of the part
+  bool covers_chunk = false;        // the part is the whole chunk
+  bool covers_in_bounds = false;    // the part is every in-bounds element of the chunk
 };
-void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& span, uint64_t index,
-                 ChunkPart& part);
+void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& span,
+                 uint64_t index, ChunkPart& part);
 
 // Scratch buffers a task reuses across chunks. They keep their capacity, so a warmed-up process
 // does no heap allocation per chunk. Leased per task rather than held thread_local, because a

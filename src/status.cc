@@ -24,6 +24,8 @@ std::string Status::ToString() const {
   return s;
 }
 
-std::ostream& operator<<(std::ostream& os, const Status& s) { return os << s.ToString(); }
+std::ostream& operator<<(std::ostream& os, const Status& s) {
+  return os << s.ToString();
+}
 
 }  // namespace zarrpp

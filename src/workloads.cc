@@ -7,7 +7,8 @@ void GenerateW1(float* out, uint64_t rows, uint64_t cols, Executor& executor) {
     for (size_t r = b; r < e; ++r) {
       float* row = out + r * cols;
       for (uint64_t c = 0; c < cols; ++c) {
-        row[c] = W1Value(static_cast<uint32_t>(r), static_cast<uint32_t>(c), static_cast<uint32_t>(cols));
+        row[c] = W1Value(static_cast<uint32_t>(r), static_cast<uint32_t>(c),
+                         static_cast<uint32_t>(cols));
       }
     }
   });
@@ -17,12 +18,16 @@ Json W1Codecs(const std::string& config) {
   const Json bytes = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
   const Json blosc = {{"name", "blosc"},
                       {"configuration",
-                       {{"cname", "lz4"}, {"clevel", 5}, {"shuffle", "shuffle"}, {"typesize", 4},
+                       {{"cname", "lz4"},
+                        {"clevel", 5},
+                        {"shuffle", "shuffle"},
+                        {"typesize", 4},
                         {"blocksize", 0}}}};
   if (config == "none") return Json::array({bytes});
   if (config == "blosc-lz4") return Json::array({bytes, blosc});
   if (config == "zstd3") {
-    return Json::array({bytes, {{"name", "zstd"}, {"configuration", {{"level", 3}, {"checksum", false}}}}});
+    return Json::array(
+        {bytes, {{"name", "zstd"}, {"configuration", {{"level", 3}, {"checksum", false}}}}});
   }
   if (config == "sharded-blosc-lz4") {
     Json sharding = {{"name", "sharding_indexed"},

@@ -36,6 +36,7 @@ void GenerateW1(float* out, uint64_t rows, uint64_t cols, Executor& executor);
 // The codec chains of W1: "none", "blosc-lz4", "zstd3", "sharded-blosc-lz4".
 Json W1Codecs(const std::string& config);
 // Array metadata for W1 with the given codec configuration.
-ArrayMetadata W1Metadata(const std::string& config, uint64_t rows = kW1Rows, uint64_t cols = kW1Cols);
+ArrayMetadata W1Metadata(const std::string& config, uint64_t rows = kW1Rows,
+                         uint64_t cols = kW1Cols);
 
 }  // namespace zarrpp::workloads

@@ -1,5 +1,7 @@
 // Arrays end to end: random regions against a plain in-memory reference, partial chunk merges,
 // fill values, empty chunks, 0-d and zero-length arrays, and every bad input.
+#include "zarrpp/array.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +12,6 @@
 #include <thread>
 
 #include "src/indexing.h"
-#include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 
@@ -53,7 +54,8 @@ Region RandomRegion(std::mt19937_64& rng, const std::vector<uint64_t>& shape) {
   return r;
 }
 
-ArrayMetadata Meta(std::vector<uint64_t> shape, std::vector<uint64_t> chunks, DataType t, Json codecs) {
+ArrayMetadata Meta(std::vector<uint64_t> shape, std::vector<uint64_t> chunks, DataType t,
+                   Json codecs) {
   ArrayMetadata m;
   m.shape = std::move(shape);
   m.chunk_shape = std::move(chunks);
@@ -130,15 +132,16 @@ TEST_P(ArrayRandomRegions, MatchReferenceAfterRandomWrites) {
   if (local) std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Chains, ArrayRandomRegions,
-    ::testing::Combine(::testing::Range(0, 4), ::testing::Bool(),
-                       ::testing::Values(PipelineKind::kFused, PipelineKind::kBatched)),
-    [](const auto& info) {
-      return std::string(Chains()[std::get<0>(info.param)].name) +
-             (std::get<1>(info.param) ? "_local" : "_memory") +
-             (std::get<2>(info.param) == PipelineKind::kFused ? "_fused" : "_batched");
-    });
+INSTANTIATE_TEST_SUITE_P(Chains, ArrayRandomRegions,
+                         ::testing::Combine(::testing::Range(0, 4), ::testing::Bool(),
+                                            ::testing::Values(PipelineKind::kFused,
+                                                              PipelineKind::kBatched)),
+                         [](const auto& info) {
+                           return std::string(Chains()[std::get<0>(info.param)].name) +
+                                  (std::get<1>(info.param) ? "_local" : "_memory") +
+                                  (std::get<2>(info.param) == PipelineKind::kFused ? "_fused"
+                                                                                   : "_batched");
+                         });
 
 TEST(Array, MissingChunksReadAsFillValue) {
   auto store = MemoryStore::Create();
@@ -231,7 +234,8 @@ TEST(Array, ZeroDimensionalArrayUsesKeyC) {
 
 TEST(Array, ZeroLengthDimensionReadsAndWritesNothing) {
   auto store = MemoryStore::Create();
-  ArrayMetadata m = Meta({0, 5}, {2, 2}, DataType(DataTypeId::kUInt8), Json::parse(R"([{"name":"bytes"}])"));
+  ArrayMetadata m =
+      Meta({0, 5}, {2, 2}, DataType(DataTypeId::kUInt8), Json::parse(R"([{"name":"bytes"}])"));
   auto arr = Array::Create(store, "", m);
   ASSERT_TRUE(arr.ok()) << arr.status();
   std::vector<uint8_t> none;
@@ -242,7 +246,8 @@ TEST(Array, ZeroLengthDimensionReadsAndWritesNothing) {
 
 TEST(Array, FillWritesScalarEverywhereAndEdgeChunksKeepFillOutside) {
   auto store = MemoryStore::Create();
-  ArrayMetadata m = Meta({10, 7}, {4, 4}, DataType(DataTypeId::kUInt8), Json::parse(R"([{"name":"bytes"}])"));
+  ArrayMetadata m =
+      Meta({10, 7}, {4, 4}, DataType(DataTypeId::kUInt8), Json::parse(R"([{"name":"bytes"}])"));
   auto arr = Array::Create(store, "", m);
   ASSERT_TRUE(arr.ok());
   ASSERT_TRUE((*arr)->Fill(Region{{1, 0}, {9, 7}}, uint8_t{5}).ok());
@@ -254,15 +259,17 @@ TEST(Array, FillWritesScalarEverywhereAndEdgeChunksKeepFillOutside) {
   auto raw = store->get("c/2/1");
   ASSERT_TRUE(raw.ok() && raw->has_value());
   ASSERT_EQ((*raw)->size(), 16u);
-  EXPECT_EQ((**raw)[0], 5);   // (8,4)
-  EXPECT_EQ((**raw)[3], 0);   // (8,7) is beyond column 6
-  EXPECT_EQ((**raw)[8], 0);   // (10,4) is beyond row 9
+  EXPECT_EQ((**raw)[0], 5);  // (8,4)
+  EXPECT_EQ((**raw)[3], 0);  // (8,7) is beyond column 6
+  EXPECT_EQ((**raw)[8], 0);  // (10,4) is beyond row 9
 }
 
 TEST(Array, ConcurrentWritersToSharedChunksLoseNothing) {
   auto store = MemoryStore::Create();
-  ArrayMetadata m = Meta({64, 64}, {16, 16}, DataType(DataTypeId::kUInt32),
-                         Json::parse(R"([{"name":"bytes","configuration":{"endian":"little"}},{"name":"zstd","configuration":{"level":1}}])"));
+  ArrayMetadata m = Meta(
+      {64, 64}, {16, 16}, DataType(DataTypeId::kUInt32),
+      Json::parse(
+          R"([{"name":"bytes","configuration":{"endian":"little"}},{"name":"zstd","configuration":{"level":1}}])"));
   auto arr = Array::Create(store, "", m);
   ASSERT_TRUE(arr.ok());
   std::vector<std::thread> threads;
@@ -286,7 +293,8 @@ TEST(Array, ConcurrentWritersToSharedChunksLoseNothing) {
 
 TEST(ArrayErrors, OutOfBoundsRegionIsInvalidArgumentBeforeIo) {
   auto store = MemoryStore::Create();
-  auto arr = Array::Create(store, "", Meta({10}, {4}, DataType(DataTypeId::kUInt8), Json::parse(R"(["bytes"])")));
+  auto arr = Array::Create(
+      store, "", Meta({10}, {4}, DataType(DataTypeId::kUInt8), Json::parse(R"(["bytes"])")));
   ASSERT_TRUE(arr.ok()) << arr.status();
   std::vector<uint8_t> buf(4);
   Status s = (*arr)->Write(Region{{8}, {4}}, std::span<const uint8_t>(buf));
@@ -301,8 +309,10 @@ TEST(ArrayErrors, OutOfBoundsRegionIsInvalidArgumentBeforeIo) {
 
 TEST(ArrayErrors, TypedSpanOfWrongTypeIsInvalidArgument) {
   auto store = MemoryStore::Create();
-  auto arr = Array::Create(store, "", Meta({4}, {4}, DataType(DataTypeId::kFloat32),
-                                           Json::parse(R"([{"name":"bytes","configuration":{"endian":"little"}}])")));
+  auto arr =
+      Array::Create(store, "",
+                    Meta({4}, {4}, DataType(DataTypeId::kFloat32),
+                         Json::parse(R"([{"name":"bytes","configuration":{"endian":"little"}}])")));
   ASSERT_TRUE(arr.ok());
   std::vector<int32_t> v(4);
   EXPECT_TRUE((*arr)->Read(Region::All({4}), std::span<int32_t>(v)).IsInvalidArgument());
@@ -310,8 +320,9 @@ TEST(ArrayErrors, TypedSpanOfWrongTypeIsInvalidArgument) {
 
 TEST(ArrayErrors, CorruptedChunkIsCorruptionNamingTheKey) {
   auto store = MemoryStore::Create();
-  auto arr = Array::Create(store, "x", Meta({4}, {4}, DataType(DataTypeId::kUInt8),
-                                            Json::parse(R"(["bytes", "crc32c"])")));
+  auto arr = Array::Create(
+      store, "x",
+      Meta({4}, {4}, DataType(DataTypeId::kUInt8), Json::parse(R"(["bytes", "crc32c"])")));
   ASSERT_TRUE(arr.ok()) << arr.status();
   std::vector<uint8_t> v = {1, 2, 3, 4};
   ASSERT_TRUE((*arr)->Write(Region::All({4}), std::span<const uint8_t>(v)).ok());
@@ -339,7 +350,8 @@ TEST(ArrayErrors, CreateRefusesExistingNodeUnlessOverwrite) {
   auto m = Meta({4}, {4}, DataType(DataTypeId::kUInt8), Json::parse(R"(["bytes"])"));
   ASSERT_TRUE(Array::Create(store, "a", m).ok());
   std::vector<uint8_t> v = {1, 2, 3, 4};
-  ASSERT_TRUE((*Array::Open(store, "a"))->Write(Region::All({4}), std::span<const uint8_t>(v)).ok());
+  ASSERT_TRUE(
+      (*Array::Open(store, "a"))->Write(Region::All({4}), std::span<const uint8_t>(v)).ok());
   auto again = Array::Create(store, "a", m);
   EXPECT_TRUE(again.status().IsAlreadyExists()) << again.status();
   EXPECT_TRUE(*store->exists("a/c/0"));
@@ -355,7 +367,8 @@ TEST(ArrayErrors, BadMetadataIsRefusedAndNothingIsWritten) {
   EXPECT_FALSE(Array::Create(store, "a", m).ok());
   m = Meta({4}, {2}, DataType(DataTypeId::kUInt16), Json::parse(R"(["bytes"])"));  // no endian
   EXPECT_FALSE(Array::Create(store, "a", m).ok());
-  m = Meta({4}, {2}, DataType(DataTypeId::kUInt8), Json::parse(R"(["bytes", {"name":"nonesuch"}])"));
+  m = Meta({4}, {2}, DataType(DataTypeId::kUInt8),
+           Json::parse(R"(["bytes", {"name":"nonesuch"}])"));
   auto r = Array::Create(store, "a", m);
   EXPECT_TRUE(r.status().IsUnsupported()) << r.status();
   EXPECT_NE(r.status().message().find("nonesuch"), std::string::npos);

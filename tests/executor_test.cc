@@ -1,11 +1,11 @@
+#include "zarrpp/executor.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
-
-#include "zarrpp/executor.h"
 
 namespace zarrpp {
 namespace {
@@ -24,7 +24,8 @@ void ExpectCoversEveryIndexOnce(Executor& e, size_t n, size_t grain) {
 }
 
 TEST(Executor, EveryExecutorCoversEveryIndexExactlyOnce) {
-  for (auto e : {InlineExecutor(), MakeTbbExecutor(2), MakeTbbExecutor(1), MakeThreadPoolExecutor(8)}) {
+  for (auto e :
+       {InlineExecutor(), MakeTbbExecutor(2), MakeTbbExecutor(1), MakeThreadPoolExecutor(8)}) {
     ExpectCoversEveryIndexOnce(*e, 1000, 7);
     ExpectCoversEveryIndexOnce(*e, 1, 1);
     ExpectCoversEveryIndexOnce(*e, 5, 100);
@@ -45,9 +46,11 @@ TEST(Executor, NestedCallsDoNotDeadlock) {
 TEST(Executor, ThreadPoolOverlapsBlockingWork) {
   auto pool = MakeThreadPoolExecutor(32);
   auto t0 = std::chrono::steady_clock::now();
-  pool->ParallelFor(64, 1, [](size_t, size_t) { std::this_thread::sleep_for(std::chrono::milliseconds(20)); });
+  pool->ParallelFor(
+      64, 1, [](size_t, size_t) { std::this_thread::sleep_for(std::chrono::milliseconds(20)); });
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // 64 sleeps of 20 ms on 32 threads (plus the caller): two rounds, far from the 1.28 s serial time.
+  // 64 sleeps of 20 ms on 32 threads (plus the caller): two rounds, far from the 1.28 s serial
+  // time.
   EXPECT_LT(s, 0.4);
   EXPECT_GE(s, 0.02);
 }

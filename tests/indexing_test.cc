@@ -1,8 +1,8 @@
+#include "src/indexing.h"
+
 #include <gtest/gtest.h>
 
 #include <numeric>
-
-#include "src/indexing.h"
 
 namespace zarrpp::internal {
 namespace {
@@ -13,8 +13,8 @@ TEST(CopyBox, CopiesInteriorBoxBetweenDifferentShapes) {
   std::iota(src.begin(), src.end(), 0);
   std::vector<uint16_t> dst(9, 99);
   uint64_t so[] = {1, 2}, dorig[] = {1, 0};
-  CopyBox(reinterpret_cast<uint8_t*>(src.data()), src_shape, so, reinterpret_cast<uint8_t*>(dst.data()),
-          dst_shape, dorig, box, 2);
+  CopyBox(reinterpret_cast<uint8_t*>(src.data()), src_shape, so,
+          reinterpret_cast<uint8_t*>(dst.data()), dst_shape, dorig, box, 2);
   EXPECT_EQ(dst, (std::vector<uint16_t>{99, 99, 99, 7, 8, 9, 12, 13, 14}));
 }
 
@@ -27,7 +27,8 @@ TEST(CopyBox, WholeRowsAreOneRunAndRankZeroCopiesOneElement) {
   EXPECT_EQ(src, dst);
   std::vector<uint64_t> none;
   uint32_t a = 7, b = 0;
-  CopyBox(reinterpret_cast<uint8_t*>(&a), none, nullptr, reinterpret_cast<uint8_t*>(&b), none, nullptr, none, 4);
+  CopyBox(reinterpret_cast<uint8_t*>(&a), none, nullptr, reinterpret_cast<uint8_t*>(&b), none,
+          nullptr, none, 4);
   EXPECT_EQ(b, 7u);
 }
 
@@ -37,7 +38,8 @@ TEST(CopyBox, ThreeDimensionalBoxMatchesNaiveLoop) {
   std::iota(src.begin(), src.end(), 0);
   std::vector<uint32_t> dst(64, 0);
   uint64_t so[] = {1, 3, 2}, dor[] = {0, 1, 0};
-  CopyBox(reinterpret_cast<uint8_t*>(src.data()), s, so, reinterpret_cast<uint8_t*>(dst.data()), d, dor, box, 4);
+  CopyBox(reinterpret_cast<uint8_t*>(src.data()), s, so, reinterpret_cast<uint8_t*>(dst.data()), d,
+          dor, box, 4);
   for (uint64_t i = 0; i < 3; ++i)
     for (uint64_t j = 0; j < 2; ++j)
       for (uint64_t k = 0; k < 4; ++k)
@@ -59,13 +61,15 @@ TEST(AllEqualFill, ComparesBitsExceptNaN) {
   DataType t(DataTypeId::kFloat32);
   EXPECT_TRUE(AllEqualFill(reinterpret_cast<uint8_t*>(f), 3, reinterpret_cast<uint8_t*>(&fill), t));
   f[2] = 2.0f;
-  EXPECT_FALSE(AllEqualFill(reinterpret_cast<uint8_t*>(f), 3, reinterpret_cast<uint8_t*>(&fill), t));
+  EXPECT_FALSE(
+      AllEqualFill(reinterpret_cast<uint8_t*>(f), 3, reinterpret_cast<uint8_t*>(&fill), t));
   uint64_t nan_a = 0x7ff8000000000000ull, nan_b = 0xfff0000000000001ull;
   uint64_t d[2] = {nan_a, nan_b};
   EXPECT_TRUE(AllEqualFill(reinterpret_cast<uint8_t*>(d), 2, reinterpret_cast<uint8_t*>(&nan_a),
                            DataType(DataTypeId::kFloat64)));
   uint32_t zero = 0, negzero[1] = {0x80000000u};
-  EXPECT_FALSE(AllEqualFill(reinterpret_cast<uint8_t*>(negzero), 1, reinterpret_cast<uint8_t*>(&zero), t));
+  EXPECT_FALSE(
+      AllEqualFill(reinterpret_cast<uint8_t*>(negzero), 1, reinterpret_cast<uint8_t*>(&zero), t));
 }
 
 TEST(IsContiguousBox, RecognisesRowRuns) {

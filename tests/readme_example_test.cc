@@ -30,7 +30,8 @@ Status Example() {
 // --- end README example ---
 
 TEST(ReadmeExample, RunsAndWritesWhatItSays) {
-  auto dir = std::filesystem::temp_directory_path() / ("zarrpp_readme_" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("zarrpp_readme_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto old = std::filesystem::current_path();
   std::filesystem::current_path(dir);

@@ -21,10 +21,19 @@ namespace zarrpp {
 
 enum class DataTypeId : uint8_t {
   kBool,
-  kInt8, kInt16, kInt32, kInt64,
-  kUInt8, kUInt16, kUInt32, kUInt64,
-  kFloat16, kFloat32, kFloat64,
-  kComplex64, kComplex128,
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kUInt8,
+  kUInt16,
+  kUInt32,
+  kUInt64,
+  kFloat16,
+  kFloat32,
+  kFloat64,
+  kComplex64,
+  kComplex128,
   kRawBits,  // r<N>
 };
 
@@ -44,9 +53,12 @@ class DataType {
   std::string name() const;
 
   bool is_float() const {
-    return id_ == DataTypeId::kFloat16 || id_ == DataTypeId::kFloat32 || id_ == DataTypeId::kFloat64;
+    return id_ == DataTypeId::kFloat16 || id_ == DataTypeId::kFloat32 ||
+           id_ == DataTypeId::kFloat64;
   }
-  bool is_complex() const { return id_ == DataTypeId::kComplex64 || id_ == DataTypeId::kComplex128; }
+  bool is_complex() const {
+    return id_ == DataTypeId::kComplex64 || id_ == DataTypeId::kComplex128;
+  }
   bool is_signed_int() const { return id_ >= DataTypeId::kInt8 && id_ <= DataTypeId::kInt64; }
   bool is_unsigned_int() const { return id_ >= DataTypeId::kUInt8 && id_ <= DataTypeId::kUInt64; }
   // Size of one scalar component for byte swapping: the float size for complex, 1 for bool and
@@ -60,10 +72,18 @@ class DataType {
  private:
   static constexpr uint32_t SizeOf(DataTypeId id, uint32_t raw) {
     switch (id) {
-      case DataTypeId::kBool: case DataTypeId::kInt8: case DataTypeId::kUInt8: return 1;
-      case DataTypeId::kInt16: case DataTypeId::kUInt16: case DataTypeId::kFloat16: return 2;
-      case DataTypeId::kInt32: case DataTypeId::kUInt32: case DataTypeId::kFloat32: return 4;
-      case DataTypeId::kInt64: case DataTypeId::kUInt64: case DataTypeId::kFloat64:
+      case DataTypeId::kBool:
+      case DataTypeId::kInt8:
+      case DataTypeId::kUInt8: return 1;
+      case DataTypeId::kInt16:
+      case DataTypeId::kUInt16:
+      case DataTypeId::kFloat16: return 2;
+      case DataTypeId::kInt32:
+      case DataTypeId::kUInt32:
+      case DataTypeId::kFloat32: return 4;
+      case DataTypeId::kInt64:
+      case DataTypeId::kUInt64:
+      case DataTypeId::kFloat64:
       case DataTypeId::kComplex64: return 8;
       case DataTypeId::kComplex128: return 16;
       case DataTypeId::kRawBits: return raw;
@@ -78,9 +98,9 @@ class DataType {
 // std::complex<float>, std::complex<double>). Float16 and r<N> use the untyped API.
 template <typename T>
 struct DataTypeOf;
-#define ZARRPP_DATA_TYPE_OF(T, ID) \
-  template <>                       \
-  struct DataTypeOf<T> {            \
+#define ZARRPP_DATA_TYPE_OF(T, ID)       \
+  template <>                            \
+  struct DataTypeOf<T> {                 \
     static constexpr DataTypeId id = ID; \
   };
 ZARRPP_DATA_TYPE_OF(bool, DataTypeId::kBool)

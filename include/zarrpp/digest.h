@@ -36,6 +36,7 @@ struct ArrayDigestEntry {
 
 // Digests every array at or under `path` (found through their zarr.json documents), sorted by
 // path.
-Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store, std::string_view path);
+Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
+                                                 std::string_view path);
 
 }  // namespace zarrpp

@@ -30,7 +30,8 @@ class Status {
     kUnsupported,         // valid Zarr we do not implement (unknown codec, storage transformer)
     kIOError,             // the operating system or the store failed
     kAlreadyExists,       // refusing to overwrite an existing node
-    kFailedPrecondition,  // the state does not allow the operation (read-only store, wrong node type)
+    kFailedPrecondition,  // the state does not allow the operation (read-only store, wrong node
+                          // type)
   };
 
   Status() = default;  // OK
@@ -43,7 +44,9 @@ class Status {
   static Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
   static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
-  static Status FailedPrecondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {Code::kFailedPrecondition, std::move(m)};
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -85,7 +88,7 @@ std::ostream& operator<<(std::ostream& os, const Status& s);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result constructed from an OK Status");
   }
@@ -108,7 +111,9 @@ class [[nodiscard]] Result {
 };
 
 namespace internal {
-inline Status AsStatus(const Status& s) { return s; }
+inline Status AsStatus(const Status& s) {
+  return s;
+}
 template <typename T>
 Status AsStatus(const Result<T>& r) {
   return r.status();
@@ -121,25 +126,26 @@ Status AsStatus(const Result<T>& r) {
 #define ZARRPP_CONCAT(a, b) ZARRPP_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` (a Status or Result) from the enclosing function when it is not OK.
-#define RETURN_IF_ERROR(expr)                                                      \
-  do {                                                                             \
-    ::zarrpp::Status zarrpp_status_ = ::zarrpp::internal::AsStatus((expr));         \
-    if (!zarrpp_status_.ok()) return zarrpp_status_;                               \
+#define RETURN_IF_ERROR(expr)                                               \
+  do {                                                                      \
+    ::zarrpp::Status zarrpp_status_ = ::zarrpp::internal::AsStatus((expr)); \
+    if (!zarrpp_status_.ok()) return zarrpp_status_;                        \
   } while (0)
 
 // As RETURN_IF_ERROR, prefixing the message with `context` (anything convertible to string_view).
-#define RETURN_IF_ERROR_CTX(expr, context)                                         \
-  do {                                                                             \
-    ::zarrpp::Status zarrpp_status_ = ::zarrpp::internal::AsStatus((expr));         \
-    if (!zarrpp_status_.ok()) return zarrpp_status_.WithContext(context);          \
+#define RETURN_IF_ERROR_CTX(expr, context)                                  \
+  do {                                                                      \
+    ::zarrpp::Status zarrpp_status_ = ::zarrpp::internal::AsStatus((expr)); \
+    if (!zarrpp_status_.ok()) return zarrpp_status_.WithContext(context);   \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, result_expr): evaluates a Result<T>; returns its Status on error, otherwise
 // assigns (or declares, e.g. `auto x`) lhs with the value.
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
   ZARRPP_ASSIGN_OR_RETURN_IMPL(ZARRPP_CONCAT(zarrpp_result_, __LINE__), lhs, rexpr, )
-#define ASSIGN_OR_RETURN_CTX(lhs, rexpr, context) \
-  ZARRPP_ASSIGN_OR_RETURN_IMPL(ZARRPP_CONCAT(zarrpp_result_, __LINE__), lhs, rexpr, .WithContext(context))
+#define ASSIGN_OR_RETURN_CTX(lhs, rexpr, context)                                   \
+  ZARRPP_ASSIGN_OR_RETURN_IMPL(ZARRPP_CONCAT(zarrpp_result_, __LINE__), lhs, rexpr, \
+                               .WithContext(context))
 #define ZARRPP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr, ctx) \
   auto tmp = (rexpr);                                      \
   if (!tmp.ok()) return tmp.status() ctx;                  \

@@ -32,9 +32,9 @@ namespace zarrpp {
 struct ByteRange {
   enum class Kind { kWhole, kBounded, kFromOffset, kSuffix };
   Kind kind = Kind::kWhole;
-  uint64_t start = 0;  // kBounded, kFromOffset: first byte
-  uint64_t end = 0;    // kBounded: one past the last byte (exclusive)
-  uint64_t suffix = 0; // kSuffix: number of trailing bytes
+  uint64_t start = 0;   // kBounded, kFromOffset: first byte
+  uint64_t end = 0;     // kBounded: one past the last byte (exclusive)
+  uint64_t suffix = 0;  // kSuffix: number of trailing bytes
 
   static ByteRange Whole() { return {}; }
   // [start, end). end < start is InvalidArgument at the store.
@@ -60,9 +60,9 @@ struct StoreCapabilities {
   bool writable = true;
   bool erasable = true;
   bool listable = true;
-  bool partial_reads = true;   // get() with a ByteRange reads only those bytes
-  bool set_range = false;      // set_range() overwrites bytes inside an existing value in place
-  bool atomic_set = false;     // set() replaces a value atomically (readers never see a torn value)
+  bool partial_reads = true;  // get() with a ByteRange reads only those bytes
+  bool set_range = false;     // set_range() overwrites bytes inside an existing value in place
+  bool atomic_set = false;    // set() replaces a value atomically (readers never see a torn value)
   // How many operations are worth having in flight at once. 0: operations are CPU-bound (memory,
   // local files served from the page cache), so the CPU executor's concurrency is right. A store
   // whose operations wait on latency (network, LatencyStore) reports more, and the pipelines then
@@ -91,7 +91,8 @@ class Store {
 
   // Reads several ranges (keys may repeat). Element i is nullopt when key i is missing.
   // The default issues get_into() for each; stores may coalesce.
-  virtual Result<std::vector<std::optional<Bytes>>> get_ranges(const std::vector<KeyRange>& requests);
+  virtual Result<std::vector<std::optional<Bytes>>> get_ranges(
+      const std::vector<KeyRange>& requests);
 
   // Replaces (or creates) the value at `key`.
   virtual Status set(std::string_view key, ByteView value) = 0;

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   std::printf("  write          %.3f s (%.0f MiB/s)\n", Seconds(t0, t1), mib / Seconds(t0, t1));
   std::printf("  read           %.3f s (%.0f MiB/s)\n", Seconds(t1, t2), mib / Seconds(t1, t2));
   std::printf("  read == written: %s\n", same ? "yes" : "NO");
-  std::printf("  sha256 %s (%s)\n", digest->c_str(), digest_ok ? "matches the published W1 digest" : "MISMATCH");
+  std::printf("  sha256 %s (%s)\n", digest->c_str(),
+              digest_ok ? "matches the published W1 digest" : "MISMATCH");
   return same && digest_ok ? 0 : 1;
 }

@@ -82,12 +82,11 @@ int Info(const std::string& path) {
       ++chunks;
     }
   }
-  const uint64_t logical =
-      [&] {
-        uint64_t n = m.data_type.size();
-        for (uint64_t s : m.shape) n *= s;
-        return n;
-      }();
+  const uint64_t logical = [&] {
+    uint64_t n = m.data_type.size();
+    for (uint64_t s : m.shape) n *= s;
+    return n;
+  }();
   std::printf("node_type: array\n");
   std::printf("shape: %s\n", ShapeString(m.shape).c_str());
   std::printf("data_type: %s\n", m.data_type.name().c_str());
@@ -108,8 +107,8 @@ int Digest(const std::string& path, bool json) {
   if (json) {
     Json arrays = Json::array();
     for (const auto& e : *entries) {
-      arrays.push_back({{"path", e.path}, {"data_type", e.data_type}, {"shape", e.shape},
-                        {"sha256", e.sha256}});
+      arrays.push_back(
+          {{"path", e.path}, {"data_type", e.data_type}, {"shape", e.shape}, {"sha256", e.sha256}});
     }
     std::cout << Json{{"arrays", arrays}}.dump() << "\n";
   } else {
