@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "src/indexing.h"
+#include "src/first_error.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/store.h"
@@ -135,24 +136,7 @@ size_t InnerGrain(const PartialCodecContext& ctx, Executor* ex, size_t n, uint64
   return static_cast<size_t>(grain);
 }
 
-class FirstError {
- public:
-  void Set(Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (status_.ok()) status_ = std::move(s);
-    failed_.store(true, std::memory_order_relaxed);
-  }
-  bool failed() const { return failed_.load(std::memory_order_relaxed); }
-  Status status() {
-    std::lock_guard<std::mutex> l(mu_);
-    return status_;
-  }
-
- private:
-  std::mutex mu_;
-  Status status_;
-  std::atomic<bool> failed_{false};
-};
+using internal::FirstError;
 
 // The inner chunks a box of the shard touches, as C-order indices.
 std::vector<uint64_t> TouchedChunks(const Layout& L, const uint64_t* origin,

@@ -5,27 +5,14 @@
 #include <atomic>
 #include <mutex>
 
+#include "src/first_error.h"
 #include "src/indexing.h"
 #include "src/pipeline.h"
 
 namespace zarrpp::internal {
 namespace {
 
-class Errors {
- public:
-  void Set(Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (status_.ok()) status_ = std::move(s);
-  }
-  Status status() {
-    std::lock_guard<std::mutex> l(mu_);
-    return status_;
-  }
-
- private:
-  std::mutex mu_;
-  Status status_;
-};
+using Errors = FirstError;
 
 std::vector<ChunkPart> LocateAll(const ArrayMetadata& m, const Region& region,
                                  const ChunkSpan& span) {

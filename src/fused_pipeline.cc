@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "src/indexing.h"
+#include "src/first_error.h"
 #include "src/pipeline.h"
 
 namespace zarrpp::internal {
@@ -90,25 +91,6 @@ namespace {
 
 using WorkerScratch = ScratchPool::Scratch;
 
-// Collects the first error of a parallel loop and lets the others stop early.
-class FirstError {
- public:
-  void Set(Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (status_.ok()) status_ = std::move(s);
-    failed_.store(true, std::memory_order_relaxed);
-  }
-  bool failed() const { return failed_.load(std::memory_order_relaxed); }
-  Status status() {
-    std::lock_guard<std::mutex> l(mu_);
-    return status_;
-  }
-
- private:
-  std::mutex mu_;
-  Status status_;
-  std::atomic<bool> failed_{false};
-};
 
 Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s,
                     std::counting_semaphore<>* gate) {
