@@ -556,14 +556,12 @@ TEST(CreateHierarchy, IssuesOneReadPerCheckedNodeAndOneWritePerNodeOnALatencySto
       input.emplace(Name(group + "/a", a), U8({4}, {4}));
     }
   }
-  const auto start = std::chrono::steady_clock::now();
   auto r = CreateHierarchy(slow, input);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(counting->counters().get_into, 106u);  // 105 named nodes and the implicit root
   EXPECT_EQ(counting->counters().set, 106u);
-  // 212 requests of 1 ms each one after another would take 212 ms.
-  EXPECT_LT(elapsed, std::chrono::milliseconds(100));
+  // That the requests overlap is checked by the in-flight probe above; the time it saves is
+  // measured by bench/hierarchy_bench (W4), not asserted here.
 }
 
 TEST(CreateHierarchy, RootedVariantReturnsTheSingleRoot) {
