@@ -13,6 +13,7 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -57,6 +58,12 @@ std::string Dir(const std::string& role, const std::string& config) {
   auto it = dirs.find(key);
   if (it == dirs.end()) it = dirs.emplace(key, ScratchDir("w1-" + key)).first;
   return it->second;
+}
+
+// Empties `dir`, leaving it in place.
+void FreshDir(const std::string& dir) {
+  RemoveDir(dir);
+  std::filesystem::create_directories(dir);
 }
 
 // ---- the limit baseline ----------------------------------------------------------------------
@@ -172,7 +179,12 @@ void Register(const std::string& config) {
       ("W1/write/" + config + "/limit").c_str(), [config](benchmark::State& st) {
         Source();
         std::string dir = Dir("limit", config);
-        for (auto _ : st) LimitWrite(config, dir);
+        for (auto _ : st) {
+          st.PauseTiming();
+          FreshDir(dir);
+          st.ResumeTiming();
+          LimitWrite(config, dir);
+        }
         Written().insert("limit-" + config);
         st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
       }));
@@ -180,7 +192,12 @@ void Register(const std::string& config) {
       ("W1/write/" + config + "/engine").c_str(), [config](benchmark::State& st) {
         Source();
         std::string dir = Dir("engine", config);
-        for (auto _ : st) EngineWrite(st, config, dir);
+        for (auto _ : st) {
+          st.PauseTiming();
+          FreshDir(dir);  // both sides write new files into an empty directory
+          st.ResumeTiming();
+          EngineWrite(st, config, dir);
+        }
         Written().insert("engine-" + config);
         st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kW1Rows * kW1Cols * 4));
       }));

@@ -56,6 +56,11 @@ class PreparedChain {
   // Encodes one chunk of decoded_spec().num_bytes() bytes. The result aliases `chunk` or lives in
   // `scratch`, valid until `scratch` is next used.
   Result<ByteView> Encode(ByteView chunk, ChainScratch& scratch) const;
+  // True when stored bytes are exactly the chunk's memory bytes (no array->array codec, an
+  // identity array->bytes codec, no bytes->bytes codec): readers may copy straight from them.
+  bool is_identity() const {
+    return ab_identity_ && chain_.array_to_array().empty() && chain_.bytes_to_bytes().empty();
+  }
   // Decodes `encoded` into `out` (exactly decoded_spec().num_bytes() bytes), straight into `out`
   // when no array->array codec intervenes.
   Status Decode(ByteView encoded, MutableByteView out, ChainScratch& scratch) const;

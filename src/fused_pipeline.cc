@@ -117,10 +117,21 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
                         "chunk '" + key + "'");
     return Status::OK();
   }
-  s.chunk.resize(chunk_bytes);
-  RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, s.chunk, s.chain), "chunk '" + key + "'");
-  CopyBox(s.chunk.data(), m.chunk_shape, p.in_chunk.data(), out.data(), region.shape,
-          p.in_region.data(), p.shape, esize);
+  const uint8_t* decoded = nullptr;
+  if (a.chain->is_identity()) {
+    // Stored bytes are the chunk itself: scatter straight from the fetched buffer.
+    if (s.fetched.size() != chunk_bytes) {
+      return Status::Corruption("chunk '" + key + "': holds " + std::to_string(s.fetched.size()) +
+                                " bytes, expected " + std::to_string(chunk_bytes));
+    }
+    decoded = s.fetched.data();
+  } else {
+    s.chunk.resize(chunk_bytes);
+    RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, s.chunk, s.chain), "chunk '" + key + "'");
+    decoded = s.chunk.data();
+  }
+  CopyBox(decoded, m.chunk_shape, p.in_chunk.data(), out.data(), region.shape, p.in_region.data(),
+          p.shape, esize);
   return Status::OK();
 }
 

@@ -345,6 +345,24 @@ TEST(ArrayErrors, CorruptedChunkIsCorruptionNamingTheKey) {
   EXPECT_EQ((*store->get("x/c/0"))->size(), 2u);
 }
 
+TEST(ArrayErrors, TruncatedUncompressedChunkIsCorruptionOnPartialRead) {
+  // With a bare bytes chain, partial reads scatter straight from the stored bytes: their size is
+  // checked first.
+  auto store = MemoryStore::Create();
+  auto arr = Array::Create(store, "u", Meta({8, 8}, {4, 4}, DataType(DataTypeId::kUInt8),
+                                            Json::parse(R"(["bytes"])")));
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  std::vector<uint8_t> v(64, 7);
+  ASSERT_TRUE((*arr)->Write(Region::All({8, 8}), std::span<const uint8_t>(v)).ok());
+  ASSERT_TRUE(store->set("u/c/0/0", Bytes(15, 7)).ok());
+  std::vector<uint8_t> out(4);
+  Status s = (*arr)->Read(Region{{1, 1}, {2, 2}}, std::span<uint8_t>(out));
+  EXPECT_TRUE(s.IsCorruption()) << s;
+  EXPECT_NE(s.message().find("u/c/0/0"), std::string::npos) << s;
+  ASSERT_TRUE((*arr)->Read(Region{{5, 5}, {2, 2}}, std::span<uint8_t>(out)).ok());
+  EXPECT_EQ(out, std::vector<uint8_t>(4, 7));
+}
+
 TEST(ArrayErrors, CreateRefusesExistingNodeUnlessOverwrite) {
   auto store = MemoryStore::Create();
   auto m = Meta({4}, {4}, DataType(DataTypeId::kUInt8), Json::parse(R"(["bytes"])"));
