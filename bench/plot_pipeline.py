@@ -216,7 +216,7 @@ def table(rows, layouts, context, path, command):
     lines.append(f"Made by: `{command}`\n")
     if context:
         lines.append(f"Machine: {context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz, "
-                     f"{context.get('date', '')}; Google Benchmark library build {context.get("library_build_type", "")}.\n")
+                     f"{context.get('date', '')}; Google Benchmark library build {context.get('library_build_type', '')}.\n")
     lines.append("All times are the best of the case's repetitions; ratios divide two times of one run.\n")
     lines.append("## Goals\n")
     over = [x for x in ratios if x[0] > 1.0]
