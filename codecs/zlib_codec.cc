@@ -7,43 +7,22 @@
 #include <memory>
 #include <string>
 
+#include "codecs/deflate_state.h"
+
 namespace zarrpp {
 
 namespace {
 
-// DEFLATE expands at most 1032:1; a stream claiming more is corrupt.
-constexpr uint64_t kMaxRatio = 1032;
+constexpr uint64_t kMaxRatio = internal::kMaxDeflateRatio;
 
-struct CompressorDeleter {
-  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
-};
-struct DecompressorDeleter {
-  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
-};
-
-// libdeflate state is not thread-safe and a compressor is tied to its level: one per level and
-// thread, created on first use.
 libdeflate_compressor* ThreadCompressor(int level) {
-  thread_local std::array<std::unique_ptr<libdeflate_compressor, CompressorDeleter>, 10> pool;
-  auto& slot = pool[static_cast<size_t>(level)];
-  if (!slot) slot.reset(libdeflate_alloc_compressor(level));
-  return slot.get();
+  return internal::ThreadDeflateCompressor(level);
 }
-
 libdeflate_decompressor* ThreadDecompressor() {
-  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> d(
-      libdeflate_alloc_decompressor());
-  return d.get();
+  return internal::ThreadDeflateDecompressor();
 }
-
 std::string ResultName(libdeflate_result r) {
-  switch (r) {
-    case LIBDEFLATE_SUCCESS: return "success";
-    case LIBDEFLATE_BAD_DATA: return "invalid or truncated zlib data";
-    case LIBDEFLATE_SHORT_OUTPUT: return "stream decodes to fewer bytes than expected";
-    case LIBDEFLATE_INSUFFICIENT_SPACE: return "stream decodes to more bytes than expected";
-  }
-  return "unknown error";
+  return internal::DeflateResultName(r, "zlib");
 }
 
 }  // namespace
