@@ -8,6 +8,7 @@
 #include <string>
 
 #include "codecs/codec_chain.h"
+#include "src/key_locks.h"
 #include "codecs/sharding_codec.h"
 #include "zarrpp/array.h"
 
@@ -32,16 +33,10 @@ struct Array::Impl {
   // Shard indexes shared by every worker of this handle; null unless
   // options.sharding.index_cache_bytes > 0.
   std::unique_ptr<ShardIndexCache> index_cache;
-  // Partial writes of one chunk are read-modify-write: serialized per chunk through these stripes.
-  // A write holds its chunk's stripe across the store's latency, so two chunks sharing a stripe
-  // wait on each other: 1024 stripes keep the 64 requests a latency-bound store has in flight
-  // almost always on distinct stripes (64 stripes left about 40 distinct, and 1,000 chunk writes
-  // on a 10 ms store took twice the I/O-concurrency bound).
-  std::array<std::mutex, 1024> chunk_locks;
-
-  std::mutex& LockFor(const std::string& key) {
-    return chunk_locks[std::hash<std::string>{}(key) % chunk_locks.size()];
-  }
+  // Partial writes of one chunk are read-modify-write: every write holds its chunk's key lock
+  // across the store operation. Locks are per key, so writes of different chunks never wait on
+  // each other across the store's latency.
+  internal::KeyLocks chunk_locks;
   std::string ChunkKey(const uint64_t* coords) const;
 };
 

@@ -106,14 +106,7 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   std::vector<std::string> keys(n);
   for (size_t i = 0; i < n; ++i) keys[i] = a.ChunkKey(parts[i].coords.data());
   // Writes to one chunk from concurrent requests stay read-modify-write consistent.
-  std::vector<std::unique_lock<std::mutex>> locks;
-  {
-    std::vector<std::mutex*> ms;
-    for (size_t i = 0; i < n; ++i) ms.push_back(&a.LockFor(keys[i]));
-    std::sort(ms.begin(), ms.end());
-    ms.erase(std::unique(ms.begin(), ms.end()), ms.end());
-    for (std::mutex* mu : ms) locks.emplace_back(*mu);
-  }
+  const std::vector<KeyLocks::Guard> locks = a.chunk_locks.LockAll(keys);
   Errors err;
   if (a.partial != nullptr) {
     // Sharded: the codec merges the touched inner chunks and patches or rewrites each shard.

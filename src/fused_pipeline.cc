@@ -144,7 +144,7 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
   const std::string key = a.ChunkKey(p.coords.data());
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
 
-  std::lock_guard<std::mutex> lock(a.LockFor(key));
+  const KeyLocks::Guard lock = a.chunk_locks.Lock(key);
   if (a.partial != nullptr) {
     // Sharded: the codec merges only the touched inner chunks and patches or rewrites the shard.
     const PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);

@@ -19,28 +19,34 @@ StoreCapabilities MemoryStore::capabilities() const {
   return caps;
 }
 
+MemoryStore::Value MemoryStore::Find(std::string_view key) const {
+  std::lock_guard lock(mu_);
+  auto it = values_.find(key);
+  return it == values_.end() ? nullptr : it->second;
+}
+
 Result<bool> MemoryStore::get_into(std::string_view key, ByteRange range, Bytes& out) {
   RETURN_IF_ERROR(ValidateKey(key));
-  std::shared_lock lock(mu_);
-  auto it = values_.find(key);
-  if (it == values_.end()) return false;
-  const Bytes& value = it->second;
-  ASSIGN_OR_RETURN(auto bounds, range.Resolve(value.size(), key));
-  out.assign(value.begin() + static_cast<ptrdiff_t>(bounds.first),
-             value.begin() + static_cast<ptrdiff_t>(bounds.second));
+  const Value value = Find(key);
+  if (!value) return false;
+  // The value is never modified while a reader holds a reference (see set_range), so the copy
+  // needs no lock.
+  ASSIGN_OR_RETURN(auto bounds, range.Resolve(value->size(), key));
+  out.assign(value->begin() + static_cast<ptrdiff_t>(bounds.first),
+             value->begin() + static_cast<ptrdiff_t>(bounds.second));
   return true;
 }
 
 Status MemoryStore::set(std::string_view key, ByteView value) {
   RETURN_IF_ERROR(ValidateKey(key));
-  Bytes copy(value.begin(), value.end());
+  Value fresh = std::make_shared<Bytes>(value.begin(), value.end());
   std::unique_lock lock(mu_);
   auto it = values_.find(key);
   if (it == values_.end()) {
-    values_.emplace(std::string(key), std::move(copy));
+    values_.emplace(std::string(key), std::move(fresh));
   } else {
     // The old value is released after the lock, so writers never free large buffers under it.
-    it->second.swap(copy);
+    it->second.swap(fresh);
     lock.unlock();
   }
   return Status::OK();
@@ -54,20 +60,29 @@ Status MemoryStore::set_range(std::string_view key, uint64_t offset, ByteView va
     return Status::FailedPrecondition("set_range of key '" + std::string(key) +
                                       "': the key does not exist");
   }
-  Bytes& target = it->second;
-  if (offset > target.size() || value.size() > target.size() - offset) {
+  const uint64_t size = it->second->size();
+  if (offset > size || value.size() > size - offset) {
     return Status::InvalidArgument("set_range of key '" + std::string(key) + "': offset " +
                                    std::to_string(offset) + " + length " +
                                    std::to_string(value.size()) + " passes the value's end " +
-                                   std::to_string(target.size()));
+                                   std::to_string(size));
   }
-  if (!value.empty()) std::memcpy(target.data() + offset, value.data(), value.size());
+  if (value.empty()) return Status::OK();
+  // References are only taken under the lock, so a count of one means no reader can see the
+  // value: patch it in place. Otherwise patch a copy, leaving readers their consistent snapshot.
+  Value old;
+  if (it->second.use_count() != 1) {
+    old = it->second;
+    it->second = std::make_shared<Bytes>(*old);
+  }
+  std::memcpy(it->second->data() + offset, value.data(), value.size());
+  lock.unlock();
   return Status::OK();
 }
 
 Status MemoryStore::erase(std::string_view key) {
   RETURN_IF_ERROR(ValidateKey(key));
-  Bytes old;
+  Value old;
   std::unique_lock lock(mu_);
   auto it = values_.find(key);
   if (it != values_.end()) {
@@ -80,7 +95,7 @@ Status MemoryStore::erase(std::string_view key) {
 
 Status MemoryStore::erase_prefix(std::string_view prefix) {
   RETURN_IF_ERROR(ValidatePrefix(prefix));
-  std::map<std::string, Bytes, std::less<>> removed;
+  std::map<std::string, Value, std::less<>> removed;
   std::unique_lock lock(mu_);
   auto first = values_.lower_bound(prefix);
   auto last = first;
@@ -94,7 +109,7 @@ Status MemoryStore::erase_prefix(std::string_view prefix) {
 Result<std::vector<std::string>> MemoryStore::list_prefix(std::string_view prefix) {
   RETURN_IF_ERROR(ValidatePrefix(prefix));
   std::vector<std::string> keys;
-  std::shared_lock lock(mu_);
+  std::lock_guard lock(mu_);
   for (auto it = values_.lower_bound(prefix); it != values_.end() && it->first.starts_with(prefix);
        ++it) {
     keys.push_back(it->first);
@@ -105,7 +120,7 @@ Result<std::vector<std::string>> MemoryStore::list_prefix(std::string_view prefi
 Result<DirListing> MemoryStore::list_dir(std::string_view prefix) {
   RETURN_IF_ERROR(ValidatePrefix(prefix));
   DirListing listing;
-  std::shared_lock lock(mu_);
+  std::lock_guard lock(mu_);
   auto it = values_.lower_bound(prefix);
   while (it != values_.end() && it->first.starts_with(prefix)) {
     const std::string& key = it->first;
@@ -127,10 +142,9 @@ Result<DirListing> MemoryStore::list_dir(std::string_view prefix) {
 
 Result<std::optional<uint64_t>> MemoryStore::size(std::string_view key) {
   RETURN_IF_ERROR(ValidateKey(key));
-  std::shared_lock lock(mu_);
-  auto it = values_.find(key);
-  if (it == values_.end()) return std::optional<uint64_t>();
-  return std::optional<uint64_t>(it->second.size());
+  const Value value = Find(key);
+  if (!value) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(value->size());
 }
 
 }  // namespace zarrpp

@@ -3,10 +3,14 @@
 // MemoryStore is a sorted map from key to value. It is meant for tests, scratch arrays and as a
 // cache target; nothing survives the process.
 //
-// Thread safety: safe for concurrent calls. Readers share a lock; writers take it exclusively,
-// so a whole-value set() is atomic (readers see the old or the new value) and set_range() is
-// atomic too (stronger than the Store contract requires). The new value is copied before the
-// lock is taken, so writers hold it only for a swap.
+// Thread safety: safe for concurrent calls. One mutex guards the map and is held only for a
+// lookup or a pointer swap: values are reference-counted buffers, so a reader takes a reference
+// under the lock and copies outside it, and a writer copies the new value before it locks. A
+// whole-value set() is atomic (readers see the old or the new value); set_range() is atomic too
+// (stronger than the Store contract requires): it patches in place only when no reader holds the
+// value, and otherwise patches a copy and swaps it in.
+// Not a reader-writer lock: with dozens of threads writing at once, glibc 2.36's
+// pthread_rwlock_wrlock spins for hundreds of milliseconds.
 //
 // Ownership: the store owns copies of every value; set() copies the caller's bytes and get()
 // returns a copy. A range read copies only the bytes of that range.
@@ -15,7 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,8 +49,11 @@ class MemoryStore : public Store {
   MemoryStore() = default;
 
  private:
-  mutable std::shared_mutex mu_;
-  std::map<std::string, Bytes, std::less<>> values_;  // guarded by mu_
+  using Value = std::shared_ptr<Bytes>;
+  Value Find(std::string_view key) const;  // null when absent
+
+  mutable std::mutex mu_;
+  std::map<std::string, Value, std::less<>> values_;  // guarded by mu_
 };
 
 }  // namespace zarrpp
