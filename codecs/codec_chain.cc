@@ -1,6 +1,7 @@
 #include "codecs/codec_chain.h"
 
 #include <cstring>
+#include <mutex>
 #include <string>
 
 namespace zarrpp {
@@ -206,6 +207,129 @@ Status PreparedChain::Decode(ByteView encoded, MutableByteView out, ChainScratch
     dst.resize(specs_[i].num_bytes());
     RETURN_IF_ERROR(aa[i]->Decode(specs_[i], cur, dst));
     cur = dst;
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// The first error of a parallel batch step.
+class BatchError {
+ public:
+  void Set(Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (first_.ok()) first_ = std::move(s);
+  }
+  Status Get() {
+    std::lock_guard<std::mutex> l(mu_);
+    return first_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status first_;
+};
+
+// Runs `step(i, in, out)` for every present chunk, then replaces each chunk by its output.
+template <typename Step>
+Status RunBatchStep(std::vector<Bytes>& chunks, const std::vector<uint8_t>& present, Executor& ex,
+                    size_t grain, const std::function<std::string(size_t)>& where, Step step) {
+  std::vector<Bytes> next(chunks.size());
+  BatchError err;
+  ex.ParallelFor(chunks.size(), grain, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      if (!present[i]) continue;
+      Status s = step(i, ByteView(chunks[i]), next[i]);
+      if (!s.ok()) err.Set(s.WithContext(where(i)));
+    }
+  });
+  RETURN_IF_ERROR(err.Get());
+  chunks.swap(next);  // the step's inputs are released here
+  return Status::OK();
+}
+
+// Keeps a codec's result in `out`: it usually is `out` already; a view into the input (a
+// checksum stripped off) is copied so that every step owns its output.
+void Keep(ByteView result, Bytes& out) {
+  if (result.data() != out.data() || result.size() != out.size()) {
+    Bytes copy(result.begin(), result.end());
+    out.swap(copy);
+  }
+}
+
+}  // namespace
+
+Status PreparedChain::EncodeBatch(std::vector<Bytes>& chunks, std::vector<uint8_t>& present,
+                                  Executor& ex, size_t grain,
+                                  const std::function<std::string(size_t)>& where) const {
+  const auto& aa = chain_.array_to_array();
+  for (size_t k = 0; k < aa.size(); ++k) {
+    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
+                                 [&](size_t, ByteView in, Bytes& out) {
+                                   out.resize(specs_[k + 1].num_bytes());
+                                   return aa[k]->Encode(specs_[k], in, out);
+                                 }));
+  }
+  if (!ab_identity_) {
+    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
+                                 [&](size_t, ByteView in, Bytes& out) {
+                                   return chain_.array_to_bytes()->Encode(specs_.back(), in, out);
+                                 }));
+    // An empty encoding of a non-empty chunk means "erase the key".
+    if (specs_.back().num_bytes() > 0) {
+      for (size_t i = 0; i < chunks.size(); ++i) {
+        if (present[i] && chunks[i].empty()) present[i] = 0;
+      }
+    }
+  }
+  for (const auto& c : chain_.bytes_to_bytes()) {
+    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
+                                 [&](size_t, ByteView in, Bytes& out) { return c->Encode(in, out); }));
+  }
+  return Status::OK();
+}
+
+Status PreparedChain::DecodeBatch(std::vector<Bytes>& chunks, const std::vector<uint8_t>& present,
+                                  Executor& ex, size_t grain,
+                                  const std::function<std::string(size_t)>& where) const {
+  const auto& aa = chain_.array_to_array();
+  const auto& bb = chain_.bytes_to_bytes();
+  auto bb_input_size = [&](size_t k) {
+    std::optional<uint64_t> size = ab_encoded_size_;
+    for (size_t j = 0; j < k && size; ++j) size = bb[j]->EncodedSize(*size);
+    return size;
+  };
+  for (size_t k = bb.size(); k-- > 0;) {
+    const std::optional<uint64_t> size = bb_input_size(k);
+    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
+                                 [&](size_t, ByteView in, Bytes& out) -> Status {
+                                   ASSIGN_OR_RETURN(ByteView r, bb[k]->Decode(in, size, out));
+                                   Keep(r, out);
+                                   return Status::OK();
+                                 }));
+  }
+  const ChunkSpec& ab_spec = specs_.back();
+  if (ab_identity_) {
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      if (present[i] && chunks[i].size() != ab_spec.num_bytes()) {
+        return Status::Corruption("encoded chunk has " + std::to_string(chunks[i].size()) +
+                                  " bytes, expected " + std::to_string(ab_spec.num_bytes()))
+            .WithContext(where(i));
+      }
+    }
+  } else {
+    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
+                                 [&](size_t, ByteView in, Bytes& out) {
+                                   out.resize(ab_spec.num_bytes());
+                                   return chain_.array_to_bytes()->Decode(ab_spec, in, out);
+                                 }));
+  }
+  for (size_t k = aa.size(); k-- > 0;) {
+    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
+                                 [&](size_t, ByteView in, Bytes& out) {
+                                   out.resize(specs_[k].num_bytes());
+                                   return aa[k]->Decode(specs_[k], in, out);
+                                 }));
   }
   return Status::OK();
 }

@@ -7,11 +7,14 @@
 // ChainScratch owned by the calling worker.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <optional>
 #include <vector>
 
 #include "codecs/codec.h"
+#include "zarrpp/executor.h"
 
 namespace zarrpp {
 
@@ -64,6 +67,18 @@ class PreparedChain {
   // Decodes `encoded` into `out` (exactly decoded_spec().num_bytes() bytes), straight into `out`
   // when no array->array codec intervenes.
   Status Decode(ByteView encoded, MutableByteView out, ChainScratch& scratch) const;
+
+  // Codec at a time over a batch (the batched pipeline's phases): each codec of the chain runs on
+  // every chunk of the batch, in parallel on `ex`, before the next codec starts, and every step
+  // leaves its output in a buffer of its own. chunks[i] is replaced by its encoded (or decoded)
+  // form; entries with present[i] == 0 are skipped. EncodeBatch clears present[i] when a chunk
+  // encodes to nothing (the array->bytes codec asks for the key to be erased). Errors name
+  // where(i). Identity steps (a little-endian bytes codec) pass buffers through untouched.
+  Status EncodeBatch(std::vector<Bytes>& chunks, std::vector<uint8_t>& present, Executor& ex,
+                     size_t grain, const std::function<std::string(size_t)>& where) const;
+  Status DecodeBatch(std::vector<Bytes>& chunks, const std::vector<uint8_t>& present,
+                     Executor& ex, size_t grain,
+                     const std::function<std::string(size_t)>& where) const;
 
  private:
   friend class CodecChain;

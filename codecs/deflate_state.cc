@@ -4,28 +4,16 @@
 #include <memory>
 
 namespace zarrpp::internal {
-namespace {
-
-struct CompressorDeleter {
-  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
-};
-struct DecompressorDeleter {
-  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
-};
-
-}  // namespace
-
-libdeflate_compressor* ThreadDeflateCompressor(int level) {
-  thread_local std::array<std::unique_ptr<libdeflate_compressor, CompressorDeleter>, 10> pool;
-  auto& slot = pool[static_cast<size_t>(level)];
-  if (!slot) slot.reset(libdeflate_alloc_compressor(level));
-  return slot.get();
+DeflateCompressor LeaseDeflateCompressor(int level) {
+  using Pool = ContextPool<libdeflate_compressor, DeflateCompressorDeleter>;
+  static auto* pools = new std::array<Pool, 10>;  // used until exit
+  return (*pools)[static_cast<size_t>(level)].Acquire(
+      [level] { return libdeflate_alloc_compressor(level); });
 }
 
-libdeflate_decompressor* ThreadDeflateDecompressor() {
-  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> d(
-      libdeflate_alloc_decompressor());
-  return d.get();
+DeflateDecompressor LeaseDeflateDecompressor() {
+  static auto* pool = new ContextPool<libdeflate_decompressor, DeflateDecompressorDeleter>;
+  return pool->Acquire([] { return libdeflate_alloc_decompressor(); });
 }
 
 std::string DeflateResultName(libdeflate_result r, std::string_view format) {

@@ -17,12 +17,6 @@ constexpr uint64_t kMaxRatio = internal::kMaxDeflateRatio;
 // The smallest gzip member: 10-byte header, an empty DEFLATE block, 8-byte trailer.
 constexpr size_t kMinMemberSize = 18;
 
-libdeflate_compressor* ThreadCompressor(int level) {
-  return internal::ThreadDeflateCompressor(level);
-}
-libdeflate_decompressor* ThreadDecompressor() {
-  return internal::ThreadDeflateDecompressor();
-}
 std::string ResultName(libdeflate_result r) {
   return internal::DeflateResultName(r, "gzip");
 }
@@ -70,7 +64,7 @@ Json GzipCodec::ToJson() const {
 }
 
 Status GzipCodec::Encode(ByteView in, Bytes& out) const {
-  libdeflate_compressor* c = ThreadCompressor(options_.level);
+  const internal::DeflateCompressor c = internal::LeaseDeflateCompressor(options_.level);
   if (c == nullptr) return Status::IOError("gzip: cannot allocate a compressor");
   out.resize(libdeflate_gzip_compress_bound(c, in.size()));
   const size_t n = libdeflate_gzip_compress(c, in.data(), in.size(), out.data(), out.size());
@@ -84,7 +78,7 @@ Status GzipCodec::Encode(ByteView in, Bytes& out) const {
 }
 
 Status GzipCodec::DecodeInto(ByteView in, MutableByteView out) const {
-  libdeflate_decompressor* d = ThreadDecompressor();
+  const internal::DeflateDecompressor d = internal::LeaseDeflateDecompressor();
   if (d == nullptr) return Status::IOError("gzip: cannot allocate a decompressor");
   const libdeflate_result r =
       libdeflate_gzip_decompress(d, in.data(), in.size(), out.data(), out.size(), nullptr);
@@ -108,7 +102,7 @@ Result<ByteView> GzipCodec::Decode(ByteView in, std::optional<uint64_t> decoded_
                               " bytes is shorter than the smallest gzip member (" +
                               std::to_string(kMinMemberSize) + " bytes)");
   }
-  libdeflate_decompressor* d = ThreadDecompressor();
+  const internal::DeflateDecompressor d = internal::LeaseDeflateDecompressor();
   if (d == nullptr) return Status::IOError("gzip: cannot allocate a decompressor");
   const uint64_t limit = in.size() * kMaxRatio;
   // ISIZE (the last 4 bytes, little-endian) is the decoded size modulo 2^32: a good first guess.

@@ -15,12 +15,6 @@ namespace {
 
 constexpr uint64_t kMaxRatio = internal::kMaxDeflateRatio;
 
-libdeflate_compressor* ThreadCompressor(int level) {
-  return internal::ThreadDeflateCompressor(level);
-}
-libdeflate_decompressor* ThreadDecompressor() {
-  return internal::ThreadDeflateDecompressor();
-}
 std::string ResultName(libdeflate_result r) {
   return internal::DeflateResultName(r, "zlib");
 }
@@ -66,7 +60,7 @@ Json ZlibCodec::ToJson() const {
 }
 
 Status ZlibCodec::Encode(ByteView in, Bytes& out) const {
-  libdeflate_compressor* c = ThreadCompressor(options_.level);
+  const internal::DeflateCompressor c = internal::LeaseDeflateCompressor(options_.level);
   if (c == nullptr) return Status::IOError("zlib: cannot allocate a compressor");
   out.resize(libdeflate_zlib_compress_bound(c, in.size()));
   const size_t n = libdeflate_zlib_compress(c, in.data(), in.size(), out.data(), out.size());
@@ -80,7 +74,7 @@ Status ZlibCodec::Encode(ByteView in, Bytes& out) const {
 }
 
 Status ZlibCodec::DecodeInto(ByteView in, MutableByteView out) const {
-  libdeflate_decompressor* d = ThreadDecompressor();
+  const internal::DeflateDecompressor d = internal::LeaseDeflateDecompressor();
   if (d == nullptr) return Status::IOError("zlib: cannot allocate a decompressor");
   const libdeflate_result r =
       libdeflate_zlib_decompress(d, in.data(), in.size(), out.data(), out.size(), nullptr);
@@ -100,7 +94,7 @@ Result<ByteView> ZlibCodec::Decode(ByteView in, std::optional<uint64_t> decoded_
     return ByteView(scratch);
   }
   // A zlib stream does not record its decoded size: grow the buffer until it fits.
-  libdeflate_decompressor* d = ThreadDecompressor();
+  const internal::DeflateDecompressor d = internal::LeaseDeflateDecompressor();
   if (d == nullptr) return Status::IOError("zlib: cannot allocate a decompressor");
   const uint64_t limit = std::max<uint64_t>(in.size() * kMaxRatio, 4096);
   uint64_t capacity = std::max<uint64_t>(in.size() * 4, 4096);

@@ -1,5 +1,7 @@
 #include "codecs/zstd_codec.h"
 
+#include "codecs/context_pool.h"
+
 #include <zstd.h>
 
 #include <algorithm>
@@ -21,14 +23,16 @@ struct DCtxDeleter {
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
 };
 
-// Contexts are expensive to create and not thread-safe, so each thread keeps one of each.
-ZSTD_CCtx* ThreadCCtx() {
-  thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> ctx(ZSTD_createCCtx());
-  return ctx.get();
+// Contexts are expensive to create and not thread-safe: leased from process-wide pools.
+using CCtxPool = internal::ContextPool<ZSTD_CCtx, CCtxDeleter>;
+using DCtxPool = internal::ContextPool<ZSTD_DCtx, DCtxDeleter>;
+CCtxPool::Lease LeaseCCtx() {
+  static auto* pool = new CCtxPool;  // used until exit
+  return pool->Acquire([] { return ZSTD_createCCtx(); });
 }
-ZSTD_DCtx* ThreadDCtx() {
-  thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> ctx(ZSTD_createDCtx());
-  return ctx.get();
+DCtxPool::Lease LeaseDCtx() {
+  static auto* pool = new DCtxPool;  // used until exit
+  return pool->Acquire([] { return ZSTD_createDCtx(); });
 }
 
 std::string ZstdError(size_t code) {
@@ -130,7 +134,7 @@ Json ZstdCodec::ToJson() const {
 }
 
 Status ZstdCodec::Encode(ByteView in, Bytes& out) const {
-  ZSTD_CCtx* cctx = ThreadCCtx();
+  const CCtxPool::Lease cctx = LeaseCCtx();
   if (cctx == nullptr) return Status::IOError("zstd: cannot allocate a compression context");
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
   size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, options_.level);
@@ -149,7 +153,7 @@ Status ZstdCodec::Encode(ByteView in, Bytes& out) const {
 }
 
 Status ZstdCodec::DecodeInto(ByteView in, MutableByteView out) const {
-  ZSTD_DCtx* dctx = ThreadDCtx();
+  const DCtxPool::Lease dctx = LeaseDCtx();
   if (dctx == nullptr) return Status::IOError("zstd: cannot allocate a decompression context");
   const unsigned long long content = ZSTD_getFrameContentSize(in.data(), in.size());
   if (content == ZSTD_CONTENTSIZE_ERROR) {
@@ -194,7 +198,7 @@ Result<ByteView> ZstdCodec::Decode(ByteView in, std::optional<uint64_t> decoded_
     return ByteView(scratch);
   }
   // Unknown size: grow the buffer until the frame fits.
-  ZSTD_DCtx* dctx = ThreadDCtx();
+  const DCtxPool::Lease dctx = LeaseDCtx();
   if (dctx == nullptr) return Status::IOError("zstd: cannot allocate a decompression context");
   ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
   ZSTD_inBuffer input{in.data(), in.size(), 0};

@@ -4,12 +4,12 @@
 #include <array>
 #include <memory>
 #include <mutex>
-#include <semaphore>
 #include <string>
 
 #include "codecs/codec_chain.h"
-#include "src/key_locks.h"
 #include "codecs/sharding_codec.h"
+#include "src/cpu_gate.h"
+#include "src/key_locks.h"
 #include "zarrpp/array.h"
 
 namespace zarrpp {
@@ -26,7 +26,7 @@ struct Array::Impl {
   // tasks run on io_executor, one chunk per task, and their CPU stages take a token from cpu_gate
   // (as many tokens as the CPU executor has threads).
   std::shared_ptr<Executor> io_executor;
-  std::unique_ptr<std::counting_semaphore<>> cpu_gate;
+  std::unique_ptr<internal::CpuGate> cpu_gate;
   // The chain's array->bytes codec when the chain is exactly that codec and it can read and
   // write parts of a stored chunk (sharding_indexed); null otherwise (the chunk is opaque).
   const PartialArrayToBytesCodec* partial = nullptr;

@@ -53,28 +53,20 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   }
 
   // Phase 1: fetch every chunk.
-  std::vector<Bytes> encoded(n);
+  std::vector<Bytes> chunks(n);
   std::vector<uint8_t> found(n, 0);
   io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
-      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), encoded[i]);
+      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), chunks[i]);
       if (!r.ok()) return err.Set(r.status());
       found[i] = *r ? 1 : 0;
     }
   });
   RETURN_IF_ERROR(err.status());
-  // Phase 2: decode every chunk.
-  std::vector<Bytes> decoded(n);
-  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
-    ChainScratch cs;
-    for (size_t i = b; i < e; ++i) {
-      if (!found[i]) continue;
-      decoded[i].resize(chunk_bytes);
-      Status s = a.chain->Decode(encoded[i], decoded[i], cs);
-      if (!s.ok()) return err.Set(s.WithContext("chunk '" + keys[i] + "'"));
-    }
-  });
-  RETURN_IF_ERROR(err.status());
+  // Phase 2: decode every chunk, one codec at a time.
+  RETURN_IF_ERROR(a.chain->DecodeBatch(chunks, found, *a.executor, grain, [&](size_t i) {
+    return "chunk '" + keys[i] + "'";
+  }));
   // Phase 3: scatter every chunk.
   a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
@@ -83,7 +75,7 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
         FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
                 esize);
       } else {
-        CopyBox(decoded[i].data(), m.chunk_shape, p.in_chunk.data(), out.data(), region.shape,
+        CopyBox(chunks[i].data(), m.chunk_shape, p.in_chunk.data(), out.data(), region.shape,
                 p.in_region.data(), p.shape, esize);
       }
     }
@@ -122,30 +114,29 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
     return err.status();
   }
   // Phase 1: fetch the chunks that are only partly overwritten.
-  std::vector<Bytes> existing(n);
+  std::vector<Bytes> chunks(n);
   std::vector<uint8_t> found(n, 0);
   io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       if (parts[i].covers_in_bounds) continue;
-      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), existing[i]);
+      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), chunks[i]);
       if (!r.ok()) return err.Set(r.status());
       found[i] = *r ? 1 : 0;
     }
   });
   RETURN_IF_ERROR(err.status());
-  // Phase 2: merge and encode every chunk (empty chunks encode to nothing and are erased).
-  std::vector<Bytes> encoded(n);
-  std::vector<uint8_t> empty(n, 0);
+  auto where = [&](size_t i) { return "chunk '" + keys[i] + "'"; };
+  // Phase 2: decode the fetched chunks, one codec at a time.
+  RETURN_IF_ERROR(a.chain->DecodeBatch(chunks, found, *a.executor, grain, where));
+  // Phase 3: merge the new values into every chunk; chunks equal to the fill value are erased.
+  std::vector<uint8_t> keep(n, 1);
   a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
-    ChainScratch cs;
-    Bytes chunk(chunk_bytes);
     for (size_t i = b; i < e; ++i) {
       const ChunkPart& p = parts[i];
-      if (found[i]) {
-        Status s = a.chain->Decode(existing[i], chunk, cs);
-        if (!s.ok()) return err.Set(s.WithContext("chunk '" + keys[i] + "'"));
-      } else if (!p.covers_chunk) {
-        FillElements(chunk.data(), m.chunk_elements(), fill, esize);
+      Bytes& chunk = chunks[i];
+      if (!found[i]) {
+        chunk.resize(chunk_bytes);
+        if (!p.covers_chunk) FillElements(chunk.data(), m.chunk_elements(), fill, esize);
       }
       if (src.scalar) {
         FillBox(chunk.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
@@ -155,21 +146,17 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
       }
       if (!a.options.write_empty_chunks &&
           AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
-        empty[i] = 1;
-        continue;
+        keep[i] = 0;
+        Bytes().swap(chunk);
       }
-      Result<ByteView> enc = a.chain->Encode(chunk, cs);
-      if (!enc.ok()) return err.Set(enc.status().WithContext("chunk '" + keys[i] + "'"));
-      encoded[i].assign(enc->begin(), enc->end());
-      // Empty output: nothing to store (a shard whose inner chunks are all empty).
-      if (encoded[i].empty()) empty[i] = 1;
     }
   });
-  RETURN_IF_ERROR(err.status());
-  // Phase 3: store every chunk.
+  // Phase 4: encode every kept chunk, one codec at a time (an empty encoding is an erase).
+  RETURN_IF_ERROR(a.chain->EncodeBatch(chunks, keep, *a.executor, grain, where));
+  // Phase 5: store every chunk.
   io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
-      Status s = empty[i] ? a.store->erase(keys[i]) : a.store->set(keys[i], encoded[i]);
+      Status s = keep[i] ? a.store->set(keys[i], chunks[i]) : a.store->erase(keys[i]);
       if (!s.ok()) return err.Set(s);
     }
   });

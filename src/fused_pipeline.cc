@@ -93,7 +93,7 @@ using WorkerScratch = ScratchPool::Scratch;
 
 
 Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s,
-                    std::counting_semaphore<>* gate) {
+                    CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
@@ -136,7 +136,7 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
 }
 
 Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, WorkerScratch& s,
-                     const std::optional<Bytes>* memo, std::counting_semaphore<>* gate) {
+                     const std::optional<Bytes>* memo, CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
@@ -163,13 +163,18 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
     // The caller's buffer already holds the chunk in C order: encode straight from it.
     chunk = ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize, chunk_bytes);
   } else {
+    // The existing chunk is fetched before the CPU token is taken; the merge, test and encode
+    // run back to back under it, while the chunk is in cache.
+    bool found = false;
+    if (!p.covers_in_bounds) {
+      ASSIGN_OR_RETURN(found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
+    }
+    cpu.emplace(gate);
     s.chunk.resize(chunk_bytes);
     if (p.covers_in_bounds) {
       // Every stored element is overwritten; the part beyond the array edge holds the fill value.
       if (!p.covers_chunk) FillElements(s.chunk.data(), m.chunk_elements(), fill, esize);
     } else {
-      ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
-      cpu.emplace(gate);
       if (found) {
         RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, s.chunk, s.chain), "chunk '" + key + "'");
       } else {

@@ -87,24 +87,24 @@ size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes)
 struct Dispatch {
   Executor* executor;
   size_t grain;
-  std::counting_semaphore<>* cpu_gate;  // null: no gating
+  CpuGate* cpu_gate;  // null: no gating
 };
 Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
 
 // Holds one CPU token for its lifetime (no-op without a gate).
 class CpuToken {
  public:
-  explicit CpuToken(std::counting_semaphore<>* gate) : gate_(gate) {
-    if (gate_) gate_->acquire();
+  explicit CpuToken(CpuGate* gate) : gate_(gate) {
+    if (gate_) gate_->Acquire();
   }
   ~CpuToken() {
-    if (gate_) gate_->release();
+    if (gate_) gate_->Release();
   }
   CpuToken(const CpuToken&) = delete;
   CpuToken& operator=(const CpuToken&) = delete;
 
  private:
-  std::counting_semaphore<>* gate_;
+  CpuGate* gate_;
 };
 
 }  // namespace zarrpp::internal
