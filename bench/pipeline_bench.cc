@@ -19,7 +19,8 @@
 // Names are "<op>/<layout>/<compression>/<store>/<data>/<pipeline>". Counters per case:
 // bytes_per_second (logical bytes of the request), bytes_read / bytes_written (store traffic
 // through a CountingStore), peak_mem (peak live heap bytes above the level at the start of the
-// operation, from a global operator new/delete counter in this binary), retained_mem (live bytes
+// operation, from counting definitions of malloc/free in this binary: C++ and the codec libraries'
+// own allocations alike), retained_mem (live bytes
 // at the end minus the start: what a memory store kept), workers, requests (store operations),
 // chunk_bytes (the chunk a reader decodes: the inner chunk when sharded), stored_chunk_bytes and
 // stored_chunks (the stored chunk: the shard when sharded).
@@ -29,6 +30,8 @@
 //       --benchmark_out_format=json
 //   build/bench/pipeline_bench --benchmark_filter='read/c1000/'
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <malloc.h>
 
@@ -52,91 +55,70 @@
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 
-// ---- heap accounting: every allocation of this process goes through these operators ----------
+// ---- heap accounting: every allocation of this process, C++ or C (codec libraries' contexts and
+// buffers included), goes through these definitions of the C allocator, which forward to glibc's.
+
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+void __libc_free(void*);
+}
 
 namespace {
 std::atomic<int64_t> g_live{0};
 std::atomic<int64_t> g_peak{0};
 
-void Account(void* p) {
-  if (p == nullptr) return;
+void* Account(void* p) {
+  if (p == nullptr) return p;
   const int64_t n = static_cast<int64_t>(malloc_usable_size(p));
   const int64_t live = g_live.fetch_add(n, std::memory_order_relaxed) + n;
   int64_t peak = g_peak.load(std::memory_order_relaxed);
   while (live > peak && !g_peak.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
   }
+  return p;
 }
 void Unaccount(void* p) {
   if (p == nullptr) return;
   g_live.fetch_sub(static_cast<int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
 }
-void* Allocate(size_t n, size_t align) {
-  void* p = nullptr;
-  if (align <= alignof(std::max_align_t)) {
-    p = std::malloc(n == 0 ? 1 : n);
-  } else if (posix_memalign(&p, align, n == 0 ? align : n) != 0) {
-    p = nullptr;
-  }
-  if (p == nullptr) throw std::bad_alloc();
-  Account(p);
-  return p;
-}
-void Release(void* p) {
-  Unaccount(p);
-  std::free(p);
-}
 }  // namespace
 
-void* operator new(size_t n) {
-  return Allocate(n, 0);
+extern "C" {
+void* malloc(size_t n) noexcept {
+  return Account(__libc_malloc(n));
 }
-void* operator new[](size_t n) {
-  return Allocate(n, 0);
+void* calloc(size_t n, size_t size) noexcept {
+  return Account(__libc_calloc(n, size));
 }
-void* operator new(size_t n, std::align_val_t a) {
-  return Allocate(n, static_cast<size_t>(a));
-}
-void* operator new[](size_t n, std::align_val_t a) {
-  return Allocate(n, static_cast<size_t>(a));
-}
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return Allocate(n, 0);
-  } catch (...) {
+void* realloc(void* p, size_t n) noexcept {
+  Unaccount(p);
+  void* q = __libc_realloc(p, n);
+  if (q == nullptr && n != 0) {
+    Account(p);  // the old block is still live
     return nullptr;
   }
+  return Account(q);
 }
-void* operator new[](size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return Allocate(n, 0);
-  } catch (...) {
-    return nullptr;
-  }
+void free(void* p) noexcept {
+  Unaccount(p);
+  __libc_free(p);
 }
-void operator delete(void* p) noexcept {
-  Release(p);
+void* memalign(size_t align, size_t n) noexcept {
+  return Account(__libc_memalign(align, n));
 }
-void operator delete[](void* p) noexcept {
-  Release(p);
+void* aligned_alloc(size_t align, size_t n) noexcept {
+  return Account(__libc_memalign(align, n));
 }
-void operator delete(void* p, size_t) noexcept {
-  Release(p);
+int posix_memalign(void** out, size_t align, size_t n) noexcept {
+  if (align < sizeof(void*) || (align & (align - 1)) != 0) return EINVAL;
+  void* p = Account(__libc_memalign(align, n));
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
 }
-void operator delete[](void* p, size_t) noexcept {
-  Release(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-  Release(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-  Release(p);
-}
-void operator delete(void* p, size_t, std::align_val_t) noexcept {
-  Release(p);
-}
-void operator delete[](void* p, size_t, std::align_val_t) noexcept {
-  Release(p);
-}
+}  // extern "C"
 
 namespace zarrpp::bench {
 namespace {
@@ -431,6 +413,13 @@ void RunCell(benchmark::State& state, const Cell& c) {
   // The stored chunk (the shard when sharded): the unit one worker fetches and holds.
   state.counters["stored_chunk_bytes"] = static_cast<double>(stored_bytes);
   state.counters["stored_chunks"] = static_cast<double>(stored_chunks);
+  // Store requests in flight at once: the fused pipeline's (bounded by its in-flight memory
+  // budget), or the store's I/O concurrency for the batched pipeline; 0 when tasks run on the CPU
+  // executor.
+  state.counters["io_concurrency"] = static_cast<double>(
+      c.pipeline == "batched"
+          ? (array->io_concurrency() > 0 ? counting->capabilities().io_concurrency : 0)
+          : array->io_concurrency());
   state.counters["requests"] =
       static_cast<double>(counters.get_into + counters.get_ranges + counters.set +
                           counters.set_range + counters.erase + counters.size) /
@@ -445,12 +434,13 @@ void RunCell(benchmark::State& state, const Cell& c) {
   }
 }
 
-// Slow cells get fewer repetitions; every cell gets at least two (the first warms scratch).
+// Slow cells get fewer repetitions; every cell gets at least three (the first also warms
+// scratch), and the short ones, whose ratio noise would otherwise decide, seven.
 int RepetitionsFor(const Cell& c) {
   const uint64_t bytes = NumElements(c.layout) * ElementSize(c.layout);
-  if (bytes >= (uint64_t{32} << 20) && c.op != "strided") return 2;
-  if (c.store.latency_ms >= 10) return 2;
-  return 3;
+  if (bytes >= (uint64_t{32} << 20) && c.op != "strided") return 3;
+  if (c.store.latency_ms >= 10) return 3;
+  return 7;
 }
 // Cells of well under a millisecond repeat the operation inside one timing, so timer and
 // scheduling noise do not decide their ratio.

@@ -106,6 +106,10 @@ struct PartialCodecContext {
   Executor* executor = nullptr;        // for parallel work inside the chunk (may be null: inline)
   const ArrayOptions* options = nullptr;
   ShardIndexCache* index_cache = nullptr;  // may be null (no caching)
+  // The batched (reference) pipeline: the touched inner chunks pass through the inner chain one
+  // codec at a time, each into a buffer of its own, before any is scattered (reads) or stored
+  // (writes); no decoding straight into the caller's buffer and no scalar memo.
+  bool staged = false;
   // Extent of the chunk that lies inside the array (elements past it are never stored data).
   std::vector<uint64_t> in_bounds;
 };

@@ -289,48 +289,74 @@ Status PreparedChain::EncodeBatch(std::vector<Bytes>& chunks, std::vector<uint8_
   return Status::OK();
 }
 
-Status PreparedChain::DecodeBatch(std::vector<Bytes>& chunks, const std::vector<uint8_t>& present,
+Status PreparedChain::DecodeBatch(const std::vector<ByteView>& encoded,
+                                  const std::vector<uint8_t>& present, std::vector<Bytes>& decoded,
                                   Executor& ex, size_t grain,
                                   const std::function<std::string(size_t)>& where) const {
   const auto& aa = chain_.array_to_array();
   const auto& bb = chain_.bytes_to_bytes();
+  const size_t n = encoded.size();
   auto bb_input_size = [&](size_t k) {
     std::optional<uint64_t> size = ab_encoded_size_;
     for (size_t j = 0; j < k && size; ++j) size = bb[j]->EncodedSize(*size);
     return size;
   };
+  // The current step's inputs: the caller's views, then each step's own buffers.
+  std::vector<ByteView> cur = encoded;
+  std::vector<Bytes> owned;
+  bool stepped = false;
+  auto step = [&](auto fn) -> Status {
+    std::vector<Bytes> next(n);
+    BatchError err;
+    ex.ParallelFor(n, grain, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        if (!present[i]) continue;
+        Status s = fn(cur[i], next[i]);
+        if (!s.ok()) err.Set(s.WithContext(where(i)));
+      }
+    });
+    RETURN_IF_ERROR(err.Get());
+    owned.swap(next);  // the previous step's buffers are released here
+    for (size_t i = 0; i < n; ++i) cur[i] = ByteView(owned[i]);
+    stepped = true;
+    return Status::OK();
+  };
   for (size_t k = bb.size(); k-- > 0;) {
     const std::optional<uint64_t> size = bb_input_size(k);
-    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
-                                 [&](size_t, ByteView in, Bytes& out) -> Status {
-                                   ASSIGN_OR_RETURN(ByteView r, bb[k]->Decode(in, size, out));
-                                   Keep(r, out);
-                                   return Status::OK();
-                                 }));
+    RETURN_IF_ERROR(step([&](ByteView in, Bytes& out) -> Status {
+      ASSIGN_OR_RETURN(ByteView r, bb[k]->Decode(in, size, out));
+      Keep(r, out);
+      return Status::OK();
+    }));
   }
   const ChunkSpec& ab_spec = specs_.back();
   if (ab_identity_) {
-    for (size_t i = 0; i < chunks.size(); ++i) {
-      if (present[i] && chunks[i].size() != ab_spec.num_bytes()) {
-        return Status::Corruption("encoded chunk has " + std::to_string(chunks[i].size()) +
+    for (size_t i = 0; i < n; ++i) {
+      if (present[i] && cur[i].size() != ab_spec.num_bytes()) {
+        return Status::Corruption("encoded chunk has " + std::to_string(cur[i].size()) +
                                   " bytes, expected " + std::to_string(ab_spec.num_bytes()))
             .WithContext(where(i));
       }
     }
   } else {
-    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
-                                 [&](size_t, ByteView in, Bytes& out) {
-                                   out.resize(ab_spec.num_bytes());
-                                   return chain_.array_to_bytes()->Decode(ab_spec, in, out);
-                                 }));
+    RETURN_IF_ERROR(step([&](ByteView in, Bytes& out) {
+      out.resize(ab_spec.num_bytes());
+      return chain_.array_to_bytes()->Decode(ab_spec, in, out);
+    }));
   }
   for (size_t k = aa.size(); k-- > 0;) {
-    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
-                                 [&](size_t, ByteView in, Bytes& out) {
-                                   out.resize(specs_[k].num_bytes());
-                                   return aa[k]->Decode(specs_[k], in, out);
-                                 }));
+    RETURN_IF_ERROR(step([&](ByteView in, Bytes& out) {
+      out.resize(specs_[k].num_bytes());
+      return aa[k]->Decode(specs_[k], in, out);
+    }));
   }
+  if (!stepped) {
+    owned.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (present[i]) owned[i].assign(cur[i].begin(), cur[i].end());
+    }
+  }
+  decoded.swap(owned);
   return Status::OK();
 }
 

@@ -70,14 +70,17 @@ class PreparedChain {
 
   // Codec at a time over a batch (the batched pipeline's phases): each codec of the chain runs on
   // every chunk of the batch, in parallel on `ex`, before the next codec starts, and every step
-  // leaves its output in a buffer of its own. chunks[i] is replaced by its encoded (or decoded)
-  // form; entries with present[i] == 0 are skipped. EncodeBatch clears present[i] when a chunk
-  // encodes to nothing (the array->bytes codec asks for the key to be erased). Errors name
-  // where(i). Identity steps (a little-endian bytes codec) pass buffers through untouched.
+  // leaves its output in a buffer of its own. Entries with present[i] == 0 are skipped. Errors
+  // name where(i). Identity steps (a little-endian bytes codec) pass buffers through untouched.
+  //
+  // EncodeBatch replaces chunks[i] by its encoded form and clears present[i] when a chunk
+  // encodes to nothing (the array->bytes codec asks for the key to be erased).
   Status EncodeBatch(std::vector<Bytes>& chunks, std::vector<uint8_t>& present, Executor& ex,
                      size_t grain, const std::function<std::string(size_t)>& where) const;
-  Status DecodeBatch(std::vector<Bytes>& chunks, const std::vector<uint8_t>& present,
-                     Executor& ex, size_t grain,
+  // DecodeBatch decodes encoded[i] into decoded[i] (decoded_spec().num_bytes() bytes). With an
+  // identity chain the bytes are copied; callers read such chunks where they lie instead.
+  Status DecodeBatch(const std::vector<ByteView>& encoded, const std::vector<uint8_t>& present,
+                     std::vector<Bytes>& decoded, Executor& ex, size_t grain,
                      const std::function<std::string(size_t)>& where) const;
 
  private:

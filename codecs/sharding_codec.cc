@@ -470,6 +470,49 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
   FirstError err;
   const size_t grain = ctx ? InnerGrain(*ctx, ex, touched.size(), L.inner_bytes)
                            : std::max<size_t>(1, touched.size());
+  if (ctx != nullptr && ctx->staged) {
+    // Decode every touched inner chunk, one codec at a time, then scatter them all.
+    const size_t n = touched.size();
+    std::vector<ByteView> views(n);
+    std::vector<uint8_t> present(n, 0);
+    for (size_t k = 0; k < n; ++k) {
+      if (bytes[k]) {
+        views[k] = *bytes[k];
+        present[k] = 1;
+      }
+    }
+    std::vector<Bytes> decoded;
+    if (L.inner->is_identity()) {
+      for (size_t k = 0; k < n; ++k) {
+        if (present[k] && views[k].size() != L.inner_bytes) {
+          return Status::Corruption(ShardWhere(key) + ": " + Coords(L, touched[k]) + " holds " +
+                                    std::to_string(views[k].size()) + " bytes, expected " +
+                                    std::to_string(L.inner_bytes));
+        }
+      }
+    } else {
+      Executor& run = ex != nullptr ? *ex : *InlineExecutor();
+      RETURN_IF_ERROR(L.inner->DecodeBatch(views, present, decoded, run, grain, [&](size_t k) {
+        return ShardWhere(key) + ": " + Coords(L, touched[k]);
+      }));
+      for (size_t k = 0; k < n; ++k) views[k] = ByteView(decoded[k]);
+    }
+    RunParallel(ex, n, grain, [&](size_t b, size_t e) {
+      InnerPart p;
+      std::vector<uint64_t> pos(r);
+      for (size_t k = b; k < e; ++k) {
+        LocateInner(L, touched[k], chunk_origin, box_shape, p);
+        for (size_t d = 0; d < r; ++d) pos[d] = out_origin[d] + (p.lo[d] - chunk_origin[d]);
+        if (!present[k]) {
+          FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
+        } else {
+          CopyBox(views[k].data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
+                  p.shape, esize);
+        }
+      }
+    });
+    return Status::OK();
+  }
   RunParallel(ex, touched.size(), grain, [&](size_t b, size_t e) {
     Lease<InnerScratch> s;
     InnerPart p;
@@ -550,6 +593,57 @@ Status EncodeTouched(const Layout& L, const PartialCodecContext* ctx, Executor* 
   const uint64_t inner_elems = L.inner_bytes / std::max<size_t>(1, esize);
   if (encoded.size() < touched.size()) encoded.resize(touched.size());
   result.assign(touched.size(), std::nullopt);
+
+  const size_t grain0 = ctx ? InnerGrain(*ctx, ex, touched.size(), L.inner_bytes)
+                            : std::max<size_t>(1, touched.size());
+  if (ctx != nullptr && ctx->staged) {
+    // Merge every touched inner chunk into a buffer of its own, then encode them all, one codec
+    // at a time.
+    const size_t n = touched.size();
+    encoded.resize(n);
+    std::vector<uint8_t> keep(n, 1);
+    FirstError merr;
+    RunParallel(ex, n, grain0, [&](size_t b, size_t e) {
+      Lease<InnerScratch> s;
+      InnerPart p;
+      std::vector<uint64_t> src_pos(r);
+      for (size_t k = b; k < e && !merr.failed(); ++k) {
+        LocateInner(L, touched[k], job.origin, *job.shape, p);
+        Bytes& chunk = encoded[k];
+        chunk.resize(L.inner_bytes);
+        if (!p.whole) {
+          if (old[k]) {
+            Status st = L.inner->Decode(*old[k], chunk, s->chain);
+            if (!st.ok()) {
+              merr.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, touched[k])));
+              continue;
+            }
+          } else {
+            FillElements(chunk.data(), inner_elems, fill, esize);
+          }
+        }
+        if (job.scalar) {
+          FillBox(chunk.data(), L.inner_shape, p.in_inner.data(), p.shape, job.src, esize);
+        } else {
+          for (size_t d = 0; d < r; ++d) src_pos[d] = job.src_origin[d] + (p.lo[d] - job.origin[d]);
+          CopyBox(job.src, *job.src_shape, src_pos.data(), chunk.data(), L.inner_shape,
+                  p.in_inner.data(), p.shape, esize);
+        }
+        if (!job.write_empty && AllEqualFill(chunk.data(), inner_elems, fill, L.shard.dtype)) {
+          keep[k] = 0;
+        }
+      }
+    });
+    RETURN_IF_ERROR(merr.status());
+    Executor& run = ex != nullptr ? *ex : *InlineExecutor();
+    RETURN_IF_ERROR(L.inner->EncodeBatch(encoded, keep, run, grain0, [&](size_t k) {
+      return ShardWhere(key) + ": " + Coords(L, touched[k]);
+    }));
+    for (size_t k = 0; k < n; ++k) {
+      if (keep[k] && !encoded[k].empty()) result[k] = ByteView(encoded[k]);
+    }
+    return Status::OK();
+  }
 
   // A scalar over whole inner chunks: merge, empty-test and encode once for all of them.
   bool memo_empty = true;

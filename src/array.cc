@@ -72,6 +72,9 @@ Array::~Array() = default;
 const ArrayMetadata& Array::metadata() const {
   return impl_->metadata;
 }
+size_t Array::io_concurrency() const {
+  return impl_->io_lanes;
+}
 const std::string& Array::path() const {
   return impl_->path;
 }
@@ -118,6 +121,15 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(metadata.codecs), where + ": codecs");
   ChunkSpec spec{metadata.chunk_shape, metadata.data_type, metadata.fill_value};
   ASSIGN_OR_RETURN_CTX(impl->chain, chain.Prepare(spec), where + ": codecs");
+  if (impl->io_executor) {
+    const uint64_t workers = std::max<size_t>(1, impl->executor->concurrency());
+    const uint64_t chunk = std::max<uint64_t>(1, impl->chain->decoded_spec().num_bytes());
+    const uint64_t budget = options.max_inflight_bytes != 0
+                                ? options.max_inflight_bytes
+                                : (uint64_t{16} << 20) + 2 * workers * chunk;
+    impl->io_lanes = static_cast<size_t>(
+        std::min<uint64_t>(io, std::max<uint64_t>(workers, budget / (2 * chunk))));
+  }
   // Parts of a chunk can be read or written only when no other codec wraps the array->bytes one.
   if (chain.array_to_array().empty() && chain.bytes_to_bytes().empty()) {
     impl->partial =

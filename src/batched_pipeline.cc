@@ -38,11 +38,12 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   for (size_t i = 0; i < n; ++i) keys[i] = a.ChunkKey(parts[i].coords.data());
   Errors err;
   if (a.partial != nullptr) {
-    // Sharded: each shard is read by its codec (index, then the touched inner chunks, decoded in
-    // parallel); phases inside one shard would only hold more memory.
+    // Sharded: each shard is read by its codec (index, then the touched inner chunks), which
+    // decodes the inner chunks in phases: every one through each codec, then all scattered.
     io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
-        const PartialCodecContext ctx = PartialContextFor(a, parts[i].coords.data(), keys[i]);
+        PartialCodecContext ctx = PartialContextFor(a, parts[i].coords.data(), keys[i]);
+        ctx.staged = true;
         Status s = a.partial->PartialDecode(a.chain->decoded_spec(), ctx, parts[i].in_chunk.data(),
                                             parts[i].shape, out.data(), region.shape,
                                             parts[i].in_region.data());
@@ -53,20 +54,33 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   }
 
   // Phase 1: fetch every chunk.
-  std::vector<Bytes> chunks(n);
+  std::vector<Bytes> fetched(n);
   std::vector<uint8_t> found(n, 0);
   io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
-      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), chunks[i]);
+      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), fetched[i]);
       if (!r.ok()) return err.Set(r.status());
       found[i] = *r ? 1 : 0;
     }
   });
   RETURN_IF_ERROR(err.status());
-  // Phase 2: decode every chunk, one codec at a time.
-  RETURN_IF_ERROR(a.chain->DecodeBatch(chunks, found, *a.executor, grain, [&](size_t i) {
-    return "chunk '" + keys[i] + "'";
-  }));
+  // Phase 2: decode every chunk, one codec at a time. Stored bytes of an identity chain are the
+  // chunks themselves.
+  std::vector<Bytes> decoded;
+  std::vector<ByteView> views(fetched.begin(), fetched.end());
+  if (a.chain->is_identity()) {
+    for (size_t i = 0; i < n; ++i) {
+      if (found[i] && fetched[i].size() != chunk_bytes) {
+        return Status::Corruption("chunk '" + keys[i] + "': holds " +
+                                  std::to_string(fetched[i].size()) + " bytes, expected " +
+                                  std::to_string(chunk_bytes));
+      }
+    }
+  } else {
+    RETURN_IF_ERROR(a.chain->DecodeBatch(views, found, decoded, *a.executor, grain,
+                                         [&](size_t i) { return "chunk '" + keys[i] + "'"; }));
+    for (size_t i = 0; i < n; ++i) views[i] = ByteView(decoded[i]);
+  }
   // Phase 3: scatter every chunk.
   a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
@@ -75,7 +89,7 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
         FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
                 esize);
       } else {
-        CopyBox(chunks[i].data(), m.chunk_shape, p.in_chunk.data(), out.data(), region.shape,
+        CopyBox(views[i].data(), m.chunk_shape, p.in_chunk.data(), out.data(), region.shape,
                 p.in_region.data(), p.shape, esize);
       }
     }
@@ -101,10 +115,12 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   const std::vector<KeyLocks::Guard> locks = a.chunk_locks.LockAll(keys);
   Errors err;
   if (a.partial != nullptr) {
-    // Sharded: the codec merges the touched inner chunks and patches or rewrites each shard.
+    // Sharded: the codec merges the touched inner chunks, encodes them in phases (every one
+    // through each codec) and patches or rewrites each shard.
     io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
-        const PartialCodecContext ctx = PartialContextFor(a, parts[i].coords.data(), keys[i]);
+        PartialCodecContext ctx = PartialContextFor(a, parts[i].coords.data(), keys[i]);
+        ctx.staged = true;
         Status s = a.partial->PartialEncode(a.chain->decoded_spec(), ctx, parts[i].in_chunk.data(),
                                             parts[i].shape, src.data, region.shape,
                                             parts[i].in_region.data(), src.scalar);
@@ -127,7 +143,12 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   RETURN_IF_ERROR(err.status());
   auto where = [&](size_t i) { return "chunk '" + keys[i] + "'"; };
   // Phase 2: decode the fetched chunks, one codec at a time.
-  RETURN_IF_ERROR(a.chain->DecodeBatch(chunks, found, *a.executor, grain, where));
+  {
+    std::vector<Bytes> fetched;
+    fetched.swap(chunks);
+    const std::vector<ByteView> views(fetched.begin(), fetched.end());
+    RETURN_IF_ERROR(a.chain->DecodeBatch(views, found, chunks, *a.executor, grain, where));
+  }
   // Phase 3: merge the new values into every chunk; chunks equal to the fill value are erased.
   std::vector<uint8_t> keep(n, 1);
   a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {

@@ -83,8 +83,32 @@ size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes)
 }
 
 Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes) {
-  if (a.io_executor) return {a.io_executor.get(), 1, a.cpu_gate.get()};
-  return {a.executor.get(), ChunkGrain(a, n_chunks, chunk_bytes), nullptr};
+  if (a.io_executor) {
+    return {a.io_executor.get(), 1, a.cpu_gate.get(),
+            static_cast<size_t>(std::min<uint64_t>(n_chunks, a.io_lanes))};
+  }
+  return {a.executor.get(), ChunkGrain(a, n_chunks, chunk_bytes), nullptr, 0};
+}
+
+// Runs body(scratch, i) for every chunk i < n as planned by `d`: in lanes (each lane one task
+// that takes the next chunk until none is left, so no more than d.lanes are in flight), or in
+// grain-sized ranges on the executor. Stops early once `err` has failed.
+template <typename Body>
+void ForEachChunk(const Dispatch& d, uint64_t n, const FirstError& err, Body body) {
+  if (d.lanes > 0) {
+    std::atomic<uint64_t> next{0};
+    d.executor->ParallelFor(d.lanes, 1, [&](size_t, size_t) {
+      ScratchPool::Lease lease;
+      for (uint64_t i = next.fetch_add(1); i < n && !err.failed(); i = next.fetch_add(1)) {
+        body(*lease, i);
+      }
+    });
+    return;
+  }
+  d.executor->ParallelFor(n, d.grain, [&](size_t begin, size_t end) {
+    ScratchPool::Lease lease;
+    for (size_t i = begin; i < end && !err.failed(); ++i) body(*lease, i);
+  });
 }
 
 namespace {
@@ -210,16 +234,11 @@ Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   FirstError err;
   const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
-  d.executor->ParallelFor(span.total, d.grain,
-                          [&](size_t begin, size_t end) {
-                            ScratchPool::Lease lease;
-                            WorkerScratch& s = *lease;
-                            for (size_t i = begin; i < end && !err.failed(); ++i) {
-                              LocateChunk(a.metadata, region, span, i, s.part);
-                              Status st = ReadOneChunk(a, region, out, s, d.cpu_gate);
-                              if (!st.ok()) err.Set(std::move(st));
-                            }
-                          });
+  ForEachChunk(d, span.total, err, [&](WorkerScratch& s, uint64_t i) {
+    LocateChunk(a.metadata, region, span, i, s.part);
+    Status st = ReadOneChunk(a, region, out, s, d.cpu_gate);
+    if (!st.ok()) err.Set(std::move(st));
+  });
   return err.status();
 }
 
@@ -245,17 +264,11 @@ Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   }
   FirstError err;
   const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
-  d.executor->ParallelFor(span.total, d.grain,
-                          [&](size_t begin, size_t end) {
-                            ScratchPool::Lease lease;
-                            WorkerScratch& s = *lease;
-                            for (size_t i = begin; i < end && !err.failed(); ++i) {
-                              LocateChunk(m, region, span, i, s.part);
-                              Status st = WriteOneChunk(a, region, src, s, have_memo ? &memo : nullptr,
-                                                        d.cpu_gate);
-                              if (!st.ok()) err.Set(std::move(st));
-                            }
-                          });
+  ForEachChunk(d, span.total, err, [&](WorkerScratch& s, uint64_t i) {
+    LocateChunk(m, region, span, i, s.part);
+    Status st = WriteOneChunk(a, region, src, s, have_memo ? &memo : nullptr, d.cpu_gate);
+    if (!st.ok()) err.Set(std::move(st));
+  });
   return err.status();
 }
 

@@ -88,6 +88,7 @@ struct Dispatch {
   Executor* executor;
   size_t grain;
   CpuGate* cpu_gate;  // null: no gating
+  size_t lanes = 0;   // > 0: at most this many chunk tasks at once, each pulling chunks in turn
 };
 Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
 

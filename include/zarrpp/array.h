@@ -89,6 +89,13 @@ struct ArrayOptions {
   // on I/O threads (`io_executor`) so that blocking operations overlap, while decoding, encoding
   // and copying are still limited to the executor's concurrency.
   size_t io_concurrency = 0;
+  // The fused pipeline on I/O threads bounds the chunk buffers its requests in flight hold at
+  // once (about two chunk-sized buffers per request: fetched or encoded, and decoded or gathered)
+  // to this many bytes, by running fewer requests at once when chunks are large: in flight =
+  // min(io_concurrency, max(executor concurrency, max_inflight_bytes / (2 x chunk bytes))).
+  // Default 0: 16 MiB + 2 x executor concurrency x chunk bytes. The batched pipeline holds every
+  // chunk of a request by design and is not bounded.
+  size_t max_inflight_bytes = 0;
   // The threads that wait on store operations when io_concurrency applies. Default (null): a
   // process-wide pool of io_concurrency threads shared by every array asking for that size.
   std::shared_ptr<Executor> io_executor;
@@ -156,6 +163,10 @@ class Array {
   Array& operator=(const Array&) = delete;
 
   const ArrayMetadata& metadata() const;
+  // Store requests one fused Read or Write keeps in flight on I/O threads (see
+  // ArrayOptions::io_concurrency and max_inflight_bytes); 0 when chunk tasks run on the CPU
+  // executor.
+  size_t io_concurrency() const;
   const std::vector<uint64_t>& shape() const { return metadata().shape; }
   DataType data_type() const { return metadata().data_type; }
   const std::string& path() const;
