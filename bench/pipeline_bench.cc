@@ -24,6 +24,8 @@
 // at the end minus the start: what a memory store kept), workers, requests (store operations),
 // chunk_bytes (the chunk a reader decodes: the inner chunk when sharded), stored_chunk_bytes and
 // stored_chunks (the stored chunk: the shard when sharded).
+// W1 cells with compression on the local store also get a "floor" case (semi-random data, write
+// and read): the codec work alone, see RunFloor.
 // After the Google Benchmark output the binary prints the fused / batched table.
 //
 //   build/bench/pipeline_bench --benchmark_out=bench/results/pipeline.json \
@@ -49,6 +51,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "codecs/codec_chain.h"
 #include "src/workloads.h"
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
@@ -419,7 +422,7 @@ void RunCell(benchmark::State& state, const Cell& c) {
   state.counters["io_concurrency"] = static_cast<double>(
       c.pipeline == "batched"
           ? (array->io_concurrency() > 0 ? counting->capabilities().io_concurrency : 0)
-          : array->io_concurrency());
+          : array->io_concurrency(c.op == "write"));
   state.counters["requests"] =
       static_cast<double>(counters.get_into + counters.get_ranges + counters.set +
                           counters.set_range + counters.erase + counters.size) /
@@ -432,6 +435,53 @@ void RunCell(benchmark::State& state, const Cell& c) {
     const Bytes& want = c.data == "scalar" ? b.expected_scalar : b.source;
     if (b.dest != want) state.SkipWithError("read returned different data");
   }
+}
+
+// The codec floor of a W1 cell on the local store: the chain's encode (write) or decode (read) of
+// every chunk of the array, in parallel on the default executor, from chunks already gathered (or
+// fetched) in memory, with no store, no gather and no scatter. No pipeline can do that request's
+// codec work in less time, so batched / floor is the largest speed-up any pipeline could show.
+void RunFloor(benchmark::State& state, const Cell& c) {
+  Buffers& b = BuffersFor(c.layout);
+  const std::vector<uint64_t> rc = ReadChunk(c.layout);  // 256 x 1024 float32
+  const DataType dtype(DataTypeId::kFloat32);
+  auto chain = Must(CodecChain::FromJson(CompressedChain(c.comp, 4)), "chain");
+  auto prepared = Must(chain.Prepare(ChunkSpec{rc, dtype, FillValue::Zero(dtype)}), "prepare");
+  const uint64_t rows = c.layout.shape[0], cols = c.layout.shape[1];
+  const uint64_t row_bytes = rc[1] * 4;
+  std::vector<Bytes> chunks;
+  for (uint64_t r0 = 0; r0 < rows; r0 += rc[0]) {
+    for (uint64_t c0 = 0; c0 < cols; c0 += rc[1]) {
+      Bytes chunk(rc[0] * row_bytes);
+      for (uint64_t r = 0; r < rc[0]; ++r) {
+        std::memcpy(chunk.data() + r * row_bytes, b.source.data() + ((r0 + r) * cols + c0) * 4,
+                    row_bytes);
+      }
+      chunks.push_back(std::move(chunk));
+    }
+  }
+  std::vector<Bytes> encoded(chunks.size());
+  if (c.op == "read") {
+    ChainScratch cs;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      ByteView e = Must(prepared->Encode(chunks[i], cs), "encode");
+      encoded[i].assign(e.begin(), e.end());
+    }
+  }
+  Executor& ex = *DefaultExecutor();
+  for (auto _ : state) {
+    ex.ParallelFor(chunks.size(), 1, [&](size_t lo, size_t hi) {
+      ChainScratch cs;
+      for (size_t i = lo; i < hi; ++i) {
+        if (c.op == "write") {
+          Check(prepared->Encode(chunks[i], cs).status(), "encode");
+        } else {
+          Check(prepared->Decode(encoded[i], chunks[i], cs), "decode");
+        }
+      }
+    });
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(NumElements(c.layout) * 4) * state.iterations());
 }
 
 // Slow cells get fewer repetitions; every cell gets at least three (the first also warms
@@ -461,6 +511,17 @@ void RegisterAll() {
               benchmark::RegisterBenchmark(name.c_str(),
                                            [c](benchmark::State& st) { RunCell(st, c); })
                   ->Iterations(IterationsFor(c))
+                  ->Repetitions(RepetitionsFor(c))
+                  ->UseRealTime()
+                  ->Unit(benchmark::kMillisecond);
+            }
+            if (l.w1 && comp != "none" && data == "random" && store.local && op != "strided") {
+              Cell c{l, comp, data, op, "floor", store};
+              const std::string name =
+                  op + "/" + l.name + "/" + comp + "/" + store.name + "/" + data + "/floor";
+              benchmark::RegisterBenchmark(name.c_str(),
+                                           [c](benchmark::State& st) { RunFloor(st, c); })
+                  ->Iterations(1)
                   ->Repetitions(RepetitionsFor(c))
                   ->UseRealTime()
                   ->Unit(benchmark::kMillisecond);

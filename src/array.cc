@@ -72,8 +72,8 @@ Array::~Array() = default;
 const ArrayMetadata& Array::metadata() const {
   return impl_->metadata;
 }
-size_t Array::io_concurrency() const {
-  return impl_->io_lanes;
+size_t Array::io_concurrency(bool writes) const {
+  return writes ? impl_->io_lanes_write : impl_->io_lanes_read;
 }
 const std::string& Array::path() const {
   return impl_->path;
@@ -121,15 +121,6 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(metadata.codecs), where + ": codecs");
   ChunkSpec spec{metadata.chunk_shape, metadata.data_type, metadata.fill_value};
   ASSIGN_OR_RETURN_CTX(impl->chain, chain.Prepare(spec), where + ": codecs");
-  if (impl->io_executor) {
-    const uint64_t workers = std::max<size_t>(1, impl->executor->concurrency());
-    const uint64_t chunk = std::max<uint64_t>(1, impl->chain->decoded_spec().num_bytes());
-    const uint64_t budget = options.max_inflight_bytes != 0
-                                ? options.max_inflight_bytes
-                                : (uint64_t{16} << 20) + 2 * workers * chunk;
-    impl->io_lanes = static_cast<size_t>(
-        std::min<uint64_t>(io, std::max<uint64_t>(workers, budget / (2 * chunk))));
-  }
   // Parts of a chunk can be read or written only when no other codec wraps the array->bytes one.
   if (chain.array_to_array().empty() && chain.bytes_to_bytes().empty()) {
     impl->partial =
@@ -137,6 +128,25 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   }
   if (impl->partial && options.sharding.index_cache_bytes > 0) {
     impl->index_cache = std::make_unique<ShardIndexCache>(options.sharding.index_cache_bytes);
+  }
+  if (impl->io_executor) {
+    const uint64_t workers = std::max<size_t>(1, impl->executor->concurrency());
+    const uint64_t chunk = std::max<uint64_t>(1, impl->chain->decoded_spec().num_bytes());
+    const uint64_t budget = options.max_inflight_bytes != 0
+                                ? options.max_inflight_bytes
+                                : (uint64_t{16} << 20) + 2 * workers * chunk;
+    // Buffers a lane holds: the fetched bytes only when they are the chunk itself (identity
+    // chain) or a shard whose inner chunks decode straight to the caller; otherwise also a
+    // decoded or gathered chunk. Writes always hold two (chunk and encoded) unless identity.
+    const bool identity = impl->chain->is_identity();
+    const uint64_t read_bufs = identity || impl->partial != nullptr ? 1 : 2;
+    const uint64_t write_bufs = identity ? 1 : 2;
+    auto lanes = [&](uint64_t bufs) {
+      return static_cast<size_t>(
+          std::min<uint64_t>(io, std::max<uint64_t>(workers, budget / (bufs * chunk))));
+    };
+    impl->io_lanes_read = lanes(read_bufs);
+    impl->io_lanes_write = lanes(write_bufs);
   }
   impl->metadata = std::move(metadata);
   return impl;

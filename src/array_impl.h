@@ -27,8 +27,10 @@ struct Array::Impl {
   // (as many tokens as the CPU executor has threads).
   std::shared_ptr<Executor> io_executor;
   std::unique_ptr<internal::CpuGate> cpu_gate;
-  // Fused chunk tasks in flight at once on io_executor (0 when io_executor is null).
-  size_t io_lanes = 0;
+  // Fused chunk tasks in flight at once on io_executor for reads and for writes (0 when
+  // io_executor is null).
+  size_t io_lanes_read = 0;
+  size_t io_lanes_write = 0;
   // The chain's array->bytes codec when the chain is exactly that codec and it can read and
   // write parts of a stored chunk (sharding_indexed); null otherwise (the chunk is opaque).
   const PartialArrayToBytesCodec* partial = nullptr;

@@ -82,10 +82,11 @@ size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes)
   return static_cast<size_t>(grain);
 }
 
-Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes) {
+Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes, bool write) {
   if (a.io_executor) {
+    const size_t lanes = write ? a.io_lanes_write : a.io_lanes_read;
     return {a.io_executor.get(), 1, a.cpu_gate.get(),
-            static_cast<size_t>(std::min<uint64_t>(n_chunks, a.io_lanes))};
+            static_cast<size_t>(std::min<uint64_t>(n_chunks, lanes))};
   }
   return {a.executor.get(), ChunkGrain(a, n_chunks, chunk_bytes), nullptr, 0};
 }
@@ -233,7 +234,7 @@ Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   if (span.total == 0) return Status::OK();
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   FirstError err;
-  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
+  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes, false);
   ForEachChunk(d, span.total, err, [&](WorkerScratch& s, uint64_t i) {
     LocateChunk(a.metadata, region, span, i, s.part);
     Status st = ReadOneChunk(a, region, out, s, d.cpu_gate);
@@ -263,7 +264,7 @@ Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
     have_memo = true;
   }
   FirstError err;
-  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
+  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes, true);
   ForEachChunk(d, span.total, err, [&](WorkerScratch& s, uint64_t i) {
     LocateChunk(m, region, span, i, s.part);
     Status st = WriteOneChunk(a, region, src, s, have_memo ? &memo : nullptr, d.cpu_gate);

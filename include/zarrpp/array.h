@@ -90,9 +90,11 @@ struct ArrayOptions {
   // and copying are still limited to the executor's concurrency.
   size_t io_concurrency = 0;
   // The fused pipeline on I/O threads bounds the chunk buffers its requests in flight hold at
-  // once (about two chunk-sized buffers per request: fetched or encoded, and decoded or gathered)
-  // to this many bytes, by running fewer requests at once when chunks are large: in flight =
-  // min(io_concurrency, max(executor concurrency, max_inflight_bytes / (2 x chunk bytes))).
+  // once to this many bytes, by running fewer requests at once when chunks are large: in flight =
+  // min(io_concurrency, max(executor concurrency, max_inflight_bytes / (b x chunk bytes))), where
+  // b is the chunk-sized buffers one request holds: 2 (fetched or encoded, and decoded or
+  // gathered), or 1 for an identity chain, and for reads of a sharded array (inner chunks decode
+  // from the fetched shard bytes straight to the caller).
   // Default 0: 16 MiB + 2 x executor concurrency x chunk bytes. The batched pipeline holds every
   // chunk of a request by design and is not bounded.
   size_t max_inflight_bytes = 0;
@@ -163,10 +165,10 @@ class Array {
   Array& operator=(const Array&) = delete;
 
   const ArrayMetadata& metadata() const;
-  // Store requests one fused Read or Write keeps in flight on I/O threads (see
+  // Store requests one fused Read (or, with `writes`, Write) keeps in flight on I/O threads (see
   // ArrayOptions::io_concurrency and max_inflight_bytes); 0 when chunk tasks run on the CPU
   // executor.
-  size_t io_concurrency() const;
+  size_t io_concurrency(bool writes = false) const;
   const std::vector<uint64_t>& shape() const { return metadata().shape; }
   DataType data_type() const { return metadata().data_type; }
   const std::string& path() const;
