@@ -484,12 +484,16 @@ void RunFloor(benchmark::State& state, const Cell& c) {
   state.SetBytesProcessed(static_cast<int64_t>(NumElements(c.layout) * 4) * state.iterations());
 }
 
-// Slow cells get fewer repetitions; every cell gets at least three (the first also warms
-// scratch), and the short ones, whose ratio noise would otherwise decide, seven.
+// Slow cells get fewer repetitions (at least two; the first also warms scratch), and the short
+// ones, whose ratio noise would otherwise decide, seven.
 int RepetitionsFor(const Cell& c) {
   const uint64_t bytes = NumElements(c.layout) * ElementSize(c.layout);
   if (bytes >= (uint64_t{32} << 20) && c.op != "strided") return 3;
+  // 100 sequential reads of two round trips each at 10 ms: 2 s, and little noise.
+  if (c.store.latency_ms >= 10 && c.op == "strided" && !c.layout.inner.empty()) return 2;
   if (c.store.latency_ms >= 10) return 3;
+  // Writes of 1,000 files take about half a second each.
+  if (c.store.local && c.op == "write" && c.layout.name.rfind("c1000", 0) == 0) return 4;
   return 7;
 }
 // Cells of well under a millisecond repeat the operation inside one timing, so timer and

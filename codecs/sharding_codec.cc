@@ -525,6 +525,18 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
         FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
         continue;
       }
+      if (L.inner->is_identity()) {
+        // Stored bytes are the inner chunk itself: copy the part straight from them.
+        if (bytes[k]->size() != L.inner_bytes) {
+          err.Set(Status::Corruption(ShardWhere(key) + ": " + Coords(L, j) + " holds " +
+                                     std::to_string(bytes[k]->size()) + " bytes, expected " +
+                                     std::to_string(L.inner_bytes)));
+          continue;
+        }
+        CopyBox(bytes[k]->data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
+                p.shape, esize);
+        continue;
+      }
       if (p.whole && IsContiguousBox(out_shape, pos.data(), p.shape)) {
         MutableByteView dst(out + LinearOffset(out_shape, pos.data()) * esize, L.inner_bytes);
         Status st = L.inner->Decode(*bytes[k], dst, s->chain);
