@@ -31,14 +31,12 @@
 //   build/bench/pipeline_bench --benchmark_out=bench/results/pipeline.json \
 //       --benchmark_out_format=json
 //   build/bench/pipeline_bench --benchmark_filter='read/c1000/'
-#include <unistd.h>
-
-#include <cerrno>
-
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>

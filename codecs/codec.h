@@ -74,7 +74,8 @@ class ArrayToBytesCodec : public Codec {
   virtual Status Encode(const ChunkSpec& decoded, ByteView array, Bytes& out) const = 0;
   // `array` holds decoded.num_bytes() bytes and is fully written. Truncated or malformed input is
   // Corruption.
-  virtual Status Decode(const ChunkSpec& decoded, ByteView encoded, MutableByteView array) const = 0;
+  virtual Status Decode(const ChunkSpec& decoded, ByteView encoded,
+                        MutableByteView array) const = 0;
 };
 
 class BytesToBytesCodec : public Codec {
@@ -102,8 +103,8 @@ class ShardIndexCache;
 // What a partial decode or encode of one stored chunk may use besides the codec itself.
 struct PartialCodecContext {
   Store* store = nullptr;
-  std::string key;                     // the chunk's store key
-  Executor* executor = nullptr;        // for parallel work inside the chunk (may be null: inline)
+  std::string key;               // the chunk's store key
+  Executor* executor = nullptr;  // for parallel work inside the chunk (may be null: inline)
   const ArrayOptions* options = nullptr;
   ShardIndexCache* index_cache = nullptr;  // may be null (no caching)
   // The batched (reference) pipeline: the touched inner chunks pass through the inner chain one

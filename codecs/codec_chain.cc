@@ -4,6 +4,8 @@
 #include <mutex>
 #include <string>
 
+#include "src/first_error.h"
+
 namespace zarrpp {
 
 namespace {
@@ -213,29 +215,12 @@ Status PreparedChain::Decode(ByteView encoded, MutableByteView out, ChainScratch
 
 namespace {
 
-// The first error of a parallel batch step.
-class BatchError {
- public:
-  void Set(Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (first_.ok()) first_ = std::move(s);
-  }
-  Status Get() {
-    std::lock_guard<std::mutex> l(mu_);
-    return first_;
-  }
-
- private:
-  std::mutex mu_;
-  Status first_;
-};
-
 // Runs `step(i, in, out)` for every present chunk, then replaces each chunk by its output.
 template <typename Step>
 Status RunBatchStep(std::vector<Bytes>& chunks, const std::vector<uint8_t>& present, Executor& ex,
                     size_t grain, const std::function<std::string(size_t)>& where, Step step) {
   std::vector<Bytes> next(chunks.size());
-  BatchError err;
+  internal::FirstError err;
   ex.ParallelFor(chunks.size(), grain, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       if (!present[i]) continue;
@@ -243,7 +228,7 @@ Status RunBatchStep(std::vector<Bytes>& chunks, const std::vector<uint8_t>& pres
       if (!s.ok()) err.Set(s.WithContext(where(i)));
     }
   });
-  RETURN_IF_ERROR(err.Get());
+  RETURN_IF_ERROR(err.status());
   chunks.swap(next);  // the step's inputs are released here
   return Status::OK();
 }
@@ -264,17 +249,17 @@ Status PreparedChain::EncodeBatch(std::vector<Bytes>& chunks, std::vector<uint8_
                                   const std::function<std::string(size_t)>& where) const {
   const auto& aa = chain_.array_to_array();
   for (size_t k = 0; k < aa.size(); ++k) {
-    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
-                                 [&](size_t, ByteView in, Bytes& out) {
-                                   out.resize(specs_[k + 1].num_bytes());
-                                   return aa[k]->Encode(specs_[k], in, out);
-                                 }));
+    RETURN_IF_ERROR(
+        RunBatchStep(chunks, present, ex, grain, where, [&](size_t, ByteView in, Bytes& out) {
+          out.resize(specs_[k + 1].num_bytes());
+          return aa[k]->Encode(specs_[k], in, out);
+        }));
   }
   if (!ab_identity_) {
-    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
-                                 [&](size_t, ByteView in, Bytes& out) {
-                                   return chain_.array_to_bytes()->Encode(specs_.back(), in, out);
-                                 }));
+    RETURN_IF_ERROR(
+        RunBatchStep(chunks, present, ex, grain, where, [&](size_t, ByteView in, Bytes& out) {
+          return chain_.array_to_bytes()->Encode(specs_.back(), in, out);
+        }));
     // An empty encoding of a non-empty chunk means "erase the key".
     if (specs_.back().num_bytes() > 0) {
       for (size_t i = 0; i < chunks.size(); ++i) {
@@ -283,8 +268,9 @@ Status PreparedChain::EncodeBatch(std::vector<Bytes>& chunks, std::vector<uint8_
     }
   }
   for (const auto& c : chain_.bytes_to_bytes()) {
-    RETURN_IF_ERROR(RunBatchStep(chunks, present, ex, grain, where,
-                                 [&](size_t, ByteView in, Bytes& out) { return c->Encode(in, out); }));
+    RETURN_IF_ERROR(
+        RunBatchStep(chunks, present, ex, grain, where,
+                     [&](size_t, ByteView in, Bytes& out) { return c->Encode(in, out); }));
   }
   return Status::OK();
 }
@@ -307,7 +293,7 @@ Status PreparedChain::DecodeBatch(const std::vector<ByteView>& encoded,
   bool stepped = false;
   auto step = [&](auto fn) -> Status {
     std::vector<Bytes> next(n);
-    BatchError err;
+    internal::FirstError err;
     ex.ParallelFor(n, grain, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
         if (!present[i]) continue;
@@ -315,7 +301,7 @@ Status PreparedChain::DecodeBatch(const std::vector<ByteView>& encoded,
         if (!s.ok()) err.Set(s.WithContext(where(i)));
       }
     });
-    RETURN_IF_ERROR(err.Get());
+    RETURN_IF_ERROR(err.status());
     owned.swap(next);  // the previous step's buffers are released here
     for (size_t i = 0; i < n; ++i) cur[i] = ByteView(owned[i]);
     stepped = true;

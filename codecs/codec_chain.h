@@ -9,8 +9,8 @@
 
 #include <functional>
 #include <memory>
-#include <string>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "codecs/codec.h"
@@ -34,9 +34,13 @@ class CodecChain {
 
   Json ToJson() const;
 
-  const std::vector<std::shared_ptr<const ArrayToArrayCodec>>& array_to_array() const { return aa_; }
+  const std::vector<std::shared_ptr<const ArrayToArrayCodec>>& array_to_array() const {
+    return aa_;
+  }
   const std::shared_ptr<const ArrayToBytesCodec>& array_to_bytes() const { return ab_; }
-  const std::vector<std::shared_ptr<const BytesToBytesCodec>>& bytes_to_bytes() const { return bb_; }
+  const std::vector<std::shared_ptr<const BytesToBytesCodec>>& bytes_to_bytes() const {
+    return bb_;
+  }
 
   // Binds the chain to `spec`, checking every codec accepts its input representation.
   Result<std::shared_ptr<const PreparedChain>> Prepare(const ChunkSpec& spec) const;

@@ -3,11 +3,11 @@
 
 #include <libdeflate.h>
 
-#include "codecs/context_pool.h"
-
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "codecs/context_pool.h"
 
 namespace zarrpp::internal {
 

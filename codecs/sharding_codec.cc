@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "src/indexing.h"
 #include "src/first_error.h"
+#include "src/indexing.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/store.h"

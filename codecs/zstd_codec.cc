@@ -1,12 +1,12 @@
 #include "codecs/zstd_codec.h"
 
-#include "codecs/context_pool.h"
-
 #include <zstd.h>
 
 #include <algorithm>
 #include <memory>
 #include <string>
+
+#include "codecs/context_pool.h"
 
 namespace zarrpp {
 

@@ -114,8 +114,8 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
       options.io_concurrency ? options.io_concurrency : impl->store->capabilities().io_concurrency;
   if (io > impl->executor->concurrency()) {
     impl->io_executor = options.io_executor ? options.io_executor : SharedIoExecutor(io);
-    impl->cpu_gate = std::make_unique<internal::CpuGate>(
-        std::max<size_t>(1, impl->executor->concurrency()));
+    impl->cpu_gate =
+        std::make_unique<internal::CpuGate>(std::max<size_t>(1, impl->executor->concurrency()));
   }
   const std::string where = MetadataKeyFor(impl->path);
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(metadata.codecs), where + ": codecs");

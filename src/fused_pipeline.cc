@@ -4,8 +4,8 @@
 #include <mutex>
 #include <optional>
 
-#include "src/indexing.h"
 #include "src/first_error.h"
+#include "src/indexing.h"
 #include "src/pipeline.h"
 
 namespace zarrpp::internal {
@@ -30,8 +30,8 @@ ChunkSpan ChunksTouching(const ArrayMetadata& m, const Region& region) {
   return s;
 }
 
-void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& span, uint64_t index,
-                 ChunkPart& part) {
+void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& span,
+                 uint64_t index, ChunkPart& part) {
   const size_t r = m.rank();
   part.coords.resize(r);
   part.in_chunk.resize(r);
@@ -76,7 +76,8 @@ PartialCodecContext PartialContextFor(Array::Impl& a, const uint64_t* coords, st
 
 size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes) {
   const size_t conc = std::max<size_t>(1, a.executor->concurrency());
-  uint64_t grain = std::max<uint64_t>(1, a.options.min_task_bytes / std::max<uint64_t>(1, chunk_bytes));
+  uint64_t grain =
+      std::max<uint64_t>(1, a.options.min_task_bytes / std::max<uint64_t>(1, chunk_bytes));
   const uint64_t per_worker = (n_chunks + conc - 1) / conc;
   grain = std::min<uint64_t>(grain, std::max<uint64_t>(1, per_worker));
   return static_cast<size_t>(grain);
@@ -116,7 +117,6 @@ namespace {
 
 using WorkerScratch = ScratchPool::Scratch;
 
-
 Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s,
                     CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
@@ -132,7 +132,8 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
   ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
   CpuToken cpu(gate);
   if (!found) {
-    FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(), esize);
+    FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
+            esize);
     return Status::OK();
   }
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
@@ -186,7 +187,8 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
   std::optional<CpuToken> cpu;
   if (!src.scalar && p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape)) {
     // The caller's buffer already holds the chunk in C order: encode straight from it.
-    chunk = ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize, chunk_bytes);
+    chunk =
+        ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize, chunk_bytes);
   } else {
     // The existing chunk is fetched before the CPU token is taken; the merge, test and encode
     // run back to back under it, while the chunk is in cache.

@@ -90,8 +90,7 @@ struct Dispatch {
   CpuGate* cpu_gate;  // null: no gating
   size_t lanes = 0;   // > 0: at most this many chunk tasks at once, each pulling chunks in turn
 };
-Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes,
-                      bool write);
+Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes, bool write);
 
 // Holds one CPU token for its lifetime (no-op without a gate).
 class CpuToken {

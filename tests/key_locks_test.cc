@@ -1,4 +1,6 @@
 // Per-key write locks (src/key_locks.h) and the memory store's atomicity against readers.
+#include "src/key_locks.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include <thread>
 #include <vector>
 
-#include "src/key_locks.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp::internal {
