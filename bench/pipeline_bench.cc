@@ -1,6 +1,6 @@
 // The pipeline matrix (spec/pipeline.md, workload.md W2 plus W1): every cell is run with the
-// batched pipeline (the baseline), the fused pipeline, and the fused pipeline on one worker, one
-// after another in the same process, so fused / batched is a same-run ratio.
+// batched pipeline (the baseline), the fused pipeline, and the fused pipeline on one worker, in
+// the same process with their repetitions interleaved, so fused / batched is a same-run ratio.
 //
 //   pipeline     batched | fused | fused1 (MakeTbbExecutor(1))
 //   compression  none | blosc-lz4 | zstd3 | gzip1
@@ -506,16 +506,21 @@ void RegisterAll() {
       for (const std::string& data : kData) {
         for (const StoreKind& store : kStores) {
           for (const std::string& op : kOps) {
-            for (const std::string& pipe : kPipelines) {
-              Cell c{l, comp, data, op, pipe, store};
-              const std::string name =
-                  op + "/" + l.name + "/" + comp + "/" + store.name + "/" + data + "/" + pipe;
-              benchmark::RegisterBenchmark(name.c_str(),
-                                           [c](benchmark::State& st) { RunCell(st, c); })
-                  ->Iterations(IterationsFor(c))
-                  ->Repetitions(RepetitionsFor(c))
-                  ->UseRealTime()
-                  ->Unit(benchmark::kMillisecond);
+            // Repetitions are interleaved: batched, fused, fused1, batched, fused, ... so that
+            // drift in the machine's speed during a cell falls on every pipeline alike. Each
+            // repetition is a benchmark of its own under the cell's name.
+            const int reps = RepetitionsFor(Cell{l, comp, data, op, "batched", store});
+            for (int r = 0; r < reps; ++r) {
+              for (const std::string& pipe : kPipelines) {
+                Cell c{l, comp, data, op, pipe, store};
+                const std::string name =
+                    op + "/" + l.name + "/" + comp + "/" + store.name + "/" + data + "/" + pipe;
+                benchmark::RegisterBenchmark(name.c_str(),
+                                             [c](benchmark::State& st) { RunCell(st, c); })
+                    ->Iterations(IterationsFor(c))
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMillisecond);
+              }
             }
             if (l.w1 && comp != "none" && data == "random" && store.local && op != "strided") {
               Cell c{l, comp, data, op, "floor", store};

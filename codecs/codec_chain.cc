@@ -215,23 +215,35 @@ Status PreparedChain::Decode(ByteView encoded, MutableByteView out, ChainScratch
 
 namespace {
 
-// Runs `step(i, in, out)` for every present chunk, then replaces each chunk by its output.
-template <typename Step>
-Status RunBatchStep(std::vector<Bytes>& chunks, const std::vector<uint8_t>& present, Executor& ex,
-                    size_t grain, const std::function<std::string(size_t)>& where, Step step) {
-  std::vector<Bytes> next(chunks.size());
-  internal::FirstError err;
-  ex.ParallelFor(chunks.size(), grain, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) {
-      if (!present[i]) continue;
-      Status s = step(i, ByteView(chunks[i]), next[i]);
-      if (!s.ok()) err.Set(s.WithContext(where(i)));
-    }
-  });
-  RETURN_IF_ERROR(err.status());
-  chunks.swap(next);  // the step's inputs are released here
-  return Status::OK();
-}
+// One codec step over a batch: fn(in, out) for every present chunk, in parallel. `cur` holds the
+// step's inputs; afterwards `owned` holds the outputs (the previous step's buffers are released)
+// and `cur` views them.
+struct BatchStep {
+  std::vector<ByteView>& cur;
+  std::vector<Bytes>& owned;
+  const std::vector<uint8_t>& present;
+  Executor& ex;
+  size_t grain;
+  const std::function<std::string(size_t)>& where;
+
+  template <typename Fn>
+  Status operator()(Fn fn) {
+    const size_t n = cur.size();
+    std::vector<Bytes> next(n);
+    internal::FirstError err;
+    ex.ParallelFor(n, grain, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        if (!present[i]) continue;
+        Status s = fn(cur[i], next[i]);
+        if (!s.ok()) err.Set(s.WithContext(where(i)));
+      }
+    });
+    RETURN_IF_ERROR(err.status());
+    owned.swap(next);
+    for (size_t i = 0; i < n; ++i) cur[i] = ByteView(owned[i]);
+    return Status::OK();
+  }
+};
 
 // Keeps a codec's result in `out`: it usually is `out` already; a view into the input (a
 // checksum stripped off) is copied so that every step owns its output.
@@ -247,31 +259,32 @@ void Keep(ByteView result, Bytes& out) {
 Status PreparedChain::EncodeBatch(std::vector<Bytes>& chunks, std::vector<uint8_t>& present,
                                   Executor& ex, size_t grain,
                                   const std::function<std::string(size_t)>& where) const {
+  // Moving the vector keeps every chunk's buffer where it is, so the views stay valid.
+  std::vector<ByteView> cur(chunks.begin(), chunks.end());
+  std::vector<Bytes> owned = std::move(chunks);
+  BatchStep step{cur, owned, present, ex, grain, where};
   const auto& aa = chain_.array_to_array();
   for (size_t k = 0; k < aa.size(); ++k) {
-    RETURN_IF_ERROR(
-        RunBatchStep(chunks, present, ex, grain, where, [&](size_t, ByteView in, Bytes& out) {
-          out.resize(specs_[k + 1].num_bytes());
-          return aa[k]->Encode(specs_[k], in, out);
-        }));
+    RETURN_IF_ERROR(step([&](ByteView in, Bytes& out) {
+      out.resize(specs_[k + 1].num_bytes());
+      return aa[k]->Encode(specs_[k], in, out);
+    }));
   }
   if (!ab_identity_) {
-    RETURN_IF_ERROR(
-        RunBatchStep(chunks, present, ex, grain, where, [&](size_t, ByteView in, Bytes& out) {
-          return chain_.array_to_bytes()->Encode(specs_.back(), in, out);
-        }));
+    RETURN_IF_ERROR(step([&](ByteView in, Bytes& out) {
+      return chain_.array_to_bytes()->Encode(specs_.back(), in, out);
+    }));
     // An empty encoding of a non-empty chunk means "erase the key".
     if (specs_.back().num_bytes() > 0) {
-      for (size_t i = 0; i < chunks.size(); ++i) {
-        if (present[i] && chunks[i].empty()) present[i] = 0;
+      for (size_t i = 0; i < owned.size(); ++i) {
+        if (present[i] && owned[i].empty()) present[i] = 0;
       }
     }
   }
   for (const auto& c : chain_.bytes_to_bytes()) {
-    RETURN_IF_ERROR(
-        RunBatchStep(chunks, present, ex, grain, where,
-                     [&](size_t, ByteView in, Bytes& out) { return c->Encode(in, out); }));
+    RETURN_IF_ERROR(step([&](ByteView in, Bytes& out) { return c->Encode(in, out); }));
   }
+  chunks = std::move(owned);
   return Status::OK();
 }
 
@@ -290,23 +303,8 @@ Status PreparedChain::DecodeBatch(const std::vector<ByteView>& encoded,
   // The current step's inputs: the caller's views, then each step's own buffers.
   std::vector<ByteView> cur = encoded;
   std::vector<Bytes> owned;
-  bool stepped = false;
-  auto step = [&](auto fn) -> Status {
-    std::vector<Bytes> next(n);
-    internal::FirstError err;
-    ex.ParallelFor(n, grain, [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) {
-        if (!present[i]) continue;
-        Status s = fn(cur[i], next[i]);
-        if (!s.ok()) err.Set(s.WithContext(where(i)));
-      }
-    });
-    RETURN_IF_ERROR(err.status());
-    owned.swap(next);  // the previous step's buffers are released here
-    for (size_t i = 0; i < n; ++i) cur[i] = ByteView(owned[i]);
-    stepped = true;
-    return Status::OK();
-  };
+  BatchStep step{cur, owned, present, ex, grain, where};
+  const bool stepped = !bb.empty() || !ab_identity_ || !aa.empty();
   for (size_t k = bb.size(); k-- > 0;) {
     const std::optional<uint64_t> size = bb_input_size(k);
     RETURN_IF_ERROR(step([&](ByteView in, Bytes& out) -> Status {
