@@ -1,9 +1,12 @@
 #include "codecs/deflate_state.h"
 
+#include <algorithm>
 #include <array>
 #include <memory>
+#include <string>
 
 namespace zarrpp::internal {
+
 DeflateCompressor LeaseDeflateCompressor(int level) {
   using Pool = ContextPool<libdeflate_compressor, DeflateCompressorDeleter>;
   static auto* pools = new std::array<Pool, 10>;  // used until exit
@@ -24,6 +27,63 @@ std::string DeflateResultName(libdeflate_result r, std::string_view format) {
     case LIBDEFLATE_INSUFFICIENT_SPACE: return "stream decodes to more bytes than expected";
   }
   return "unknown error";
+}
+
+const DeflateFormat kGzipFormat{"gzip", libdeflate_gzip_compress_bound, libdeflate_gzip_compress,
+                                libdeflate_gzip_decompress};
+const DeflateFormat kZlibFormat{"zlib", libdeflate_zlib_compress_bound, libdeflate_zlib_compress,
+                                libdeflate_zlib_decompress};
+
+Status DeflateEncode(const DeflateFormat& f, int level, ByteView in, Bytes& out) {
+  const DeflateCompressor c = LeaseDeflateCompressor(level);
+  if (c == nullptr) return Status::IOError(std::string(f.name) + ": cannot allocate a compressor");
+  out.resize(f.bound(c, in.size()));
+  const size_t n = f.compress(c, in.data(), in.size(), out.data(), out.size());
+  if (n == 0) {
+    out.clear();
+    return Status::InvalidArgument(std::string(f.name) + ": compression of " +
+                                   std::to_string(in.size()) + " bytes failed");
+  }
+  out.resize(n);
+  return Status::OK();
+}
+
+Status DeflateDecodeInto(const DeflateFormat& f, ByteView in, MutableByteView out) {
+  const DeflateDecompressor d = LeaseDeflateDecompressor();
+  if (d == nullptr) {
+    return Status::IOError(std::string(f.name) + ": cannot allocate a decompressor");
+  }
+  const libdeflate_result r =
+      f.decompress(d, in.data(), in.size(), out.data(), out.size(), nullptr);
+  if (r != LIBDEFLATE_SUCCESS) {
+    return Status::Corruption(std::string(f.name) + ": " + DeflateResultName(r, f.name) + " (" +
+                              std::to_string(in.size()) + " encoded bytes, expected " +
+                              std::to_string(out.size()) + " decoded)");
+  }
+  return Status::OK();
+}
+
+Result<ByteView> DeflateDecodeGrowing(const DeflateFormat& f, ByteView in, uint64_t capacity,
+                                      uint64_t limit, Bytes& scratch) {
+  const DeflateDecompressor d = LeaseDeflateDecompressor();
+  if (d == nullptr) {
+    return Status::IOError(std::string(f.name) + ": cannot allocate a decompressor");
+  }
+  while (true) {
+    scratch.resize(capacity);
+    size_t actual = 0;
+    const libdeflate_result r =
+        f.decompress(d, in.data(), in.size(), scratch.data(), capacity, &actual);
+    if (r == LIBDEFLATE_SUCCESS) {
+      scratch.resize(actual);
+      return ByteView(scratch);
+    }
+    if (r != LIBDEFLATE_INSUFFICIENT_SPACE || capacity >= limit) {
+      return Status::Corruption(std::string(f.name) + ": " + DeflateResultName(r, f.name) + " (" +
+                                std::to_string(in.size()) + " encoded bytes)");
+    }
+    capacity = std::min(limit, std::max<uint64_t>(capacity * 2, 4096));
+  }
 }
 
 }  // namespace zarrpp::internal

@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "codecs/context_pool.h"
+#include "zarrpp/bytes.h"
+#include "zarrpp/status.h"
 
 namespace zarrpp::internal {
 
@@ -30,5 +32,25 @@ DeflateDecompressor LeaseDeflateDecompressor();
 
 // A sentence for a libdeflate result; `format` names the stream ("gzip", "zlib").
 std::string DeflateResultName(libdeflate_result r, std::string_view format);
+
+// One DEFLATE container: libdeflate's functions for it and the name errors use.
+struct DeflateFormat {
+  const char* name;  // "gzip", "zlib"
+  size_t (*bound)(libdeflate_compressor*, size_t);
+  size_t (*compress)(libdeflate_compressor*, const void*, size_t, void*, size_t);
+  libdeflate_result (*decompress)(libdeflate_decompressor*, const void*, size_t, void*, size_t,
+                                  size_t*);
+};
+extern const DeflateFormat kGzipFormat;
+extern const DeflateFormat kZlibFormat;
+
+// Compresses `in` into `out` at `level`.
+Status DeflateEncode(const DeflateFormat& f, int level, ByteView in, Bytes& out);
+// Decompresses into exactly `out`; any other decoded size is Corruption.
+Status DeflateDecodeInto(const DeflateFormat& f, ByteView in, MutableByteView out);
+// Decompresses a stream of unknown decoded size into `scratch`, starting with `capacity` bytes
+// and doubling up to `limit`; a stream that needs more is Corruption.
+Result<ByteView> DeflateDecodeGrowing(const DeflateFormat& f, ByteView in, uint64_t capacity,
+                                      uint64_t limit, Bytes& scratch);
 
 }  // namespace zarrpp::internal

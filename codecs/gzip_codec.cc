@@ -17,10 +17,6 @@ constexpr uint64_t kMaxRatio = internal::kMaxDeflateRatio;
 // The smallest gzip member: 10-byte header, an empty DEFLATE block, 8-byte trailer.
 constexpr size_t kMinMemberSize = 18;
 
-std::string ResultName(libdeflate_result r) {
-  return internal::DeflateResultName(r, "gzip");
-}
-
 }  // namespace
 
 Result<GzipCodec::Options> GzipCodec::OptionsFromJson(const Json& configuration) {
@@ -64,30 +60,11 @@ Json GzipCodec::ToJson() const {
 }
 
 Status GzipCodec::Encode(ByteView in, Bytes& out) const {
-  const internal::DeflateCompressor c = internal::LeaseDeflateCompressor(options_.level);
-  if (c == nullptr) return Status::IOError("gzip: cannot allocate a compressor");
-  out.resize(libdeflate_gzip_compress_bound(c, in.size()));
-  const size_t n = libdeflate_gzip_compress(c, in.data(), in.size(), out.data(), out.size());
-  if (n == 0) {
-    out.clear();
-    return Status::InvalidArgument("gzip: compression of " + std::to_string(in.size()) +
-                                   " bytes failed");
-  }
-  out.resize(n);
-  return Status::OK();
+  return internal::DeflateEncode(internal::kGzipFormat, options_.level, in, out);
 }
 
 Status GzipCodec::DecodeInto(ByteView in, MutableByteView out) const {
-  const internal::DeflateDecompressor d = internal::LeaseDeflateDecompressor();
-  if (d == nullptr) return Status::IOError("gzip: cannot allocate a decompressor");
-  const libdeflate_result r =
-      libdeflate_gzip_decompress(d, in.data(), in.size(), out.data(), out.size(), nullptr);
-  if (r != LIBDEFLATE_SUCCESS) {
-    return Status::Corruption("gzip: " + ResultName(r) + " (" + std::to_string(in.size()) +
-                              " encoded bytes, expected " + std::to_string(out.size()) +
-                              " decoded)");
-  }
-  return Status::OK();
+  return internal::DeflateDecodeInto(internal::kGzipFormat, in, out);
 }
 
 Result<ByteView> GzipCodec::Decode(ByteView in, std::optional<uint64_t> decoded_size,
@@ -102,29 +79,13 @@ Result<ByteView> GzipCodec::Decode(ByteView in, std::optional<uint64_t> decoded_
                               " bytes is shorter than the smallest gzip member (" +
                               std::to_string(kMinMemberSize) + " bytes)");
   }
-  const internal::DeflateDecompressor d = internal::LeaseDeflateDecompressor();
-  if (d == nullptr) return Status::IOError("gzip: cannot allocate a decompressor");
   const uint64_t limit = in.size() * kMaxRatio;
   // ISIZE (the last 4 bytes, little-endian) is the decoded size modulo 2^32: a good first guess.
   const uint8_t* t = in.data() + in.size() - 4;
   const uint64_t isize =
       uint64_t{t[0]} | uint64_t{t[1]} << 8 | uint64_t{t[2]} << 16 | uint64_t{t[3]} << 24;
-  uint64_t capacity = isize <= limit ? isize : in.size() * 4;
-  while (true) {
-    scratch.resize(capacity);
-    size_t actual = 0;
-    const libdeflate_result r =
-        libdeflate_gzip_decompress(d, in.data(), in.size(), scratch.data(), capacity, &actual);
-    if (r == LIBDEFLATE_SUCCESS) {
-      scratch.resize(actual);
-      return ByteView(scratch);
-    }
-    if (r != LIBDEFLATE_INSUFFICIENT_SPACE || capacity >= limit) {
-      return Status::Corruption("gzip: " + ResultName(r) + " (" + std::to_string(in.size()) +
-                                " encoded bytes)");
-    }
-    capacity = std::min(limit, std::max<uint64_t>(capacity * 2, 4096));
-  }
+  const uint64_t capacity = isize <= limit ? isize : in.size() * 4;
+  return internal::DeflateDecodeGrowing(internal::kGzipFormat, in, capacity, limit, scratch);
 }
 
 }  // namespace zarrpp

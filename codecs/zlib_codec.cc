@@ -15,10 +15,6 @@ namespace {
 
 constexpr uint64_t kMaxRatio = internal::kMaxDeflateRatio;
 
-std::string ResultName(libdeflate_result r) {
-  return internal::DeflateResultName(r, "zlib");
-}
-
 }  // namespace
 
 Result<ZlibCodec::Options> ZlibCodec::OptionsFromJson(const Json& configuration) {
@@ -60,30 +56,11 @@ Json ZlibCodec::ToJson() const {
 }
 
 Status ZlibCodec::Encode(ByteView in, Bytes& out) const {
-  const internal::DeflateCompressor c = internal::LeaseDeflateCompressor(options_.level);
-  if (c == nullptr) return Status::IOError("zlib: cannot allocate a compressor");
-  out.resize(libdeflate_zlib_compress_bound(c, in.size()));
-  const size_t n = libdeflate_zlib_compress(c, in.data(), in.size(), out.data(), out.size());
-  if (n == 0) {
-    out.clear();
-    return Status::InvalidArgument("zlib: compression of " + std::to_string(in.size()) +
-                                   " bytes failed");
-  }
-  out.resize(n);
-  return Status::OK();
+  return internal::DeflateEncode(internal::kZlibFormat, options_.level, in, out);
 }
 
 Status ZlibCodec::DecodeInto(ByteView in, MutableByteView out) const {
-  const internal::DeflateDecompressor d = internal::LeaseDeflateDecompressor();
-  if (d == nullptr) return Status::IOError("zlib: cannot allocate a decompressor");
-  const libdeflate_result r =
-      libdeflate_zlib_decompress(d, in.data(), in.size(), out.data(), out.size(), nullptr);
-  if (r != LIBDEFLATE_SUCCESS) {
-    return Status::Corruption("zlib: " + ResultName(r) + " (" + std::to_string(in.size()) +
-                              " encoded bytes, expected " + std::to_string(out.size()) +
-                              " decoded)");
-  }
-  return Status::OK();
+  return internal::DeflateDecodeInto(internal::kZlibFormat, in, out);
 }
 
 Result<ByteView> ZlibCodec::Decode(ByteView in, std::optional<uint64_t> decoded_size,
@@ -94,25 +71,9 @@ Result<ByteView> ZlibCodec::Decode(ByteView in, std::optional<uint64_t> decoded_
     return ByteView(scratch);
   }
   // A zlib stream does not record its decoded size: grow the buffer until it fits.
-  const internal::DeflateDecompressor d = internal::LeaseDeflateDecompressor();
-  if (d == nullptr) return Status::IOError("zlib: cannot allocate a decompressor");
   const uint64_t limit = std::max<uint64_t>(in.size() * kMaxRatio, 4096);
-  uint64_t capacity = std::max<uint64_t>(in.size() * 4, 4096);
-  while (true) {
-    scratch.resize(capacity);
-    size_t actual = 0;
-    const libdeflate_result r =
-        libdeflate_zlib_decompress(d, in.data(), in.size(), scratch.data(), capacity, &actual);
-    if (r == LIBDEFLATE_SUCCESS) {
-      scratch.resize(actual);
-      return ByteView(scratch);
-    }
-    if (r != LIBDEFLATE_INSUFFICIENT_SPACE || capacity >= limit) {
-      return Status::Corruption("zlib: " + ResultName(r) + " (" + std::to_string(in.size()) +
-                                " encoded bytes)");
-    }
-    capacity = std::min(limit, capacity * 2);
-  }
+  const uint64_t capacity = std::max<uint64_t>(in.size() * 4, 4096);
+  return internal::DeflateDecodeGrowing(internal::kZlibFormat, in, capacity, limit, scratch);
 }
 
 }  // namespace zarrpp

@@ -12,36 +12,14 @@
 #include <thread>
 
 #include "src/indexing.h"
+#include "support/reference_array.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {
 namespace {
 
-// A reference N-d array in C order.
-template <typename T>
-struct Reference {
-  std::vector<uint64_t> shape;
-  std::vector<T> data;
-  explicit Reference(std::vector<uint64_t> s, T fill) : shape(std::move(s)) {
-    uint64_t n = 1;
-    for (auto x : shape) n *= x;
-    data.assign(n, fill);
-  }
-  void Write(const Region& r, const std::vector<T>& in) {
-    internal::CopyBox(reinterpret_cast<const uint8_t*>(in.data()), r.shape,
-                      std::vector<uint64_t>(r.rank(), 0).data(),
-                      reinterpret_cast<uint8_t*>(data.data()), shape, r.origin.data(), r.shape,
-                      sizeof(T));
-  }
-  std::vector<T> Read(const Region& r) const {
-    std::vector<T> out(r.num_elements());
-    internal::CopyBox(reinterpret_cast<const uint8_t*>(data.data()), shape, r.origin.data(),
-                      reinterpret_cast<uint8_t*>(out.data()), r.shape,
-                      std::vector<uint64_t>(r.rank(), 0).data(), r.shape, sizeof(T));
-    return out;
-  }
-};
+using test_support::Reference;
 
 Region RandomRegion(std::mt19937_64& rng, const std::vector<uint64_t>& shape) {
   Region r;
@@ -349,8 +327,8 @@ TEST(ArrayErrors, TruncatedUncompressedChunkIsCorruptionOnPartialRead) {
   // With a bare bytes chain, partial reads scatter straight from the stored bytes: their size is
   // checked first.
   auto store = MemoryStore::Create();
-  auto arr = Array::Create(store, "u", Meta({8, 8}, {4, 4}, DataType(DataTypeId::kUInt8),
-                                            Json::parse(R"(["bytes"])")));
+  auto arr = Array::Create(
+      store, "u", Meta({8, 8}, {4, 4}, DataType(DataTypeId::kUInt8), Json::parse(R"(["bytes"])")));
   ASSERT_TRUE(arr.ok()) << arr.status();
   std::vector<uint8_t> v(64, 7);
   ASSERT_TRUE((*arr)->Write(Region::All({8, 8}), std::span<const uint8_t>(v)).ok());

@@ -13,6 +13,7 @@
 #include "codecs/crc32c_codec.h"
 #include "codecs/sharding_codec.h"
 #include "src/indexing.h"
+#include "support/reference_array.h"
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
@@ -74,30 +75,7 @@ void PutCrc(Bytes& b, size_t from) {
   for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(c >> (8 * i)));
 }
 
-// A reference N-d array in C order.
-template <typename T>
-struct Reference {
-  std::vector<uint64_t> shape;
-  std::vector<T> data;
-  Reference(std::vector<uint64_t> s, T fill) : shape(std::move(s)) {
-    uint64_t n = 1;
-    for (auto x : shape) n *= x;
-    data.assign(n, fill);
-  }
-  void Write(const Region& r, const std::vector<T>& in) {
-    internal::CopyBox(reinterpret_cast<const uint8_t*>(in.data()), r.shape,
-                      std::vector<uint64_t>(r.rank(), 0).data(),
-                      reinterpret_cast<uint8_t*>(data.data()), shape, r.origin.data(), r.shape,
-                      sizeof(T));
-  }
-  std::vector<T> Read(const Region& r) const {
-    std::vector<T> out(r.num_elements());
-    internal::CopyBox(reinterpret_cast<const uint8_t*>(data.data()), shape, r.origin.data(),
-                      reinterpret_cast<uint8_t*>(out.data()), r.shape,
-                      std::vector<uint64_t>(r.rank(), 0).data(), r.shape, sizeof(T));
-    return out;
-  }
-};
+using test_support::Reference;
 
 Region RandomRegion(std::mt19937_64& rng, const std::vector<uint64_t>& shape, uint64_t max_len) {
   Region r;
