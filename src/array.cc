@@ -72,8 +72,8 @@ Array::~Array() = default;
 const ArrayMetadata& Array::metadata() const {
   return impl_->metadata;
 }
-size_t Array::io_concurrency(bool writes) const {
-  return writes ? impl_->io_lanes_write : impl_->io_lanes_read;
+size_t Array::io_concurrency() const {
+  return impl_->io_lanes;
 }
 const std::string& Array::path() const {
   return impl_->path;
@@ -132,21 +132,10 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   if (impl->io_executor) {
     const uint64_t workers = std::max<size_t>(1, impl->executor->concurrency());
     const uint64_t chunk = std::max<uint64_t>(1, impl->chain->decoded_spec().num_bytes());
-    const uint64_t budget = options.max_inflight_bytes != 0
-                                ? options.max_inflight_bytes
-                                : (uint64_t{16} << 20) + 2 * workers * chunk;
-    // Buffers a lane holds: the fetched bytes only when they are the chunk itself (identity
-    // chain) or a shard whose inner chunks decode straight to the caller; otherwise also a
-    // decoded or gathered chunk. Writes always hold two (chunk and encoded) unless identity.
-    const bool identity = impl->chain->is_identity();
-    const uint64_t read_bufs = identity || impl->partial != nullptr ? 1 : 2;
-    const uint64_t write_bufs = identity ? 1 : 2;
-    auto lanes = [&](uint64_t bufs) {
-      return static_cast<size_t>(
-          std::min<uint64_t>(io, std::max<uint64_t>(workers, budget / (bufs * chunk))));
-    };
-    impl->io_lanes_read = lanes(read_bufs);
-    impl->io_lanes_write = lanes(write_bufs);
+    impl->io_lanes = io;
+    impl->inflight_bytes = options.max_inflight_bytes != 0
+                               ? options.max_inflight_bytes
+                               : (uint64_t{14} << 20) + 2 * workers * chunk;
   }
   impl->metadata = std::move(metadata);
   return impl;

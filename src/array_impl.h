@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,10 +28,13 @@ struct Array::Impl {
   // (as many tokens as the CPU executor has threads).
   std::shared_ptr<Executor> io_executor;
   std::unique_ptr<internal::CpuGate> cpu_gate;
-  // Fused chunk tasks in flight at once on io_executor for reads and for writes (0 when
-  // io_executor is null).
-  size_t io_lanes_read = 0;
-  size_t io_lanes_write = 0;
+  // Fused chunk tasks in flight at once on io_executor (0 when io_executor is null), and the
+  // bytes their buffers may hold at once (ArrayOptions::max_inflight_bytes, resolved).
+  size_t io_lanes = 0;
+  uint64_t inflight_bytes = 0;
+  // The largest encoded chunk the last fused read on I/O threads fetched (0: none yet): the
+  // first reservation of the next read (src/inflight_budget.h).
+  std::atomic<uint64_t> encoded_hint{0};
   // The chain's array->bytes codec when the chain is exactly that codec and it can read and
   // write parts of a stored chunk (sharding_indexed); null otherwise (the chunk is opaque).
   const PartialArrayToBytesCodec* partial = nullptr;

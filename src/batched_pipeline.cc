@@ -32,7 +32,7 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   const size_t esize = m.data_type.size();
   const size_t grain = ChunkGrain(a, n, chunk_bytes);
   // Phases that only wait on the store run on the I/O threads when the store is latency-bound.
-  const Dispatch io = PlanDispatch(a, n, chunk_bytes, false);
+  const Dispatch io = PlanDispatch(a, n, chunk_bytes);
   std::vector<ChunkPart> parts = LocateAll(m, region, span);
   std::vector<std::string> keys(n);
   for (size_t i = 0; i < n; ++i) keys[i] = a.ChunkKey(parts[i].coords.data());
@@ -107,7 +107,7 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   const uint8_t* fill = m.fill_value.bytes.data();
   const size_t grain = ChunkGrain(a, n, chunk_bytes);
   // Phases that only wait on the store run on the I/O threads when the store is latency-bound.
-  const Dispatch io = PlanDispatch(a, n, chunk_bytes, true);
+  const Dispatch io = PlanDispatch(a, n, chunk_bytes);
   std::vector<ChunkPart> parts = LocateAll(m, region, span);
   std::vector<std::string> keys(n);
   for (size_t i = 0; i < n; ++i) keys[i] = a.ChunkKey(parts[i].coords.data());

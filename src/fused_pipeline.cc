@@ -6,6 +6,7 @@
 
 #include "src/first_error.h"
 #include "src/indexing.h"
+#include "src/inflight_budget.h"
 #include "src/pipeline.h"
 
 namespace zarrpp::internal {
@@ -83,68 +84,218 @@ size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes)
   return static_cast<size_t>(grain);
 }
 
-Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes, bool write) {
+Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes) {
   if (a.io_executor) {
-    const size_t lanes = write ? a.io_lanes_write : a.io_lanes_read;
+    const size_t lanes = a.io_lanes;
     return {a.io_executor.get(), 1, a.cpu_gate.get(),
             static_cast<size_t>(std::min<uint64_t>(n_chunks, lanes))};
   }
   return {a.executor.get(), ChunkGrain(a, n_chunks, chunk_bytes), nullptr, 0};
 }
 
-// Runs body(scratch, i) for every chunk i < n as planned by `d`: in lanes (each lane one task
-// that takes the next chunk until none is left, so no more than d.lanes are in flight), or in
-// grain-sized ranges on the executor. Stops early once `err` has failed.
+// Runs body(scratch, lane, i) for every chunk i < n as planned by `d`: in lanes (each lane one task
+// that takes the next chunk until none is left, so no more than d.lanes are in flight; `lane` is
+// its buffer in `budget`), or in grain-sized ranges on the executor (`lane` null). Stops early
+// once `err` has failed.
 template <typename Body>
-void ForEachChunk(const Dispatch& d, uint64_t n, const FirstError& err, Body body) {
+void ForEachChunk(const Dispatch& d, uint64_t n, InflightBudget* budget, const FirstError& err,
+                  Body body) {
   if (d.lanes > 0) {
     std::atomic<uint64_t> next{0};
     d.executor->ParallelFor(d.lanes, 1, [&](size_t, size_t) {
       ScratchPool::Lease lease;
+      LaneBuffer lane(*budget, lease->fetched);
       for (uint64_t i = next.fetch_add(1); i < n && !err.failed(); i = next.fetch_add(1)) {
-        body(*lease, i);
+        body(*lease, &lane, i);
       }
     });
     return;
   }
   d.executor->ParallelFor(n, d.grain, [&](size_t begin, size_t end) {
     ScratchPool::Lease lease;
-    for (size_t i = begin; i < end && !err.failed(); ++i) body(*lease, i);
+    for (size_t i = begin; i < end && !err.failed(); ++i) body(*lease, nullptr, i);
   });
 }
+
+// The shared state of one fused request on I/O threads.
+struct LaneRequest {
+  LaneRequest(const Array::Impl& a, bool identity)
+      : budget(BudgetFor(a, identity)), guess(a.chain->decoded_spec().num_bytes()) {
+    if (const uint64_t hint = a.encoded_hint.load(std::memory_order_relaxed); hint != 0) {
+      guess = hint;
+    }
+  }
+  // The bytes lanes may hold: the whole budget less the chunks the CPU stages decode or gather
+  // into (one per CPU token; none for an identity chain or a sharded array).
+  static uint64_t BudgetFor(const Array::Impl& a, bool identity) {
+    const uint64_t chunk = a.chain->decoded_spec().num_bytes();
+    if (identity || a.partial != nullptr) return a.inflight_bytes;
+    const uint64_t cpu = std::max<size_t>(1, a.executor->concurrency()) * chunk;
+    return a.inflight_bytes > cpu + chunk ? a.inflight_bytes - cpu : chunk;
+  }
+  // What a read reserves before fetching: the largest encoded chunk seen so far.
+  uint64_t Estimate() const {
+    const uint64_t s = seen.load(std::memory_order_relaxed);
+    return s != 0 ? s : guess;
+  }
+  void Saw(uint64_t n) {
+    uint64_t cur = seen.load(std::memory_order_relaxed);
+    while (n > cur && !seen.compare_exchange_weak(cur, n, std::memory_order_relaxed)) {
+    }
+  }
+
+  InflightBudget budget;
+  uint64_t guess;
+  std::atomic<uint64_t> seen{0};
+};
 
 namespace {
 
 using WorkerScratch = ScratchPool::Scratch;
 
+// The scratch a CPU stage works in: the task's own on the CPU executor; on I/O threads one leased
+// for the stage, so that decoded and gathered chunks number at most the CPU tokens, not the lanes.
+class CpuScratch {
+ public:
+  CpuScratch(WorkerScratch& task, const LaneBuffer* lane) {
+    if (lane != nullptr) {
+      lease_.emplace(ScratchPool::Use::kCpuStage);
+      s_ = &**lease_;
+    } else {
+      s_ = &task;
+    }
+  }
+  WorkerScratch* operator->() { return s_; }
+
+ private:
+  std::optional<ScratchPool::Lease> lease_;
+  WorkerScratch* s_;
+};
+
+// Makes `encoded` (the chain's output, living in `cs`) the lane's buffer, so that the CPU stage's
+// scratch can go back to its pool while the store call runs. Output aliasing the chain's input is
+// returned as it is.
+ByteView KeepEncoded(LaneBuffer* lane, ChainScratch& cs, ByteView encoded) {
+  if (lane == nullptr || encoded.empty()) return encoded;
+  for (Bytes* b : {&cs.a, &cs.b, &cs.c}) {
+    if (!b->empty() && b->data() == encoded.data()) {
+      lane->Adopt(*b);
+      return ByteView(lane->bytes().data(), encoded.size());
+    }
+  }
+  return encoded;
+}
+
+// Rows of a chunk's C-order bytes shorter than this are not worth a piece of their own: the chunk
+// goes through a buffer instead.
+constexpr uint64_t kMinPieceBytes = 256;
+
+// The rows (runs along the last dimension) of chunk part `p` as pieces of the region-shaped
+// buffer `buf`, in the chunk's C order: element rows outside the part are skipped (a null piece
+// when reading; for writing every row must be in the part). Adjacent pieces merge. Returns false
+// when the pieces average fewer than kMinPieceBytes.
+template <typename View, typename Ptr>
+bool ChunkRowPieces(const ArrayMetadata& m, const Region& region, const ChunkPart& p, Ptr buf,
+                    std::vector<View>& pieces) {
+  const size_t r = m.rank();
+  if (r == 0) return false;
+  const size_t esize = m.data_type.size();
+  const uint64_t row = m.chunk_shape[r - 1] * esize;
+  const uint64_t run = p.shape[r - 1] * esize;
+  pieces.clear();
+  auto add = [&](Ptr at, uint64_t n) {
+    if (n == 0) return;
+    if (!pieces.empty()) {
+      View& last = pieces.back();
+      const bool both_skip = at == nullptr && last.data() == nullptr;
+      const bool adjacent =
+          at != nullptr && last.data() != nullptr && last.data() + last.size() == at;
+      if (both_skip || adjacent) {
+        last = View(last.data(), last.size() + n);
+        return;
+      }
+    }
+    pieces.push_back(View(at, n));
+  };
+  uint64_t rows = 1;
+  for (size_t d = 0; d + 1 < r; ++d) rows *= m.chunk_shape[d];
+  std::vector<uint64_t> c(r, 0);  // chunk coordinates of the current row (last stays 0)
+  std::vector<uint64_t> at(r, 0);
+  for (uint64_t i = 0; i < rows; ++i) {
+    bool inside = true;
+    for (size_t d = 0; d + 1 < r; ++d) {
+      if (c[d] < p.in_chunk[d] || c[d] >= p.in_chunk[d] + p.shape[d]) inside = false;
+    }
+    if (!inside) {
+      add(nullptr, row);
+    } else {
+      for (size_t d = 0; d + 1 < r; ++d) at[d] = c[d] - p.in_chunk[d] + p.in_region[d];
+      at[r - 1] = p.in_region[r - 1];
+      add(nullptr, p.in_chunk[r - 1] * esize);
+      add(buf + LinearOffset(region.shape, at.data()) * esize, run);
+      add(nullptr, row - p.in_chunk[r - 1] * esize - run);
+    }
+    for (size_t d = r - 1; d-- > 0;) {  // next row, odometer order
+      if (++c[d] < m.chunk_shape[d]) break;
+      c[d] = 0;
+    }
+  }
+  return pieces.size() <= 1 || m.chunk_elements() * esize / pieces.size() >= kMinPieceBytes;
+}
+
 Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s,
-                    CpuGate* gate) {
+                    LaneBuffer* lane, LaneRequest* req, CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
   const std::string key = a.ChunkKey(p.coords.data());
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   if (a.partial != nullptr) {
     // Sharded: read the index and only the inner chunks this part touches.
+    if (lane != nullptr) lane->Hold(chunk_bytes);
     const PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);
     return a.partial->PartialDecode(a.chain->decoded_spec(), ctx, p.in_chunk.data(), p.shape,
                                     out.data(), region.shape, p.in_region.data());
   }
+  const bool identity = a.chain->is_identity();
+  if (lane != nullptr && identity && ChunkRowPieces(m, region, p, out.data(), s.pieces)) {
+    // The stored bytes are the chunk: the store places them straight in the caller's buffer, so
+    // the lane holds no buffer at all.
+    ASSIGN_OR_RETURN(bool found, a.store->get_scatter(key, s.pieces));
+    if (!found) {
+      CpuToken cpu(gate);
+      FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
+              esize);
+    }
+    return Status::OK();
+  }
+  if (lane != nullptr) {
+    if (identity) {
+      lane->Hold(chunk_bytes);
+    } else {
+      lane->Hold([req] { return req->Estimate(); });
+    }
+  }
   ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
+  if (lane != nullptr) {
+    lane->Sync();
+    if (found) req->Saw(s.fetched.size());
+  }
   CpuToken cpu(gate);
   if (!found) {
     FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
             esize);
     return Status::OK();
   }
-  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  CpuScratch c(s, lane);
   if (p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape)) {
     const uint64_t off = LinearOffset(region.shape, p.in_region.data()) * esize;
-    RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, out.subspan(off, chunk_bytes), s.chain),
+    RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, out.subspan(off, chunk_bytes), c->chain),
                         "chunk '" + key + "'");
     return Status::OK();
   }
   const uint8_t* decoded = nullptr;
-  if (a.chain->is_identity()) {
+  if (identity) {
     // Stored bytes are the chunk itself: scatter straight from the fetched buffer.
     if (s.fetched.size() != chunk_bytes) {
       return Status::Corruption("chunk '" + key + "': holds " + std::to_string(s.fetched.size()) +
@@ -152,9 +303,9 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     }
     decoded = s.fetched.data();
   } else {
-    s.chunk.resize(chunk_bytes);
-    RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, s.chunk, s.chain), "chunk '" + key + "'");
-    decoded = s.chunk.data();
+    c->chunk.resize(chunk_bytes);
+    RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, c->chunk, c->chain), "chunk '" + key + "'");
+    decoded = c->chunk.data();
   }
   CopyBox(decoded, m.chunk_shape, p.in_chunk.data(), out.data(), region.shape, p.in_region.data(),
           p.shape, esize);
@@ -162,7 +313,8 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
 }
 
 Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, WorkerScratch& s,
-                     const std::optional<Bytes>* memo, CpuGate* gate) {
+                     LaneBuffer* lane, LaneRequest* req, const std::optional<Bytes>* memo,
+                     CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
@@ -173,6 +325,7 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
   const KeyLocks::Guard lock = a.chunk_locks.Lock(key);
   if (a.partial != nullptr) {
     // Sharded: the codec merges only the touched inner chunks and patches or rewrites the shard.
+    if (lane != nullptr) lane->Hold(2 * chunk_bytes);
     const PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);
     return a.partial->PartialEncode(a.chain->decoded_spec(), ctx, p.in_chunk.data(), p.shape,
                                     src.data, region.shape, p.in_region.data(), src.scalar);
@@ -183,46 +336,91 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
     return a.store->set(key, **memo);
   }
 
+  const bool identity = a.chain->is_identity();
+  const bool contiguous =
+      !src.scalar && p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape);
+  if (lane != nullptr && identity && !contiguous && !src.scalar && p.covers_chunk &&
+      ChunkRowPieces(m, region, p, src.data, s.gathered)) {
+    // The stored value is the chunk's rows of the caller's buffer: the store takes them as they
+    // are, so the lane holds no buffer at all.
+    if (!a.options.write_empty_chunks) {
+      CpuToken cpu(gate);
+      bool empty = true;
+      for (const ByteView& v : s.gathered) {
+        if (!AllEqualFill(v.data(), v.size() / esize, fill, m.data_type)) {
+          empty = false;
+          break;
+        }
+      }
+      if (empty) return a.store->erase(key);
+    }
+    return a.store->set_gather(key, s.gathered);
+  }
+  // On I/O threads the lane reserves, before it waits for the CPU, the buffer it will hold across
+  // the store calls: the stored value for an identity chain (none when it is the caller's
+  // buffer), else the encoded chunk, estimated by the largest seen so far.
+  if (lane != nullptr && !(identity && contiguous)) {
+    if (identity) {
+      lane->Hold(chunk_bytes);
+    } else {
+      lane->Hold([req] { return req->Estimate(); });
+    }
+  }
   ByteView chunk;
   std::optional<CpuToken> cpu;
-  if (!src.scalar && p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape)) {
+  std::optional<CpuScratch> c;
+  if (contiguous) {
     // The caller's buffer already holds the chunk in C order: encode straight from it.
     chunk =
         ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize, chunk_bytes);
+    cpu.emplace(gate);
+    c.emplace(s, lane);
   } else {
     // The existing chunk is fetched before the CPU token is taken; the merge, test and encode
-    // run back to back under it, while the chunk is in cache.
+    // run back to back under it, while the chunk is in cache. An identity chain's chunk is its
+    // stored value: it is fetched, merged and stored in the task's own buffer.
     bool found = false;
     if (!p.covers_in_bounds) {
       ASSIGN_OR_RETURN(found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
+      if (lane != nullptr) lane->Sync();
     }
     cpu.emplace(gate);
-    s.chunk.resize(chunk_bytes);
+    c.emplace(s, lane);
+    Bytes& dest = identity ? s.fetched : (*c)->chunk;
+    if (identity && found && s.fetched.size() != chunk_bytes) {
+      return Status::Corruption("chunk '" + key + "': holds " + std::to_string(s.fetched.size()) +
+                                " bytes, expected " + std::to_string(chunk_bytes));
+    }
+    if (!(identity && found)) dest.resize(chunk_bytes);
     if (p.covers_in_bounds) {
       // Every stored element is overwritten; the part beyond the array edge holds the fill value.
-      if (!p.covers_chunk) FillElements(s.chunk.data(), m.chunk_elements(), fill, esize);
-    } else {
-      if (found) {
-        RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, s.chunk, s.chain), "chunk '" + key + "'");
-      } else {
-        FillElements(s.chunk.data(), m.chunk_elements(), fill, esize);
-      }
+      if (!p.covers_chunk) FillElements(dest.data(), m.chunk_elements(), fill, esize);
+    } else if (!found) {
+      FillElements(dest.data(), m.chunk_elements(), fill, esize);
+    } else if (!identity) {
+      RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, dest, (*c)->chain), "chunk '" + key + "'");
     }
     if (src.scalar) {
-      FillBox(s.chunk.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
+      FillBox(dest.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
     } else {
-      CopyBox(src.data, region.shape, p.in_region.data(), s.chunk.data(), m.chunk_shape,
+      CopyBox(src.data, region.shape, p.in_region.data(), dest.data(), m.chunk_shape,
               p.in_chunk.data(), p.shape, esize);
     }
-    chunk = s.chunk;
+    chunk = dest;
   }
-  if (!cpu) cpu.emplace(gate);
   if (!a.options.write_empty_chunks &&
       AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+    c.reset();
     cpu.reset();
     return a.store->erase(key);
   }
-  ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, s.chain), "chunk '" + key + "'");
+  ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, (*c)->chain),
+                       "chunk '" + key + "'");
+  if (lane != nullptr) {
+    req->Saw(encoded.size());
+    encoded = KeepEncoded(lane, (*c)->chain, encoded);
+  }
+  c.reset();
   cpu.reset();  // storing waits on the store, not on the CPU
   // Empty output: nothing to store (a shard whose inner chunks are all empty).
   if (encoded.empty()) return a.store->erase(key);
@@ -236,12 +434,17 @@ Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   if (span.total == 0) return Status::OK();
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   FirstError err;
-  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes, false);
-  ForEachChunk(d, span.total, err, [&](WorkerScratch& s, uint64_t i) {
-    LocateChunk(a.metadata, region, span, i, s.part);
-    Status st = ReadOneChunk(a, region, out, s, d.cpu_gate);
-    if (!st.ok()) err.Set(std::move(st));
-  });
+  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
+  std::optional<LaneRequest> req;
+  if (d.lanes > 0) req.emplace(a, a.chain->is_identity());
+  ForEachChunk(d, span.total, req ? &req->budget : nullptr, err,
+               [&](WorkerScratch& s, LaneBuffer* lane, uint64_t i) {
+                 LocateChunk(a.metadata, region, span, i, s.part);
+                 Status st =
+                     ReadOneChunk(a, region, out, s, lane, req ? &*req : nullptr, d.cpu_gate);
+                 if (!st.ok()) err.Set(std::move(st));
+               });
+  if (req && req->seen.load() != 0) a.encoded_hint.store(req->seen.load());
   return err.status();
 }
 
@@ -266,12 +469,16 @@ Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
     have_memo = true;
   }
   FirstError err;
-  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes, true);
-  ForEachChunk(d, span.total, err, [&](WorkerScratch& s, uint64_t i) {
-    LocateChunk(m, region, span, i, s.part);
-    Status st = WriteOneChunk(a, region, src, s, have_memo ? &memo : nullptr, d.cpu_gate);
-    if (!st.ok()) err.Set(std::move(st));
-  });
+  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
+  std::optional<LaneRequest> req;
+  if (d.lanes > 0) req.emplace(a, a.chain->is_identity());
+  ForEachChunk(d, span.total, req ? &req->budget : nullptr, err,
+               [&](WorkerScratch& s, LaneBuffer* lane, uint64_t i) {
+                 LocateChunk(m, region, span, i, s.part);
+                 Status st = WriteOneChunk(a, region, src, s, lane, req ? &*req : nullptr,
+                                           have_memo ? &memo : nullptr, d.cpu_gate);
+                 if (!st.ok()) err.Set(std::move(st));
+               });
   return err.status();
 }
 
@@ -283,30 +490,74 @@ namespace {
 struct ScratchFreeList {
   std::mutex mu;
   std::vector<std::unique_ptr<ScratchPool::Scratch>> free;
+  uint64_t bytes = 0;  // buffer capacity the free scratch objects hold
 };
-ScratchFreeList& FreeList() {
-  static ScratchFreeList* list = new ScratchFreeList;  // never destroyed: used until exit
-  return *list;
+// Two lists: scratch for whole chunk tasks, and scratch for the CPU stages of tasks on I/O
+// threads (few at once, each holding a decoded chunk), so that neither takes the other's buffers.
+ScratchFreeList& FreeList(ScratchPool::Use use) {
+  static ScratchFreeList* lists = new ScratchFreeList[2];  // never destroyed: used until exit
+  return lists[use == ScratchPool::Use::kTask ? 0 : 1];
 }
 constexpr size_t kMaxFreeScratch = 64;
+constexpr uint64_t kMaxFreeScratchBytes = uint64_t{32} << 20;
+
+uint64_t CapacityOf(const ScratchPool::Scratch& s) {
+  return s.fetched.capacity() + s.chunk.capacity() + s.extra.capacity() + s.chain.a.capacity() +
+         s.chain.b.capacity() + s.chain.c.capacity();
+}
+void FreeBuffers(ScratchPool::Scratch& s) {
+  for (Bytes* b : {&s.fetched, &s.chunk, &s.extra, &s.chain.a, &s.chain.b, &s.chain.c}) {
+    Bytes().swap(*b);
+  }
+}
 }  // namespace
 
-ScratchPool::Lease::Lease() {
-  ScratchFreeList& l = FreeList();
+ScratchPool::Lease::Lease(Use use) : use_(use) {
+  ScratchFreeList& l = FreeList(use_);
   {
     std::lock_guard<std::mutex> g(l.mu);
     if (!l.free.empty()) {
       s_ = std::move(l.free.back());
       l.free.pop_back();
+      l.bytes -= CapacityOf(*s_);
     }
   }
   if (!s_) s_ = std::make_unique<Scratch>();
 }
 
 ScratchPool::Lease::~Lease() {
-  ScratchFreeList& l = FreeList();
+  ScratchFreeList& l = FreeList(use_);
+  uint64_t cap = CapacityOf(*s_);
+  {
+    std::lock_guard<std::mutex> g(l.mu);
+    if (l.free.size() >= kMaxFreeScratch) return;  // s_ is freed on return
+    if (l.bytes + cap > kMaxFreeScratchBytes) cap = 0;
+    if (cap != 0) {
+      l.bytes += cap;
+      l.free.push_back(std::move(s_));
+      return;
+    }
+  }
+  // Over the byte bound: kept without its buffers (freed outside the lock).
+  FreeBuffers(*s_);
   std::lock_guard<std::mutex> g(l.mu);
   if (l.free.size() < kMaxFreeScratch) l.free.push_back(std::move(s_));
 }
 
+void ScratchPool::ReleaseIdle() {
+  for (Use use : {Use::kTask, Use::kCpuStage}) {
+    ScratchFreeList& l = FreeList(use);
+    std::vector<std::unique_ptr<Scratch>> drop;
+    std::lock_guard<std::mutex> g(l.mu);
+    drop.swap(l.free);
+    l.bytes = 0;
+  }
+}
+
 }  // namespace zarrpp::internal
+
+namespace zarrpp {
+void ReleaseScratchMemory() {
+  internal::ScratchPool::ReleaseIdle();
+}
+}  // namespace zarrpp

@@ -38,20 +38,25 @@ void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& 
                  uint64_t index, ChunkPart& part);
 
 // Scratch buffers a task reuses across chunks. They keep their capacity, so a warmed-up process
-// does no heap allocation per chunk. Leased per task rather than held thread_local, because a
-// worker waiting inside a nested parallel loop may start another task on the same thread.
+// does no heap allocation per chunk; idle ones keep at most 32 MiB of buffers per use. Leased per
+// task rather than held thread_local, because a worker waiting inside a nested parallel loop may
+// start another task on the same thread.
 class ScratchPool {
  public:
+  // Frees every idle scratch object (ReleaseScratchMemory()).
   struct Scratch {
     Bytes fetched;
     Bytes chunk;
     Bytes extra;
     ChainScratch chain;
     ChunkPart part;
+    std::vector<MutableByteView> pieces;  // a chunk's rows in the caller's buffer (get_scatter)
+    std::vector<ByteView> gathered;       // a chunk's rows in the caller's buffer (set_gather)
   };
+  enum class Use { kTask, kCpuStage };
   class Lease {
    public:
-    Lease();
+    explicit Lease(Use use = Use::kTask);
     ~Lease();
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
@@ -59,8 +64,10 @@ class ScratchPool {
     Scratch* operator->() { return s_.get(); }
 
    private:
+    Use use_;
     std::unique_ptr<Scratch> s_;
   };
+  static void ReleaseIdle();
 };
 
 // What a write stores: a region-shaped buffer, or one element repeated.
@@ -90,7 +97,7 @@ struct Dispatch {
   CpuGate* cpu_gate;  // null: no gating
   size_t lanes = 0;   // > 0: at most this many chunk tasks at once, each pulling chunks in turn
 };
-Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes, bool write);
+Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
 
 // Holds one CPU token for its lifetime (no-op without a gate).
 class CpuToken {

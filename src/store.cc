@@ -2,9 +2,12 @@
 // default operations that stores may override when they can do better.
 #include "zarrpp/store.h"
 
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "src/store_internal.h"
 
 namespace zarrpp {
 
@@ -127,6 +130,45 @@ Result<std::optional<Bytes>> Store::get(std::string_view key, ByteRange range) {
   ASSIGN_OR_RETURN(bool found, get_into(key, range, out));
   if (!found) return std::optional<Bytes>();
   return std::optional<Bytes>(std::move(out));
+}
+
+uint64_t internal::ScatterSize(std::span<const MutableByteView> pieces) {
+  uint64_t n = 0;
+  for (const MutableByteView& p : pieces) n += p.size();
+  return n;
+}
+
+Status internal::ScatterSizeMismatch(std::string_view key, uint64_t value_size, uint64_t expected) {
+  return Status::Corruption("value of key " + QuoteKey(key) + " holds " +
+                            std::to_string(value_size) + " bytes, expected " +
+                            std::to_string(expected));
+}
+
+void internal::ScatterCopy(ByteView value, std::span<const MutableByteView> pieces) {
+  const uint8_t* from = value.data();
+  for (const MutableByteView& p : pieces) {
+    if (p.data() != nullptr && !p.empty()) std::memcpy(p.data(), from, p.size());
+    from += p.size();
+  }
+}
+
+Result<bool> Store::get_scatter(std::string_view key, std::span<const MutableByteView> pieces) {
+  Bytes value;
+  ASSIGN_OR_RETURN(bool found, get_into(key, ByteRange::Whole(), value));
+  if (!found) return false;
+  const uint64_t expected = internal::ScatterSize(pieces);
+  if (value.size() != expected) return internal::ScatterSizeMismatch(key, value.size(), expected);
+  internal::ScatterCopy(value, pieces);
+  return true;
+}
+
+Status Store::set_gather(std::string_view key, std::span<const ByteView> pieces) {
+  Bytes value;
+  uint64_t n = 0;
+  for (const ByteView& p : pieces) n += p.size();
+  value.reserve(n);
+  for (const ByteView& p : pieces) value.insert(value.end(), p.begin(), p.end());
+  return set(key, value);
 }
 
 Result<std::vector<std::optional<Bytes>>> Store::get_ranges(const std::vector<KeyRange>& requests) {

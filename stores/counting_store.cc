@@ -15,6 +15,17 @@ uint64_t Load(const std::atomic<uint64_t>& counter) {
 
 CountingStore::CountingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
 
+CountingStore::InFlight::InFlight(CountingStore& s) : s_(s) {
+  const uint64_t now = s_.in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
+  uint64_t max = s_.c_.max_in_flight.load(std::memory_order_relaxed);
+  while (now > max &&
+         !s_.c_.max_in_flight.compare_exchange_weak(max, now, std::memory_order_relaxed)) {
+  }
+}
+CountingStore::InFlight::~InFlight() {
+  s_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 CountingStore::Counters CountingStore::counters() const {
   Counters c;
   c.get_into = Load(c_.get_into);
@@ -31,6 +42,7 @@ CountingStore::Counters CountingStore::counters() const {
   c.size = Load(c_.size);
   c.bytes_read = Load(c_.bytes_read);
   c.bytes_written = Load(c_.bytes_written);
+  c.max_in_flight = Load(c_.max_in_flight);
   return c;
 }
 
@@ -38,22 +50,49 @@ void CountingStore::reset() {
   for (std::atomic<uint64_t>* a :
        {&c_.get_into, &c_.get_ranges, &c_.ranges_requested, &c_.set, &c_.set_range, &c_.erase,
         &c_.erase_prefix, &c_.list, &c_.list_prefix, &c_.list_dir, &c_.exists, &c_.size,
-        &c_.bytes_read, &c_.bytes_written}) {
+        &c_.bytes_read, &c_.bytes_written, &c_.max_in_flight}) {
     a->store(0, std::memory_order_relaxed);
   }
 }
 
 Result<bool> CountingStore::get_into(std::string_view key, ByteRange range, Bytes& out) {
   Bump(c_.get_into);
+  const InFlight running(*this);
   Result<bool> found = inner_->get_into(key, range, out);
   if (found.ok() && *found) Bump(c_.bytes_read, out.size());
   return found;
+}
+
+Result<bool> CountingStore::get_scatter(std::string_view key,
+                                        std::span<const MutableByteView> pieces) {
+  Bump(c_.get_into);
+  const InFlight running(*this);
+  Result<bool> found = inner_->get_scatter(key, pieces);
+  if (found.ok() && *found) {
+    uint64_t n = 0;
+    for (const MutableByteView& p : pieces) n += p.size();
+    Bump(c_.bytes_read, n);
+  }
+  return found;
+}
+
+Status CountingStore::set_gather(std::string_view key, std::span<const ByteView> pieces) {
+  Bump(c_.set);
+  const InFlight running(*this);
+  Status s = inner_->set_gather(key, pieces);
+  if (s.ok()) {
+    uint64_t n = 0;
+    for (const ByteView& p : pieces) n += p.size();
+    Bump(c_.bytes_written, n);
+  }
+  return s;
 }
 
 Result<std::vector<std::optional<Bytes>>> CountingStore::get_ranges(
     const std::vector<KeyRange>& requests) {
   Bump(c_.get_ranges);
   Bump(c_.ranges_requested, requests.size());
+  const InFlight running(*this);
   auto values = inner_->get_ranges(requests);
   if (values.ok()) {
     uint64_t n = 0;
@@ -65,6 +104,7 @@ Result<std::vector<std::optional<Bytes>>> CountingStore::get_ranges(
 
 Status CountingStore::set(std::string_view key, ByteView value) {
   Bump(c_.set);
+  const InFlight running(*this);
   Status s = inner_->set(key, value);
   if (s.ok()) Bump(c_.bytes_written, value.size());
   return s;
@@ -72,6 +112,7 @@ Status CountingStore::set(std::string_view key, ByteView value) {
 
 Status CountingStore::set_range(std::string_view key, uint64_t offset, ByteView value) {
   Bump(c_.set_range);
+  const InFlight running(*this);
   Status s = inner_->set_range(key, offset, value);
   if (s.ok()) Bump(c_.bytes_written, value.size());
   return s;
@@ -79,36 +120,43 @@ Status CountingStore::set_range(std::string_view key, uint64_t offset, ByteView 
 
 Status CountingStore::erase(std::string_view key) {
   Bump(c_.erase);
+  const InFlight running(*this);
   return inner_->erase(key);
 }
 
 Status CountingStore::erase_prefix(std::string_view prefix) {
   Bump(c_.erase_prefix);
+  const InFlight running(*this);
   return inner_->erase_prefix(prefix);
 }
 
 Result<std::vector<std::string>> CountingStore::list() {
   Bump(c_.list);
+  const InFlight running(*this);
   return inner_->list();
 }
 
 Result<std::vector<std::string>> CountingStore::list_prefix(std::string_view prefix) {
   Bump(c_.list_prefix);
+  const InFlight running(*this);
   return inner_->list_prefix(prefix);
 }
 
 Result<DirListing> CountingStore::list_dir(std::string_view prefix) {
   Bump(c_.list_dir);
+  const InFlight running(*this);
   return inner_->list_dir(prefix);
 }
 
 Result<bool> CountingStore::exists(std::string_view key) {
   Bump(c_.exists);
+  const InFlight running(*this);
   return inner_->exists(key);
 }
 
 Result<std::optional<uint64_t>> CountingStore::size(std::string_view key) {
   Bump(c_.size);
+  const InFlight running(*this);
   return inner_->size(key);
 }
 

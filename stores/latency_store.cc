@@ -24,6 +24,17 @@ Result<bool> LatencyStore::get_into(std::string_view key, ByteRange range, Bytes
   return inner_->get_into(key, range, out);
 }
 
+Result<bool> LatencyStore::get_scatter(std::string_view key,
+                                       std::span<const MutableByteView> pieces) {
+  Delay();
+  return inner_->get_scatter(key, pieces);
+}
+
+Status LatencyStore::set_gather(std::string_view key, std::span<const ByteView> pieces) {
+  Delay();
+  return inner_->set_gather(key, pieces);
+}
+
 Result<std::vector<std::optional<Bytes>>> LatencyStore::get_ranges(
     const std::vector<KeyRange>& requests) {
   Delay();

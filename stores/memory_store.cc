@@ -5,6 +5,8 @@
 #include <mutex>
 #include <utility>
 
+#include "src/store_internal.h"
+
 namespace zarrpp {
 
 std::shared_ptr<MemoryStore> MemoryStore::Create() {
@@ -37,9 +39,33 @@ Result<bool> MemoryStore::get_into(std::string_view key, ByteRange range, Bytes&
   return true;
 }
 
+Result<bool> MemoryStore::get_scatter(std::string_view key,
+                                      std::span<const MutableByteView> pieces) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  const Value value = Find(key);
+  if (!value) return false;
+  const uint64_t expected = internal::ScatterSize(pieces);
+  if (value->size() != expected) return internal::ScatterSizeMismatch(key, value->size(), expected);
+  internal::ScatterCopy(*value, pieces);
+  return true;
+}
+
 Status MemoryStore::set(std::string_view key, ByteView value) {
   RETURN_IF_ERROR(ValidateKey(key));
-  Value fresh = std::make_shared<Bytes>(value.begin(), value.end());
+  return Replace(key, std::make_shared<Bytes>(value.begin(), value.end()));
+}
+
+Status MemoryStore::set_gather(std::string_view key, std::span<const ByteView> pieces) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  uint64_t n = 0;
+  for (const ByteView& p : pieces) n += p.size();
+  auto fresh = std::make_shared<Bytes>();
+  fresh->reserve(n);
+  for (const ByteView& p : pieces) fresh->insert(fresh->end(), p.begin(), p.end());
+  return Replace(key, std::move(fresh));
+}
+
+Status MemoryStore::Replace(std::string_view key, Value fresh) {
   std::unique_lock lock(mu_);
   auto it = values_.find(key);
   if (it == values_.end()) {

@@ -178,5 +178,162 @@ TEST(IoConcurrency, ConfiguredConcurrencyIsUsed) {
   EXPECT_GE(took, 0.9 * static_cast<double>(kChunks) / 16 * Seconds(kLatency));
 }
 
+// The in-flight byte budget (ArrayOptions::max_inflight_bytes) on 2-D chunks of 256 KiB: a lane
+// reserves what it holds across a store call, so chunks that are stored whole (identity chain)
+// run budget / chunk at a time, and chunks that compress to a few bytes run io_concurrency at a
+// time once their size has been seen.
+struct BudgetCase {
+  ArrayMetadata meta;
+  std::vector<uint8_t> data;
+};
+
+BudgetCase BudgetArray(bool compressed, bool compressible) {
+  BudgetCase c;
+  c.meta.shape = {1024, 2048};
+  c.meta.chunk_shape = {256, 256};  // 32 chunks of 256 KiB, not contiguous in the array
+  c.meta.data_type = DataType(DataTypeId::kFloat32);
+  c.meta.fill_value = FillValue::Zero(c.meta.data_type);
+  c.meta.codecs = Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}});
+  if (compressed) c.meta.codecs.push_back({{"name", "zstd"}, {"configuration", {{"level", 1}}}});
+  c.data.resize(1024 * 2048 * 4);
+  uint32_t x = 12345;
+  for (size_t i = 0; i < c.data.size(); ++i) {
+    x = x * 1664525u + 1013904223u;
+    c.data[i] =
+        compressible ? static_cast<uint8_t>(1 + (i % 4 == 3)) : static_cast<uint8_t>(x >> 24);
+  }
+  return c;
+}
+
+constexpr uint64_t kBudgetChunk = 256 * 256 * 4;
+
+std::shared_ptr<Array> BudgetHandle(const std::shared_ptr<Store>& store, const ArrayMetadata& m,
+                                    uint64_t budget) {
+  ArrayOptions opts;
+  opts.max_inflight_bytes = budget;
+  auto a = Array::Attach(store, "a", m, opts);
+  EXPECT_TRUE(a.ok()) << a.status();
+  return a.ok() ? *a : nullptr;
+}
+
+// An identity chain whose chunk rows are long: the store reads and writes the rows straight from
+// and to the caller's buffer (get_scatter, set_gather), so lanes hold nothing and the budget does
+// not limit them.
+TEST(InflightBudget, IdentityChunksMoveStraightBetweenStoreAndCaller) {
+  const BudgetCase c = BudgetArray(false, false);
+  auto mem = MemoryStore::Create();
+  auto counting = std::make_shared<CountingStore>(
+      std::make_shared<LatencyStore>(mem, std::chrono::milliseconds(20)));
+  auto a = BudgetHandle(counting, c.meta, 4 * kBudgetChunk);
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->io_concurrency(), LatencyStore::kLatencyIoConcurrency);
+  const Region all = Region::All(c.meta.shape);
+  ASSERT_TRUE(a->Write(all, std::span<const uint8_t>(c.data)).ok());
+  EXPECT_GE(counting->counters().max_in_flight, 16u);
+  EXPECT_EQ(counting->counters().set, 32u);
+  for (uint64_t i = 0; i < 32; ++i) {  // each stored value is exactly its chunk
+    const uint64_t r0 = (i / 8) * 256, c0 = (i % 8) * 256;
+    auto v = mem->get("a/c/" + std::to_string(i / 8) + "/" + std::to_string(i % 8));
+    ASSERT_TRUE(v.ok() && v->has_value());
+    ASSERT_EQ((*v)->size(), kBudgetChunk);
+    for (uint64_t row = 0; row < 256; row += 85) {
+      const uint8_t* want = c.data.data() + ((r0 + row) * 2048 + c0) * 4;
+      ASSERT_TRUE(std::equal(want, want + 1024, (*v)->data() + row * 1024)) << i << " " << row;
+    }
+  }
+  counting->reset();
+  std::vector<uint8_t> out(c.data.size());
+  ASSERT_TRUE(a->Read(all, std::span<uint8_t>(out)).ok());
+  EXPECT_EQ(out, c.data);
+  EXPECT_GE(counting->counters().max_in_flight, 16u);
+
+  // A part of the array: rows outside the part are skipped, not written.
+  const Region part{{100, 300}, {400, 700}};
+  std::vector<uint8_t> sub(400 * 700 * 4, 0xEE);
+  ASSERT_TRUE(a->Read(part, std::span<uint8_t>(sub)).ok());
+  for (uint64_t row = 0; row < 400; ++row) {
+    const uint8_t* want = c.data.data() + ((100 + row) * 2048 + 300) * 4;
+    ASSERT_TRUE(std::equal(want, want + 700 * 4, sub.data() + row * 700 * 4)) << row;
+  }
+
+  // A truncated chunk is Corruption naming its key; a missing one reads as the fill value.
+  Bytes cut = *mem->get("a/c/1/2").value();
+  cut.pop_back();
+  ASSERT_TRUE(mem->set("a/c/1/2", cut).ok());
+  ASSERT_TRUE(mem->erase("a/c/0/0").ok());
+  Status st = a->Read(all, std::span<uint8_t>(out));
+  EXPECT_TRUE(st.IsCorruption()) << st;
+  EXPECT_NE(st.message().find("a/c/1/2"), std::string::npos) << st;
+  ASSERT_TRUE(mem->erase("a/c/1/2").ok());
+  ASSERT_TRUE(a->Read(all, std::span<uint8_t>(out)).ok());
+  EXPECT_EQ(out[0], 0);
+  EXPECT_EQ(out[(255 * 2048 + 255) * 4 + 3], 0);
+  EXPECT_EQ(out[(256 * 2048) * 4], c.data[(256 * 2048) * 4]);
+}
+
+// Chunks whose rows are too short for pieces go through a lane buffer: budget / chunk at a time.
+TEST(InflightBudget, BufferedChunksRunBudgetOverChunkAtATime) {
+  BudgetCase c = BudgetArray(false, false);
+  c.meta.chunk_shape = {1024, 16};  // 64-byte rows; 128 chunks of 64 KiB
+  constexpr uint64_t kChunk = 1024 * 16 * 4;
+  auto mem = MemoryStore::Create();
+  auto counting = std::make_shared<CountingStore>(
+      std::make_shared<LatencyStore>(mem, std::chrono::milliseconds(5)));
+  auto a = BudgetHandle(counting, c.meta, 4 * kChunk);
+  ASSERT_NE(a, nullptr);
+  const Region all = Region::All(c.meta.shape);
+  ASSERT_TRUE(a->Write(all, std::span<const uint8_t>(c.data)).ok());
+  EXPECT_LE(counting->counters().max_in_flight, 4u);
+  EXPECT_EQ(counting->counters().set, 128u);
+  counting->reset();
+  std::vector<uint8_t> out(c.data.size());
+  ASSERT_TRUE(a->Read(all, std::span<uint8_t>(out)).ok());
+  EXPECT_EQ(out, c.data);
+  EXPECT_LE(counting->counters().max_in_flight, 4u);
+  EXPECT_GE(counting->counters().max_in_flight, 2u);
+}
+
+TEST(InflightBudget, SmallEncodedChunksRunAtIoConcurrency) {
+  const BudgetCase c = BudgetArray(true, true);
+  auto mem = MemoryStore::Create();
+  auto counting = std::make_shared<CountingStore>(
+      std::make_shared<LatencyStore>(mem, std::chrono::milliseconds(20)));
+  // Room for the two CPU stages' decoded chunks and two encoded chunks of full size.
+  auto a = BudgetHandle(counting, c.meta, 4 * kBudgetChunk);
+  ASSERT_NE(a, nullptr);
+  const Region all = Region::All(c.meta.shape);
+  ASSERT_TRUE(a->Write(all, std::span<const uint8_t>(c.data)).ok());
+  EXPECT_GT(counting->counters().max_in_flight, 2u);
+  std::vector<uint8_t> out(c.data.size());
+  for (int round = 0; round < 2; ++round) {
+    counting->reset();
+    std::fill(out.begin(), out.end(), 0);
+    ASSERT_TRUE(a->Read(all, std::span<uint8_t>(out)).ok());
+    EXPECT_EQ(out, c.data);
+    // The first read learns the encoded size after its first fetches; the second starts from it.
+    EXPECT_GE(counting->counters().max_in_flight, round == 0 ? 3u : 16u) << "read " << round;
+  }
+}
+
+TEST(InflightBudget, IncompressibleChunksStayWithinBudget) {
+  const BudgetCase c = BudgetArray(true, false);
+  auto mem = MemoryStore::Create();
+  auto counting = std::make_shared<CountingStore>(
+      std::make_shared<LatencyStore>(mem, std::chrono::milliseconds(5)));
+  // Two CPU stages' decoded chunks plus three encoded chunks.
+  auto a = BudgetHandle(counting, c.meta, 5 * kBudgetChunk);
+  ASSERT_NE(a, nullptr);
+  const Region all = Region::All(c.meta.shape);
+  ASSERT_TRUE(a->Write(all, std::span<const uint8_t>(c.data)).ok());
+  EXPECT_LE(counting->counters().max_in_flight, 3u);
+  std::vector<uint8_t> out(c.data.size());
+  for (int round = 0; round < 2; ++round) {
+    counting->reset();
+    ASSERT_TRUE(a->Read(all, std::span<uint8_t>(out)).ok());
+    EXPECT_EQ(out, c.data);
+    EXPECT_LE(counting->counters().max_in_flight, 3u) << "read " << round;
+  }
+}
+
 }  // namespace
 }  // namespace zarrpp

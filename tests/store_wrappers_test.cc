@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -15,9 +16,15 @@ namespace {
 using std::chrono::microseconds;
 using zarrpp::ByteRange;
 using zarrpp::Bytes;
+using zarrpp::ByteView;
 using zarrpp::CountingStore;
+using zarrpp::DirListing;
 using zarrpp::LatencyStore;
 using zarrpp::MemoryStore;
+using zarrpp::Result;
+using zarrpp::Status;
+using zarrpp::Store;
+using zarrpp::StoreCapabilities;
 using zarrpp::testing::Filled;
 using zarrpp::testing::StoreCase;
 
@@ -201,12 +208,53 @@ TEST(CountingStore, CountsEveryOperationAndByteExactly) {
   expected.erase_prefix = 1;
   expected.bytes_read = 30 + 8 + 7;
   expected.bytes_written = 100 + 7 + 5;
+  expected.max_in_flight = 1;  // one thread: one operation at a time
   EXPECT_EQ(store.counters(), expected);
 
   store.reset();
   EXPECT_EQ(store.counters(), CountingStore::Counters{});
   EXPECT_TRUE(store.list()->empty());
   EXPECT_EQ(store.counters().list, 1u);
+}
+
+// Lets get_into() return only once `n` calls are inside it at the same time.
+class RendezvousStore : public Store {
+ public:
+  explicit RendezvousStore(std::ptrdiff_t n) : inner_(MemoryStore::Create()), all_in_(n) {}
+  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
+    all_in_.arrive_and_wait();
+    return inner_->get_into(key, range, out);
+  }
+  Status set(std::string_view key, ByteView value) override { return inner_->set(key, value); }
+  Status erase(std::string_view key) override { return inner_->erase(key); }
+  Status erase_prefix(std::string_view prefix) override { return inner_->erase_prefix(prefix); }
+  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
+    return inner_->list_prefix(prefix);
+  }
+  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
+  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
+  std::string description() const override { return "rendezvous"; }
+
+ private:
+  std::shared_ptr<Store> inner_;
+  std::latch all_in_;
+};
+
+TEST(CountingStore, MeasuresOperationsInFlight) {
+  constexpr int kThreads = 5;
+  CountingStore store(std::make_shared<RendezvousStore>(kThreads));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] { EXPECT_FALSE(*store.get("k")); });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(store.counters().max_in_flight, static_cast<uint64_t>(kThreads));
+  EXPECT_EQ(store.counters().get_into, static_cast<uint64_t>(kThreads));
+  store.reset();
+  EXPECT_EQ(store.counters().max_in_flight, 0u);
+  ASSERT_TRUE(store.set("k", zarrpp::AsBytes("v")).ok());  // no rendezvous on set
+  EXPECT_EQ(store.counters().max_in_flight, 1u);
 }
 
 TEST(CountingStore, CountsExactlyUnderConcurrency) {

@@ -89,14 +89,21 @@ struct ArrayOptions {
   // on I/O threads (`io_executor`) so that blocking operations overlap, while decoding, encoding
   // and copying are still limited to the executor's concurrency.
   size_t io_concurrency = 0;
-  // The fused pipeline on I/O threads bounds the chunk buffers its requests in flight hold at
-  // once to this many bytes, by running fewer requests at once when chunks are large: in flight =
-  // min(io_concurrency, max(executor concurrency, max_inflight_bytes / (b x chunk bytes))), where
-  // b is the chunk-sized buffers one request holds: 2 (fetched or encoded, and decoded or
-  // gathered), or 1 for an identity chain, and for reads of a sharded array (inner chunks decode
-  // from the fetched shard bytes straight to the caller).
-  // Default 0: 16 MiB + 2 x executor concurrency x chunk bytes. The batched pipeline holds every
-  // chunk of a request by design and is not bounded.
+  // The fused pipeline on I/O threads bounds the bytes its chunk buffers hold at once, per Read
+  // or Write call, to about this many: each of the up to io_concurrency chunk tasks in flight
+  // reserves what it holds across a store operation (the encoded chunk it fetched or is storing,
+  // or the chunk it gathered for an identity chain) and waits while the budget is full, and the
+  // CPU stages' decoded or gathered chunks (one per CPU token) count against it too. Small encoded
+  // chunks therefore run io_concurrency at a time and large ones fewer. A read reserves the
+  // largest encoded chunk it has seen so far (at first the largest the handle's previous read saw,
+  // or the chunk's decoded size), so a chunk much larger than that can exceed the budget by its
+  // excess while its read is in flight. Reads and writes of a sharded array reserve the shard's
+  // decoded size (twice for writes).
+  // Identity chains whose chunk rows are long hold nothing: the store moves the rows straight
+  // between itself and the caller's buffer (Store::get_scatter, Store::set_gather).
+  // Default 0: 14 MiB + 2 x executor concurrency x chunk bytes, so that with the codecs' own
+  // working memory a request stays within 16 MiB + 2 x executor concurrency x chunk bytes. The
+  // batched pipeline holds every chunk of a request by design and is not bounded.
   size_t max_inflight_bytes = 0;
   // The threads that wait on store operations when io_concurrency applies. Default (null): a
   // process-wide pool of io_concurrency threads shared by every array asking for that size.
@@ -165,10 +172,10 @@ class Array {
   Array& operator=(const Array&) = delete;
 
   const ArrayMetadata& metadata() const;
-  // Store requests one fused Read (or, with `writes`, Write) keeps in flight on I/O threads (see
-  // ArrayOptions::io_concurrency and max_inflight_bytes); 0 when chunk tasks run on the CPU
-  // executor.
-  size_t io_concurrency(bool writes = false) const;
+  // The most store requests one fused Read or Write keeps in flight on I/O threads (see
+  // ArrayOptions::io_concurrency; max_inflight_bytes may hold fewer at once when chunks are
+  // large); 0 when chunk tasks run on the CPU executor.
+  size_t io_concurrency() const;
   const std::vector<uint64_t>& shape() const { return metadata().shape; }
   DataType data_type() const { return metadata().data_type; }
   const std::string& path() const;
@@ -260,5 +267,9 @@ class Array {
 Result<std::string> NormalizeNodePath(std::string_view path);
 // "zarr.json" for the root, "a/b/zarr.json" for "a/b".
 std::string MetadataKeyFor(std::string_view node_path);
+
+// Frees the scratch buffers finished Read and Write calls keep for reuse by later ones (at most
+// 32 MiB per process); later calls allocate them again. Safe to call at any time from any thread.
+void ReleaseScratchMemory();
 
 }  // namespace zarrpp

@@ -36,7 +36,11 @@ class MemoryStore : public Store {
   StoreCapabilities capabilities() const override;
 
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
+  // Copies the value straight into the pieces (one copy, no intermediate buffer).
+  Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
   Status set(std::string_view key, ByteView value) override;
+  // Builds the new value straight from the pieces (one copy, no intermediate buffer).
+  Status set_gather(std::string_view key, std::span<const ByteView> pieces) override;
   Status set_range(std::string_view key, uint64_t offset, ByteView value) override;
   Status erase(std::string_view key) override;
   Status erase_prefix(std::string_view prefix) override;
@@ -51,6 +55,7 @@ class MemoryStore : public Store {
  private:
   using Value = std::shared_ptr<Bytes>;
   Value Find(std::string_view key) const;  // null when absent
+  Status Replace(std::string_view key, Value fresh);
 
   mutable std::mutex mu_;
   std::map<std::string, Value, std::less<>> values_;  // guarded by mu_

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,14 @@ class Store {
   // reused, so callers keep one buffer per worker). Returns false when the key is missing.
   virtual Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) = 0;
 
+  // Reads the whole value at `key` straight into `pieces`, in order: piece i receives the next
+  // pieces[i].size() bytes of the value; a piece whose data() is null skips them. A value whose
+  // size differs from the pieces' total is Corruption naming the key and both sizes, with nothing
+  // written. Returns false when the key is missing, writing nothing. The default reads the value
+  // with get_into() into a temporary buffer and copies it; stores that can place the bytes
+  // directly (no intermediate buffer) override it.
+  virtual Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces);
+
   // Convenience over get_into(): nullopt when the key is missing.
   Result<std::optional<Bytes>> get(std::string_view key, ByteRange range = ByteRange::Whole());
 
@@ -96,6 +105,10 @@ class Store {
 
   // Replaces (or creates) the value at `key`.
   virtual Status set(std::string_view key, ByteView value) = 0;
+
+  // set() of the concatenation of `pieces`, with the same atomicity. The default concatenates
+  // into a temporary buffer; stores that can take the pieces directly override it.
+  virtual Status set_gather(std::string_view key, std::span<const ByteView> pieces);
 
   // Overwrites value.size() bytes at `offset` inside the existing value at `key`. A missing key
   // is FailedPrecondition naming it; offset + value.size() past the value's end is

@@ -42,9 +42,11 @@ class LatencyStore : public Store {
   // The io_concurrency a LatencyStore with non-zero latency reports.
   static constexpr size_t kLatencyIoConcurrency = 64;
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
+  Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
   Result<std::vector<std::optional<Bytes>>> get_ranges(
       const std::vector<KeyRange>& requests) override;
   Status set(std::string_view key, ByteView value) override;
+  Status set_gather(std::string_view key, std::span<const ByteView> pieces) override;
   Status set_range(std::string_view key, uint64_t offset, ByteView value) override;
   Status erase(std::string_view key) override;
   Status erase_prefix(std::string_view prefix) override;
@@ -70,7 +72,7 @@ class CountingStore : public Store {
   // A snapshot of the counters. Operation counts include calls that failed; byte counts include
   // only bytes actually transferred by successful calls.
   struct Counters {
-    uint64_t get_into = 0;          // get_into() calls (get() is one get_into())
+    uint64_t get_into = 0;          // get_into() and get_scatter() calls (get() is one get_into())
     uint64_t get_ranges = 0;        // get_ranges() calls
     uint64_t ranges_requested = 0;  // requests across all get_ranges() calls
     uint64_t set = 0;
@@ -82,8 +84,9 @@ class CountingStore : public Store {
     uint64_t list_dir = 0;
     uint64_t exists = 0;
     uint64_t size = 0;
-    uint64_t bytes_read = 0;     // bytes returned by get_into() and get_ranges()
-    uint64_t bytes_written = 0;  // bytes passed to successful set() and set_range()
+    uint64_t bytes_read = 0;     // bytes returned by get_into(), get_scatter() and get_ranges()
+    uint64_t bytes_written = 0;  // bytes passed to successful set(), set_gather(), set_range()
+    uint64_t max_in_flight = 0;  // the most operations running at once (reset() restarts it)
 
     friend bool operator==(const Counters&, const Counters&) = default;
   };
@@ -97,9 +100,11 @@ class CountingStore : public Store {
 
   StoreCapabilities capabilities() const override { return inner_->capabilities(); }
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
+  Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
   Result<std::vector<std::optional<Bytes>>> get_ranges(
       const std::vector<KeyRange>& requests) override;
   Status set(std::string_view key, ByteView value) override;
+  Status set_gather(std::string_view key, std::span<const ByteView> pieces) override;
   Status set_range(std::string_view key, uint64_t offset, ByteView value) override;
   Status erase(std::string_view key) override;
   Status erase_prefix(std::string_view prefix) override;
@@ -115,11 +120,23 @@ class CountingStore : public Store {
   struct AtomicCounters {
     std::atomic<uint64_t> get_into{0}, get_ranges{0}, ranges_requested{0}, set{0}, set_range{0},
         erase{0}, erase_prefix{0}, list{0}, list_prefix{0}, list_dir{0}, exists{0}, size{0},
-        bytes_read{0}, bytes_written{0};
+        bytes_read{0}, bytes_written{0}, max_in_flight{0};
+  };
+  // Counts one operation as running for its lifetime.
+  class InFlight {
+   public:
+    explicit InFlight(CountingStore& s);
+    ~InFlight();
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+   private:
+    CountingStore& s_;
   };
 
   const std::shared_ptr<Store> inner_;
   AtomicCounters c_;
+  std::atomic<uint64_t> in_flight_{0};
 };
 
 }  // namespace zarrpp

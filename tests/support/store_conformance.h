@@ -115,6 +115,49 @@ TEST_P(StoreConformance, GetMissingKeyIsNullopt) {
   EXPECT_FALSE(*found);
 }
 
+TEST_P(StoreConformance, GetScatterPlacesTheValueInPiecesAndSkipsNullOnes) {
+  const Bytes v = Pattern(1000, 7);
+  MustSet("a/c/0", v);
+  Bytes first(100, 0xEE), last(500, 0xEE);
+  const std::vector<zarrpp::MutableByteView> pieces = {
+      zarrpp::MutableByteView(first), zarrpp::MutableByteView(static_cast<uint8_t*>(nullptr), 400),
+      zarrpp::MutableByteView(last)};
+  auto found = store_->get_scatter("a/c/0", pieces);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_TRUE(*found);
+  EXPECT_EQ(first, Bytes(v.begin(), v.begin() + 100));
+  EXPECT_EQ(last, Bytes(v.begin() + 500, v.end()));
+
+  auto missing = store_->get_scatter("a/c/1", pieces);
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_FALSE(*missing);
+}
+
+TEST_P(StoreConformance, GetScatterOfTheWrongSizeIsCorruptionAndWritesNothing) {
+  MustSet("a/c/0", Pattern(1000, 7));
+  Bytes small(999, 0xEE);
+  const std::vector<zarrpp::MutableByteView> pieces = {zarrpp::MutableByteView(small)};
+  auto r = store_->get_scatter("a/c/0", pieces);
+  ASSERT_TRUE(r.status().IsCorruption()) << r.status();
+  EXPECT_NE(r.status().message().find("a/c/0"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("1000"), std::string::npos) << r.status();
+  EXPECT_EQ(small, Bytes(999, 0xEE));
+}
+
+TEST_P(StoreConformance, SetGatherStoresTheConcatenation) {
+  const Bytes a = Pattern(300, 1), b = Pattern(0, 2), c = Pattern(700, 3);
+  const std::vector<zarrpp::ByteView> pieces = {zarrpp::ByteView(a), zarrpp::ByteView(b),
+                                                zarrpp::ByteView(c)};
+  ASSERT_TRUE(store_->set_gather("x/y", pieces).ok());
+  Bytes want = a;
+  want.insert(want.end(), c.begin(), c.end());
+  EXPECT_EQ(MustGet("x/y"), want);
+  // Replaces an existing value whole.
+  const std::vector<zarrpp::ByteView> shorter = {zarrpp::ByteView(c)};
+  ASSERT_TRUE(store_->set_gather("x/y", shorter).ok());
+  EXPECT_EQ(MustGet("x/y"), c);
+}
+
 TEST_P(StoreConformance, SetThenGetRoundTrips) {
   Bytes v = Pattern(1000, 1);
   MustSet("zarr.json", v);
@@ -404,6 +447,12 @@ TEST_P(StoreConformance, InvalidKeysAreRefusedByEveryOperation) {
     EXPECT_TRUE(store_->exists(key).status().IsInvalidArgument());
     EXPECT_TRUE(store_->size(key).status().IsInvalidArgument());
     EXPECT_TRUE(store_->get_ranges({{key, ByteRange::Whole()}}).status().IsInvalidArgument());
+    Bytes one(1);
+    const std::vector<zarrpp::MutableByteView> into = {zarrpp::MutableByteView(one)};
+    EXPECT_TRUE(store_->get_scatter(key, into).status().IsInvalidArgument());
+    const Bytes v = Filled(1, 1);
+    const std::vector<zarrpp::ByteView> from = {zarrpp::ByteView(v)};
+    EXPECT_TRUE(store_->set_gather(key, from).IsInvalidArgument());
   }
   auto s = store_->set("a//b", Filled(1, 1));
   EXPECT_NE(s.message().find("a//b"), std::string::npos) << s;
