@@ -113,6 +113,10 @@ struct PartialCodecContext {
   bool staged = false;
   // Extent of the chunk that lies inside the array (elements past it are never stored data).
   std::vector<uint64_t> in_bounds;
+  // When set: receives the bytes a PartialDecode of a whole chunk fetched, or a PartialEncode of
+  // a whole chunk stored (left unchanged by other paths). The pipelines use it to estimate what
+  // the next chunk will hold.
+  uint64_t* io_bytes = nullptr;
 };
 
 // An array->bytes codec that can read or write part of a stored chunk without moving the whole

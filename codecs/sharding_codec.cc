@@ -74,6 +74,12 @@ class Lease {
   }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
+  // Frees every idle object.
+  static void ReleaseIdle() {
+    std::vector<std::unique_ptr<T>> drop;
+    std::lock_guard<std::mutex> g(mu());
+    drop.swap(list());
+  }
   T& operator*() { return *p_; }
   T* operator->() { return p_.get(); }
 
@@ -799,6 +805,44 @@ Result<bool> Assemble(const Layout& L, const std::string& key, const ShardIndex*
   return true;
 }
 
+// The pieces of a whole new shard whose every inner chunk was just encoded (result[j] for inner
+// chunk j): the chunks' bytes in Morton order and the encoded index (in `index_bytes`), in
+// stored order, adjacent views merged. The shard is the pieces' concatenation; nothing is copied.
+// Returns false when no chunk is present.
+Result<bool> AssemblePieces(const Layout& L, const std::string& key,
+                            const std::vector<std::optional<ByteView>>& result,
+                            std::vector<ByteView>& pieces, Bytes& index_bytes,
+                            std::vector<uint64_t>& entries) {
+  const bool start = L.location == ShardingCodec::IndexLocation::kStart;
+  entries.assign(2 * L.n_inner, kEmpty);
+  pieces.clear();
+  uint64_t pos = start ? L.index_size : 0;
+  bool any = false;
+  for (uint64_t j : L.morton) {
+    if (!result[j]) continue;
+    const ByteView v = *result[j];
+    entries[2 * j] = pos;
+    entries[2 * j + 1] = v.size();
+    pos += v.size();
+    any = true;
+    if (v.empty()) continue;
+    if (!pieces.empty() && pieces.back().data() + pieces.back().size() == v.data()) {
+      pieces.back() = ByteView(pieces.back().data(), pieces.back().size() + v.size());
+    } else {
+      pieces.push_back(v);
+    }
+  }
+  if (!any) return false;
+  index_bytes.resize(L.index_size);
+  RETURN_IF_ERROR(EncodeIndex(L, entries, index_bytes.data(), key));
+  if (start) {
+    pieces.insert(pieces.begin(), ByteView(index_bytes));
+  } else {
+    pieces.push_back(ByteView(index_bytes));
+  }
+  return true;
+}
+
 // Unused bytes of a shard of `size` bytes whose live chunks are `entries`.
 uint64_t UnusedBytes(const Layout& L, const std::vector<uint64_t>& entries, uint64_t size) {
   uint64_t live = L.index_size;
@@ -1102,6 +1146,7 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
   if (whole) {
     ASSIGN_OR_RETURN(bool found, ctx.store->get_into(ctx.key, ByteRange::Whole(), s->blob));
     if (!found) return fill_box();
+    if (ctx.io_bytes != nullptr) *ctx.io_bytes = s->blob.size();
     ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, s->blob, ctx.key));
     for (size_t k = 0; k < touched.size(); ++k) {
       const uint64_t j = touched[k];
@@ -1175,6 +1220,24 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     RETURN_IF_ERROR(
         EncodeTouched(*L, &ctx, ctx.executor, key, job, touched, old, s->encoded, result, memo));
     std::vector<uint64_t> entries;
+    if (touched.size() == L->n_inner) {
+      // Every inner chunk is new: the store takes the encoded chunks and the index as pieces,
+      // without assembling the shard in a buffer of its own.
+      std::vector<ByteView> pieces;
+      Bytes index_bytes;
+      ASSIGN_OR_RETURN(bool any, AssemblePieces(*L, key, result, pieces, index_bytes, entries));
+      if (!any) return store_shard(false, entries);
+      if (ctx.index_cache) {
+        auto index = std::make_shared<ShardIndex>();
+        index->entries = entries;
+        ctx.index_cache->Put(key, std::move(index));
+      }
+      if (ctx.io_bytes != nullptr) {
+        *ctx.io_bytes = 0;
+        for (const ByteView& p : pieces) *ctx.io_bytes += p.size();
+      }
+      return store.set_gather(key, pieces);
+    }
     ASSIGN_OR_RETURN(bool any,
                      Assemble(*L, key, nullptr, {}, touched, result, 0.0, s->out, &entries));
     return store_shard(any, entries);
@@ -1356,6 +1419,11 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
   ASSIGN_OR_RETURN(bool any, Assemble(*L, key, index.get(), s->blob, touched, result, reserve,
                                       s->out, &entries));
   return store_shard(any, entries);
+}
+
+void ReleaseShardingScratch() {
+  Lease<InnerScratch>::ReleaseIdle();
+  Lease<ShardScratch>::ReleaseIdle();
 }
 
 }  // namespace zarrpp

@@ -132,4 +132,7 @@ class ShardingCodec final : public ArrayToBytesCodec, public PartialArrayToBytes
   mutable std::vector<std::shared_ptr<const Layout>> layouts_;  // one per shard spec seen
 };
 
+// Frees the scratch buffers idle between sharded reads and writes (see ReleaseScratchMemory()).
+void ReleaseShardingScratch();
+
 }  // namespace zarrpp

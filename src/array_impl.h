@@ -32,8 +32,8 @@ struct Array::Impl {
   // bytes their buffers may hold at once (ArrayOptions::max_inflight_bytes, resolved).
   size_t io_lanes = 0;
   uint64_t inflight_bytes = 0;
-  // The largest encoded chunk the last fused read on I/O threads fetched (0: none yet): the
-  // first reservation of the next read (src/inflight_budget.h).
+  // The largest encoded chunk the last fused request on I/O threads fetched or stored (0: none
+  // yet): the first reservation of the next request (src/inflight_budget.h).
   std::atomic<uint64_t> encoded_hint{0};
   // The chain's array->bytes codec when the chain is exactly that codec and it can read and
   // write parts of a stored chunk (sharding_indexed); null otherwise (the chunk is opaque).

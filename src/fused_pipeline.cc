@@ -251,11 +251,19 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
   const std::string key = a.ChunkKey(p.coords.data());
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   if (a.partial != nullptr) {
-    // Sharded: read the index and only the inner chunks this part touches.
-    if (lane != nullptr) lane->Hold(chunk_bytes);
-    const PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);
-    return a.partial->PartialDecode(a.chain->decoded_spec(), ctx, p.in_chunk.data(), p.shape,
-                                    out.data(), region.shape, p.in_region.data());
+    // Sharded: read the index and only the inner chunks this part touches. On I/O threads the
+    // lane reserves the shard's encoded size, estimated by the largest seen so far.
+    PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);
+    uint64_t fetched = 0;
+    if (lane != nullptr) {
+      lane->Hold([req] { return req->Estimate(); });
+      ctx.io_bytes = &fetched;
+    }
+    RETURN_IF_ERROR(a.partial->PartialDecode(a.chain->decoded_spec(), ctx, p.in_chunk.data(),
+                                             p.shape, out.data(), region.shape,
+                                             p.in_region.data()));
+    if (fetched != 0) req->Saw(fetched);
+    return Status::OK();
   }
   const bool identity = a.chain->is_identity();
   if (lane != nullptr && identity && ChunkRowPieces(m, region, p, out.data(), s.pieces)) {
@@ -325,10 +333,23 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
   const KeyLocks::Guard lock = a.chunk_locks.Lock(key);
   if (a.partial != nullptr) {
     // Sharded: the codec merges only the touched inner chunks and patches or rewrites the shard.
-    if (lane != nullptr) lane->Hold(2 * chunk_bytes);
-    const PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);
-    return a.partial->PartialEncode(a.chain->decoded_spec(), ctx, p.in_chunk.data(), p.shape,
-                                    src.data, region.shape, p.in_region.data(), src.scalar);
+    // On I/O threads the lane reserves, for a whole shard, its encoded size (estimated by the
+    // largest seen so far); for part of one, the old and the new shard.
+    PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);
+    uint64_t stored = 0;
+    if (lane != nullptr) {
+      if (p.covers_in_bounds) {
+        lane->Hold([req] { return req->Estimate(); });
+        ctx.io_bytes = &stored;
+      } else {
+        lane->Hold(2 * chunk_bytes);
+      }
+    }
+    RETURN_IF_ERROR(a.partial->PartialEncode(a.chain->decoded_spec(), ctx, p.in_chunk.data(),
+                                             p.shape, src.data, region.shape, p.in_region.data(),
+                                             src.scalar));
+    if (stored != 0) req->Saw(stored);
+    return Status::OK();
   }
   if (memo != nullptr && p.covers_chunk) {
     // A scalar over a whole chunk: encoded once for the whole request.
@@ -479,6 +500,7 @@ Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
                                            have_memo ? &memo : nullptr, d.cpu_gate);
                  if (!st.ok()) err.Set(std::move(st));
                });
+  if (req && req->seen.load() != 0) a.encoded_hint.store(req->seen.load());
   return err.status();
 }
 
@@ -545,6 +567,7 @@ ScratchPool::Lease::~Lease() {
 }
 
 void ScratchPool::ReleaseIdle() {
+  ReleaseShardingScratch();
   for (Use use : {Use::kTask, Use::kCpuStage}) {
     ScratchFreeList& l = FreeList(use);
     std::vector<std::unique_ptr<Scratch>> drop;

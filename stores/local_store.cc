@@ -326,19 +326,24 @@ Result<bool> LocalStore::get_into(std::string_view key, ByteRange range, Bytes& 
 }
 
 Status LocalStore::set(std::string_view key, ByteView value) {
+  const ByteView one[] = {value};
+  return set_gather(key, one);
+}
+
+Status LocalStore::set_gather(std::string_view key, std::span<const ByteView> pieces) {
   RETURN_IF_ERROR(ValidateKey(key));
   const std::string path = PathOf(key);
   std::lock_guard lock(StripeFor(key));
   for (int attempt = 1;; ++attempt) {
     bool retry = false;
-    Status s = SetOnce(path, value, retry);
+    Status s = SetOnce(path, pieces, retry);
     if (!retry || attempt == kMaxSetAttempts) return s.WithContext(KeyContext("set", key));
   }
 }
 
 // One attempt of set(): temporary file, write, (fsync), close, rename. Sets `retry` when the
 // attempt failed only because a directory on the path vanished or was missing.
-Status LocalStore::SetOnce(const std::string& path, ByteView value, bool& retry) {
+Status LocalStore::SetOnce(const std::string& path, std::span<const ByteView> pieces, bool& retry) {
   const std::string dir = ParentOf(path);
   std::string tmp = dir + "/" + TempName();
   FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
@@ -379,8 +384,10 @@ Status LocalStore::SetOnce(const std::string& path, ByteView value, bool& retry)
     ::unlink(tmp.c_str());
     return s;
   };
-  Status s = WriteAll(fd.get(), value, tmp);
-  if (!s.ok()) return fail(s);
+  for (const ByteView& piece : pieces) {
+    Status s = WriteAll(fd.get(), piece, tmp);
+    if (!s.ok()) return fail(s);
+  }
   if (options_.fsync && ::fsync(fd.get()) != 0) return fail(OsError("fsync", tmp, errno));
   if (fd.Close() != 0) return fail(OsError("close", tmp, errno));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {

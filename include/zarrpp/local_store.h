@@ -55,6 +55,8 @@ class LocalStore : public Store {
 
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
   Status set(std::string_view key, ByteView value) override;
+  // Writes the pieces one after another into the temporary file (no intermediate buffer).
+  Status set_gather(std::string_view key, std::span<const ByteView> pieces) override;
   Status set_range(std::string_view key, uint64_t offset, ByteView value) override;
   Status erase(std::string_view key) override;
   // Removes the subtree of `prefix` (everything under the root for ""). Not ordered against
@@ -74,7 +76,7 @@ class LocalStore : public Store {
 
   std::string PathOf(std::string_view key) const;
   std::mutex& StripeFor(std::string_view key);
-  Status SetOnce(const std::string& path, ByteView value, bool& retry);
+  Status SetOnce(const std::string& path, std::span<const ByteView> pieces, bool& retry);
 
   static constexpr size_t kStripes = 256;
 
