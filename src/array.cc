@@ -135,7 +135,7 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
     impl->io_lanes = io;
     impl->inflight_bytes = options.max_inflight_bytes != 0
                                ? options.max_inflight_bytes
-                               : (uint64_t{14} << 20) + 2 * workers * chunk;
+                               : (uint64_t{12} << 20) + 2 * workers * chunk;
   }
   impl->metadata = std::move(metadata);
   return impl;

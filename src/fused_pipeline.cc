@@ -179,7 +179,12 @@ ByteView KeepEncoded(LaneBuffer* lane, ChainScratch& cs, ByteView encoded) {
   if (lane == nullptr || encoded.empty()) return encoded;
   for (Bytes* b : {&cs.a, &cs.b, &cs.c}) {
     if (!b->empty() && b->data() == encoded.data()) {
-      lane->Adopt(*b);
+      // A buffer sized for the codec's worst case (far above what it wrote) is not kept whole.
+      if (b->capacity() <= encoded.size() + encoded.size() / 4) {
+        lane->Adopt(*b);
+      } else {
+        lane->Take(encoded);
+      }
       return ByteView(lane->bytes().data(), encoded.size());
     }
   }
@@ -256,7 +261,7 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     PartialCodecContext ctx = PartialContextFor(a, p.coords.data(), key);
     uint64_t fetched = 0;
     if (lane != nullptr) {
-      lane->Hold([req] { return req->Estimate(); });
+      lane->Hold([req] { return req->Estimate(); }, /*allocate=*/false);
       ctx.io_bytes = &fetched;
     }
     RETURN_IF_ERROR(a.partial->PartialDecode(a.chain->decoded_spec(), ctx, p.in_chunk.data(),
@@ -339,10 +344,10 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
     uint64_t stored = 0;
     if (lane != nullptr) {
       if (p.covers_in_bounds) {
-        lane->Hold([req] { return req->Estimate(); });
+        lane->Hold([req] { return req->Estimate(); }, /*allocate=*/false);
         ctx.io_bytes = &stored;
       } else {
-        lane->Hold(2 * chunk_bytes);
+        lane->Hold(2 * chunk_bytes, /*allocate=*/false);
       }
     }
     RETURN_IF_ERROR(a.partial->PartialEncode(a.chain->decoded_spec(), ctx, p.in_chunk.data(),
@@ -384,7 +389,8 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
     if (identity) {
       lane->Hold(chunk_bytes);
     } else {
-      lane->Hold([req] { return req->Estimate(); });
+      // The buffer is needed now only to fetch the old chunk; the encoded one arrives later.
+      lane->Hold([req] { return req->Estimate(); }, /*allocate=*/!p.covers_in_bounds);
     }
   }
   ByteView chunk;

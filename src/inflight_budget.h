@@ -12,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -94,8 +95,11 @@ class LaneBuffer {
   // reservation more than twice what is wanted is given back. The only waits are these, by lanes
   // that hold nothing, while every lane holding a reservation proceeds without waiting on the
   // budget: lanes never wait on each other in a cycle.
+  // With `allocate` false only the reservation is made (the bytes will arrive later, by Adopt()
+  // or Take(), or are held by a codec on the lane's behalf).
   template <typename Want>
-  void Hold(Want want) {
+  requires std::invocable<Want&>
+  void Hold(Want want, bool allocate = true) {
     uint64_t n = want();
     if (held_ > 2 * n && held_ > kKeep) {
       Bytes().swap(buf_);
@@ -112,13 +116,13 @@ class LaneBuffer {
         n = held_;
       }
     }
-    if (buf_.capacity() < n) {
+    if (allocate && buf_.capacity() < n) {
       buf_.clear();
       buf_.reserve(n);
     }
   }
-  void Hold(uint64_t n) {
-    Hold([n] { return n; });
+  void Hold(uint64_t n, bool allocate = true) {
+    Hold([n] { return n; }, allocate);
   }
   // After a store call filled the buffer: accounts for growth beyond the reservation (a value
   // larger than estimated), or gives back most of a reservation far larger than the value, so
@@ -135,6 +139,17 @@ class LaneBuffer {
       budget_.Force(buf_.capacity() - held_);
       held_ = buf_.capacity();
     }
+  }
+  // Copies `bytes` into the lane's buffer (sized to fit) without waiting; the reservation grows
+  // if the bytes pass it.
+  void Take(ByteView bytes) {
+    if (buf_.capacity() < bytes.size() || buf_.capacity() > 2 * bytes.size() + kKeep) {
+      Bytes fresh;
+      fresh.reserve(bytes.size());
+      buf_.swap(fresh);
+    }
+    buf_.assign(bytes.begin(), bytes.end());
+    Sync();
   }
   // Takes `other`'s contents as this lane's buffer (no copy) and frees the lane's previous one. The
   // reservation grows to cover it without waiting (the caller reserved an estimate with Hold()).

@@ -101,7 +101,7 @@ struct ArrayOptions {
   // decoded size (twice for writes).
   // Identity chains whose chunk rows are long hold nothing: the store moves the rows straight
   // between itself and the caller's buffer (Store::get_scatter, Store::set_gather).
-  // Default 0: 14 MiB + 2 x executor concurrency x chunk bytes, so that with the codecs' own
+  // Default 0: 12 MiB + 2 x executor concurrency x chunk bytes, so that with the codecs' own
   // working memory a request stays within 16 MiB + 2 x executor concurrency x chunk bytes. The
   // batched pipeline holds every chunk of a request by design and is not bounded.
   size_t max_inflight_bytes = 0;
