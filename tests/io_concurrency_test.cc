@@ -207,13 +207,37 @@ BudgetCase BudgetArray(bool compressed, bool compressible) {
 
 constexpr uint64_t kBudgetChunk = 256 * 256 * 4;
 
-std::shared_ptr<Array> BudgetHandle(const std::shared_ptr<Store>& store, const ArrayMetadata& m,
-                                    uint64_t budget) {
+// A handle with budget `budget` on a memory store behind a latency and a counting wrapper.
+struct BudgetRig {
+  std::shared_ptr<MemoryStore> mem;
+  std::shared_ptr<CountingStore> counting;
+  std::shared_ptr<Array> array;
+};
+
+BudgetRig MakeRig(const ArrayMetadata& m, uint64_t budget, std::chrono::milliseconds latency) {
+  BudgetRig rig;
+  rig.mem = MemoryStore::Create();
+  rig.counting = std::make_shared<CountingStore>(std::make_shared<LatencyStore>(rig.mem, latency));
   ArrayOptions opts;
   opts.max_inflight_bytes = budget;
-  auto a = Array::Attach(store, "a", m, opts);
+  auto a = Array::Attach(rig.counting, "a", m, opts);
   EXPECT_TRUE(a.ok()) << a.status();
-  return a.ok() ? *a : nullptr;
+  if (a.ok()) rig.array = *a;
+  return rig;
+}
+
+// Writes (or reads back and compares) the whole array; returns the most requests in flight.
+uint64_t WriteAll(BudgetRig& rig, const BudgetCase& c) {
+  rig.counting->reset();
+  EXPECT_TRUE(rig.array->Write(Region::All(c.meta.shape), std::span<const uint8_t>(c.data)).ok());
+  return rig.counting->counters().max_in_flight;
+}
+uint64_t ReadAllAndCompare(BudgetRig& rig, const BudgetCase& c) {
+  rig.counting->reset();
+  std::vector<uint8_t> out(c.data.size(), 0);
+  EXPECT_TRUE(rig.array->Read(Region::All(c.meta.shape), std::span<uint8_t>(out)).ok());
+  EXPECT_EQ(out, c.data);
+  return rig.counting->counters().max_in_flight;
 }
 
 // An identity chain whose chunk rows are long: the store reads and writes the rows straight from
@@ -221,16 +245,13 @@ std::shared_ptr<Array> BudgetHandle(const std::shared_ptr<Store>& store, const A
 // not limit them.
 TEST(InflightBudget, IdentityChunksMoveStraightBetweenStoreAndCaller) {
   const BudgetCase c = BudgetArray(false, false);
-  auto mem = MemoryStore::Create();
-  auto counting = std::make_shared<CountingStore>(
-      std::make_shared<LatencyStore>(mem, std::chrono::milliseconds(20)));
-  auto a = BudgetHandle(counting, c.meta, 4 * kBudgetChunk);
-  ASSERT_NE(a, nullptr);
+  BudgetRig rig = MakeRig(c.meta, 4 * kBudgetChunk, std::chrono::milliseconds(20));
+  ASSERT_NE(rig.array, nullptr);
+  auto& a = rig.array;
+  auto& mem = rig.mem;
   ASSERT_EQ(a->io_concurrency(), LatencyStore::kLatencyIoConcurrency);
-  const Region all = Region::All(c.meta.shape);
-  ASSERT_TRUE(a->Write(all, std::span<const uint8_t>(c.data)).ok());
-  EXPECT_GE(counting->counters().max_in_flight, 16u);
-  EXPECT_EQ(counting->counters().set, 32u);
+  EXPECT_GE(WriteAll(rig, c), 16u);
+  EXPECT_EQ(rig.counting->counters().set, 32u);
   for (uint64_t i = 0; i < 32; ++i) {  // each stored value is exactly its chunk
     const uint64_t r0 = (i / 8) * 256, c0 = (i % 8) * 256;
     auto v = mem->get("a/c/" + std::to_string(i / 8) + "/" + std::to_string(i % 8));
@@ -241,11 +262,7 @@ TEST(InflightBudget, IdentityChunksMoveStraightBetweenStoreAndCaller) {
       ASSERT_TRUE(std::equal(want, want + 1024, (*v)->data() + row * 1024)) << i << " " << row;
     }
   }
-  counting->reset();
-  std::vector<uint8_t> out(c.data.size());
-  ASSERT_TRUE(a->Read(all, std::span<uint8_t>(out)).ok());
-  EXPECT_EQ(out, c.data);
-  EXPECT_GE(counting->counters().max_in_flight, 16u);
+  EXPECT_GE(ReadAllAndCompare(rig, c), 16u);
 
   // A part of the array: rows outside the part are skipped, not written.
   const Region part{{100, 300}, {400, 700}};
@@ -261,6 +278,8 @@ TEST(InflightBudget, IdentityChunksMoveStraightBetweenStoreAndCaller) {
   cut.pop_back();
   ASSERT_TRUE(mem->set("a/c/1/2", cut).ok());
   ASSERT_TRUE(mem->erase("a/c/0/0").ok());
+  const Region all = Region::All(c.meta.shape);
+  std::vector<uint8_t> out(c.data.size());
   Status st = a->Read(all, std::span<uint8_t>(out));
   EXPECT_TRUE(st.IsCorruption()) << st;
   EXPECT_NE(st.message().find("a/c/1/2"), std::string::npos) << st;
@@ -276,63 +295,34 @@ TEST(InflightBudget, BufferedChunksRunBudgetOverChunkAtATime) {
   BudgetCase c = BudgetArray(false, false);
   c.meta.chunk_shape = {1024, 16};  // 64-byte rows; 128 chunks of 64 KiB
   constexpr uint64_t kChunk = 1024 * 16 * 4;
-  auto mem = MemoryStore::Create();
-  auto counting = std::make_shared<CountingStore>(
-      std::make_shared<LatencyStore>(mem, std::chrono::milliseconds(5)));
-  auto a = BudgetHandle(counting, c.meta, 4 * kChunk);
-  ASSERT_NE(a, nullptr);
-  const Region all = Region::All(c.meta.shape);
-  ASSERT_TRUE(a->Write(all, std::span<const uint8_t>(c.data)).ok());
-  EXPECT_LE(counting->counters().max_in_flight, 4u);
-  EXPECT_EQ(counting->counters().set, 128u);
-  counting->reset();
-  std::vector<uint8_t> out(c.data.size());
-  ASSERT_TRUE(a->Read(all, std::span<uint8_t>(out)).ok());
-  EXPECT_EQ(out, c.data);
-  EXPECT_LE(counting->counters().max_in_flight, 4u);
-  EXPECT_GE(counting->counters().max_in_flight, 2u);
+  BudgetRig rig = MakeRig(c.meta, 4 * kChunk, std::chrono::milliseconds(5));
+  ASSERT_NE(rig.array, nullptr);
+  EXPECT_LE(WriteAll(rig, c), 4u);
+  EXPECT_EQ(rig.counting->counters().set, 128u);
+  const uint64_t in_flight = ReadAllAndCompare(rig, c);
+  EXPECT_LE(in_flight, 4u);
+  EXPECT_GE(in_flight, 2u);
 }
 
 TEST(InflightBudget, SmallEncodedChunksRunAtIoConcurrency) {
   const BudgetCase c = BudgetArray(true, true);
-  auto mem = MemoryStore::Create();
-  auto counting = std::make_shared<CountingStore>(
-      std::make_shared<LatencyStore>(mem, std::chrono::milliseconds(20)));
   // Room for the two CPU stages' decoded chunks and two encoded chunks of full size.
-  auto a = BudgetHandle(counting, c.meta, 4 * kBudgetChunk);
-  ASSERT_NE(a, nullptr);
-  const Region all = Region::All(c.meta.shape);
-  ASSERT_TRUE(a->Write(all, std::span<const uint8_t>(c.data)).ok());
-  EXPECT_GT(counting->counters().max_in_flight, 2u);
-  std::vector<uint8_t> out(c.data.size());
-  for (int round = 0; round < 2; ++round) {
-    counting->reset();
-    std::fill(out.begin(), out.end(), 0);
-    ASSERT_TRUE(a->Read(all, std::span<uint8_t>(out)).ok());
-    EXPECT_EQ(out, c.data);
-    // The first read learns the encoded size after its first fetches; the second starts from it.
-    EXPECT_GE(counting->counters().max_in_flight, round == 0 ? 3u : 16u) << "read " << round;
-  }
+  BudgetRig rig = MakeRig(c.meta, 4 * kBudgetChunk, std::chrono::milliseconds(20));
+  ASSERT_NE(rig.array, nullptr);
+  EXPECT_GT(WriteAll(rig, c), 2u);
+  // The first read learns the encoded size after its first fetches; the second starts from it.
+  EXPECT_GE(ReadAllAndCompare(rig, c), 3u);
+  EXPECT_GE(ReadAllAndCompare(rig, c), 16u);
 }
 
 TEST(InflightBudget, IncompressibleChunksStayWithinBudget) {
   const BudgetCase c = BudgetArray(true, false);
-  auto mem = MemoryStore::Create();
-  auto counting = std::make_shared<CountingStore>(
-      std::make_shared<LatencyStore>(mem, std::chrono::milliseconds(5)));
   // Two CPU stages' decoded chunks plus three encoded chunks.
-  auto a = BudgetHandle(counting, c.meta, 5 * kBudgetChunk);
-  ASSERT_NE(a, nullptr);
-  const Region all = Region::All(c.meta.shape);
-  ASSERT_TRUE(a->Write(all, std::span<const uint8_t>(c.data)).ok());
-  EXPECT_LE(counting->counters().max_in_flight, 3u);
-  std::vector<uint8_t> out(c.data.size());
-  for (int round = 0; round < 2; ++round) {
-    counting->reset();
-    ASSERT_TRUE(a->Read(all, std::span<uint8_t>(out)).ok());
-    EXPECT_EQ(out, c.data);
-    EXPECT_LE(counting->counters().max_in_flight, 3u) << "read " << round;
-  }
+  BudgetRig rig = MakeRig(c.meta, 5 * kBudgetChunk, std::chrono::milliseconds(5));
+  ASSERT_NE(rig.array, nullptr);
+  EXPECT_LE(WriteAll(rig, c), 3u);
+  EXPECT_LE(ReadAllAndCompare(rig, c), 3u);
+  EXPECT_LE(ReadAllAndCompare(rig, c), 3u);
 }
 
 }  // namespace
