@@ -494,6 +494,9 @@ void RunFloor(benchmark::State& state, const Cell& c) {
 // ones, whose ratio noise would otherwise decide, seven.
 int RepetitionsFor(const Cell& c) {
   const uint64_t bytes = NumElements(c.layout) * ElementSize(c.layout);
+  // Full reads of the large arrays on the memory stores are short (20-200 ms) but vary by 10-30 %
+  // between repetitions: five of them. Their writes (up to 1.3 s) and local-store cells: three.
+  if (bytes >= (uint64_t{32} << 20) && c.op == "read" && !c.store.local) return 5;
   if (bytes >= (uint64_t{32} << 20) && c.op != "strided") return 3;
   // 100 sequential reads of two round trips each at 10 ms: 2 s, and little noise.
   if (c.store.latency_ms >= 10 && c.op == "strided" && !c.layout.inner.empty()) return 2;
