@@ -55,8 +55,14 @@ namespace {
 using Layout = ShardingCodec::Layout;
 constexpr uint64_t kEmpty = ShardIndex::kEmpty;
 
+// Buffer bytes a scratch object holds (its capacity), for the free list's byte bound.
+template <typename T>
+uint64_t ScratchBytes(const T& t);
+
 // A free list of scratch objects of type T; leased per task (a worker waiting inside a nested
-// parallel loop may run another task on the same thread, so thread_local would be shared).
+// parallel loop may run another task on the same thread, so thread_local would be shared). Idle
+// objects number at most 16 and hold at most 64 MiB of buffers; an object returned past the byte
+// bound is freed.
 template <typename T>
 class Lease {
  public:
@@ -65,12 +71,17 @@ class Lease {
     if (!list().empty()) {
       p_ = std::move(list().back());
       list().pop_back();
+      bytes() -= ScratchBytes(*p_);
     }
     if (!p_) p_ = std::make_unique<T>();
   }
   ~Lease() {
+    const uint64_t n = ScratchBytes(*p_);
     std::lock_guard<std::mutex> g(mu());
-    if (list().size() < 16) list().push_back(std::move(p_));
+    if (list().size() < 16 && bytes() + n <= kMaxIdleBytes) {
+      bytes() += n;
+      list().push_back(std::move(p_));
+    }
   }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
@@ -79,11 +90,13 @@ class Lease {
     std::vector<std::unique_ptr<T>> drop;
     std::lock_guard<std::mutex> g(mu());
     drop.swap(list());
+    bytes() = 0;
   }
   T& operator*() { return *p_; }
   T* operator->() { return p_.get(); }
 
  private:
+  static constexpr uint64_t kMaxIdleBytes = uint64_t{64} << 20;
   static std::mutex& mu() {
     static auto* m = new std::mutex;  // never destroyed: leases may end during exit
     return *m;
@@ -91,6 +104,10 @@ class Lease {
   static std::vector<std::unique_ptr<T>>& list() {
     static auto* l = new std::vector<std::unique_ptr<T>>;
     return *l;
+  }
+  static uint64_t& bytes() {  // guarded by mu()
+    static uint64_t b = 0;
+    return b;
   }
   std::unique_ptr<T> p_;
 };
@@ -106,6 +123,18 @@ struct ShardScratch {
   std::vector<Bytes> encoded;  // new inner chunks of one write
   std::vector<Bytes> ranges;   // merged ranges of one read
 };
+
+template <>
+uint64_t ScratchBytes(const InnerScratch& t) {
+  return t.chunk.capacity() + t.chain.a.capacity() + t.chain.b.capacity() + t.chain.c.capacity();
+}
+template <>
+uint64_t ScratchBytes(const ShardScratch& t) {
+  uint64_t n = t.blob.capacity() + t.out.capacity();
+  for (const Bytes& b : t.encoded) n += b.capacity();
+  for (const Bytes& b : t.ranges) n += b.capacity();
+  return n;
+}
 
 std::string Coords(const Layout& L, uint64_t j) {
   std::vector<uint64_t> g;
