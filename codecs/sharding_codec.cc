@@ -11,6 +11,7 @@
 
 #include "src/first_error.h"
 #include "src/indexing.h"
+#include "src/store_internal.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/store.h"
@@ -1261,10 +1262,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
         index->entries = entries;
         ctx.index_cache->Put(key, std::move(index));
       }
-      if (ctx.io_bytes != nullptr) {
-        *ctx.io_bytes = 0;
-        for (const ByteView& p : pieces) *ctx.io_bytes += p.size();
-      }
+      if (ctx.io_bytes != nullptr) *ctx.io_bytes = internal::PiecesSize<ByteView>(pieces);
       return store.set_gather(key, pieces);
     }
     ASSIGN_OR_RETURN(bool any,

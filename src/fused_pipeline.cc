@@ -191,6 +191,12 @@ ByteView KeepEncoded(LaneBuffer* lane, ChainScratch& cs, ByteView encoded) {
   return encoded;
 }
 
+// An identity chain's stored value is the chunk itself; any other size is corruption.
+Status WrongChunkSize(const std::string& key, uint64_t got, uint64_t want) {
+  return Status::Corruption("chunk '" + key + "': holds " + std::to_string(got) +
+                            " bytes, expected " + std::to_string(want));
+}
+
 // Rows of a chunk's C-order bytes shorter than this are not worth a piece of their own: the chunk
 // goes through a buffer instead.
 constexpr uint64_t kMinPieceBytes = 256;
@@ -311,8 +317,7 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
   if (identity) {
     // Stored bytes are the chunk itself: scatter straight from the fetched buffer.
     if (s.fetched.size() != chunk_bytes) {
-      return Status::Corruption("chunk '" + key + "': holds " + std::to_string(s.fetched.size()) +
-                                " bytes, expected " + std::to_string(chunk_bytes));
+      return WrongChunkSize(key, s.fetched.size(), chunk_bytes);
     }
     decoded = s.fetched.data();
   } else {
@@ -415,8 +420,7 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
     c.emplace(s, lane);
     Bytes& dest = identity ? s.fetched : (*c)->chunk;
     if (identity && found && s.fetched.size() != chunk_bytes) {
-      return Status::Corruption("chunk '" + key + "': holds " + std::to_string(s.fetched.size()) +
-                                " bytes, expected " + std::to_string(chunk_bytes));
+      return WrongChunkSize(key, s.fetched.size(), chunk_bytes);
     }
     if (!(identity && found)) dest.resize(chunk_bytes);
     if (p.covers_in_bounds) {
@@ -555,21 +559,19 @@ ScratchPool::Lease::Lease(Use use) : use_(use) {
 
 ScratchPool::Lease::~Lease() {
   ScratchFreeList& l = FreeList(use_);
-  uint64_t cap = CapacityOf(*s_);
-  {
-    std::lock_guard<std::mutex> g(l.mu);
-    if (l.free.size() >= kMaxFreeScratch) return;  // s_ is freed on return
-    if (l.bytes + cap > kMaxFreeScratchBytes) cap = 0;
-    if (cap != 0) {
-      l.bytes += cap;
-      l.free.push_back(std::move(s_));
-      return;
-    }
+  const uint64_t cap = CapacityOf(*s_);
+  std::unique_lock<std::mutex> g(l.mu);
+  if (l.free.size() >= kMaxFreeScratch) return;  // s_ is freed after the lock
+  if (l.bytes + cap > kMaxFreeScratchBytes) {
+    // Over the byte bound: kept without its buffers, which are freed outside the lock.
+    g.unlock();
+    FreeBuffers(*s_);
+    g.lock();
+    if (l.free.size() >= kMaxFreeScratch) return;
+  } else {
+    l.bytes += cap;
   }
-  // Over the byte bound: kept without its buffers (freed outside the lock).
-  FreeBuffers(*s_);
-  std::lock_guard<std::mutex> g(l.mu);
-  if (l.free.size() < kMaxFreeScratch) l.free.push_back(std::move(s_));
+  l.free.push_back(std::move(s_));
 }
 
 void ScratchPool::ReleaseIdle() {

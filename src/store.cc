@@ -132,10 +132,10 @@ Result<std::optional<Bytes>> Store::get(std::string_view key, ByteRange range) {
   return std::optional<Bytes>(std::move(out));
 }
 
-uint64_t internal::ScatterSize(std::span<const MutableByteView> pieces) {
-  uint64_t n = 0;
-  for (const MutableByteView& p : pieces) n += p.size();
-  return n;
+void internal::Concatenate(std::span<const ByteView> pieces, Bytes& out) {
+  out.clear();
+  out.reserve(PiecesSize(pieces));
+  for (const ByteView& p : pieces) out.insert(out.end(), p.begin(), p.end());
 }
 
 Status internal::ScatterSizeMismatch(std::string_view key, uint64_t value_size, uint64_t expected) {
@@ -156,7 +156,7 @@ Result<bool> Store::get_scatter(std::string_view key, std::span<const MutableByt
   Bytes value;
   ASSIGN_OR_RETURN(bool found, get_into(key, ByteRange::Whole(), value));
   if (!found) return false;
-  const uint64_t expected = internal::ScatterSize(pieces);
+  const uint64_t expected = internal::PiecesSize(pieces);
   if (value.size() != expected) return internal::ScatterSizeMismatch(key, value.size(), expected);
   internal::ScatterCopy(value, pieces);
   return true;
@@ -164,10 +164,7 @@ Result<bool> Store::get_scatter(std::string_view key, std::span<const MutableByt
 
 Status Store::set_gather(std::string_view key, std::span<const ByteView> pieces) {
   Bytes value;
-  uint64_t n = 0;
-  for (const ByteView& p : pieces) n += p.size();
-  value.reserve(n);
-  for (const ByteView& p : pieces) value.insert(value.end(), p.begin(), p.end());
+  internal::Concatenate(pieces, value);
   return set(key, value);
 }
 

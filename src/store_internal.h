@@ -10,11 +10,18 @@
 
 namespace zarrpp::internal {
 
-// The bytes `pieces` take in all (skipped pieces included).
-uint64_t ScatterSize(std::span<const MutableByteView> pieces);
+// The bytes `pieces` take in all (skipped pieces included); for scatter and gather lists alike.
+template <typename View>
+uint64_t PiecesSize(std::span<const View> pieces) {
+  uint64_t n = 0;
+  for (const View& p : pieces) n += p.size();
+  return n;
+}
+// The concatenation of `pieces` (a gather list) in `out`.
+void Concatenate(std::span<const ByteView> pieces, Bytes& out);
 // Corruption naming the key, the value's size and the pieces' total.
 Status ScatterSizeMismatch(std::string_view key, uint64_t value_size, uint64_t expected);
-// Copies `value` (exactly ScatterSize(pieces) bytes) into the pieces, skipping null ones.
+// Copies `value` (exactly PiecesSize(pieces) bytes) into the pieces, skipping null ones.
 void ScatterCopy(ByteView value, std::span<const MutableByteView> pieces);
 
 }  // namespace zarrpp::internal

@@ -1,5 +1,6 @@
 #include <utility>
 
+#include "src/store_internal.h"
 #include "zarrpp/store_wrappers.h"
 
 namespace zarrpp {
@@ -68,11 +69,7 @@ Result<bool> CountingStore::get_scatter(std::string_view key,
   Bump(c_.get_into);
   const InFlight running(*this);
   Result<bool> found = inner_->get_scatter(key, pieces);
-  if (found.ok() && *found) {
-    uint64_t n = 0;
-    for (const MutableByteView& p : pieces) n += p.size();
-    Bump(c_.bytes_read, n);
-  }
+  if (found.ok() && *found) Bump(c_.bytes_read, internal::PiecesSize(pieces));
   return found;
 }
 
@@ -80,11 +77,7 @@ Status CountingStore::set_gather(std::string_view key, std::span<const ByteView>
   Bump(c_.set);
   const InFlight running(*this);
   Status s = inner_->set_gather(key, pieces);
-  if (s.ok()) {
-    uint64_t n = 0;
-    for (const ByteView& p : pieces) n += p.size();
-    Bump(c_.bytes_written, n);
-  }
+  if (s.ok()) Bump(c_.bytes_written, internal::PiecesSize(pieces));
   return s;
 }
 

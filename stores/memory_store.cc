@@ -44,7 +44,7 @@ Result<bool> MemoryStore::get_scatter(std::string_view key,
   RETURN_IF_ERROR(ValidateKey(key));
   const Value value = Find(key);
   if (!value) return false;
-  const uint64_t expected = internal::ScatterSize(pieces);
+  const uint64_t expected = internal::PiecesSize(pieces);
   if (value->size() != expected) return internal::ScatterSizeMismatch(key, value->size(), expected);
   internal::ScatterCopy(*value, pieces);
   return true;
@@ -57,11 +57,8 @@ Status MemoryStore::set(std::string_view key, ByteView value) {
 
 Status MemoryStore::set_gather(std::string_view key, std::span<const ByteView> pieces) {
   RETURN_IF_ERROR(ValidateKey(key));
-  uint64_t n = 0;
-  for (const ByteView& p : pieces) n += p.size();
   auto fresh = std::make_shared<Bytes>();
-  fresh->reserve(n);
-  for (const ByteView& p : pieces) fresh->insert(fresh->end(), p.begin(), p.end());
+  internal::Concatenate(pieces, *fresh);
   return Replace(key, std::move(fresh));
 }
 
