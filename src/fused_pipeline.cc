@@ -8,6 +8,7 @@
 #include "src/indexing.h"
 #include "src/inflight_budget.h"
 #include "src/pipeline.h"
+#include "src/store_internal.h"
 
 namespace zarrpp::internal {
 
@@ -119,18 +120,19 @@ void ForEachChunk(const Dispatch& d, uint64_t n, InflightBudget* budget, const F
 
 // The shared state of one fused request on I/O threads.
 struct LaneRequest {
-  LaneRequest(const Array::Impl& a, bool identity)
-      : budget(BudgetFor(a, identity)), guess(a.chain->decoded_spec().num_bytes()) {
+  LaneRequest(const Array::Impl& a, bool reading)
+      : budget(BudgetFor(a, reading)), guess(a.chain->decoded_spec().num_bytes()) {
     if (const uint64_t hint = a.encoded_hint.load(std::memory_order_relaxed); hint != 0) {
       guess = hint;
     }
   }
-  // The bytes lanes may hold: the whole budget less the chunks the CPU stages decode or gather
-  // into (one per CPU token; none for an identity chain or a sharded array).
-  static uint64_t BudgetFor(const Array::Impl& a, bool identity) {
+  // The bytes lanes may hold: the whole budget less what the CPU stages work in, per CPU token:
+  // a read's decoded chunk and its copy of the encoded one, a write's gathered chunk (its encoded
+  // output becomes the lane's); nothing for an identity chain or a sharded array.
+  static uint64_t BudgetFor(const Array::Impl& a, bool reading) {
     const uint64_t chunk = a.chain->decoded_spec().num_bytes();
-    if (identity || a.partial != nullptr) return a.inflight_bytes;
-    const uint64_t cpu = std::max<size_t>(1, a.executor->concurrency()) * chunk;
+    if (a.chain->is_identity() || a.partial != nullptr) return a.inflight_bytes;
+    const uint64_t cpu = std::max<size_t>(1, a.executor->concurrency()) * (reading ? 2 : 1) * chunk;
     return a.inflight_bytes > cpu + chunk ? a.inflight_bytes - cpu : chunk;
   }
   // What a read reserves before fetching: the largest encoded chunk seen so far.
@@ -166,6 +168,7 @@ class CpuScratch {
     }
   }
   WorkerScratch* operator->() { return s_; }
+  WorkerScratch& operator*() { return *s_; }
 
  private:
   std::optional<ScratchPool::Lease> lease_;
@@ -254,6 +257,46 @@ bool ChunkRowPieces(const ArrayMetadata& m, const Region& region, const ChunkPar
   return pieces.size() <= 1 || m.chunk_elements() * esize / pieces.size() >= kMinPieceBytes;
 }
 
+// Decodes the fetched chunk `encoded` of part `p` into the caller's buffer, in the CPU stage's
+// scratch `c`.
+Status DecodePart(const Array::Impl& a, const Region& region, MutableByteView out,
+                  const ChunkPart& p, const std::string& key, ByteView encoded, WorkerScratch& c) {
+  const ArrayMetadata& m = a.metadata;
+  const size_t esize = m.data_type.size();
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  if (p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape)) {
+    const uint64_t off = LinearOffset(region.shape, p.in_region.data()) * esize;
+    RETURN_IF_ERROR_CTX(a.chain->Decode(encoded, out.subspan(off, chunk_bytes), c.chain),
+                        "chunk '" + key + "'");
+    return Status::OK();
+  }
+  const uint8_t* decoded = nullptr;
+  if (a.chain->is_identity()) {
+    // Stored bytes are the chunk itself: scatter straight from the fetched buffer.
+    if (encoded.size() != chunk_bytes) return WrongChunkSize(key, encoded.size(), chunk_bytes);
+    decoded = encoded.data();
+  } else {
+    c.chunk.resize(chunk_bytes);
+    RETURN_IF_ERROR_CTX(a.chain->Decode(encoded, c.chunk, c.chain), "chunk '" + key + "'");
+    decoded = c.chunk.data();
+  }
+  CopyBox(decoded, m.chunk_shape, p.in_chunk.data(), out.data(), region.shape, p.in_region.data(),
+          p.shape, esize);
+  return Status::OK();
+}
+
+// The first `n` bytes of `pieces`, concatenated into `out`.
+void GatherFront(std::span<const MutableByteView> pieces, uint64_t n, Bytes& out) {
+  out.resize(n);
+  uint64_t at = 0;
+  for (const MutableByteView& piece : pieces) {
+    if (at == n) break;
+    const uint64_t k = std::min<uint64_t>(piece.size(), n - at);
+    std::memcpy(out.data() + at, piece.data(), k);
+    at += k;
+  }
+}
+
 Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s,
                     LaneBuffer* lane, LaneRequest* req, CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
@@ -288,6 +331,33 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     }
     return Status::OK();
   }
+  if (lane != nullptr && !identity && !lane->TryHold(req->Estimate()) &&
+      ChunkRowPieces(m, region, p, out.data(), s.pieces)) {
+    // When the budget has no room for the encoded chunk, a chunk that fits in its part of the
+    // caller's buffer lands there (that part is this task's to write) instead of waiting: the lane
+    // holds nothing while the store works, so every lane can have a request in flight whatever
+    // the encoded chunks weigh. The CPU stage copies the encoded bytes out before decoding over
+    // them (one copy more than through a lane buffer).
+    std::erase_if(s.pieces, [](const MutableByteView& v) { return v.data() == nullptr; });
+    if (req->Estimate() <= internal::PiecesSize<MutableByteView>(s.pieces)) {
+      lane->Drop();
+      ASSIGN_OR_RETURN(std::optional<uint64_t> size, a.store->get_within(key, s.pieces));
+      CpuToken cpu(gate);
+      if (!size) {
+        FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
+                esize);
+        return Status::OK();
+      }
+      req->Saw(*size);
+      if (*size <= internal::PiecesSize<MutableByteView>(s.pieces)) {
+        CpuScratch c(s, lane);
+        GatherFront(s.pieces, *size, c->fetched);
+        return DecodePart(a, region, out, p, key, c->fetched, *c);
+      }
+      // Larger than its part of the caller's buffer: fetched again below into the lane's
+      // buffer, now that its size is known.
+    }
+  }
   if (lane != nullptr) {
     if (identity) {
       lane->Hold(chunk_bytes);
@@ -307,27 +377,7 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     return Status::OK();
   }
   CpuScratch c(s, lane);
-  if (p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape)) {
-    const uint64_t off = LinearOffset(region.shape, p.in_region.data()) * esize;
-    RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, out.subspan(off, chunk_bytes), c->chain),
-                        "chunk '" + key + "'");
-    return Status::OK();
-  }
-  const uint8_t* decoded = nullptr;
-  if (identity) {
-    // Stored bytes are the chunk itself: scatter straight from the fetched buffer.
-    if (s.fetched.size() != chunk_bytes) {
-      return WrongChunkSize(key, s.fetched.size(), chunk_bytes);
-    }
-    decoded = s.fetched.data();
-  } else {
-    c->chunk.resize(chunk_bytes);
-    RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, c->chunk, c->chain), "chunk '" + key + "'");
-    decoded = c->chunk.data();
-  }
-  CopyBox(decoded, m.chunk_shape, p.in_chunk.data(), out.data(), region.shape, p.in_region.data(),
-          p.shape, esize);
-  return Status::OK();
+  return DecodePart(a, region, out, p, key, s.fetched, *c);
 }
 
 Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, WorkerScratch& s,
@@ -467,7 +517,7 @@ Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   FirstError err;
   const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
   std::optional<LaneRequest> req;
-  if (d.lanes > 0) req.emplace(a, a.chain->is_identity());
+  if (d.lanes > 0) req.emplace(a, /*reading=*/true);
   ForEachChunk(d, span.total, req ? &req->budget : nullptr, err,
                [&](WorkerScratch& s, LaneBuffer* lane, uint64_t i) {
                  LocateChunk(a.metadata, region, span, i, s.part);
@@ -502,7 +552,7 @@ Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   FirstError err;
   const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
   std::optional<LaneRequest> req;
-  if (d.lanes > 0) req.emplace(a, a.chain->is_identity());
+  if (d.lanes > 0) req.emplace(a, /*reading=*/false);
   ForEachChunk(d, span.total, req ? &req->budget : nullptr, err,
                [&](WorkerScratch& s, LaneBuffer* lane, uint64_t i) {
                  LocateChunk(m, region, span, i, s.part);

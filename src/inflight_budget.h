@@ -124,6 +124,22 @@ class LaneBuffer {
   void Hold(uint64_t n, bool allocate = true) {
     Hold([n] { return n; }, allocate);
   }
+  // Makes room to hold `n` bytes (as Hold() does) if the budget has it now; false, with the lane
+  // as it was, if it would have to wait.
+  bool TryHold(uint64_t n) {
+    if (held_ < n) {
+      if (!budget_.TryAcquire(n - held_)) return false;
+      held_ = n;
+    }
+    Hold(n);
+    return true;
+  }
+  // Frees the buffer and gives back its reservation (the lane's next store call needs none).
+  void Drop() {
+    Bytes().swap(buf_);
+    budget_.Release(held_);
+    held_ = 0;
+  }
   // After a store call filled the buffer: accounts for growth beyond the reservation (a value
   // larger than estimated), or gives back most of a reservation far larger than the value, so
   // that lanes waiting for room start as soon as small values are seen.

@@ -2,6 +2,7 @@
 // default operations that stores may override when they can do better.
 #include "zarrpp/store.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -146,9 +147,13 @@ Status internal::ScatterSizeMismatch(std::string_view key, uint64_t value_size, 
 
 void internal::ScatterCopy(ByteView value, std::span<const MutableByteView> pieces) {
   const uint8_t* from = value.data();
+  uint64_t left = value.size();
   for (const MutableByteView& p : pieces) {
-    if (p.data() != nullptr && !p.empty()) std::memcpy(p.data(), from, p.size());
-    from += p.size();
+    if (left == 0) break;
+    const uint64_t n = std::min<uint64_t>(p.size(), left);
+    if (p.data() != nullptr && n != 0) std::memcpy(p.data(), from, n);
+    from += n;
+    left -= n;
   }
 }
 
@@ -160,6 +165,15 @@ Result<bool> Store::get_scatter(std::string_view key, std::span<const MutableByt
   if (value.size() != expected) return internal::ScatterSizeMismatch(key, value.size(), expected);
   internal::ScatterCopy(value, pieces);
   return true;
+}
+
+Result<std::optional<uint64_t>> Store::get_within(std::string_view key,
+                                                  std::span<const MutableByteView> pieces) {
+  Bytes value;
+  ASSIGN_OR_RETURN(bool found, get_into(key, ByteRange::Whole(), value));
+  if (!found) return std::optional<uint64_t>();
+  if (value.size() <= internal::PiecesSize(pieces)) internal::ScatterCopy(value, pieces);
+  return std::optional<uint64_t>(value.size());
 }
 
 Status Store::set_gather(std::string_view key, std::span<const ByteView> pieces) {

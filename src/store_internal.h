@@ -1,4 +1,5 @@
-// src/store_internal.h - helpers shared by the stores' get_scatter() implementations.
+// src/store_internal.h - helpers shared by the stores' get_scatter() and get_within()
+// implementations.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,8 @@ uint64_t PiecesSize(std::span<const View> pieces) {
 void Concatenate(std::span<const ByteView> pieces, Bytes& out);
 // Corruption naming the key, the value's size and the pieces' total.
 Status ScatterSizeMismatch(std::string_view key, uint64_t value_size, uint64_t expected);
-// Copies `value` (exactly PiecesSize(pieces) bytes) into the pieces, skipping null ones.
+// Copies `value` (at most PiecesSize(pieces) bytes) into the front of the pieces, skipping null
+// ones.
 void ScatterCopy(ByteView value, std::span<const MutableByteView> pieces);
 
 }  // namespace zarrpp::internal

@@ -73,6 +73,17 @@ Result<bool> CountingStore::get_scatter(std::string_view key,
   return found;
 }
 
+Result<std::optional<uint64_t>> CountingStore::get_within(std::string_view key,
+                                                          std::span<const MutableByteView> pieces) {
+  Bump(c_.get_into);
+  const InFlight running(*this);
+  Result<std::optional<uint64_t>> size = inner_->get_within(key, pieces);
+  if (size.ok() && size->has_value() && **size <= internal::PiecesSize(pieces)) {
+    Bump(c_.bytes_read, **size);
+  }
+  return size;
+}
+
 Status CountingStore::set_gather(std::string_view key, std::span<const ByteView> pieces) {
   Bump(c_.set);
   const InFlight running(*this);

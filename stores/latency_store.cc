@@ -30,6 +30,12 @@ Result<bool> LatencyStore::get_scatter(std::string_view key,
   return inner_->get_scatter(key, pieces);
 }
 
+Result<std::optional<uint64_t>> LatencyStore::get_within(std::string_view key,
+                                                         std::span<const MutableByteView> pieces) {
+  Delay();
+  return inner_->get_within(key, pieces);
+}
+
 Status LatencyStore::set_gather(std::string_view key, std::span<const ByteView> pieces) {
   Delay();
   return inner_->set_gather(key, pieces);

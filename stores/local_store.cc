@@ -17,6 +17,8 @@
 #include <system_error>
 #include <utility>
 
+#include "src/store_internal.h"
+
 namespace zarrpp {
 
 namespace {
@@ -289,11 +291,14 @@ std::mutex& LocalStore::StripeFor(std::string_view key) {
   return stripes_[std::hash<std::string_view>{}(key) % kStripes];
 }
 
-Result<bool> LocalStore::get_into(std::string_view key, ByteRange range, Bytes& out) {
-  RETURN_IF_ERROR(ValidateKey(key));
-  const std::string path = PathOf(key);
+namespace {
+
+// Opens the file of `key` for reading into `fd` and reports its size. False when the key is
+// missing (no file, or not a regular file).
+Result<bool> OpenValue(const std::string& path, std::string_view key, FileDescriptor& fd,
+                       uint64_t& size) {
   // O_NONBLOCK keeps a FIFO planted under the root from blocking the reader.
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  fd.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
     if (IsMissingErrno(errno)) return false;
     return OsError("open", path, errno).WithContext(KeyContext("get", key));
@@ -303,26 +308,88 @@ Result<bool> LocalStore::get_into(std::string_view key, ByteRange range, Bytes& 
     return OsError("fstat", path, errno).WithContext(KeyContext("get", key));
   }
   if (!S_ISREG(st.st_mode)) return false;
-  ASSIGN_OR_RETURN(auto bounds, range.Resolve(static_cast<uint64_t>(st.st_size), key));
-  const uint64_t length = bounds.second - bounds.first;
-  out.resize(length);
+  size = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
+// Reads `dest.size()` bytes at `offset` of the open file into `dest` (skipped when null); the
+// file was `size` bytes when opened.
+Status ReadAt(int fd, const std::string& path, std::string_view key, uint64_t offset,
+              MutableByteView dest, uint64_t size) {
+  if (dest.data() == nullptr) return Status::OK();
   uint64_t done = 0;
-  while (done < length) {
-    ssize_t n = ::pread(fd.get(), out.data() + done, length - done,
-                        static_cast<off_t>(bounds.first + done));
+  while (done < dest.size()) {
+    ssize_t n =
+        ::pread(fd, dest.data() + done, dest.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return OsError("pread", path, errno).WithContext(KeyContext("get", key));
     }
     if (n == 0) {
       return Status::IOError("get of key '" + std::string(key) + "': file '" + path +
-                             "' shrank while being read (expected " +
-                             std::to_string(bounds.second) + " bytes, got " +
-                             std::to_string(bounds.first + done) + ")");
+                             "' shrank while being read (expected " + std::to_string(size) +
+                             " bytes, got " + std::to_string(offset + done) + ")");
     }
     done += static_cast<uint64_t>(n);
   }
+  return Status::OK();
+}
+
+// Reads the first `size` bytes of the open file into the front of `pieces`.
+Status ReadIntoPieces(int fd, const std::string& path, std::string_view key, uint64_t size,
+                      std::span<const MutableByteView> pieces) {
+  uint64_t at = 0;
+  for (const MutableByteView& p : pieces) {
+    if (at == size) break;
+    const uint64_t n = std::min<uint64_t>(p.size(), size - at);
+    RETURN_IF_ERROR(
+        ReadAt(fd, path, key, at, MutableByteView(p.data(), p.data() == nullptr ? 0 : n), size));
+    at += n;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<bool> LocalStore::get_into(std::string_view key, ByteRange range, Bytes& out) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  const std::string path = PathOf(key);
+  FileDescriptor fd(-1);
+  uint64_t size = 0;
+  ASSIGN_OR_RETURN(bool found, OpenValue(path, key, fd, size));
+  if (!found) return false;
+  ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
+  out.resize(bounds.second - bounds.first);
+  RETURN_IF_ERROR(ReadAt(fd.get(), path, key, bounds.first, out, bounds.second));
   return true;
+}
+
+Result<bool> LocalStore::get_scatter(std::string_view key,
+                                     std::span<const MutableByteView> pieces) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  const std::string path = PathOf(key);
+  FileDescriptor fd(-1);
+  uint64_t size = 0;
+  ASSIGN_OR_RETURN(bool found, OpenValue(path, key, fd, size));
+  if (!found) return false;
+  const uint64_t expected = internal::PiecesSize(pieces);
+  if (size != expected) return internal::ScatterSizeMismatch(key, size, expected);
+  RETURN_IF_ERROR(ReadIntoPieces(fd.get(), path, key, size, pieces));
+  return true;
+}
+
+Result<std::optional<uint64_t>> LocalStore::get_within(std::string_view key,
+                                                       std::span<const MutableByteView> pieces) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  const std::string path = PathOf(key);
+  FileDescriptor fd(-1);
+  uint64_t size = 0;
+  ASSIGN_OR_RETURN(bool found, OpenValue(path, key, fd, size));
+  if (!found) return std::optional<uint64_t>();
+  if (size <= internal::PiecesSize(pieces)) {
+    RETURN_IF_ERROR(ReadIntoPieces(fd.get(), path, key, size, pieces));
+  }
+  return std::optional<uint64_t>(size);
 }
 
 Status LocalStore::set(std::string_view key, ByteView value) {

@@ -50,6 +50,15 @@ Result<bool> MemoryStore::get_scatter(std::string_view key,
   return true;
 }
 
+Result<std::optional<uint64_t>> MemoryStore::get_within(std::string_view key,
+                                                        std::span<const MutableByteView> pieces) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  const Value value = Find(key);
+  if (!value) return std::optional<uint64_t>();
+  if (value->size() <= internal::PiecesSize(pieces)) internal::ScatterCopy(*value, pieces);
+  return std::optional<uint64_t>(value->size());
+}
+
 Status MemoryStore::set(std::string_view key, ByteView value) {
   RETURN_IF_ERROR(ValidateKey(key));
   return Replace(key, std::make_shared<Bytes>(value.begin(), value.end()));

@@ -317,12 +317,89 @@ TEST(InflightBudget, SmallEncodedChunksRunAtIoConcurrency) {
 
 TEST(InflightBudget, IncompressibleChunksStayWithinBudget) {
   const BudgetCase c = BudgetArray(true, false);
-  // Two CPU stages' decoded chunks plus three encoded chunks.
+  // Writes: two CPU stages' gathered chunks plus three encoded chunks. Reads: two CPU stages'
+  // decoded chunks and encoded copies plus one encoded chunk.
   BudgetRig rig = MakeRig(c.meta, 5 * kBudgetChunk, std::chrono::milliseconds(5));
   ASSERT_NE(rig.array, nullptr);
   EXPECT_LE(WriteAll(rig, c), 3u);
   EXPECT_LE(ReadAllAndCompare(rig, c), 3u);
   EXPECT_LE(ReadAllAndCompare(rig, c), 3u);
+}
+
+// A handle of its own on the rig's store: no encoded size carried over from the rig's writes.
+std::shared_ptr<Array> FreshHandle(const BudgetRig& rig, const ArrayMetadata& m, uint64_t budget) {
+  ArrayOptions opts;
+  opts.max_inflight_bytes = budget;
+  auto a = Array::Attach(rig.counting, "a", m, opts);
+  EXPECT_TRUE(a.ok()) << a.status();
+  return a.ok() ? *a : nullptr;
+}
+
+// Compressed chunks that fit in their part of the caller's buffer are fetched straight into it
+// (Store::get_within) and copied out by the CPU stage before it decodes over them: with a budget
+// of a single chunk, every chunk is still in flight at once, from the first request on.
+TEST(InflightBudget, CompressedChunksLandInTheCallersBuffer) {
+  // Half of every element's bytes random: chunks compress to a little over half their size, so
+  // a lane buffer would let at most one chunk at a time into the budget.
+  BudgetCase c = BudgetArray(true, false);
+  for (size_t i = 0; i < c.data.size(); ++i) {
+    if (i % 4 >= 2) c.data[i] = 7;
+  }
+  BudgetRig rig = MakeRig(c.meta, kBudgetChunk, std::chrono::milliseconds(20));
+  ASSERT_NE(rig.array, nullptr);
+  WriteAll(rig, c);
+  rig.array = FreshHandle(rig, c.meta, kBudgetChunk);
+  ASSERT_NE(rig.array, nullptr);
+  EXPECT_GE(ReadAllAndCompare(rig, c), 16u);
+  EXPECT_EQ(rig.counting->counters().get_into, 32u);
+
+  // Parts of chunks: the ones large enough to hold their encoded chunk land, the others go
+  // through a lane buffer; every byte outside the region read is left alone.
+  for (const Region& part : {Region{{100, 300}, {400, 700}}, Region{{255, 0}, {2, 2048}},
+                             Region{{0, 250}, {1024, 12}}}) {
+    std::vector<uint8_t> sub(part.num_elements() * 4, 0xEE);
+    ASSERT_TRUE(rig.array->Read(part, std::span<uint8_t>(sub)).ok());
+    for (uint64_t row = 0; row < part.shape[0]; ++row) {
+      const uint8_t* want = c.data.data() + ((part.origin[0] + row) * 2048 + part.origin[1]) * 4;
+      const uint64_t n = part.shape[1] * 4;
+      ASSERT_TRUE(std::equal(want, want + n, sub.data() + row * n)) << row;
+    }
+  }
+
+  // A truncated chunk is Corruption naming its key; a missing one reads as the fill value.
+  Bytes cut = *rig.mem->get("a/c/1/2").value();
+  cut.resize(cut.size() / 2);
+  ASSERT_TRUE(rig.mem->set("a/c/1/2", cut).ok());
+  ASSERT_TRUE(rig.mem->erase("a/c/0/0").ok());
+  const Region all = Region::All(c.meta.shape);
+  std::vector<uint8_t> out(c.data.size());
+  Status st = rig.array->Read(all, std::span<uint8_t>(out));
+  EXPECT_TRUE(st.IsCorruption()) << st;
+  EXPECT_NE(st.message().find("a/c/1/2"), std::string::npos) << st;
+  ASSERT_TRUE(rig.mem->erase("a/c/1/2").ok());
+  std::fill(out.begin(), out.end(), 0xEE);
+  ASSERT_TRUE(rig.array->Read(all, std::span<uint8_t>(out)).ok());
+  EXPECT_EQ(out[0], 0);
+  EXPECT_EQ(out[(255 * 2048 + 255) * 4 + 3], 0);
+  EXPECT_EQ(out[(256 * 2048 + 512) * 4], 0);  // chunk 1/2
+  EXPECT_EQ(out[(256 * 2048) * 4], c.data[(256 * 2048) * 4]);
+}
+
+// Encoded chunks larger than their part of the caller's buffer: a request that did not know
+// fetches each such chunk at most twice (its size, then the value into a lane buffer); the
+// handle's next request knows and fetches each once.
+TEST(InflightBudget, ChunksLargerThanTheirPartAreFetchedIntoLaneBuffers) {
+  const BudgetCase c = BudgetArray(true, false);
+  BudgetRig rig = MakeRig(c.meta, 6 * kBudgetChunk, std::chrono::milliseconds(2));
+  ASSERT_NE(rig.array, nullptr);
+  WriteAll(rig, c);
+  rig.array = FreshHandle(rig, c.meta, 6 * kBudgetChunk);
+  ASSERT_NE(rig.array, nullptr);
+  ReadAllAndCompare(rig, c);
+  EXPECT_GE(rig.counting->counters().get_into, 33u);
+  EXPECT_LE(rig.counting->counters().get_into, 64u);
+  EXPECT_LE(ReadAllAndCompare(rig, c), 2u);
+  EXPECT_EQ(rig.counting->counters().get_into, 32u);
 }
 
 }  // namespace

@@ -187,7 +187,9 @@ class Array {
   // The key of this array's zarr.json.
   std::string MetadataKey() const;
 
-  // Untyped read/write: `out`/`in` hold region.num_elements() * data_type().size() bytes.
+  // Untyped read/write: `out`/`in` hold region.num_elements() * data_type().size() bytes. A
+  // failed Read leaves `out` unspecified (chunks read before the error; on a latency-bound store,
+  // possibly a chunk's encoded bytes).
   Status Read(const Region& region, MutableByteView out, const ReadOptions& options = {}) const;
   Status Write(const Region& region, ByteView in, const WriteOptions& options = {});
   // Writes one element value (data_type().size() bytes) to every element of `region`, encoding

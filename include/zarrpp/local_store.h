@@ -54,6 +54,10 @@ class LocalStore : public Store {
   StoreCapabilities capabilities() const override;
 
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
+  // Read the file straight into the pieces (no intermediate buffer).
+  Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
+  Result<std::optional<uint64_t>> get_within(std::string_view key,
+                                             std::span<const MutableByteView> pieces) override;
   Status set(std::string_view key, ByteView value) override;
   // Writes the pieces one after another into the temporary file (no intermediate buffer).
   Status set_gather(std::string_view key, std::span<const ByteView> pieces) override;

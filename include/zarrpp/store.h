@@ -95,6 +95,15 @@ class Store {
   // directly (no intermediate buffer) override it.
   virtual Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces);
 
+  // Reads the whole value at `key` into the front of `pieces` (in order; pieces must not be
+  // null) when it fits in their total. Returns nullopt when the key is missing, otherwise the
+  // value's size. A value larger than the pieces is not read: nothing is written and its size is
+  // returned, so the caller can fetch it another way. Bytes of the pieces past the value are left
+  // as they were. The default reads the value with get_into() into a temporary buffer; stores
+  // that can place the bytes directly override it.
+  virtual Result<std::optional<uint64_t>> get_within(std::string_view key,
+                                                     std::span<const MutableByteView> pieces);
+
   // Convenience over get_into(): nullopt when the key is missing.
   Result<std::optional<Bytes>> get(std::string_view key, ByteRange range = ByteRange::Whole());
 

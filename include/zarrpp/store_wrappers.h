@@ -43,6 +43,8 @@ class LatencyStore : public Store {
   static constexpr size_t kLatencyIoConcurrency = 64;
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
   Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
+  Result<std::optional<uint64_t>> get_within(std::string_view key,
+                                             std::span<const MutableByteView> pieces) override;
   Result<std::vector<std::optional<Bytes>>> get_ranges(
       const std::vector<KeyRange>& requests) override;
   Status set(std::string_view key, ByteView value) override;
@@ -72,8 +74,8 @@ class CountingStore : public Store {
   // A snapshot of the counters. Operation counts include calls that failed; byte counts include
   // only bytes actually transferred by successful calls.
   struct Counters {
-    uint64_t get_into = 0;          // get_into() and get_scatter() calls (get() is one get_into())
-    uint64_t get_ranges = 0;        // get_ranges() calls
+    uint64_t get_into = 0;    // get_into(), get_scatter() and get_within() calls (get() is one)
+    uint64_t get_ranges = 0;  // get_ranges() calls
     uint64_t ranges_requested = 0;  // requests across all get_ranges() calls
     uint64_t set = 0;
     uint64_t set_range = 0;
@@ -84,7 +86,8 @@ class CountingStore : public Store {
     uint64_t list_dir = 0;
     uint64_t exists = 0;
     uint64_t size = 0;
-    uint64_t bytes_read = 0;     // bytes returned by get_into(), get_scatter() and get_ranges()
+    uint64_t bytes_read = 0;     // bytes returned by get_into(), get_scatter(), get_within() and
+                                 // get_ranges()
     uint64_t bytes_written = 0;  // bytes passed to successful set(), set_gather(), set_range()
     uint64_t max_in_flight = 0;  // the most operations running at once (reset() restarts it)
 
@@ -101,6 +104,8 @@ class CountingStore : public Store {
   StoreCapabilities capabilities() const override { return inner_->capabilities(); }
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
   Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
+  Result<std::optional<uint64_t>> get_within(std::string_view key,
+                                             std::span<const MutableByteView> pieces) override;
   Result<std::vector<std::optional<Bytes>>> get_ranges(
       const std::vector<KeyRange>& requests) override;
   Status set(std::string_view key, ByteView value) override;

@@ -144,6 +144,49 @@ TEST_P(StoreConformance, GetScatterOfTheWrongSizeIsCorruptionAndWritesNothing) {
   EXPECT_EQ(small, Bytes(999, 0xEE));
 }
 
+TEST_P(StoreConformance, GetWithinPlacesAValueThatFitsAtTheFrontOfThePieces) {
+  const Bytes v = Pattern(1000, 9);
+  MustSet("a/c/0", v);
+  Bytes first(300, 0xEE), second(600, 0xEE), third(400, 0xEE);
+  const std::vector<zarrpp::MutableByteView> pieces = {zarrpp::MutableByteView(first),
+                                                       zarrpp::MutableByteView(second),
+                                                       zarrpp::MutableByteView(third)};
+  auto size = store_->get_within("a/c/0", pieces);
+  ASSERT_TRUE(size.ok()) << size.status();
+  ASSERT_TRUE(size->has_value());
+  EXPECT_EQ(**size, 1000u);
+  EXPECT_EQ(first, Bytes(v.begin(), v.begin() + 300));
+  EXPECT_EQ(second, Bytes(v.begin() + 300, v.begin() + 900));
+  Bytes want_third(v.begin() + 900, v.end());
+  want_third.resize(400, 0xEE);  // past the value: left as it was
+  EXPECT_EQ(third, want_third);
+
+  auto missing = store_->get_within("a/c/1", pieces);
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_FALSE(missing->has_value());
+
+  MustSet("a/c/2", Bytes());
+  auto empty = store_->get_within("a/c/2", pieces);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  ASSERT_TRUE(empty->has_value());
+  EXPECT_EQ(**empty, 0u);
+}
+
+TEST_P(StoreConformance, GetWithinOfAValueTooLargeReportsItsSizeAndWritesNothing) {
+  MustSet("a/c/0", Pattern(1000, 9));
+  Bytes first(500, 0xEE), second(499, 0xEE);
+  const std::vector<zarrpp::MutableByteView> pieces = {zarrpp::MutableByteView(first),
+                                                       zarrpp::MutableByteView(second)};
+  auto size = store_->get_within("a/c/0", pieces);
+  ASSERT_TRUE(size.ok()) << size.status();
+  ASSERT_TRUE(size->has_value());
+  EXPECT_EQ(**size, 1000u);
+  EXPECT_EQ(first, Bytes(500, 0xEE));
+  EXPECT_EQ(second, Bytes(499, 0xEE));
+  // An invalid key is an error, not a miss.
+  EXPECT_TRUE(store_->get_within("../x", pieces).status().IsInvalidArgument());
+}
+
 TEST_P(StoreConformance, SetGatherStoresTheConcatenation) {
   const Bytes a = Pattern(300, 1), b = Pattern(0, 2), c = Pattern(700, 3);
   const std::vector<zarrpp::ByteView> pieces = {zarrpp::ByteView(a), zarrpp::ByteView(b),
