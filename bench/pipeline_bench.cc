@@ -25,13 +25,16 @@
 // chunk_bytes (the chunk a reader decodes: the inner chunk when sharded), stored_chunk_bytes and
 // stored_chunks (the stored chunk: the shard when sharded).
 // W1 cells with compression on the local store also get a "floor" case (semi-random data, write
-// and read): the codec work alone, see RunFloor.
+// and read: the codec work alone, see RunFloor) and a "limit" case (also scalar reads: the codec
+// work plus plain file I/O, see RunLimit).
 // After the Google Benchmark output the binary prints the fused / batched table.
 //
 //   build/bench/pipeline_bench --benchmark_out=bench/results/pipeline.json \
 //       --benchmark_out_format=json
 //   build/bench/pipeline_bench --benchmark_filter='read/c1000/'
+#include <fcntl.h>
 #include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -490,6 +493,110 @@ void RunFloor(benchmark::State& state, const Cell& c) {
   state.SetBytesProcessed(static_cast<int64_t>(NumElements(c.layout) * 4) * state.iterations());
 }
 
+// The limit of a W1 cell on the local store: workload.md's limit baseline, for every chain and both
+// layouts. Per stored file, on all cores at once: a write copies each chunk's rows out of the
+// source, encodes them with the prepared chain and pwrites them to the file one after another (a
+// shard's inner chunks in one file, without an index); a read preads each file whole, decodes each
+// chunk into a scratch chunk and copies its rows into the destination. No metadata, no store, no
+// framework: batched / limit is the largest speed-up any engine could show over batched.
+struct LimitScratch {
+  Bytes chunk;
+  Bytes file;
+  ChainScratch chain;
+};
+LimitScratch& LimitScratchOfThread() {
+  thread_local LimitScratch s;
+  return s;
+}
+
+void RunLimit(benchmark::State& state, const Cell& c) {
+  Buffers& b = BuffersFor(c.layout);
+  const Bytes& data = c.data == "scalar" ? b.expected_scalar : b.source;
+  const std::vector<uint64_t> rc = ReadChunk(c.layout);  // 256 x 1024 float32
+  const std::vector<uint64_t>& sc = c.layout.chunks;     // the stored chunk (a shard when sharded)
+  const DataType dtype(DataTypeId::kFloat32);
+  auto chain = Must(CodecChain::FromJson(CompressedChain(c.comp, 4)), "chain");
+  auto prepared = Must(chain.Prepare(ChunkSpec{rc, dtype, FillValue::Zero(dtype)}), "prepare");
+  const uint64_t cols = c.layout.shape[1];
+  const uint64_t unit_cols = cols / sc[1];
+  const uint64_t units = (c.layout.shape[0] / sc[0]) * unit_cols;
+  const uint64_t per_rows = sc[0] / rc[0], per_cols = sc[1] / rc[1];
+  const uint64_t row_bytes = rc[1] * 4;
+  const std::string dir = ScratchDir("pipeline-limit");
+  std::vector<std::vector<uint64_t>> sizes(units, std::vector<uint64_t>(per_rows * per_cols));
+  // Where row r of chunk k of unit u starts in the array.
+  auto at = [&](uint64_t u, uint64_t k, uint64_t r) {
+    const uint64_t row = (u / unit_cols) * sc[0] + (k / per_cols) * rc[0] + r;
+    const uint64_t col = (u % unit_cols) * sc[1] + (k % per_cols) * rc[1];
+    return (row * cols + col) * 4;
+  };
+  auto write = [&] {
+    DefaultExecutor()->ParallelFor(units, 1, [&](size_t lo, size_t hi) {
+      LimitScratch& s = LimitScratchOfThread();
+      s.chunk.resize(rc[0] * row_bytes);
+      for (size_t u = lo; u < hi; ++u) {
+        const std::string path = dir + "/" + std::to_string(u);
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) std::abort();
+        uint64_t off = 0;
+        for (uint64_t k = 0; k < per_rows * per_cols; ++k) {
+          for (uint64_t r = 0; r < rc[0]; ++r) {
+            std::memcpy(s.chunk.data() + r * row_bytes, data.data() + at(u, k, r), row_bytes);
+          }
+          const ByteView e = Must(prepared->Encode(s.chunk, s.chain), "encode");
+          if (::pwrite(fd, e.data(), e.size(), static_cast<off_t>(off)) !=
+              static_cast<ssize_t>(e.size())) {
+            std::abort();
+          }
+          sizes[u][k] = e.size();
+          off += e.size();
+        }
+        ::close(fd);
+      }
+    });
+  };
+  auto read = [&] {
+    DefaultExecutor()->ParallelFor(units, 1, [&](size_t lo, size_t hi) {
+      LimitScratch& s = LimitScratchOfThread();
+      s.chunk.resize(rc[0] * row_bytes);
+      for (size_t u = lo; u < hi; ++u) {
+        const std::string path = dir + "/" + std::to_string(u);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || ::fstat(fd, &st) != 0) std::abort();
+        s.file.resize(static_cast<size_t>(st.st_size));
+        if (::pread(fd, s.file.data(), s.file.size(), 0) != static_cast<ssize_t>(s.file.size())) {
+          std::abort();
+        }
+        ::close(fd);
+        uint64_t off = 0;
+        for (uint64_t k = 0; k < per_rows * per_cols; ++k) {
+          Check(prepared->Decode(ByteView(s.file.data() + off, sizes[u][k]), s.chunk, s.chain),
+                "decode");
+          off += sizes[u][k];
+          for (uint64_t r = 0; r < rc[0]; ++r) {
+            std::memcpy(b.dest.data() + at(u, k, r), s.chunk.data() + r * row_bytes, row_bytes);
+          }
+        }
+      }
+    });
+  };
+  if (c.op == "read") {
+    write();
+    std::fill(b.dest.begin(), b.dest.end(), 0xAB);
+  }
+  for (auto _ : state) {
+    if (c.op == "write") {
+      write();
+    } else {
+      read();
+    }
+  }
+  if (c.op == "read" && b.dest != data) state.SkipWithError("limit read returned different data");
+  RemoveDir(dir);
+  state.SetBytesProcessed(static_cast<int64_t>(NumElements(c.layout) * 4) * state.iterations());
+}
+
 // Slow cells get fewer repetitions (at least two; the first also warms scratch), and the short
 // ones, whose ratio noise would otherwise decide, seven.
 int RepetitionsFor(const Cell& c) {
@@ -533,16 +640,26 @@ void RegisterAll() {
                     ->Unit(benchmark::kMillisecond);
               }
             }
-            if (l.w1 && comp != "none" && data == "random" && store.local && op != "strided") {
-              Cell c{l, comp, data, op, "floor", store};
-              const std::string name =
-                  op + "/" + l.name + "/" + comp + "/" + store.name + "/" + data + "/floor";
-              benchmark::RegisterBenchmark(name.c_str(),
-                                           [c](benchmark::State& st) { RunFloor(st, c); })
-                  ->Iterations(1)
-                  ->Repetitions(RepetitionsFor(c))
-                  ->UseRealTime()
-                  ->Unit(benchmark::kMillisecond);
+            if (l.w1 && comp != "none" && store.local && op != "strided") {
+              // Random data: the codec floor and the limit; scalar reads: the limit.
+              for (const std::string pipe : {"floor", "limit"}) {
+                if (data == "scalar" && (pipe == "floor" || op == "write")) continue;
+                Cell c{l, comp, data, op, pipe, store};
+                const std::string name =
+                    op + "/" + l.name + "/" + comp + "/" + store.name + "/" + data + "/" + pipe;
+                benchmark::RegisterBenchmark(name.c_str(),
+                                             [c](benchmark::State& st) {
+                                               if (c.pipeline == "floor") {
+                                                 RunFloor(st, c);
+                                               } else {
+                                                 RunLimit(st, c);
+                                               }
+                                             })
+                    ->Iterations(1)
+                    ->Repetitions(RepetitionsFor(c))
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMillisecond);
+              }
             }
           }
         }

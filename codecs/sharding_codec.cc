@@ -617,7 +617,11 @@ bool IsWholeShard(const Layout& L, const uint64_t* origin, const std::vector<uin
 // swapped-in buffer keeps its capacity, so after the first shard no encode allocates.
 void TakeEncoded(ByteView enc, InnerScratch& s, Bytes& dst) {
   for (Bytes* b : {&s.chain.a, &s.chain.b, &s.chain.c, &s.chunk}) {
-    if (!enc.empty() && enc.data() == b->data() && enc.size() == b->size()) {
+    // A buffer the codec sized for its worst case, far above what it wrote, stays with the
+    // scratch (warm for the next chunk) and the bytes are copied out: taking it would leave the
+    // codec a fresh buffer to allocate and zero-fill for every inner chunk.
+    if (!enc.empty() && enc.data() == b->data() && enc.size() == b->size() &&
+        b->capacity() <= enc.size() + enc.size() / 4) {
       std::swap(*b, dst);
       return;
     }
