@@ -77,7 +77,7 @@ def summary(cells):
         # Run-to-run spread: the median repetition of each pipeline.
         median = {p: statistics.median(r["seconds"] for r in by_pipe[p]) for p in PIPELINES}
         rows[key] = {"best": b, "peak": peak, "median": median}
-        for extra in ("floor", "limit"):
+        for extra in ("floor", "limit", "atomic-limit"):
             if extra in by_pipe:
                 rows[key][extra] = best(by_pipe[extra])
     return rows
@@ -209,10 +209,11 @@ def table(rows, layouts, context, path, command):
         ratios1.append((r["best"]["fused1"]["seconds"] / bt, key))
         run = r["best"]["fused"]
         if s == "local" and c != "none" and run["chunk_bytes"] >= MIB and op != "strided":
-            floor, lim = r.get("floor"), r.get("limit")
+            floor, lim, alim = r.get("floor"), r.get("limit"), r.get("atomic-limit")
             big_local.append((bt / run["seconds"], key, bt / floor["seconds"] if floor else None,
                               bt / lim["seconds"] if lim else None,
-                              run["seconds"] / lim["seconds"] if lim else None))
+                              run["seconds"] / lim["seconds"] if lim else None,
+                              bt / alim["seconds"] if alim else None))
         limit = run["workers"] * 2 * run["stored_chunk_bytes"] + 16 * MIB
         mem_rows.append((r["peak"]["fused"], limit, r["peak"]["batched"], key))
         if r["peak"]["fused"] > limit:
@@ -273,12 +274,26 @@ def table(rows, layouts, context, path, command):
                          "pipeline faster than the limit: " +
                          ", ".join(f"{name(x[1])} fused {x[0]:.2f}x, batched / limit {x[3]:.2f}x"
                                    for x in near))
+        atomic = [x for x in big_local if x[0] < 1.5 and x not in capped and x not in near
+                  and x[5] is not None and x[5] < 1.5]
+        if atomic:
+            lines.append("  Writes where batched is within 1.5x of the atomic limit (the limit writing "
+                         "each file as a temporary file renamed over the key's, as LocalStore's "
+                         "atomic set must: the `atomic-limit` case): " +
+                         ", ".join(f"{name(x[1])} fused {x[0]:.2f}x, batched / atomic limit {x[5]:.2f}x"
+                                   for x in atomic))
+        open_cells = [x for x in big_local if x[0] < 1.5 and x not in capped + near + atomic]
+        lines.append(f"  Cells below 1.5x that none of these bounds explain: {len(open_cells)}" +
+                     ("" if not open_cells else ": " + ", ".join(f"{name(x[1])} {x[0]:.2f}x"
+                                                                 for x in open_cells)) + ".")
         lines.append("")
-        lines.append("  | cell | fused speed-up | batched / codec floor | batched / limit | fused / limit |")
-        lines.append("  |---|---|---|---|---|")
+        lines.append("  | cell | fused speed-up | batched / codec floor | batched / limit | "
+                     "fused / limit | batched / atomic limit |")
+        lines.append("  |---|---|---|---|---|---|")
         ratio = lambda x: "-" if x is None else f"{x:.2f}x"  # noqa: E731
-        for v, k, f, bl, fl in big_local:
-            lines.append(f"  | {name(k)} | {v:.2f}x | {ratio(f)} | {ratio(bl)} | {ratio(fl)} |")
+        for v, k, f, bl, fl, al in big_local:
+            lines.append(f"  | {name(k)} | {v:.2f}x | {ratio(f)} | {ratio(bl)} | {ratio(fl)} | "
+                         f"{ratio(al)} |")
         lines.append("")
     worst_mem = max(mem_rows, key=lambda x: x[0] / x[1])
     lines.append(f"- Fused peak memory at most workers x 2 stored chunks + 16 MiB above the output "
