@@ -293,22 +293,31 @@ std::mutex& LocalStore::StripeFor(std::string_view key) {
 
 namespace {
 
-// Opens the file of `key` for reading into `fd` and reports its size. False when the key is
-// missing (no file, or not a regular file).
-Result<bool> OpenValue(const std::string& path, std::string_view key, FileDescriptor& fd,
-                       uint64_t& size) {
+// The file of a key opened for reading, and its size when opened.
+struct OpenedValue {
+  std::string path;
+  FileDescriptor fd{-1};
+  uint64_t size = 0;
+};
+
+// Opens `path`, the file of `key`, into `v`. False when the key is missing (no file, or not a
+// regular file).
+Result<bool> OpenValue(std::string path, std::string_view key, OpenedValue& v) {
+  v.path = std::move(path);
+  const std::string& p = v.path;
+  FileDescriptor& fd = v.fd;
   // O_NONBLOCK keeps a FIFO planted under the root from blocking the reader.
-  fd.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  fd.Reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
     if (IsMissingErrno(errno)) return false;
-    return OsError("open", path, errno).WithContext(KeyContext("get", key));
+    return OsError("open", p, errno).WithContext(KeyContext("get", key));
   }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) {
-    return OsError("fstat", path, errno).WithContext(KeyContext("get", key));
+    return OsError("fstat", p, errno).WithContext(KeyContext("get", key));
   }
   if (!S_ISREG(st.st_mode)) return false;
-  size = static_cast<uint64_t>(st.st_size);
+  v.size = static_cast<uint64_t>(st.st_size);
   return true;
 }
 
@@ -353,43 +362,37 @@ Status ReadIntoPieces(int fd, const std::string& path, std::string_view key, uin
 
 Result<bool> LocalStore::get_into(std::string_view key, ByteRange range, Bytes& out) {
   RETURN_IF_ERROR(ValidateKey(key));
-  const std::string path = PathOf(key);
-  FileDescriptor fd(-1);
-  uint64_t size = 0;
-  ASSIGN_OR_RETURN(bool found, OpenValue(path, key, fd, size));
+  OpenedValue v;
+  ASSIGN_OR_RETURN(bool found, OpenValue(PathOf(key), key, v));
   if (!found) return false;
-  ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
+  ASSIGN_OR_RETURN(auto bounds, range.Resolve(v.size, key));
   out.resize(bounds.second - bounds.first);
-  RETURN_IF_ERROR(ReadAt(fd.get(), path, key, bounds.first, out, bounds.second));
+  RETURN_IF_ERROR(ReadAt(v.fd.get(), v.path, key, bounds.first, out, bounds.second));
   return true;
 }
 
 Result<bool> LocalStore::get_scatter(std::string_view key,
                                      std::span<const MutableByteView> pieces) {
   RETURN_IF_ERROR(ValidateKey(key));
-  const std::string path = PathOf(key);
-  FileDescriptor fd(-1);
-  uint64_t size = 0;
-  ASSIGN_OR_RETURN(bool found, OpenValue(path, key, fd, size));
+  OpenedValue v;
+  ASSIGN_OR_RETURN(bool found, OpenValue(PathOf(key), key, v));
   if (!found) return false;
   const uint64_t expected = internal::PiecesSize(pieces);
-  if (size != expected) return internal::ScatterSizeMismatch(key, size, expected);
-  RETURN_IF_ERROR(ReadIntoPieces(fd.get(), path, key, size, pieces));
+  if (v.size != expected) return internal::ScatterSizeMismatch(key, v.size, expected);
+  RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), v.path, key, v.size, pieces));
   return true;
 }
 
 Result<std::optional<uint64_t>> LocalStore::get_within(std::string_view key,
                                                        std::span<const MutableByteView> pieces) {
   RETURN_IF_ERROR(ValidateKey(key));
-  const std::string path = PathOf(key);
-  FileDescriptor fd(-1);
-  uint64_t size = 0;
-  ASSIGN_OR_RETURN(bool found, OpenValue(path, key, fd, size));
+  OpenedValue v;
+  ASSIGN_OR_RETURN(bool found, OpenValue(PathOf(key), key, v));
   if (!found) return std::optional<uint64_t>();
-  if (size <= internal::PiecesSize(pieces)) {
-    RETURN_IF_ERROR(ReadIntoPieces(fd.get(), path, key, size, pieces));
+  if (v.size <= internal::PiecesSize(pieces)) {
+    RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), v.path, key, v.size, pieces));
   }
-  return std::optional<uint64_t>(size);
+  return std::optional<uint64_t>(v.size);
 }
 
 Status LocalStore::set(std::string_view key, ByteView value) {
