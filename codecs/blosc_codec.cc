@@ -155,23 +155,32 @@ Json BloscCodec::ToJson() const {
 }
 
 Status BloscCodec::Encode(ByteView in, Bytes& out) const {
+  Result<ByteView> enc = EncodeKeep(in, out);
+  if (!enc.ok()) {
+    out.clear();
+    return enc.status();
+  }
+  out.resize(enc->size());
+  return Status::OK();
+}
+
+Result<ByteView> BloscCodec::EncodeKeep(ByteView in, Bytes& buf) const {
   if (in.size() > static_cast<uint64_t>(BLOSC_MAX_BUFFERSIZE)) {
     return Status::InvalidArgument("blosc: input of " + std::to_string(in.size()) +
                                    " bytes exceeds the c-blosc limit of " +
                                    std::to_string(BLOSC_MAX_BUFFERSIZE) + " bytes");
   }
-  out.resize(in.size() + BLOSC_MAX_OVERHEAD);
+  const size_t bound = in.size() + BLOSC_MAX_OVERHEAD;
+  if (buf.size() < bound) buf.resize(bound);
   const size_t typesize = options_.typesize.value_or(1);
   const int n = blosc_compress_ctx(options_.clevel, ShuffleCode(options_.shuffle), typesize,
-                                   in.size(), in.data(), out.data(), out.size(),
-                                   options_.cname.c_str(), options_.blocksize, num_threads_);
+                                   in.size(), in.data(), buf.data(), bound, options_.cname.c_str(),
+                                   options_.blocksize, num_threads_);
   if (n <= 0) {
-    out.clear();
     // With a destination of input + BLOSC_MAX_OVERHEAD c-blosc documents that it cannot fail.
     return Status::InvalidArgument("blosc: compression failed with code " + std::to_string(n));
   }
-  out.resize(static_cast<size_t>(n));
-  return Status::OK();
+  return ByteView(buf.data(), static_cast<size_t>(n));
 }
 
 Result<uint64_t> BloscCodec::CheckFrame(ByteView in) const {

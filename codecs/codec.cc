@@ -6,6 +6,11 @@
 
 namespace zarrpp {
 
+Result<ByteView> BytesToBytesCodec::EncodeKeep(ByteView in, Bytes& buf) const {
+  RETURN_IF_ERROR(Encode(in, buf));
+  return ByteView(buf);
+}
+
 Status BytesToBytesCodec::DecodeInto(ByteView in, MutableByteView out) const {
   // Codecs that can decode in place override this; the fallback pays one allocation and a copy.
   Bytes scratch;

@@ -85,6 +85,10 @@ class BytesToBytesCodec : public Codec {
   virtual std::optional<uint64_t> EncodedSize(uint64_t decoded_size) const = 0;
   // `out` is resized to the encoded bytes (its capacity is reused).
   virtual Status Encode(ByteView in, Bytes& out) const = 0;
+  // Encodes `in` into the front of `buf` and returns the encoded bytes. `buf` grows as needed but
+  // is not shrunk to them, so a buffer kept at the codec's worst-case size is not zero-filled
+  // again on the next call (compressors override this). The default is Encode() into `buf`.
+  virtual Result<ByteView> EncodeKeep(ByteView in, Bytes& buf) const;
   // Decodes `in`. `decoded_size` is the exact decoded size when the chain knows it (a mismatch is
   // Corruption). Returns the decoded bytes, which live in `scratch` or alias `in` (crc32c strips
   // its suffix without a copy).

@@ -146,8 +146,7 @@ Result<ByteView> PreparedChain::Encode(ByteView chunk, ChainScratch& scratch) co
   }
   for (const auto& c : chain_.bytes_to_bytes()) {
     Bytes& dst = FreeBuffer(scratch, cur);
-    RETURN_IF_ERROR(c->Encode(cur, dst));
-    cur = dst;
+    ASSIGN_OR_RETURN(cur, c->EncodeKeep(cur, dst));
   }
   return cur;
 }

@@ -34,17 +34,26 @@ const DeflateFormat kGzipFormat{"gzip", libdeflate_gzip_compress_bound, libdefla
 const DeflateFormat kZlibFormat{"zlib", libdeflate_zlib_compress_bound, libdeflate_zlib_compress,
                                 libdeflate_zlib_decompress};
 
-Status DeflateEncode(const DeflateFormat& f, int level, ByteView in, Bytes& out) {
+Result<size_t> DeflateEncodeKeep(const DeflateFormat& f, int level, ByteView in, Bytes& buf) {
   const DeflateCompressor c = LeaseDeflateCompressor(level);
   if (c == nullptr) return Status::IOError(std::string(f.name) + ": cannot allocate a compressor");
-  out.resize(f.bound(c, in.size()));
-  const size_t n = f.compress(c, in.data(), in.size(), out.data(), out.size());
+  const size_t bound = f.bound(c, in.size());
+  if (buf.size() < bound) buf.resize(bound);
+  const size_t n = f.compress(c, in.data(), in.size(), buf.data(), buf.size());
   if (n == 0) {
-    out.clear();
     return Status::InvalidArgument(std::string(f.name) + ": compression of " +
                                    std::to_string(in.size()) + " bytes failed");
   }
-  out.resize(n);
+  return n;
+}
+
+Status DeflateEncode(const DeflateFormat& f, int level, ByteView in, Bytes& out) {
+  Result<size_t> n = DeflateEncodeKeep(f, level, in, out);
+  if (!n.ok()) {
+    out.clear();
+    return n.status();
+  }
+  out.resize(*n);
   return Status::OK();
 }
 

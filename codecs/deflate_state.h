@@ -46,6 +46,9 @@ extern const DeflateFormat kZlibFormat;
 
 // Compresses `in` into `out` at `level`.
 Status DeflateEncode(const DeflateFormat& f, int level, ByteView in, Bytes& out);
+// Compresses `in` into the front of `buf` (grown to the format's bound when smaller, never shrunk)
+// and returns the compressed size.
+Result<size_t> DeflateEncodeKeep(const DeflateFormat& f, int level, ByteView in, Bytes& buf);
 // Decompresses into exactly `out`; any other decoded size is Corruption.
 Status DeflateDecodeInto(const DeflateFormat& f, ByteView in, MutableByteView out);
 // Decompresses a stream of unknown decoded size into `scratch`, starting with `capacity` bytes

@@ -63,6 +63,12 @@ Status GzipCodec::Encode(ByteView in, Bytes& out) const {
   return internal::DeflateEncode(internal::kGzipFormat, options_.level, in, out);
 }
 
+Result<ByteView> GzipCodec::EncodeKeep(ByteView in, Bytes& buf) const {
+  ASSIGN_OR_RETURN(size_t n,
+                   internal::DeflateEncodeKeep(internal::kGzipFormat, options_.level, in, buf));
+  return ByteView(buf.data(), n);
+}
+
 Status GzipCodec::DecodeInto(ByteView in, MutableByteView out) const {
   return internal::DeflateDecodeInto(internal::kGzipFormat, in, out);
 }

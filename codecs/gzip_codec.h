@@ -32,6 +32,7 @@ class GzipCodec final : public BytesToBytesCodec {
   Json ToJson() const override;
   std::optional<uint64_t> EncodedSize(uint64_t) const override { return std::nullopt; }
   Status Encode(ByteView in, Bytes& out) const override;
+  Result<ByteView> EncodeKeep(ByteView in, Bytes& buf) const override;
   Result<ByteView> Decode(ByteView in, std::optional<uint64_t> decoded_size,
                           Bytes& scratch) const override;
   Status DecodeInto(ByteView in, MutableByteView out) const override;

@@ -59,6 +59,12 @@ Status ZlibCodec::Encode(ByteView in, Bytes& out) const {
   return internal::DeflateEncode(internal::kZlibFormat, options_.level, in, out);
 }
 
+Result<ByteView> ZlibCodec::EncodeKeep(ByteView in, Bytes& buf) const {
+  ASSIGN_OR_RETURN(size_t n,
+                   internal::DeflateEncodeKeep(internal::kZlibFormat, options_.level, in, buf));
+  return ByteView(buf.data(), n);
+}
+
 Status ZlibCodec::DecodeInto(ByteView in, MutableByteView out) const {
   return internal::DeflateDecodeInto(internal::kZlibFormat, in, out);
 }

@@ -134,6 +134,16 @@ Json ZstdCodec::ToJson() const {
 }
 
 Status ZstdCodec::Encode(ByteView in, Bytes& out) const {
+  Result<ByteView> enc = EncodeKeep(in, out);
+  if (!enc.ok()) {
+    out.clear();
+    return enc.status();
+  }
+  out.resize(enc->size());
+  return Status::OK();
+}
+
+Result<ByteView> ZstdCodec::EncodeKeep(ByteView in, Bytes& buf) const {
   const CCtxPool::Lease cctx = LeaseCCtx();
   if (cctx == nullptr) return Status::IOError("zstd: cannot allocate a compression context");
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
@@ -142,14 +152,11 @@ Status ZstdCodec::Encode(ByteView in, Bytes& out) const {
     r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, options_.checksum ? 1 : 0);
   }
   if (ZSTD_isError(r)) return Status::InvalidArgument("zstd: " + ZstdError(r));
-  out.resize(ZSTD_compressBound(in.size()));
-  const size_t n = ZSTD_compress2(cctx, out.data(), out.size(), in.data(), in.size());
-  if (ZSTD_isError(n)) {
-    out.clear();
-    return Status::InvalidArgument("zstd: compression failed: " + ZstdError(n));
-  }
-  out.resize(n);
-  return Status::OK();
+  const size_t bound = ZSTD_compressBound(in.size());
+  if (buf.size() < bound) buf.resize(bound);
+  const size_t n = ZSTD_compress2(cctx, buf.data(), buf.size(), in.data(), in.size());
+  if (ZSTD_isError(n)) return Status::InvalidArgument("zstd: compression failed: " + ZstdError(n));
+  return ByteView(buf.data(), n);
 }
 
 Status ZstdCodec::DecodeInto(ByteView in, MutableByteView out) const {

@@ -372,6 +372,44 @@ TEST(BloscCodec, EveryCnameAndShuffleRoundTrips) {
   }
 }
 
+// EncodeKeep gives the bytes Encode gives, in the front of a buffer it grows but never shrinks:
+// a buffer at the worst-case size from an earlier chunk is reused as it is.
+TEST(Codecs, EncodeKeepMatchesEncodeAndKeepsTheBuffer) {
+  const Json configs[] = {
+      {{"name", "blosc"},
+       {"configuration",
+        {{"cname", "lz4"},
+         {"clevel", 5},
+         {"shuffle", "shuffle"},
+         {"typesize", 4},
+         {"blocksize", 0}}}},
+      {{"name", "zstd"}, {"configuration", {{"level", 3}, {"checksum", false}}}},
+      {{"name", "gzip"}, {"configuration", {{"level", 1}}}},
+      {{"name", "crc32c"}}};
+  const Bytes noisy = TestBytes(50000);
+  const Bytes smooth(50000, 7);
+  for (const Json& j : configs) {
+    auto codec = MustCreate(j);
+    ASSERT_NE(codec, nullptr) << j.dump();
+    const BytesToBytesCodec& c = AsBytesToBytes(codec);
+    Bytes buf;
+    for (const Bytes* in : {&noisy, &smooth, &noisy}) {
+      Bytes want;
+      ASSERT_TRUE(c.Encode(*in, want).ok()) << j.dump();
+      const size_t before = buf.size();
+      auto got = c.EncodeKeep(*in, buf);
+      ASSERT_TRUE(got.ok()) << j.dump() << got.status();
+      EXPECT_EQ(Bytes(got->begin(), got->end()), want) << j.dump();
+      EXPECT_EQ(got->data(), buf.data()) << j.dump();
+      if (j["name"] != "crc32c") EXPECT_GE(buf.size(), before) << j.dump();
+      Bytes back;
+      auto decoded = c.Decode(*got, in->size(), back);
+      ASSERT_TRUE(decoded.ok()) << j.dump() << decoded.status();
+      EXPECT_EQ(Bytes(decoded->begin(), decoded->end()), *in) << j.dump();
+    }
+  }
+}
+
 TEST(BloscCodec, ExplicitBlocksizeAndNoTypesizeWithNoShuffle) {
   auto codec = MustCreate(
       {{"name", "blosc"},
