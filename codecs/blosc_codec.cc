@@ -155,13 +155,7 @@ Json BloscCodec::ToJson() const {
 }
 
 Status BloscCodec::Encode(ByteView in, Bytes& out) const {
-  Result<ByteView> enc = EncodeKeep(in, out);
-  if (!enc.ok()) {
-    out.clear();
-    return enc.status();
-  }
-  out.resize(enc->size());
-  return Status::OK();
+  return EncodeByKeep(in, out);
 }
 
 Result<ByteView> BloscCodec::EncodeKeep(ByteView in, Bytes& buf) const {

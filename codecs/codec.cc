@@ -11,6 +11,16 @@ Result<ByteView> BytesToBytesCodec::EncodeKeep(ByteView in, Bytes& buf) const {
   return ByteView(buf);
 }
 
+Status BytesToBytesCodec::EncodeByKeep(ByteView in, Bytes& out) const {
+  Result<ByteView> enc = EncodeKeep(in, out);
+  if (!enc.ok()) {
+    out.clear();
+    return enc.status();
+  }
+  out.resize(enc->size());
+  return Status::OK();
+}
+
 Status BytesToBytesCodec::DecodeInto(ByteView in, MutableByteView out) const {
   // Codecs that can decode in place override this; the fallback pays one allocation and a copy.
   Bytes scratch;

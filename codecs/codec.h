@@ -89,6 +89,13 @@ class BytesToBytesCodec : public Codec {
   // is not shrunk to them, so a buffer kept at the codec's worst-case size is not zero-filled
   // again on the next call (compressors override this). The default is Encode() into `buf`.
   virtual Result<ByteView> EncodeKeep(ByteView in, Bytes& buf) const;
+
+ protected:
+  // Encode() for codecs that implement EncodeKeep(): its bytes, `out` shrunk to them (cleared on
+  // error).
+  Status EncodeByKeep(ByteView in, Bytes& out) const;
+
+ public:
   // Decodes `in`. `decoded_size` is the exact decoded size when the chain knows it (a mismatch is
   // Corruption). Returns the decoded bytes, which live in `scratch` or alias `in` (crc32c strips
   // its suffix without a copy).

@@ -47,16 +47,6 @@ Result<size_t> DeflateEncodeKeep(const DeflateFormat& f, int level, ByteView in,
   return n;
 }
 
-Status DeflateEncode(const DeflateFormat& f, int level, ByteView in, Bytes& out) {
-  Result<size_t> n = DeflateEncodeKeep(f, level, in, out);
-  if (!n.ok()) {
-    out.clear();
-    return n.status();
-  }
-  out.resize(*n);
-  return Status::OK();
-}
-
 Status DeflateDecodeInto(const DeflateFormat& f, ByteView in, MutableByteView out) {
   const DeflateDecompressor d = LeaseDeflateDecompressor();
   if (d == nullptr) {

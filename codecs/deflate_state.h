@@ -44,10 +44,8 @@ struct DeflateFormat {
 extern const DeflateFormat kGzipFormat;
 extern const DeflateFormat kZlibFormat;
 
-// Compresses `in` into `out` at `level`.
-Status DeflateEncode(const DeflateFormat& f, int level, ByteView in, Bytes& out);
-// Compresses `in` into the front of `buf` (grown to the format's bound when smaller, never shrunk)
-// and returns the compressed size.
+// Compresses `in` at `level` into the front of `buf` (grown to the format's bound when smaller,
+// never shrunk) and returns the compressed size.
 Result<size_t> DeflateEncodeKeep(const DeflateFormat& f, int level, ByteView in, Bytes& buf);
 // Decompresses into exactly `out`; any other decoded size is Corruption.
 Status DeflateDecodeInto(const DeflateFormat& f, ByteView in, MutableByteView out);

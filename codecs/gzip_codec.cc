@@ -60,7 +60,7 @@ Json GzipCodec::ToJson() const {
 }
 
 Status GzipCodec::Encode(ByteView in, Bytes& out) const {
-  return internal::DeflateEncode(internal::kGzipFormat, options_.level, in, out);
+  return EncodeByKeep(in, out);
 }
 
 Result<ByteView> GzipCodec::EncodeKeep(ByteView in, Bytes& buf) const {

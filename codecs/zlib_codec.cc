@@ -56,7 +56,7 @@ Json ZlibCodec::ToJson() const {
 }
 
 Status ZlibCodec::Encode(ByteView in, Bytes& out) const {
-  return internal::DeflateEncode(internal::kZlibFormat, options_.level, in, out);
+  return EncodeByKeep(in, out);
 }
 
 Result<ByteView> ZlibCodec::EncodeKeep(ByteView in, Bytes& buf) const {

@@ -134,13 +134,7 @@ Json ZstdCodec::ToJson() const {
 }
 
 Status ZstdCodec::Encode(ByteView in, Bytes& out) const {
-  Result<ByteView> enc = EncodeKeep(in, out);
-  if (!enc.ok()) {
-    out.clear();
-    return enc.status();
-  }
-  out.resize(enc->size());
-  return Status::OK();
+  return EncodeByKeep(in, out);
 }
 
 Result<ByteView> ZstdCodec::EncodeKeep(ByteView in, Bytes& buf) const {
