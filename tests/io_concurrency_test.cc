@@ -307,7 +307,8 @@ TEST(InflightBudget, BufferedChunksRunBudgetOverChunkAtATime) {
 
 TEST(InflightBudget, SmallEncodedChunksRunAtIoConcurrency) {
   const BudgetCase c = BudgetArray(true, true);
-  // Room for the two CPU stages' decoded chunks and two encoded chunks of full size.
+  // Writes: room for the two CPU stages' gathered chunks and two encoded chunks of full size.
+  // Reads: for the CPU stages' chunks alone; lanes reserve small encoded sizes once seen.
   BudgetRig rig = MakeRig(c.meta, 4 * kBudgetChunk, std::chrono::milliseconds(20));
   ASSERT_NE(rig.array, nullptr);
   EXPECT_GT(WriteAll(rig, c), 2u);
