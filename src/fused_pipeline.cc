@@ -288,13 +288,10 @@ Status DecodePart(const Array::Impl& a, const Region& region, MutableByteView ou
 // The first `n` bytes of `pieces`, concatenated into `out`.
 void GatherFront(std::span<const MutableByteView> pieces, uint64_t n, Bytes& out) {
   out.resize(n);
-  uint64_t at = 0;
-  for (const MutableByteView& piece : pieces) {
-    if (at == n) break;
-    const uint64_t k = std::min<uint64_t>(piece.size(), n - at);
-    std::memcpy(out.data() + at, piece.data(), k);
-    at += k;
-  }
+  (void)ForEachFrontPiece(pieces, n, [&](MutableByteView piece, uint64_t at) {
+    std::memcpy(out.data() + at, piece.data(), piece.size());
+    return Status::OK();
+  });
 }
 
 Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s,
@@ -319,17 +316,19 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     if (fetched != 0) req->Saw(fetched);
     return Status::OK();
   }
+  // A missing chunk reads as the fill value.
+  auto fill_part = [&] {
+    CpuToken cpu(gate);
+    FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
+            esize);
+    return Status::OK();
+  };
   const bool identity = a.chain->is_identity();
   if (lane != nullptr && identity && ChunkRowPieces(m, region, p, out.data(), s.pieces)) {
     // The stored bytes are the chunk: the store places them straight in the caller's buffer, so
     // the lane holds no buffer at all.
     ASSIGN_OR_RETURN(bool found, a.store->get_scatter(key, s.pieces));
-    if (!found) {
-      CpuToken cpu(gate);
-      FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
-              esize);
-    }
-    return Status::OK();
+    return found ? Status::OK() : fill_part();
   }
   if (lane != nullptr && !identity && !lane->TryHold(req->Estimate()) &&
       ChunkRowPieces(m, region, p, out.data(), s.pieces)) {
@@ -339,17 +338,14 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     // the encoded chunks weigh. The CPU stage copies the encoded bytes out before decoding over
     // them (one copy more than through a lane buffer).
     std::erase_if(s.pieces, [](const MutableByteView& v) { return v.data() == nullptr; });
-    if (req->Estimate() <= internal::PiecesSize<MutableByteView>(s.pieces)) {
+    const uint64_t room = internal::PiecesSize<MutableByteView>(s.pieces);
+    if (req->Estimate() <= room) {
       lane->Drop();
       ASSIGN_OR_RETURN(std::optional<uint64_t> size, a.store->get_within(key, s.pieces));
-      CpuToken cpu(gate);
-      if (!size) {
-        FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
-                esize);
-        return Status::OK();
-      }
+      if (!size) return fill_part();
       req->Saw(*size);
-      if (*size <= internal::PiecesSize<MutableByteView>(s.pieces)) {
+      if (*size <= room) {
+        CpuToken cpu(gate);
         CpuScratch c(s, lane);
         GatherFront(s.pieces, *size, c->fetched);
         return DecodePart(a, region, out, p, key, c->fetched, *c);
@@ -370,12 +366,8 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     lane->Sync();
     if (found) req->Saw(s.fetched.size());
   }
+  if (!found) return fill_part();
   CpuToken cpu(gate);
-  if (!found) {
-    FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
-            esize);
-    return Status::OK();
-  }
   CpuScratch c(s, lane);
   return DecodePart(a, region, out, p, key, s.fetched, *c);
 }

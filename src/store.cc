@@ -146,15 +146,12 @@ Status internal::ScatterSizeMismatch(std::string_view key, uint64_t value_size, 
 }
 
 void internal::ScatterCopy(ByteView value, std::span<const MutableByteView> pieces) {
-  const uint8_t* from = value.data();
-  uint64_t left = value.size();
-  for (const MutableByteView& p : pieces) {
-    if (left == 0) break;
-    const uint64_t n = std::min<uint64_t>(p.size(), left);
-    if (p.data() != nullptr && n != 0) std::memcpy(p.data(), from, n);
-    from += n;
-    left -= n;
-  }
+  (void)ForEachFrontPiece(pieces, value.size(), [&](MutableByteView part, uint64_t at) {
+    if (part.data() != nullptr && !part.empty()) {
+      std::memcpy(part.data(), value.data() + at, part.size());
+    }
+    return Status::OK();
+  });
 }
 
 Result<bool> Store::get_scatter(std::string_view key, std::span<const MutableByteView> pieces) {

@@ -347,15 +347,9 @@ Status ReadAt(int fd, const std::string& path, std::string_view key, uint64_t of
 // Reads the first `size` bytes of the open file into the front of `pieces`.
 Status ReadIntoPieces(int fd, const std::string& path, std::string_view key, uint64_t size,
                       std::span<const MutableByteView> pieces) {
-  uint64_t at = 0;
-  for (const MutableByteView& p : pieces) {
-    if (at == size) break;
-    const uint64_t n = std::min<uint64_t>(p.size(), size - at);
-    RETURN_IF_ERROR(
-        ReadAt(fd, path, key, at, MutableByteView(p.data(), p.data() == nullptr ? 0 : n), size));
-    at += n;
-  }
-  return Status::OK();
+  return internal::ForEachFrontPiece(pieces, size, [&](MutableByteView part, uint64_t at) {
+    return ReadAt(fd, path, key, at, part, size);
+  });
 }
 
 }  // namespace
