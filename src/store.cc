@@ -35,7 +35,7 @@ std::string QuoteKey(std::string_view key) {
 
 // Temporary files of LocalStore start with this; no key may contain such a segment, so a
 // temporary can never be mistaken for (or collide with) a stored value.
-constexpr std::string_view kReservedSegmentPrefix = ".zarrpp-tmp-";
+constexpr std::string_view kReservedSegmentPrefix = ".zarrpp-";
 
 Status InvalidKey(std::string_view what, std::string_view key, std::string_view reason) {
   std::string m = "invalid store ";
@@ -63,7 +63,7 @@ Status ValidateKeyAs(std::string_view what, std::string_view key, std::string_vi
     if (segment == ".") return InvalidKey(what, shown, "segment '.'");
     if (segment == "..") return InvalidKey(what, shown, "segment '..'");
     if (segment.starts_with(kReservedSegmentPrefix)) {
-      return InvalidKey(what, shown, "segment starts with the reserved '.zarrpp-tmp-'");
+      return InvalidKey(what, shown, "segment starts with the reserved '.zarrpp-'");
     }
     begin = end + 1;
   }
@@ -199,6 +199,138 @@ Status Store::set_range(std::string_view key, uint64_t offset, ByteView value) {
 Result<bool> Store::exists(std::string_view key) {
   ASSIGN_OR_RETURN(std::optional<uint64_t> value_size, size(key));
   return value_size.has_value();
+}
+
+std::string Generation::ToString() const {
+  switch (kind_) {
+    case Kind::kUnknown: return "unknown";
+    case Kind::kAbsent: return "absent";
+    case Kind::kValue: return token_;
+  }
+  return "unknown";
+}
+
+Result<ReadResult> Store::get_if(std::string_view key, ByteRange range, Bytes& out,
+                                 const Generation* if_equal) {
+  ReadResult r;
+  if (if_equal != nullptr) {
+    RETURN_IF_ERROR(ValidateKey(key));
+    r.condition_met = false;
+    return r;
+  }
+  ASSIGN_OR_RETURN(r.found, get_into(key, range, out));
+  if (!r.found) r.generation = Generation::Absent();
+  return r;
+}
+
+Result<Generation> Store::generation(std::string_view key) {
+  ASSIGN_OR_RETURN(bool present, exists(key));
+  return present ? Generation::Unknown() : Generation::Absent();
+}
+
+namespace {
+
+// A whole value read once; ranges are served from memory.
+class BufferedReader final : public ValueReader {
+ public:
+  explicit BufferedReader(Bytes value) : value_(std::move(value)) {}
+  uint64_t size() const override { return value_.size(); }
+  const Generation& generation() const override { return generation_; }
+  Result<bool> read(ByteRange range, Bytes& out) override {
+    ASSIGN_OR_RETURN(auto bounds, range.Resolve(value_.size(), "(reader)"));
+    out.assign(value_.begin() + static_cast<ptrdiff_t>(bounds.first),
+               value_.begin() + static_cast<ptrdiff_t>(bounds.second));
+    return true;
+  }
+
+ private:
+  Bytes value_;
+  Generation generation_;
+};
+
+// Ranges read with get_if() conditioned on the generation seen at open.
+class ConditionalReader final : public ValueReader {
+ public:
+  ConditionalReader(Store* store, std::string key, uint64_t size, Generation generation)
+      : store_(store), key_(std::move(key)), size_(size), generation_(std::move(generation)) {}
+  uint64_t size() const override { return size_; }
+  const Generation& generation() const override { return generation_; }
+  Result<bool> read(ByteRange range, Bytes& out) override {
+    ASSIGN_OR_RETURN(auto bounds, range.Resolve(size_, key_));
+    ASSIGN_OR_RETURN(
+        ReadResult r,
+        store_->get_if(key_, ByteRange::Bounded(bounds.first, bounds.second), out, &generation_));
+    return r.found && r.condition_met;
+  }
+
+ private:
+  Store* store_;
+  std::string key_;
+  uint64_t size_;
+  Generation generation_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ValueReader>> Store::open_reader(std::string_view key) {
+  if (!capabilities().generations) {
+    Bytes value;
+    ASSIGN_OR_RETURN(bool found, get_into(key, ByteRange::Whole(), value));
+    if (!found) return std::unique_ptr<ValueReader>();
+    return std::unique_ptr<ValueReader>(new BufferedReader(std::move(value)));
+  }
+  // The size and the generation must describe one version: read an empty range with the
+  // generation, then the size conditioned on it.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    Bytes none;
+    ASSIGN_OR_RETURN(ReadResult r, get_if(key, ByteRange::Bounded(0, 0), none));
+    if (!r.found) return std::unique_ptr<ValueReader>();
+    ASSIGN_OR_RETURN(std::optional<uint64_t> n, size(key));
+    if (!n) return std::unique_ptr<ValueReader>();
+    ASSIGN_OR_RETURN(Generation now, generation(key));
+    if (now == r.generation) {
+      return std::unique_ptr<ValueReader>(
+          new ConditionalReader(this, std::string(key), *n, std::move(r.generation)));
+    }
+  }
+  return Status::IOError("open_reader of key " + QuoteKey(key) +
+                         ": the value kept changing while being opened");
+}
+
+namespace {
+Status ConditionsUnsupported(std::string_view op, std::string_view key, const Store& store) {
+  return Status::Unsupported(std::string(op) + " of key " + QuoteKey(key) +
+                             " with a condition: store " + store.description() +
+                             " does not support conditional writes");
+}
+}  // namespace
+
+Result<std::optional<Generation>> Store::set_if(std::string_view key,
+                                                std::span<const ByteView> pieces,
+                                                const WriteConditions& conditions) {
+  if (conditions.if_equal) return ConditionsUnsupported("set", key, *this);
+  RETURN_IF_ERROR(set_gather(key, pieces));
+  return std::optional<Generation>(Generation::Unknown());
+}
+
+Result<bool> Store::erase_if(std::string_view key, const WriteConditions& conditions) {
+  if (conditions.if_equal) return ConditionsUnsupported("erase", key, *this);
+  RETURN_IF_ERROR(erase(key));
+  return true;
+}
+
+Result<std::optional<Generation>> Store::patch_if(std::string_view key,
+                                                  std::span<const RangeWrite> writes,
+                                                  const WriteConditions& conditions) {
+  if (conditions.if_equal) return ConditionsUnsupported("patch", key, *this);
+  for (const RangeWrite& w : writes) RETURN_IF_ERROR(set_range(key, w.offset, w.bytes));
+  return std::optional<Generation>(Generation::Unknown());
+}
+
+Result<std::unique_ptr<KeyLock>> Store::lock(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  return Status::Unsupported("lock of key " + QuoteKey(key) + ": store " + description() +
+                             " has no key locks");
 }
 
 Status ValidateKey(std::string_view key) {

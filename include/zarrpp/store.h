@@ -12,6 +12,13 @@
 // concurrent with a whole-value set() sees either the old or the new value, never a mix
 // (for stores whose capabilities().atomic_set is true).
 //
+// Versions and coordination (spec/stores.md has the table per store): every value has a
+// Generation, a version token that changes whenever the value does. Reads can return it
+// (get_if, open_reader) and be conditioned on it; writes can be conditioned on it (set_if,
+// erase_if, patch_if: create-if-absent, replace-if-generation-equal), which object stores map to
+// If-None-Match / If-Match. Stores that can also take an exclusive advisory lock per key (lock())
+// say so in capabilities().key_locks; LocalStore's locks hold across processes.
+//
 // Ownership: stores are shared through std::shared_ptr; values returned are copies owned by
 // the caller.
 #pragma once
@@ -69,6 +76,88 @@ struct StoreCapabilities {
   // whose operations wait on latency (network, LatencyStore) reports more, and the pipelines then
   // issue that many blocking operations at once on I/O threads.
   size_t io_concurrency = 0;
+  // get_if()/open_reader() return generations that change whenever the value changes, and
+  // conditions on them are honoured by reads.
+  bool generations = false;
+  // set_if()/erase_if()/patch_if() honour WriteConditions::if_equal atomically.
+  bool conditional_writes = false;
+  // lock() takes an exclusive advisory lock per key (see lock()).
+  bool key_locks = false;
+};
+
+// A version token of one stored value. Opaque: compared only for equality, and only between
+// generations that came from the same store. Three kinds:
+//   Unknown()  - no version is known (a store without generations); a condition on it never holds.
+//   Absent()   - the key holds no value; as a write condition: create only if absent.
+//   a token    - one version of a present value.
+class Generation {
+ public:
+  Generation() = default;  // Unknown
+  static Generation Unknown() { return Generation(); }
+  static Generation Absent() { return Generation(Kind::kAbsent, {}); }
+  static Generation Of(std::string token) { return Generation(Kind::kValue, std::move(token)); }
+
+  bool unknown() const { return kind_ == Kind::kUnknown; }
+  bool absent() const { return kind_ == Kind::kAbsent; }
+  bool present() const { return kind_ == Kind::kValue; }
+  const std::string& token() const { return token_; }
+  // "unknown", "absent", or the token.
+  std::string ToString() const;
+
+  // Unknown never equals anything, itself included.
+  friend bool operator==(const Generation& a, const Generation& b) {
+    return a.kind_ != Kind::kUnknown && a.kind_ == b.kind_ && a.token_ == b.token_;
+  }
+
+ private:
+  enum class Kind { kUnknown, kAbsent, kValue };
+  Generation(Kind kind, std::string token) : kind_(kind), token_(std::move(token)) {}
+  Kind kind_ = Kind::kUnknown;
+  std::string token_;
+};
+
+// The outcome of a read that reports the value's generation.
+struct ReadResult {
+  bool found = false;         // the key held a value; `out` holds the bytes read
+  bool condition_met = true;  // false: the value's generation differed from if_equal; nothing read
+  Generation generation;      // of the value read (Absent when not found)
+};
+
+// Several range reads of one version of one value (Store::open_reader). Reads return the bytes
+// of the version opened or report that it is gone; they never mix two versions.
+// Not safe for concurrent calls; one reader per thread.
+class ValueReader {
+ public:
+  virtual ~ValueReader() = default;
+  // Size and generation of the version opened.
+  virtual uint64_t size() const = 0;
+  virtual const Generation& generation() const = 0;
+  // Reads `range` of the version opened into `out`. Returns false (nothing read) when that version
+  // is no longer readable (an object store whose value changed since): open a reader again.
+  virtual Result<bool> read(ByteRange range, Bytes& out) = 0;
+};
+
+// An exclusive advisory lock on one key of one store (Store::lock()); released when destroyed.
+class KeyLock {
+ public:
+  virtual ~KeyLock() = default;
+  virtual const std::string& key() const = 0;
+};
+
+// Conditions on a write.
+struct WriteConditions {
+  // nullopt: unconditional. Absent(): write only if the key holds no value. A token: only if the
+  // key's current generation equals it. Unknown(): never holds.
+  std::optional<Generation> if_equal;
+  // The caller holds this key's lock, taken from this store's lock(); the store does not take it
+  // again for this write (it would wait on the caller). Null: the store locks what it needs.
+  const KeyLock* held = nullptr;
+};
+
+// One in-place write of patch_if().
+struct RangeWrite {
+  uint64_t offset = 0;
+  ByteView bytes;
 };
 
 // The result of list_dir(prefix): keys directly under the prefix, and child prefixes (ending "/").
@@ -142,6 +231,52 @@ class Store {
   virtual Result<bool> exists(std::string_view key);
   // Size in bytes of the value at `key`, or nullopt when missing.
   virtual Result<std::optional<uint64_t>> size(std::string_view key) = 0;
+
+  // --- Versions, conditions and locks -----------------------------------------------------------
+
+  // get_into() that also returns the generation of the value read; when `if_equal` is given and
+  // the current generation differs, reads nothing and returns condition_met = false. The default
+  // (a store without generations) reads with get_into() and returns Unknown generations; with a
+  // condition it reads nothing and reports condition_met = false.
+  virtual Result<ReadResult> get_if(std::string_view key, ByteRange range, Bytes& out,
+                                    const Generation* if_equal = nullptr);
+
+  // Current generation of the value at `key` (Absent when missing; Unknown for a store without
+  // generations).
+  virtual Result<Generation> generation(std::string_view key);
+
+  // Opens one version of the value at `key` for several range reads (null when missing). The
+  // default reads the whole value once when the store has no generations, and otherwise reads
+  // ranges with get_if() conditioned on the generation first seen.
+  virtual Result<std::unique_ptr<ValueReader>> open_reader(std::string_view key);
+
+  // set_gather() under `conditions`. Returns the new generation (Unknown for a store without
+  // generations), or nullopt when the condition did not hold (nothing written). The default
+  // supports only unconditional writes (Unsupported otherwise).
+  virtual Result<std::optional<Generation>> set_if(std::string_view key,
+                                                   std::span<const ByteView> pieces,
+                                                   const WriteConditions& conditions);
+
+  // erase() under `conditions`: true when erased or already absent as required, false when the
+  // condition did not hold. The default supports only unconditional erases.
+  virtual Result<bool> erase_if(std::string_view key, const WriteConditions& conditions);
+
+  // Several in-place writes inside the existing value at `key` (as set_range()), applied as one
+  // change: a concurrent reader of this store sees all of them or none, and the generation
+  // changes once. Ranges must lie inside the value (InvalidArgument otherwise); a missing key is
+  // FailedPrecondition. Returns the new generation, or nullopt when the condition did not hold.
+  // Needs capabilities().set_range; the default applies set_range() one by one and only
+  // unconditionally (no atomicity for readers).
+  virtual Result<std::optional<Generation>> patch_if(std::string_view key,
+                                                     std::span<const RangeWrite> writes,
+                                                     const WriteConditions& conditions);
+
+  // Takes the exclusive advisory lock of `key`, waiting while another holder has it. Locks
+  // coordinate writers that take them; they never stop a reader, and a key need not hold a value
+  // to be locked. Which holders are excluded (threads of this object, other objects on the same
+  // data, other processes) is the store's contract (capabilities().key_locks; spec/stores.md).
+  // A thread must not take a second lock on a key it holds. The default is Unsupported.
+  virtual Result<std::unique_ptr<KeyLock>> lock(std::string_view key);
 
   // A short human-readable description ("memory", "file:///path").
   virtual std::string description() const = 0;
