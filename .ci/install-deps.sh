@@ -9,6 +9,14 @@ packages=(
   nlohmann-json3-dev libtbb-dev libssl-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
+# Multi-process writers: the MPI test (tests/mpi) runs when Open MPI is present.
+if [ "${ZARRPP_MPI:-1}" = "1" ]; then
+  packages+=(openmpi-bin libopenmpi-dev)
+fi
+# The libFuzzer harnesses (tests/fuzz) build with clang and its sanitizer runtimes.
+if [ "${ZARRPP_FUZZ:-1}" = "1" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 if [ "${ZARRPP_INTEROP:-1}" = "1" ]; then
   packages+=(python3-zarr python3-numpy nodejs npm)
 fi
