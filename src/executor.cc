@@ -53,7 +53,10 @@ class TbbExecutor final : public Executor {
     if (tbb::this_task_arena::current_thread_index() != tbb::task_arena::not_initialized &&
         tbb::this_task_arena::max_concurrency() == static_cast<int>(concurrency_)) {
       // Already inside a TBB arena (nested call): run there; the calling thread takes part.
-      run();
+      // Isolated: while it waits, the calling thread runs only this loop's tasks, never an outer
+      // task of another chunk, which could wait on a lock the caller holds (a chunk or store key
+      // lock held across a read-modify-write) and deadlock.
+      tbb::this_task_arena::isolate(run);
     } else {
       arena_.execute(run);
     }
