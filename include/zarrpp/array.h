@@ -58,8 +58,10 @@ struct ShardingOptions {
   // one request instead of the index and then the chunks. Default 0.5.
   double whole_shard_read_fraction = 0.5;
   // Bytes of decoded shard indexes kept in memory, shared by every worker of this handle, so
-  // repeated partial reads of one shard do not re-read its index. Default 0 (off): writers using
-  // other handles or processes are not seen, so a cached index may be stale.
+  // repeated partial reads of one shard do not re-read its index. Each entry is the index of one
+  // generation of its shard and is used only for that generation, so other handles' and
+  // processes' writes are always seen; stores without generations get no caching. Default 0
+  // (off).
   uint64_t index_cache_bytes = 0;
   // A partial write rewrites (compacts) the whole shard when the bytes it no longer uses would
   // exceed this share of the shard. Default 0.5.
