@@ -9,6 +9,10 @@ packages=(
   nlohmann-json3-dev libtbb-dev libssl-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
+# MPI for the multi-rank write test (tests/mpi, ctest label "mpi").
+if [ "${ZARRPP_MPI:-1}" = "1" ]; then
+  packages+=(openmpi-bin libopenmpi-dev)
+fi
 if [ "${ZARRPP_INTEROP:-1}" = "1" ]; then
   packages+=(python3-zarr python3-numpy nodejs npm)
 fi

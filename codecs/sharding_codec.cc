@@ -1189,7 +1189,13 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
   };
   // One read of the whole value: one version by itself.
   auto read_whole = [&]() -> Status {
-    ASSIGN_OR_RETURN(ReadResult r, ctx.store->get_if(ctx.key, ByteRange::Whole(), s->blob));
+    // The generation is needed only to cache the index.
+    ReadResult r;
+    if (ctx.index_cache) {
+      ASSIGN_OR_RETURN(r, ctx.store->get_if(ctx.key, ByteRange::Whole(), s->blob));
+    } else {
+      ASSIGN_OR_RETURN(r.found, ctx.store->get_into(ctx.key, ByteRange::Whole(), s->blob));
+    }
     if (!r.found) return fill_box();
     if (ctx.io_bytes != nullptr) *ctx.io_bytes = s->blob.size();
     ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, s->blob, ctx.key));

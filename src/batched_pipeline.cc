@@ -129,21 +129,17 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
     });
     return err.status();
   }
-  // A chunk only partly overwritten is a read-modify-write of one version of it: the store's
-  // locks of those keys (when it has them) are held across the request, taken in sorted order,
-  // and each is stored only if it is still the version read. Chunks whose condition failed (a
-  // writer that does not lock changed them) go through the phases again.
-  std::vector<std::string> rmw_keys;
-  for (size_t i = 0; i < n; ++i) {
-    if (!parts[i].covers_in_bounds) rmw_keys.push_back(keys[i]);
-  }
-  ASSIGN_OR_RETURN(const StoreLocks store_locks, StoreLocks::Take(*a.store, rmw_keys));
+  // A chunk only partly overwritten is a read-modify-write of one version of it, stored only if
+  // it is still the version read; chunks whose condition failed (a writer that does not lock
+  // changed them) go through the phases again. The store's locks of every key of the request
+  // (when it has them) are held across the request, taken in sorted order, and every write passes
+  // its lock: a store's unconditional write waits on the key's lock, so whole-chunk writes too
+  // must not wait outside that order.
+  ASSIGN_OR_RETURN(const StoreLocks store_locks, StoreLocks::Take(*a.store, keys));
   const StoreCapabilities caps = a.store->capabilities();
   const bool conditional = caps.conditional_writes && caps.generations;
   std::vector<WriteConditions> conds(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (!parts[i].covers_in_bounds) conds[i].held = store_locks.held(keys[i]);
-  }
+  for (size_t i = 0; i < n; ++i) conds[i].held = store_locks.held(keys[i]);
   std::vector<uint8_t> pending(n, 1);
   std::vector<Bytes> chunks(n);
   std::vector<uint8_t> found(n, 0);

@@ -58,7 +58,9 @@ class TbbExecutor final : public Executor {
       // lock held across a read-modify-write) and deadlock.
       tbb::this_task_arena::isolate(run);
     } else {
-      arena_.execute(run);
+      // A thread entering the arena (a caller, or an I/O thread holding a key lock) is isolated
+      // for the same reason.
+      arena_.execute([&] { tbb::this_task_arena::isolate(run); });
     }
   }
 
