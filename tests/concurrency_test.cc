@@ -2,9 +2,10 @@
 //  - one handle: readers of single inner chunks racing a writer that rewrites whole shards and
 //    forces compactions see, for every inner chunk, its old or its new contents, never another
 //    chunk's values and never Corruption (MemoryStore and LocalStore);
-//  - several handles (separately opened arrays on one MemoryStore object, separate LocalStore
-//    objects on one root) writing disjoint regions that share shards and chunks from threads: no
-//    lost update, no wrong value;
+//  - several handles (separately opened arrays on one MemoryStore object, the same without key
+//    locks so that only conditional writes coordinate them, separate LocalStore objects on one
+//    root) writing disjoint regions that share shards and chunks from threads: no lost update, no
+//    wrong value;
 //  - several processes (fork) each opening its own LocalStore and array: the same.
 // Values encode their position and the write that stored them, so a wrong value never passes.
 // ZARRPP_CONCURRENCY_SECONDS (default 2) sets how long each race runs.
@@ -23,6 +24,7 @@
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
+#include "zarrpp/store_wrappers.h"
 
 namespace zarrpp {
 namespace {
@@ -240,16 +242,34 @@ INSTANTIATE_TEST_SUITE_P(
 
 // --- Several handles in one process ------------------------------------------------------------
 
+// A MemoryStore seen as a store with generations and conditional writes but no key locks (as an
+// object store): writers coordinate optimistically, retrying failed conditional writes.
+class NoLocksStore : public CountingStore {
+ public:
+  using CountingStore::CountingStore;
+  StoreCapabilities capabilities() const override {
+    StoreCapabilities c = CountingStore::capabilities();
+    c.key_locks = false;
+    return c;
+  }
+  Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override {
+    return Status::Unsupported("no key locks: " + std::string(key));
+  }
+};
+
+enum class StoreKind { kMemory, kMemoryOptimistic, kLocal };
+
 struct HandlesCase {
   DisjointLayout layout;
-  bool local;
+  StoreKind kind;
 };
 
 std::vector<HandlesCase> HandlesCases() {
   std::vector<HandlesCase> out;
   for (const DisjointLayout& l : DisjointLayouts()) {
-    out.push_back({l, false});
-    out.push_back({l, true});
+    for (StoreKind k : {StoreKind::kMemory, StoreKind::kMemoryOptimistic, StoreKind::kLocal}) {
+      out.push_back({l, k});
+    }
   }
   return out;
 }
@@ -262,20 +282,22 @@ TEST_P(SeveralHandles, DisjointWritesLoseNothing) {
   const HandlesCase& hc = GetParam();
   DisjointPlan plan;
   plan.writers = 4;
-  plan.writes_per_writer = 150;
+  plan.writes_per_writer = 400;
   plan.seed = 11;
   std::string root;
-  std::shared_ptr<MemoryStore> mem;
+  std::shared_ptr<Store> mem;
   auto open_store = [&]() -> std::shared_ptr<Store> {
-    if (!hc.local) return mem;
+    if (hc.kind != StoreKind::kLocal) return mem;
     auto s = LocalStore::Open(root);
     EXPECT_TRUE(s.ok()) << s.status();
     return s.ok() ? *s : nullptr;
   };
-  if (hc.local) {
+  if (hc.kind == StoreKind::kLocal) {
     root = TempRoot("handles_" + hc.layout.name);
-  } else {
+  } else if (hc.kind == StoreKind::kMemory) {
     mem = MemoryStore::Create();
+  } else {
+    mem = std::make_shared<NoLocksStore>(MemoryStore::Create());
   }
   CreateOptions create;
   create.overwrite = true;
@@ -306,11 +328,13 @@ TEST_P(SeveralHandles, DisjointWritesLoseNothing) {
   if (!root.empty()) std::filesystem::remove_all(root);
 }
 
+std::string HandlesCaseName(const ::testing::TestParamInfo<HandlesCase>& info) {
+  static const char* const kKinds[] = {"_memory", "_memory_optimistic", "_local"};
+  return info.param.layout.name + kKinds[static_cast<int>(info.param.kind)];
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, SeveralHandles, ::testing::ValuesIn(HandlesCases()),
-                         [](const auto& info) {
-                           return info.param.layout.name +
-                                  (info.param.local ? "_local" : "_memory");
-                         });
+                         HandlesCaseName);
 
 // --- Several processes -------------------------------------------------------------------------
 
