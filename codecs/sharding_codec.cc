@@ -11,6 +11,7 @@
 
 #include "src/first_error.h"
 #include "src/indexing.h"
+#include "src/key_locks.h"
 #include "src/store_internal.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
@@ -384,49 +385,41 @@ Status EncodeIndex(const Layout& L, const std::vector<uint64_t>& entries, uint8_
   return Status::OK();
 }
 
-// Reads and decodes the index of the shard at `key`; null when the shard is missing.
-Result<std::shared_ptr<const ShardIndex>> ReadIndex(const Layout& L, const PartialCodecContext& ctx,
-                                                    std::optional<uint64_t> shard_size,
-                                                    Bytes& buf) {
-  if (ctx.index_cache) {
-    if (auto cached = ctx.index_cache->Get(ctx.key)) return cached;
+// How often a partial read opens the shard again after the version it was reading was replaced,
+// before it reads the whole value in one request (atomic by itself).
+constexpr int kReadAttempts = 8;
+
+// The index of the version of the shard `reader` holds: from the cache when it holds that
+// version's index (`use_cache`), else read and decoded (and cached). False when the version is
+// gone (nothing decoded).
+Result<bool> ReadIndex(const Layout& L, const PartialCodecContext& ctx, ValueReader& reader,
+                       bool use_cache, Bytes& buf, std::shared_ptr<const ShardIndex>& index) {
+  const uint64_t size = reader.size();
+  if (use_cache && ctx.index_cache) {
+    index = ctx.index_cache->Get(ctx.key, reader.generation());
+    if (index) return true;
   }
-  ByteRange range;
-  if (L.location == ShardingCodec::IndexLocation::kStart) {
-    if (shard_size && *shard_size < L.index_size) {
-      return Status::Corruption(ShardWhere(ctx.key) + " has " + std::to_string(*shard_size) +
-                                " bytes, fewer than its " + std::to_string(L.index_size) +
-                                "-byte index");
-    }
-    range = ByteRange::Bounded(0, L.index_size);
-  } else if (shard_size) {
-    if (*shard_size < L.index_size) {
-      return Status::Corruption(ShardWhere(ctx.key) + " has " + std::to_string(*shard_size) +
-                                " bytes, fewer than its " + std::to_string(L.index_size) +
-                                "-byte index");
-    }
-    range = ByteRange::Bounded(*shard_size - L.index_size, *shard_size);
-  } else {
-    range = ByteRange::Suffix(L.index_size);
+  if (size < L.index_size) {
+    return Status::Corruption(ShardWhere(ctx.key) + " has " + std::to_string(size) +
+                              " bytes, fewer than its " + std::to_string(L.index_size) +
+                              "-byte index");
   }
-  Result<bool> found = ctx.store->get_into(ctx.key, range, buf);
-  if (!found.ok()) {
-    if (found.status().IsInvalidArgument()) {
-      return Status::Corruption(ShardWhere(ctx.key) + " is shorter than its " +
-                                std::to_string(L.index_size) + "-byte index (" +
-                                found.status().message() + ")");
-    }
-    return found.status();
-  }
-  if (!*found) return std::shared_ptr<const ShardIndex>();
-  ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, DecodeIndex(L, buf, shard_size, ctx.key));
-  if (ctx.index_cache) ctx.index_cache->Put(ctx.key, index);
-  return std::shared_ptr<const ShardIndex>(std::move(index));
+  const ByteRange range = L.location == ShardingCodec::IndexLocation::kStart
+                              ? ByteRange::Bounded(0, L.index_size)
+                              : ByteRange::Bounded(size - L.index_size, size);
+  ASSIGN_OR_RETURN(bool readable, reader.read(range, buf));
+  if (!readable) return false;
+  ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> decoded, DecodeIndex(L, buf, size, ctx.key));
+  if (ctx.index_cache) ctx.index_cache->Put(ctx.key, reader.generation(), decoded);
+  index = std::move(decoded);
+  return true;
 }
 
-// Fetches [offset, offset + nbytes) for each wanted entry, merging ranges whose gap is small.
-// views[k] receives wanted k's bytes. Returns false when the shard vanished meanwhile.
-Result<bool> FetchRanges(const PartialCodecContext& ctx,
+// Fetches [offset, offset + nbytes) for each wanted entry of the version `reader` holds, merging
+// ranges whose gap is small. views[k] receives wanted k's bytes. Returns false when that version
+// is gone. A latency-bound store with generations serves the merged ranges in parallel, each a
+// get_if() conditioned on the reader's generation; otherwise the reader reads them in turn.
+Result<bool> FetchRanges(const PartialCodecContext& ctx, ValueReader& reader,
                          const std::vector<std::pair<uint64_t, uint64_t>>& wanted,
                          std::vector<Bytes>& buffers, std::vector<ByteView>& views) {
   const ShardingOptions& opt = OptionsOf(ctx);
@@ -455,36 +448,49 @@ Result<bool> FetchRanges(const PartialCodecContext& ctx,
   if (buffers.size() < merged.size()) buffers.resize(merged.size());
   views.assign(wanted.size(), ByteView());
   FirstError err;
-  std::atomic<bool> vanished{false};
-  RunParallel(ctx.executor, merged.size(), 1, [&](size_t b, size_t e) {
-    for (size_t m = b; m < e && !err.failed(); ++m) {
-      Result<bool> found =
-          ctx.store->get_into(ctx.key, ByteRange::Bounded(merged[m].lo, merged[m].hi), buffers[m]);
-      if (!found.ok()) {
-        if (found.status().IsInvalidArgument()) {
-          err.Set(Status::Corruption(ShardWhere(ctx.key) + ": index points at bytes [" +
-                                     std::to_string(merged[m].lo) + ", " +
-                                     std::to_string(merged[m].hi) + ") past the shard's end (" +
-                                     found.status().message() + ")"));
-        } else {
-          err.Set(found.status());
-        }
-        return;
+  std::atomic<bool> gone{false};
+  auto check = [&](size_t m, Result<bool> readable) {
+    if (!readable.ok()) {
+      if (readable.status().IsInvalidArgument()) {
+        err.Set(Status::Corruption(ShardWhere(ctx.key) + ": index points at bytes [" +
+                                   std::to_string(merged[m].lo) + ", " +
+                                   std::to_string(merged[m].hi) + ") past the shard's end (" +
+                                   readable.status().message() + ")"));
+      } else {
+        err.Set(readable.status());
       }
-      if (!*found) {
-        vanished = true;
-        return;
-      }
-      if (buffers[m].size() != merged[m].hi - merged[m].lo) {
-        err.Set(Status::Corruption(ShardWhere(ctx.key) + ": range read returned " +
-                                   std::to_string(buffers[m].size()) + " bytes, expected " +
-                                   std::to_string(merged[m].hi - merged[m].lo)));
-        return;
-      }
+      return;
     }
-  });
+    if (!*readable) {
+      gone = true;
+      return;
+    }
+    if (buffers[m].size() != merged[m].hi - merged[m].lo) {
+      err.Set(Status::Corruption(ShardWhere(ctx.key) + ": range read returned " +
+                                 std::to_string(buffers[m].size()) + " bytes, expected " +
+                                 std::to_string(merged[m].hi - merged[m].lo)));
+    }
+  };
+  const Generation& generation = reader.generation();
+  if (merged.size() > 1 && generation.present() && ctx.store->capabilities().io_concurrency > 0) {
+    RunParallel(ctx.executor, merged.size(), 1, [&](size_t b, size_t e) {
+      for (size_t m = b; m < e && !err.failed() && !gone; ++m) {
+        Result<ReadResult> r = ctx.store->get_if(
+            ctx.key, ByteRange::Bounded(merged[m].lo, merged[m].hi), buffers[m], &generation);
+        if (!r.ok()) {
+          check(m, r.status());
+        } else {
+          check(m, r->found && r->condition_met);
+        }
+      }
+    });
+  } else {
+    for (size_t m = 0; m < merged.size() && !err.failed() && !gone; ++m) {
+      check(m, reader.read(ByteRange::Bounded(merged[m].lo, merged[m].hi), buffers[m]));
+    }
+  }
   RETURN_IF_ERROR(err.status());
-  if (vanished) return false;
+  if (gone) return false;
   for (size_t m = 0; m < merged.size(); ++m) {
     for (size_t k : merged[m].members) {
       views[k] = ByteView(buffers[m]).subspan(wanted[k].first - merged[m].lo, wanted[k].second);
@@ -890,32 +896,35 @@ uint64_t UnusedBytes(const Layout& L, const std::vector<uint64_t>& entries, uint
 
 // ---------------------------------------------------------------------------------------------
 
-std::shared_ptr<const ShardIndex> ShardIndexCache::Get(const std::string& key) {
+std::shared_ptr<const ShardIndex> ShardIndexCache::Get(const std::string& key,
+                                                       const Generation& generation) {
+  if (!generation.present()) return nullptr;
   std::lock_guard<std::mutex> l(mu_);
   auto it = map_.find(key);
-  if (it == map_.end()) return nullptr;
+  if (it == map_.end() || !(it->second.generation == generation)) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second.lru);
   return it->second.index;
 }
 
-void ShardIndexCache::Put(const std::string& key, std::shared_ptr<const ShardIndex> index) {
-  auto cost = [&](const ShardIndex& i) {
-    return (i.entries.size() + i.by_offset.size()) * 8 + key.size() + 64;
+void ShardIndexCache::Put(const std::string& key, const Generation& generation,
+                          std::shared_ptr<const ShardIndex> index) {
+  auto cost = [](const std::string& k, const Generation& g, const ShardIndex& i) {
+    return (i.entries.size() + i.by_offset.size()) * 8 + k.size() + g.token().size() + 64;
   };
   std::lock_guard<std::mutex> l(mu_);
   auto it = map_.find(key);
   if (it != map_.end()) {
-    bytes_ -= cost(*it->second.index);
+    bytes_ -= cost(key, it->second.generation, *it->second.index);
     lru_.erase(it->second.lru);
     map_.erase(it);
   }
-  if (!index || cost(*index) > capacity_) return;
-  bytes_ += cost(*index);
+  if (!index || !generation.present() || cost(key, generation, *index) > capacity_) return;
+  bytes_ += cost(key, generation, *index);
   lru_.push_front(key);
-  map_.emplace(key, Entry{std::move(index), lru_.begin()});
+  map_.emplace(key, Entry{generation, std::move(index), lru_.begin()});
   while (bytes_ > capacity_ && !lru_.empty()) {
     auto victim = map_.find(lru_.back());
-    bytes_ -= cost(*victim->second.index);
+    bytes_ -= cost(victim->first, victim->second.generation, *victim->second.index);
     map_.erase(victim);
     lru_.pop_back();
   }
@@ -1174,12 +1183,20 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
   };
   Lease<ShardScratch> s;
   std::vector<std::optional<ByteView>> bytes(touched.size());
-  const bool whole = !ctx.store->capabilities().partial_reads ||
-                     static_cast<double>(touched.size()) >=
-                         opt.whole_shard_read_fraction * static_cast<double>(L->n_inner);
-  if (whole) {
-    ASSIGN_OR_RETURN(bool found, ctx.store->get_into(ctx.key, ByteRange::Whole(), s->blob));
-    if (!found) return fill_box();
+  auto decode = [&] {
+    return DecodeInto(*L, &ctx, ctx.executor, ctx.key, touched, bytes, chunk_origin, box_shape, out,
+                      out_shape, out_origin);
+  };
+  // One read of the whole value: one version by itself.
+  auto read_whole = [&]() -> Status {
+    // The generation is needed only to cache the index.
+    ReadResult r;
+    if (ctx.index_cache) {
+      ASSIGN_OR_RETURN(r, ctx.store->get_if(ctx.key, ByteRange::Whole(), s->blob));
+    } else {
+      ASSIGN_OR_RETURN(r.found, ctx.store->get_into(ctx.key, ByteRange::Whole(), s->blob));
+    }
+    if (!r.found) return fill_box();
     if (ctx.io_bytes != nullptr) *ctx.io_bytes = s->blob.size();
     ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, s->blob, ctx.key));
     for (size_t k = 0; k < touched.size(); ++k) {
@@ -1188,26 +1205,41 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
         bytes[k] = ByteView(s->blob).subspan(index->offset(j), index->nbytes(j));
       }
     }
-    if (ctx.index_cache) ctx.index_cache->Put(ctx.key, std::move(index));
-  } else {
-    ASSIGN_OR_RETURN(std::shared_ptr<const ShardIndex> index,
-                     ReadIndex(*L, ctx, std::nullopt, s->blob));
-    if (!index) return fill_box();
+    if (ctx.index_cache) ctx.index_cache->Put(ctx.key, r.generation, std::move(index));
+    return decode();
+  };
+  // Without generations a store cannot tie the index to the chunks it points at: one read.
+  const StoreCapabilities caps = ctx.store->capabilities();
+  if (!caps.partial_reads || !caps.generations ||
+      static_cast<double>(touched.size()) >=
+          opt.whole_shard_read_fraction * static_cast<double>(L->n_inner)) {
+    return read_whole();
+  }
+  // The index and the inner chunks come from one version of the shard; a version replaced
+  // part-way (a whole-shard write, a compaction, an in-place patch) is opened again.
+  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(std::unique_ptr<ValueReader> reader, ctx.store->open_reader(ctx.key));
+    if (!reader) return fill_box();
+    std::shared_ptr<const ShardIndex> index;
+    ASSIGN_OR_RETURN(bool readable, ReadIndex(*L, ctx, *reader, true, s->blob, index));
+    if (!readable) continue;
+    // A cached index was validated against the size of the version it came from, which is this.
     std::vector<std::pair<uint64_t, uint64_t>> wanted;
     std::vector<size_t> slot;
     for (size_t k = 0; k < touched.size(); ++k) {
       const uint64_t j = touched[k];
+      bytes[k].reset();
       if (!index->present(j)) continue;
       wanted.emplace_back(index->offset(j), index->nbytes(j));
       slot.push_back(k);
     }
     std::vector<ByteView> views;
-    ASSIGN_OR_RETURN(bool found, FetchRanges(ctx, wanted, s->ranges, views));
-    if (!found) return fill_box();
+    ASSIGN_OR_RETURN(readable, FetchRanges(ctx, *reader, wanted, s->ranges, views));
+    if (!readable) continue;
     for (size_t w = 0; w < slot.size(); ++w) bytes[slot[w]] = views[w];
+    return decode();
   }
-  return DecodeInto(*L, &ctx, ctx.executor, ctx.key, touched, bytes, chunk_origin, box_shape, out,
-                    out_shape, out_origin);
+  return read_whole();
 }
 
 Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodecContext& ctx,
@@ -1235,20 +1267,26 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
   std::vector<std::optional<ByteView>> result;
   Bytes memo;
 
-  auto store_shard = [&](bool any, const std::vector<uint64_t>& entries) -> Status {
-    if (!any) {
-      if (ctx.index_cache) ctx.index_cache->Erase(key);
-      return store.erase(key);
-    }
+  // Stores the shard assembled in s->out (or erases it when no chunk is present) under `cond`;
+  // false when the condition did not hold. The cached index follows the version written.
+  auto store_shard = [&](bool any, const std::vector<uint64_t>& entries,
+                         const WriteConditions& cond) -> Result<bool> {
+    if (ctx.index_cache) ctx.index_cache->Erase(key);
+    if (!any) return store.erase_if(key, cond);
+    const ByteView piece(s->out);
+    ASSIGN_OR_RETURN(std::optional<Generation> written,
+                     store.set_if(key, std::span<const ByteView>(&piece, 1), cond));
+    if (!written) return false;
     if (ctx.index_cache) {
       auto index = std::make_shared<ShardIndex>();
       index->entries = entries;
-      ctx.index_cache->Put(key, std::move(index));
+      ctx.index_cache->Put(key, *written, std::move(index));
     }
-    return store.set(key, s->out);
+    return true;
   };
 
-  // A write covering every stored element of the shard never reads the old one.
+  // A write covering every stored element of the shard never reads the old one: it replaces the
+  // value unconditionally (whatever another writer stored meanwhile is overwritten as a whole).
   if (full) {
     const std::vector<std::optional<ByteView>> old(touched.size());
     RETURN_IF_ERROR(
@@ -1260,26 +1298,36 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
       std::vector<ByteView> pieces;
       Bytes index_bytes;
       ASSIGN_OR_RETURN(bool any, AssemblePieces(*L, key, result, pieces, index_bytes, entries));
-      if (!any) return store_shard(false, entries);
-      if (ctx.index_cache) {
-        auto index = std::make_shared<ShardIndex>();
-        index->entries = entries;
-        ctx.index_cache->Put(key, std::move(index));
-      }
+      if (!any) return store_shard(false, entries, {}).status();
+      if (ctx.index_cache) ctx.index_cache->Erase(key);
       if (ctx.io_bytes != nullptr) *ctx.io_bytes = internal::PiecesSize<ByteView>(pieces);
-      return store.set_gather(key, pieces);
+      ASSIGN_OR_RETURN(std::optional<Generation> written, store.set_if(key, pieces, {}));
+      if (ctx.index_cache && written) {
+        auto index = std::make_shared<ShardIndex>();
+        index->entries = std::move(entries);
+        ctx.index_cache->Put(key, *written, std::move(index));
+      }
+      return Status::OK();
     }
     ASSIGN_OR_RETURN(bool any,
                      Assemble(*L, key, nullptr, {}, touched, result, 0.0, s->out, &entries));
-    return store_shard(any, entries);
+    return store_shard(any, entries, {}).status();
   }
 
-  const bool patchable = store.capabilities().set_range;
+  // Otherwise a read-modify-write of one version of the shard. Writers that lock hold the key's
+  // lock across it, so no two of them read the same version to replace it (and free space is
+  // allocated against the index of the current version). The write is conditioned on the
+  // generation read, so a writer that does not lock (or a store without locks) costs a retry of
+  // the whole read-modify-write instead of a lost update or an index pointing at bytes another
+  // writer moved.
+  const StoreCapabilities caps = store.capabilities();
+  std::unique_ptr<KeyLock> lock;
+  if (caps.key_locks) {
+    ASSIGN_OR_RETURN(lock, store.lock(key));
+  }
+  const bool conditional = caps.conditional_writes && caps.generations;
+  const bool patchable = caps.set_range;
   const double reserve = patchable ? opt.append_reserve : 0.0;
-  std::shared_ptr<const ShardIndex> index;
-  std::optional<uint64_t> shard_size;
-  bool blob_loaded = false;
-  std::vector<std::optional<ByteView>> old(touched.size());
   // Touched chunks whose old bytes are needed: present and only partly overwritten.
   auto needs_old = [&](uint64_t j) {
     InnerPart p;
@@ -1292,164 +1340,176 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     return false;
   };
 
-  if (patchable) {
-    ASSIGN_OR_RETURN(shard_size, store.size(key));
-    if (shard_size) {
-      if (ctx.index_cache) {
-        // A cached index is only trusted for in-place work when it fits this value's size; its
-        // entries were checked for overlap when decoded or written here.
-        index = ctx.index_cache->Get(key);
-        if (index && !ValidateIndex(*L, *index, shard_size, key, /*check_overlap=*/false).ok()) {
-          index = nullptr;
+  // One attempt; false when the version read was replaced before the write (nothing written).
+  auto attempt = [&]() -> Result<bool> {
+    std::unique_ptr<ValueReader> reader;
+    Generation generation = Generation::Absent();
+    std::shared_ptr<const ShardIndex> index;
+    bool blob_loaded = false;
+    std::vector<std::optional<ByteView>> old(touched.size());
+    if (patchable) {
+      ASSIGN_OR_RETURN(reader, store.open_reader(key));
+      if (reader) {
+        generation = reader->generation();
+        ASSIGN_OR_RETURN(bool readable, ReadIndex(*L, ctx, *reader, true, s->blob, index));
+        if (!readable) return false;
+        std::vector<std::pair<uint64_t, uint64_t>> wanted;
+        std::vector<size_t> slot;
+        for (size_t k = 0; k < touched.size(); ++k) {
+          const uint64_t j = touched[k];
+          if (index->present(j) && needs_old(j)) {
+            wanted.emplace_back(index->offset(j), index->nbytes(j));
+            slot.push_back(k);
+          }
+        }
+        std::vector<ByteView> views;
+        ASSIGN_OR_RETURN(readable, FetchRanges(ctx, *reader, wanted, s->ranges, views));
+        if (!readable) return false;
+        for (size_t w = 0; w < slot.size(); ++w) old[slot[w]] = views[w];
+      }
+    } else {
+      ASSIGN_OR_RETURN(ReadResult got, store.get_if(key, ByteRange::Whole(), s->blob));
+      blob_loaded = got.found;
+      generation = got.generation;
+      if (blob_loaded) {
+        ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> idx, IndexOfBlob(*L, s->blob, key));
+        index = std::move(idx);
+        for (size_t k = 0; k < touched.size(); ++k) {
+          const uint64_t j = touched[k];
+          if (index->present(j) && needs_old(j)) {
+            old[k] = ByteView(s->blob).subspan(index->offset(j), index->nbytes(j));
+          }
         }
       }
-      if (!index) {
-        PartialCodecContext no_cache = ctx;
-        no_cache.index_cache = nullptr;
-        ASSIGN_OR_RETURN(index, ReadIndex(*L, no_cache, shard_size, s->blob));
-      }
     }
-    if (index) {
-      std::vector<std::pair<uint64_t, uint64_t>> wanted;
-      std::vector<size_t> slot;
-      for (size_t k = 0; k < touched.size(); ++k) {
+    WriteConditions cond;
+    cond.held = lock.get();
+    if (conditional) cond.if_equal = generation;
+
+    RETURN_IF_ERROR(
+        EncodeTouched(*L, &ctx, ctx.executor, key, job, touched, old, s->encoded, result, memo));
+
+    if (!index) {
+      // No shard yet: the touched chunks are the whole content (created only if still absent).
+      std::vector<uint64_t> entries;
+      ASSIGN_OR_RETURN(bool any,
+                       Assemble(*L, key, nullptr, {}, touched, result, reserve, s->out, &entries));
+      return store_shard(any, entries, cond);
+    }
+
+    if (patchable) {
+      // Patch in place, as one change conditioned on the version read. Fixed-size chunks
+      // overwrite the bytes the index of that version records for them; other chunks go into
+      // its free space (never over bytes it still uses), and the index is rewritten with them.
+      const uint64_t size = reader->size();
+      const bool start = L->location == IndexLocation::kStart;
+      const uint64_t index_at = start ? 0 : size - L->index_size;
+      std::vector<uint64_t> entries = index->entries;
+      std::vector<RangeWrite> writes;
+      bool changed = false;
+      bool fits = true;
+      std::vector<std::pair<uint64_t, uint64_t>> gaps;  // [lo, hi), computed on first need
+      bool gaps_ready = false;
+      auto allocate = [&](uint64_t n) -> std::optional<uint64_t> {
+        if (!gaps_ready) {
+          // Gaps between the stored chunks in offset order (O(n), no sort per write); every
+          // stored chunk lies inside the data part (validated against this version's size).
+          std::vector<uint64_t> computed;
+          if (index->by_offset.empty()) OrderByOffset(*L, index->entries, computed);
+          const std::vector<uint64_t>& order =
+              index->by_offset.empty() ? computed : index->by_offset;
+          uint64_t at = start ? L->index_size : 0;
+          const uint64_t data_end = start ? size : size - L->index_size;
+          for (uint64_t u : order) {
+            if (index->offset(u) > at) gaps.emplace_back(at, index->offset(u));
+            at = std::max(at, index->offset(u) + index->nbytes(u));
+          }
+          if (at < data_end) gaps.emplace_back(at, data_end);
+          gaps_ready = true;
+        }
+        for (auto& g : gaps) {
+          if (g.second - g.first >= n) {
+            const uint64_t at = g.first;
+            g.first += n;
+            return at;
+          }
+        }
+        return std::nullopt;
+      };
+      for (size_t k = 0; k < touched.size() && fits; ++k) {
         const uint64_t j = touched[k];
-        if (index->present(j) && needs_old(j)) {
-          wanted.emplace_back(index->offset(j), index->nbytes(j));
-          slot.push_back(k);
+        const std::optional<ByteView>& b = result[k];
+        if (!b) {
+          if (index->present(j)) {
+            entries[2 * j] = entries[2 * j + 1] = kEmpty;
+            changed = true;
+          }
+          continue;
         }
+        if (L->inner_fixed && index->present(j) && index->nbytes(j) == b->size()) {
+          writes.push_back({index->offset(j), *b});
+          continue;
+        }
+        std::optional<uint64_t> at = allocate(b->size());
+        if (!at) {
+          fits = false;
+          break;
+        }
+        writes.push_back({*at, *b});
+        entries[2 * j] = *at;
+        entries[2 * j + 1] = b->size();
+        changed = true;
       }
-      std::vector<ByteView> views;
-      ASSIGN_OR_RETURN(bool found, FetchRanges(ctx, wanted, s->ranges, views));
-      if (!found) return Status::IOError(ShardWhere(key) + " vanished during a partial write");
-      for (size_t w = 0; w < slot.size(); ++w) old[slot[w]] = views[w];
-    }
-  } else {
-    ASSIGN_OR_RETURN(blob_loaded, store.get_into(key, ByteRange::Whole(), s->blob));
-    if (blob_loaded) {
+      const bool any =
+          std::any_of(entries.begin(), entries.end(), [](uint64_t e) { return e != kEmpty; });
+      if (fits && !any) {
+        if (ctx.index_cache) ctx.index_cache->Erase(key);
+        return store.erase_if(key, cond);
+      }
+      const bool compact = static_cast<double>(UnusedBytes(*L, entries, size)) >
+                           opt.compaction_threshold * static_cast<double>(size);
+      if (fits && !compact) {
+        if (writes.empty() && !changed) return true;  // nothing stored changes
+        Bytes enc;
+        if (changed) {
+          enc.resize(L->index_size);
+          RETURN_IF_ERROR(EncodeIndex(*L, entries, enc.data(), key));
+          writes.push_back({index_at, enc});
+        }
+        if (ctx.index_cache) ctx.index_cache->Erase(key);
+        ASSIGN_OR_RETURN(std::optional<Generation> written, store.patch_if(key, writes, cond));
+        if (!written) return false;
+        if (ctx.index_cache) {
+          auto updated = std::make_shared<ShardIndex>();
+          updated->entries = std::move(entries);
+          ctx.index_cache->Put(key, *written, std::move(updated));
+        }
+        return true;
+      }
+      // Read-modify-write of the whole shard, from the same version.
+      ASSIGN_OR_RETURN(bool readable, reader->read(ByteRange::Whole(), s->blob));
+      if (!readable) return false;
       ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> idx, IndexOfBlob(*L, s->blob, key));
       index = std::move(idx);
-      for (size_t k = 0; k < touched.size(); ++k) {
-        const uint64_t j = touched[k];
-        if (index->present(j) && needs_old(j)) {
-          old[k] = ByteView(s->blob).subspan(index->offset(j), index->nbytes(j));
-        }
-      }
     }
-  }
 
-  RETURN_IF_ERROR(
-      EncodeTouched(*L, &ctx, ctx.executor, key, job, touched, old, s->encoded, result, memo));
-
-  if (!index) {
-    // No shard yet: the touched chunks are the whole content.
+    // Read-modify-write of the whole shard: untouched chunks keep their encoded bytes.
     std::vector<uint64_t> entries;
-    ASSIGN_OR_RETURN(bool any,
-                     Assemble(*L, key, nullptr, {}, touched, result, reserve, s->out, &entries));
-    return store_shard(any, entries);
-  }
+    ASSIGN_OR_RETURN(bool any, Assemble(*L, key, index.get(), s->blob, touched, result, reserve,
+                                        s->out, &entries));
+    return store_shard(any, entries, cond);
+  };
 
-  if (patchable) {
-    // Patch in place. Fixed-size chunks overwrite the bytes the stored index records for them;
-    // other chunks go into free space (never over bytes the stored index still uses), and the
-    // index is rewritten last, so until then the stored index describes intact old chunks.
-    const uint64_t size = *shard_size;
-    const bool start = L->location == IndexLocation::kStart;
-    const uint64_t index_at = start ? 0 : size - L->index_size;
-    std::vector<uint64_t> entries = index->entries;
-    struct Write {
-      uint64_t offset;
-      ByteView bytes;
-    };
-    std::vector<Write> writes;
-    bool changed = false;
-    bool fits = true;
-    std::vector<std::pair<uint64_t, uint64_t>> gaps;  // [lo, hi), computed on first need
-    bool gaps_ready = false;
-    auto allocate = [&](uint64_t n) -> std::optional<uint64_t> {
-      if (!gaps_ready) {
-        // Gaps between the stored chunks in offset order (O(n), no sort per write); every
-        // stored chunk lies inside the data part (validated against this value's size).
-        std::vector<uint64_t> computed;
-        if (index->by_offset.empty()) OrderByOffset(*L, index->entries, computed);
-        const std::vector<uint64_t>& order = index->by_offset.empty() ? computed : index->by_offset;
-        uint64_t at = start ? L->index_size : 0;
-        const uint64_t data_end = start ? size : size - L->index_size;
-        for (uint64_t u : order) {
-          if (index->offset(u) > at) gaps.emplace_back(at, index->offset(u));
-          at = std::max(at, index->offset(u) + index->nbytes(u));
-        }
-        if (at < data_end) gaps.emplace_back(at, data_end);
-        gaps_ready = true;
-      }
-      for (auto& g : gaps) {
-        if (g.second - g.first >= n) {
-          const uint64_t at = g.first;
-          g.first += n;
-          return at;
-        }
-      }
-      return std::nullopt;
-    };
-    for (size_t k = 0; k < touched.size() && fits; ++k) {
-      const uint64_t j = touched[k];
-      const std::optional<ByteView>& b = result[k];
-      if (!b) {
-        if (index->present(j)) {
-          entries[2 * j] = entries[2 * j + 1] = kEmpty;
-          changed = true;
-        }
-        continue;
-      }
-      if (L->inner_fixed && index->present(j) && index->nbytes(j) == b->size()) {
-        writes.push_back({index->offset(j), *b});
-        continue;
-      }
-      std::optional<uint64_t> at = allocate(b->size());
-      if (!at) {
-        fits = false;
-        break;
-      }
-      writes.push_back({*at, *b});
-      entries[2 * j] = *at;
-      entries[2 * j + 1] = b->size();
-      changed = true;
-    }
-    const bool any =
-        std::any_of(entries.begin(), entries.end(), [](uint64_t e) { return e != kEmpty; });
-    if (fits && !any) {
-      if (ctx.index_cache) ctx.index_cache->Erase(key);
-      return store.erase(key);
-    }
-    const bool compact = static_cast<double>(UnusedBytes(*L, entries, size)) >
-                         opt.compaction_threshold * static_cast<double>(size);
-    if (fits && !compact) {
-      for (const Write& w : writes) RETURN_IF_ERROR(store.set_range(key, w.offset, w.bytes));
-      if (changed) {
-        Bytes enc(L->index_size);
-        RETURN_IF_ERROR(EncodeIndex(*L, entries, enc.data(), key));
-        RETURN_IF_ERROR(store.set_range(key, index_at, enc));
-      }
-      if (ctx.index_cache) {
-        auto updated = std::make_shared<ShardIndex>();
-        updated->entries = std::move(entries);
-        ctx.index_cache->Put(key, std::move(updated));
-      }
-      return Status::OK();
-    }
+  // With the lock held only a writer that does not lock can replace the version read; without
+  // locks, concurrent writers of this shard retry until one of them wins each round.
+  for (int n = 0; n < internal::kWriteAttempts; ++n) {
+    ASSIGN_OR_RETURN(bool done, attempt());
+    if (done) return Status::OK();
+    internal::BackoffAfterConflict(n);
   }
-
-  // Read-modify-write of the whole shard: untouched chunks keep their encoded bytes.
-  if (!blob_loaded) {
-    ASSIGN_OR_RETURN(blob_loaded, store.get_into(key, ByteRange::Whole(), s->blob));
-    if (!blob_loaded) return Status::IOError(ShardWhere(key) + " vanished during a partial write");
-    ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> idx, IndexOfBlob(*L, s->blob, key));
-    index = std::move(idx);
-  }
-  std::vector<uint64_t> entries;
-  ASSIGN_OR_RETURN(bool any, Assemble(*L, key, index.get(), s->blob, touched, result, reserve,
-                                      s->out, &entries));
-  return store_shard(any, entries);
+  return Status::IOError(ShardWhere(key) + ": a partial write found the shard replaced " +
+                         std::to_string(internal::kWriteAttempts) +
+                         " times between reading and writing it; not written");
 }
 
 void ReleaseShardingScratch() {

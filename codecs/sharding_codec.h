@@ -11,11 +11,16 @@
 // inner chunks in Morton order (dimension 0 fastest) and produces empty output, meaning "erase
 // the key", when every inner chunk equals the fill value.
 //
-// Partial use (the chain is exactly [sharding_indexed]): PartialDecode reads the index with one
-// ranged get and then only the inner chunks a request touches (merging close ranges), or the
-// whole shard when the request touches most of it; PartialEncode patches fixed-size inner chunks
-// in place at the offsets the stored index records, places variable-size ones in free space,
-// and otherwise rewrites the shard.
+// Partial use (the chain is exactly [sharding_indexed]): PartialDecode opens one version of the
+// shard (Store::open_reader) and reads its index and then only the inner chunks a request touches
+// (merging close ranges), or the whole shard in one read when the request touches most of it; a
+// version replaced part-way is read again (a bounded number of times, then whole), so every inner
+// chunk read holds either its old or its new contents. PartialEncode is a read-modify-write of one
+// version: under the store's key lock when it has them, with the write conditioned on the
+// generation read (patch_if / set_if / erase_if), repeated when that condition fails. It patches
+// fixed-size inner chunks in place at the offsets the stored index records, places variable-size
+// ones in free space, and otherwise rewrites the shard. spec/sharding.md and spec/concurrency.md
+// give the protocol.
 //
 // Every index entry is validated (both halves sentinel or neither, no overflow, inside the value,
 // clear of the index, no two chunks overlapping); a bad index is Corruption naming the key.
@@ -35,6 +40,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/codec_chain.h"
+#include "zarrpp/store.h"
 
 namespace zarrpp {
 
@@ -52,19 +58,27 @@ struct ShardIndex {
   uint64_t nbytes(uint64_t i) const { return entries[2 * i + 1]; }
 };
 
-// Decoded shard indexes by store key, bounded in bytes, least recently used evicted first.
+// Decoded shard indexes by store key and generation, bounded in bytes, least recently used
+// evicted first. An entry records the version of the value its index came from (decoded from it,
+// or written as it), and is returned only for a reader of that same version: a cached index is
+// never applied to another version of the shard (stores without generations get no caching).
 // Safe for concurrent calls.
 class ShardIndexCache {
  public:
   explicit ShardIndexCache(uint64_t capacity_bytes) : capacity_(capacity_bytes) {}
-  std::shared_ptr<const ShardIndex> Get(const std::string& key);
-  // Stores `index` for `key` (null removes the entry).
-  void Put(const std::string& key, std::shared_ptr<const ShardIndex> index);
-  void Erase(const std::string& key) { Put(key, nullptr); }
+  // The index cached for `key` when it describes version `generation` (a present one); null
+  // otherwise.
+  std::shared_ptr<const ShardIndex> Get(const std::string& key, const Generation& generation);
+  // Stores `index` as the index of version `generation` of `key`, replacing any entry of `key`.
+  // A null index or a generation that is not a present token removes the entry.
+  void Put(const std::string& key, const Generation& generation,
+           std::shared_ptr<const ShardIndex> index);
+  void Erase(const std::string& key) { Put(key, Generation::Unknown(), nullptr); }
   uint64_t size_bytes() const;
 
  private:
   struct Entry {
+    Generation generation;
     std::shared_ptr<const ShardIndex> index;
     std::list<std::string>::iterator lru;
   };

@@ -129,59 +129,112 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
     });
     return err.status();
   }
-  // Phase 1: fetch the chunks that are only partly overwritten.
+  // A chunk only partly overwritten is a read-modify-write of one version of it, stored only if
+  // it is still the version read; chunks whose condition failed (a writer that does not lock
+  // changed them) go through the phases again. Whole chunks are stored first, holding no store
+  // lock (a store's unconditional write may wait on the key's lock, which must never happen
+  // while this thread holds other keys' locks); then the partly written chunks, under the store's
+  // locks of their keys (when it has them), taken in sorted order and passed to the writes.
+  const StoreCapabilities caps = a.store->capabilities();
+  const bool conditional = caps.conditional_writes && caps.generations;
+  std::vector<WriteConditions> conds(n);
+  std::vector<uint8_t> pending(n, 0);
   std::vector<Bytes> chunks(n);
   std::vector<uint8_t> found(n, 0);
-  io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) {
-      if (parts[i].covers_in_bounds) continue;
-      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), chunks[i]);
-      if (!r.ok()) return err.Set(r.status());
-      found[i] = *r ? 1 : 0;
-    }
-  });
-  RETURN_IF_ERROR(err.status());
-  auto where = [&](size_t i) { return "chunk '" + keys[i] + "'"; };
-  // Phase 2: decode the fetched chunks, one codec at a time.
-  {
-    std::vector<Bytes> fetched;
-    fetched.swap(chunks);
-    const std::vector<ByteView> views(fetched.begin(), fetched.end());
-    RETURN_IF_ERROR(a.chain->DecodeBatch(views, found, chunks, *a.executor, grain, where));
-  }
-  // Phase 3: merge the new values into every chunk; chunks equal to the fill value are erased.
   std::vector<uint8_t> keep(n, 1);
-  a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) {
-      const ChunkPart& p = parts[i];
-      Bytes& chunk = chunks[i];
-      if (!found[i]) {
-        chunk.resize(chunk_bytes);
-        if (!p.covers_chunk) FillElements(chunk.data(), m.chunk_elements(), fill, esize);
+  auto where = [&](size_t i) { return "chunk '" + keys[i] + "'"; };
+  // Runs the phases over the pending chunks until every one is stored.
+  auto run = [&]() -> Status {
+    for (int attempt = 0;; ++attempt) {
+      // Phase 1: fetch the chunks that are only partly overwritten, with their generations.
+      io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) {
+          found[i] = 0;
+          if (!pending[i] || parts[i].covers_in_bounds) continue;
+          Result<ReadResult> r = a.store->get_if(keys[i], ByteRange::Whole(), chunks[i]);
+          if (!r.ok()) return err.Set(r.status());
+          found[i] = r->found ? 1 : 0;
+          if (conditional) conds[i].if_equal = r->generation;
+        }
+      });
+      RETURN_IF_ERROR(err.status());
+      // Phase 2: decode the fetched chunks, one codec at a time.
+      {
+        std::vector<Bytes> fetched;
+        fetched.swap(chunks);
+        const std::vector<ByteView> views(fetched.begin(), fetched.end());
+        RETURN_IF_ERROR(a.chain->DecodeBatch(views, found, chunks, *a.executor, grain, where));
       }
-      if (src.scalar) {
-        FillBox(chunk.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
-      } else {
-        CopyBox(src.data, region.shape, p.in_region.data(), chunk.data(), m.chunk_shape,
-                p.in_chunk.data(), p.shape, esize);
+      // Phase 3: merge the new values into every chunk; chunks equal to the fill value are erased.
+      a.executor->ParallelFor(n, grain, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) {
+          keep[i] = 0;
+          if (!pending[i]) continue;
+          keep[i] = 1;
+          const ChunkPart& p = parts[i];
+          Bytes& chunk = chunks[i];
+          if (!found[i]) {
+            chunk.resize(chunk_bytes);
+            if (!p.covers_chunk) FillElements(chunk.data(), m.chunk_elements(), fill, esize);
+          }
+          if (src.scalar) {
+            FillBox(chunk.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
+          } else {
+            CopyBox(src.data, region.shape, p.in_region.data(), chunk.data(), m.chunk_shape,
+                    p.in_chunk.data(), p.shape, esize);
+          }
+          if (!a.options.write_empty_chunks &&
+              AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+            keep[i] = 0;
+            Bytes().swap(chunk);
+          }
+        }
+      });
+      // Phase 4: encode every kept chunk, one codec at a time (an empty encoding is an erase).
+      RETURN_IF_ERROR(a.chain->EncodeBatch(chunks, keep, *a.executor, grain, where));
+      // Phase 5: store every chunk.
+      std::atomic<size_t> lost{0};
+      io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) {
+          if (!pending[i]) continue;
+          const bool empty = !keep[i] || chunks[i].empty();
+          Result<bool> stored =
+              StoreChunk(*a.store, keys[i],
+                         empty ? std::nullopt : std::optional<ByteView>(chunks[i]), conds[i]);
+          if (!stored.ok()) return err.Set(stored.status());
+          if (*stored) {
+            pending[i] = 0;
+          } else {
+            lost.fetch_add(1);
+          }
+        }
+      });
+      RETURN_IF_ERROR(err.status());
+      if (lost.load() == 0) return Status::OK();
+      if (attempt + 1 >= kWriteAttempts) {
+        for (size_t i = 0; i < n; ++i) {
+          if (pending[i]) return ConflictsExhausted(keys[i]);
+        }
       }
-      if (!a.options.write_empty_chunks &&
-          AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
-        keep[i] = 0;
-        Bytes().swap(chunk);
-      }
+      BackoffAfterConflict(attempt);
     }
-  });
-  // Phase 4: encode every kept chunk, one codec at a time (an empty encoding is an erase).
-  RETURN_IF_ERROR(a.chain->EncodeBatch(chunks, keep, *a.executor, grain, where));
-  // Phase 5: store every chunk.
-  io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) {
-      Status s = keep[i] ? a.store->set(keys[i], chunks[i]) : a.store->erase(keys[i]);
-      if (!s.ok()) return err.Set(s);
+  };
+  std::vector<std::string> rmw_keys;
+  for (size_t i = 0; i < n; ++i) {
+    if (parts[i].covers_in_bounds) {
+      pending[i] = 1;
+    } else {
+      rmw_keys.push_back(keys[i]);
     }
-  });
-  return err.status();
+  }
+  if (rmw_keys.size() < n) RETURN_IF_ERROR(run());
+  if (rmw_keys.empty()) return Status::OK();
+  ASSIGN_OR_RETURN(const StoreLocks store_locks, StoreLocks::Take(*a.store, std::move(rmw_keys)));
+  for (size_t i = 0; i < n; ++i) {
+    pending[i] = parts[i].covers_in_bounds ? 0 : 1;
+    conds[i].held = store_locks.held(keys[i]);
+  }
+  return run();
 }
 
 }  // namespace zarrpp::internal

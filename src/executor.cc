@@ -53,9 +53,14 @@ class TbbExecutor final : public Executor {
     if (tbb::this_task_arena::current_thread_index() != tbb::task_arena::not_initialized &&
         tbb::this_task_arena::max_concurrency() == static_cast<int>(concurrency_)) {
       // Already inside a TBB arena (nested call): run there; the calling thread takes part.
-      run();
+      // Isolated: while it waits, the calling thread runs only this loop's tasks, never an outer
+      // task of another chunk, which could wait on a lock the caller holds (a chunk or store key
+      // lock held across a read-modify-write) and deadlock.
+      tbb::this_task_arena::isolate(run);
     } else {
-      arena_.execute(run);
+      // A thread entering the arena (a caller, or an I/O thread holding a key lock) is isolated
+      // for the same reason.
+      arena_.execute([&] { tbb::this_task_arena::isolate(run); });
     }
   }
 

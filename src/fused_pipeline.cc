@@ -76,6 +76,24 @@ PartialCodecContext PartialContextFor(Array::Impl& a, const uint64_t* coords, st
   return ctx;
 }
 
+Result<bool> StoreChunk(Store& store, const std::string& key, std::optional<ByteView> encoded,
+                        const WriteConditions& cond) {
+  if (!cond.if_equal && cond.held == nullptr) {
+    RETURN_IF_ERROR(encoded ? store.set(key, *encoded) : store.erase(key));
+    return true;
+  }
+  if (!encoded) return store.erase_if(key, cond);
+  ASSIGN_OR_RETURN(std::optional<Generation> written,
+                   store.set_if(key, std::span<const ByteView>(&*encoded, 1), cond));
+  return written.has_value();
+}
+
+Status ConflictsExhausted(const std::string& key) {
+  return Status::IOError("chunk '" + key + "': a partial write found the chunk replaced " +
+                         std::to_string(kWriteAttempts) +
+                         " times between reading and writing it; not written");
+}
+
 size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes) {
   const size_t conc = std::max<size_t>(1, a.executor->concurrency());
   uint64_t grain =
@@ -440,64 +458,90 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
       lane->Hold([req] { return req->Estimate(); }, /*allocate=*/!p.covers_in_bounds);
     }
   }
-  ByteView chunk;
-  std::optional<CpuToken> cpu;
-  std::optional<CpuScratch> c;
-  if (contiguous) {
-    // The caller's buffer already holds the chunk in C order: encode straight from it.
-    chunk =
-        ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize, chunk_bytes);
-    cpu.emplace(gate);
-    c.emplace(s, lane);
-  } else {
-    // The existing chunk is fetched before the CPU token is taken; the merge, test and encode
-    // run back to back under it, while the chunk is in cache. An identity chain's chunk is its
-    // stored value: it is fetched, merged and stored in the task's own buffer.
-    bool found = false;
-    if (!p.covers_in_bounds) {
-      ASSIGN_OR_RETURN(found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
-      if (lane != nullptr) lane->Sync();
+  // A chunk only partly overwritten is a read-modify-write of one version of it: under the
+  // store's lock of the key when it has them (which excludes other handles and processes), and
+  // stored only if the value is still the version read; otherwise it is read and merged again.
+  const bool rmw = !p.covers_in_bounds;
+  StoreLocks store_lock;
+  if (rmw) {
+    ASSIGN_OR_RETURN(store_lock, StoreLocks::Take(*a.store, {key}));
+  }
+  const StoreCapabilities caps = a.store->capabilities();
+  const bool conditional = rmw && caps.conditional_writes && caps.generations;
+  WriteConditions cond;
+  cond.held = store_lock.held(key);
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 0) {
+      if (attempt >= kWriteAttempts) return ConflictsExhausted(key);
+      BackoffAfterConflict(attempt - 1);
     }
-    cpu.emplace(gate);
-    c.emplace(s, lane);
-    Bytes& dest = identity ? s.fetched : (*c)->chunk;
-    if (identity && found && s.fetched.size() != chunk_bytes) {
-      return WrongChunkSize(key, s.fetched.size(), chunk_bytes);
-    }
-    if (!(identity && found)) dest.resize(chunk_bytes);
-    if (p.covers_in_bounds) {
-      // Every stored element is overwritten; the part beyond the array edge holds the fill value.
-      if (!p.covers_chunk) FillElements(dest.data(), m.chunk_elements(), fill, esize);
-    } else if (!found) {
-      FillElements(dest.data(), m.chunk_elements(), fill, esize);
-    } else if (!identity) {
-      RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, dest, (*c)->chain), "chunk '" + key + "'");
-    }
-    if (src.scalar) {
-      FillBox(dest.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
+    ByteView chunk;
+    std::optional<CpuToken> cpu;
+    std::optional<CpuScratch> c;
+    if (contiguous) {
+      // The caller's buffer already holds the chunk in C order: encode straight from it.
+      chunk =
+          ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize, chunk_bytes);
+      cpu.emplace(gate);
+      c.emplace(s, lane);
     } else {
-      CopyBox(src.data, region.shape, p.in_region.data(), dest.data(), m.chunk_shape,
-              p.in_chunk.data(), p.shape, esize);
+      // The existing chunk is fetched before the CPU token is taken; the merge, test and encode
+      // run back to back under it, while the chunk is in cache. An identity chain's chunk is its
+      // stored value: it is fetched, merged and stored in the task's own buffer.
+      bool found = false;
+      if (rmw) {
+        ASSIGN_OR_RETURN(ReadResult got, a.store->get_if(key, ByteRange::Whole(), s.fetched));
+        found = got.found;
+        if (conditional) cond.if_equal = got.generation;
+        if (lane != nullptr) lane->Sync();
+      }
+      cpu.emplace(gate);
+      c.emplace(s, lane);
+      Bytes& dest = identity ? s.fetched : (*c)->chunk;
+      if (identity && found && s.fetched.size() != chunk_bytes) {
+        return WrongChunkSize(key, s.fetched.size(), chunk_bytes);
+      }
+      if (!(identity && found)) dest.resize(chunk_bytes);
+      if (p.covers_in_bounds) {
+        // Every stored element is overwritten; the part beyond the array edge holds the fill
+        // value.
+        if (!p.covers_chunk) FillElements(dest.data(), m.chunk_elements(), fill, esize);
+      } else if (!found) {
+        FillElements(dest.data(), m.chunk_elements(), fill, esize);
+      } else if (!identity) {
+        RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, dest, (*c)->chain), "chunk '" + key + "'");
+      }
+      if (src.scalar) {
+        FillBox(dest.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
+      } else {
+        CopyBox(src.data, region.shape, p.in_region.data(), dest.data(), m.chunk_shape,
+                p.in_chunk.data(), p.shape, esize);
+      }
+      chunk = dest;
     }
-    chunk = dest;
-  }
-  if (!a.options.write_empty_chunks &&
-      AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+    if (!a.options.write_empty_chunks &&
+        AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+      c.reset();
+      cpu.reset();
+      ASSIGN_OR_RETURN(bool stored, StoreChunk(*a.store, key, std::nullopt, cond));
+      if (stored) return Status::OK();
+      continue;
+    }
+    ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, (*c)->chain),
+                         "chunk '" + key + "'");
+    if (lane != nullptr) {
+      req->Saw(encoded.size());
+      encoded = KeepEncoded(lane, (*c)->chain, encoded);
+    }
     c.reset();
-    cpu.reset();
-    return a.store->erase(key);
+    cpu.reset();  // storing waits on the store, not on the CPU
+    // Empty output: nothing to store (a shard whose inner chunks are all empty).
+    ASSIGN_OR_RETURN(
+        bool stored,
+        StoreChunk(*a.store, key, encoded.empty() ? std::nullopt : std::optional<ByteView>(encoded),
+                   cond));
+    if (stored) return Status::OK();
   }
-  ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, (*c)->chain),
-                       "chunk '" + key + "'");
-  if (lane != nullptr) {
-    req->Saw(encoded.size());
-    encoded = KeepEncoded(lane, (*c)->chain, encoded);
-  }
-  c.reset();
-  cpu.reset();  // storing waits on the store, not on the CPU
-  // Empty output: nothing to store (a shard whose inner chunks are all empty).
-  if (encoded.empty()) return a.store->erase(key);
-  return a.store->set(key, encoded);
 }
 
 }  // namespace

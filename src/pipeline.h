@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "src/array_impl.h"
@@ -84,6 +86,15 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src);
 
 // The context for a partial decode/encode of the chunk at `coords` (a.partial is set).
 PartialCodecContext PartialContextFor(Array::Impl& a, const uint64_t* coords, std::string key);
+
+// Stores `encoded` at `key` (erases the key when nullopt) under `cond`. Returns false when the
+// condition did not hold (nothing stored). Without a condition or a held lock it is a plain
+// set()/erase().
+Result<bool> StoreChunk(Store& store, const std::string& key, std::optional<ByteView> encoded,
+                        const WriteConditions& cond);
+
+// The error of a read-modify-write of `key` that lost to other writers kWriteAttempts times.
+Status ConflictsExhausted(const std::string& key);
 
 // Tasks per ParallelFor grain for chunks of `chunk_bytes` decoded bytes.
 size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);

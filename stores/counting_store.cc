@@ -41,6 +41,14 @@ CountingStore::Counters CountingStore::counters() const {
   c.list_dir = Load(c_.list_dir);
   c.exists = Load(c_.exists);
   c.size = Load(c_.size);
+  c.get_if = Load(c_.get_if);
+  c.generation = Load(c_.generation);
+  c.open_reader = Load(c_.open_reader);
+  c.reader_read = Load(c_.reader_read);
+  c.set_if = Load(c_.set_if);
+  c.erase_if = Load(c_.erase_if);
+  c.patch_if = Load(c_.patch_if);
+  c.lock = Load(c_.lock);
   c.bytes_read = Load(c_.bytes_read);
   c.bytes_written = Load(c_.bytes_written);
   c.max_in_flight = Load(c_.max_in_flight);
@@ -49,9 +57,12 @@ CountingStore::Counters CountingStore::counters() const {
 
 void CountingStore::reset() {
   for (std::atomic<uint64_t>* a :
-       {&c_.get_into, &c_.get_ranges, &c_.ranges_requested, &c_.set, &c_.set_range, &c_.erase,
-        &c_.erase_prefix, &c_.list, &c_.list_prefix, &c_.list_dir, &c_.exists, &c_.size,
-        &c_.bytes_read, &c_.bytes_written, &c_.max_in_flight}) {
+       {&c_.get_into,    &c_.get_ranges,    &c_.ranges_requested, &c_.set,
+        &c_.set_range,   &c_.erase,         &c_.erase_prefix,     &c_.list,
+        &c_.list_prefix, &c_.list_dir,      &c_.exists,           &c_.size,
+        &c_.get_if,      &c_.generation,    &c_.open_reader,      &c_.reader_read,
+        &c_.set_if,      &c_.erase_if,      &c_.patch_if,         &c_.lock,
+        &c_.bytes_read,  &c_.bytes_written, &c_.max_in_flight}) {
     a->store(0, std::memory_order_relaxed);
   }
 }
@@ -162,6 +173,86 @@ Result<std::optional<uint64_t>> CountingStore::size(std::string_view key) {
   Bump(c_.size);
   const InFlight running(*this);
   return inner_->size(key);
+}
+
+// Counts each read() of the inner reader. Holds the store's counters through the store, so the
+// reader must not outlive its CountingStore (as any reader must not outlive its store).
+class CountingStore::CountedReader final : public ValueReader {
+ public:
+  CountedReader(CountingStore& store, std::unique_ptr<ValueReader> inner)
+      : store_(store), inner_(std::move(inner)) {}
+  uint64_t size() const override { return inner_->size(); }
+  const Generation& generation() const override { return inner_->generation(); }
+  Result<bool> read(ByteRange range, Bytes& out) override {
+    Bump(store_.c_.reader_read);
+    const InFlight running(store_);
+    Result<bool> read = inner_->read(range, out);
+    if (read.ok() && *read) Bump(store_.c_.bytes_read, out.size());
+    return read;
+  }
+
+ private:
+  CountingStore& store_;
+  std::unique_ptr<ValueReader> inner_;
+};
+
+Result<ReadResult> CountingStore::get_if(std::string_view key, ByteRange range, Bytes& out,
+                                         const Generation* if_equal) {
+  Bump(c_.get_if);
+  const InFlight running(*this);
+  Result<ReadResult> r = inner_->get_if(key, range, out, if_equal);
+  if (r.ok() && r->found && r->condition_met) Bump(c_.bytes_read, out.size());
+  return r;
+}
+
+Result<Generation> CountingStore::generation(std::string_view key) {
+  Bump(c_.generation);
+  const InFlight running(*this);
+  return inner_->generation(key);
+}
+
+Result<std::unique_ptr<ValueReader>> CountingStore::open_reader(std::string_view key) {
+  Bump(c_.open_reader);
+  const InFlight running(*this);
+  ASSIGN_OR_RETURN(std::unique_ptr<ValueReader> reader, inner_->open_reader(key));
+  if (!reader) return reader;
+  return std::unique_ptr<ValueReader>(new CountedReader(*this, std::move(reader)));
+}
+
+Result<std::optional<Generation>> CountingStore::set_if(std::string_view key,
+                                                        std::span<const ByteView> pieces,
+                                                        const WriteConditions& conditions) {
+  Bump(c_.set_if);
+  const InFlight running(*this);
+  Result<std::optional<Generation>> r = inner_->set_if(key, pieces, conditions);
+  if (r.ok() && r->has_value()) Bump(c_.bytes_written, internal::PiecesSize(pieces));
+  return r;
+}
+
+Result<bool> CountingStore::erase_if(std::string_view key, const WriteConditions& conditions) {
+  Bump(c_.erase_if);
+  const InFlight running(*this);
+  return inner_->erase_if(key, conditions);
+}
+
+Result<std::optional<Generation>> CountingStore::patch_if(std::string_view key,
+                                                          std::span<const RangeWrite> writes,
+                                                          const WriteConditions& conditions) {
+  Bump(c_.patch_if);
+  const InFlight running(*this);
+  Result<std::optional<Generation>> r = inner_->patch_if(key, writes, conditions);
+  if (r.ok() && r->has_value()) {
+    uint64_t n = 0;
+    for (const RangeWrite& w : writes) n += w.bytes.size();
+    Bump(c_.bytes_written, n);
+  }
+  return r;
+}
+
+Result<std::unique_ptr<KeyLock>> CountingStore::lock(std::string_view key) {
+  Bump(c_.lock);
+  const InFlight running(*this);
+  return inner_->lock(key);
 }
 
 std::string CountingStore::description() const {

@@ -92,6 +92,65 @@ Result<std::optional<uint64_t>> LatencyStore::size(std::string_view key) {
   return inner_->size(key);
 }
 
+// Each read() of the inner reader is one more request, so it waits the latency too.
+class LatencyStore::DelayedReader final : public ValueReader {
+ public:
+  DelayedReader(const LatencyStore& store, std::unique_ptr<ValueReader> inner)
+      : store_(store), inner_(std::move(inner)) {}
+  uint64_t size() const override { return inner_->size(); }
+  const Generation& generation() const override { return inner_->generation(); }
+  Result<bool> read(ByteRange range, Bytes& out) override {
+    store_.Delay();
+    return inner_->read(range, out);
+  }
+
+ private:
+  const LatencyStore& store_;
+  std::unique_ptr<ValueReader> inner_;
+};
+
+Result<ReadResult> LatencyStore::get_if(std::string_view key, ByteRange range, Bytes& out,
+                                        const Generation* if_equal) {
+  Delay();
+  return inner_->get_if(key, range, out, if_equal);
+}
+
+Result<Generation> LatencyStore::generation(std::string_view key) {
+  Delay();
+  return inner_->generation(key);
+}
+
+Result<std::unique_ptr<ValueReader>> LatencyStore::open_reader(std::string_view key) {
+  Delay();
+  ASSIGN_OR_RETURN(std::unique_ptr<ValueReader> reader, inner_->open_reader(key));
+  if (!reader) return reader;
+  return std::unique_ptr<ValueReader>(new DelayedReader(*this, std::move(reader)));
+}
+
+Result<std::optional<Generation>> LatencyStore::set_if(std::string_view key,
+                                                       std::span<const ByteView> pieces,
+                                                       const WriteConditions& conditions) {
+  Delay();
+  return inner_->set_if(key, pieces, conditions);
+}
+
+Result<bool> LatencyStore::erase_if(std::string_view key, const WriteConditions& conditions) {
+  Delay();
+  return inner_->erase_if(key, conditions);
+}
+
+Result<std::optional<Generation>> LatencyStore::patch_if(std::string_view key,
+                                                         std::span<const RangeWrite> writes,
+                                                         const WriteConditions& conditions) {
+  Delay();
+  return inner_->patch_if(key, writes, conditions);
+}
+
+Result<std::unique_ptr<KeyLock>> LatencyStore::lock(std::string_view key) {
+  Delay();
+  return inner_->lock(key);
+}
+
 std::string LatencyStore::description() const {
   return "latency(" + std::to_string(latency_.count()) + "us, " + inner_->description() + ")";
 }

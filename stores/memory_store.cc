@@ -9,6 +9,59 @@
 
 namespace zarrpp {
 
+namespace {
+
+Generation GenerationOf(uint64_t n) {
+  return Generation::Of(std::to_string(n));
+}
+
+// Whether a value of generation `current` (0: absent) satisfies `if_equal`.
+bool ConditionHolds(const std::optional<Generation>& if_equal, uint64_t current) {
+  if (!if_equal) return true;
+  if (current == 0) return if_equal->absent();
+  return *if_equal == GenerationOf(current);
+}
+
+Status PatchOutOfRange(std::string_view key, uint64_t offset, uint64_t length, uint64_t size) {
+  return Status::InvalidArgument("patch of key '" + std::string(key) + "': offset " +
+                                 std::to_string(offset) + " + length " + std::to_string(length) +
+                                 " passes the value's end " + std::to_string(size));
+}
+
+// A snapshot of one version: the buffer is never modified while this reference exists.
+class MemoryReader final : public ValueReader {
+ public:
+  MemoryReader(std::shared_ptr<Bytes> value, Generation generation, std::string key)
+      : value_(std::move(value)), generation_(std::move(generation)), key_(std::move(key)) {}
+  uint64_t size() const override { return value_->size(); }
+  const Generation& generation() const override { return generation_; }
+  Result<bool> read(ByteRange range, Bytes& out) override {
+    ASSIGN_OR_RETURN(auto bounds, range.Resolve(value_->size(), key_));
+    out.assign(value_->begin() + static_cast<ptrdiff_t>(bounds.first),
+               value_->begin() + static_cast<ptrdiff_t>(bounds.second));
+    return true;
+  }
+
+ private:
+  std::shared_ptr<Bytes> value_;
+  Generation generation_;
+  std::string key_;
+};
+
+}  // namespace
+
+class MemoryStore::Lock final : public KeyLock {
+ public:
+  Lock(MemoryStore* store, std::string key) : store_(store), key_(std::move(key)) {}
+  ~Lock() override { store_->Unlock(key_); }
+  const std::string& key() const override { return key_; }
+  const MemoryStore* store() const { return store_; }
+
+ private:
+  MemoryStore* store_;
+  std::string key_;
+};
+
 std::shared_ptr<MemoryStore> MemoryStore::Create() {
   return std::shared_ptr<MemoryStore>(new MemoryStore());
 }
@@ -18,13 +71,52 @@ StoreCapabilities MemoryStore::capabilities() const {
   caps.partial_reads = true;
   caps.set_range = true;
   caps.atomic_set = true;
+  caps.generations = true;
+  caps.conditional_writes = true;
+  caps.key_locks = true;
   return caps;
 }
 
 MemoryStore::Value MemoryStore::Find(std::string_view key) const {
   std::lock_guard lock(mu_);
   auto it = values_.find(key);
-  return it == values_.end() ? nullptr : it->second;
+  return it == values_.end() ? nullptr : it->second.bytes;
+}
+
+Status MemoryStore::CheckHeld(std::string_view key, const KeyLock* held) const {
+  if (held == nullptr) return Status::OK();
+  const auto* mine = dynamic_cast<const Lock*>(held);
+  if (mine == nullptr || mine->store() != this) {
+    return Status::InvalidArgument("write of key '" + std::string(key) +
+                                   "': the held lock was not taken from this store");
+  }
+  if (mine->key() != key) {
+    return Status::InvalidArgument("write of key '" + std::string(key) +
+                                   "': the held lock is of key '" + mine->key() + "'");
+  }
+  return Status::OK();
+}
+
+void MemoryStore::AwaitUnlocked(std::unique_lock<std::mutex>& lock, std::string_view key,
+                                const KeyLock* held) {
+  if (held != nullptr || locked_.empty()) return;
+  unlocked_.wait(lock, [&] { return locked_.find(key) == locked_.end(); });
+}
+
+void MemoryStore::Unlock(const std::string& key) {
+  {
+    std::lock_guard lock(mu_);
+    locked_.erase(key);
+  }
+  unlocked_.notify_all();
+}
+
+Result<std::unique_ptr<KeyLock>> MemoryStore::lock(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  std::unique_lock lock(mu_);
+  unlocked_.wait(lock, [&] { return locked_.find(key) == locked_.end(); });
+  locked_.emplace(key);
+  return std::unique_ptr<KeyLock>(new Lock(this, std::string(key)));
 }
 
 Result<bool> MemoryStore::get_into(std::string_view key, ByteRange range, Bytes& out) {
@@ -37,6 +129,53 @@ Result<bool> MemoryStore::get_into(std::string_view key, ByteRange range, Bytes&
   out.assign(value->begin() + static_cast<ptrdiff_t>(bounds.first),
              value->begin() + static_cast<ptrdiff_t>(bounds.second));
   return true;
+}
+
+Result<ReadResult> MemoryStore::get_if(std::string_view key, ByteRange range, Bytes& out,
+                                       const Generation* if_equal) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  Value value;
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = values_.find(key);
+    if (it != values_.end()) {
+      value = it->second.bytes;
+      generation = it->second.generation;
+    }
+  }
+  ReadResult r;
+  r.generation = value ? GenerationOf(generation) : Generation::Absent();
+  if (if_equal != nullptr && !(*if_equal == r.generation)) {
+    r.condition_met = false;
+    return r;
+  }
+  if (!value) return r;
+  ASSIGN_OR_RETURN(auto bounds, range.Resolve(value->size(), key));
+  out.assign(value->begin() + static_cast<ptrdiff_t>(bounds.first),
+             value->begin() + static_cast<ptrdiff_t>(bounds.second));
+  r.found = true;
+  return r;
+}
+
+Result<Generation> MemoryStore::generation(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  std::lock_guard lock(mu_);
+  auto it = values_.find(key);
+  if (it == values_.end()) return Generation::Absent();
+  return GenerationOf(it->second.generation);
+}
+
+Result<std::unique_ptr<ValueReader>> MemoryStore::open_reader(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  std::unique_lock lock(mu_);
+  auto it = values_.find(key);
+  if (it == values_.end()) return std::unique_ptr<ValueReader>();
+  Value value = it->second.bytes;
+  const uint64_t generation = it->second.generation;
+  lock.unlock();
+  return std::unique_ptr<ValueReader>(
+      new MemoryReader(std::move(value), GenerationOf(generation), std::string(key)));
 }
 
 Result<bool> MemoryStore::get_scatter(std::string_view key,
@@ -61,74 +200,127 @@ Result<std::optional<uint64_t>> MemoryStore::get_within(std::string_view key,
 
 Status MemoryStore::set(std::string_view key, ByteView value) {
   RETURN_IF_ERROR(ValidateKey(key));
-  return Replace(key, std::make_shared<Bytes>(value.begin(), value.end()));
+  return Replace(key, std::make_shared<Bytes>(value.begin(), value.end()), {}).status();
 }
 
 Status MemoryStore::set_gather(std::string_view key, std::span<const ByteView> pieces) {
   RETURN_IF_ERROR(ValidateKey(key));
   auto fresh = std::make_shared<Bytes>();
   internal::Concatenate(pieces, *fresh);
-  return Replace(key, std::move(fresh));
+  return Replace(key, std::move(fresh), {}).status();
 }
 
-Status MemoryStore::Replace(std::string_view key, Value fresh) {
+Result<std::optional<Generation>> MemoryStore::set_if(std::string_view key,
+                                                      std::span<const ByteView> pieces,
+                                                      const WriteConditions& conditions) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  RETURN_IF_ERROR(CheckHeld(key, conditions.held));
+  auto fresh = std::make_shared<Bytes>();
+  internal::Concatenate(pieces, *fresh);
+  return Replace(key, std::move(fresh), conditions);
+}
+
+Result<std::optional<Generation>> MemoryStore::Replace(std::string_view key, Value fresh,
+                                                       const WriteConditions& conditions) {
   std::unique_lock lock(mu_);
+  AwaitUnlocked(lock, key, conditions.held);
   auto it = values_.find(key);
+  if (!ConditionHolds(conditions.if_equal, it == values_.end() ? 0 : it->second.generation)) {
+    return std::optional<Generation>();
+  }
+  const uint64_t generation = ++last_generation_;
   if (it == values_.end()) {
-    values_.emplace(std::string(key), std::move(fresh));
+    values_.emplace(std::string(key), Entry{std::move(fresh), generation});
   } else {
     // The old value is released after the lock, so writers never free large buffers under it.
-    it->second.swap(fresh);
+    it->second.bytes.swap(fresh);
+    it->second.generation = generation;
     lock.unlock();
   }
-  return Status::OK();
+  return std::optional<Generation>(GenerationOf(generation));
 }
 
 Status MemoryStore::set_range(std::string_view key, uint64_t offset, ByteView value) {
   RETURN_IF_ERROR(ValidateKey(key));
-  std::unique_lock lock(mu_);
-  auto it = values_.find(key);
-  if (it == values_.end()) {
+  const RangeWrite write{offset, value};
+  auto r = patch_if(key, std::span<const RangeWrite>(&write, 1), {});
+  if (!r.ok() && r.status().IsFailedPrecondition()) {
     return Status::FailedPrecondition("set_range of key '" + std::string(key) +
                                       "': the key does not exist");
   }
-  const uint64_t size = it->second->size();
-  if (offset > size || value.size() > size - offset) {
-    return Status::InvalidArgument("set_range of key '" + std::string(key) + "': offset " +
-                                   std::to_string(offset) + " + length " +
-                                   std::to_string(value.size()) + " passes the value's end " +
-                                   std::to_string(size));
+  return r.status();
+}
+
+Result<std::optional<Generation>> MemoryStore::patch_if(std::string_view key,
+                                                        std::span<const RangeWrite> writes,
+                                                        const WriteConditions& conditions) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  RETURN_IF_ERROR(CheckHeld(key, conditions.held));
+  std::unique_lock lock(mu_);
+  AwaitUnlocked(lock, key, conditions.held);
+  auto it = values_.find(key);
+  if (it == values_.end()) {
+    if (conditions.if_equal && !conditions.if_equal->absent()) return std::optional<Generation>();
+    return Status::FailedPrecondition("patch of key '" + std::string(key) +
+                                      "': the key does not exist");
   }
-  if (value.empty()) return Status::OK();
+  if (!ConditionHolds(conditions.if_equal, it->second.generation)) {
+    return std::optional<Generation>();
+  }
+  const uint64_t size = it->second.bytes->size();
+  bool any = false;
+  for (const RangeWrite& w : writes) {
+    if (w.offset > size || w.bytes.size() > size - w.offset) {
+      return PatchOutOfRange(key, w.offset, w.bytes.size(), size);
+    }
+    any = any || !w.bytes.empty();
+  }
+  if (!any) return std::optional<Generation>(GenerationOf(it->second.generation));
   // References are only taken under the lock, so a count of one means no reader can see the
   // value: patch it in place. Otherwise patch a copy, leaving readers their consistent snapshot.
   Value old;
-  if (it->second.use_count() != 1) {
-    old = it->second;
-    it->second = std::make_shared<Bytes>(*old);
+  if (it->second.bytes.use_count() != 1) {
+    old = it->second.bytes;
+    it->second.bytes = std::make_shared<Bytes>(*old);
   }
-  std::memcpy(it->second->data() + offset, value.data(), value.size());
+  for (const RangeWrite& w : writes) {
+    if (!w.bytes.empty()) {
+      std::memcpy(it->second.bytes->data() + w.offset, w.bytes.data(), w.bytes.size());
+    }
+  }
+  const uint64_t generation = ++last_generation_;
+  it->second.generation = generation;
   lock.unlock();
-  return Status::OK();
+  return std::optional<Generation>(GenerationOf(generation));
 }
 
 Status MemoryStore::erase(std::string_view key) {
+  return erase_if(key, {}).status();
+}
+
+Result<bool> MemoryStore::erase_if(std::string_view key, const WriteConditions& conditions) {
   RETURN_IF_ERROR(ValidateKey(key));
+  RETURN_IF_ERROR(CheckHeld(key, conditions.held));
   Value old;
   std::unique_lock lock(mu_);
+  AwaitUnlocked(lock, key, conditions.held);
   auto it = values_.find(key);
+  if (!ConditionHolds(conditions.if_equal, it == values_.end() ? 0 : it->second.generation)) {
+    return false;
+  }
   if (it != values_.end()) {
-    old.swap(it->second);
+    old.swap(it->second.bytes);
     values_.erase(it);
   }
   lock.unlock();
-  return Status::OK();
+  return true;
 }
 
 Status MemoryStore::erase_prefix(std::string_view prefix) {
   RETURN_IF_ERROR(ValidatePrefix(prefix));
-  std::map<std::string, Value, std::less<>> removed;
+  Map removed;
   std::unique_lock lock(mu_);
+  // Key locks are not waited for: a holder of a key under the prefix may be the caller.
   auto first = values_.lower_bound(prefix);
   auto last = first;
   while (last != values_.end() && last->first.starts_with(prefix)) ++last;

@@ -21,6 +21,9 @@ TEST(MemoryStore, CapabilitiesAreAllTrue) {
   EXPECT_TRUE(caps.set_range);
   EXPECT_TRUE(caps.atomic_set);
   EXPECT_TRUE(caps.erasable);
+  EXPECT_TRUE(caps.generations);
+  EXPECT_TRUE(caps.conditional_writes);
+  EXPECT_TRUE(caps.key_locks);
   EXPECT_EQ(MemoryStore::Create()->description(), "memory");
 }
 
@@ -29,6 +32,48 @@ TEST(MemoryStore, StoresAreIndependent) {
   auto b = MemoryStore::Create();
   ASSERT_TRUE(a->set("k", zarrpp::AsBytes("x")).ok());
   EXPECT_FALSE(b->get("k")->has_value());
+}
+
+TEST(MemoryStore, AReaderKeepsItsSnapshotThroughPatchesAndErase) {
+  auto store = MemoryStore::Create();
+  const zarrpp::Bytes v = zarrpp::testing::Pattern(100, 1);
+  ASSERT_TRUE(store->set("k", v).ok());
+  auto reader = std::move(*store->open_reader("k"));
+  ASSERT_NE(reader, nullptr);
+  const zarrpp::Bytes patch(10, 0xff);
+  const zarrpp::RangeWrite writes[] = {{0, patch}, {50, patch}};
+  ASSERT_TRUE(store->patch_if("k", writes, {})->has_value());
+  ASSERT_TRUE(store->erase("k").ok());
+  zarrpp::Bytes out;
+  ASSERT_TRUE(*reader->read(ByteRange::Whole(), out));
+  EXPECT_EQ(out, v);
+}
+
+TEST(MemoryStore, GenerationsAreNeverReusedAfterEraseAndRecreate) {
+  auto store = MemoryStore::Create();
+  ASSERT_TRUE(store->set("k", zarrpp::AsBytes("x")).ok());
+  const zarrpp::Generation first = *store->generation("k");
+  ASSERT_TRUE(store->erase("k").ok());
+  ASSERT_TRUE(store->set("k", zarrpp::AsBytes("x")).ok());
+  EXPECT_FALSE(*store->generation("k") == first);
+}
+
+TEST(MemoryStore, AHeldLockMustBeOfTheKeyAndFromThisStore) {
+  auto store = MemoryStore::Create();
+  auto other = MemoryStore::Create();
+  auto lock = std::move(*store->lock("a"));
+  auto foreign = std::move(*other->lock("b"));
+  const zarrpp::Bytes v(1, 1);
+  const zarrpp::ByteView piece(v);
+  zarrpp::WriteConditions wrong_key;
+  wrong_key.held = lock.get();
+  EXPECT_TRUE(store->set_if("b", std::span(&piece, 1), wrong_key).status().IsInvalidArgument());
+  zarrpp::WriteConditions wrong_store;
+  wrong_store.held = foreign.get();
+  EXPECT_TRUE(store->erase_if("b", wrong_store).status().IsInvalidArgument());
+  EXPECT_EQ(lock->key(), "a");
+  // A lock of one key never holds up another key.
+  EXPECT_TRUE(store->set("b", v).ok());
 }
 
 // ValidateKey, ValidatePrefix and ByteRange are shared by every store; they are pinned down here

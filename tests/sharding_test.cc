@@ -399,7 +399,10 @@ TEST(ShardingArray, ReadingOneInnerChunkReadsIndexAndThatChunkOnly) {
   ASSERT_TRUE(w.a->Read(Region{{8, 4}, {8, 4}}, std::span<uint16_t>(got)).ok());
   const auto c = w.counting->counters();
   EXPECT_EQ(c.bytes_read, W3Like::kIndex + W3Like::kInner);
-  EXPECT_EQ(c.get_into, 2u);
+  // One version opened, then two reads of it: the index and the chunk.
+  EXPECT_EQ(c.open_reader, 1u);
+  EXPECT_EQ(c.reader_read, 2u);
+  EXPECT_EQ(c.get_into, 0u);
   for (size_t r = 0; r < 8; ++r) {
     for (size_t k = 0; k < 4; ++k) EXPECT_EQ(got[r * 4 + k], w.data[(8 + r) * 64 + 4 + k]);
   }
@@ -412,19 +415,19 @@ TEST(ShardingArray, CloseRangesAreMergedAndDistantOnesAreNot) {
   // Inner chunks (0,0) and (1,0) are adjacent in Morton order: one merged request.
   std::vector<uint16_t> got(16 * 4);
   ASSERT_TRUE(w.a->Read(Region{{0, 0}, {16, 4}}, std::span<uint16_t>(got)).ok());
-  EXPECT_EQ(w.counting->counters().get_into, 2u);
+  EXPECT_EQ(w.counting->counters().reader_read, 2u);
   // (0,0) and (0,1) are 2 slots apart in Morton order: two requests with no gap allowed ...
   w.counting->reset();
   std::vector<uint16_t> row(8 * 8);
   ASSERT_TRUE(w.a->Read(Region{{0, 0}, {8, 8}}, std::span<uint16_t>(row)).ok());
-  EXPECT_EQ(w.counting->counters().get_into, 3u);
+  EXPECT_EQ(w.counting->counters().reader_read, 3u);
   // ... and one with the default gap.
   ArrayOptions def;
   auto b = Array::Open(w.counting, "a", def);
   ASSERT_TRUE(b.ok());
   w.counting->reset();
   ASSERT_TRUE((*b)->Read(Region{{0, 0}, {8, 8}}, std::span<uint16_t>(row)).ok());
-  EXPECT_EQ(w.counting->counters().get_into, 2u);
+  EXPECT_EQ(w.counting->counters().reader_read, 2u);
   for (size_t r = 0; r < 8; ++r) {
     for (size_t k = 0; k < 8; ++k) EXPECT_EQ(row[r * 8 + k], w.data[r * 64 + k]);
   }
@@ -446,7 +449,8 @@ TEST(ShardingArray, IndexCacheAvoidsRereadingTheIndex) {
   ASSERT_TRUE(w.a->Read(Region{{8, 4}, {8, 4}}, std::span<uint16_t>(got)).ok());
   w.counting->reset();
   ASSERT_TRUE(w.a->Read(Region{{16, 8}, {8, 4}}, std::span<uint16_t>(got)).ok());
-  EXPECT_EQ(w.counting->counters().get_into, 1u);
+  // The cached index is of the version the reader opened: only the chunk is read.
+  EXPECT_EQ(w.counting->counters().reader_read, 1u);
   EXPECT_EQ(w.counting->counters().bytes_read, W3Like::kInner);
   EXPECT_EQ(got[0], w.data[16 * 64 + 8]);
   // A write through the same handle keeps the cached index right.
@@ -461,8 +465,8 @@ TEST(ShardingArray, FixedSizePartialWritePatchesOnlyTheTouchedInnerChunk) {
   std::vector<uint16_t> v(32, 999);
   ASSERT_TRUE(w.a->Write(Region{{8, 4}, {8, 4}}, std::span<const uint16_t>(v)).ok());
   const auto c = w.counting->counters();
-  EXPECT_EQ(c.set, 0u);
-  EXPECT_EQ(c.set_range, 1u);
+  EXPECT_EQ(c.set + c.set_if, 0u);
+  EXPECT_EQ(c.patch_if, 1u);
   EXPECT_EQ(c.bytes_written, W3Like::kInner);  // the index did not change
   // A partly covered inner chunk reads its old bytes and merges.
   w.counting->reset();
@@ -515,15 +519,15 @@ TEST(ShardingArray, CompressedPartialWritesAppendAndWriteOnlyTheChunkAndIndex) {
   for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint16_t>(3 * i + 1);
   // The first partial write of a compact shard rewrites it with free space for appends.
   ASSERT_TRUE(w.a->Write(Region{{8, 4}, {8, 4}}, std::span<const uint16_t>(v)).ok());
-  EXPECT_EQ(w.counting->counters().set, 1u);
+  EXPECT_EQ(w.counting->counters().set_if, 1u);
   // Later ones write the re-encoded chunk into free space and then the index.
   for (int i = 0; i < 3; ++i) {
     w.counting->reset();
     for (auto& x : v) x = static_cast<uint16_t>(x + 1);
     ASSERT_TRUE(w.a->Write(Region{{16, 8}, {8, 4}}, std::span<const uint16_t>(v)).ok());
     const auto c = w.counting->counters();
-    EXPECT_EQ(c.set, 0u) << i;
-    EXPECT_EQ(c.set_range, 2u) << i;
+    EXPECT_EQ(c.set + c.set_if, 0u) << i;
+    EXPECT_EQ(c.patch_if, 1u) << i;  // the chunk and the index, as one change
     EXPECT_LT(c.bytes_written, W3Like::kIndex + W3Like::kInner + 32) << i;
   }
   std::vector<uint16_t> got(32);
@@ -543,7 +547,7 @@ TEST(ShardingArray, RepeatedCompressedPartialWritesCompactTheShard) {
     ASSERT_TRUE(w.a->Write(r, std::span<const uint16_t>(v)).ok());
     ref.Write(r, v);
   }
-  sets = w.counting->counters().set;
+  sets = w.counting->counters().set_if;
   EXPECT_GE(sets, 1u);    // at least one rewrite (reserve, compaction)
   EXPECT_LT(sets, 150u);  // most writes appended
   std::vector<uint16_t> got(64 * 64);
@@ -583,7 +587,7 @@ TEST(ShardingArray, PartialWriteThatRewritesAShardLeavesFreeSpaceBeforeTheIndex)
     auto b = Array::Open(counting, "a", opt);
     ASSERT_TRUE(b.ok());
     ASSERT_TRUE((*b)->Write(Region{{8}, {4}}, std::span<const uint8_t>(v.data(), 4)).ok());
-    EXPECT_EQ(counting->counters().set, 0u) << loc;
+    EXPECT_EQ(counting->counters().set + counting->counters().set_if, 0u) << loc;
     EXPECT_EQ(counting->counters().bytes_written, 4u + 68) << loc;
     std::vector<uint8_t> got(16);
     ASSERT_TRUE((*b)->Read(Region::All({16}), std::span<uint8_t>(got)).ok());
@@ -602,8 +606,8 @@ TEST(ShardingArray, StoreWithoutSetRangeRewritesTheWholeShard) {
   const std::vector<uint16_t> one = {9};
   ASSERT_TRUE(a->Write(Region{{3, 3}, {1, 1}}, std::span<const uint16_t>(one)).ok());
   const auto c = store->counters();
-  EXPECT_EQ(c.set, 1u);
-  EXPECT_EQ(c.set_range, 0u);
+  EXPECT_EQ(c.set_if, 1u);
+  EXPECT_EQ(c.set_range + c.patch_if, 0u);
   EXPECT_EQ(c.bytes_written, 64u * 64 * 2 + W3Like::kIndex);
   std::vector<uint16_t> got(64 * 64);
   ASSERT_TRUE(a->Read(Region::All({64, 64}), std::span<uint16_t>(got)).ok());
@@ -616,9 +620,9 @@ TEST(ShardingArray, WriteCoveringTheWholeShardNeverReadsTheOldOne) {
   ASSERT_TRUE(w.a->Write(Region::All({64, 64}), std::span<const uint16_t>(w.data)).ok());
   ASSERT_TRUE(w.a->Fill(Region::All({64, 64}), uint16_t{4}).ok());
   const auto c = w.counting->counters();
-  EXPECT_EQ(c.get_into, 0u);
+  EXPECT_EQ(c.get_into + c.get_if + c.open_reader, 0u);
   EXPECT_EQ(c.size, 0u);
-  EXPECT_EQ(c.set, 2u);
+  EXPECT_EQ(c.set + c.set_if, 2u);
 }
 
 // ---------------------------------------------------------------------------------------------

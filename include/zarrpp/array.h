@@ -13,8 +13,11 @@
 //
 // Thread safety: an Array may be used by many threads at once. Concurrent reads are always safe.
 // Concurrent writes to regions that share no chunk are safe; concurrent partial writes that touch
-// the same chunk are serialized per chunk within one Array handle (handles opened separately on the
-// same store do not coordinate with each other). Resize, Append and the attribute setters change
+// the same chunk are serialized per chunk within one Array handle. Across handles and processes,
+// on a store with generations and conditional writes (MemoryStore, LocalStore), a partial write
+// is a read-modify-write of one version of the chunk or shard, under the store's key lock where it
+// has one and conditioned on the version read, so no write is lost; a partial read of a shard
+// returns each inner chunk's old or new contents (spec/concurrency.md has the table per store). Resize, Append and the attribute setters change
 // the handle's metadata: they wait for the handle's in-flight Read/Write/Fill calls and hold later
 // ones back until they finish, so data calls always see one consistent shape. References returned
 // by metadata() and shape() are not protected: do not hold them across a concurrent Resize/Append.
@@ -58,8 +61,10 @@ struct ShardingOptions {
   // one request instead of the index and then the chunks. Default 0.5.
   double whole_shard_read_fraction = 0.5;
   // Bytes of decoded shard indexes kept in memory, shared by every worker of this handle, so
-  // repeated partial reads of one shard do not re-read its index. Default 0 (off): writers using
-  // other handles or processes are not seen, so a cached index may be stale.
+  // repeated partial reads of one shard do not re-read its index. Each entry is the index of one
+  // generation of its shard and is used only for that generation, so other handles' and
+  // processes' writes are always seen; stores without generations get no caching. Default 0
+  // (off).
   uint64_t index_cache_bytes = 0;
   // A partial write rewrites (compacts) the whole shard when the bytes it no longer uses would
   // exceed this share of the shard. Default 0.5.

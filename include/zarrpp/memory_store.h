@@ -9,6 +9,16 @@
 // whole-value set() is atomic (readers see the old or the new value); set_range() is atomic too
 // (stronger than the Store contract requires): it patches in place only when no reader holds the
 // value, and otherwise patches a copy and swaps it in.
+//
+// Versions, conditions and locks: every write (set, set_gather, set_range, set_if, patch_if) gives
+// the value a new generation drawn from a store-wide counter, so a generation is never reused,
+// not even after an erase and a re-create. Conditional writes check their condition and write
+// under the one mutex, so they are atomic with respect to every other operation. open_reader()
+// holds a reference to the value's buffer: a snapshot that later writes never touch (they
+// copy-swap), so its reads always succeed. lock() takes an exact per-key lock kept in this object:
+// every handle sharing this MemoryStore object is excluded, and while a key is locked every write
+// of that key through this object waits, except writes passing the lock as WriteConditions::held.
+// Readers never wait. A KeyLock must be released before its store is destroyed.
 // Not a reader-writer lock: with dozens of threads writing at once, glibc 2.36's
 // pthread_rwlock_wrlock spins for hundreds of milliseconds.
 //
@@ -16,10 +26,13 @@
 // returns a copy. A range read copies only the bytes of that range.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +45,8 @@ class MemoryStore : public Store {
  public:
   static std::shared_ptr<MemoryStore> Create();
 
-  // readable, writable, erasable, listable, partial_reads, set_range and atomic_set all true.
+  // readable, writable, erasable, listable, partial_reads, set_range, atomic_set, generations,
+  // conditional_writes and key_locks all true.
   StoreCapabilities capabilities() const override;
 
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
@@ -49,18 +63,50 @@ class MemoryStore : public Store {
   Result<std::vector<std::string>> list_prefix(std::string_view prefix) override;
   Result<DirListing> list_dir(std::string_view prefix) override;
   Result<std::optional<uint64_t>> size(std::string_view key) override;
+
+  Result<ReadResult> get_if(std::string_view key, ByteRange range, Bytes& out,
+                            const Generation* if_equal = nullptr) override;
+  Result<Generation> generation(std::string_view key) override;
+  // A snapshot: reads of the reader never fail and never see later writes.
+  Result<std::unique_ptr<ValueReader>> open_reader(std::string_view key) override;
+  Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
+                                           const WriteConditions& conditions) override;
+  Result<bool> erase_if(std::string_view key, const WriteConditions& conditions) override;
+  // Atomic: readers see all of the writes or none.
+  Result<std::optional<Generation>> patch_if(std::string_view key,
+                                             std::span<const RangeWrite> writes,
+                                             const WriteConditions& conditions) override;
+  Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
+
   std::string description() const override { return "memory"; }
 
  protected:
   MemoryStore() = default;
 
  private:
+  class Lock;
   using Value = std::shared_ptr<Bytes>;
+  struct Entry {
+    Value bytes;
+    uint64_t generation = 0;
+  };
+  using Map = std::map<std::string, Entry, std::less<>>;
+
   Value Find(std::string_view key) const;  // null when absent
-  Status Replace(std::string_view key, Value fresh);
+  // Writes `fresh` under `conditions`; nullopt when the condition did not hold.
+  Result<std::optional<Generation>> Replace(std::string_view key, Value fresh,
+                                            const WriteConditions& conditions);
+  // Checks that `held` (when not null) is a lock of `key` taken from this store.
+  Status CheckHeld(std::string_view key, const KeyLock* held) const;
+  // Waits (on `lock`, which holds mu_) until no lock other than `held` holds `key`.
+  void AwaitUnlocked(std::unique_lock<std::mutex>& lock, std::string_view key, const KeyLock* held);
+  void Unlock(const std::string& key);
 
   mutable std::mutex mu_;
-  std::map<std::string, Value, std::less<>> values_;  // guarded by mu_
+  std::condition_variable unlocked_;           // signalled when a key lock is released
+  Map values_;                                 // guarded by mu_
+  std::set<std::string, std::less<>> locked_;  // keys held by lock(); guarded by mu_
+  uint64_t last_generation_ = 0;               // guarded by mu_
 };
 
 }  // namespace zarrpp

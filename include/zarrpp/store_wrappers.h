@@ -5,9 +5,11 @@
 // CountingStore counts operations and bytes moved, so tests and benchmarks can assert exactly
 //               how many requests a read or write issued.
 //
-// Both forward every operation (including get_ranges(), set_range(), list() and exists(), so the
-// inner store's own implementations and capabilities are used) and report the inner store's
-// capabilities unchanged.
+// Both forward every operation (including get_ranges(), set_range(), list(), exists() and the
+// generation, condition and lock operations, so the inner store's own implementations and
+// capabilities are used) and report the inner store's capabilities unchanged (LatencyStore raises
+// io_concurrency). Locks and generations are the inner store's: a lock taken through a wrapper
+// excludes holders taking it through the inner store directly, and the reverse.
 //
 // Thread safety: as safe as the inner store; the wrappers' own state is atomic.
 // Ownership: each wrapper shares ownership of its inner store.
@@ -57,12 +59,26 @@ class LatencyStore : public Store {
   Result<DirListing> list_dir(std::string_view prefix) override;
   Result<bool> exists(std::string_view key) override;
   Result<std::optional<uint64_t>> size(std::string_view key) override;
+  Result<ReadResult> get_if(std::string_view key, ByteRange range, Bytes& out,
+                            const Generation* if_equal = nullptr) override;
+  Result<Generation> generation(std::string_view key) override;
+  // The inner store's reader, wrapped so that each read() is delayed too.
+  Result<std::unique_ptr<ValueReader>> open_reader(std::string_view key) override;
+  Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
+                                           const WriteConditions& conditions) override;
+  Result<bool> erase_if(std::string_view key, const WriteConditions& conditions) override;
+  Result<std::optional<Generation>> patch_if(std::string_view key,
+                                             std::span<const RangeWrite> writes,
+                                             const WriteConditions& conditions) override;
+  // The inner store's lock; pass it as WriteConditions::held to writes through either store.
+  Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
   // "latency(<n>us, <inner description>)".
   std::string description() const override;
 
   std::chrono::microseconds latency() const { return latency_; }
 
  private:
+  class DelayedReader;
   void Delay() const;
 
   const std::shared_ptr<Store> inner_;
@@ -86,9 +102,18 @@ class CountingStore : public Store {
     uint64_t list_dir = 0;
     uint64_t exists = 0;
     uint64_t size = 0;
-    uint64_t bytes_read = 0;     // bytes returned by get_into(), get_scatter(), get_within() and
-                                 // get_ranges()
-    uint64_t bytes_written = 0;  // bytes passed to successful set(), set_gather(), set_range()
+    uint64_t get_if = 0;
+    uint64_t generation = 0;
+    uint64_t open_reader = 0;
+    uint64_t reader_read = 0;  // read() calls of readers from open_reader()
+    uint64_t set_if = 0;
+    uint64_t erase_if = 0;
+    uint64_t patch_if = 0;
+    uint64_t lock = 0;
+    uint64_t bytes_read = 0;     // bytes returned by get_into(), get_scatter(), get_within(),
+                                 // get_ranges(), get_if() and readers' read()
+    uint64_t bytes_written = 0;  // bytes passed to successful set(), set_gather(), set_range(),
+                                 // set_if() and patch_if() calls that wrote
     uint64_t max_in_flight = 0;  // the most operations running at once (reset() restarts it)
 
     friend bool operator==(const Counters&, const Counters&) = default;
@@ -118,6 +143,19 @@ class CountingStore : public Store {
   Result<DirListing> list_dir(std::string_view prefix) override;
   Result<bool> exists(std::string_view key) override;
   Result<std::optional<uint64_t>> size(std::string_view key) override;
+  Result<ReadResult> get_if(std::string_view key, ByteRange range, Bytes& out,
+                            const Generation* if_equal = nullptr) override;
+  Result<Generation> generation(std::string_view key) override;
+  // The inner store's reader, wrapped so that each read() is counted too.
+  Result<std::unique_ptr<ValueReader>> open_reader(std::string_view key) override;
+  Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
+                                           const WriteConditions& conditions) override;
+  Result<bool> erase_if(std::string_view key, const WriteConditions& conditions) override;
+  Result<std::optional<Generation>> patch_if(std::string_view key,
+                                             std::span<const RangeWrite> writes,
+                                             const WriteConditions& conditions) override;
+  // The inner store's lock; pass it as WriteConditions::held to writes through either store.
+  Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
   // "counting(<inner description>)".
   std::string description() const override;
 
@@ -125,7 +163,8 @@ class CountingStore : public Store {
   struct AtomicCounters {
     std::atomic<uint64_t> get_into{0}, get_ranges{0}, ranges_requested{0}, set{0}, set_range{0},
         erase{0}, erase_prefix{0}, list{0}, list_prefix{0}, list_dir{0}, exists{0}, size{0},
-        bytes_read{0}, bytes_written{0}, max_in_flight{0};
+        get_if{0}, generation{0}, open_reader{0}, reader_read{0}, set_if{0}, erase_if{0},
+        patch_if{0}, lock{0}, bytes_read{0}, bytes_written{0}, max_in_flight{0};
   };
   // Counts one operation as running for its lifetime.
   class InFlight {
@@ -138,6 +177,8 @@ class CountingStore : public Store {
    private:
     CountingStore& s_;
   };
+
+  class CountedReader;
 
   const std::shared_ptr<Store> inner_;
   AtomicCounters c_;

@@ -19,11 +19,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -640,6 +642,423 @@ TEST_P(StoreConformance, ConcurrentSetRangeOnDisjointRegionsKeepsEveryWrite) {
     Bytes region(got.begin() + t * kRegion, got.begin() + (t + 1) * kRegion);
     EXPECT_EQ(region, Filled(kRegion, static_cast<uint8_t>(t + 1))) << "region " << t;
   }
+}
+
+// --- Versions, conditions and locks -------------------------------------------------------------
+
+using zarrpp::Generation;
+using zarrpp::KeyLock;
+using zarrpp::RangeWrite;
+using zarrpp::ReadResult;
+using zarrpp::WriteConditions;
+
+inline WriteConditions IfEqual(Generation g) {
+  WriteConditions c;
+  c.if_equal = std::move(g);
+  return c;
+}
+
+// Bytes of version `version`: its first 8 bytes hold the version, every other byte depends on
+// both its position and the version, so a read mixing two versions (or misplaced bytes) is seen.
+inline Bytes VersionBytes(size_t size, uint32_t version) {
+  Bytes out(size);
+  for (size_t i = 0; i < size; ++i) {
+    out[i] = i < 4 ? static_cast<uint8_t>(version >> (8 * i))
+                   : static_cast<uint8_t>((i * 131 + version * 7 + (i >> 9)) & 0xff);
+  }
+  return out;
+}
+inline uint32_t VersionOf(const Bytes& head) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4 && i < head.size(); ++i) v |= uint32_t{head[i]} << (8 * i);
+  return v;
+}
+// Sizes differ between versions so that a torn size shows too.
+inline size_t VersionSize(uint32_t version) {
+  return 4096 + 1000 * (version % 5);
+}
+
+TEST_P(StoreConformance, GenerationsChangeOnEveryWriteAndAreAbsentWhenMissing) {
+  auto missing = store_->generation("g/k");
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_TRUE(missing->absent());
+  const auto caps = store_->capabilities();
+  if (!caps.generations) {
+    MustSet("g/k", Pattern(10, 1));
+    auto g = store_->generation("g/k");
+    ASSERT_TRUE(g.ok()) << g.status();
+    EXPECT_FALSE(g->absent());
+    return;
+  }
+  std::vector<Generation> seen;
+  auto current = [&](const char* after) {
+    auto g = store_->generation("g/k");
+    EXPECT_TRUE(g.ok()) << g.status();
+    if (!g.ok()) return;
+    EXPECT_TRUE(g->present()) << "after " << after;
+    for (const Generation& old : seen)
+      EXPECT_FALSE(old == *g) << "after " << after << ": " << g->ToString();
+    // get_if reports the same generation.
+    Bytes out;
+    auto r = store_->get_if("g/k", ByteRange::Bounded(0, 1), out);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->found);
+    EXPECT_EQ(r->generation, *g) << "after " << after;
+    seen.push_back(*g);
+  };
+  MustSet("g/k", Pattern(100, 1));
+  current("set");
+  MustSet("g/k", Pattern(100, 1));
+  current("set of the same bytes");
+  const Bytes half = Pattern(50, 2);
+  const std::vector<zarrpp::ByteView> pieces = {zarrpp::ByteView(half), zarrpp::ByteView(half)};
+  ASSERT_TRUE(store_->set_gather("g/k", pieces).ok());
+  current("set_gather");
+  if (caps.set_range) {
+    ASSERT_TRUE(store_->set_range("g/k", 3, Filled(1, 7)).ok());
+    current("set_range");
+    ASSERT_TRUE(store_->set_range("g/k", 3, Filled(1, 7)).ok());
+    current("set_range of the same byte");
+    const Bytes patch = Filled(4, 9);
+    const RangeWrite writes[] = {{0, patch}, {90, patch}};
+    auto p = store_->patch_if("g/k", writes, {});
+    ASSERT_TRUE(p.ok()) << p.status();
+    ASSERT_TRUE(p->has_value());
+    current("patch_if");
+    EXPECT_EQ(**p, seen.back());
+  }
+  if (caps.conditional_writes) {
+    auto w = store_->set_if("g/k", pieces, {});
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE(w->has_value());
+    current("set_if");
+    EXPECT_EQ(**w, seen.back());
+  }
+  ASSERT_TRUE(store_->erase("g/k").ok());
+  auto erased = store_->generation("g/k");
+  ASSERT_TRUE(erased.ok());
+  EXPECT_TRUE(erased->absent());
+  MustSet("g/k", Pattern(100, 1));
+  current("erase and set of the first bytes again");
+}
+
+TEST_P(StoreConformance, GetIfWithAStaleGenerationReadsNothing) {
+  const Bytes v1 = Pattern(300, 1), v2 = Pattern(300, 2);
+  MustSet("k", v1);
+  Bytes out;
+  auto first = store_->get_if("k", ByteRange::Whole(), out);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->found);
+  EXPECT_EQ(out, v1);
+  MustSet("k", v2);
+  const Bytes sentinel = Filled(3, 0xee);
+  out = sentinel;
+  auto stale = store_->get_if("k", ByteRange::Whole(), out, &first->generation);
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_FALSE(stale->condition_met);
+  EXPECT_EQ(out, sentinel) << "a failed condition read bytes";
+  if (!store_->capabilities().generations) return;
+  auto now = store_->generation("k");
+  ASSERT_TRUE(now.ok());
+  auto fresh = store_->get_if("k", ByteRange::Bounded(10, 20), out, &*now);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_TRUE(fresh->condition_met);
+  EXPECT_TRUE(fresh->found);
+  EXPECT_EQ(out, Bytes(v2.begin() + 10, v2.begin() + 20));
+  const Generation absent = Generation::Absent();
+  out = sentinel;
+  auto present = store_->get_if("k", ByteRange::Whole(), out, &absent);
+  ASSERT_TRUE(present.ok());
+  EXPECT_FALSE(present->condition_met);
+  EXPECT_EQ(out, sentinel);
+  auto missing = store_->get_if("nope", ByteRange::Whole(), out, &absent);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_TRUE(missing->condition_met);
+  EXPECT_FALSE(missing->found);
+  EXPECT_TRUE(missing->generation.absent());
+  const Generation unknown;
+  auto never = store_->get_if("k", ByteRange::Whole(), out, &unknown);
+  ASSERT_TRUE(never.ok());
+  EXPECT_FALSE(never->condition_met);
+}
+
+TEST_P(StoreConformance, SetIfAbsentFromEightThreadsHasExactlyOneWinner) {
+  if (!store_->capabilities().conditional_writes) {
+    const Bytes v = Filled(1, 1);
+    const zarrpp::ByteView piece(v);
+    auto r = store_->set_if("race", std::span(&piece, 1), IfEqual(Generation::Absent()));
+    EXPECT_TRUE(r.status().IsUnsupported()) << r.status();
+    return;
+  }
+  constexpr int kThreads = 8, kKeys = 10;
+  for (int k = 0; k < kKeys; ++k) {
+    const std::string key = "race/" + std::to_string(k);
+    std::atomic<int> winners{0}, winner{-1}, errors{0};
+    std::vector<std::optional<Generation>> won(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        const Bytes v = VersionBytes(VersionSize(t), static_cast<uint32_t>(k * 100 + t));
+        const zarrpp::ByteView piece(v);
+        auto r = store_->set_if(key, std::span(&piece, 1), IfEqual(Generation::Absent()));
+        if (!r.ok()) {
+          ++errors;
+          return;
+        }
+        if (r->has_value()) {
+          ++winners;
+          winner = t;
+          won[t] = *r;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(errors.load(), 0);
+    ASSERT_EQ(winners.load(), 1) << key;
+    const int t = winner.load();
+    EXPECT_EQ(MustGet(key), VersionBytes(VersionSize(t), static_cast<uint32_t>(k * 100 + t)));
+    auto g = store_->generation(key);
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(*g, *won[t]);
+  }
+}
+
+TEST_P(StoreConformance, ConditionalWritesWithAStaleGenerationChangeNothing) {
+  const auto caps = store_->capabilities();
+  const Bytes v1 = Pattern(200, 1), v2 = Pattern(200, 2), v3 = Pattern(100, 3);
+  const zarrpp::ByteView piece3(v3);
+  const std::span<const zarrpp::ByteView> pieces3(&piece3, 1);
+  if (!caps.conditional_writes) {
+    MustSet("k", v1);
+    EXPECT_TRUE(
+        store_->set_if("k", pieces3, IfEqual(Generation::Absent())).status().IsUnsupported());
+    EXPECT_TRUE(store_->erase_if("k", IfEqual(Generation::Absent())).status().IsUnsupported());
+    EXPECT_EQ(MustGet("k"), v1);
+    // Unconditional forms work on every store.
+    auto w = store_->set_if("k", pieces3, {});
+    ASSERT_TRUE(w.ok()) << w.status();
+    EXPECT_TRUE(w->has_value());
+    EXPECT_EQ(MustGet("k"), v3);
+    auto e = store_->erase_if("k", {});
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_TRUE(*e);
+    EXPECT_FALSE(*store_->exists("k"));
+    return;
+  }
+  MustSet("k", v1);
+  const Generation g1 = *store_->generation("k");
+  MustSet("k", v2);
+  const Generation g2 = *store_->generation("k");
+  ASSERT_FALSE(g1 == g2);
+  auto stale_set = store_->set_if("k", pieces3, IfEqual(g1));
+  ASSERT_TRUE(stale_set.ok()) << stale_set.status();
+  EXPECT_FALSE(stale_set->has_value());
+  auto absent_set = store_->set_if("k", pieces3, IfEqual(Generation::Absent()));
+  ASSERT_TRUE(absent_set.ok()) << absent_set.status();
+  EXPECT_FALSE(absent_set->has_value());
+  auto unknown_set = store_->set_if("k", pieces3, IfEqual(Generation::Unknown()));
+  ASSERT_TRUE(unknown_set.ok()) << unknown_set.status();
+  EXPECT_FALSE(unknown_set->has_value());
+  auto stale_erase = store_->erase_if("k", IfEqual(g1));
+  ASSERT_TRUE(stale_erase.ok()) << stale_erase.status();
+  EXPECT_FALSE(*stale_erase);
+  auto absent_erase = store_->erase_if("k", IfEqual(Generation::Absent()));
+  ASSERT_TRUE(absent_erase.ok()) << absent_erase.status();
+  EXPECT_FALSE(*absent_erase);
+  if (caps.set_range) {
+    const Bytes patch = Filled(10, 0xab);
+    const RangeWrite writes[] = {{0, patch}, {150, patch}};
+    auto stale_patch = store_->patch_if("k", writes, IfEqual(g1));
+    ASSERT_TRUE(stale_patch.ok()) << stale_patch.status();
+    EXPECT_FALSE(stale_patch->has_value());
+    const RangeWrite past[] = {{0, patch}, {195, patch}};
+    EXPECT_TRUE(store_->patch_if("k", past, IfEqual(g2)).status().IsInvalidArgument());
+    EXPECT_TRUE(store_->patch_if("nope", writes, {}).status().IsFailedPrecondition());
+  }
+  EXPECT_EQ(MustGet("k"), v2);
+  EXPECT_EQ(*store_->generation("k"), g2);
+
+  // With the current generation each write goes through.
+  Generation g = g2;
+  if (caps.set_range) {
+    const Bytes patch = Filled(10, 0xab);
+    const RangeWrite writes[] = {{0, patch}, {150, patch}};
+    auto p = store_->patch_if("k", writes, IfEqual(g));
+    ASSERT_TRUE(p.ok()) << p.status();
+    ASSERT_TRUE(p->has_value());
+    g = **p;
+    Bytes expected = v2;
+    std::fill(expected.begin(), expected.begin() + 10, 0xab);
+    std::fill(expected.begin() + 150, expected.begin() + 160, 0xab);
+    EXPECT_EQ(MustGet("k"), expected);
+  }
+  auto w = store_->set_if("k", pieces3, IfEqual(g));
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_TRUE(w->has_value());
+  EXPECT_EQ(MustGet("k"), v3);
+  EXPECT_FALSE(store_->erase_if("k", IfEqual(g)).value());
+  auto e = store_->erase_if("k", IfEqual(**w));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(*e);
+  EXPECT_FALSE(*store_->exists("k"));
+  auto gone = store_->erase_if("k", IfEqual(Generation::Absent()));
+  ASSERT_TRUE(gone.ok());
+  EXPECT_TRUE(*gone);
+  auto stale_on_missing = store_->erase_if("k", IfEqual(**w));
+  ASSERT_TRUE(stale_on_missing.ok());
+  EXPECT_FALSE(*stale_on_missing);
+}
+
+TEST_P(StoreConformance, OpenReaderReadsTheVersionOpenedOrReportsItGone) {
+  const Bytes v1 = VersionBytes(VersionSize(1), 1);
+  MustSet("r/k", v1);
+  auto opened = store_->open_reader("r/k");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_NE(*opened, nullptr);
+  std::unique_ptr<zarrpp::ValueReader> reader = std::move(*opened);
+  EXPECT_EQ(reader->size(), v1.size());
+  MustSet("r/k", VersionBytes(VersionSize(2), 2));
+  Bytes out;
+  auto read = reader->read(ByteRange::Bounded(100, 300), out);
+  ASSERT_TRUE(read.ok()) << read.status();
+  if (*read) {
+    EXPECT_EQ(out, Bytes(v1.begin() + 100, v1.begin() + 300));
+  }
+  auto missing = store_->open_reader("r/nope");
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ(*missing, nullptr);
+
+  // Concurrent writers: whole-value sets, and (where supported) patches rewriting the whole value
+  // in two ranges. Every read that succeeds must belong to the version its reader opened.
+  std::atomic<bool> stop{false};
+  std::atomic<int> mixed{0}, errors{0}, reads{0};
+  // patch_if is atomic for readers only in stores that implement it (those with generations).
+  const bool patches = store_->capabilities().set_range && store_->capabilities().generations;
+  std::thread writer([&] {
+    for (uint32_t v = 3; v < 400 || (reads.load() < 300 && errors.load() == 0 && v < 100000); ++v) {
+      Bytes next = VersionBytes(VersionSize(v), v);
+      if (patches && v % 2 == 0) {
+        // Same size as the previous (odd) version, so the patch may cover it whole.
+        next = VersionBytes(VersionSize(v - 1), v);
+        const size_t mid = next.size() / 2;
+        const RangeWrite writes[] = {{mid, zarrpp::ByteView(next).subspan(mid)},
+                                     {0, zarrpp::ByteView(next).subspan(0, mid)}};
+        auto r = store_->patch_if("r/k", writes, {});
+        if (!r.ok()) ++errors;
+        continue;
+      }
+      if (!store_->set("r/k", next).ok()) ++errors;
+    }
+    stop = true;
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      Bytes head, part;
+      while (!stop.load()) {
+        auto o = store_->open_reader("r/k");
+        if (!o.ok() || *o == nullptr) {
+          ++errors;
+          continue;
+        }
+        auto& rd = **o;
+        auto h = rd.read(ByteRange::Bounded(0, 4), head);
+        if (!h.ok()) {
+          ++errors;
+          continue;
+        }
+        if (!*h) continue;
+        const uint32_t v = VersionOf(head);
+        const Bytes want = VersionBytes(rd.size(), v);
+        for (uint64_t at = 0; at < rd.size(); at += 1500) {
+          const uint64_t end = std::min<uint64_t>(rd.size(), at + 1000);
+          auto p = rd.read(ByteRange::Bounded(at, end), part);
+          if (!p.ok()) {
+            ++errors;
+            break;
+          }
+          if (!*p) break;
+          ++reads;
+          if (part != Bytes(want.begin() + at, want.begin() + end)) ++mixed;
+        }
+      }
+    });
+  }
+  writer.join();
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(mixed.load(), 0) << "of " << reads.load() << " reads";
+}
+
+TEST_P(StoreConformance, LockExcludesOtherThreadsAndNoIncrementIsLost) {
+  if (!store_->capabilities().key_locks) {
+    EXPECT_TRUE(store_->lock("counter").status().IsUnsupported());
+    return;
+  }
+  constexpr int kThreads = 8, kIncrements = 40;
+  std::atomic<int> inside{0}, overlaps{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIncrements; ++i) {
+        auto l = store_->lock("c/counter");
+        if (!l.ok()) {
+          ++errors;
+          continue;
+        }
+        if (inside.fetch_add(1) != 0) ++overlaps;
+        auto cur = store_->get("c/counter");
+        uint64_t n = 0;
+        if (cur.ok() && cur->has_value() && (*cur)->size() == 8) {
+          for (int b = 0; b < 8; ++b) n |= uint64_t{(**cur)[b]} << (8 * b);
+        } else if (!cur.ok() || cur->has_value()) {
+          ++errors;
+        }
+        ++n;
+        Bytes next(8);
+        for (int b = 0; b < 8; ++b) next[b] = static_cast<uint8_t>(n >> (8 * b));
+        const zarrpp::ByteView piece(next);
+        WriteConditions held;
+        held.held = l->get();
+        if (!store_->set_if("c/counter", std::span(&piece, 1), held).ok()) ++errors;
+        inside.fetch_sub(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(overlaps.load(), 0);
+  const Bytes got = MustGet("c/counter");
+  ASSERT_EQ(got.size(), 8u);
+  uint64_t n = 0;
+  for (int b = 0; b < 8; ++b) n |= uint64_t{got[b]} << (8 * b);
+  EXPECT_EQ(n, uint64_t{kThreads} * kIncrements);
+}
+
+TEST_P(StoreConformance, WritesOfALockedKeyWaitForItsHolder) {
+  if (!store_->capabilities().key_locks) return;
+  auto l = store_->lock("w/k");
+  ASSERT_TRUE(l.ok()) << l.status();
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    EXPECT_TRUE(store_->set("w/k", Filled(4, 2)).ok());
+    done = true;
+  });
+  // Another key is not held up.
+  MustSet("w/other", Filled(4, 3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(done.load()) << "a write went through while another holder had the key's lock";
+  WriteConditions held;
+  held.held = l->get();
+  const Bytes mine = Filled(4, 1);
+  const zarrpp::ByteView piece(mine);
+  auto w = store_->set_if("w/k", std::span(&piece, 1), held);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(MustGet("w/k"), mine);
+  l->reset();
+  writer.join();
+  EXPECT_TRUE(done.load());
+  EXPECT_EQ(MustGet("w/k"), Filled(4, 2));
 }
 
 TEST_P(StoreConformance, DescriptionIsNotEmpty) {
