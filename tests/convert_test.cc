@@ -169,6 +169,41 @@ TEST(Convert, WhatTheTargetCannotExpressIsRefusedNamingArrayAndCodec) {
   EXPECT_EQ(Convert(src, "g/a", dst, "", uneven).status().code(), Status::Code::kInvalidArgument);
 }
 
+TEST(Convert, OverlappingNodesOfOneStoreAreRefusedBeforeAnyWrite) {
+  ConvertOptions o;
+  o.overwrite = true;
+  struct Case {
+    std::string src, dst, why;
+  };
+  for (const Case& c :
+       {Case{"g", "g", "is the source"}, Case{"g/a", "g", "contains the source"},
+        Case{"g", "g/a/x", "lies inside the source"}, Case{"g", "", "contains the source"},
+        Case{"", "g", "lies inside the source"}, Case{"/g/", "g", "is the source"}}) {
+    auto store = SourceTree();
+    const std::vector<std::string> keys = *store->list();
+    const auto before = Digests(store, "");
+    auto r = Convert(store, c.src, store, c.dst, o);
+    ASSERT_EQ(r.status().code(), Status::Code::kInvalidArgument) << c.src << " -> " << c.dst;
+    EXPECT_NE(r.status().message().find(c.why), std::string::npos) << r.status();
+    EXPECT_EQ(*store->list(), keys) << c.src << " -> " << c.dst;
+    ExpectSameContents(Digests(store, ""), before);
+  }
+  // Siblings sharing a name prefix do not overlap.
+  auto store = SourceTree();
+  ASSERT_TRUE(Convert(store, "g", store, "gcopy", o).ok());
+  ExpectSameContents(Digests(store, "g"), Digests(store, "gcopy"));
+}
+
+TEST(Convert, DisjointDirectoriesCompareResolvedPaths) {
+  EXPECT_TRUE(CheckDisjointDirectories("/tmp/zarrpp-x/src", "/tmp/zarrpp-x/src2").ok());
+  EXPECT_TRUE(CheckDisjointDirectories("/tmp/zarrpp-x/src", "/tmp/zarrpp-x/src/../src")
+                  .IsInvalidArgument());
+  EXPECT_TRUE(
+      CheckDisjointDirectories("/tmp/zarrpp-x/src/", "/tmp/zarrpp-x/src/a/b").IsInvalidArgument());
+  EXPECT_TRUE(
+      CheckDisjointDirectories("/tmp/zarrpp-x/src/a", "/tmp/zarrpp-x/").IsInvalidArgument());
+}
+
 TEST(Convert, MissingSourceIsNotFound) {
   auto src = MemoryStore::Create();
   auto dst = MemoryStore::Create();

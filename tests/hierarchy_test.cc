@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <numeric>
 #include <thread>
 
 #include "zarrpp/array.h"
@@ -28,6 +29,7 @@ class ProbeStore : public Store {
 
   std::atomic<bool> listable{true};
   std::atomic<bool> fail_metadata_sets{false};
+  std::atomic<bool> fail_erases{false};
   std::atomic<int> max_in_flight{0};
 
   StoreCapabilities capabilities() const override {
@@ -48,10 +50,12 @@ class ProbeStore : public Store {
   }
   Status erase(std::string_view key) override {
     Guard g(*this);
+    if (fail_erases) return Status::IOError("injected failure erasing " + std::string(key));
     return inner_->erase(key);
   }
   Status erase_prefix(std::string_view prefix) override {
     Guard g(*this);
+    if (fail_erases) return Status::IOError("injected failure erasing " + std::string(prefix));
     return inner_->erase_prefix(prefix);
   }
   Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
@@ -665,6 +669,70 @@ TEST(Resize, ShrinkingCanKeepChunks) {
   std::vector<uint8_t> out(8);
   ASSERT_TRUE((*arr)->Read(Region::All({8}), std::span<uint8_t>(out)).ok());
   EXPECT_EQ(out, v);
+}
+
+TEST(Resize, ShrinkResetsTheCutPartOfStraddlingChunks) {
+  auto store = MemoryStore::Create();
+  auto arr = Array::Create(store, "a", U8({10}, {4}));
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  std::vector<uint8_t> v = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  ASSERT_TRUE((*arr)->Write(Region::All({10}), std::span<const uint8_t>(v)).ok());
+  ASSERT_TRUE((*arr)->Resize({5}).ok());
+  EXPECT_FALSE(*store->exists("a/c/2"));
+  ASSERT_TRUE((*arr)->Resize({10}).ok());
+  std::vector<uint8_t> out(10, 99);
+  ASSERT_TRUE((*arr)->Read(Region::All({10}), std::span<uint8_t>(out)).ok());
+  // Element 4 survives; 5..7 shared chunk 1 with it and must not come back.
+  EXPECT_EQ(out, (std::vector<uint8_t>{1, 2, 3, 4, 5, 0, 0, 0, 0, 0}));
+}
+
+TEST(Resize, FailedShrinkEraseNeverLeavesStaleRowsForALaterGrow) {
+  auto probe = std::make_shared<ProbeStore>(MemoryStore::Create());
+  auto arr = Array::Create(probe, "a", U8({10, 2}, {4, 2}));
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  std::vector<uint8_t> v(20);
+  std::iota(v.begin(), v.end(), uint8_t{1});
+  ASSERT_TRUE((*arr)->Write(Region::All({10, 2}), std::span<const uint8_t>(v)).ok());
+  probe->fail_erases = true;
+  const Status s = (*arr)->Resize({4, 2});
+  ASSERT_TRUE(s.IsIOError()) << s;
+  EXPECT_NE(s.message().find("a/c/2/0"), std::string::npos) << s;
+  // The shrink did not take: the stored shape (and the handle's) still covers every row, so no
+  // stored edge hides old rows.
+  EXPECT_EQ(Doc(probe, "a/zarr.json")["shape"], Json::array({10, 2}));
+  EXPECT_EQ((*arr)->shape(), (std::vector<uint64_t>{10, 2}));
+  probe->fail_erases = false;
+  // Grow from what is stored: every row shown is either an original value or the fill value,
+  // and after a shrink that succeeds, growing shows only fill values past the edge.
+  ASSERT_TRUE((*arr)->Resize({4, 2}).ok());
+  ASSERT_TRUE((*arr)->Resize({12, 2}).ok());
+  auto reopened = Array::Open(probe, "a");
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  std::vector<uint8_t> out(24, 99);
+  ASSERT_TRUE((*reopened)->Read(Region::All({12, 2}), std::span<uint8_t>(out)).ok());
+  std::vector<uint8_t> expected(24, 0);
+  std::copy(v.begin(), v.begin() + 8, expected.begin());
+  EXPECT_EQ(out, expected);
+}
+
+TEST(Resize, FailedShrinkTrimKeepsTheOldShape) {
+  // The straddling chunk's reset ends in an erase (it holds only fill values then): that erase
+  // failing stops the shrink before the metadata changes.
+  auto probe = std::make_shared<ProbeStore>(MemoryStore::Create());
+  auto arr = Array::Create(probe, "a", U8({8}, {4}));
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  std::vector<uint8_t> v = {1, 2, 3, 4, 0, 6, 7, 8};
+  ASSERT_TRUE((*arr)->Write(Region::All({8}), std::span<const uint8_t>(v)).ok());
+  probe->fail_erases = true;
+  EXPECT_FALSE((*arr)->Resize({5}).ok());
+  EXPECT_EQ(Doc(probe, "a/zarr.json")["shape"], Json::array({8}));
+  probe->fail_erases = false;
+  ASSERT_TRUE((*arr)->Resize({5}).ok());
+  ASSERT_TRUE((*arr)->Resize({8}).ok());
+  std::vector<uint8_t> out(8, 99);
+  ASSERT_TRUE((*arr)->Read(Region::All({8}), std::span<uint8_t>(out)).ok());
+  EXPECT_EQ(out, (std::vector<uint8_t>{1, 2, 3, 4, 0, 0, 0, 0}));
+  EXPECT_FALSE(*probe->exists("a/c/1"));
 }
 
 TEST(Resize, RankMismatchIsRefused) {

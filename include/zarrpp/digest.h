@@ -31,11 +31,18 @@ struct ArrayDigestEntry {
   std::string path;  // relative to the tree's root path; "" for the root itself
   std::string data_type;
   std::vector<uint64_t> shape;
-  std::string sha256;
+  std::string sha256;  // empty when `error` is set
+  // OK, or why this node could not be digested (its metadata does not parse or is not a node
+  // document, a chunk cannot be read or decoded, a directory stands where a chunk value
+  // belongs). data_type and shape are filled when the metadata was read.
+  Status error;
 };
 
-// Digests every array at or under `path` (found through their zarr.json documents), sorted by
-// path.
+// Digests every array at or under `path` (found through their zarr.json and .zarray documents),
+// sorted by path. A node that cannot be digested does not stop the walk: it gets an entry with
+// `error` set and the rest are still digested, so callers must check every entry's error. A
+// zarr.json that is not a JSON object with node_type "array" or "group" is such an entry. Only
+// failing to list the tree is an error of the call.
 Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
                                                  std::string_view path);
 
