@@ -101,11 +101,13 @@ Result<std::string> ArrayDigest(const Array& array) {
 
 namespace {
 
-// A directory standing where a chunk value of `a` belongs: some listed key below the array
-// whose leading segments form a chunk key. Such damage would otherwise read as a missing chunk
-// (the fill value). Corruption naming the key; OK when there is none.
-Status CheckNoDirectoryAtChunkKey(const Array& a, const std::string& node,
-                                  const std::vector<std::string>& keys) {
+// Damage in the layout of the array's chunk keys that a reader would take for missing chunks
+// (the fill value): a directory standing where a chunk value belongs (some listed key below the
+// array whose leading segments form a chunk key), or, with the "/" separator, a value standing
+// where a directory of chunks belongs (a key that a chunk key continues, such as "c" or "c/1").
+// Corruption naming the key; OK when there is none.
+Status CheckChunkKeyLayout(const Array& a, const std::string& node,
+                           const std::vector<std::string>& keys) {
   const ArrayMetadata& m = a.metadata();
   const std::string prefix = node.empty() ? "" : node + "/";
   for (const std::string& key : keys) {
@@ -118,6 +120,15 @@ Status CheckNoDirectoryAtChunkKey(const Array& a, const std::string& node,
         return Status::Corruption("key '" + prefix + std::string(rel.substr(0, slash)) +
                                   "' is a directory (holding '" + key +
                                   "') where a chunk value belongs");
+      }
+    }
+    if (m.chunk_key_encoding.separator != '/') continue;
+    std::string longer(rel);
+    for (size_t n = 0; n < m.rank(); ++n) {
+      longer += "/0";
+      if (m.chunk_key_encoding.DecodeKey(longer, m.rank()).ok()) {
+        return Status::Corruption("key '" + key +
+                                  "' is a value where a directory of chunks belongs");
       }
     }
   }
@@ -134,7 +145,7 @@ void DigestNode(const std::shared_ptr<Store>& store, const std::string& node,
   }
   e.data_type = (*a)->data_type().name();
   e.shape = (*a)->shape();
-  e.error = CheckNoDirectoryAtChunkKey(**a, node, keys);
+  e.error = CheckChunkKeyLayout(**a, node, keys);
   if (!e.error.ok()) return;
   auto digest = ArrayDigest(**a);
   if (!digest.ok()) {

@@ -64,6 +64,10 @@ int Info(const std::string& path) {
   if (!doc->has_value()) return Fail(zarrpp::Status::NotFound(path + ": no zarr.json"));
   auto j = zarrpp::ParseJson(zarrpp::AsString(**doc), path + "/zarr.json");
   if (!j.ok()) return Fail(j.status());
+  if (!j->is_object()) {
+    return Fail(zarrpp::Status::Corruption(path + "/zarr.json: metadata is " +
+                                           std::string(j->type_name()) + ", not a JSON object"));
+  }
   if (j->value("node_type", "") == "group") {
     auto listing = (*store)->list_dir("");
     if (!listing.ok()) return Fail(listing.status());
