@@ -338,11 +338,15 @@ TEST_F(Cli, CleanRemovesOnlyStaleTemporaries) {
   const fs::path root = dir_ / "t";
   MakeTree(root);
   const auto files = Files(root);
-  const fs::path stale = root / "g" / "a" / ".zarrpp-tmp-crashed";
+  // Named as LocalStore names its temporaries (pid, nonce, counter) by a writer that crashed.
+  const fs::path stale = root / "g" / "a" / ".zarrpp-tmp-99999-00000000deadbeef-0";
   WriteFile(stale, "half a chunk");
   struct utimbuf old_times {};
   old_times.actime = old_times.modtime = ::time(nullptr) - 7200;
   ASSERT_EQ(::utime(stale.c_str(), &old_times), 0);
+  // One of a writer still running: younger than --older-than, it stays.
+  const fs::path fresh = root / "g" / "b" / ".zarrpp-tmp-99999-00000000deadbeef-1";
+  WriteFile(fresh, "a chunk being written");
 
   Outcome bad = Zarrpp({"clean", root.string(), "--older-than", "soon"});
   EXPECT_NE(bad.exit_code, 0);
@@ -358,7 +362,9 @@ TEST_F(Cli, CleanRemovesOnlyStaleTemporaries) {
     EXPECT_NE(r.err.find("cannot remove stale temporaries"), std::string::npos) << r.err;
     EXPECT_TRUE(fs::exists(stale));
   }
+  EXPECT_TRUE(fs::exists(fresh));
   fs::remove(stale);
+  fs::remove(fresh);
   EXPECT_EQ(Files(root), files);
 }
 
