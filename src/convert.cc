@@ -183,11 +183,18 @@ std::optional<std::string> LocalDirectory(const std::shared_ptr<Store>& store,
 }
 
 // Refuses a source tree holding a symbolic link (to a file or a directory) that resolves outside
-// the source store's root: converting would copy bytes that are not part of the store. Walks
-// the source directory without following directory links; dangling links read as missing and
-// are allowed.
-Status CheckNoLinksLeaveRoot(const LocalStore& store, const std::string& node) {
+// the source store's root: converting would copy bytes that are not part of the store. Also
+// refuses one that resolves into the destination directory `dst_dir` (when the destination is
+// a LocalStore): the destination is erased and rewritten while the source is read through it.
+// Walks the source directory without following directory links; dangling links read as missing
+// and are allowed.
+Status CheckSourceLinks(const LocalStore& store, const std::string& node,
+                        const std::optional<std::string>& dst_dir) {
   ASSIGN_OR_RETURN(fs::path root, ResolvedPath(store.root()));
+  std::optional<fs::path> dst;
+  if (dst_dir) {
+    ASSIGN_OR_RETURN(dst, ResolvedPath(*dst_dir));
+  }
   const fs::path start = node.empty() ? fs::path(store.root()) : fs::path(store.root()) / node;
   std::error_code ec;
   auto check = [&](const fs::path& entry) -> Status {
@@ -195,8 +202,13 @@ Status CheckNoLinksLeaveRoot(const LocalStore& store, const std::string& node) {
     if (!fs::is_symlink(fs::symlink_status(entry, lec)) || lec) return Status::OK();
     const fs::path target = fs::canonical(entry, lec);
     if (lec) return Status::OK();  // dangling: reads as missing
-    if (IsWithin(target, root)) return Status::OK();
     const std::string key = entry.lexically_relative(store.root()).generic_string();
+    if (dst && IsWithin(target, *dst)) {
+      return Status::InvalidArgument("convert: source key '" + key + "' is a symbolic link to '" +
+                                     target.string() + "', inside the destination '" +
+                                     dst->string() + "'; nothing was written");
+    }
+    if (IsWithin(target, root)) return Status::OK();
     return Status::FailedPrecondition("convert: source key '" + key + "' is a symbolic link to '" +
                                       target.string() + "', outside the source root '" +
                                       root.string() +
@@ -328,7 +340,7 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
       options.executor ? options.executor : DefaultExecutor();
   RETURN_IF_ERROR(CheckDistinctNodes(src, src_root, dst, dst_root));
   if (const auto* local = dynamic_cast<const LocalStore*>(src.get())) {
-    RETURN_IF_ERROR(CheckNoLinksLeaveRoot(*local, src_root));
+    RETURN_IF_ERROR(CheckSourceLinks(*local, src_root, LocalDirectory(dst, dst_root)));
   }
 
   ASSIGN_OR_RETURN(auto nodes, FindNodes(*src, src_root));

@@ -68,7 +68,8 @@ struct ConvertReport {
 //     (symbolic links, "." and ".." followed; see CheckDisjointDirectories);
 //   - for a LocalStore source, a symbolic link under the source node that resolves outside the
 //     source store's root (FailedPrecondition naming the key and the target): its bytes are not
-//     part of the store and are never copied.
+//     part of the store and are never copied; or that resolves into a LocalStore destination
+//     (InvalidArgument), which is erased and rewritten while the source is read.
 Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_path,
                               std::shared_ptr<Store> dst, std::string_view dst_path,
                               const ConvertOptions& options = {});
