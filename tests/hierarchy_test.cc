@@ -729,6 +729,43 @@ TEST(Resize, ShrinkResetsTheCutPartOfStraddlingChunks) {
   EXPECT_EQ(out, (std::vector<uint8_t>{1, 2, 3, 4, 5, 0, 0, 0, 0, 0}));
 }
 
+TEST(Resize, ShrinkThenGrowShowsOnlyFillPastTheEdgeInEveryDimension) {
+  struct Case {
+    std::vector<uint64_t> shrink, grow;
+    bool sharded;
+  };
+  for (const Case& c :
+       {Case{{3, 3}, {5, 5}, false}, Case{{3, 5}, {5, 7}, false}, Case{{5, 1}, {5, 5}, false},
+        Case{{3, 3}, {5, 5}, true}, Case{{1, 6}, {7, 6}, true}}) {
+    auto store = MemoryStore::Create();
+    ArrayMetadata m = U8({6, 6}, {2, 2});
+    if (c.sharded) {
+      m.chunk_shape = {4, 4};
+      m.codecs = Json::parse(R"([{"name":"sharding_indexed","configuration":{
+        "chunk_shape":[2,2],"codecs":[{"name":"bytes"}],
+        "index_codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}]}}])");
+    }
+    m.fill_value = FillValue{Bytes{7}};
+    auto arr = Array::Create(store, "a", m);
+    ASSERT_TRUE(arr.ok()) << arr.status();
+    std::vector<uint8_t> v(36);
+    std::iota(v.begin(), v.end(), uint8_t{100});
+    ASSERT_TRUE((*arr)->Write(Region::All({6, 6}), std::span<const uint8_t>(v)).ok());
+    ASSERT_TRUE((*arr)->Resize(c.shrink).ok());
+    ASSERT_TRUE((*arr)->Resize(c.grow).ok());
+    std::vector<uint8_t> out(c.grow[0] * c.grow[1], 0);
+    ASSERT_TRUE((*arr)->Read(Region::All(c.grow), std::span<uint8_t>(out)).ok());
+    for (uint64_t i = 0; i < c.grow[0]; ++i) {
+      for (uint64_t j = 0; j < c.grow[1]; ++j) {
+        const bool kept = i < c.shrink[0] && j < c.shrink[1];
+        EXPECT_EQ(out[i * c.grow[1] + j], kept ? v[i * 6 + j] : 7)
+            << "element " << i << "," << j << " shrink " << c.shrink[0] << "x" << c.shrink[1]
+            << (c.sharded ? " sharded" : "");
+      }
+    }
+  }
+}
+
 TEST(Resize, FailedShrinkEraseNeverLeavesStaleRowsForALaterGrow) {
   auto probe = std::make_shared<ProbeStore>(MemoryStore::Create());
   auto arr = Array::Create(probe, "a", U8({10, 2}, {4, 2}));
