@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 
 namespace zarrpp {
@@ -209,6 +210,26 @@ Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
     if (e.error.ok()) DigestNode(store, node, keys, e);
     e.path = node.substr(std::min(node.size(), prefix.size()));
     if (node == root) e.path = "";
+    out.push_back(std::move(e));
+  }
+  // A directory standing where a node's metadata document belongs (listed keys below it) would
+  // otherwise hide the node: it is reported as that node's error.
+  std::map<std::string, std::string> directory_docs;  // document key -> a key below it
+  for (const std::string& k : keys) {
+    for (const std::string name : {"zarr.json", ".zarray"}) {
+      const size_t at = k.starts_with(name + "/") ? 0 : k.find("/" + name + "/");
+      if (at == std::string::npos) continue;
+      const std::string doc = at == 0 ? name : k.substr(0, at) + "/" + name;
+      directory_docs.emplace(doc, k);
+    }
+  }
+  for (const auto& [doc, below] : directory_docs) {
+    const std::string node =
+        doc.find('/') == std::string::npos ? std::string() : doc.substr(0, doc.rfind('/'));
+    ArrayDigestEntry e;
+    e.path = node == root ? "" : node.substr(std::min(node.size(), prefix.size()));
+    e.error = Status::Corruption("key '" + doc + "' is a directory (holding '" + below +
+                                 "') where a metadata document belongs");
     out.push_back(std::move(e));
   }
   std::sort(out.begin(), out.end(),

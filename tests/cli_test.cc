@@ -261,7 +261,7 @@ TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
   MakeTree(root);
   const auto good = Digests(root);
   ASSERT_EQ(good.size(), 2u);
-  // Five damaged arrays beside the two good ones.
+  // Six damaged arrays beside the two good ones.
   {
     auto store = LocalStore::Open(root.string());
     ASSERT_TRUE(store.ok());
@@ -284,6 +284,7 @@ TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
   WriteFile(chunk, bytes.substr(0, bytes.size() / 2));
   fs::remove(root / "bad" / "dirchunk" / "c" / "0");
   WriteFile(root / "bad" / "dirchunk" / "c" / "0" / "stray", "x");
+  WriteFile(root / "bad" / "dirmeta" / "zarr.json" / "stray", "{}");
   fs::remove_all(root / "bad" / "filedir" / "c");
   WriteFile(root / "bad" / "filedir" / "c", "not a directory");
 
@@ -292,13 +293,15 @@ TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
   for (const auto& [path, sha] : good) {
     EXPECT_NE(r.out.find(sha + "  " + path + " "), std::string::npos) << path << "\n" << r.out;
   }
-  for (const char* bad : {"bad/json", "bad/list", "bad/trunc", "bad/dirchunk", "bad/filedir"}) {
+  for (const char* bad :
+       {"bad/json", "bad/list", "bad/trunc", "bad/dirchunk", "bad/filedir", "bad/dirmeta"}) {
     EXPECT_NE(r.err.find("'" + std::string(bad) + "'"), std::string::npos) << bad << "\n" << r.err;
     EXPECT_EQ(r.out.find(bad), std::string::npos) << bad << "\n" << r.out;
   }
   EXPECT_NE(r.err.find("bad/dirchunk/c/0' is a directory"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("'bad/filedir/c' is a value where a directory"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("5 of 7 arrays could not be digested"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'bad/dirmeta/zarr.json' is a directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("6 of 8 nodes could not be digested"), std::string::npos) << r.err;
 
   Outcome j = Zarrpp({"digest", root.string(), "--json"});
   EXPECT_EQ(j.exit_code, 1) << j.err;
@@ -308,11 +311,11 @@ TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
   for (const Json& a : (*doc)["arrays"]) {
     EXPECT_EQ(a["sha256"], good.at(a["path"].get<std::string>())) << a.dump();
   }
-  ASSERT_EQ((*doc)["errors"].size(), 5u);
+  ASSERT_EQ((*doc)["errors"].size(), 6u);
   std::vector<std::string> failed;
   for (const Json& e : (*doc)["errors"]) failed.push_back(e["path"].get<std::string>());
-  EXPECT_EQ(failed, (std::vector<std::string>{"bad/dirchunk", "bad/filedir", "bad/json", "bad/list",
-                                              "bad/trunc"}));
+  EXPECT_EQ(failed, (std::vector<std::string>{"bad/dirchunk", "bad/dirmeta", "bad/filedir",
+                                              "bad/json", "bad/list", "bad/trunc"}));
 }
 
 TEST_F(Cli, DigestOfAnIntactTreeExitsZero) {

@@ -33,8 +33,9 @@ struct ArrayDigestEntry {
   std::vector<uint64_t> shape;
   std::string sha256;  // empty when `error` is set
   // OK, or why this node could not be digested (its metadata does not parse or is not a node
-  // document, a chunk cannot be read or decoded, a directory stands where a chunk value
-  // belongs). data_type and shape are filled when the metadata was read.
+  // document, or a directory stands where it belongs; a chunk cannot be read or decoded; a
+  // directory stands where a chunk value belongs or a value where a directory of chunks does).
+  // data_type and shape are filled when the metadata was read.
   Status error;
 };
 

@@ -144,7 +144,7 @@ int Digest(const std::string& path, bool json) {
     std::cout << out.dump() << "\n";
   }
   if (failed) {
-    std::fprintf(stderr, "zarrpp: %zu of %zu arrays could not be digested\n", failed,
+    std::fprintf(stderr, "zarrpp: %zu of %zu nodes could not be digested\n", failed,
                  entries->size());
     return 1;
   }
