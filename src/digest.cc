@@ -169,9 +169,9 @@ Status ClassifyNodeDocument(Store& store, const std::string& key, bool& present,
                               ", not a JSON object");
   }
   const auto type = j.find("node_type");
-  if (type == j.end() || !type->is_string() || (*type != "array" && *type != "group")) {
-    return Status::Corruption(key + ": node_type " +
-                              (type == j.end() ? "is missing" : type->dump()) +
+  if (type == j.end()) return Status::Corruption(key + ": node_type is missing");
+  if (!type->is_string() || (*type != "array" && *type != "group")) {
+    return Status::Corruption(key + ": node_type " + type->dump() +
                               " is neither \"array\" nor \"group\"");
   }
   is_array = *type == "array";

@@ -50,7 +50,9 @@ std::shared_ptr<MemoryStore> SourceTree() {
 std::vector<ArrayDigestEntry> Digests(std::shared_ptr<Store> store, const std::string& path) {
   auto d = DigestTree(std::move(store), path);
   EXPECT_TRUE(d.ok()) << d.status().ToString();
-  return d.ok() ? *d : std::vector<ArrayDigestEntry>{};
+  if (!d.ok()) return {};
+  for (const ArrayDigestEntry& e : *d) EXPECT_TRUE(e.error.ok()) << e.path << ": " << e.error;
+  return *d;
 }
 
 void ExpectSameContents(const std::vector<ArrayDigestEntry>& a,
