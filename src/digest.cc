@@ -102,40 +102,6 @@ Result<std::string> ArrayDigest(const Array& array) {
 
 namespace {
 
-// Damage in the layout of the array's chunk keys that a reader would take for missing chunks
-// (the fill value): a directory standing where a chunk value belongs (some listed key below the
-// array whose leading segments form a chunk key), or, with the "/" separator, a value standing
-// where a directory of chunks belongs (a key that a chunk key continues, such as "c" or "c/1").
-// Corruption naming the key; OK when there is none.
-Status CheckChunkKeyLayout(const Array& a, const std::string& node,
-                           const std::vector<std::string>& keys) {
-  const ArrayMetadata& m = a.metadata();
-  const std::string prefix = node.empty() ? "" : node + "/";
-  for (const std::string& key : keys) {
-    if (!key.starts_with(prefix)) continue;
-    const std::string_view rel = std::string_view(key).substr(prefix.size());
-    if (m.chunk_key_encoding.DecodeKey(rel, m.rank()).ok()) continue;
-    for (size_t slash = rel.find('/'); slash != std::string_view::npos;
-         slash = rel.find('/', slash + 1)) {
-      if (m.chunk_key_encoding.DecodeKey(rel.substr(0, slash), m.rank()).ok()) {
-        return Status::Corruption("key '" + prefix + std::string(rel.substr(0, slash)) +
-                                  "' is a directory (holding '" + key +
-                                  "') where a chunk value belongs");
-      }
-    }
-    if (m.chunk_key_encoding.separator != '/') continue;
-    std::string longer(rel);
-    for (size_t n = 0; n < m.rank(); ++n) {
-      longer += "/0";
-      if (m.chunk_key_encoding.DecodeKey(longer, m.rank()).ok()) {
-        return Status::Corruption("key '" + key +
-                                  "' is a value where a directory of chunks belongs");
-      }
-    }
-  }
-  return Status::OK();
-}
-
 // Digests the array at `node` into `e` (its error set on failure).
 void DigestNode(const std::shared_ptr<Store>& store, const std::string& node,
                 const std::vector<std::string>& keys, ArrayDigestEntry& e) {
@@ -146,7 +112,7 @@ void DigestNode(const std::shared_ptr<Store>& store, const std::string& node,
   }
   e.data_type = (*a)->data_type().name();
   e.shape = (*a)->shape();
-  e.error = CheckChunkKeyLayout(**a, node, keys);
+  e.error = CheckChunkKeyLayout(**a, keys);
   if (!e.error.ok()) return;
   auto digest = ArrayDigest(**a);
   if (!digest.ok()) {
@@ -179,6 +145,34 @@ Status ClassifyNodeDocument(Store& store, const std::string& key, bool& present,
 }
 
 }  // namespace
+
+Status CheckChunkKeyLayout(const Array& a, const std::vector<std::string>& keys) {
+  const ArrayMetadata& m = a.metadata();
+  const std::string prefix = a.path().empty() ? "" : a.path() + "/";
+  for (const std::string& key : keys) {
+    if (!key.starts_with(prefix)) continue;
+    const std::string_view rel = std::string_view(key).substr(prefix.size());
+    if (m.chunk_key_encoding.DecodeKey(rel, m.rank()).ok()) continue;
+    for (size_t slash = rel.find('/'); slash != std::string_view::npos;
+         slash = rel.find('/', slash + 1)) {
+      if (m.chunk_key_encoding.DecodeKey(rel.substr(0, slash), m.rank()).ok()) {
+        return Status::Corruption("key '" + prefix + std::string(rel.substr(0, slash)) +
+                                  "' is a directory (holding '" + key +
+                                  "') where a chunk value belongs");
+      }
+    }
+    if (m.chunk_key_encoding.separator != '/') continue;
+    std::string longer(rel);
+    for (size_t n = 0; n < m.rank(); ++n) {
+      longer += "/0";
+      if (m.chunk_key_encoding.DecodeKey(longer, m.rank()).ok()) {
+        return Status::Corruption("key '" + key +
+                                  "' is a value where a directory of chunks belongs");
+      }
+    }
+  }
+  return Status::OK();
+}
 
 Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
                                                  std::string_view path) {

@@ -318,6 +318,27 @@ TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
                                               "bad/json", "bad/list", "bad/trunc"}));
 }
 
+TEST_F(Cli, InfoReportsChunkLayoutDamage) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  const fs::path array = root / "g" / "a";
+  Outcome intact = Zarrpp({"info", array.string()});
+  EXPECT_EQ(intact.exit_code, 0) << intact.err;
+  EXPECT_NE(intact.out.find("chunks_stored: 9"), std::string::npos) << intact.out;
+  fs::remove(array / "c" / "2" / "1");
+  WriteFile(array / "c" / "2" / "1" / "stray", "x");
+  Outcome damaged = Zarrpp({"info", array.string()});
+  EXPECT_EQ(damaged.exit_code, 1) << damaged.out;
+  EXPECT_NE(damaged.out.find("shape: [6, 5]"), std::string::npos) << damaged.out;
+  EXPECT_NE(damaged.err.find("'c/2/1' is a directory"), std::string::npos) << damaged.err;
+  Outcome list = Zarrpp({"info", (root / "g" / "b").string()});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  WriteFile(root / "g" / "b" / "zarr.json", "[1,2]");
+  list = Zarrpp({"info", (root / "g" / "b").string()});
+  EXPECT_EQ(list.exit_code, 1);
+  EXPECT_NE(list.err.find("not a JSON object"), std::string::npos) << list.err;
+}
+
 TEST_F(Cli, DigestOfAnIntactTreeExitsZero) {
   const fs::path root = dir_ / "t";
   MakeTree(root);

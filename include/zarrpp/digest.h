@@ -27,6 +27,14 @@ Result<std::string> ArrayDigest(const Array& array);
 // Canonicalises `n` elements of `type` in place as the digest defines (NaN, bool).
 void CanonicalizeForDigest(uint8_t* data, uint64_t n, DataType type);
 
+// Damage in the layout of an array's chunk keys that a reader would take for missing chunks
+// (the fill value): a directory standing where a chunk value belongs (a key of `keys` below the
+// array whose leading segments form a chunk key), or, with the "/" separator, a value standing
+// where a directory of chunks belongs (a key that a chunk key continues, such as "c" or "c/1").
+// `keys` is a listing holding at least the array's keys (others are ignored). Corruption naming
+// the key; OK when there is none.
+Status CheckChunkKeyLayout(const Array& array, const std::vector<std::string>& keys);
+
 struct ArrayDigestEntry {
   std::string path;  // relative to the tree's root path; "" for the root itself
   std::string data_type;

@@ -108,6 +108,9 @@ int Info(const std::string& path) {
   std::printf("stored_bytes: %llu\n", static_cast<unsigned long long>(stored));
   std::printf("logical_bytes: %llu\n", static_cast<unsigned long long>(logical));
   std::printf("chunks_stored: %llu\n", static_cast<unsigned long long>(chunks));
+  // Damage that reads would take for missing chunks is reported, after what could be shown.
+  zarrpp::Status layout = zarrpp::CheckChunkKeyLayout(**array, *keys);
+  if (!layout.ok()) return Fail(layout);
   return 0;
 }
 
