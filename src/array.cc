@@ -344,13 +344,14 @@ Status Array::UpdateAttributes(const Json& patch) {
 
 namespace {
 
-// Erases the stored chunks of `a` that lie wholly outside its (new) shape. Listing finds the
-// chunks that exist, so the cost follows what is stored, not the size of the old grid; stores
-// that cannot list get every grid position of the old shape that is outside.
-Status EraseChunksOutside(const Array::Impl& a, const std::vector<uint64_t>& old_shape,
-                          size_t io_concurrency) {
+// Erases the stored chunks of `a` (still at its old shape) that lie wholly outside the shape of
+// `next`. Listing finds the chunks that exist, so the cost follows what is stored, not the size
+// of the old grid; stores that cannot list get every grid position of the old shape that is
+// outside.
+Status EraseChunksOutside(const Array::Impl& a, const ArrayMetadata& next, size_t io_concurrency) {
   const ArrayMetadata& m = a.metadata;
-  const std::vector<uint64_t> grid = m.grid_shape();
+  const std::vector<uint64_t> old_shape = m.shape;
+  const std::vector<uint64_t> grid = next.grid_shape();
   auto outside = [&](const std::vector<uint64_t>& c) {
     for (size_t d = 0; d < c.size(); ++d) {
       if (c[d] >= grid[d]) return true;
@@ -384,6 +385,45 @@ Status EraseChunksOutside(const Array::Impl& a, const std::vector<uint64_t>& old
                                    [&](size_t i) { return a.store->erase(doomed[i]); });
 }
 
+// Resets to the fill value every element of `a` (still at its old shape) that lies outside
+// `new_shape` but inside a chunk that the new shape keeps (a chunk straddling the new edge).
+// The region {x : x outside new_shape, x < E} with E = min(old, new rounded up to chunks) is
+// covered by one box per dimension d: x_k < new_k for k < d, new_d <= x_d < E_d, x_k < E_k
+// for k > d. A chunk left holding only the fill value is erased as any write would.
+Status ResetCutPartOfEdgeChunks(Array::Impl& a, const std::vector<uint64_t>& new_shape) {
+  const ArrayMetadata& m = a.metadata;
+  const size_t rank = m.rank();
+  std::vector<uint64_t> edge(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    const uint64_t c = m.chunk_shape[d];
+    const uint64_t rounded =
+        new_shape[d] % c == 0 ? new_shape[d] : new_shape[d] + (c - new_shape[d] % c);
+    edge[d] = std::min(m.shape[d], rounded);
+  }
+  Bytes fill = m.fill_value.bytes;
+  if (fill.size() != m.data_type.size()) fill.assign(m.data_type.size(), 0);
+  for (size_t d = 0; d < rank; ++d) {
+    if (new_shape[d] >= edge[d]) continue;
+    Region box{std::vector<uint64_t>(rank, 0), std::vector<uint64_t>(rank)};
+    bool empty = false;
+    for (size_t k = 0; k < rank; ++k) {
+      if (k < d) box.shape[k] = std::min(new_shape[k], m.shape[k]);
+      if (k == d) {
+        box.origin[k] = new_shape[k];
+        box.shape[k] = edge[k] - new_shape[k];
+      }
+      if (k > d) box.shape[k] = edge[k];
+      empty |= box.shape[k] == 0;
+    }
+    if (empty) continue;
+    internal::WriteSource src{fill.data(), true};
+    RETURN_IF_ERROR(a.options.pipeline == PipelineKind::kBatched
+                        ? internal::BatchedWrite(a, box, src)
+                        : internal::FusedWrite(a, box, src));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status Array::Resize(std::vector<uint64_t> new_shape, const ResizeOptions& options) {
@@ -396,14 +436,19 @@ Status Array::Resize(std::vector<uint64_t> new_shape, const ResizeOptions& optio
   }
   bool shrinks = false;
   for (size_t d = 0; d < new_shape.size(); ++d) shrinks |= new_shape[d] < m.shape[d];
-  const std::vector<uint64_t> old_shape = m.shape;
   ArrayMetadata next = m;
   next.shape = std::move(new_shape);
-  // The metadata goes first: if erasing fails part-way, the array is already consistent and the
-  // chunks left outside are never read.
-  RETURN_IF_ERROR(WriteMetadataLocked(std::move(next)));
-  if (!shrinks || !options.erase_outside_chunks) return Status::OK();
-  return EraseChunksOutside(*impl_, old_shape, options.io_concurrency);
+  if (shrinks && options.erase_outside_chunks) {
+    // The data goes before the metadata: while the stored shape is still the old one, the cut
+    // part of every chunk straddling the new edge is reset to the fill value and every chunk
+    // wholly outside is erased. Only then does the shape shrink, so no stored shape ever hides
+    // old values that a later grow would show again. A failure stops here with the old shape
+    // (the elements being discarded may be partly reset already).
+    const std::string what = "resize of array '/" + impl_->path + "'";
+    RETURN_IF_ERROR_CTX(ResetCutPartOfEdgeChunks(*impl_, next.shape), what);
+    RETURN_IF_ERROR_CTX(EraseChunksOutside(*impl_, next, options.io_concurrency), what);
+  }
+  return WriteMetadataLocked(std::move(next));
 }
 
 Status Array::Append(ByteView data, const std::vector<uint64_t>& data_shape, size_t axis) {

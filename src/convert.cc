@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
+#include <system_error>
 
 #include "codecs/codec_chain.h"
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
+#include "zarrpp/local_store.h"
 
 namespace zarrpp {
 
@@ -133,7 +136,131 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
   return first_error;
 }
 
+namespace fs = std::filesystem;
+
+// The path with every existing part resolved (symlinks, ".", ".."), the rest normalised.
+Result<fs::path> ResolvedPath(const fs::path& p) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(p, ec);
+  if (!ec) abs = fs::weakly_canonical(abs, ec);
+  if (ec) {
+    return Status::IOError("convert: cannot resolve '" + p.string() + "': " + ec.message());
+  }
+  abs = abs.lexically_normal();
+  if (abs.has_relative_path() && abs.filename().empty()) abs = abs.parent_path();  // "a/b/"
+  return abs;
+}
+
+// True when `inner` is `outer` or lies below it (whole components).
+bool IsWithin(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin();
+  for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
+    if (o->empty() && std::next(o) == outer.end()) break;  // trailing separator
+    if (i == inner.end() || *i != *o) return false;
+  }
+  return true;
+}
+
+// Why `dst` may not receive a conversion of `src` ("" when it may): the same location, or one
+// inside the other; node paths compare by segments, file system paths by components.
+std::string Overlap(const std::string& src, const std::string& dst, bool within_is_path) {
+  auto inside = [&](const std::string& inner, const std::string& outer) {
+    if (within_is_path) return IsWithin(fs::path(inner), fs::path(outer));
+    return outer.empty() || inner == outer || inner.starts_with(outer + "/");
+  };
+  if (src == dst) return "is the source";
+  if (inside(dst, src)) return "lies inside the source";
+  if (inside(src, dst)) return "contains the source";
+  return "";
+}
+
+// The directory a LocalStore node lives in; nullopt for any other store.
+std::optional<std::string> LocalDirectory(const std::shared_ptr<Store>& store,
+                                          const std::string& node) {
+  const auto* local = dynamic_cast<const LocalStore*>(store.get());
+  if (local == nullptr) return std::nullopt;
+  return node.empty() ? local->root() : local->root() + "/" + node;
+}
+
+// Refuses a source tree holding a symbolic link (to a file or a directory) that resolves outside
+// the source store's root: converting would copy bytes that are not part of the store. Also
+// refuses one that resolves into the destination directory `dst_dir` (when the destination is
+// a LocalStore): the destination is erased and rewritten while the source is read through it.
+// Walks the source directory without following directory links; dangling links read as missing
+// and are allowed.
+Status CheckSourceLinks(const LocalStore& store, const std::string& node,
+                        const std::optional<std::string>& dst_dir) {
+  ASSIGN_OR_RETURN(fs::path root, ResolvedPath(store.root()));
+  std::optional<fs::path> dst;
+  if (dst_dir) {
+    ASSIGN_OR_RETURN(dst, ResolvedPath(*dst_dir));
+  }
+  const fs::path start = node.empty() ? fs::path(store.root()) : fs::path(store.root()) / node;
+  std::error_code ec;
+  auto check = [&](const fs::path& entry) -> Status {
+    std::error_code lec;
+    if (!fs::is_symlink(fs::symlink_status(entry, lec)) || lec) return Status::OK();
+    const fs::path target = fs::canonical(entry, lec);
+    if (lec) return Status::OK();  // dangling: reads as missing
+    const std::string key = entry.lexically_relative(store.root()).generic_string();
+    if (dst && IsWithin(target, *dst)) {
+      return Status::InvalidArgument("convert: source key '" + key + "' is a symbolic link to '" +
+                                     target.string() + "', inside the destination '" +
+                                     dst->string() + "'; nothing was written");
+    }
+    if (IsWithin(target, root)) return Status::OK();
+    return Status::FailedPrecondition("convert: source key '" + key + "' is a symbolic link to '" +
+                                      target.string() + "', outside the source root '" +
+                                      root.string() +
+                                      "'; refusing to copy data from outside the source");
+  };
+  if (!fs::exists(fs::symlink_status(start, ec))) return Status::OK();
+  RETURN_IF_ERROR(check(start));
+  if (!fs::is_directory(start, ec)) return Status::OK();
+  fs::recursive_directory_iterator it(start, fs::directory_options::none, ec);
+  if (ec) {
+    return Status::IOError("convert: cannot walk '" + start.string() + "': " + ec.message());
+  }
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    RETURN_IF_ERROR(check(it->path()));
+  }
+  if (ec) {
+    return Status::IOError("convert: cannot walk '" + start.string() + "': " + ec.message());
+  }
+  return Status::OK();
+}
+
+// Refuses a destination that is the source, lies inside it or contains it, before anything is
+// written: converting would erase (overwrite) or grow the source while reading it. Nodes of one
+// store compare by node path; LocalStore locations compare by resolved file system path.
+Status CheckDistinctNodes(const std::shared_ptr<Store>& src, const std::string& src_root,
+                          const std::shared_ptr<Store>& dst, const std::string& dst_root) {
+  if (src == dst) {
+    const std::string why = Overlap(src_root, dst_root, /*within_is_path=*/false);
+    if (!why.empty()) {
+      return Status::InvalidArgument("convert: destination '/" + dst_root + "' in " +
+                                     dst->description() + " " + why + " '/" + src_root + "'");
+    }
+    return Status::OK();
+  }
+  const std::optional<std::string> src_dir = LocalDirectory(src, src_root);
+  const std::optional<std::string> dst_dir = LocalDirectory(dst, dst_root);
+  if (src_dir && dst_dir) return CheckDisjointDirectories(*src_dir, *dst_dir);
+  return Status::OK();
+}
+
 }  // namespace
+
+Status CheckDisjointDirectories(std::string_view source_dir, std::string_view destination_dir) {
+  ASSIGN_OR_RETURN(fs::path src, ResolvedPath(fs::path(std::string(source_dir))));
+  ASSIGN_OR_RETURN(fs::path dst, ResolvedPath(fs::path(std::string(destination_dir))));
+  const std::string why = Overlap(src.string(), dst.string(), /*within_is_path=*/true);
+  if (why.empty()) return Status::OK();
+  return Status::InvalidArgument("convert: destination '" + std::string(destination_dir) + "' (" +
+                                 dst.string() + ") " + why + " '" + std::string(source_dir) +
+                                 "' (" + src.string() + "); nothing was written");
+}
 
 Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
                                              const ConvertOptions& options,
@@ -211,6 +338,10 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
   ASSIGN_OR_RETURN(std::string dst_root, NormalizeNodePath(dst_path));
   const std::shared_ptr<Executor> executor =
       options.executor ? options.executor : DefaultExecutor();
+  RETURN_IF_ERROR(CheckDistinctNodes(src, src_root, dst, dst_root));
+  if (const auto* local = dynamic_cast<const LocalStore*>(src.get())) {
+    RETURN_IF_ERROR(CheckSourceLinks(*local, src_root, LocalDirectory(dst, dst_root)));
+  }
 
   ASSIGN_OR_RETURN(auto nodes, FindNodes(*src, src_root));
   if (nodes.empty()) {

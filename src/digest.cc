@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 
 namespace zarrpp {
@@ -99,8 +100,83 @@ Result<std::string> ArrayDigest(const Array& array) {
   return sha.HexFinal();
 }
 
+namespace {
+
+// Digests the array at `node` into `e` (its error set on failure).
+void DigestNode(const std::shared_ptr<Store>& store, const std::string& node,
+                const std::vector<std::string>& keys, ArrayDigestEntry& e) {
+  auto a = Array::Open(store, node);
+  if (!a.ok()) {
+    e.error = a.status();
+    return;
+  }
+  e.data_type = (*a)->data_type().name();
+  e.shape = (*a)->shape();
+  e.error = CheckChunkKeyLayout(**a, keys);
+  if (!e.error.ok()) return;
+  auto digest = ArrayDigest(**a);
+  if (!digest.ok()) {
+    e.error = digest.status().WithContext("array '/" + node + "'");
+    return;
+  }
+  e.sha256 = std::move(*digest);
+}
+
+// Why the document at `key` is not a node document, or OK with `is_array` set.
+Status ClassifyNodeDocument(Store& store, const std::string& key, bool& present, bool& is_array) {
+  present = false;
+  is_array = false;
+  ASSIGN_OR_RETURN(std::optional<Bytes> doc, store.get(key));
+  if (!doc) return Status::OK();
+  present = true;
+  ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
+  if (!j.is_object()) {
+    return Status::Corruption(key + ": metadata is " + std::string(j.type_name()) +
+                              ", not a JSON object");
+  }
+  const auto type = j.find("node_type");
+  if (type == j.end()) return Status::Corruption(key + ": node_type is missing");
+  if (!type->is_string() || (*type != "array" && *type != "group")) {
+    return Status::Corruption(key + ": node_type " + type->dump() +
+                              " is neither \"array\" nor \"group\"");
+  }
+  is_array = *type == "array";
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CheckChunkKeyLayout(const Array& a, const std::vector<std::string>& keys) {
+  const ArrayMetadata& m = a.metadata();
+  const std::string prefix = a.path().empty() ? "" : a.path() + "/";
+  for (const std::string& key : keys) {
+    if (!key.starts_with(prefix)) continue;
+    const std::string_view rel = std::string_view(key).substr(prefix.size());
+    if (m.chunk_key_encoding.DecodeKey(rel, m.rank()).ok()) continue;
+    for (size_t slash = rel.find('/'); slash != std::string_view::npos;
+         slash = rel.find('/', slash + 1)) {
+      if (m.chunk_key_encoding.DecodeKey(rel.substr(0, slash), m.rank()).ok()) {
+        return Status::Corruption("key '" + prefix + std::string(rel.substr(0, slash)) +
+                                  "' is a directory (holding '" + key +
+                                  "') where a chunk value belongs");
+      }
+    }
+    if (m.chunk_key_encoding.separator != '/') continue;
+    std::string longer(rel);
+    for (size_t n = 0; n < m.rank(); ++n) {
+      longer += "/0";
+      if (m.chunk_key_encoding.DecodeKey(longer, m.rank()).ok()) {
+        return Status::Corruption("key '" + key +
+                                  "' is a value where a directory of chunks belongs");
+      }
+    }
+  }
+  return Status::OK();
+}
+
 Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
                                                  std::string_view path) {
+  if (!store) return Status::InvalidArgument("DigestTree: null store");
   ASSIGN_OR_RETURN(std::string root, NormalizeNodePath(path));
   const std::string prefix = root.empty() ? "" : root + "/";
   std::vector<std::string> meta_keys;
@@ -116,23 +192,38 @@ Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
   std::vector<ArrayDigestEntry> out;
   for (const std::string& k : meta_keys) {
     std::string node;
+    ArrayDigestEntry e;
     if (k.ends_with(".zarray")) {
       node = k.size() > 7 ? k.substr(0, k.size() - 8) : "";
     } else {
-      ASSIGN_OR_RETURN(std::optional<Bytes> doc, store->get(k));
-      if (!doc) continue;
-      ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), k));
-      if (!j.is_object() || !j.contains("node_type") || j["node_type"] != "array") continue;
       node = k.size() > 10 ? k.substr(0, k.size() - 10) : "";
+      bool present = false, is_array = false;
+      e.error = ClassifyNodeDocument(*store, k, present, is_array);
+      if (e.error.ok() && (!present || !is_array)) continue;
     }
-    ASSIGN_OR_RETURN(std::shared_ptr<Array> a, Array::Open(store, node));
-    ASSIGN_OR_RETURN(std::string digest, ArrayDigest(*a));
-    ArrayDigestEntry e;
+    if (e.error.ok()) DigestNode(store, node, keys, e);
     e.path = node.substr(std::min(node.size(), prefix.size()));
     if (node == root) e.path = "";
-    e.data_type = a->data_type().name();
-    e.shape = a->shape();
-    e.sha256 = std::move(digest);
+    out.push_back(std::move(e));
+  }
+  // A directory standing where a node's metadata document belongs (listed keys below it) would
+  // otherwise hide the node: it is reported as that node's error.
+  std::map<std::string, std::string> directory_docs;  // document key -> a key below it
+  for (const std::string& k : keys) {
+    for (const std::string name : {"zarr.json", ".zarray"}) {
+      const size_t at = k.starts_with(name + "/") ? 0 : k.find("/" + name + "/");
+      if (at == std::string::npos) continue;
+      const std::string doc = at == 0 ? name : k.substr(0, at) + "/" + name;
+      directory_docs.emplace(doc, k);
+    }
+  }
+  for (const auto& [doc, below] : directory_docs) {
+    const std::string node =
+        doc.find('/') == std::string::npos ? std::string() : doc.substr(0, doc.rfind('/'));
+    ArrayDigestEntry e;
+    e.path = node == root ? "" : node.substr(std::min(node.size(), prefix.size()));
+    e.error = Status::Corruption("key '" + doc + "' is a directory (holding '" + below +
+                                 "') where a metadata document belongs");
     out.push_back(std::move(e));
   }
   std::sort(out.begin(), out.end(),

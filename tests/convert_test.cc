@@ -5,10 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <numeric>
 
+#define ZARRPP_STORE_CONFORMANCE_HELPERS_ONLY  // MakeTempDir, without the store suite
+#include "support/store_conformance.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {
@@ -45,7 +50,9 @@ std::shared_ptr<MemoryStore> SourceTree() {
 std::vector<ArrayDigestEntry> Digests(std::shared_ptr<Store> store, const std::string& path) {
   auto d = DigestTree(std::move(store), path);
   EXPECT_TRUE(d.ok()) << d.status().ToString();
-  return d.ok() ? *d : std::vector<ArrayDigestEntry>{};
+  if (!d.ok()) return {};
+  for (const ArrayDigestEntry& e : *d) EXPECT_TRUE(e.error.ok()) << e.path << ": " << e.error;
+  return *d;
 }
 
 void ExpectSameContents(const std::vector<ArrayDigestEntry>& a,
@@ -167,6 +174,78 @@ TEST(Convert, WhatTheTargetCannotExpressIsRefusedNamingArrayAndCodec) {
   uneven.chunks = std::vector<uint64_t>{3, 3};
   uneven.shards = std::vector<uint64_t>{4, 6};
   EXPECT_EQ(Convert(src, "g/a", dst, "", uneven).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(Convert, OverlappingNodesOfOneStoreAreRefusedBeforeAnyWrite) {
+  ConvertOptions o;
+  o.overwrite = true;
+  struct Case {
+    std::string src, dst, why;
+  };
+  for (const Case& c :
+       {Case{"g", "g", "is the source"}, Case{"g/a", "g", "contains the source"},
+        Case{"g", "g/a/x", "lies inside the source"}, Case{"g", "", "contains the source"},
+        Case{"", "g", "lies inside the source"}, Case{"/g/", "g", "is the source"}}) {
+    auto store = SourceTree();
+    const std::vector<std::string> keys = *store->list();
+    const auto before = Digests(store, "");
+    auto r = Convert(store, c.src, store, c.dst, o);
+    ASSERT_EQ(r.status().code(), Status::Code::kInvalidArgument) << c.src << " -> " << c.dst;
+    EXPECT_NE(r.status().message().find(c.why), std::string::npos) << r.status();
+    EXPECT_EQ(*store->list(), keys) << c.src << " -> " << c.dst;
+    ExpectSameContents(Digests(store, ""), before);
+  }
+  // Siblings sharing a name prefix do not overlap.
+  auto store = SourceTree();
+  ASSERT_TRUE(Convert(store, "g", store, "gcopy", o).ok());
+  ExpectSameContents(Digests(store, "g"), Digests(store, "gcopy"));
+}
+
+TEST(Convert, DisjointDirectoriesCompareResolvedPaths) {
+  EXPECT_TRUE(CheckDisjointDirectories("/tmp/zarrpp-x/src", "/tmp/zarrpp-x/src2").ok());
+  EXPECT_TRUE(CheckDisjointDirectories("/tmp/zarrpp-x/src", "/tmp/zarrpp-x/src/../src")
+                  .IsInvalidArgument());
+  EXPECT_TRUE(
+      CheckDisjointDirectories("/tmp/zarrpp-x/src/", "/tmp/zarrpp-x/src/a/b").IsInvalidArgument());
+  EXPECT_TRUE(
+      CheckDisjointDirectories("/tmp/zarrpp-x/src/a", "/tmp/zarrpp-x/").IsInvalidArgument());
+}
+
+TEST(Convert, LocalSourceLinksOutOfTheRootOrIntoTheDestinationAreRefused) {
+  namespace fs = std::filesystem;
+  const fs::path dir = testing::MakeTempDir("convert-links");
+  ASSERT_FALSE(dir.empty());
+  auto store = LocalStore::Open((dir / "root").string());
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto mem = SourceTree();
+  ASSERT_TRUE(Convert(mem, "", *store, "", {}).ok());
+  { std::ofstream(dir / "outside") << "outside bytes"; }
+  const fs::path chunk = dir / "root" / "g" / "a" / "c" / "0" / "0";
+  ASSERT_TRUE(fs::exists(chunk));
+
+  // A chunk that is a link into the destination's subtree (inside the same root).
+  ASSERT_TRUE(Convert(*store, "g", *store, "h", {}).ok());
+  const std::vector<std::string> keys = *(*store)->list();
+  fs::remove(chunk);
+  fs::create_symlink(dir / "root" / "h" / "a" / "c" / "0" / "0", chunk);
+  ConvertOptions o;
+  o.overwrite = true;
+  auto into = Convert(*store, "g", *store, "h", o);
+  ASSERT_EQ(into.status().code(), Status::Code::kInvalidArgument) << into.status();
+  EXPECT_NE(into.status().message().find("'g/a/c/0/0'"), std::string::npos) << into.status();
+  EXPECT_NE(into.status().message().find("inside the destination"), std::string::npos);
+  EXPECT_EQ(*(*store)->list(), keys);  // nothing erased or written
+
+  // A chunk that is a link out of the root, converted into another store.
+  fs::remove(chunk);
+  fs::create_symlink(dir / "outside", chunk);
+  auto dst = MemoryStore::Create();
+  auto out = Convert(*store, "g", dst, "", {});
+  ASSERT_EQ(out.status().code(), Status::Code::kFailedPrecondition) << out.status();
+  EXPECT_NE(out.status().message().find("'g/a/c/0/0'"), std::string::npos) << out.status();
+  EXPECT_TRUE(dst->list()->empty());
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 TEST(Convert, MissingSourceIsNotFound) {

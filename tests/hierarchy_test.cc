@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <numeric>
 #include <thread>
 
 #include "zarrpp/array.h"
@@ -28,6 +29,7 @@ class ProbeStore : public Store {
 
   std::atomic<bool> listable{true};
   std::atomic<bool> fail_metadata_sets{false};
+  std::atomic<bool> fail_erases{false};
   std::atomic<int> max_in_flight{0};
 
   StoreCapabilities capabilities() const override {
@@ -48,10 +50,12 @@ class ProbeStore : public Store {
   }
   Status erase(std::string_view key) override {
     Guard g(*this);
+    if (fail_erases) return Status::IOError("injected failure erasing " + std::string(key));
     return inner_->erase(key);
   }
   Status erase_prefix(std::string_view prefix) override {
     Guard g(*this);
+    if (fail_erases) return Status::IOError("injected failure erasing " + std::string(prefix));
     return inner_->erase_prefix(prefix);
   }
   Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
@@ -508,6 +512,49 @@ TEST(CreateHierarchy, OverwriteRemovesUnnamedDescendantsOfNamedNodesAndNothingEl
   EXPECT_EQ(Paths(*r), (std::vector<std::string>{"exp/run1/temperature", "exp/run2"}));
 }
 
+TEST(CreateHierarchy, ArrayOverwriteErasesOnlyItsOwnPrefixAndReportsAFailedErase) {
+  for (const int format : {3, 2}) {
+    SCOPED_TRACE(Name("zarr_format ", format));
+    auto probe = std::make_shared<ProbeStore>(MemoryStore::Create());
+    ArrayMetadata m = U8({4}, {2});
+    m.zarr_format = format;
+    ASSERT_TRUE(Array::Create(probe, "d/a", m).ok());
+    ASSERT_TRUE(Array::Create(probe, "d/ab", m).ok());  // a sibling sharing the name's prefix
+    ASSERT_TRUE(probe->set("d/a.txt", AsBytes(std::string("beside"))).ok());
+    std::vector<uint8_t> v = {1, 2, 3, 4};
+    auto a = Array::Open(probe, "d/a");
+    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_TRUE((*a)->Write(Region::All({4}), std::span<const uint8_t>(v)).ok());
+    const std::vector<std::string> before = Keys(probe);
+
+    // A failing erase is reported, and the old node is left as it was (nothing written).
+    probe->fail_erases = true;
+    auto failed = Array::Create(probe, "d/a", U8({9}, {3}), {.overwrite = true});
+    EXPECT_TRUE(failed.status().IsIOError()) << failed.status();
+    EXPECT_NE(failed.status().message().find("d/a/"), std::string::npos) << failed.status();
+    EXPECT_EQ(Keys(probe), before);
+    probe->fail_erases = false;
+
+    // The overwrite erases the node's subtree and nothing beside it.
+    ASSERT_TRUE(Array::Create(probe, "d/a", m, {.overwrite = true}).ok());
+    std::vector<std::string> kept;
+    for (const std::string& k : Keys(probe)) {
+      if (!k.starts_with("d/a/")) kept.push_back(k);
+    }
+    std::vector<std::string> expected;
+    for (const std::string& k : before) {
+      if (!k.starts_with("d/a/")) expected.push_back(k);
+    }
+    EXPECT_EQ(kept, expected);
+    EXPECT_TRUE(*probe->exists("d/a.txt"));
+    std::vector<uint8_t> out(4, 9);
+    auto reopened = Array::Open(probe, "d/a");
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    ASSERT_TRUE((*reopened)->Read(Region::All({4}), std::span<uint8_t>(out)).ok());
+    EXPECT_EQ(out, (std::vector<uint8_t>{0, 0, 0, 0}));
+  }
+}
+
 TEST(CreateHierarchy, OverwriteRewritesImplicitGroupsInsideErasedSubtrees) {
   // Erasing a named node's subtree also removes existing groups below it that the input needs
   // as ancestors; they must be written again.
@@ -665,6 +712,107 @@ TEST(Resize, ShrinkingCanKeepChunks) {
   std::vector<uint8_t> out(8);
   ASSERT_TRUE((*arr)->Read(Region::All({8}), std::span<uint8_t>(out)).ok());
   EXPECT_EQ(out, v);
+}
+
+TEST(Resize, ShrinkResetsTheCutPartOfStraddlingChunks) {
+  auto store = MemoryStore::Create();
+  auto arr = Array::Create(store, "a", U8({10}, {4}));
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  std::vector<uint8_t> v = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  ASSERT_TRUE((*arr)->Write(Region::All({10}), std::span<const uint8_t>(v)).ok());
+  ASSERT_TRUE((*arr)->Resize({5}).ok());
+  EXPECT_FALSE(*store->exists("a/c/2"));
+  ASSERT_TRUE((*arr)->Resize({10}).ok());
+  std::vector<uint8_t> out(10, 99);
+  ASSERT_TRUE((*arr)->Read(Region::All({10}), std::span<uint8_t>(out)).ok());
+  // Element 4 survives; 5..7 shared chunk 1 with it and must not come back.
+  EXPECT_EQ(out, (std::vector<uint8_t>{1, 2, 3, 4, 5, 0, 0, 0, 0, 0}));
+}
+
+TEST(Resize, ShrinkThenGrowShowsOnlyFillPastTheEdgeInEveryDimension) {
+  struct Case {
+    std::vector<uint64_t> shrink, grow;
+    bool sharded;
+  };
+  for (const Case& c :
+       {Case{{3, 3}, {5, 5}, false}, Case{{3, 5}, {5, 7}, false}, Case{{5, 1}, {5, 5}, false},
+        Case{{3, 3}, {5, 5}, true}, Case{{1, 6}, {7, 6}, true}}) {
+    auto store = MemoryStore::Create();
+    ArrayMetadata m = U8({6, 6}, {2, 2});
+    if (c.sharded) {
+      m.chunk_shape = {4, 4};
+      m.codecs = Json::parse(R"([{"name":"sharding_indexed","configuration":{
+        "chunk_shape":[2,2],"codecs":[{"name":"bytes"}],
+        "index_codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}]}}])");
+    }
+    m.fill_value = FillValue{Bytes{7}};
+    auto arr = Array::Create(store, "a", m);
+    ASSERT_TRUE(arr.ok()) << arr.status();
+    std::vector<uint8_t> v(36);
+    std::iota(v.begin(), v.end(), uint8_t{100});
+    ASSERT_TRUE((*arr)->Write(Region::All({6, 6}), std::span<const uint8_t>(v)).ok());
+    ASSERT_TRUE((*arr)->Resize(c.shrink).ok());
+    ASSERT_TRUE((*arr)->Resize(c.grow).ok());
+    std::vector<uint8_t> out(c.grow[0] * c.grow[1], 0);
+    ASSERT_TRUE((*arr)->Read(Region::All(c.grow), std::span<uint8_t>(out)).ok());
+    for (uint64_t i = 0; i < c.grow[0]; ++i) {
+      for (uint64_t j = 0; j < c.grow[1]; ++j) {
+        const bool kept = i < c.shrink[0] && j < c.shrink[1];
+        EXPECT_EQ(out[i * c.grow[1] + j], kept ? v[i * 6 + j] : 7)
+            << "element " << i << "," << j << " shrink " << c.shrink[0] << "x" << c.shrink[1]
+            << (c.sharded ? " sharded" : "");
+      }
+    }
+  }
+}
+
+TEST(Resize, FailedShrinkEraseNeverLeavesStaleRowsForALaterGrow) {
+  auto probe = std::make_shared<ProbeStore>(MemoryStore::Create());
+  auto arr = Array::Create(probe, "a", U8({10, 2}, {4, 2}));
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  std::vector<uint8_t> v(20);
+  std::iota(v.begin(), v.end(), uint8_t{1});
+  ASSERT_TRUE((*arr)->Write(Region::All({10, 2}), std::span<const uint8_t>(v)).ok());
+  probe->fail_erases = true;
+  const Status s = (*arr)->Resize({4, 2});
+  ASSERT_TRUE(s.IsIOError()) << s;
+  EXPECT_NE(s.message().find("erasing a/c/"), std::string::npos) << s;  // names the chunk
+  // The shrink did not take: the stored shape (and the handle's) still covers every row, so no
+  // stored edge hides old rows.
+  EXPECT_EQ(Doc(probe, "a/zarr.json")["shape"], Json::array({10, 2}));
+  EXPECT_EQ((*arr)->shape(), (std::vector<uint64_t>{10, 2}));
+  probe->fail_erases = false;
+  // Grow from what is stored: every row shown is either an original value or the fill value,
+  // and after a shrink that succeeds, growing shows only fill values past the edge.
+  ASSERT_TRUE((*arr)->Resize({4, 2}).ok());
+  ASSERT_TRUE((*arr)->Resize({12, 2}).ok());
+  auto reopened = Array::Open(probe, "a");
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  std::vector<uint8_t> out(24, 99);
+  ASSERT_TRUE((*reopened)->Read(Region::All({12, 2}), std::span<uint8_t>(out)).ok());
+  std::vector<uint8_t> expected(24, 0);
+  std::copy(v.begin(), v.begin() + 8, expected.begin());
+  EXPECT_EQ(out, expected);
+}
+
+TEST(Resize, FailedShrinkTrimKeepsTheOldShape) {
+  // The straddling chunk's reset ends in an erase (it holds only fill values then): that erase
+  // failing stops the shrink before the metadata changes.
+  auto probe = std::make_shared<ProbeStore>(MemoryStore::Create());
+  auto arr = Array::Create(probe, "a", U8({8}, {4}));
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  std::vector<uint8_t> v = {1, 2, 3, 4, 0, 6, 7, 8};
+  ASSERT_TRUE((*arr)->Write(Region::All({8}), std::span<const uint8_t>(v)).ok());
+  probe->fail_erases = true;
+  EXPECT_FALSE((*arr)->Resize({5}).ok());
+  EXPECT_EQ(Doc(probe, "a/zarr.json")["shape"], Json::array({8}));
+  probe->fail_erases = false;
+  ASSERT_TRUE((*arr)->Resize({5}).ok());
+  ASSERT_TRUE((*arr)->Resize({8}).ok());
+  std::vector<uint8_t> out(8, 99);
+  ASSERT_TRUE((*arr)->Read(Region::All({8}), std::span<uint8_t>(out)).ok());
+  EXPECT_EQ(out, (std::vector<uint8_t>{1, 2, 3, 4, 0, 0, 0, 0}));
+  EXPECT_FALSE(*probe->exists("a/c/1"));
 }
 
 TEST(Resize, RankMismatchIsRefused) {

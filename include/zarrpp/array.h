@@ -143,9 +143,12 @@ struct CreateOptions {
 inline constexpr size_t kDefaultIoConcurrency = 64;
 
 struct ResizeOptions {
-  // When the array shrinks, erase every chunk wholly outside the new shape. Default true. With
-  // false a later grow shows the old values again where chunks were left. Chunks that straddle
-  // the new edge are kept whole either way: their elements beyond the edge reappear on a grow.
+  // When the array shrinks, erase every chunk wholly outside the new shape and reset the part
+  // of every chunk straddling the new edge that falls outside it to the fill value, before the
+  // new shape is written: a later grow shows only fill values there. If that step fails, Resize
+  // returns the error with the old shape still stored (elements being discarded may be partly
+  // reset already). Default true. With false the shrink writes only the metadata, and a later
+  // grow shows the old values again where chunks were left.
   bool erase_outside_chunks = true;
   // Erase requests in flight at once, on threads of their own. Default kDefaultIoConcurrency.
   size_t io_concurrency = kDefaultIoConcurrency;
@@ -235,9 +238,9 @@ class Array {
   Status UpdateAttributes(const Json& patch);
 
   // Changes the shape (same rank; InvalidArgument otherwise). Writes zarr.json once; growing
-  // touches nothing else. Shrinking then erases the chunks wholly outside the new shape (see
-  // ResizeOptions); a failure there leaves the new shape with some stale chunks outside it,
-  // which reads never see.
+  // touches nothing else. Shrinking first clears what lies outside the new shape (see
+  // ResizeOptions) and writes the new shape only when that succeeded, so a failed shrink keeps
+  // the old shape and never leaves old values hidden beyond a stored edge.
   Status Resize(std::vector<uint64_t> new_shape, const ResizeOptions& options = {});
 
   // Grows the array along `axis` by data_shape[axis] and writes `data` (C order, data_shape,

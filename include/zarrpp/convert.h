@@ -61,9 +61,24 @@ struct ConvertReport {
 // Converts the hierarchy at `src_path` in `src` into `dst_path` in `dst`. Errors name the array
 // (its path relative to src_path) and the field or codec. A failure part-way leaves the
 // destination partly written.
+//
+// Refused before anything is written or erased:
+//   - a destination that is the source, lies inside it or contains it (InvalidArgument): for one
+//     store object the node paths are compared; for two LocalStores the resolved directories
+//     (symbolic links, "." and ".." followed; see CheckDisjointDirectories);
+//   - for a LocalStore source, a symbolic link under the source node that resolves outside the
+//     source store's root (FailedPrecondition naming the key and the target): its bytes are not
+//     part of the store and are never copied; or that resolves into a LocalStore destination
+//     (InvalidArgument), which is erased and rewritten while the source is read.
 Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_path,
                               std::shared_ptr<Store> dst, std::string_view dst_path,
                               const ConvertOptions& options = {});
+
+// InvalidArgument (naming both, and that nothing was written) when the directory
+// `destination_dir` is `source_dir`, lies inside it or contains it once each is resolved
+// (symbolic links, "." and ".." of the existing part followed; the missing rest taken as
+// written). Callers that create the destination directory run this first.
+Status CheckDisjointDirectories(std::string_view source_dir, std::string_view destination_dir);
 
 // The metadata Convert writes for an array whose metadata is `source` (format, chunk grid, chain
 // and key encoding as the options say; attributes kept). `where` names the array in messages.

@@ -27,15 +27,31 @@ Result<std::string> ArrayDigest(const Array& array);
 // Canonicalises `n` elements of `type` in place as the digest defines (NaN, bool).
 void CanonicalizeForDigest(uint8_t* data, uint64_t n, DataType type);
 
+// Damage in the layout of an array's chunk keys that a reader would take for missing chunks
+// (the fill value): a directory standing where a chunk value belongs (a key of `keys` below the
+// array whose leading segments form a chunk key), or, with the "/" separator, a value standing
+// where a directory of chunks belongs (a key that a chunk key continues, such as "c" or "c/1").
+// `keys` is a listing holding at least the array's keys (others are ignored). Corruption naming
+// the key; OK when there is none.
+Status CheckChunkKeyLayout(const Array& array, const std::vector<std::string>& keys);
+
 struct ArrayDigestEntry {
   std::string path;  // relative to the tree's root path; "" for the root itself
   std::string data_type;
   std::vector<uint64_t> shape;
-  std::string sha256;
+  std::string sha256;  // empty when `error` is set
+  // OK, or why this node could not be digested (its metadata does not parse or is not a node
+  // document, or a directory stands where it belongs; a chunk cannot be read or decoded; a
+  // directory stands where a chunk value belongs or a value where a directory of chunks does).
+  // data_type and shape are filled when the metadata was read.
+  Status error;
 };
 
-// Digests every array at or under `path` (found through their zarr.json documents), sorted by
-// path.
+// Digests every array at or under `path` (found through their zarr.json and .zarray documents),
+// sorted by path. A node that cannot be digested does not stop the walk: it gets an entry with
+// `error` set and the rest are still digested, so callers must check every entry's error. A
+// zarr.json that is not a JSON object with node_type "array" or "group" is such an entry. Only
+// failing to list the tree is an error of the call.
 Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
                                                  std::string_view path);
 

@@ -1,11 +1,18 @@
 // zarrpp - command-line tool over local Zarr hierarchies.
 //
 //   zarrpp info PATH              node type, shape, data type, chunks, codecs, stored bytes, chunks
-//   zarrpp digest PATH [--json]   SHA-256 of every array under PATH (see zarrpp/digest.h)
+//   zarrpp digest PATH [--json]   SHA-256 of every array under PATH (see zarrpp/digest.h); an
+//                                 array that cannot be read is reported and the rest digested,
+//                                 the exit status then being 1
 //   zarrpp convert SRC DST [--zarr-format 2|3] [--chunks a,b,...] [--shards a,b,...]
 //                  [--codecs JSON] [--overwrite]
 //                                 re-encode every array and group under SRC into DST
-//                                 (see zarrpp/convert.h)
+//                                 (see zarrpp/convert.h); DST equal to, inside or containing SRC
+//                                 is refused before anything is written
+//   zarrpp clean PATH [--older-than SECONDS]
+//                                 remove temporaries that crashed writers left under PATH
+//                                 (default: older than 3600 s)
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -26,7 +33,8 @@ int Usage() {
                "  zarrpp info PATH\n"
                "  zarrpp digest PATH [--json]\n"
                "  zarrpp convert SRC DST [--zarr-format 2|3] [--chunks a,b,...]\n"
-               "                 [--shards a,b,...] [--codecs JSON] [--overwrite]\n");
+               "                 [--shards a,b,...] [--codecs JSON] [--overwrite]\n"
+               "  zarrpp clean PATH [--older-than SECONDS]\n");
   return 2;
 }
 
@@ -56,6 +64,10 @@ int Info(const std::string& path) {
   if (!doc->has_value()) return Fail(zarrpp::Status::NotFound(path + ": no zarr.json"));
   auto j = zarrpp::ParseJson(zarrpp::AsString(**doc), path + "/zarr.json");
   if (!j.ok()) return Fail(j.status());
+  if (!j->is_object()) {
+    return Fail(zarrpp::Status::Corruption(path + "/zarr.json: metadata is " +
+                                           std::string(j->type_name()) + ", not a JSON object"));
+  }
   if (j->value("node_type", "") == "group") {
     auto listing = (*store)->list_dir("");
     if (!listing.ok()) return Fail(listing.status());
@@ -96,6 +108,9 @@ int Info(const std::string& path) {
   std::printf("stored_bytes: %llu\n", static_cast<unsigned long long>(stored));
   std::printf("logical_bytes: %llu\n", static_cast<unsigned long long>(logical));
   std::printf("chunks_stored: %llu\n", static_cast<unsigned long long>(chunks));
+  // Damage that reads would take for missing chunks is reported, after what could be shown.
+  zarrpp::Status layout = zarrpp::CheckChunkKeyLayout(**array, *keys);
+  if (!layout.ok()) return Fail(layout);
   return 0;
 }
 
@@ -104,18 +119,37 @@ int Digest(const std::string& path, bool json) {
   if (!store.ok()) return Fail(store.status());
   auto entries = zarrpp::DigestTree(*store, "");
   if (!entries.ok()) return Fail(entries.status());
-  if (json) {
-    Json arrays = Json::array();
-    for (const auto& e : *entries) {
+  // Every array that could not be read is reported (on stderr, and under "errors" with --json);
+  // the others are still digested, and the exit status tells that some failed.
+  size_t failed = 0;
+  Json arrays = Json::array();
+  Json errors = Json::array();
+  for (const auto& e : *entries) {
+    const std::string shown = e.path.empty() ? "." : e.path;
+    if (!e.error.ok()) {
+      ++failed;
+      std::fprintf(stderr, "zarrpp: digest of '%s' failed: %s\n", shown.c_str(),
+                   e.error.ToString().c_str());
+      if (json) errors.push_back({{"path", e.path}, {"error", e.error.ToString()}});
+      continue;
+    }
+    if (json) {
       arrays.push_back(
           {{"path", e.path}, {"data_type", e.data_type}, {"shape", e.shape}, {"sha256", e.sha256}});
+    } else {
+      std::printf("%s  %s %s %s\n", e.sha256.c_str(), shown.c_str(), e.data_type.c_str(),
+                  ShapeString(e.shape).c_str());
     }
-    std::cout << Json{{"arrays", arrays}}.dump() << "\n";
-  } else {
-    for (const auto& e : *entries) {
-      std::printf("%s  %s %s %s\n", e.sha256.c_str(), e.path.empty() ? "." : e.path.c_str(),
-                  e.data_type.c_str(), ShapeString(e.shape).c_str());
-    }
+  }
+  if (json) {
+    Json out{{"arrays", arrays}};
+    if (failed) out["errors"] = errors;
+    std::cout << out.dump() << "\n";
+  }
+  if (failed) {
+    std::fprintf(stderr, "zarrpp: %zu of %zu nodes could not be digested\n", failed,
+                 entries->size());
+    return 1;
   }
   return 0;
 }
@@ -168,6 +202,10 @@ int Convert(const std::vector<std::string>& args) {
   }
   auto src = OpenExisting(args[1]);
   if (!src.ok()) return Fail(src.status());
+  // Before the destination directory is created: it must not be (an alias of) the source, lie
+  // inside it or contain it. Convert checks again on the opened stores.
+  zarrpp::Status distinct = zarrpp::CheckDisjointDirectories(args[1], args[2]);
+  if (!distinct.ok()) return Fail(distinct);
   auto dst = zarrpp::LocalStore::Open(args[2]);
   if (!dst.ok()) return Fail(dst.status());
   auto report = zarrpp::Convert(*src, "", *dst, "", options);
@@ -176,6 +214,39 @@ int Convert(const std::vector<std::string>& args) {
               static_cast<unsigned long long>(report->arrays),
               static_cast<unsigned long long>(report->groups),
               static_cast<unsigned long long>(report->chunks_copied));
+  return 0;
+}
+
+// LocalStore::RemoveStaleTemporaries when this build's LocalStore has it, else Unsupported.
+template <typename S>
+zarrpp::Result<uint64_t> RemoveStaleTemporaries(S& store, std::chrono::seconds older_than) {
+  if constexpr (requires { store.RemoveStaleTemporaries(older_than); }) {
+    return store.RemoveStaleTemporaries(older_than);
+  } else {
+    return zarrpp::Status::Unsupported("clean: this build's LocalStore (" + store.description() +
+                                       ") cannot remove stale temporaries");
+  }
+}
+
+int Clean(const std::vector<std::string>& args) {
+  if (args.size() != 2 && args.size() != 4) return Usage();
+  std::chrono::seconds older_than(3600);
+  if (args.size() == 4) {
+    if (args[2] != "--older-than") return Usage();
+    const std::string& v = args[3];
+    if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos) {
+      return Fail(
+          zarrpp::Status::InvalidArgument("--older-than '" + v + "' is not a number of seconds"));
+    }
+    older_than = std::chrono::seconds(std::stoll(v));
+  }
+  zarrpp::LocalStoreOptions o;
+  o.create = false;
+  auto store = zarrpp::LocalStore::Open(args[1], o);
+  if (!store.ok()) return Fail(store.status());
+  auto removed = RemoveStaleTemporaries(**store, older_than);
+  if (!removed.ok()) return Fail(removed.status());
+  std::printf("removed %llu stale temporaries\n", static_cast<unsigned long long>(*removed));
   return 0;
 }
 
@@ -189,5 +260,6 @@ int main(int argc, char** argv) {
     return Digest(args[1], args.size() == 3);
   }
   if (args[0] == "convert") return Convert(args);
+  if (args[0] == "clean") return Clean(args);
   return Usage();
 }

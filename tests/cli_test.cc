@@ -1,0 +1,396 @@
+// The zarrpp command-line tool (src/tools/zarrpp_main.cc), run as a process on hierarchies in
+// temporary directories: convert refuses destinations that overlap the source (equal, inside,
+// containing, symbolic-link aliases) and sources holding links out of their root, with nothing
+// written; digest reports every array it cannot read and still digests the rest; clean removes
+// crash temporaries.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#define ZARRPP_STORE_CONFORMANCE_HELPERS_ONLY  // MakeTempDir, without the store suite
+#include "support/store_conformance.h"
+#include "zarrpp/array.h"
+#include "zarrpp/digest.h"
+#include "zarrpp/local_store.h"
+
+namespace zarrpp {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const fs::path& p, const std::string& bytes) {
+  fs::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#ifndef ZARRPP_CLI
+    GTEST_SKIP() << "built without the zarrpp tool (ZARRPP_BUILD_TOOLS=OFF)";
+#endif
+    dir_ = fs::path(testing::MakeTempDir("cli"));
+    ASSERT_FALSE(dir_.empty());
+  }
+  void TearDown() override {
+    if (!dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+  }
+
+  Outcome Zarrpp(const std::vector<std::string>& args) {
+    Outcome r;
+#ifdef ZARRPP_CLI
+    std::string cmd = Quote(ZARRPP_CLI);
+    for (const std::string& a : args) cmd += " " + Quote(a);
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    cmd += " >" + Quote(out.string()) + " 2>" + Quote(err.string());
+    const int status = std::system(cmd.c_str());
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = ReadFile(out);
+    r.err = ReadFile(err);
+    fs::remove(out);
+    fs::remove(err);
+#endif
+    return r;
+  }
+
+  // A v3 hierarchy at `root`: group g, arrays g/a (int32 6x5, chunks 2x2, written) and g/b
+  // (uint8 4, chunks 4, written).
+  void MakeTree(const fs::path& root) {
+    auto store = LocalStore::Open(root.string());
+    ASSERT_TRUE(store.ok()) << store.status();
+    ArrayMetadata a;
+    a.shape = {6, 5};
+    a.chunk_shape = {2, 2};
+    a.data_type = DataType(DataTypeId::kInt32);
+    auto arr = Array::Create(*store, "g/a", a);
+    ASSERT_TRUE(arr.ok()) << arr.status();
+    std::vector<int32_t> v(30);
+    std::iota(v.begin(), v.end(), 7);
+    ASSERT_TRUE((*arr)->Write(Region::All({6, 5}), std::span<const int32_t>(v)).ok());
+    ArrayMetadata b;
+    b.shape = {4};
+    b.chunk_shape = {4};
+    b.data_type = DataType(DataTypeId::kUInt8);
+    auto brr = Array::Create(*store, "g/b", b);
+    ASSERT_TRUE(brr.ok()) << brr.status();
+    std::vector<uint8_t> w = {9, 8, 7, 6};
+    ASSERT_TRUE((*brr)->Write(Region::All({4}), std::span<const uint8_t>(w)).ok());
+  }
+
+  // path -> sha256 of every array under `root` (library digest; errors fail the test).
+  std::map<std::string, std::string> Digests(const fs::path& root) {
+    std::map<std::string, std::string> out;
+    LocalStoreOptions o;
+    o.create = false;
+    auto store = LocalStore::Open(root.string(), o);
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return out;
+    auto entries = DigestTree(*store, "");
+    EXPECT_TRUE(entries.ok()) << entries.status();
+    if (!entries.ok()) return out;
+    for (const auto& e : *entries) {
+      EXPECT_TRUE(e.error.ok()) << e.path << ": " << e.error;
+      out[e.path] = e.sha256;
+    }
+    return out;
+  }
+
+  // Every regular file under `root` (relative path -> bytes).
+  static std::map<std::string, std::string> Files(const fs::path& root) {
+    std::map<std::string, std::string> out;
+    std::error_code ec;
+    if (!fs::exists(root, ec)) return out;
+    for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::end(it); ++it) {
+      if (it->is_regular_file()) {
+        out[it->path().lexically_relative(root).generic_string()] = ReadFile(it->path());
+      }
+    }
+    return out;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(Cli, ConvertOntoItselfIsRefusedAndLeavesTheSourceUntouched) {
+  const fs::path src = dir_ / "src";
+  MakeTree(src);
+  const auto before = Digests(src);
+  const auto files = Files(src);
+  ASSERT_EQ(before.size(), 2u);
+  Outcome r = Zarrpp({"convert", src.string(), src.string(), "--overwrite"});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("is the source"), std::string::npos) << r.err;
+  EXPECT_EQ(Digests(src), before);
+  EXPECT_EQ(Files(src), files);
+}
+
+TEST_F(Cli, ConvertOfAnArrayIntoItsOwnGroupIsRefused) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  const auto before = Digests(root);
+  const auto files = Files(root);
+  Outcome r =
+      Zarrpp({"convert", (root / "g" / "a").string(), (root / "g").string(), "--overwrite"});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("contains the source"), std::string::npos) << r.err;
+  EXPECT_EQ(Digests(root), before);
+  EXPECT_EQ(Files(root), files);
+}
+
+TEST_F(Cli, ConvertIntoADirectoryInsideTheSourceIsRefused) {
+  const fs::path src = dir_ / "src";
+  MakeTree(src);
+  const auto files = Files(src);
+  Outcome r = Zarrpp({"convert", src.string(), (src / "g" / "copy").string()});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("lies inside the source"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(src / "g" / "copy"));
+  EXPECT_EQ(Files(src), files);
+}
+
+TEST_F(Cli, ConvertIntoAnAncestorOfTheSourceIsRefused) {
+  const fs::path src = dir_ / "outer" / "src";
+  MakeTree(src);
+  const auto files = Files(src);
+  Outcome r = Zarrpp({"convert", src.string(), (dir_ / "outer").string(), "--overwrite"});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("contains the source"), std::string::npos) << r.err;
+  EXPECT_EQ(Files(src), files);
+}
+
+TEST_F(Cli, ConvertOntoAnAliasOfTheSourceIsRefused) {
+  const fs::path src = dir_ / "src";
+  MakeTree(src);
+  const auto before = Digests(src);
+  const auto files = Files(src);
+  fs::create_directory_symlink(src, dir_ / "alias");
+  // A symbolic link to the source, and a path reaching it through "..".
+  for (const fs::path& dst : {dir_ / "alias", dir_ / "src" / "g" / ".." / ".." / "src"}) {
+    Outcome r = Zarrpp({"convert", src.string(), dst.string(), "--overwrite"});
+    EXPECT_NE(r.exit_code, 0) << dst << ": " << r.out;
+    EXPECT_NE(r.err.find("is the source"), std::string::npos) << dst << ": " << r.err;
+    EXPECT_EQ(Digests(src), before) << dst;
+    EXPECT_EQ(Files(src), files) << dst;
+  }
+  // The alias as the source and a directory inside the real path as the destination.
+  Outcome r = Zarrpp({"convert", (dir_ / "alias").string(), (src / "inner").string()});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("lies inside the source"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(src / "inner"));
+}
+
+TEST_F(Cli, ConvertToADistinctDirectoryStillWorks) {
+  const fs::path src = dir_ / "src";
+  MakeTree(src);
+  // "src2" shares a prefix with "src" but is not inside it.
+  Outcome r = Zarrpp({"convert", src.string(), (dir_ / "src2").string(), "--zarr-format", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Digests(dir_ / "src2"), Digests(src));
+}
+
+TEST_F(Cli, ConvertOfAChunkLinkedOutsideTheSourceIsRefused) {
+  const std::string secret = "TOP-SECRET-BYTES-OUTSIDE-THE-STORE";
+  WriteFile(dir_ / "outside" / "secret", secret);
+  WriteFile(dir_ / "outside" / "dir" / "0", secret);
+  for (const bool link_directory : {false, true}) {
+    SCOPED_TRACE(link_directory ? "directory link" : "file link");
+    const fs::path src = dir_ / (link_directory ? "srcd" : "srcf");
+    const fs::path dst = dir_ / (link_directory ? "outd" : "outf");
+    MakeTree(src);
+    std::string key;
+    if (link_directory) {
+      // g/b's chunk directory "c" replaced by a link to a directory holding a "0" file.
+      fs::remove_all(src / "g" / "b" / "c");
+      fs::create_directory_symlink(dir_ / "outside" / "dir", src / "g" / "b" / "c");
+      key = "g/b/c";
+    } else {
+      fs::remove(src / "g" / "a" / "c" / "1" / "1");
+      fs::create_symlink(dir_ / "outside" / "secret", src / "g" / "a" / "c" / "1" / "1");
+      key = "g/a/c/1/1";
+    }
+    Outcome r = Zarrpp({"convert", src.string(), dst.string()});
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.err.find("'" + key + "'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("outside the source root"), std::string::npos) << r.err;
+    // Nothing was written: no metadata, no chunk, and the outside bytes nowhere.
+    const auto written = Files(dst);
+    EXPECT_TRUE(written.empty()) << written.begin()->first;
+    for (const auto& [path, bytes] : written) {
+      EXPECT_EQ(bytes.find(secret), std::string::npos) << path;
+    }
+  }
+}
+
+TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  const auto good = Digests(root);
+  ASSERT_EQ(good.size(), 2u);
+  // Six damaged arrays beside the two good ones.
+  {
+    auto store = LocalStore::Open(root.string());
+    ASSERT_TRUE(store.ok());
+    ArrayMetadata m;
+    m.shape = {8};
+    m.chunk_shape = {4};
+    m.data_type = DataType(DataTypeId::kInt64);
+    std::vector<int64_t> v(8, 123456789);
+    for (const char* name : {"bad/trunc", "bad/dirchunk", "bad/filedir"}) {
+      auto arr = Array::Create(*store, name, m);
+      ASSERT_TRUE(arr.ok()) << arr.status();
+      ASSERT_TRUE((*arr)->Write(Region::All({8}), std::span<const int64_t>(v)).ok());
+    }
+  }
+  WriteFile(root / "bad" / "json" / "zarr.json", "{\"zarr_format\": 3, \"node_type\": ");
+  WriteFile(root / "bad" / "list" / "zarr.json", "[1,2]");
+  const fs::path chunk = root / "bad" / "trunc" / "c" / "1";
+  const std::string bytes = ReadFile(chunk);
+  ASSERT_GT(bytes.size(), 4u);
+  WriteFile(chunk, bytes.substr(0, bytes.size() / 2));
+  fs::remove(root / "bad" / "dirchunk" / "c" / "0");
+  WriteFile(root / "bad" / "dirchunk" / "c" / "0" / "stray", "x");
+  WriteFile(root / "bad" / "dirmeta" / "zarr.json" / "stray", "{}");
+  fs::remove_all(root / "bad" / "filedir" / "c");
+  WriteFile(root / "bad" / "filedir" / "c", "not a directory");
+
+  Outcome r = Zarrpp({"digest", root.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  for (const auto& [path, sha] : good) {
+    EXPECT_NE(r.out.find(sha + "  " + path + " "), std::string::npos) << path << "\n" << r.out;
+  }
+  for (const char* bad :
+       {"bad/json", "bad/list", "bad/trunc", "bad/dirchunk", "bad/filedir", "bad/dirmeta"}) {
+    EXPECT_NE(r.err.find("'" + std::string(bad) + "'"), std::string::npos) << bad << "\n" << r.err;
+    EXPECT_EQ(r.out.find(bad), std::string::npos) << bad << "\n" << r.out;
+  }
+  EXPECT_NE(r.err.find("bad/dirchunk/c/0' is a directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'bad/filedir/c' is a value where a directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'bad/dirmeta/zarr.json' is a directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("6 of 8 nodes could not be digested"), std::string::npos) << r.err;
+
+  Outcome j = Zarrpp({"digest", root.string(), "--json"});
+  EXPECT_EQ(j.exit_code, 1) << j.err;
+  auto doc = ParseJson(j.out, "stdout");
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << j.out;
+  ASSERT_EQ((*doc)["arrays"].size(), 2u);
+  for (const Json& a : (*doc)["arrays"]) {
+    EXPECT_EQ(a["sha256"], good.at(a["path"].get<std::string>())) << a.dump();
+  }
+  ASSERT_EQ((*doc)["errors"].size(), 6u);
+  std::vector<std::string> failed;
+  for (const Json& e : (*doc)["errors"]) failed.push_back(e["path"].get<std::string>());
+  EXPECT_EQ(failed, (std::vector<std::string>{"bad/dirchunk", "bad/dirmeta", "bad/filedir",
+                                              "bad/json", "bad/list", "bad/trunc"}));
+}
+
+TEST_F(Cli, InfoReportsChunkLayoutDamage) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  const fs::path array = root / "g" / "a";
+  Outcome intact = Zarrpp({"info", array.string()});
+  EXPECT_EQ(intact.exit_code, 0) << intact.err;
+  EXPECT_NE(intact.out.find("chunks_stored: 9"), std::string::npos) << intact.out;
+  fs::remove(array / "c" / "2" / "1");
+  WriteFile(array / "c" / "2" / "1" / "stray", "x");
+  Outcome damaged = Zarrpp({"info", array.string()});
+  EXPECT_EQ(damaged.exit_code, 1) << damaged.out;
+  EXPECT_NE(damaged.out.find("shape: [6, 5]"), std::string::npos) << damaged.out;
+  EXPECT_NE(damaged.err.find("'c/2/1' is a directory"), std::string::npos) << damaged.err;
+  Outcome list = Zarrpp({"info", (root / "g" / "b").string()});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  WriteFile(root / "g" / "b" / "zarr.json", "[1,2]");
+  list = Zarrpp({"info", (root / "g" / "b").string()});
+  EXPECT_EQ(list.exit_code, 1);
+  EXPECT_NE(list.err.find("not a JSON object"), std::string::npos) << list.err;
+}
+
+TEST_F(Cli, DigestOfAnIntactTreeExitsZero) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  Outcome r = Zarrpp({"digest", root.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  for (const auto& [path, sha] : Digests(root)) {
+    EXPECT_NE(r.out.find(sha + "  " + path + " "), std::string::npos) << path;
+  }
+}
+
+// True when this build's LocalStore can remove crash temporaries (the clean command's backend).
+template <typename S>
+constexpr bool HasRemoveStaleTemporaries() {
+  return requires(S & s) {
+    s.RemoveStaleTemporaries(std::chrono::seconds(1));
+  };
+}
+
+TEST_F(Cli, CleanRemovesOnlyStaleTemporaries) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  const auto files = Files(root);
+  // Named as LocalStore names its temporaries (pid, nonce, counter) by a writer that crashed.
+  const fs::path stale = root / "g" / "a" / ".zarrpp-tmp-99999-00000000deadbeef-0";
+  WriteFile(stale, "half a chunk");
+  struct utimbuf old_times {};
+  old_times.actime = old_times.modtime = ::time(nullptr) - 7200;
+  ASSERT_EQ(::utime(stale.c_str(), &old_times), 0);
+  // One of a writer still running: younger than --older-than, it stays.
+  const fs::path fresh = root / "g" / "b" / ".zarrpp-tmp-99999-00000000deadbeef-1";
+  WriteFile(fresh, "a chunk being written");
+
+  Outcome bad = Zarrpp({"clean", root.string(), "--older-than", "soon"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--older-than 'soon'"), std::string::npos) << bad.err;
+
+  Outcome r = Zarrpp({"clean", root.string(), "--older-than", "60"});
+  if constexpr (HasRemoveStaleTemporaries<LocalStore>()) {
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("removed 1 stale"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(stale));
+  } else {
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.err.find("cannot remove stale temporaries"), std::string::npos) << r.err;
+    EXPECT_TRUE(fs::exists(stale));
+  }
+  EXPECT_TRUE(fs::exists(fresh));
+  fs::remove(stale);
+  fs::remove(fresh);
+  EXPECT_EQ(Files(root), files);
+}
+
+}  // namespace
+}  // namespace zarrpp
