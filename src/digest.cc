@@ -5,6 +5,11 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <set>
+
+#include "src/checked_math.h"
+#include "src/guard.h"
+#include "src/indexing.h"
 
 namespace zarrpp {
 namespace {
@@ -62,7 +67,56 @@ void CanonicalizeForDigest(uint8_t* data, uint64_t n, DataType type) {
   }
 }
 
-Result<std::string> ArrayDigest(const Array& array) {
+namespace {
+
+// The bytes of one read are at most this many (unless one element is larger).
+constexpr uint64_t kSlabTarget = uint64_t{64} << 20;
+
+// Grid positions, in dimensions [0, k], of the chunks the store holds; lookups ask whether any
+// stored chunk lies in a range of dimension k below fixed positions in dimensions [0, k).
+class StoredChunks {
+ public:
+  // Null when the store cannot list (every slab is then read).
+  static Result<std::unique_ptr<StoredChunks>> List(const Array& array, size_t k) {
+    Store& store = *array.store();
+    if (!store.capabilities().listable) return std::unique_ptr<StoredChunks>();
+    const std::string prefix = array.path().empty() ? "" : array.path() + "/";
+    ASSIGN_OR_RETURN(std::vector<std::string> keys, store.list_prefix(prefix));
+    auto out = std::make_unique<StoredChunks>();
+    const ArrayMetadata& m = array.metadata();
+    for (const std::string& key : keys) {
+      auto c =
+          m.chunk_key_encoding.DecodeKey(std::string_view(key).substr(prefix.size()), m.rank());
+      if (!c.ok()) continue;
+      c->resize(k + 1);
+      out->set_.insert(std::move(*c));
+    }
+    return out;
+  }
+  // Whether a stored chunk has positions `outer` in dimensions [0, k) and lo..hi in dimension k.
+  bool Any(std::vector<uint64_t>& probe, uint64_t lo, uint64_t hi) const {
+    probe.back() = lo;
+    const auto it = set_.lower_bound(probe);
+    if (it == set_.end()) return false;
+    if (!std::equal(probe.begin(), probe.end() - 1, it->begin())) return false;
+    return it->back() <= hi;
+  }
+
+ private:
+  std::set<std::vector<uint64_t>> set_;
+};
+
+Status CheckCancel(const DigestOptions& options, const Array& array) {
+  if ((options.cancel && options.cancel()) ||
+      (array.options().cancel && array.options().cancel())) {
+    return Status::FailedPrecondition("digest of array '" + array.path() + "': cancelled");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::string> ArrayDigest(const Array& array, const DigestOptions& options) {
   const ArrayMetadata& m = array.metadata();
   const size_t esize = m.data_type.size();
   Sha256 sha;
@@ -75,69 +129,125 @@ Result<std::string> ArrayDigest(const Array& array) {
   }
   for (uint64_t s : m.shape)
     if (s == 0) return sha.HexFinal();
-  // Slabs along dimension 0: whole rows of chunks, grown up to ~64 MiB when rows are small.
-  uint64_t row_elems = 1;
-  for (size_t d = 1; d < m.rank(); ++d) row_elems *= m.shape[d];
-  const uint64_t row_bytes = row_elems * esize;
-  uint64_t rows = m.chunk_shape[0];
-  const uint64_t target = 64ull << 20;
-  if (rows * row_bytes < target)
-    rows = std::max<uint64_t>(
-        rows, (target / std::max<uint64_t>(row_bytes, 1)) / m.chunk_shape[0] * m.chunk_shape[0]);
-  rows = std::max<uint64_t>(1, std::min(rows, m.shape[0]));
-  Bytes buf;
-  for (uint64_t r0 = 0; r0 < m.shape[0]; r0 += rows) {
-    const uint64_t nr = std::min(rows, m.shape[0] - r0);
-    Region region = Region::All(m.shape);
-    region.origin[0] = r0;
-    region.shape[0] = nr;
-    buf.resize(nr * row_bytes);
-    RETURN_IF_ERROR(array.Read(region, buf));
-    CanonicalizeForDigest(buf.data(), nr * row_elems, m.data_type);
-    sha.Update(buf.data(), buf.size());
+  ASSIGN_OR_RETURN(const uint64_t total,
+                   internal::CheckedProduct(m.shape, "digest: array shape", esize));
+  if (total > options.max_bytes) {
+    return Status::Unsupported("digest of array '" + array.path() + "': its " +
+                               std::to_string(total) + " bytes exceed the limit of " +
+                               std::to_string(options.max_bytes) + " (DigestOptions::max_bytes)");
   }
-  return sha.HexFinal();
+  // Reads are C-order runs: one position in each dimension before k, a block of `step` positions
+  // in dimension k (whole chunks when they fit), everything after k. k is the first dimension
+  // whose trailing part fits in the slab target.
+  const size_t r = m.rank();
+  std::vector<uint64_t> tail(r + 1, esize);  // tail[d]: bytes of one position in dimension d-1
+  for (size_t d = r; d-- > 0;) tail[d] = tail[d + 1] * m.shape[d];
+  size_t k = 0;
+  while (k + 1 < r && tail[k + 1] > kSlabTarget) ++k;
+  const uint64_t unit = tail[k + 1];  // bytes of one position in dimension k
+  uint64_t step = std::max<uint64_t>(1, kSlabTarget / std::max<uint64_t>(unit, 1));
+  if (step >= m.chunk_shape[k]) step -= step % m.chunk_shape[k];
+  step = std::min(step, m.shape[k]);
+  ASSIGN_OR_RETURN(std::unique_ptr<StoredChunks> stored, StoredChunks::List(array, k));
+
+  Bytes buf;
+  Bytes fill;  // canonical fill-value bytes, built on first use
+  std::vector<uint64_t> outer(k, 0);
+  std::vector<uint64_t> probe(k + 1, 0);
+  while (true) {
+    for (uint64_t p = 0; p < m.shape[k]; p += step) {
+      RETURN_IF_ERROR(CheckCancel(options, array));
+      const uint64_t n = std::min(step, m.shape[k] - p);
+      const uint64_t bytes = n * unit;
+      bool any = true;
+      if (stored) {
+        for (size_t d = 0; d < k; ++d) probe[d] = outer[d] / m.chunk_shape[d];
+        any = stored->Any(probe, p / m.chunk_shape[k], (p + n - 1) / m.chunk_shape[k]);
+      }
+      if (!any) {
+        if (fill.empty()) {
+          fill.resize(std::min(std::max(kSlabTarget, static_cast<uint64_t>(esize)), total));
+          internal::FillElements(fill.data(), fill.size() / esize, m.fill_value.bytes.data(),
+                                 esize);
+          CanonicalizeForDigest(fill.data(), fill.size() / esize, m.data_type);
+        }
+        const uint64_t whole = fill.size() / esize * esize;
+        for (uint64_t done = 0; done < bytes;) {
+          const uint64_t piece = std::min(whole, bytes - done);
+          sha.Update(fill.data(), piece);
+          done += piece;
+        }
+        continue;
+      }
+      Region region = Region::All(m.shape);
+      for (size_t d = 0; d < k; ++d) {
+        region.origin[d] = outer[d];
+        region.shape[d] = 1;
+      }
+      region.origin[k] = p;
+      region.shape[k] = n;
+      buf.resize(bytes);
+      RETURN_IF_ERROR(array.Read(region, buf));
+      CanonicalizeForDigest(buf.data(), bytes / esize, m.data_type);
+      sha.Update(buf.data(), buf.size());
+    }
+    // Next position in dimensions [0, k).
+    size_t d = k;
+    while (d > 0) {
+      --d;
+      if (++outer[d] < m.shape[d]) break;
+      outer[d] = 0;
+      if (d == 0) return sha.HexFinal();
+    }
+    if (k == 0) return sha.HexFinal();
+  }
 }
 
 Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
-                                                 std::string_view path) {
-  ASSIGN_OR_RETURN(std::string root, NormalizeNodePath(path));
-  const std::string prefix = root.empty() ? "" : root + "/";
-  std::vector<std::string> meta_keys;
-  // The node itself, then everything below it.
-  meta_keys.push_back(MetadataKeyFor(root));
-  ASSIGN_OR_RETURN(std::vector<std::string> keys, store->list_prefix(prefix));
-  for (const std::string& k : keys) {
-    if (k == meta_keys.front()) continue;
-    if (k.size() >= 10 && k.compare(k.size() - 10, 10, "/zarr.json") == 0) meta_keys.push_back(k);
-    // Zarr v2 arrays (src/metadata_v2.h).
-    if (k == ".zarray" || k.ends_with("/.zarray")) meta_keys.push_back(k);
-  }
-  std::vector<ArrayDigestEntry> out;
-  for (const std::string& k : meta_keys) {
-    std::string node;
-    if (k.ends_with(".zarray")) {
-      node = k.size() > 7 ? k.substr(0, k.size() - 8) : "";
-    } else {
-      ASSIGN_OR_RETURN(std::optional<Bytes> doc, store->get(k));
-      if (!doc) continue;
-      ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), k));
-      if (!j.is_object() || !j.contains("node_type") || j["node_type"] != "array") continue;
-      node = k.size() > 10 ? k.substr(0, k.size() - 10) : "";
-    }
-    ASSIGN_OR_RETURN(std::shared_ptr<Array> a, Array::Open(store, node));
-    ASSIGN_OR_RETURN(std::string digest, ArrayDigest(*a));
-    ArrayDigestEntry e;
-    e.path = node.substr(std::min(node.size(), prefix.size()));
-    if (node == root) e.path = "";
-    e.data_type = a->data_type().name();
-    e.shape = a->shape();
-    e.sha256 = std::move(digest);
-    out.push_back(std::move(e));
-  }
-  std::sort(out.begin(), out.end(),
-            [](const ArrayDigestEntry& a, const ArrayDigestEntry& b) { return a.path < b.path; });
-  return out;
+                                                 std::string_view path,
+                                                 const DigestOptions& options) {
+  return internal::Guard(
+      "digest of '" + std::string(path) + "'", [&]() -> Result<std::vector<ArrayDigestEntry>> {
+        ASSIGN_OR_RETURN(std::string root, NormalizeNodePath(path));
+        const std::string prefix = root.empty() ? "" : root + "/";
+        std::vector<std::string> meta_keys;
+        // The node itself, then everything below it.
+        meta_keys.push_back(MetadataKeyFor(root));
+        ASSIGN_OR_RETURN(std::vector<std::string> keys, store->list_prefix(prefix));
+        for (const std::string& k : keys) {
+          if (k == meta_keys.front()) continue;
+          if (k.size() >= 10 && k.compare(k.size() - 10, 10, "/zarr.json") == 0)
+            meta_keys.push_back(k);
+          // Zarr v2 arrays (src/metadata_v2.h).
+          if (k == ".zarray" || k.ends_with("/.zarray")) meta_keys.push_back(k);
+        }
+        std::vector<ArrayDigestEntry> out;
+        for (const std::string& k : meta_keys) {
+          std::string node;
+          if (k.ends_with(".zarray")) {
+            node = k.size() > 7 ? k.substr(0, k.size() - 8) : "";
+          } else {
+            ASSIGN_OR_RETURN(std::optional<Bytes> doc, store->get(k));
+            if (!doc) continue;
+            ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), k));
+            if (!j.is_object() || !j.contains("node_type") || j["node_type"] != "array") continue;
+            node = k.size() > 10 ? k.substr(0, k.size() - 10) : "";
+          }
+          ASSIGN_OR_RETURN(std::shared_ptr<Array> a, Array::Open(store, node));
+          ASSIGN_OR_RETURN(std::string digest, ArrayDigest(*a, options));
+          ArrayDigestEntry e;
+          e.path = node.substr(std::min(node.size(), prefix.size()));
+          if (node == root) e.path = "";
+          e.data_type = a->data_type().name();
+          e.shape = a->shape();
+          e.sha256 = std::move(digest);
+          out.push_back(std::move(e));
+        }
+        std::sort(out.begin(), out.end(), [](const ArrayDigestEntry& a, const ArrayDigestEntry& b) {
+          return a.path < b.path;
+        });
+        return out;
+      });
 }
 
 }  // namespace zarrpp

@@ -6,8 +6,11 @@
 //                  [--codecs JSON] [--overwrite]
 //                                 re-encode every array and group under SRC into DST
 //                                 (see zarrpp/convert.h)
+#include <charconv>
 #include <cstdio>
+#include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -56,11 +59,18 @@ int Info(const std::string& path) {
   if (!doc->has_value()) return Fail(zarrpp::Status::NotFound(path + ": no zarr.json"));
   auto j = zarrpp::ParseJson(zarrpp::AsString(**doc), path + "/zarr.json");
   if (!j.ok()) return Fail(j.status());
-  if (j->value("node_type", "") == "group") {
+  if (!j->is_object()) {
+    return Fail(zarrpp::Status::InvalidArgument(path + "/zarr.json: " + j->dump(-1).substr(0, 64) +
+                                                " is not a JSON object"));
+  }
+  const auto node_type = j->find("node_type");
+  if (node_type != j->end() && *node_type == "group") {
     auto listing = (*store)->list_dir("");
     if (!listing.ok()) return Fail(listing.status());
     std::printf("node_type: group\n");
-    std::printf("attributes: %s\n", j->value("attributes", Json::object()).dump().c_str());
+    const auto attributes = j->find("attributes");
+    std::printf("attributes: %s\n",
+                (attributes != j->end() ? *attributes : Json::object()).dump().c_str());
     std::printf("children: %zu\n", listing->prefixes.size());
     for (const std::string& p : listing->prefixes) std::printf("  %s\n", p.c_str());
     return 0;
@@ -132,7 +142,13 @@ zarrpp::Result<std::vector<uint64_t>> ParseShapeArg(const std::string& flag,
       return zarrpp::Status::InvalidArgument(flag + " '" + text + "': '" + part +
                                              "' is not a positive integer");
     }
-    out.push_back(std::stoull(part));
+    uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (ec != std::errc() || end != part.data() + part.size()) {
+      return zarrpp::Status::InvalidArgument(flag + " '" + text + "': '" + part +
+                                             "' does not fit in 64 bits");
+    }
+    out.push_back(v);
     i = j + 1;
   }
   return out;
@@ -181,7 +197,7 @@ int Convert(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return Usage();
   if (args[0] == "info" && args.size() == 2) return Info(args[1]);
@@ -190,4 +206,19 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "convert") return Convert(args);
   return Usage();
+}
+
+// No exception ends the process: whatever escapes the library or the argument handling is
+// reported like any other error.
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "zarrpp: IOError: out of memory\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "zarrpp: IOError: unexpected error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "zarrpp: IOError: unexpected error\n");
+  }
+  return 1;
 }
