@@ -111,8 +111,6 @@ std::string ShapeText(const std::vector<uint64_t>& shape) {
   return t + "]";
 }
 
-// The limits of ArrayOptions for chunks of `chain` (and, for sharding, for its inner chunks at
-// every level). Unsupported names the value and the limit.
 // The shape's bytes and the chunk grid's extent fit in 64 bits (as parsing checks for stored
 // metadata); for shapes computed by Resize and Append.
 Status CheckShapeFits(const ArrayMetadata& m, const std::string& what) {
@@ -126,6 +124,8 @@ Status CheckShapeFits(const ArrayMetadata& m, const std::string& what) {
   return Status::OK();
 }
 
+// The limits of ArrayOptions for chunks of `chain` (and, for sharding, for its inner chunks at
+// every level). Unsupported names the value and the limit.
 Status CheckChainLimits(const PreparedChain& chain, const ArrayOptions& o) {
   const ChunkSpec& spec = chain.decoded_spec();
   const auto* sharding = dynamic_cast<const ShardingCodec*>(chain.chain().array_to_bytes().get());
@@ -580,75 +580,71 @@ Status EraseChunksOutside(const Array::Impl& a, const std::vector<uint64_t>& old
 }  // namespace
 
 Status Array::Resize(std::vector<uint64_t> new_shape, const ResizeOptions& options) {
-  return internal::Guard("resize of array '" + impl_->path + "'", [&]() -> Status {
-    std::unique_lock lock(metadata_mu_);
-    const ArrayMetadata& m = impl_->metadata;
-    if (new_shape.size() != m.rank()) {
-      return Status::InvalidArgument("resize of array '/" + impl_->path + "': new shape has rank " +
-                                     std::to_string(new_shape.size()) + ", array has rank " +
-                                     std::to_string(m.rank()));
-    }
-    bool shrinks = false;
-    for (size_t d = 0; d < new_shape.size(); ++d) shrinks |= new_shape[d] < m.shape[d];
-    const std::vector<uint64_t> old_shape = m.shape;
-    ArrayMetadata next = m;
-    next.shape = std::move(new_shape);
-    RETURN_IF_ERROR(CheckShapeFits(next, "resize of array '/" + impl_->path + "'"));
-    // The metadata goes first: if erasing fails part-way, the array is already consistent and the
-    // chunks left outside are never read.
-    RETURN_IF_ERROR(WriteMetadataLocked(std::move(next)));
-    if (!shrinks || !options.erase_outside_chunks) return Status::OK();
-    return EraseChunksOutside(*impl_, old_shape, options.io_concurrency);
-  });
+  std::unique_lock lock(metadata_mu_);
+  const ArrayMetadata& m = impl_->metadata;
+  if (new_shape.size() != m.rank()) {
+    return Status::InvalidArgument("resize of array '/" + impl_->path + "': new shape has rank " +
+                                   std::to_string(new_shape.size()) + ", array has rank " +
+                                   std::to_string(m.rank()));
+  }
+  bool shrinks = false;
+  for (size_t d = 0; d < new_shape.size(); ++d) shrinks |= new_shape[d] < m.shape[d];
+  const std::vector<uint64_t> old_shape = m.shape;
+  ArrayMetadata next = m;
+  next.shape = std::move(new_shape);
+  RETURN_IF_ERROR(CheckShapeFits(next, "resize of array '/" + impl_->path + "'"));
+  // The metadata goes first: if erasing fails part-way, the array is already consistent and the
+  // chunks left outside are never read.
+  RETURN_IF_ERROR(WriteMetadataLocked(std::move(next)));
+  if (!shrinks || !options.erase_outside_chunks) return Status::OK();
+  return EraseChunksOutside(*impl_, old_shape, options.io_concurrency);
 }
 
 Status Array::Append(ByteView data, const std::vector<uint64_t>& data_shape, size_t axis) {
-  return internal::Guard("append to array '" + impl_->path + "'", [&]() -> Status {
-    std::unique_lock lock(metadata_mu_);
-    ArrayMetadata& m = impl_->metadata;
-    const std::string what = "append to array '/" + impl_->path + "'";
-    if (axis >= m.rank()) {
-      return Status::InvalidArgument(what + ": axis " + std::to_string(axis) +
-                                     " is out of range for rank " + std::to_string(m.rank()));
+  std::unique_lock lock(metadata_mu_);
+  ArrayMetadata& m = impl_->metadata;
+  const std::string what = "append to array '/" + impl_->path + "'";
+  if (axis >= m.rank()) {
+    return Status::InvalidArgument(what + ": axis " + std::to_string(axis) +
+                                   " is out of range for rank " + std::to_string(m.rank()));
+  }
+  if (data_shape.size() != m.rank()) {
+    return Status::InvalidArgument(what + ": data has rank " + std::to_string(data_shape.size()) +
+                                   ", array has rank " + std::to_string(m.rank()));
+  }
+  for (size_t d = 0; d < m.rank(); ++d) {
+    if (d != axis && data_shape[d] != m.shape[d]) {
+      return Status::InvalidArgument(what + ": data has extent " + std::to_string(data_shape[d]) +
+                                     " in dimension " + std::to_string(d) + ", array has " +
+                                     std::to_string(m.shape[d]));
     }
-    if (data_shape.size() != m.rank()) {
-      return Status::InvalidArgument(what + ": data has rank " + std::to_string(data_shape.size()) +
-                                     ", array has rank " + std::to_string(m.rank()));
-    }
-    for (size_t d = 0; d < m.rank(); ++d) {
-      if (d != axis && data_shape[d] != m.shape[d]) {
-        return Status::InvalidArgument(what + ": data has extent " + std::to_string(data_shape[d]) +
-                                       " in dimension " + std::to_string(d) + ", array has " +
-                                       std::to_string(m.shape[d]));
-      }
-    }
-    if (data_shape[axis] > UINT64_MAX - m.shape[axis]) {
-      return Status::InvalidArgument(what + ": extent " + std::to_string(m.shape[axis]) + " + " +
-                                     std::to_string(data_shape[axis]) + " overflows");
-    }
-    Region region{std::vector<uint64_t>(m.rank(), 0), data_shape};
-    region.origin[axis] = m.shape[axis];
-    const std::vector<uint64_t> old_shape = m.shape;
-    m.shape[axis] += data_shape[axis];
-    if (Status fits = CheckShapeFits(m, what); !fits.ok()) {
-      m.shape = old_shape;
-      return fits;
-    }
-    Status s = CheckRegion(*impl_, region, data.size(), "append");
-    if (s.ok() && data_shape[axis] == 0) {
-      m.shape = old_shape;
-      return Status::OK();
-    }
-    if (s.ok()) {
-      internal::WriteSource src{data.data(), false};
-      s = impl_->options.pipeline == PipelineKind::kBatched
-              ? internal::BatchedWrite(*impl_, region, src)
-              : internal::FusedWrite(*impl_, region, src);
-    }
-    if (s.ok()) s = internal::WriteArrayMetadataDocuments(*impl_->store, impl_->path, m);
-    if (!s.ok()) m.shape = old_shape;
-    return s;
-  });
+  }
+  if (data_shape[axis] > UINT64_MAX - m.shape[axis]) {
+    return Status::InvalidArgument(what + ": extent " + std::to_string(m.shape[axis]) + " + " +
+                                   std::to_string(data_shape[axis]) + " overflows");
+  }
+  Region region{std::vector<uint64_t>(m.rank(), 0), data_shape};
+  region.origin[axis] = m.shape[axis];
+  const std::vector<uint64_t> old_shape = m.shape;
+  m.shape[axis] += data_shape[axis];
+  if (Status fits = CheckShapeFits(m, what); !fits.ok()) {
+    m.shape = old_shape;
+    return fits;
+  }
+  Status s = CheckRegion(*impl_, region, data.size(), "append");
+  if (s.ok() && data_shape[axis] == 0) {
+    m.shape = old_shape;
+    return Status::OK();
+  }
+  if (s.ok()) {
+    internal::WriteSource src{data.data(), false};
+    s = impl_->options.pipeline == PipelineKind::kBatched
+            ? internal::BatchedWrite(*impl_, region, src)
+            : internal::FusedWrite(*impl_, region, src);
+  }
+  if (s.ok()) s = internal::WriteArrayMetadataDocuments(*impl_->store, impl_->path, m);
+  if (!s.ok()) m.shape = old_shape;
+  return s;
 }
 
 }  // namespace zarrpp
