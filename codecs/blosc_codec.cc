@@ -206,17 +206,23 @@ Status BloscCodec::DecompressTo(ByteView in, uint8_t* dst, uint64_t size) const 
   return Status::OK();
 }
 
-Result<ByteView> BloscCodec::Decode(ByteView in, std::optional<uint64_t> decoded_size,
-                                    Bytes& scratch) const {
+Result<ByteView> BloscCodec::Decode(ByteView in, DecodedSize size, Bytes& scratch) const {
   ASSIGN_OR_RETURN(uint64_t nbytes, CheckFrame(in));
-  if (decoded_size && nbytes != *decoded_size) {
+  if (size.exact && nbytes != *size.exact) {
     return Status::Corruption("blosc: frame decodes to " + std::to_string(nbytes) +
-                              " bytes, expected " + std::to_string(*decoded_size));
+                              " bytes, expected " + std::to_string(*size.exact));
   }
-  if (!decoded_size && nbytes > in.size() * kMaxRatio) {
+  if (!size.exact && nbytes > in.size() * kMaxRatio) {
     return Status::Corruption("blosc: frame of " + std::to_string(in.size()) +
                               " bytes claims an implausible " + std::to_string(nbytes) +
                               " decoded bytes");
+  }
+  // c-blosc decodes a frame in one call, so the announced size is all it can be given; it is
+  // refused past what the chunk allows.
+  if (!size.exact && nbytes > size.max) {
+    return Status::Corruption("blosc: frame announces " + std::to_string(nbytes) +
+                              " decoded bytes, more than the " + std::to_string(size.max) +
+                              " the chunk allows");
   }
   scratch.resize(nbytes);
   RETURN_IF_ERROR(DecompressTo(in, scratch.data(), nbytes));

@@ -6,6 +6,12 @@
 
 namespace zarrpp {
 
+uint64_t BytesToBytesCodec::MaxEncodedSize(uint64_t decoded_size) const {
+  if (const std::optional<uint64_t> fixed = EncodedSize(decoded_size)) return *fixed;
+  const uint64_t slack = decoded_size / 8 + (uint64_t{64} << 10);
+  return decoded_size > UINT64_MAX - slack ? UINT64_MAX : decoded_size + slack;
+}
+
 Result<ByteView> BytesToBytesCodec::EncodeKeep(ByteView in, Bytes& buf) const {
   RETURN_IF_ERROR(Encode(in, buf));
   return ByteView(buf);

@@ -36,6 +36,26 @@ struct ChunkSpec {
   uint64_t num_bytes() const { return num_elements() * dtype.size(); }
 };
 
+// How many bytes a bytes->bytes decoder may produce for one value.
+struct DecodedSize {
+  DecodedSize(std::nullopt_t) {}                              // NOLINT: unknown, unbounded
+  DecodedSize(uint64_t size) : exact(size) {}                 // NOLINT: exactly `size`
+  DecodedSize(std::optional<uint64_t> size) : exact(size) {}  // NOLINT
+  DecodedSize(std::optional<uint64_t> size, uint64_t expected_bytes, uint64_t max_bytes)
+      : exact(size), expected(expected_bytes), max(max_bytes) {}
+
+  // The exact decoded size when the chain knows it; any other size is Corruption.
+  std::optional<uint64_t> exact;
+  // When not exact: what the decoder may allocate before it has produced anything (the decoded
+  // chunk's size from its spec). A size the encoded header announces is trusted no further than
+  // this; past it the output grows geometrically, so memory stays within max(expected, 2 x the
+  // bytes produced) plus a constant.
+  uint64_t expected = 0;
+  // When not exact: the most the value can decode to for the chunk spec; more is Corruption as
+  // soon as the output passes it.
+  uint64_t max = UINT64_MAX;
+};
+
 class Codec {
  public:
   enum class Kind { kArrayToArray, kArrayToBytes, kBytesToBytes };
@@ -66,6 +86,11 @@ class ArrayToBytesCodec : public Codec {
   virtual Status ValidateSpec(const ChunkSpec& decoded) const = 0;
   // The encoded size for arrays of `decoded`, or nullopt when it varies.
   virtual std::optional<uint64_t> EncodedSize(const ChunkSpec& decoded) const = 0;
+  // An upper bound on the encoded size for arrays of `decoded` (the most a decoder before this
+  // codec may produce). The default is EncodedSize(), or no bound when that varies.
+  virtual uint64_t MaxEncodedSize(const ChunkSpec& decoded) const {
+    return EncodedSize(decoded).value_or(UINT64_MAX);
+  }
   // True when the encoded bytes are exactly the in-memory bytes, so a chain may skip the copy.
   virtual bool IsIdentity(const ChunkSpec& /*decoded*/) const { return false; }
   // `array` holds decoded.num_bytes() bytes; `out` is resized to the encoded bytes. An empty
@@ -83,6 +108,10 @@ class BytesToBytesCodec : public Codec {
   Kind kind() const final { return Kind::kBytesToBytes; }
   // The encoded size for `decoded_size` input bytes, or nullopt when it varies (compressors).
   virtual std::optional<uint64_t> EncodedSize(uint64_t decoded_size) const = 0;
+  // An upper bound on the encoded size of `decoded_size` input bytes written by any encoder of
+  // this format. The default is EncodedSize(), or for a compressor the input plus 1/8 plus 64 KiB,
+  // which covers the stored-block worst case of zstd, deflate and blosc.
+  virtual uint64_t MaxEncodedSize(uint64_t decoded_size) const;
   // `out` is resized to the encoded bytes (its capacity is reused).
   virtual Status Encode(ByteView in, Bytes& out) const = 0;
   // Encodes `in` into the front of `buf` and returns the encoded bytes. `buf` grows as needed but
@@ -96,11 +125,11 @@ class BytesToBytesCodec : public Codec {
   Status EncodeByKeep(ByteView in, Bytes& out) const;
 
  public:
-  // Decodes `in`. `decoded_size` is the exact decoded size when the chain knows it (a mismatch is
-  // Corruption). Returns the decoded bytes, which live in `scratch` or alias `in` (crc32c strips
-  // its suffix without a copy).
-  virtual Result<ByteView> Decode(ByteView in, std::optional<uint64_t> decoded_size,
-                                  Bytes& scratch) const = 0;
+  // Decodes `in`. `size` is the exact decoded size when the chain knows it (a mismatch is
+  // Corruption), else the expected and largest sizes the chunk spec allows (see DecodedSize).
+  // Returns the decoded bytes, which live in `scratch` or alias `in` (crc32c strips its suffix
+  // without a copy).
+  virtual Result<ByteView> Decode(ByteView in, DecodedSize size, Bytes& scratch) const = 0;
   // Decodes `in` into exactly out.size() bytes (any other size is Corruption). The default
   // decodes into a scratch buffer and copies; compressors decode in place.
   virtual Status DecodeInto(ByteView in, MutableByteView out) const;

@@ -119,6 +119,14 @@ Result<std::shared_ptr<const PreparedChain>> CodecChain::Prepare(const ChunkSpec
     size = c->EncodedSize(*size);
   }
   prepared->encoded_size_ = size;
+  // The most each bytes->bytes decoder may produce: the bound on the bytes its encoder was given.
+  uint64_t bound = ab_->MaxEncodedSize(ab_spec);
+  prepared->bb_max_.reserve(bb_.size());
+  for (const auto& c : bb_) {
+    prepared->bb_max_.push_back(bound);
+    bound = c->MaxEncodedSize(bound);
+  }
+  prepared->max_encoded_size_ = bound;
   return std::shared_ptr<const PreparedChain>(std::move(prepared));
 }
 
@@ -151,6 +159,13 @@ Result<ByteView> PreparedChain::Encode(ByteView chunk, ChainScratch& scratch) co
   return cur;
 }
 
+DecodedSize PreparedChain::BytesDecodedSize(size_t k) const {
+  const auto& bb = chain_.bytes_to_bytes();
+  std::optional<uint64_t> size = ab_encoded_size_;
+  for (size_t j = 0; j < k && size; ++j) size = bb[j]->EncodedSize(*size);
+  return DecodedSize(size, std::min(specs_.front().num_bytes(), bb_max_[k]), bb_max_[k]);
+}
+
 Status PreparedChain::Decode(ByteView encoded, MutableByteView out, ChainScratch& scratch) const {
   const ChunkSpec& decoded = specs_.front();
   if (out.size() != decoded.num_bytes()) {
@@ -159,13 +174,6 @@ Status PreparedChain::Decode(ByteView encoded, MutableByteView out, ChainScratch
   }
   const auto& aa = chain_.array_to_array();
   const auto& bb = chain_.bytes_to_bytes();
-  // Sizes entering each bytes->bytes codec, known while every codec before it has a fixed size.
-  // Chains are short, so recomputing them here costs less than storing them.
-  auto bb_input_size = [&](size_t k) {
-    std::optional<uint64_t> size = ab_encoded_size_;
-    for (size_t j = 0; j < k && size; ++j) size = bb[j]->EncodedSize(*size);
-    return size;
-  };
   const bool direct = aa.empty() && ab_identity_;
 
   // bytes->bytes codecs, last first. With a direct chain the first one decodes into `out`.
@@ -173,7 +181,7 @@ Status PreparedChain::Decode(ByteView encoded, MutableByteView out, ChainScratch
   const size_t stop = direct && !bb.empty() ? 1 : 0;
   for (size_t k = bb.size(); k-- > stop;) {
     Bytes& dst = FreeBuffer(scratch, cur);
-    ASSIGN_OR_RETURN(cur, bb[k]->Decode(cur, bb_input_size(k), dst));
+    ASSIGN_OR_RETURN(cur, bb[k]->Decode(cur, BytesDecodedSize(k), dst));
   }
   if (direct) {
     if (!bb.empty()) return bb[0]->DecodeInto(cur, out);
@@ -294,18 +302,13 @@ Status PreparedChain::DecodeBatch(const std::vector<ByteView>& encoded,
   const auto& aa = chain_.array_to_array();
   const auto& bb = chain_.bytes_to_bytes();
   const size_t n = encoded.size();
-  auto bb_input_size = [&](size_t k) {
-    std::optional<uint64_t> size = ab_encoded_size_;
-    for (size_t j = 0; j < k && size; ++j) size = bb[j]->EncodedSize(*size);
-    return size;
-  };
   // The current step's inputs: the caller's views, then each step's own buffers.
   std::vector<ByteView> cur = encoded;
   std::vector<Bytes> owned;
   BatchStep step{cur, owned, present, ex, grain, where};
   const bool stepped = !bb.empty() || !ab_identity_ || !aa.empty();
   for (size_t k = bb.size(); k-- > 0;) {
-    const std::optional<uint64_t> size = bb_input_size(k);
+    const DecodedSize size = BytesDecodedSize(k);
     RETURN_IF_ERROR(step([&](ByteView in, Bytes& out) -> Status {
       ASSIGN_OR_RETURN(ByteView r, bb[k]->Decode(in, size, out));
       Keep(r, out);

@@ -59,6 +59,8 @@ class PreparedChain {
   const ChunkSpec& array_to_bytes_spec() const { return specs_.back(); }
   // Size of every encoded chunk when fixed, else nullopt.
   std::optional<uint64_t> encoded_size() const { return encoded_size_; }
+  // An upper bound on the encoded size of one chunk (UINT64_MAX when none is known).
+  uint64_t max_encoded_size() const { return max_encoded_size_; }
 
   // Encodes one chunk of decoded_spec().num_bytes() bytes. The result aliases `chunk` or lives in
   // `scratch`, valid until `scratch` is next used.
@@ -93,6 +95,10 @@ class PreparedChain {
   std::vector<ChunkSpec> specs_;  // specs_[i] enters aa codec i; back() enters the ab codec
   std::optional<uint64_t> ab_encoded_size_;
   std::optional<uint64_t> encoded_size_;
+  std::vector<uint64_t> bb_max_;  // bb_max_[k]: the most bytes->bytes codec k may decode to
+  uint64_t max_encoded_size_ = UINT64_MAX;
+  // What bytes->bytes codec k may decode to: exact when every codec before it has a fixed size.
+  DecodedSize BytesDecodedSize(size_t k) const;
   bool ab_identity_ = false;
 };
 

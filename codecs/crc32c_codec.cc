@@ -81,12 +81,16 @@ Result<ByteView> Crc32cCodec::Verify(ByteView in) const {
   return payload;
 }
 
-Result<ByteView> Crc32cCodec::Decode(ByteView in, std::optional<uint64_t> decoded_size,
-                                     Bytes& /*scratch*/) const {
+Result<ByteView> Crc32cCodec::Decode(ByteView in, DecodedSize size, Bytes& /*scratch*/) const {
   ASSIGN_OR_RETURN(ByteView payload, Verify(in));
-  if (decoded_size && payload.size() != *decoded_size) {
+  if (size.exact && payload.size() != *size.exact) {
     return Status::Corruption("crc32c: payload has " + std::to_string(payload.size()) +
-                              " bytes, expected " + std::to_string(*decoded_size));
+                              " bytes, expected " + std::to_string(*size.exact));
+  }
+  if (!size.exact && payload.size() > size.max) {
+    return Status::Corruption("crc32c: payload has " + std::to_string(payload.size()) +
+                              " bytes, more than the " + std::to_string(size.max) +
+                              " the chunk allows");
   }
   return payload;
 }

@@ -32,8 +32,7 @@ class Crc32cCodec final : public BytesToBytesCodec {
     return decoded_size + kChecksumSize;
   }
   Status Encode(ByteView in, Bytes& out) const override;
-  Result<ByteView> Decode(ByteView in, std::optional<uint64_t> decoded_size,
-                          Bytes& scratch) const override;
+  Result<ByteView> Decode(ByteView in, DecodedSize size, Bytes& scratch) const override;
   Status DecodeInto(ByteView in, MutableByteView out) const override;
 
  private:

@@ -73,10 +73,9 @@ Status GzipCodec::DecodeInto(ByteView in, MutableByteView out) const {
   return internal::DeflateDecodeInto(internal::kGzipFormat, in, out);
 }
 
-Result<ByteView> GzipCodec::Decode(ByteView in, std::optional<uint64_t> decoded_size,
-                                   Bytes& scratch) const {
-  if (decoded_size) {
-    scratch.resize(*decoded_size);
+Result<ByteView> GzipCodec::Decode(ByteView in, DecodedSize size, Bytes& scratch) const {
+  if (size.exact) {
+    scratch.resize(*size.exact);
     RETURN_IF_ERROR(DecodeInto(in, scratch));
     return ByteView(scratch);
   }
@@ -85,13 +84,15 @@ Result<ByteView> GzipCodec::Decode(ByteView in, std::optional<uint64_t> decoded_
                               " bytes is shorter than the smallest gzip member (" +
                               std::to_string(kMinMemberSize) + " bytes)");
   }
-  const uint64_t limit = in.size() * kMaxRatio;
-  // ISIZE (the last 4 bytes, little-endian) is the decoded size modulo 2^32: a good first guess.
+  const uint64_t limit = std::min<uint64_t>(in.size() * kMaxRatio, size.max);
+  // ISIZE (the last 4 bytes, little-endian) is the decoded size modulo 2^32: a first guess,
+  // trusted no further than the chunk's expected size.
   const uint8_t* t = in.data() + in.size() - 4;
   const uint64_t isize =
       uint64_t{t[0]} | uint64_t{t[1]} << 8 | uint64_t{t[2]} << 16 | uint64_t{t[3]} << 24;
-  const uint64_t capacity = isize <= limit ? isize : in.size() * 4;
-  return internal::DeflateDecodeGrowing(internal::kGzipFormat, in, capacity, limit, scratch);
+  const uint64_t guess = std::min<uint64_t>(isize, std::max<uint64_t>(size.expected, 4096));
+  return internal::DeflateDecodeGrowing(internal::kGzipFormat, in, std::min(guess, limit), limit,
+                                        scratch);
 }
 
 }  // namespace zarrpp

@@ -6,9 +6,11 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <utility>
 
+#include "src/checked_math.h"
 #include "src/first_error.h"
 #include "src/indexing.h"
 #include "src/key_locks.h"
@@ -40,7 +42,26 @@ struct ShardingCodec::Layout {
   std::shared_ptr<const PreparedChain> index;
   uint64_t index_size = 0;  // encoded bytes of the index
   IndexLocation location = IndexLocation::kEnd;
-  std::vector<uint64_t> morton;  // write order: C-order indices of inner chunks
+  // Write order: C-order indices of inner chunks, tabulated on the first write that needs them,
+  // so preparing a layout (and so opening an array) costs the same whatever the inner chunk count.
+  class LazyMorton {
+   public:
+    void Reset(std::vector<uint64_t> grid) { grid_ = std::move(grid); }
+    const std::vector<uint64_t>& table() const {
+      std::call_once(once_, [this] { table_ = MortonOrder(grid_); });
+      return table_;
+    }
+    size_t size() const { return table().size(); }
+    uint64_t operator[](size_t k) const { return table()[k]; }
+    auto begin() const { return table().begin(); }
+    auto end() const { return table().end(); }
+
+   private:
+    std::vector<uint64_t> grid_;
+    mutable std::once_flag once_;
+    mutable std::vector<uint64_t> table_;
+  };
+  LazyMorton morton;
 
   // Grid position of inner chunk `j` (C order).
   void GridCoords(uint64_t j, std::vector<uint64_t>& g) const {
@@ -1084,6 +1105,8 @@ Result<std::shared_ptr<const ShardingCodec::Layout>> ShardingCodec::Prepare(
     L->grid[d] = decoded.shape[d] / chunk_shape_[d];
     L->n_inner *= L->grid[d];
   }
+  // The index holds two uint64 per inner chunk; its size must fit in 64 bits.
+  RETURN_IF_ERROR(internal::CheckedMul(L->n_inner, 16, "shard index size (inner chunks x 16)"));
   const ChunkSpec inner_spec{chunk_shape_, decoded.dtype, decoded.fill_value};
   L->inner_bytes = inner_spec.num_bytes();
   ASSIGN_OR_RETURN_CTX(L->inner, codecs_.Prepare(inner_spec), "codecs");
@@ -1098,7 +1121,7 @@ Result<std::shared_ptr<const ShardingCodec::Layout>> ShardingCodec::Prepare(
         index_codecs_.ToJson().dump());
   }
   L->index_size = *L->index->encoded_size();
-  L->morton = MortonOrder(L->grid);
+  L->morton.Reset(L->grid);
   std::lock_guard<std::mutex> l(layouts_mu_);
   if (layouts_.size() >= 8) layouts_.erase(layouts_.begin());  // edge specs come and go
   layouts_.push_back(L);
@@ -1116,6 +1139,13 @@ Status ShardingCodec::ValidateSpec(const ChunkSpec& decoded) const {
 
 std::optional<uint64_t> ShardingCodec::EncodedSize(const ChunkSpec& /*decoded*/) const {
   return std::nullopt;
+}
+
+uint64_t ShardingCodec::MaxEncodedSize(const ChunkSpec& decoded) const {
+  auto L = Prepare(decoded);
+  if (!L.ok()) return UINT64_MAX;
+  return internal::SaturatingAdd(
+      (*L)->index_size, internal::SaturatingMul((*L)->n_inner, (*L)->inner->max_encoded_size()));
 }
 
 Status ShardingCodec::Encode(const ChunkSpec& decoded, ByteView array, Bytes& out) const {

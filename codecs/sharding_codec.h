@@ -107,6 +107,8 @@ class ShardingCodec final : public ArrayToBytesCodec, public PartialArrayToBytes
                                                            IndexLocation location);
 
   const std::vector<uint64_t>& chunk_shape() const { return chunk_shape_; }
+  // The chain of the inner chunks.
+  const CodecChain& codecs() const { return codecs_; }
   IndexLocation index_location() const { return location_; }
 
   std::string_view name() const override { return "sharding_indexed"; }
@@ -114,6 +116,8 @@ class ShardingCodec final : public ArrayToBytesCodec, public PartialArrayToBytes
   Status ValidateSpec(const ChunkSpec& decoded) const override;
   // Always nullopt: empty inner chunks are left out, so the size varies.
   std::optional<uint64_t> EncodedSize(const ChunkSpec& decoded) const override;
+  // The index plus every inner chunk at its chain's largest encoded size.
+  uint64_t MaxEncodedSize(const ChunkSpec& decoded) const override;
   Status Encode(const ChunkSpec& decoded, ByteView array, Bytes& out) const override;
   Status Decode(const ChunkSpec& decoded, ByteView encoded, MutableByteView array) const override;
 

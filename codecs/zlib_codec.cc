@@ -69,17 +69,19 @@ Status ZlibCodec::DecodeInto(ByteView in, MutableByteView out) const {
   return internal::DeflateDecodeInto(internal::kZlibFormat, in, out);
 }
 
-Result<ByteView> ZlibCodec::Decode(ByteView in, std::optional<uint64_t> decoded_size,
-                                   Bytes& scratch) const {
-  if (decoded_size) {
-    scratch.resize(*decoded_size);
+Result<ByteView> ZlibCodec::Decode(ByteView in, DecodedSize size, Bytes& scratch) const {
+  if (size.exact) {
+    scratch.resize(*size.exact);
     RETURN_IF_ERROR(DecodeInto(in, scratch));
     return ByteView(scratch);
   }
   // A zlib stream does not record its decoded size: grow the buffer until it fits.
-  const uint64_t limit = std::max<uint64_t>(in.size() * kMaxRatio, 4096);
-  const uint64_t capacity = std::max<uint64_t>(in.size() * 4, 4096);
-  return internal::DeflateDecodeGrowing(internal::kZlibFormat, in, capacity, limit, scratch);
+  const uint64_t limit =
+      std::min<uint64_t>(std::max<uint64_t>(in.size() * kMaxRatio, 4096), size.max);
+  const uint64_t capacity = std::min<uint64_t>(std::max<uint64_t>(in.size() * 4, 4096),
+                                               std::max<uint64_t>(size.expected, 4096));
+  return internal::DeflateDecodeGrowing(internal::kZlibFormat, in, std::min(capacity, limit), limit,
+                                        scratch);
 }
 
 }  // namespace zarrpp

@@ -36,8 +36,7 @@ class ZlibCodec final : public BytesToBytesCodec {
   std::optional<uint64_t> EncodedSize(uint64_t) const override { return std::nullopt; }
   Status Encode(ByteView in, Bytes& out) const override;
   Result<ByteView> EncodeKeep(ByteView in, Bytes& buf) const override;
-  Result<ByteView> Decode(ByteView in, std::optional<uint64_t> decoded_size,
-                          Bytes& scratch) const override;
+  Result<ByteView> Decode(ByteView in, DecodedSize size, Bytes& scratch) const override;
   Status DecodeInto(ByteView in, MutableByteView out) const override;
 
  private:

@@ -176,10 +176,9 @@ Status ZstdCodec::DecodeInto(ByteView in, MutableByteView out) const {
   return StreamDecodeExact(dctx, in, out);
 }
 
-Result<ByteView> ZstdCodec::Decode(ByteView in, std::optional<uint64_t> decoded_size,
-                                   Bytes& scratch) const {
-  if (decoded_size) {
-    scratch.resize(*decoded_size);
+Result<ByteView> ZstdCodec::Decode(ByteView in, DecodedSize size, Bytes& scratch) const {
+  if (size.exact) {
+    scratch.resize(*size.exact);
     RETURN_IF_ERROR(DecodeInto(in, scratch));
     return ByteView(scratch);
   }
@@ -187,44 +186,58 @@ Result<ByteView> ZstdCodec::Decode(ByteView in, std::optional<uint64_t> decoded_
   if (content == ZSTD_CONTENTSIZE_ERROR) {
     return Status::Corruption("zstd: not a zstd frame (" + std::to_string(in.size()) + " bytes)");
   }
-  const uint64_t limit = (in.size() + 1) * kMaxRatio;
-  if (content != ZSTD_CONTENTSIZE_UNKNOWN) {
-    if (content > limit) {
-      return Status::Corruption("zstd: frame of " + std::to_string(in.size()) +
-                                " bytes claims an implausible " + std::to_string(content) +
-                                " decoded bytes");
-    }
-    scratch.resize(content);
-    RETURN_IF_ERROR(DecodeInto(in, scratch));
-    return ByteView(scratch);
+  const bool announced = content != ZSTD_CONTENTSIZE_UNKNOWN;
+  const uint64_t limit = std::min<uint64_t>(size.max, (in.size() + 1) * kMaxRatio);
+  if (announced && content > limit) {
+    return Status::Corruption("zstd: frame of " + std::to_string(in.size()) +
+                              " bytes claims an implausible " + std::to_string(content) +
+                              " decoded bytes (the chunk allows at most " + std::to_string(limit) +
+                              ")");
   }
-  // Unknown size: grow the buffer until the frame fits.
+  // The announced size is trusted only up to the chunk's expected size; past that the buffer
+  // grows as output arrives, so a frame that lies about its size commits little memory.
+  const uint64_t floor = ZSTD_DStreamOutSize();
+  uint64_t capacity = announced ? std::min<uint64_t>(content, std::max(size.expected, floor))
+                                : std::min<uint64_t>(std::max<uint64_t>(in.size() * 4, floor),
+                                                     std::max(size.expected, floor));
+  capacity = std::min(capacity, limit);
   const DCtxPool::Lease dctx = LeaseDCtx();
   if (dctx == nullptr) return Status::IOError("zstd: cannot allocate a decompression context");
   ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
   ZSTD_inBuffer input{in.data(), in.size(), 0};
   size_t written = 0;
-  scratch.resize(std::max<size_t>(ZSTD_DStreamOutSize(), in.size() * 4));
+  scratch.resize(capacity);
+  uint8_t probe = 0;
   while (true) {
-    ZSTD_outBuffer output{scratch.data(), scratch.size(), written};
+    // A full buffer at the limit gets a one-byte probe: any further output is too much.
+    const bool probing = written == scratch.size();
+    ZSTD_outBuffer output = probing ? ZSTD_outBuffer{&probe, 1, 0}
+                                    : ZSTD_outBuffer{scratch.data(), scratch.size(), written};
     const size_t ret = ZSTD_decompressStream(dctx, &output, &input);
     if (ZSTD_isError(ret)) return Status::Corruption("zstd: " + ZstdError(ret));
-    written = output.pos;
+    if (probing && output.pos > 0) {
+      return Status::Corruption("zstd: frame of " + std::to_string(in.size()) +
+                                " bytes decodes to more than the " + std::to_string(limit) +
+                                " bytes the chunk allows");
+    }
+    if (!probing) written = output.pos;
     if (ret == 0) {
       if (input.pos != input.size) {
         return Status::Corruption("zstd: " + std::to_string(input.size - input.pos) +
                                   " trailing bytes after the frame");
       }
+      if (announced && written != content) {
+        return Status::Corruption("zstd: frame decoded to " + std::to_string(written) +
+                                  " bytes, its header announces " + std::to_string(content));
+      }
       scratch.resize(written);
       return ByteView(scratch);
     }
-    if (output.pos == output.size) {
-      if (scratch.size() >= limit) {
-        return Status::Corruption("zstd: frame of " + std::to_string(in.size()) +
-                                  " bytes decodes to an implausible size");
-      }
-      scratch.resize(std::min<uint64_t>(limit, scratch.size() * 2));
-    } else if (input.pos == input.size) {
+    if (written == scratch.size() && scratch.size() < limit) {
+      scratch.resize(std::min<uint64_t>(limit, std::max<uint64_t>(scratch.size() * 2, floor)));
+    } else if (!probing && written < scratch.size() && input.pos == input.size) {
+      return Status::Corruption("zstd: frame is truncated");
+    } else if (probing && input.pos == input.size) {
       return Status::Corruption("zstd: frame is truncated");
     }
   }

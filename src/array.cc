@@ -4,7 +4,10 @@
 #include <cstring>
 
 #include "src/array_impl.h"
+#include "src/checked_math.h"
+#include "src/guard.h"
 #include "src/hierarchy_internal.h"
+#include "src/indexing.h"
 #include "src/metadata_v2.h"
 #include "src/pipeline.h"
 #include "zarrpp/hierarchy.h"
@@ -102,6 +105,59 @@ Json DefaultCodecs(DataType type) {
       {bytes, {{"name", "zstd"}, {"configuration", {{"level", 0}, {"checksum", false}}}}});
 }
 
+std::string ShapeText(const std::vector<uint64_t>& shape) {
+  std::string t = "[";
+  for (size_t i = 0; i < shape.size(); ++i) t += (i ? ", " : "") + std::to_string(shape[i]);
+  return t + "]";
+}
+
+// The shape's bytes and the chunk grid's extent fit in 64 bits (as parsing checks for stored
+// metadata); for shapes computed by Resize and Append.
+Status CheckShapeFits(const ArrayMetadata& m, const std::string& what) {
+  RETURN_IF_ERROR_CTX(internal::CheckedProduct(m.shape, "shape", m.data_type.size()), what);
+  for (size_t d = 0; d < m.rank() && d < m.chunk_shape.size(); ++d) {
+    const uint64_t c = m.chunk_shape[d];
+    const uint64_t grid = m.shape[d] / c + (m.shape[d] % c != 0 ? 1 : 0);
+    RETURN_IF_ERROR_CTX(
+        internal::CheckedMul(grid, c, "chunks covering dimension " + std::to_string(d)), what);
+  }
+  return Status::OK();
+}
+
+// The limits of ArrayOptions for chunks of `chain` (and, for sharding, for its inner chunks at
+// every level). Unsupported names the value and the limit.
+Status CheckChainLimits(const PreparedChain& chain, const ArrayOptions& o) {
+  const ChunkSpec& spec = chain.decoded_spec();
+  const auto* sharding = dynamic_cast<const ShardingCodec*>(chain.chain().array_to_bytes().get());
+  // A chain of exactly [sharding_indexed] reads and writes shards in parts: its inner chunks are
+  // what is held in memory.
+  const bool in_parts =
+      sharding && chain.chain().array_to_array().empty() && chain.chain().bytes_to_bytes().empty();
+  if (!in_parts && spec.num_bytes() > o.max_decoded_chunk_bytes) {
+    return Status::Unsupported(
+        "a decoded chunk of shape " + ShapeText(spec.shape) + " holds " +
+        std::to_string(spec.num_bytes()) + " bytes, more than the limit of " +
+        std::to_string(o.max_decoded_chunk_bytes) + " (ArrayOptions::max_decoded_chunk_bytes)");
+  }
+  if (!sharding) return Status::OK();
+  const ChunkSpec& shard = chain.array_to_bytes_spec();
+  const std::vector<uint64_t>& inner = sharding->chunk_shape();
+  uint64_t n_inner = 1;
+  for (size_t d = 0; d < inner.size() && d < shard.shape.size(); ++d) {
+    n_inner = internal::SaturatingMul(n_inner, shard.shape[d] / inner[d]);
+  }
+  if (n_inner > o.max_inner_chunks_per_shard) {
+    return Status::Unsupported("a shard of shape " + ShapeText(shard.shape) + " has " +
+                               std::to_string(n_inner) + " inner chunks of shape " +
+                               ShapeText(inner) + ", more than the limit of " +
+                               std::to_string(o.max_inner_chunks_per_shard) +
+                               " (ArrayOptions::max_inner_chunks_per_shard)");
+  }
+  ASSIGN_OR_RETURN(auto inner_chain,
+                   sharding->codecs().Prepare(ChunkSpec{inner, shard.dtype, shard.fill_value}));
+  return CheckChainLimits(*inner_chain, o).WithContext("sharding_indexed inner chunks");
+}
+
 Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std::string path,
                                               ArrayMetadata metadata, const ArrayOptions& options) {
   auto impl = std::make_unique<Array::Impl>();
@@ -121,6 +177,7 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(metadata.codecs), where + ": codecs");
   ChunkSpec spec{metadata.chunk_shape, metadata.data_type, metadata.fill_value};
   ASSIGN_OR_RETURN_CTX(impl->chain, chain.Prepare(spec), where + ": codecs");
+  RETURN_IF_ERROR_CTX(CheckChainLimits(*impl->chain, options), where);
   // Parts of a chunk can be read or written only when no other codec wraps the array->bytes one.
   if (chain.array_to_array().empty() && chain.bytes_to_bytes().empty()) {
     impl->partial =
@@ -145,29 +202,33 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
 
 Result<std::shared_ptr<Array>> Array::Attach(std::shared_ptr<Store> store, std::string path,
                                              ArrayMetadata metadata, const ArrayOptions& options) {
-  if (!store) return Status::InvalidArgument("Array::Attach: null store");
-  ASSIGN_OR_RETURN(std::string norm, NormalizeNodePath(path));
-  if (norm != path) {
-    return Status::InvalidArgument("Array::Attach: path '" + path + "' is not normalised ('" +
-                                   norm + "')");
-  }
-  const std::string key = MetadataKeyFor(norm);
-  if (metadata.codecs.is_null() || (metadata.codecs.is_array() && metadata.codecs.empty())) {
-    metadata.codecs = DefaultCodecs(metadata.data_type);
-  }
-  if (metadata.fill_value.bytes.empty()) metadata.fill_value = FillValue::Zero(metadata.data_type);
-  if (metadata.zarr_format == 2) {  // .zarray (src/metadata_v2.h)
-    const std::string v2_key = internal::ArrayMetadataKeyFor(norm, 2);
-    ASSIGN_OR_RETURN(ArrayMetadata v2,
-                     internal::NormalizeV2ArrayMetadata(std::move(metadata), v2_key));
-    ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(v2), options));
-    return std::shared_ptr<Array>(new Array(std::move(impl)));
-  }
-  // Validate exactly as a reader would: serialise and parse back.
-  RETURN_IF_ERROR(metadata.Validate(key));
-  ASSIGN_OR_RETURN(ArrayMetadata parsed, ArrayMetadata::FromJson(metadata.ToJson(), key));
-  ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(parsed), options));
-  return std::shared_ptr<Array>(new Array(std::move(impl)));
+  return internal::Guard(
+      "Array::Attach of '" + path + "'", [&]() -> Result<std::shared_ptr<Array>> {
+        if (!store) return Status::InvalidArgument("Array::Attach: null store");
+        ASSIGN_OR_RETURN(std::string norm, NormalizeNodePath(path));
+        if (norm != path) {
+          return Status::InvalidArgument("Array::Attach: path '" + path + "' is not normalised ('" +
+                                         norm + "')");
+        }
+        const std::string key = MetadataKeyFor(norm);
+        if (metadata.codecs.is_null() || (metadata.codecs.is_array() && metadata.codecs.empty())) {
+          metadata.codecs = DefaultCodecs(metadata.data_type);
+        }
+        if (metadata.fill_value.bytes.empty())
+          metadata.fill_value = FillValue::Zero(metadata.data_type);
+        if (metadata.zarr_format == 2) {  // .zarray (src/metadata_v2.h)
+          const std::string v2_key = internal::ArrayMetadataKeyFor(norm, 2);
+          ASSIGN_OR_RETURN(ArrayMetadata v2,
+                           internal::NormalizeV2ArrayMetadata(std::move(metadata), v2_key));
+          ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(v2), options));
+          return std::shared_ptr<Array>(new Array(std::move(impl)));
+        }
+        // Validate exactly as a reader would: serialise and parse back.
+        RETURN_IF_ERROR(metadata.Validate(key));
+        ASSIGN_OR_RETURN(ArrayMetadata parsed, ArrayMetadata::FromJson(metadata.ToJson(), key));
+        ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(parsed), options));
+        return std::shared_ptr<Array>(new Array(std::move(impl)));
+      });
 }
 
 // Creation shares CreateHierarchy's rules: missing ancestor groups are written, an array
@@ -175,42 +236,49 @@ Result<std::shared_ptr<Array>> Array::Attach(std::shared_ptr<Store> store, std::
 Result<std::shared_ptr<Array>> Array::Create(std::shared_ptr<Store> store, std::string_view path,
                                              ArrayMetadata metadata, const CreateOptions& create,
                                              const ArrayOptions& options) {
-  if (!store) return Status::InvalidArgument("Array::Create: null store");
-  ASSIGN_OR_RETURN(std::string norm, NormalizeNodePath(path));
-  if (metadata.zarr_format == 2) {
-    return internal::CreateV2Array(std::move(store), norm, std::move(metadata), create.overwrite,
-                                   options);
-  }
-  HierarchyOptions h;
-  h.overwrite = create.overwrite;
-  h.node.array_options = options;
-  ASSIGN_OR_RETURN(std::vector<Node> created,
-                   CreateHierarchy(std::move(store), {{norm, std::move(metadata)}}, h));
-  for (Node& node : created) {
-    if (node.path == norm) return std::move(node.array);
-  }
-  return Status::IOError("Array::Create: '/" + norm + "' was not written");
+  return internal::Guard(
+      "Array::Create of '" + std::string(path) + "'", [&]() -> Result<std::shared_ptr<Array>> {
+        if (!store) return Status::InvalidArgument("Array::Create: null store");
+        ASSIGN_OR_RETURN(std::string norm, NormalizeNodePath(path));
+        if (metadata.zarr_format == 2) {
+          return internal::CreateV2Array(std::move(store), norm, std::move(metadata),
+                                         create.overwrite, options);
+        }
+        HierarchyOptions h;
+        h.overwrite = create.overwrite;
+        h.node.array_options = options;
+        ASSIGN_OR_RETURN(std::vector<Node> created,
+                         CreateHierarchy(std::move(store), {{norm, std::move(metadata)}}, h));
+        for (Node& node : created) {
+          if (node.path == norm) return std::move(node.array);
+        }
+        return Status::IOError("Array::Create: '/" + norm + "' was not written");
+      });
 }
 
 Result<std::shared_ptr<Array>> Array::Open(std::shared_ptr<Store> store, std::string_view path,
                                            const ArrayOptions& options) {
-  if (!store) return Status::InvalidArgument("Array::Open: null store");
-  ASSIGN_OR_RETURN(std::string norm, NormalizeNodePath(path));
-  const std::string key = MetadataKeyFor(norm);
-  ASSIGN_OR_RETURN(std::optional<Bytes> doc, store->get(key));
-  if (!doc) {  // Zarr v2: .zarray (src/metadata_v2.h)
-    ASSIGN_OR_RETURN(std::optional<ArrayMetadata> v2, internal::ReadV2ArrayMetadata(*store, norm));
-    if (!v2) {
-      return Status::NotFound("no array at '" + norm + "': '" + key + "' (or '" +
-                              internal::ArrayMetadataKeyFor(norm, 2) + "') is missing");
-    }
-    ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(*v2), options));
-    return std::shared_ptr<Array>(new Array(std::move(impl)));
-  }
-  // Parse keeps the fill value's decimal text, so float32/float16 fills round once, exactly.
-  ASSIGN_OR_RETURN(ArrayMetadata metadata, ArrayMetadata::Parse(AsString(*doc), key));
-  ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(metadata), options));
-  return std::shared_ptr<Array>(new Array(std::move(impl)));
+  return internal::Guard(
+      "Array::Open of '" + std::string(path) + "'", [&]() -> Result<std::shared_ptr<Array>> {
+        if (!store) return Status::InvalidArgument("Array::Open: null store");
+        ASSIGN_OR_RETURN(std::string norm, NormalizeNodePath(path));
+        const std::string key = MetadataKeyFor(norm);
+        ASSIGN_OR_RETURN(std::optional<Bytes> doc, store->get(key));
+        if (!doc) {  // Zarr v2: .zarray (src/metadata_v2.h)
+          ASSIGN_OR_RETURN(std::optional<ArrayMetadata> v2,
+                           internal::ReadV2ArrayMetadata(*store, norm));
+          if (!v2) {
+            return Status::NotFound("no array at '" + norm + "': '" + key + "' (or '" +
+                                    internal::ArrayMetadataKeyFor(norm, 2) + "') is missing");
+          }
+          ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(*v2), options));
+          return std::shared_ptr<Array>(new Array(std::move(impl)));
+        }
+        // Parse keeps the fill value's decimal text, so float32/float16 fills round once, exactly.
+        ASSIGN_OR_RETURN(ArrayMetadata metadata, ArrayMetadata::Parse(AsString(*doc), key));
+        ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(metadata), options));
+        return std::shared_ptr<Array>(new Array(std::move(impl)));
+      });
 }
 
 Status Array::CheckType(DataTypeId id, size_t size) const {
@@ -224,7 +292,8 @@ Status Array::CheckType(DataTypeId id, size_t size) const {
 
 namespace {
 
-Status CheckRegion(const Array::Impl& a, const Region& region, size_t buffer_bytes,
+// `buffer_bytes` unset: no caller buffer (Fill); the region's byte size must still fit.
+Status CheckRegion(const Array::Impl& a, const Region& region, std::optional<size_t> buffer_bytes,
                    std::string_view op) {
   const ArrayMetadata& m = a.metadata;
   const std::string what = std::string(op) + " of array '" + a.path + "'";
@@ -240,9 +309,11 @@ Status CheckRegion(const Array::Impl& a, const Region& region, size_t buffer_byt
                                      " (size " + std::to_string(m.shape[d]) + ")");
     }
   }
-  const uint64_t need = region.num_elements() * m.data_type.size();
-  if (buffer_bytes != need) {
-    return Status::InvalidArgument(what + ": buffer holds " + std::to_string(buffer_bytes) +
+  ASSIGN_OR_RETURN_CTX(const uint64_t need,
+                       internal::CheckedProduct(region.shape, "region shape", m.data_type.size()),
+                       what);
+  if (buffer_bytes && *buffer_bytes != need) {
+    return Status::InvalidArgument(what + ": buffer holds " + std::to_string(*buffer_bytes) +
                                    " bytes, region " + region.ToString() + " needs " +
                                    std::to_string(need));
   }
@@ -251,40 +322,162 @@ Status CheckRegion(const Array::Impl& a, const Region& region, size_t buffer_byt
 
 }  // namespace
 
-Status Array::Read(const Region& region, MutableByteView out, const ReadOptions& options) const {
-  std::shared_lock lock(metadata_mu_);
-  RETURN_IF_ERROR(CheckRegion(*impl_, region, out.size(), "read"));
-  if (options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched) {
-    return internal::BatchedRead(*impl_, region, out);
+namespace {
+
+Status Cancelled(const Array::Impl& a, std::string_view op) {
+  return Status::FailedPrecondition(std::string(op) + " of array '" + a.path +
+                                    "': cancelled (ArrayOptions::cancel)");
+}
+
+// Runs `body(slab, byte_offset)` over slabs of `region` along dimension 0, each a few rows of
+// chunks, checking ArrayOptions::cancel before each. A slab along dimension 0 is a contiguous
+// part of a C-order region buffer, starting `byte_offset` bytes in. Without a cancel hook, or
+// for a region inside one row of chunks, the body runs once on the whole region.
+template <typename Body>
+Status ForEachSlab(const Array::Impl& a, const Region& region, std::string_view op, Body&& body) {
+  const ArrayMetadata& m = a.metadata;
+  if (!a.options.cancel || m.rank() == 0 || region.shape[0] == 0) return body(region, 0);
+  const uint64_t c0 = m.chunk_shape[0];
+  const uint64_t first = region.origin[0] / c0;
+  const uint64_t last = (region.origin[0] + region.shape[0] - 1) / c0;
+  if (first == last) {
+    if (a.options.cancel()) return Cancelled(a, op);
+    return body(region, 0);
   }
-  return internal::FusedRead(*impl_, region, out);
+  // Chunks per row of chunks, so that a slab holds at least ~64 chunks.
+  uint64_t per_row = 1;
+  for (size_t d = 1; d < m.rank(); ++d) {
+    if (region.shape[d] == 0) return body(region, 0);
+    const uint64_t c = m.chunk_shape[d];
+    per_row = internal::SaturatingMul(
+        per_row, (region.origin[d] + region.shape[d] - 1) / c - region.origin[d] / c + 1);
+  }
+  const uint64_t rows_of_chunks = std::max<uint64_t>(1, 64 / std::max<uint64_t>(per_row, 1));
+  uint64_t row_bytes = m.data_type.size();
+  for (size_t d = 1; d < m.rank(); ++d) row_bytes *= region.shape[d];  // fits: region checked
+  const uint64_t end = region.origin[0] + region.shape[0];
+  uint64_t lo = region.origin[0];
+  while (lo < end) {
+    if (a.options.cancel()) return Cancelled(a, op);
+    const uint64_t chunk_row = lo / c0;
+    const uint64_t hi_chunk =
+        internal::SaturatingMul(internal::SaturatingAdd(chunk_row, rows_of_chunks), c0);
+    const uint64_t hi = std::min(end, hi_chunk);
+    Region slab = region;
+    slab.origin[0] = lo;
+    slab.shape[0] = hi - lo;
+    RETURN_IF_ERROR(body(slab, (lo - region.origin[0]) * row_bytes));
+    lo = hi;
+  }
+  return Status::OK();
+}
+
+// Fill with the fill value where writing it would store nothing (write_empty_chunks off): only
+// the chunks that are stored change, so the work follows the listing of stored chunks instead of
+// the size of the region. Returns false (and does nothing) when that does not apply or would not
+// pay: the store cannot list, or the region touches few more chunks than are stored.
+Result<bool> FillByErasing(Array::Impl& a, const Region& region, ByteView element,
+                           const WriteOptions& options) {
+  const ArrayMetadata& m = a.metadata;
+  if (a.options.write_empty_chunks || !a.store->capabilities().listable || m.rank() == 0) {
+    return false;
+  }
+  if (!internal::AllEqualFill(element.data(), 1, m.fill_value.bytes.data(), m.data_type) ||
+      !internal::AllEqualFill(m.fill_value.bytes.data(), 1, element.data(), m.data_type)) {
+    return false;
+  }
+  uint64_t touched = 1;
+  for (size_t d = 0; d < m.rank(); ++d) {
+    if (region.shape[d] == 0) return true;  // nothing to do
+    const uint64_t c = m.chunk_shape[d];
+    touched = internal::SaturatingMul(
+        touched, (region.origin[d] + region.shape[d] - 1) / c - region.origin[d] / c + 1);
+  }
+  if (touched <= 256) return false;
+  ASSIGN_OR_RETURN(std::vector<std::string> keys, a.store->list_prefix(a.prefix));
+  if (touched <= 4 * static_cast<uint64_t>(keys.size())) return false;
+  const bool batched = options.pipeline.value_or(a.options.pipeline) == PipelineKind::kBatched;
+  const internal::WriteSource src{element.data(), true};
+  const std::vector<uint64_t> grid = m.grid_shape();
+  for (const std::string& key : keys) {
+    auto coords =
+        m.chunk_key_encoding.DecodeKey(std::string_view(key).substr(a.prefix.size()), m.rank());
+    if (!coords.ok()) continue;  // zarr.json, or a key of a nested node
+    Region part{std::vector<uint64_t>(m.rank()), std::vector<uint64_t>(m.rank())};
+    bool inside = true;
+    for (size_t d = 0; d < m.rank() && inside; ++d) {
+      const uint64_t c = m.chunk_shape[d];
+      const uint64_t lo = (*coords)[d] * c;  // fits: the grid is checked against 2^64 at open
+      if ((*coords)[d] >= grid[d]) {
+        inside = false;
+        break;
+      }
+      const uint64_t hi = lo + c;
+      const uint64_t a_lo = std::max(lo, region.origin[d]);
+      const uint64_t a_hi = std::min(hi, region.origin[d] + region.shape[d]);
+      if (a_lo >= a_hi) inside = false;
+      part.origin[d] = a_lo;
+      part.shape[d] = a_lo < a_hi ? a_hi - a_lo : 0;
+    }
+    if (!inside) continue;
+    if (a.options.cancel && a.options.cancel()) return Cancelled(a, "fill");
+    RETURN_IF_ERROR(batched ? internal::BatchedWrite(a, part, src)
+                            : internal::FusedWrite(a, part, src));
+  }
+  return true;
+}
+
+}  // namespace
+
+Status Array::Read(const Region& region, MutableByteView out, const ReadOptions& options) const {
+  return internal::Guard("read of array '" + impl_->path + "'", [&]() -> Status {
+    std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckRegion(*impl_, region, out.size(), "read"));
+    const bool batched =
+        options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
+    return ForEachSlab(*impl_, region, "read", [&](const Region& slab, uint64_t offset) {
+      const MutableByteView part = out.subspan(offset, out.size() - offset);
+      return batched ? internal::BatchedRead(*impl_, slab, part)
+                     : internal::FusedRead(*impl_, slab, part);
+    });
+  });
 }
 
 Status Array::Write(const Region& region, ByteView in, const WriteOptions& options) {
-  std::shared_lock lock(metadata_mu_);
-  RETURN_IF_ERROR(CheckRegion(*impl_, region, in.size(), "write"));
-  internal::WriteSource src{in.data(), false};
-  if (options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched) {
-    return internal::BatchedWrite(*impl_, region, src);
-  }
-  return internal::FusedWrite(*impl_, region, src);
+  return internal::Guard("write of array '" + impl_->path + "'", [&]() -> Status {
+    std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckRegion(*impl_, region, in.size(), "write"));
+    const bool batched =
+        options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
+    return ForEachSlab(*impl_, region, "write", [&](const Region& slab, uint64_t offset) {
+      const internal::WriteSource src{in.data() + offset, false};
+      return batched ? internal::BatchedWrite(*impl_, slab, src)
+                     : internal::FusedWrite(*impl_, slab, src);
+    });
+  });
 }
 
 Status Array::Fill(const Region& region, ByteView element, const WriteOptions& options) {
-  std::shared_lock lock(metadata_mu_);
-  const size_t esize = impl_->metadata.data_type.size();
-  if (element.size() != esize) {
-    return Status::InvalidArgument("fill of array '" + impl_->path + "': element has " +
-                                   std::to_string(element.size()) + " bytes, data type " +
-                                   impl_->metadata.data_type.name() + " needs " +
-                                   std::to_string(esize));
-  }
-  RETURN_IF_ERROR(CheckRegion(*impl_, region, region.num_elements() * esize, "fill"));
-  internal::WriteSource src{element.data(), true};
-  if (options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched) {
-    return internal::BatchedWrite(*impl_, region, src);
-  }
-  return internal::FusedWrite(*impl_, region, src);
+  return internal::Guard("fill of array '" + impl_->path + "'", [&]() -> Status {
+    std::shared_lock lock(metadata_mu_);
+    const size_t esize = impl_->metadata.data_type.size();
+    if (element.size() != esize) {
+      return Status::InvalidArgument("fill of array '" + impl_->path + "': element has " +
+                                     std::to_string(element.size()) + " bytes, data type " +
+                                     impl_->metadata.data_type.name() + " needs " +
+                                     std::to_string(esize));
+    }
+    RETURN_IF_ERROR(CheckRegion(*impl_, region, std::nullopt, "fill"));
+    ASSIGN_OR_RETURN(bool done, FillByErasing(*impl_, region, element, options));
+    if (done) return Status::OK();
+    const bool batched =
+        options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
+    const internal::WriteSource src{element.data(), true};
+    return ForEachSlab(*impl_, region, "fill", [&](const Region& slab, uint64_t /*offset*/) {
+      return batched ? internal::BatchedWrite(*impl_, slab, src)
+                     : internal::FusedWrite(*impl_, slab, src);
+    });
+  });
 }
 
 // ---- Attributes and shape changes: exclusive on metadata_mu_, one zarr.json write each.
@@ -438,6 +631,7 @@ Status Array::Resize(std::vector<uint64_t> new_shape, const ResizeOptions& optio
   for (size_t d = 0; d < new_shape.size(); ++d) shrinks |= new_shape[d] < m.shape[d];
   ArrayMetadata next = m;
   next.shape = std::move(new_shape);
+  RETURN_IF_ERROR(CheckShapeFits(next, "resize of array '/" + impl_->path + "'"));
   if (shrinks && options.erase_outside_chunks) {
     // The data goes before the metadata: while the stored shape is still the old one, the cut
     // part of every chunk straddling the new edge is reset to the fill value and every chunk
@@ -478,6 +672,10 @@ Status Array::Append(ByteView data, const std::vector<uint64_t>& data_shape, siz
   region.origin[axis] = m.shape[axis];
   const std::vector<uint64_t> old_shape = m.shape;
   m.shape[axis] += data_shape[axis];
+  if (Status fits = CheckShapeFits(m, what); !fits.ok()) {
+    m.shape = old_shape;
+    return fits;
+  }
   Status s = CheckRegion(*impl_, region, data.size(), "append");
   if (s.ok() && data_shape[axis] == 0) {
     m.shape = old_shape;

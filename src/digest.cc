@@ -6,6 +6,11 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
+
+#include "src/checked_math.h"
+#include "src/guard.h"
+#include "src/indexing.h"
 
 namespace zarrpp {
 namespace {
@@ -63,7 +68,56 @@ void CanonicalizeForDigest(uint8_t* data, uint64_t n, DataType type) {
   }
 }
 
-Result<std::string> ArrayDigest(const Array& array) {
+namespace {
+
+// The bytes of one read are at most this many (unless one element is larger).
+constexpr uint64_t kSlabTarget = uint64_t{64} << 20;
+
+// Grid positions, in dimensions [0, k], of the chunks the store holds; lookups ask whether any
+// stored chunk lies in a range of dimension k below fixed positions in dimensions [0, k).
+class StoredChunks {
+ public:
+  // Null when the store cannot list (every slab is then read).
+  static Result<std::unique_ptr<StoredChunks>> List(const Array& array, size_t k) {
+    Store& store = *array.store();
+    if (!store.capabilities().listable) return std::unique_ptr<StoredChunks>();
+    const std::string prefix = array.path().empty() ? "" : array.path() + "/";
+    ASSIGN_OR_RETURN(std::vector<std::string> keys, store.list_prefix(prefix));
+    auto out = std::make_unique<StoredChunks>();
+    const ArrayMetadata& m = array.metadata();
+    for (const std::string& key : keys) {
+      auto c =
+          m.chunk_key_encoding.DecodeKey(std::string_view(key).substr(prefix.size()), m.rank());
+      if (!c.ok()) continue;
+      c->resize(k + 1);
+      out->set_.insert(std::move(*c));
+    }
+    return out;
+  }
+  // Whether a stored chunk has positions `outer` in dimensions [0, k) and lo..hi in dimension k.
+  bool Any(std::vector<uint64_t>& probe, uint64_t lo, uint64_t hi) const {
+    probe.back() = lo;
+    const auto it = set_.lower_bound(probe);
+    if (it == set_.end()) return false;
+    if (!std::equal(probe.begin(), probe.end() - 1, it->begin())) return false;
+    return it->back() <= hi;
+  }
+
+ private:
+  std::set<std::vector<uint64_t>> set_;
+};
+
+Status CheckCancel(const DigestOptions& options, const Array& array) {
+  if ((options.cancel && options.cancel()) ||
+      (array.options().cancel && array.options().cancel())) {
+    return Status::FailedPrecondition("digest of array '" + array.path() + "': cancelled");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::string> ArrayDigest(const Array& array, const DigestOptions& options) {
   const ArrayMetadata& m = array.metadata();
   const size_t esize = m.data_type.size();
   Sha256 sha;
@@ -76,35 +130,86 @@ Result<std::string> ArrayDigest(const Array& array) {
   }
   for (uint64_t s : m.shape)
     if (s == 0) return sha.HexFinal();
-  // Slabs along dimension 0: whole rows of chunks, grown up to ~64 MiB when rows are small.
-  uint64_t row_elems = 1;
-  for (size_t d = 1; d < m.rank(); ++d) row_elems *= m.shape[d];
-  const uint64_t row_bytes = row_elems * esize;
-  uint64_t rows = m.chunk_shape[0];
-  const uint64_t target = 64ull << 20;
-  if (rows * row_bytes < target)
-    rows = std::max<uint64_t>(
-        rows, (target / std::max<uint64_t>(row_bytes, 1)) / m.chunk_shape[0] * m.chunk_shape[0]);
-  rows = std::max<uint64_t>(1, std::min(rows, m.shape[0]));
-  Bytes buf;
-  for (uint64_t r0 = 0; r0 < m.shape[0]; r0 += rows) {
-    const uint64_t nr = std::min(rows, m.shape[0] - r0);
-    Region region = Region::All(m.shape);
-    region.origin[0] = r0;
-    region.shape[0] = nr;
-    buf.resize(nr * row_bytes);
-    RETURN_IF_ERROR(array.Read(region, buf));
-    CanonicalizeForDigest(buf.data(), nr * row_elems, m.data_type);
-    sha.Update(buf.data(), buf.size());
+  ASSIGN_OR_RETURN(const uint64_t total,
+                   internal::CheckedProduct(m.shape, "digest: array shape", esize));
+  if (total > options.max_bytes) {
+    return Status::Unsupported("digest of array '" + array.path() + "': its " +
+                               std::to_string(total) + " bytes exceed the limit of " +
+                               std::to_string(options.max_bytes) + " (DigestOptions::max_bytes)");
   }
-  return sha.HexFinal();
+  // Reads are C-order runs: one position in each dimension before k, a block of `step` positions
+  // in dimension k (whole chunks when they fit), everything after k. k is the first dimension
+  // whose trailing part fits in the slab target.
+  const size_t r = m.rank();
+  std::vector<uint64_t> tail(r + 1, esize);  // tail[d]: bytes of one position in dimension d-1
+  for (size_t d = r; d-- > 0;) tail[d] = tail[d + 1] * m.shape[d];
+  size_t k = 0;
+  while (k + 1 < r && tail[k + 1] > kSlabTarget) ++k;
+  const uint64_t unit = tail[k + 1];  // bytes of one position in dimension k
+  uint64_t step = std::max<uint64_t>(1, kSlabTarget / std::max<uint64_t>(unit, 1));
+  if (step >= m.chunk_shape[k]) step -= step % m.chunk_shape[k];
+  step = std::min(step, m.shape[k]);
+  ASSIGN_OR_RETURN(std::unique_ptr<StoredChunks> stored, StoredChunks::List(array, k));
+
+  Bytes buf;
+  Bytes fill;  // canonical fill-value bytes, built on first use
+  std::vector<uint64_t> outer(k, 0);
+  std::vector<uint64_t> probe(k + 1, 0);
+  while (true) {
+    for (uint64_t p = 0; p < m.shape[k]; p += step) {
+      RETURN_IF_ERROR(CheckCancel(options, array));
+      const uint64_t n = std::min(step, m.shape[k] - p);
+      const uint64_t bytes = n * unit;
+      bool any = true;
+      if (stored) {
+        for (size_t d = 0; d < k; ++d) probe[d] = outer[d] / m.chunk_shape[d];
+        any = stored->Any(probe, p / m.chunk_shape[k], (p + n - 1) / m.chunk_shape[k]);
+      }
+      if (!any) {
+        if (fill.empty()) {
+          fill.resize(std::min(std::max(kSlabTarget, static_cast<uint64_t>(esize)), total));
+          internal::FillElements(fill.data(), fill.size() / esize, m.fill_value.bytes.data(),
+                                 esize);
+          CanonicalizeForDigest(fill.data(), fill.size() / esize, m.data_type);
+        }
+        const uint64_t whole = fill.size() / esize * esize;
+        for (uint64_t done = 0; done < bytes;) {
+          const uint64_t piece = std::min(whole, bytes - done);
+          sha.Update(fill.data(), piece);
+          done += piece;
+        }
+        continue;
+      }
+      Region region = Region::All(m.shape);
+      for (size_t d = 0; d < k; ++d) {
+        region.origin[d] = outer[d];
+        region.shape[d] = 1;
+      }
+      region.origin[k] = p;
+      region.shape[k] = n;
+      buf.resize(bytes);
+      RETURN_IF_ERROR(array.Read(region, buf));
+      CanonicalizeForDigest(buf.data(), bytes / esize, m.data_type);
+      sha.Update(buf.data(), buf.size());
+    }
+    // Next position in dimensions [0, k).
+    size_t d = k;
+    while (d > 0) {
+      --d;
+      if (++outer[d] < m.shape[d]) break;
+      outer[d] = 0;
+      if (d == 0) return sha.HexFinal();
+    }
+    if (k == 0) return sha.HexFinal();
+  }
 }
 
 namespace {
 
 // Digests the array at `node` into `e` (its error set on failure).
 void DigestNode(const std::shared_ptr<Store>& store, const std::string& node,
-                const std::vector<std::string>& keys, ArrayDigestEntry& e) {
+                const std::vector<std::string>& keys, const DigestOptions& options,
+                ArrayDigestEntry& e) {
   auto a = Array::Open(store, node);
   if (!a.ok()) {
     e.error = a.status();
@@ -114,7 +219,7 @@ void DigestNode(const std::shared_ptr<Store>& store, const std::string& node,
   e.shape = (*a)->shape();
   e.error = CheckChunkKeyLayout(**a, keys);
   if (!e.error.ok()) return;
-  auto digest = ArrayDigest(**a);
+  auto digest = ArrayDigest(**a, options);
   if (!digest.ok()) {
     e.error = digest.status().WithContext("array '/" + node + "'");
     return;
@@ -174,9 +279,11 @@ Status CheckChunkKeyLayout(const Array& a, const std::vector<std::string>& keys)
   return Status::OK();
 }
 
-Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
-                                                 std::string_view path) {
-  if (!store) return Status::InvalidArgument("DigestTree: null store");
+namespace {
+
+Result<std::vector<ArrayDigestEntry>> DigestTreeUnguarded(const std::shared_ptr<Store>& store,
+                                                          std::string_view path,
+                                                          const DigestOptions& options) {
   ASSIGN_OR_RETURN(std::string root, NormalizeNodePath(path));
   const std::string prefix = root.empty() ? "" : root + "/";
   std::vector<std::string> meta_keys;
@@ -201,7 +308,7 @@ Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
       e.error = ClassifyNodeDocument(*store, k, present, is_array);
       if (e.error.ok() && (!present || !is_array)) continue;
     }
-    if (e.error.ok()) DigestNode(store, node, keys, e);
+    if (e.error.ok()) DigestNode(store, node, keys, options, e);
     e.path = node.substr(std::min(node.size(), prefix.size()));
     if (node == root) e.path = "";
     out.push_back(std::move(e));
@@ -229,6 +336,16 @@ Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
   std::sort(out.begin(), out.end(),
             [](const ArrayDigestEntry& a, const ArrayDigestEntry& b) { return a.path < b.path; });
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
+                                                 std::string_view path,
+                                                 const DigestOptions& options) {
+  if (!store) return Status::InvalidArgument("DigestTree: null store");
+  return internal::Guard("digest of '" + std::string(path) + "'",
+                         [&]() { return DigestTreeUnguarded(store, path, options); });
 }
 
 }  // namespace zarrpp

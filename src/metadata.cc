@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "codecs/codec_chain.h"
+#include "src/checked_math.h"
 #include "src/float16.h"
 
 namespace zarrpp {
@@ -682,16 +683,30 @@ Status CheckConsistency(const ArrayMetadata& m, std::string_view where) {
                       "chunk_shape has rank " + std::to_string(m.chunk_shape.size()) +
                           " but shape has rank " + std::to_string(m.shape.size()));
   }
-  uint64_t bytes = m.data_type.size();
   for (size_t i = 0; i < m.chunk_shape.size(); ++i) {
-    const uint64_t c = m.chunk_shape[i];
-    if (c == 0) {
+    if (m.chunk_shape[i] == 0) {
       return FieldError(where, "chunk_grid", "chunk_shape entry " + std::to_string(i) + " is 0");
     }
-    if (bytes > std::numeric_limits<uint64_t>::max() / c) {
-      return FieldError(where, "chunk_grid", "a chunk of this chunk_shape exceeds 2^64 bytes");
+  }
+  // Byte offsets inside a chunk and inside the whole array must fit in 64 bits.
+  if (!internal::CheckedProduct(m.chunk_shape, "", m.data_type.size()).ok()) {
+    return FieldError(where, "chunk_grid",
+                      "a chunk of chunk_shape " + Show(Json(m.chunk_shape)) + " and " +
+                          m.data_type.name() + " exceeds 2^64 bytes");
+  }
+  if (!internal::CheckedProduct(m.shape, "", m.data_type.size()).ok()) {
+    return FieldError(where, "shape",
+                      Show(Json(m.shape)) + " of " + m.data_type.name() + " exceeds 2^64 bytes");
+  }
+  for (size_t i = 0; i < m.shape.size(); ++i) {
+    const uint64_t c = m.chunk_shape[i];
+    const uint64_t grid = m.shape[i] / c + (m.shape[i] % c != 0 ? 1 : 0);
+    if (!internal::CheckedMul(grid, c, "").ok()) {
+      return FieldError(where, "chunk_grid",
+                        "the chunks covering dimension " + std::to_string(i) + " (" +
+                            std::to_string(grid) + " x " + std::to_string(c) +
+                            ") extend past 2^64");
     }
-    bytes *= c;
   }
   if (m.fill_value.bytes.size() != m.data_type.size()) {
     return FieldError(where, "fill_value",

@@ -11,6 +11,7 @@
 #include "codecs/transpose_codec.h"
 #include "codecs/zlib_codec.h"
 #include "codecs/zstd_codec.h"
+#include "src/checked_math.h"
 
 namespace zarrpp::internal {
 
@@ -310,6 +311,26 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
   ASSIGN_OR_RETURN(const Json* dtype, required("dtype"));
   ASSIGN_OR_RETURN_CTX(V2DataType dt, ParseV2DataType(*dtype), std::string(where) + ": dtype");
   m.data_type = dt.type;
+  // Byte offsets inside a chunk and inside the whole array must fit in 64 bits.
+  if (!internal::CheckedProduct(m.chunk_shape, "", m.data_type.size()).ok()) {
+    return FieldError(
+        where, "chunks",
+        "a chunk of " + Show(*chunks) + " " + m.data_type.name() + " elements exceeds 2^64 bytes");
+  }
+  if (!internal::CheckedProduct(m.shape, "", m.data_type.size()).ok()) {
+    return FieldError(where, "shape",
+                      Show(*shape) + " of " + m.data_type.name() + " exceeds 2^64 bytes");
+  }
+  for (size_t i = 0; i < m.shape.size(); ++i) {
+    const uint64_t c = m.chunk_shape[i];
+    const uint64_t grid = m.shape[i] / c + (m.shape[i] % c != 0 ? 1 : 0);
+    if (!internal::CheckedMul(grid, c, "").ok()) {
+      return FieldError(where, "chunks",
+                        "the chunks covering dimension " + std::to_string(i) + " (" +
+                            std::to_string(grid) + " x " + std::to_string(c) +
+                            ") extend past 2^64");
+    }
+  }
 
   const Json fill = z.value("fill_value", Json(nullptr));
   ASSIGN_OR_RETURN_CTX(m.fill_value, FillValueFromV2(fill, m.data_type, m.fill_value_null),

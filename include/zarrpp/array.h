@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -115,6 +116,23 @@ struct ArrayOptions {
   std::shared_ptr<Executor> io_executor;
   // Sharded arrays: read coalescing, index cache, compaction (see ShardingOptions).
   ShardingOptions sharding;
+
+  // Limits that keep a handle's memory and work proportional to what is stored, whatever the
+  // metadata claims (spec/errors.md, "Limits"). Open, Create and Attach check them and give
+  // Unsupported naming the value and the limit, so a hostile zarr.json costs nothing at open.
+  //
+  // The largest decoded chunk the handle will hold in memory: the chunk of the array, or, when the
+  // codec chain is exactly [sharding_indexed] (whose shards are read and written in parts), each
+  // inner chunk (at every level of nesting). Default 4 GiB.
+  uint64_t max_decoded_chunk_bytes = uint64_t{4} << 30;
+  // The most inner chunks one shard may have (its index holds 16 bytes per inner chunk).
+  // Default 2^22 (a 64 MiB index).
+  uint64_t max_inner_chunks_per_shard = uint64_t{1} << 22;
+  // Checked between slabs of chunks by Read, Write and Fill calls that touch many chunks (and by
+  // ArrayDigest and Convert); when it returns true the call stops and returns FailedPrecondition
+  // "cancelled". Chunks written before that stay written. May be called from any thread. Default
+  // (empty): never cancelled.
+  std::function<bool()> cancel;
 };
 
 // Settings of one Read call; an unset field takes the handle's ArrayOptions value.

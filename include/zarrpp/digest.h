@@ -9,6 +9,7 @@
 // Thread safety: safe to call concurrently; reads only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,9 +21,20 @@
 
 namespace zarrpp {
 
+struct DigestOptions {
+  // Arrays whose contents exceed this many bytes are Unsupported (naming both sizes) before any
+  // work: SHA-256 reads every byte, so the time a digest takes follows the array's logical size,
+  // whatever is stored. Parts of the array with no stored chunk are hashed from a fill-value
+  // buffer without reading the store, at about 1-2 GB/s. Default 64 GiB.
+  uint64_t max_bytes = uint64_t{64} << 30;
+  // Checked between slabs (~64 MiB); when it returns true the digest stops with
+  // FailedPrecondition "cancelled". Default (empty): never cancelled.
+  std::function<bool()> cancel;
+};
+
 // Lower-case hex SHA-256 of the array's contents, streamed slab by slab (memory bounded by about
-// max(one row of chunks, 64 MiB)).
-Result<std::string> ArrayDigest(const Array& array);
+// 64 MiB plus one chunk per worker).
+Result<std::string> ArrayDigest(const Array& array, const DigestOptions& options = {});
 
 // Canonicalises `n` elements of `type` in place as the digest defines (NaN, bool).
 void CanonicalizeForDigest(uint8_t* data, uint64_t n, DataType type);
@@ -53,6 +65,7 @@ struct ArrayDigestEntry {
 // zarr.json that is not a JSON object with node_type "array" or "group" is such an entry. Only
 // failing to list the tree is an error of the call.
 Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
-                                                 std::string_view path);
+                                                 std::string_view path,
+                                                 const DigestOptions& options = {});
 
 }  // namespace zarrpp

@@ -12,9 +12,12 @@
 //   zarrpp clean PATH [--older-than SECONDS]
 //                                 remove temporaries that crashed writers left under PATH
 //                                 (default: older than 3600 s)
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -72,7 +75,9 @@ int Info(const std::string& path) {
     auto listing = (*store)->list_dir("");
     if (!listing.ok()) return Fail(listing.status());
     std::printf("node_type: group\n");
-    std::printf("attributes: %s\n", j->value("attributes", Json::object()).dump().c_str());
+    const auto attributes = j->find("attributes");
+    std::printf("attributes: %s\n",
+                (attributes != j->end() ? *attributes : Json::object()).dump().c_str());
     std::printf("children: %zu\n", listing->prefixes.size());
     for (const std::string& p : listing->prefixes) std::printf("  %s\n", p.c_str());
     return 0;
@@ -166,7 +171,13 @@ zarrpp::Result<std::vector<uint64_t>> ParseShapeArg(const std::string& flag,
       return zarrpp::Status::InvalidArgument(flag + " '" + text + "': '" + part +
                                              "' is not a positive integer");
     }
-    out.push_back(std::stoull(part));
+    uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (ec != std::errc() || end != part.data() + part.size()) {
+      return zarrpp::Status::InvalidArgument(flag + " '" + text + "': '" + part +
+                                             "' does not fit in 64 bits");
+    }
+    out.push_back(v);
     i = j + 1;
   }
   return out;
@@ -252,7 +263,7 @@ int Clean(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return Usage();
   if (args[0] == "info" && args.size() == 2) return Info(args[1]);
@@ -262,4 +273,19 @@ int main(int argc, char** argv) {
   if (args[0] == "convert") return Convert(args);
   if (args[0] == "clean") return Clean(args);
   return Usage();
+}
+
+// No exception ends the process: whatever escapes the library or the argument handling is
+// reported like any other error.
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "zarrpp: IOError: out of memory\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "zarrpp: IOError: unexpected error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "zarrpp: IOError: unexpected error\n");
+  }
+  return 1;
 }
