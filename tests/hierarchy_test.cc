@@ -35,6 +35,8 @@ class ProbeStore : public Store {
   StoreCapabilities capabilities() const override {
     StoreCapabilities c = inner_->capabilities();
     c.listable = listable.load();
+    // Generations, conditions and locks are not forwarded by this wrapper.
+    c.generations = c.conditional_writes = c.key_locks = false;
     return c;
   }
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
