@@ -2,32 +2,41 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <random>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "src/store_internal.h"
+#include "stores/local_store_internal.h"
 
 namespace zarrpp {
 
 namespace {
 
+constexpr std::string_view kReservedPrefix = ".zarrpp-";
 constexpr std::string_view kTempPrefix = ".zarrpp-tmp-";
+constexpr std::string_view kLockPrefix = ".zarrpp-lock-";
 
-// Parent directories can be removed by a concurrent erase() of a sibling between our mkdir and
-// our open; each such race costs one more attempt, and this bounds them.
-constexpr int kMaxSetAttempts = 16;
+// Directories can be removed by a concurrent erase() of a sibling between resolving them and
+// creating a file in them; each such race costs one more attempt, and this bounds them.
+constexpr int kMaxAttempts = 16;
+
+std::atomic<bool> g_use_openat2{true};
 
 std::string ErrnoText(int err) {
   return std::generic_category().message(err);
@@ -53,7 +62,13 @@ std::string KeyContext(std::string_view op, std::string_view key) {
 // Closes the descriptor on every path out of a function.
 class FileDescriptor {
  public:
+  FileDescriptor() = default;
   explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  FileDescriptor& operator=(FileDescriptor&& o) noexcept {
+    if (this != &o) Reset(o.Release());
+    return *this;
+  }
   FileDescriptor(const FileDescriptor&) = delete;
   FileDescriptor& operator=(const FileDescriptor&) = delete;
   ~FileDescriptor() {
@@ -65,6 +80,11 @@ class FileDescriptor {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
   }
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
   // Closes now and reports the result: close() can report a deferred write error.
   int Close() {
     int rc = ::close(fd_);
@@ -73,53 +93,120 @@ class FileDescriptor {
   }
 
  private:
-  int fd_;
+  int fd_ = -1;
 };
 
-class DirHandle {
- public:
-  explicit DirHandle(DIR* d) : d_(d) {}
-  DirHandle(const DirHandle&) = delete;
-  DirHandle& operator=(const DirHandle&) = delete;
-  ~DirHandle() {
-    if (d_ != nullptr) ::closedir(d_);
+// "a/b/c" -> {"a/b", "c"}; "c" -> {"", "c"}.
+std::pair<std::string_view, std::string_view> SplitKey(std::string_view key) {
+  size_t slash = key.rfind('/');
+  if (slash == std::string_view::npos) return {std::string_view(), key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
+int Openat2(int dir_fd, const char* path, int flags, uint64_t resolve) {
+#ifdef SYS_openat2
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags);
+  how.resolve = resolve;
+  for (;;) {
+    int fd = static_cast<int>(::syscall(SYS_openat2, dir_fd, path, &how, sizeof(how)));
+    // EAGAIN: a concurrent rename made the kernel unsure the walk stayed beneath; try again.
+    if (fd < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    return fd;
   }
-  DIR* get() const { return d_; }
+#else
+  (void)dir_fd;
+  (void)path;
+  (void)flags;
+  (void)resolve;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+// Takes (or with F_UNLCK drops) an OFD lock on the whole file. Returns 0 or an errno.
+int OfdLock(int fd, short type, bool wait) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 0;
+  for (;;) {
+    if (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) return 0;
+    if (errno != EINTR) return errno;
+  }
+}
+
+// A shared lock for the duration of a read. File systems without OFD locks are read unlocked.
+class SharedReadLock {
+ public:
+  explicit SharedReadLock(int fd) : fd_(fd) {
+    const int err = OfdLock(fd_, F_RDLCK, true);
+    held_ = err == 0;
+  }
+  ~SharedReadLock() {
+    if (held_) OfdLock(fd_, F_UNLCK, false);
+  }
+  SharedReadLock(const SharedReadLock&) = delete;
+  SharedReadLock& operator=(const SharedReadLock&) = delete;
 
  private:
-  DIR* d_;
+  int fd_;
+  bool held_ = false;
 };
 
-std::string ParentOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-// Absent for the store: the path does not exist, or an ancestor is a regular file.
-bool IsMissingErrno(int err) {
-  return err == ENOENT || err == ENOTDIR;
+Generation GenerationOf(const struct stat& st) {
+  char buf[128];
+  int n = std::snprintf(
+      buf, sizeof(buf), "%llx.%llx.%llx.%llx.%llx", static_cast<unsigned long long>(st.st_dev),
+      static_cast<unsigned long long>(st.st_ino), static_cast<unsigned long long>(st.st_size),
+      static_cast<unsigned long long>(MtimeNs(st)),
+      static_cast<unsigned long long>(static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 +
+                                      st.st_ctim.tv_nsec));
+  return Generation::Of(std::string(buf, static_cast<size_t>(n)));
 }
 
-Status WriteAll(int fd, ByteView value, const std::string& path) {
+// An mtime for a write: strictly later than every one this process handed out and than the
+// file's previous mtime, so the generation changes on every write even when the kernel's clock
+// ticks coarsely.
+int64_t FreshMtimeNs(int64_t previous_ns) {
+  static std::atomic<int64_t> last{0};
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t t = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  int64_t prev = last.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t next = std::max({t, prev + 1, previous_ns + 1});
+    if (last.compare_exchange_weak(prev, next, std::memory_order_relaxed)) return next;
+  }
+}
+
+int SetMtime(int fd, int64_t ns) {
+  struct timespec times[2];
+  times[0].tv_sec = 0;
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_sec = static_cast<time_t>(ns / 1000000000);
+  times[1].tv_nsec = static_cast<long>(ns % 1000000000);
+  return ::futimens(fd, times) == 0 ? 0 : errno;
+}
+
+Status WriteAll(int fd, ByteView value, uint64_t offset, const std::string& path) {
   const uint8_t* p = value.data();
   size_t left = value.size();
   while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+    ssize_t n = ::pwrite(fd, p, left, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return OsError("write", path, errno);
     }
     p += n;
+    offset += static_cast<uint64_t>(n);
     left -= static_cast<size_t>(n);
   }
-  return Status::OK();
-}
-
-Status FsyncDirectory(const std::string& dir) {
-  FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return OsError("open directory", dir, errno);
-  if (::fsync(fd.get()) != 0) return OsError("fsync directory", dir, errno);
   return Status::OK();
 }
 
@@ -139,34 +226,166 @@ std::string TempName() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+// The lock file of the value `name` in the same directory. Names too long to carry the prefix
+// are hashed (FNV-1a: stable across processes and builds).
+std::string LockName(std::string_view name) {
+  std::string out(kLockPrefix);
+  if (out.size() + name.size() <= NAME_MAX) {
+    out += name;
+    return out;
+  }
+  uint64_t h = 1469598103934665603ull;
+  for (char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  char buf[32];
+  int n = std::snprintf(buf, sizeof(buf), "#%016llx", static_cast<unsigned long long>(h));
+  out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+// How resolving a directory with no symlinks went.
+struct DirResult {
+  FileDescriptor fd;
+  int err = 0;            // 0, or the errno that stopped it
+  std::string component;  // the path (relative to the root) where it stopped, when known
+};
+
+// Opens the directory `rel` ("" for the root) beneath `root_fd` without following any symlink,
+// by one component at a time; with `create`, missing directories are made (and with
+// `fsync_created` their parents are synced). ELOOP: a component is a symlink; ENOTDIR: a
+// component is something else than a directory.
+DirResult WalkDir(int root_fd, std::string_view rel, bool create, bool fsync_created) {
+  DirResult r;
+  r.fd.Reset(::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!r.fd.valid()) {
+    r.err = errno;
+    return r;
+  }
+  size_t begin = 0;
+  while (begin < rel.size()) {
+    size_t end = rel.find('/', begin);
+    if (end == std::string_view::npos) end = rel.size();
+    const std::string component(rel.substr(begin, end - begin));
+    for (int attempt = 0;; ++attempt) {
+      int fd =
+          ::openat(r.fd.get(), component.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) {
+        r.fd.Reset(fd);
+        break;
+      }
+      int err = errno;
+      if (err == ENOENT && create && attempt < kMaxAttempts) {
+        if (::mkdirat(r.fd.get(), component.c_str(), 0777) == 0) {
+          if (fsync_created) ::fsync(r.fd.get());
+        } else if (errno != EEXIST) {
+          err = errno;
+          r.err = err;
+          r.component = std::string(rel.substr(0, end));
+          return r;
+        }
+        continue;
+      }
+      if (err == ELOOP || err == ENOTDIR) {
+        struct stat st;
+        if (::fstatat(r.fd.get(), component.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+          err = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+        }
+      }
+      r.err = err;
+      r.component = std::string(rel.substr(0, end));
+      r.fd.Reset(-1);
+      return r;
+    }
+    begin = end + 1;
+  }
+  return r;
+}
+
+// As WalkDir, in one openat2 call where the kernel has it (the walk then only runs to create
+// directories or to name the component that stopped it).
+DirResult OpenDirBeneath(int root_fd, std::string_view rel, bool create, bool fsync_created) {
+  if (!rel.empty() && g_use_openat2.load(std::memory_order_relaxed)) {
+    const std::string path(rel);
+    int fd = Openat2(root_fd, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (fd >= 0) {
+      DirResult r;
+      r.fd.Reset(fd);
+      return r;
+    }
+    const int err = errno;
+    if (err == ENOSYS) {
+      g_use_openat2.store(false, std::memory_order_relaxed);
+    } else if (err != ENOENT && err != ELOOP && err != ENOTDIR) {
+      DirResult r;
+      r.err = err;
+      return r;
+    } else if (err == ENOENT && !create) {
+      DirResult r;
+      r.err = ENOENT;
+      return r;
+    }
+  }
+  return WalkDir(root_fd, rel, create, fsync_created);
+}
+
+std::string Quoted(std::string_view s) {
+  std::string q = "'";
+  q += s;
+  q += "'";
+  return q;
+}
+
+// The Status of a resolution that stopped with `err` (not ENOENT) on `component`.
+Status ResolveError(std::string_view op, std::string_view key, int err,
+                    const std::string& component, const std::string& root) {
+  const std::string ctx = KeyContext(op, key);
+  const std::string where = component.empty() ? "a path component" : Quoted(component);
+  switch (err) {
+    case ELOOP:
+      return Status::FailedPrecondition(ctx + ": " + where +
+                                        " is a symbolic link; LocalStore never writes, erases "
+                                        "or locks through symbolic links");
+    case ENOTDIR:
+      return Status::Corruption(ctx + ": " + where +
+                                " is a file where a directory belongs (damaged store)");
+    case EXDEV:
+      return Status::FailedPrecondition(
+          ctx +
+          ": the path leaves the store's root through a symbolic link "
+          "(LocalStoreOptions::follow_symlinks_outside_root is false)");
+    default: return OsError("resolve", root + "/" + std::string(key), err).WithContext(ctx);
+  }
+}
+
+Status IsADirectory(std::string_view op, std::string_view key) {
+  return Status::Corruption(KeyContext(op, key) +
+                            ": the key is a directory where a value belongs (damaged store)");
+}
+
 // A directory entry's name is listed only when it could have been written as a key segment.
 bool IsListableName(std::string_view name) {
   if (name == "." || name == "..") return false;
-  if (name.starts_with(kTempPrefix)) return false;
+  if (name.starts_with(kReservedPrefix)) return false;
   return name.find('\\') == std::string_view::npos;
 }
 
-enum class EntryKind { kFile, kDirectory, kOther };
+enum class EntryKind { kFile, kDirectory, kLink, kOther };
 
-// Symlinks to files count as files; symlinks to directories are not followed, so a listing
-// can never loop.
-EntryKind KindOf(const struct dirent* entry, const std::string& path) {
+// Kind of `name` in `dir_fd`, never following a symlink.
+EntryKind KindAt(int dir_fd, const struct dirent* entry) {
   switch (entry->d_type) {
     case DT_REG: return EntryKind::kFile;
     case DT_DIR: return EntryKind::kDirectory;
-    case DT_LNK: {
-      struct stat st;
-      if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return EntryKind::kFile;
-      return EntryKind::kOther;
-    }
+    case DT_LNK: return EntryKind::kLink;
     case DT_UNKNOWN: {
       struct stat st;
-      if (::lstat(path.c_str(), &st) != 0) return EntryKind::kOther;
+      if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryKind::kOther;
       if (S_ISREG(st.st_mode)) return EntryKind::kFile;
       if (S_ISDIR(st.st_mode)) return EntryKind::kDirectory;
-      if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        return EntryKind::kFile;
-      }
+      if (S_ISLNK(st.st_mode)) return EntryKind::kLink;
       return EntryKind::kOther;
     }
     default: return EntryKind::kOther;
@@ -178,59 +397,133 @@ struct Entry {
   EntryKind kind;
 };
 
-// Reads one directory's listable entries. A directory that does not exist (or stopped existing)
-// yields no entries.
-Status ReadEntries(const std::string& dir, std::vector<Entry>& entries, bool listable_only) {
-  DirHandle d(::opendir(dir.c_str()));
-  if (d.get() == nullptr) {
-    if (IsMissingErrno(errno)) return Status::OK();
-    return OsError("opendir", dir, errno);
+// Reads the entries of the open directory `dir_fd` (which stays open). `path` names it in errors.
+Status ReadEntriesAt(int dir_fd, const std::string& path, std::vector<Entry>& entries) {
+  int dup_fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return OsError("dup", path, errno);
+  DIR* d = ::fdopendir(dup_fd);
+  if (d == nullptr) {
+    int err = errno;
+    ::close(dup_fd);
+    return OsError("fdopendir", path, err);
   }
+  ::rewinddir(d);
+  Status s;
   while (true) {
     errno = 0;
-    struct dirent* entry = ::readdir(d.get());
+    struct dirent* entry = ::readdir(d);
     if (entry == nullptr) {
-      if (errno != 0) return OsError("readdir", dir, errno);
+      if (errno != 0) s = OsError("readdir", path, errno);
       break;
     }
     std::string_view name(entry->d_name);
     if (name == "." || name == "..") continue;
-    if (listable_only && !IsListableName(name)) continue;
-    std::string path = dir;
-    path += '/';
-    path += name;
-    entries.push_back({std::string(name), KindOf(entry, path)});
+    entries.push_back({std::string(name), KindAt(dir_fd, entry)});
   }
-  return Status::OK();
+  ::closedir(d);
+  return s;
 }
 
-Status ListTree(const std::string& dir, const std::string& key_prefix,
-                std::vector<std::string>& keys) {
+int OpenForRead(int root_fd, const std::string& rel, int flags, bool follow_outside,
+                const std::string& real_root);
+
+// How listing sees the entries of one store: a symlink to a file counts as a file when a read
+// may follow it (beneath the root, unless the options allow more); links to directories are not
+// descended, so a listing can never loop.
+struct Lister {
+  int root_fd;
+  bool follow_outside;
+  const std::string& real_root;
+
+  EntryKind Kind(const Entry& e, const std::string& key) const {
+    if (e.kind != EntryKind::kLink) return e.kind;
+    FileDescriptor fd(OpenForRead(root_fd, key, O_PATH, follow_outside, real_root));
+    struct stat st;
+    if (fd.valid() && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode)) return EntryKind::kFile;
+    return EntryKind::kOther;
+  }
+};
+
+Status ListTreeAt(const Lister& lister, int dir_fd, const std::string& path,
+                  const std::string& key_prefix, std::vector<std::string>& keys) {
   std::vector<Entry> entries;
-  RETURN_IF_ERROR(ReadEntries(dir, entries, /*listable_only=*/true));
-  for (Entry& e : entries) {
-    if (e.kind == EntryKind::kFile) {
+  RETURN_IF_ERROR(ReadEntriesAt(dir_fd, path, entries));
+  for (const Entry& e : entries) {
+    if (!IsListableName(e.name)) continue;
+    const EntryKind kind = lister.Kind(e, key_prefix + e.name);
+    if (kind == EntryKind::kFile) {
       keys.push_back(key_prefix + e.name);
-    } else if (e.kind == EntryKind::kDirectory) {
-      RETURN_IF_ERROR(ListTree(dir + "/" + e.name, key_prefix + e.name + "/", keys));
+    } else if (kind == EntryKind::kDirectory) {
+      FileDescriptor child(
+          ::openat(dir_fd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!child.valid()) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;  // changed under us
+        return OsError("open directory", path + "/" + e.name, errno);
+      }
+      RETURN_IF_ERROR(
+          ListTreeAt(lister, child.get(), path + "/" + e.name, key_prefix + e.name + "/", keys));
     }
   }
   return Status::OK();
 }
 
-// Removes everything inside `dir` (not `dir` itself). Entries that vanish concurrently are fine.
-Status RemoveContents(const std::string& dir) {
+// Unlinks the lock file `name` in `dir_fd` if no one holds it (safe: lockers re-check the file
+// after locking). Returns true when removed.
+bool RemoveUnheldLockFile(int dir_fd, const char* name, int64_t older_than_ns) {
+  FileDescriptor fd(::openat(dir_fd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return false;
+  if (OfdLock(fd.get(), F_WRLCK, false) != 0) return false;  // held: a live writer or holder
+  struct stat mine, there;
+  if (::fstat(fd.get(), &mine) != 0 || !S_ISREG(mine.st_mode)) return false;
+  if (older_than_ns >= 0 && MtimeNs(mine) > older_than_ns) return false;
+  if (::fstatat(dir_fd, name, &there, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  if (mine.st_dev != there.st_dev || mine.st_ino != there.st_ino) return false;
+  return ::unlinkat(dir_fd, name, 0) == 0;
+}
+
+// Removes everything inside `dir_fd` (not the directory itself), never following a symlink:
+// symlinks are removed as links. Lock files of live holders are kept. Entries that vanish
+// concurrently are fine.
+Status RemoveContentsAt(int dir_fd, const std::string& path) {
   std::vector<Entry> entries;
-  RETURN_IF_ERROR(ReadEntries(dir, entries, /*listable_only=*/false));
+  RETURN_IF_ERROR(ReadEntriesAt(dir_fd, path, entries));
   for (const Entry& e : entries) {
-    std::string path = dir + "/" + e.name;
+    const std::string child_path = path + "/" + e.name;
     if (e.kind == EntryKind::kDirectory) {
-      RETURN_IF_ERROR(RemoveContents(path));
-      if (::rmdir(path.c_str()) != 0 && !IsMissingErrno(errno)) {
-        return OsError("rmdir", path, errno);
+      FileDescriptor child(
+          ::openat(dir_fd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!child.valid()) {
+        if (errno == ENOENT) continue;
+        return OsError("open directory", child_path, errno);
       }
-    } else if (::unlink(path.c_str()) != 0 && !IsMissingErrno(errno)) {
-      return OsError("unlink", path, errno);
+      RETURN_IF_ERROR(RemoveContentsAt(child.get(), child_path));
+      if (::unlinkat(dir_fd, e.name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT &&
+          errno != ENOTEMPTY && errno != EEXIST) {
+        return OsError("rmdir", child_path, errno);
+      }
+    } else if (std::string_view(e.name).starts_with(kLockPrefix)) {
+      RemoveUnheldLockFile(dir_fd, e.name.c_str(), -1);
+    } else if (::unlinkat(dir_fd, e.name.c_str(), 0) != 0 && errno != ENOENT) {
+      return OsError("unlink", child_path, errno);
+    }
+  }
+  return Status::OK();
+}
+
+// Removes stale ".zarrpp-" files under `dir_fd`; counts them in `removed`.
+Status RemoveStaleAt(int dir_fd, const std::string& path, int64_t older_than_ns,
+                     uint64_t& removed) {
+  std::vector<Entry> entries;
+  RETURN_IF_ERROR(ReadEntriesAt(dir_fd, path, entries));
+  for (const Entry& e : entries) {
+    if (e.kind == EntryKind::kDirectory) {
+      FileDescriptor child(
+          ::openat(dir_fd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!child.valid()) continue;
+      RETURN_IF_ERROR(RemoveStaleAt(child.get(), path + "/" + e.name, older_than_ns, removed));
+    } else if (e.kind == EntryKind::kFile &&
+               std::string_view(e.name).starts_with(kReservedPrefix)) {
+      if (RemoveUnheldLockFile(dir_fd, e.name.c_str(), older_than_ns)) ++removed;
     }
   }
   return Status::OK();
@@ -238,87 +531,83 @@ Status RemoveContents(const std::string& dir) {
 
 }  // namespace
 
-LocalStore::LocalStore(std::string root, LocalStoreOptions options)
-    : root_(std::move(root)), base_(root_ == "/" ? root_ : root_ + "/"), options_(options) {}
-
-Result<std::shared_ptr<LocalStore>> LocalStore::Open(std::string root, LocalStoreOptions options) {
-  if (root.empty()) return Status::InvalidArgument("LocalStore root path is empty");
-  std::error_code ec;
-  std::filesystem::path absolute = std::filesystem::absolute(root, ec);
-  if (ec) return Status::IOError("LocalStore root '" + root + "': " + ec.message());
-  std::string normalized = absolute.lexically_normal().string();
-  while (normalized.size() > 1 && normalized.back() == '/') normalized.pop_back();
-
-  struct stat st;
-  if (::stat(normalized.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) {
-      return Status::IOError("LocalStore root '" + normalized + "': " + ErrnoText(ENOTDIR));
-    }
-  } else if (errno == ENOENT) {
-    if (!options.create) {
-      return Status::NotFound("LocalStore root '" + normalized +
-                              "' does not exist (LocalStoreOptions::create is false)");
-    }
-    std::filesystem::create_directories(normalized, ec);
-    if (ec) return Status::IOError("create LocalStore root '" + normalized + "': " + ec.message());
-  } else {
-    return OsError("stat LocalStore root", normalized, errno);
-  }
-  return std::shared_ptr<LocalStore>(new LocalStore(std::move(normalized), options));
+namespace internal {
+void SetLocalStoreUsesOpenat2(bool use) {
+  g_use_openat2.store(use, std::memory_order_relaxed);
 }
-
-StoreCapabilities LocalStore::capabilities() const {
-  StoreCapabilities caps;
-  caps.partial_reads = true;
-  caps.set_range = true;
-  caps.atomic_set = true;
-  return caps;
-}
-
-std::string LocalStore::description() const {
-  return "file://" + root_;
-}
-
-std::string LocalStore::PathOf(std::string_view key) const {
-  std::string path;
-  path.reserve(base_.size() + key.size());
-  path += base_;
-  path += key;
-  return path;
-}
-
-std::mutex& LocalStore::StripeFor(std::string_view key) {
-  return stripes_[std::hash<std::string_view>{}(key) % kStripes];
-}
+}  // namespace internal
 
 namespace {
 
-// The file of a key opened for reading, and its size when opened.
+// Opens `rel` ("" or "." for the root) beneath `root_fd` for reading: symlinks are followed while
+// they stay beneath the root (all of them with `follow_outside`). -1 with errno EXDEV when the
+// path leaves the root.
+int OpenForRead(int root_fd, const std::string& rel, int flags, bool follow_outside,
+                const std::string& real_root) {
+  const char* path = rel.empty() ? "." : rel.c_str();
+  flags |= O_CLOEXEC;
+  if (follow_outside) return ::openat(root_fd, path, flags);
+  if (g_use_openat2.load(std::memory_order_relaxed)) {
+    int fd = Openat2(root_fd, path, flags, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (fd >= 0 || errno != ENOSYS) return fd;
+    g_use_openat2.store(false, std::memory_order_relaxed);
+  }
+  // Without openat2: open, then check where the opened file really is.
+  int fd = ::openat(root_fd, path, flags);
+  if (fd < 0) return fd;
+  char link[64];
+  std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  std::string target(PATH_MAX, '\0');
+  ssize_t n = ::readlink(link, target.data(), target.size());
+  bool beneath = false;
+  if (n > 0) {
+    target.resize(static_cast<size_t>(n));
+    beneath = real_root == "/" || target == real_root ||
+              (target.starts_with(real_root) && target[real_root.size()] == '/');
+  }
+  if (!beneath) {
+    ::close(fd);
+    errno = EXDEV;
+    return -1;
+  }
+  return fd;
+}
+
+// A value opened for reading: the descriptor (invalid when the key is missing) and its fstat,
+// taken under a shared OFD lock when `lock` (released when the descriptor closes).
 struct OpenedValue {
-  std::string path;
-  FileDescriptor fd{-1};
-  uint64_t size = 0;
+  FileDescriptor fd;
+  struct stat st {};
 };
 
-// Opens `path`, the file of `key`, into `v`. False when the key is missing (no file, or not a
-// regular file).
-Result<bool> OpenValue(std::string path, std::string_view key, OpenedValue& v) {
-  v.path = std::move(path);
-  const std::string& p = v.path;
-  FileDescriptor& fd = v.fd;
+Status OpenValue(int root_fd, std::string_view key, std::string_view op, bool follow_outside,
+                 const std::string& real_root, const std::string& root, bool lock, OpenedValue& v,
+                 bool dir_is_absent = false) {
   // O_NONBLOCK keeps a FIFO planted under the root from blocking the reader.
-  fd.Reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    if (IsMissingErrno(errno)) return false;
-    return OsError("open", p, errno).WithContext(KeyContext("get", key));
+  v.fd.Reset(
+      OpenForRead(root_fd, std::string(key), O_RDONLY | O_NONBLOCK, follow_outside, real_root));
+  if (!v.fd.valid()) {
+    const int err = errno;
+    if (err == ENOENT) return Status::OK();
+    return ResolveError(op, key, err, "", root);
   }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) {
-    return OsError("fstat", p, errno).WithContext(KeyContext("get", key));
+  if (lock) {
+    const int err = OfdLock(v.fd.get(), F_RDLCK, true);
+    if (err != 0 && err != ENOLCK && err != EOPNOTSUPP && err != EINVAL) {
+      return OsError("lock", root + "/" + std::string(key), err).WithContext(KeyContext(op, key));
+    }
   }
-  if (!S_ISREG(st.st_mode)) return false;
-  v.size = static_cast<uint64_t>(st.st_size);
-  return true;
+  if (::fstat(v.fd.get(), &v.st) != 0) {
+    return OsError("fstat", root + "/" + std::string(key), errno).WithContext(KeyContext(op, key));
+  }
+  if (S_ISDIR(v.st.st_mode)) {
+    // Reading a value's bytes where a directory stands is damage; asking whether a value is
+    // there is answered "no", since a directory is also what a prefix looks like.
+    if (!dir_is_absent) return IsADirectory(op, key);
+    v.fd.Reset(-1);
+  }
+  if (!S_ISREG(v.st.st_mode)) v.fd.Reset(-1);  // a FIFO or device is not a value
+  return Status::OK();
 }
 
 // Reads `dest.size()` bytes at `offset` of the open file into `dest` (skipped when null); the
@@ -354,14 +643,162 @@ Status ReadIntoPieces(int fd, const std::string& path, std::string_view key, uin
 
 }  // namespace
 
+class LocalStore::Lock final : public KeyLock {
+ public:
+  Lock(const LocalStore* store, std::string key, FileDescriptor dir, std::string name,
+       FileDescriptor fd)
+      : store_(store),
+        key_(std::move(key)),
+        dir_(std::move(dir)),
+        name_(std::move(name)),
+        fd_(std::move(fd)) {}
+  // Unlinks the lock file while still holding it, then releases it (closing fd_); a waiter that
+  // then gets the unlinked file sees it is no longer the directory's and tries again.
+  ~Lock() override { ::unlinkat(dir_.get(), name_.c_str(), 0); }
+  const std::string& key() const override { return key_; }
+  const LocalStore* store() const { return store_; }
+
+ private:
+  const LocalStore* store_;
+  std::string key_;
+  FileDescriptor dir_;
+  std::string name_;
+  FileDescriptor fd_;
+};
+
+class LocalStore::Reader final : public ValueReader {
+ public:
+  Reader(FileDescriptor fd, const struct stat& st, std::string key, std::string path)
+      : fd_(std::move(fd)),
+        key_(std::move(key)),
+        path_(std::move(path)),
+        size_(static_cast<uint64_t>(st.st_size)),
+        mtime_ns_(MtimeNs(st)),
+        generation_(GenerationOf(st)) {}
+  uint64_t size() const override { return size_; }
+  const Generation& generation() const override { return generation_; }
+  Result<bool> read(ByteRange range, Bytes& out) override {
+    ASSIGN_OR_RETURN(auto bounds, range.Resolve(size_, key_));
+    const SharedReadLock lock(fd_.get());
+    struct stat st;
+    if (::fstat(fd_.get(), &st) != 0) {
+      return OsError("fstat", path_, errno).WithContext(KeyContext("read", key_));
+    }
+    // Patched in place since the open (every write sets a fresh mtime): that version is gone.
+    if (static_cast<uint64_t>(st.st_size) != size_ || MtimeNs(st) != mtime_ns_) return false;
+    out.resize(bounds.second - bounds.first);
+    RETURN_IF_ERROR(ReadAt(fd_.get(), path_, key_, bounds.first, out, size_));
+    return true;
+  }
+
+ private:
+  FileDescriptor fd_;
+  std::string key_;
+  std::string path_;
+  uint64_t size_;
+  int64_t mtime_ns_;
+  Generation generation_;
+};
+
+LocalStore::LocalStore(std::string root, std::string real_root, int root_fd,
+                       LocalStoreOptions options)
+    : root_(std::move(root)),
+      real_root_(std::move(real_root)),
+      base_(root_ == "/" ? root_ : root_ + "/"),
+      root_fd_(root_fd),
+      options_(options) {}
+
+LocalStore::~LocalStore() {
+  ::close(root_fd_);
+}
+
+Result<std::shared_ptr<LocalStore>> LocalStore::Open(std::string root, LocalStoreOptions options) {
+  if (root.empty()) return Status::InvalidArgument("LocalStore root path is empty");
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(root, ec);
+  if (ec) return Status::IOError("LocalStore root '" + root + "': " + ec.message());
+  std::string normalized = absolute.lexically_normal().string();
+  while (normalized.size() > 1 && normalized.back() == '/') normalized.pop_back();
+
+  struct stat st;
+  if (::stat(normalized.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      return Status::IOError("LocalStore root '" + normalized + "': " + ErrnoText(ENOTDIR));
+    }
+  } else if (errno == ENOENT) {
+    if (!options.create) {
+      return Status::NotFound("LocalStore root '" + normalized +
+                              "' does not exist (LocalStoreOptions::create is false)");
+    }
+    std::filesystem::create_directories(normalized, ec);
+    if (ec) return Status::IOError("create LocalStore root '" + normalized + "': " + ec.message());
+  } else {
+    return OsError("stat LocalStore root", normalized, errno);
+  }
+  FileDescriptor fd(::open(normalized.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return OsError("open LocalStore root", normalized, errno);
+  std::string real_root = normalized;
+  if (char* real = ::realpath(normalized.c_str(), nullptr)) {
+    real_root = real;
+    std::free(real);
+  }
+  std::shared_ptr<LocalStore> store(
+      new LocalStore(std::move(normalized), std::move(real_root), fd.Release(), options));
+  if (options.remove_stale_temporaries_after.count() > 0 &&
+      ::access(store->root_.c_str(), W_OK) == 0) {
+    // Best effort: a failure to clean up must not stop the store from opening.
+    (void)store->RemoveStaleTemporaries(options.remove_stale_temporaries_after);
+  }
+  return store;
+}
+
+StoreCapabilities LocalStore::capabilities() const {
+  StoreCapabilities caps;
+  caps.partial_reads = true;
+  caps.set_range = true;
+  caps.atomic_set = true;
+  caps.generations = true;
+  caps.conditional_writes = true;
+  caps.key_locks = true;
+  return caps;
+}
+
+std::string LocalStore::description() const {
+  return "file://" + root_;
+}
+
+std::string LocalStore::PathOf(std::string_view key) const {
+  std::string path;
+  path.reserve(base_.size() + key.size());
+  path += base_;
+  path += key;
+  return path;
+}
+
+Status LocalStore::CheckHeld(std::string_view key, const KeyLock* held) const {
+  if (held == nullptr) return Status::OK();
+  const auto* mine = dynamic_cast<const Lock*>(held);
+  if (mine == nullptr || mine->store() != this) {
+    return Status::InvalidArgument(KeyContext("write", key) +
+                                   ": the held lock was not taken from this store");
+  }
+  if (mine->key() != key) {
+    return Status::InvalidArgument(KeyContext("write", key) + ": the held lock is of key '" +
+                                   mine->key() + "'");
+  }
+  return Status::OK();
+}
+
 Result<bool> LocalStore::get_into(std::string_view key, ByteRange range, Bytes& out) {
   RETURN_IF_ERROR(ValidateKey(key));
   OpenedValue v;
-  ASSIGN_OR_RETURN(bool found, OpenValue(PathOf(key), key, v));
-  if (!found) return false;
-  ASSIGN_OR_RETURN(auto bounds, range.Resolve(v.size, key));
+  RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
+                            root_, true, v));
+  if (!v.fd.valid()) return false;
+  const auto size = static_cast<uint64_t>(v.st.st_size);
+  ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
   out.resize(bounds.second - bounds.first);
-  RETURN_IF_ERROR(ReadAt(v.fd.get(), v.path, key, bounds.first, out, bounds.second));
+  RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, bounds.first, out, bounds.second));
   return true;
 }
 
@@ -369,11 +806,13 @@ Result<bool> LocalStore::get_scatter(std::string_view key,
                                      std::span<const MutableByteView> pieces) {
   RETURN_IF_ERROR(ValidateKey(key));
   OpenedValue v;
-  ASSIGN_OR_RETURN(bool found, OpenValue(PathOf(key), key, v));
-  if (!found) return false;
+  RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
+                            root_, true, v));
+  if (!v.fd.valid()) return false;
+  const auto size = static_cast<uint64_t>(v.st.st_size);
   const uint64_t expected = internal::PiecesSize(pieces);
-  if (v.size != expected) return internal::ScatterSizeMismatch(key, v.size, expected);
-  RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), v.path, key, v.size, pieces));
+  if (size != expected) return internal::ScatterSizeMismatch(key, size, expected);
+  RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), PathOf(key), key, size, pieces));
   return true;
 }
 
@@ -381,196 +820,424 @@ Result<std::optional<uint64_t>> LocalStore::get_within(std::string_view key,
                                                        std::span<const MutableByteView> pieces) {
   RETURN_IF_ERROR(ValidateKey(key));
   OpenedValue v;
-  ASSIGN_OR_RETURN(bool found, OpenValue(PathOf(key), key, v));
-  if (!found) return std::optional<uint64_t>();
-  if (v.size <= internal::PiecesSize(pieces)) {
-    RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), v.path, key, v.size, pieces));
+  RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
+                            root_, true, v));
+  if (!v.fd.valid()) return std::optional<uint64_t>();
+  const auto size = static_cast<uint64_t>(v.st.st_size);
+  if (size <= internal::PiecesSize(pieces)) {
+    RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), PathOf(key), key, size, pieces));
   }
-  return std::optional<uint64_t>(v.size);
+  return std::optional<uint64_t>(size);
+}
+
+Result<ReadResult> LocalStore::get_if(std::string_view key, ByteRange range, Bytes& out,
+                                      const Generation* if_equal) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  OpenedValue v;
+  RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
+                            root_, true, v));
+  ReadResult r;
+  r.generation = v.fd.valid() ? GenerationOf(v.st) : Generation::Absent();
+  if (if_equal != nullptr && !(*if_equal == r.generation)) {
+    r.condition_met = false;
+    return r;
+  }
+  if (!v.fd.valid()) return r;
+  const auto size = static_cast<uint64_t>(v.st.st_size);
+  ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
+  out.resize(bounds.second - bounds.first);
+  RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, bounds.first, out, bounds.second));
+  r.found = true;
+  return r;
+}
+
+Result<Generation> LocalStore::generation(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  OpenedValue v;
+  RETURN_IF_ERROR(OpenValue(root_fd_, key, "generation", options_.follow_symlinks_outside_root,
+                            real_root_, root_, false, v, /*dir_is_absent=*/true));
+  return v.fd.valid() ? GenerationOf(v.st) : Generation::Absent();
+}
+
+Result<std::unique_ptr<ValueReader>> LocalStore::open_reader(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  OpenedValue v;
+  RETURN_IF_ERROR(OpenValue(root_fd_, key, "open_reader", options_.follow_symlinks_outside_root,
+                            real_root_, root_, true, v));
+  if (!v.fd.valid()) return std::unique_ptr<ValueReader>();
+  OfdLock(v.fd.get(), F_UNLCK, false);
+  return std::unique_ptr<ValueReader>(
+      new Reader(std::move(v.fd), v.st, std::string(key), PathOf(key)));
+}
+
+Result<std::optional<uint64_t>> LocalStore::size(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  OpenedValue v;
+  RETURN_IF_ERROR(OpenValue(root_fd_, key, "size", options_.follow_symlinks_outside_root,
+                            real_root_, root_, false, v, /*dir_is_absent=*/true));
+  if (!v.fd.valid()) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(static_cast<uint64_t>(v.st.st_size));
+}
+
+Result<bool> LocalStore::exists(std::string_view key) {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> value_size, size(key));
+  return value_size.has_value();
+}
+
+Result<std::unique_ptr<LocalStore::Lock>> LocalStore::LockAt(int dir_fd, std::string_view key,
+                                                             std::string_view op) {
+  const std::string name = LockName(SplitKey(key).second);
+  const std::string path = PathOf(key) + " (lock file " + name + ")";
+  for (;;) {
+    FileDescriptor fd(::openat(dir_fd, name.c_str(),
+                               O_CREAT | O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666));
+    if (!fd.valid()) {
+      if (errno == ENOENT) return std::unique_ptr<Lock>();  // the directory was removed
+      return OsError("open lock file", path, errno).WithContext(KeyContext(op, key));
+    }
+    if (int err = OfdLock(fd.get(), F_WRLCK, true); err != 0) {
+      return OsError("lock", path, err).WithContext(KeyContext(op, key));
+    }
+    // The previous holder may have unlinked the file we waited on: lock the directory's one.
+    struct stat mine, there;
+    if (::fstat(fd.get(), &mine) != 0) {
+      return OsError("fstat", path, errno).WithContext(KeyContext(op, key));
+    }
+    if (::fstatat(dir_fd, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      return OsError("stat", path, errno).WithContext(KeyContext(op, key));
+    }
+    if (mine.st_dev != there.st_dev || mine.st_ino != there.st_ino) continue;
+    FileDescriptor dir(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+    if (!dir.valid()) return OsError("dup", path, errno).WithContext(KeyContext(op, key));
+    return std::make_unique<Lock>(this, std::string(key), std::move(dir), name, std::move(fd));
+  }
+}
+
+Result<std::unique_ptr<KeyLock>> LocalStore::lock(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  const std::string_view parent = SplitKey(key).first;
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    DirResult dir = OpenDirBeneath(root_fd_, parent, /*create=*/true, options_.fsync);
+    if (dir.err == ENOENT) continue;  // an erase removed a directory being created
+    if (dir.err != 0) return ResolveError("lock", key, dir.err, dir.component, root_);
+    ASSIGN_OR_RETURN(std::unique_ptr<Lock> held, LockAt(dir.fd.get(), key, "lock"));
+    if (held) return std::unique_ptr<KeyLock>(std::move(held));
+  }
+  return Status::IOError(KeyContext("lock", key) + ": its directory kept vanishing");
 }
 
 Status LocalStore::set(std::string_view key, ByteView value) {
   const ByteView one[] = {value};
-  return set_gather(key, one);
+  return WriteValue(key, one, {}, "set").status();
 }
 
 Status LocalStore::set_gather(std::string_view key, std::span<const ByteView> pieces) {
-  RETURN_IF_ERROR(ValidateKey(key));
-  const std::string path = PathOf(key);
-  std::lock_guard lock(StripeFor(key));
-  for (int attempt = 1;; ++attempt) {
-    bool retry = false;
-    Status s = SetOnce(path, pieces, retry);
-    if (!retry || attempt == kMaxSetAttempts) return s.WithContext(KeyContext("set", key));
-  }
+  return WriteValue(key, pieces, {}, "set").status();
 }
 
-// One attempt of set(): temporary file, write, (fsync), close, rename. Sets `retry` when the
-// attempt failed only because a directory on the path vanished or was missing.
-Status LocalStore::SetOnce(const std::string& path, std::span<const ByteView> pieces, bool& retry) {
-  const std::string dir = ParentOf(path);
-  std::string tmp = dir + "/" + TempName();
-  FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-  std::vector<std::string> created_dirs;
-  if (!fd.valid()) {
-    if (errno == EEXIST) {
-      retry = true;
-      return OsError("create temporary", tmp, EEXIST);
-    }
-    if (errno != ENOENT) return OsError("create temporary", tmp, errno);
-    // The first write under a new directory: create the missing ancestors, deepest last.
-    std::vector<std::string> missing;
-    for (std::string d = dir; d.size() > root_.size(); d = ParentOf(d)) {
-      if (::mkdir(d.c_str(), 0777) == 0) {
-        created_dirs.push_back(d);
-        break;
-      }
-      if (errno == EEXIST) break;
-      if (errno != ENOENT) return OsError("mkdir", d, errno);
-      missing.push_back(d);
-    }
-    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-      if (::mkdir(it->c_str(), 0777) != 0 && errno != EEXIST) {
-        if (errno == ENOENT) retry = true;  // a concurrent erase removed an ancestor
-        return OsError("mkdir", *it, errno);
-      }
-      created_dirs.push_back(*it);
-    }
-    fd.Reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-    if (!fd.valid()) {
-      if (errno == ENOENT || errno == EEXIST) retry = true;
-      return OsError("create temporary", tmp, errno);
-    }
-  }
+Result<std::optional<Generation>> LocalStore::set_if(std::string_view key,
+                                                     std::span<const ByteView> pieces,
+                                                     const WriteConditions& conditions) {
+  return WriteValue(key, pieces, conditions, "set");
+}
 
-  auto fail = [&](Status s) {
-    if (fd.valid()) fd.Close();
-    ::unlink(tmp.c_str());
-    return s;
-  };
-  for (const ByteView& piece : pieces) {
-    Status s = WriteAll(fd.get(), piece, tmp);
-    if (!s.ok()) return fail(s);
+Result<std::optional<Generation>> LocalStore::WriteValue(std::string_view key,
+                                                         std::span<const ByteView> pieces,
+                                                         const WriteConditions& conditions,
+                                                         std::string_view op) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  RETURN_IF_ERROR(CheckHeld(key, conditions.held));
+  const auto [parent, name_view] = SplitKey(key);
+  const std::string name(name_view);
+  const std::string ctx = KeyContext(op, key);
+  const std::string dir_path = parent.empty() ? root_ : PathOf(parent);
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    DirResult dir = OpenDirBeneath(root_fd_, parent, /*create=*/true, options_.fsync);
+    if (dir.err == ENOENT) continue;  // an erase removed a directory being created
+    if (dir.err != 0) return ResolveError(op, key, dir.err, dir.component, root_);
+    std::unique_ptr<Lock> own;
+    if (conditions.held == nullptr) {
+      ASSIGN_OR_RETURN(own, LockAt(dir.fd.get(), key, op));
+      if (!own) continue;
+    }
+    struct stat current;
+    int64_t previous_mtime = 0;
+    Generation now = Generation::Absent();
+    if (::fstatat(dir.fd.get(), name.c_str(), &current, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(current.st_mode)) return IsADirectory(op, key);
+      previous_mtime = MtimeNs(current);
+      now = GenerationOf(current);
+    } else if (errno != ENOENT) {
+      return OsError("stat", PathOf(key), errno).WithContext(ctx);
+    }
+    if (conditions.if_equal && !(*conditions.if_equal == now)) return std::optional<Generation>();
+
+    const std::string tmp = TempName();
+    const std::string tmp_path = dir_path + "/" + tmp;
+    FileDescriptor fd(::openat(dir.fd.get(), tmp.c_str(),
+                               O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+    if (!fd.valid()) {
+      if (errno == ENOENT || errno == EEXIST) continue;
+      return OsError("create temporary", tmp_path, errno).WithContext(ctx);
+    }
+    // Held until the rename, so RemoveStaleTemporaries can tell this live temporary from a
+    // crashed writer's.
+    OfdLock(fd.get(), F_WRLCK, false);
+    auto fail = [&](Status s) {
+      ::unlinkat(dir.fd.get(), tmp.c_str(), 0);
+      return s.WithContext(ctx);
+    };
+    uint64_t at = 0;
+    for (const ByteView& piece : pieces) {
+      Status s = WriteAll(fd.get(), piece, at, tmp_path);
+      if (!s.ok()) return fail(s);
+      at += piece.size();
+    }
+    if (int err = SetMtime(fd.get(), FreshMtimeNs(previous_mtime)); err != 0) {
+      return fail(OsError("futimens", tmp_path, err));
+    }
+    if (options_.fsync && ::fsync(fd.get()) != 0) return fail(OsError("fsync", tmp_path, errno));
+    if (::renameat(dir.fd.get(), tmp.c_str(), dir.fd.get(), name.c_str()) != 0) {
+      const int err = errno;
+      ::unlinkat(dir.fd.get(), tmp.c_str(), 0);
+      // ENOENT: an erase_prefix removed the temporary or its directory under us.
+      if (err == ENOENT) continue;
+      if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) return IsADirectory(op, key);
+      return Status::IOError(ctx + ": rename '" + tmp_path + "' over '" + PathOf(key) +
+                             "': " + ErrnoText(err));
+    }
+    struct stat written;
+    if (::fstat(fd.get(), &written) != 0)
+      return OsError("fstat", PathOf(key), errno).WithContext(ctx);
+    if (fd.Close() != 0) return OsError("close", PathOf(key), errno).WithContext(ctx);
+    if (options_.fsync && ::fsync(dir.fd.get()) != 0) {
+      return OsError("fsync directory", dir_path, errno).WithContext(ctx);
+    }
+    return std::optional<Generation>(GenerationOf(written));
   }
-  if (options_.fsync && ::fsync(fd.get()) != 0) return fail(OsError("fsync", tmp, errno));
-  if (fd.Close() != 0) return fail(OsError("close", tmp, errno));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    // ENOENT: an erase_prefix removed the temporary or its directory under us.
-    if (err == ENOENT) retry = true;
-    return Status::IOError("rename '" + tmp + "' over '" + path + "': " + ErrnoText(err));
-  }
-  if (options_.fsync) {
-    RETURN_IF_ERROR(FsyncDirectory(dir));
-    for (const std::string& d : created_dirs) RETURN_IF_ERROR(FsyncDirectory(ParentOf(d)));
-  }
-  return Status::OK();
+  return Status::IOError(ctx + ": its directory kept vanishing");
 }
 
 Status LocalStore::set_range(std::string_view key, uint64_t offset, ByteView value) {
+  const RangeWrite write{offset, value};
+  return Patch(key, std::span<const RangeWrite>(&write, 1), {}, "set_range").status();
+}
+
+Result<std::optional<Generation>> LocalStore::patch_if(std::string_view key,
+                                                       std::span<const RangeWrite> writes,
+                                                       const WriteConditions& conditions) {
+  return Patch(key, writes, conditions, "patch");
+}
+
+Result<std::optional<Generation>> LocalStore::Patch(std::string_view key,
+                                                    std::span<const RangeWrite> writes,
+                                                    const WriteConditions& conditions,
+                                                    std::string_view op) {
   RETURN_IF_ERROR(ValidateKey(key));
+  RETURN_IF_ERROR(CheckHeld(key, conditions.held));
+  const auto [parent, name_view] = SplitKey(key);
+  const std::string name(name_view);
   const std::string path = PathOf(key);
-  const std::string context = KeyContext("set_range", key);
-  std::lock_guard lock(StripeFor(key));
-  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK));
+  const std::string ctx = KeyContext(op, key);
+  auto missing = [&]() -> Result<std::optional<Generation>> {
+    if (conditions.if_equal && !conditions.if_equal->absent()) return std::optional<Generation>();
+    return Status::FailedPrecondition(ctx + ": the key does not exist");
+  };
+  DirResult dir = OpenDirBeneath(root_fd_, parent, /*create=*/false, false);
+  if (dir.err == ENOENT) return missing();
+  if (dir.err != 0) return ResolveError(op, key, dir.err, dir.component, root_);
+  FileDescriptor fd(
+      ::openat(dir.fd.get(), name.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) {
-    if (IsMissingErrno(errno) || errno == EISDIR) {
-      return Status::FailedPrecondition(context + ": the key does not exist");
+    const int err = errno;
+    if (err == ENOENT) return missing();
+    if (err == ELOOP) {
+      return Status::FailedPrecondition(ctx +
+                                        ": the key is a symbolic link; LocalStore never "
+                                        "writes through symbolic links");
     }
-    return OsError("open", path, errno).WithContext(context);
+    if (err == EISDIR) return IsADirectory(op, key);
+    return OsError("open", path, err).WithContext(ctx);
+  }
+  if (int err = OfdLock(fd.get(), F_WRLCK, true);
+      err != 0 && err != ENOLCK && err != EOPNOTSUPP && err != EINVAL) {
+    return OsError("lock", path, err).WithContext(ctx);
   }
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return OsError("fstat", path, errno).WithContext(context);
+  if (::fstat(fd.get(), &st) != 0) return OsError("fstat", path, errno).WithContext(ctx);
   if (!S_ISREG(st.st_mode)) {
-    return Status::FailedPrecondition(context + ": '" + path + "' is not a regular file");
+    return Status::FailedPrecondition(ctx + ": '" + path + "' is not a regular file");
+  }
+  if (conditions.if_equal && !(*conditions.if_equal == GenerationOf(st))) {
+    return std::optional<Generation>();
   }
   const auto file_size = static_cast<uint64_t>(st.st_size);
-  if (offset > file_size || value.size() > file_size - offset) {
-    return Status::InvalidArgument(context + ": offset " + std::to_string(offset) + " + length " +
-                                   std::to_string(value.size()) + " passes the value's end " +
-                                   std::to_string(file_size));
-  }
-  size_t done = 0;
-  while (done < value.size()) {
-    ssize_t n = ::pwrite(fd.get(), value.data() + done, value.size() - done,
-                         static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return OsError("pwrite", path, errno).WithContext(context);
+  bool any = false;
+  for (const RangeWrite& w : writes) {
+    if (w.offset > file_size || w.bytes.size() > file_size - w.offset) {
+      return Status::InvalidArgument(ctx + ": offset " + std::to_string(w.offset) + " + length " +
+                                     std::to_string(w.bytes.size()) + " passes the value's end " +
+                                     std::to_string(file_size));
     }
-    done += static_cast<size_t>(n);
+    any = any || !w.bytes.empty();
+  }
+  if (!any) return std::optional<Generation>(GenerationOf(st));
+  for (const RangeWrite& w : writes) {
+    RETURN_IF_ERROR_CTX(WriteAll(fd.get(), w.bytes, w.offset, path), ctx);
+  }
+  if (int err = SetMtime(fd.get(), FreshMtimeNs(MtimeNs(st))); err != 0) {
+    return OsError("futimens", path, err).WithContext(ctx);
   }
   if (options_.fsync && ::fsync(fd.get()) != 0) {
-    return OsError("fsync", path, errno).WithContext(context);
+    return OsError("fsync", path, errno).WithContext(ctx);
   }
-  if (fd.Close() != 0) return OsError("close", path, errno).WithContext(context);
-  return Status::OK();
+  struct stat written;
+  if (::fstat(fd.get(), &written) != 0) return OsError("fstat", path, errno).WithContext(ctx);
+  if (fd.Close() != 0) return OsError("close", path, errno).WithContext(ctx);
+  return std::optional<Generation>(GenerationOf(written));
 }
 
-namespace {
-
-// Removes `dir` and then its ancestors while they are empty, stopping before `root`.
-void RemoveEmptyDirectories(std::string dir, const std::string& root) {
-  while (dir.size() > root.size() && dir.starts_with(root)) {
-    if (::rmdir(dir.c_str()) != 0) return;  // not empty (or already gone): stop
-    dir = ParentOf(dir);
+void LocalStore::RemoveEmptyDirectories(std::string rel) const {
+  while (!rel.empty()) {
+    const auto [parent, name] = SplitKey(rel);
+    DirResult dir = OpenDirBeneath(root_fd_, parent, /*create=*/false, false);
+    if (dir.err != 0) return;
+    // Not empty (or already gone): stop.
+    if (::unlinkat(dir.fd.get(), std::string(name).c_str(), AT_REMOVEDIR) != 0) return;
+    rel = std::string(parent);
   }
 }
-
-}  // namespace
 
 Status LocalStore::erase(std::string_view key) {
+  return erase_if(key, {}).status();
+}
+
+Result<bool> LocalStore::erase_if(std::string_view key, const WriteConditions& conditions) {
   RETURN_IF_ERROR(ValidateKey(key));
-  const std::string path = PathOf(key);
-  std::lock_guard lock(StripeFor(key));
-  if (::unlink(path.c_str()) != 0) {
-    // A directory is not a value, so there is nothing to erase.
-    if (IsMissingErrno(errno) || errno == EISDIR) return Status::OK();
-    return OsError("unlink", path, errno).WithContext(KeyContext("erase", key));
+  RETURN_IF_ERROR(CheckHeld(key, conditions.held));
+  const auto [parent, name_view] = SplitKey(key);
+  const std::string name(name_view);
+  const std::string ctx = KeyContext("erase", key);
+  const bool absent_ok = !conditions.if_equal || conditions.if_equal->absent();
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    DirResult dir = OpenDirBeneath(root_fd_, parent, /*create=*/false, false);
+    if (dir.err == ENOENT) return absent_ok;
+    if (dir.err != 0) return ResolveError("erase", key, dir.err, dir.component, root_);
+    struct stat current;
+    if (::fstatat(dir.fd.get(), name.c_str(), &current, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) return OsError("stat", PathOf(key), errno).WithContext(ctx);
+      // Absent: an unconditional erase is done without locking.
+      if (!conditions.if_equal) return true;
+    } else if (S_ISDIR(current.st_mode)) {
+      // A directory is a prefix, not a value: there is nothing to erase.
+      return absent_ok;
+    }
+    std::unique_ptr<Lock> own;
+    if (conditions.held == nullptr) {
+      ASSIGN_OR_RETURN(own, LockAt(dir.fd.get(), key, "erase"));
+      if (!own) continue;
+    }
+    Generation now = Generation::Absent();
+    if (::fstatat(dir.fd.get(), name.c_str(), &current, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(current.st_mode)) return absent_ok;
+      now = GenerationOf(current);
+    } else if (errno != ENOENT) {
+      return OsError("stat", PathOf(key), errno).WithContext(ctx);
+    }
+    if (now.absent()) return absent_ok;
+    if (conditions.if_equal && !(*conditions.if_equal == now)) return false;
+    if (::unlinkat(dir.fd.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+      return OsError("unlink", PathOf(key), errno).WithContext(ctx);
+    }
+    own.reset();  // removes the lock file, so the directory can be empty
+    RemoveEmptyDirectories(std::string(parent));
+    return true;
   }
-  RemoveEmptyDirectories(ParentOf(path), root_);
-  return Status::OK();
+  return Status::IOError(ctx + ": its directory kept vanishing");
 }
 
 Status LocalStore::erase_prefix(std::string_view prefix) {
   RETURN_IF_ERROR(ValidatePrefix(prefix));
-  const std::string context = "erase_prefix '" + std::string(prefix) + "'";
-  if (prefix.empty()) return RemoveContents(root_).WithContext(context);
-  const std::string dir = PathOf(prefix.substr(0, prefix.size() - 1));
-  struct stat st;
-  if (::lstat(dir.c_str(), &st) != 0) {
-    if (IsMissingErrno(errno)) return Status::OK();
-    return OsError("lstat", dir, errno).WithContext(context);
+  const std::string ctx = "erase_prefix '" + std::string(prefix) + "'";
+  if (prefix.empty()) {
+    FileDescriptor root(::openat(root_fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) return OsError("open", root_, errno).WithContext(ctx);
+    return RemoveContentsAt(root.get(), root_).WithContext(ctx);
   }
-  // A file at "a" is the key "a", which does not start with the prefix "a/".
-  if (!S_ISDIR(st.st_mode)) return Status::OK();
-  RETURN_IF_ERROR_CTX(RemoveContents(dir), context);
-  RemoveEmptyDirectories(dir, root_);
+  const std::string_view rel = prefix.substr(0, prefix.size() - 1);
+  const auto [parent, name_view] = SplitKey(rel);
+  const std::string name(name_view);
+  DirResult dir = OpenDirBeneath(root_fd_, parent, /*create=*/false, false);
+  // No directory, or a file on the way: nothing is stored under the prefix.
+  if (dir.err == ENOENT || dir.err == ENOTDIR) return Status::OK();
+  if (dir.err != 0) return ResolveError("erase_prefix", prefix, dir.err, dir.component, root_);
+  struct stat st;
+  if (::fstatat(dir.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return Status::OK();
+    return OsError("stat", PathOf(rel), errno).WithContext(ctx);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    // The keys under a symlinked directory go with the link; what it points to is never touched.
+    if (::unlinkat(dir.fd.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+      return OsError("unlink", PathOf(rel), errno).WithContext(ctx);
+    }
+  } else if (S_ISDIR(st.st_mode)) {
+    FileDescriptor sub(
+        ::openat(dir.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub.valid()) {
+      if (errno == ENOENT) return Status::OK();
+      return OsError("open directory", PathOf(rel), errno).WithContext(ctx);
+    }
+    RETURN_IF_ERROR_CTX(RemoveContentsAt(sub.get(), PathOf(rel)), ctx);
+    ::unlinkat(dir.fd.get(), name.c_str(), AT_REMOVEDIR);  // may hold a live lock file
+  } else {
+    // A file at "a" is the key "a", which does not start with the prefix "a/".
+    return Status::OK();
+  }
+  RemoveEmptyDirectories(std::string(parent));
   return Status::OK();
 }
 
 Result<std::vector<std::string>> LocalStore::list_prefix(std::string_view prefix) {
   RETURN_IF_ERROR(ValidatePrefix(prefix));
+  const std::string ctx = "list_prefix '" + std::string(prefix) + "'";
   std::vector<std::string> keys;
-  const std::string dir = prefix.empty() ? root_ : PathOf(prefix.substr(0, prefix.size() - 1));
-  RETURN_IF_ERROR_CTX(ListTree(dir, std::string(prefix), keys),
-                      "list_prefix '" + std::string(prefix) + "'");
+  const std::string rel(prefix.empty() ? std::string_view() : prefix.substr(0, prefix.size() - 1));
+  FileDescriptor dir(OpenForRead(root_fd_, rel, O_RDONLY | O_DIRECTORY,
+                                 options_.follow_symlinks_outside_root, real_root_));
+  if (!dir.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return keys;
+    return ResolveError("list_prefix", prefix, errno, "", root_);
+  }
+  const Lister lister{root_fd_, options_.follow_symlinks_outside_root, real_root_};
+  RETURN_IF_ERROR_CTX(
+      ListTreeAt(lister, dir.get(), rel.empty() ? root_ : PathOf(rel), std::string(prefix), keys),
+      ctx);
   std::sort(keys.begin(), keys.end());
   return keys;
 }
 
 Result<DirListing> LocalStore::list_dir(std::string_view prefix) {
   RETURN_IF_ERROR(ValidatePrefix(prefix));
-  const std::string dir = prefix.empty() ? root_ : PathOf(prefix.substr(0, prefix.size() - 1));
-  std::vector<Entry> entries;
-  RETURN_IF_ERROR_CTX(ReadEntries(dir, entries, /*listable_only=*/true),
-                      "list_dir '" + std::string(prefix) + "'");
+  const std::string ctx = "list_dir '" + std::string(prefix) + "'";
   DirListing listing;
-  for (Entry& e : entries) {
-    if (e.kind == EntryKind::kFile) {
+  const std::string rel(prefix.empty() ? std::string_view() : prefix.substr(0, prefix.size() - 1));
+  FileDescriptor dir(OpenForRead(root_fd_, rel, O_RDONLY | O_DIRECTORY,
+                                 options_.follow_symlinks_outside_root, real_root_));
+  if (!dir.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return listing;
+    return ResolveError("list_dir", prefix, errno, "", root_);
+  }
+  std::vector<Entry> entries;
+  RETURN_IF_ERROR_CTX(ReadEntriesAt(dir.get(), rel.empty() ? root_ : PathOf(rel), entries), ctx);
+  const Lister lister{root_fd_, options_.follow_symlinks_outside_root, real_root_};
+  for (const Entry& e : entries) {
+    if (!IsListableName(e.name)) continue;
+    const EntryKind kind = lister.Kind(e, std::string(prefix) + e.name);
+    if (kind == EntryKind::kFile) {
       listing.keys.push_back(std::string(prefix) + e.name);
-    } else if (e.kind == EntryKind::kDirectory) {
+    } else if (kind == EntryKind::kDirectory) {
       listing.prefixes.push_back(std::string(prefix) + e.name + "/");
     }
   }
@@ -579,21 +1246,17 @@ Result<DirListing> LocalStore::list_dir(std::string_view prefix) {
   return listing;
 }
 
-Result<std::optional<uint64_t>> LocalStore::size(std::string_view key) {
-  RETURN_IF_ERROR(ValidateKey(key));
-  const std::string path = PathOf(key);
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (IsMissingErrno(errno)) return std::optional<uint64_t>();
-    return OsError("stat", path, errno).WithContext(KeyContext("size", key));
-  }
-  if (!S_ISREG(st.st_mode)) return std::optional<uint64_t>();
-  return std::optional<uint64_t>(static_cast<uint64_t>(st.st_size));
-}
-
-Result<bool> LocalStore::exists(std::string_view key) {
-  ASSIGN_OR_RETURN(std::optional<uint64_t> value_size, size(key));
-  return value_size.has_value();
+Result<uint64_t> LocalStore::RemoveStaleTemporaries(std::chrono::seconds older_than) {
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t threshold = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec -
+                            static_cast<int64_t>(older_than.count()) * 1000000000;
+  FileDescriptor root(::openat(root_fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return OsError("open", root_, errno);
+  uint64_t removed = 0;
+  RETURN_IF_ERROR_CTX(RemoveStaleAt(root.get(), root_, threshold, removed),
+                      "remove stale temporaries of " + description());
+  return removed;
 }
 
 }  // namespace zarrpp

@@ -256,8 +256,8 @@ Result<std::optional<Generation>> MemoryStore::patch_if(std::string_view key,
                                                         const WriteConditions& conditions) {
   RETURN_IF_ERROR(ValidateKey(key));
   RETURN_IF_ERROR(CheckHeld(key, conditions.held));
+  // Patches do not wait for key locks (as in every store): condition them on a generation.
   std::unique_lock lock(mu_);
-  AwaitUnlocked(lock, key, conditions.held);
   auto it = values_.find(key);
   if (it == values_.end()) {
     if (conditions.if_equal && !conditions.if_equal->absent()) return std::optional<Generation>();

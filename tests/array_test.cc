@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <thread>
@@ -355,6 +357,30 @@ TEST(ArrayErrors, CreateRefusesExistingNodeUnlessOverwrite) {
   ow.overwrite = true;
   ASSERT_TRUE(Array::Create(store, "a", m, ow).ok());
   EXPECT_FALSE(*store->exists("a/c/0"));
+}
+
+TEST(ArrayErrors, CreateWithOverwriteNeverDeletesOutsideALocalStoresRoot) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("zarrpp_array_contain_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "outside" / "c");
+  std::ofstream(dir / "outside" / "zarr.json") << "{}";
+  std::ofstream(dir / "outside" / "c" / "0") << "precious";
+  auto opened = LocalStore::Open((dir / "root").string());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::shared_ptr<Store> store = *opened;
+  fs::create_symlink(dir / "outside", dir / "root" / "a");
+  auto m = Meta({4}, {4}, DataType(DataTypeId::kUInt8), Json::parse(R"(["bytes"])"));
+  // Below the link: refused, since reading the link's metadata would leave the root.
+  EXPECT_FALSE(Array::Create(store, "a/b", m, CreateOptions{.overwrite = true}).ok());
+  // At the link: the link goes, a real array takes its place.
+  ASSERT_TRUE(Array::Create(store, "a", m, CreateOptions{.overwrite = true}).ok());
+  EXPECT_FALSE(fs::is_symlink(dir / "root" / "a"));
+  EXPECT_TRUE(fs::exists(dir / "outside" / "zarr.json"));
+  std::ifstream in(dir / "outside" / "c" / "0");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious");
+  fs::remove_all(dir);
 }
 
 TEST(ArrayErrors, BadMetadataIsRefusedAndNothingIsWritten) {

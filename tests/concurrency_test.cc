@@ -240,6 +240,125 @@ INSTANTIATE_TEST_SUITE_P(
                       RaceCase{"local_fixed_end", true, false, "end", false}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// --- Retries, with the interference injected -------------------------------------------------
+
+// A store whose readers report their version gone (as if the shard were replaced between every
+// two reads) on every attempt, and whose conditional writes fail the first `failing_writes`
+// times (as if a writer that does not lock had replaced the value in between).
+class InterferingStore : public CountingStore {
+ public:
+  using CountingStore::CountingStore;
+  bool readers_gone = false;
+  int failing_writes = 0;
+
+  Result<std::unique_ptr<ValueReader>> open_reader(std::string_view key) override {
+    ASSIGN_OR_RETURN(std::unique_ptr<ValueReader> r, CountingStore::open_reader(key));
+    if (!r || !readers_gone) return r;
+    return std::unique_ptr<ValueReader>(new GoneAfterFirstRead(std::move(r)));
+  }
+  Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
+                                           const WriteConditions& c) override {
+    if (c.if_equal && Fail()) return std::optional<Generation>();
+    return CountingStore::set_if(key, pieces, c);
+  }
+  Result<std::optional<Generation>> patch_if(std::string_view key,
+                                             std::span<const RangeWrite> writes,
+                                             const WriteConditions& c) override {
+    if (c.if_equal && Fail()) return std::optional<Generation>();
+    return CountingStore::patch_if(key, writes, c);
+  }
+  Result<bool> erase_if(std::string_view key, const WriteConditions& c) override {
+    if (c.if_equal && Fail()) return false;
+    return CountingStore::erase_if(key, c);
+  }
+
+ private:
+  // Serves the first read (the index), then reports the version gone.
+  class GoneAfterFirstRead final : public ValueReader {
+   public:
+    explicit GoneAfterFirstRead(std::unique_ptr<ValueReader> inner) : inner_(std::move(inner)) {}
+    uint64_t size() const override { return inner_->size(); }
+    const Generation& generation() const override { return inner_->generation(); }
+    Result<bool> read(ByteRange range, Bytes& out) override {
+      if (reads_++ > 0) return false;
+      return inner_->read(range, out);
+    }
+
+   private:
+    std::unique_ptr<ValueReader> inner_;
+    int reads_ = 0;
+  };
+  bool Fail() {
+    std::lock_guard l(mu_);
+    if (failing_writes <= 0) return false;
+    --failing_writes;
+    return true;
+  }
+  std::mutex mu_;
+};
+
+std::shared_ptr<Array> RetryArray(std::shared_ptr<Store> store, const char* inner_chain) {
+  ArrayMetadata m;
+  m.shape = {32, 32};
+  m.chunk_shape = {32, 32};
+  m.data_type = DataType(DataTypeId::kUInt32);
+  m.fill_value = FillValue::Zero(m.data_type);
+  m.codecs = std::string(inner_chain) == "zstd"
+                 ? ShardingOf(Json::array({kBytes, kZstd}), "end")
+                 : (std::string(inner_chain) == "fixed" ? ShardingOf(Json::array({kBytes}), "start")
+                                                        : Json::array({kBytes, kZstd}));
+  if (std::string(inner_chain) == "chunked") m.chunk_shape = {16, 16};
+  CreateOptions create;
+  create.overwrite = true;
+  auto a = Array::Create(std::move(store), "r", m, create);
+  EXPECT_TRUE(a.ok()) << a.status();
+  return a.ok() ? *a : nullptr;
+}
+
+TEST(ShardRetries, ReadOfAShardReplacedUnderEveryReaderFallsBackToOneWholeRead) {
+  auto store = std::make_shared<InterferingStore>(MemoryStore::Create());
+  auto a = RetryArray(store, "zstd");
+  std::vector<uint32_t> all(32 * 32);
+  for (uint32_t i = 0; i < all.size(); ++i) all[i] = i + 1;
+  ASSERT_TRUE(a->Write(Region::All({32, 32}), std::span<const uint32_t>(all)).ok());
+  store->readers_gone = true;
+  store->reset();
+  std::vector<uint32_t> got(64);
+  ASSERT_TRUE(a->Read(Region{{8, 16}, {8, 8}}, std::span<uint32_t>(got)).ok());
+  for (uint32_t i = 0; i < 8; ++i) {
+    for (uint32_t j = 0; j < 8; ++j) EXPECT_EQ(got[i * 8 + j], (8 + i) * 32 + 16 + j + 1);
+  }
+  const auto c = store->counters();
+  EXPECT_EQ(c.open_reader, 8u);  // every attempt opened a version that was then gone
+  EXPECT_EQ(c.get_into, 1u);     // and then one whole read
+}
+
+TEST(ShardRetries, PartialWritesWhoseConditionFailsAreRedoneOnTheNewValue) {
+  for (const char* chain : {"zstd", "fixed", "chunked"}) {
+    for (PipelineKind pipeline : {PipelineKind::kFused, PipelineKind::kBatched}) {
+      auto store = std::make_shared<InterferingStore>(MemoryStore::Create());
+      auto a = RetryArray(store, chain);
+      std::vector<uint32_t> all(32 * 32);
+      for (uint32_t i = 0; i < all.size(); ++i) all[i] = i + 1;
+      ASSERT_TRUE(a->Write(Region::All({32, 32}), std::span<const uint32_t>(all)).ok());
+      store->failing_writes = 3;
+      store->reset();
+      WriteOptions wo;
+      wo.pipeline = pipeline;
+      const std::vector<uint32_t> v = {7, 8, 9};
+      ASSERT_TRUE(a->Write(Region{{5, 3}, {1, 3}}, std::span<const uint32_t>(v), wo).ok()) << chain;
+      EXPECT_EQ(store->failing_writes, 0) << chain;
+      const auto c = store->counters();
+      // Three refused (before reaching the counted store), then one stored.
+      EXPECT_EQ(c.set_if + c.patch_if + c.erase_if, 1u) << chain;
+      std::vector<uint32_t> got(32 * 32);
+      ASSERT_TRUE(a->Read(Region::All({32, 32}), std::span<uint32_t>(got)).ok());
+      all[5 * 32 + 3] = 7, all[5 * 32 + 4] = 8, all[5 * 32 + 5] = 9;
+      EXPECT_EQ(got, all) << chain;
+    }
+  }
+}
+
 // --- Several handles in one process ------------------------------------------------------------
 
 // A MemoryStore seen as a store with generations and conditional writes but no key locks (as an

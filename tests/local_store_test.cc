@@ -1,17 +1,25 @@
 #include "zarrpp/local_store.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "stores/local_store_internal.h"
 #include "support/store_conformance.h"
 
 namespace {
@@ -68,7 +76,10 @@ class LocalStoreTest : public ::testing::Test {
   static std::vector<std::string> TempFilesUnder(const std::string& dir) {
     std::vector<std::string> found;
     for (const auto& e : fs::recursive_directory_iterator(dir)) {
-      if (e.path().filename().string().starts_with(".zarrpp-tmp-")) found.push_back(e.path());
+      const std::string name = e.path().filename().string();
+      if (name.starts_with(".zarrpp-tmp-") || name.starts_with(".zarrpp-lock-")) {
+        found.push_back(e.path());
+      }
     }
     return found;
   }
@@ -152,26 +163,39 @@ TEST_F(LocalStoreTest, SuccessfulSetsLeaveNoTemporaryFiles) {
 TEST_F(LocalStoreTest, FailedSetOverDirectoryKeepsOldDataAndLeavesNoTemporary) {
   ASSERT_TRUE(store_->set("a/b/inner", zarrpp::AsBytes("old")).ok());
   zarrpp::Status s = store_->set("a/b", Filled(10, 7));  // "a/b" is a non-empty directory
-  EXPECT_TRUE(s.IsIOError()) << s;
+  EXPECT_TRUE(s.IsCorruption()) << s;
   EXPECT_NE(s.message().find("'a/b'"), std::string::npos) << s;
   EXPECT_EQ(ReadFile(root_ + "/a/b/inner"), "old");
   EXPECT_TRUE(TempFilesUnder(root_).empty());
-  // A directory where a file is expected reads as missing.
-  EXPECT_FALSE(store_->get("a/b")->has_value());
+  // Reading a value where a directory stands is damage, named; asking whether a value is there
+  // is answered "no" (a directory is also what a prefix looks like), and erasing it erases
+  // nothing.
+  auto got = store_->get("a/b");
+  EXPECT_TRUE(got.status().IsCorruption()) << got.status();
+  EXPECT_NE(got.status().message().find("'a/b'"), std::string::npos) << got.status();
   EXPECT_EQ(*store_->size("a/b"), std::nullopt);
   EXPECT_FALSE(*store_->exists("a/b"));
-  EXPECT_TRUE(store_->set_range("a/b", 0, Filled(1, 1)).IsFailedPrecondition());
+  EXPECT_TRUE(store_->set_range("a/b", 0, Filled(1, 1)).IsCorruption());
   EXPECT_TRUE(store_->erase("a/b").ok());
   EXPECT_EQ(ReadFile(root_ + "/a/b/inner"), "old");
 }
 
-TEST_F(LocalStoreTest, FailedSetUnderAFileKeepsTheFile) {
+TEST_F(LocalStoreTest, AFileWhereADirectoryBelongsIsCorruptionNamingTheKey) {
   ASSERT_TRUE(store_->set("a/file", zarrpp::AsBytes("value")).ok());
   zarrpp::Status s = store_->set("a/file/child", Filled(4, 1));
-  EXPECT_TRUE(s.IsIOError()) << s;
+  EXPECT_TRUE(s.IsCorruption()) << s;
   EXPECT_NE(s.message().find("a/file/child"), std::string::npos) << s;
   EXPECT_EQ(ReadFile(root_ + "/a/file"), "value");
-  EXPECT_FALSE(store_->get("a/file/child")->has_value());
+  auto got = store_->get("a/file/child");
+  EXPECT_TRUE(got.status().IsCorruption()) << got.status();
+  EXPECT_NE(got.status().message().find("a/file/child"), std::string::npos) << got.status();
+  EXPECT_TRUE(store_->size("a/file/child").status().IsCorruption());
+  EXPECT_TRUE(store_->exists("a/file/child").status().IsCorruption());
+  EXPECT_TRUE(store_->set_range("a/file/child", 0, Filled(1, 1)).IsCorruption());
+  EXPECT_TRUE(store_->erase("a/file/child").IsCorruption());
+  EXPECT_TRUE(store_->lock("a/file/child").status().IsCorruption());
+  // Listing keeps working and shows what is there.
+  EXPECT_EQ(*store_->list(), std::vector<std::string>{"a/file"});
   EXPECT_TRUE(TempFilesUnder(root_).empty());
 }
 
@@ -291,6 +315,389 @@ TEST_F(LocalStoreTest, OperationsOnFifoDoNotBlock) {
   EXPECT_FALSE(got->has_value());
   EXPECT_EQ(*store_->size("pipe"), std::nullopt);
   EXPECT_TRUE(store_->list()->empty());
+}
+
+// --- Generations, locks and readers across processes -------------------------------------------
+
+// Runs body(i) in `n` forked child processes, which all start together once every one exists;
+// returns their exit codes (100 + signal when one was killed).
+std::vector<int> RunChildren(int n, const std::function<int(int)>& body) {
+  int go[2];
+  EXPECT_EQ(::pipe(go), 0);
+  std::vector<pid_t> pids;
+  for (int i = 0; i < n; ++i) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(go[1]);
+      char c;
+      while (::read(go[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      ::_exit(body(i));
+    }
+    pids.push_back(pid);
+  }
+  ::close(go[0]);
+  ::close(go[1]);  // every child's read returns: start
+  std::vector<int> codes;
+  for (pid_t pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status));
+  }
+  return codes;
+}
+
+uint64_t Decode(const Bytes& b) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < b.size() && i < 8; ++i) n |= uint64_t{b[i]} << (8 * i);
+  return n;
+}
+Bytes Encode(uint64_t n) {
+  Bytes b(8);
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(n >> (8 * i));
+  return b;
+}
+
+TEST_F(LocalStoreTest, LockedCountersInSeveralProcessesLoseNoIncrement) {
+  constexpr int kProcesses = 4, kIncrements = 200;
+  const std::string root = root_;
+  std::vector<int> codes = RunChildren(kProcesses, [&](int) {
+    auto opened = LocalStore::Open(root);
+    if (!opened.ok()) return 2;
+    std::shared_ptr<LocalStore> store = *opened;
+    for (int i = 0; i < kIncrements; ++i) {
+      auto lock = store->lock("c/counter");
+      if (!lock.ok()) return 3;
+      auto cur = store->get("c/counter");
+      if (!cur.ok()) return 4;
+      const Bytes next = Encode(cur->has_value() ? Decode(**cur) + 1 : 1);
+      const zarrpp::ByteView piece(next);
+      zarrpp::WriteConditions held;
+      held.held = lock->get();
+      auto w = store->set_if("c/counter", std::span(&piece, 1), held);
+      if (!w.ok() || !w->has_value()) return 5;
+    }
+    return 0;
+  });
+  for (int code : codes) EXPECT_EQ(code, 0);
+  EXPECT_EQ(Decode(*store_->get("c/counter").value()), uint64_t{kProcesses} * kIncrements);
+  EXPECT_TRUE(TempFilesUnder(root_).empty());
+}
+
+TEST_F(LocalStoreTest, SetIfAbsentRaceAcrossProcessesHasOneWinnerPerKey) {
+  constexpr int kProcesses = 6, kKeys = 5;
+  const std::string root = root_;
+  // Exit code: bit k set when this process created key k; 64 and up on errors.
+  std::vector<int> codes = RunChildren(kProcesses, [&](int p) {
+    auto opened = LocalStore::Open(root);
+    if (!opened.ok()) return 64;
+    int won = 0;
+    for (int k = 0; k < kKeys; ++k) {
+      const Bytes v = VersionBytes(VersionSize(p), static_cast<uint32_t>(p * 10 + k));
+      const zarrpp::ByteView piece(v);
+      zarrpp::WriteConditions absent;
+      absent.if_equal = zarrpp::Generation::Absent();
+      auto r = (*opened)->set_if("race/" + std::to_string(k), std::span(&piece, 1), absent);
+      if (!r.ok()) return 65;
+      if (r->has_value()) won |= 1 << k;
+    }
+    return won;
+  });
+  for (int k = 0; k < kKeys; ++k) {
+    int winners = 0, winner = -1;
+    for (int p = 0; p < kProcesses; ++p) {
+      ASSERT_LT(codes[p], 64) << "process " << p;
+      if (codes[p] & (1 << k)) {
+        ++winners;
+        winner = p;
+      }
+    }
+    ASSERT_EQ(winners, 1) << "key " << k;
+    EXPECT_EQ(*store_->get("race/" + std::to_string(k)).value(),
+              VersionBytes(VersionSize(winner), static_cast<uint32_t>(winner * 10 + k)));
+  }
+}
+
+TEST_F(LocalStoreTest, AReaderProcessSeesOneVersionOrGoneWhileAWriterRenamesAndPatches) {
+  ASSERT_TRUE(store_->set("v", VersionBytes(VersionSize(1), 1)).ok());
+  const std::string root = root_;
+  pid_t writer = ::fork();
+  ASSERT_GE(writer, 0);
+  if (writer == 0) {
+    auto opened = LocalStore::Open(root);
+    if (!opened.ok()) ::_exit(2);
+    for (uint32_t v = 2; v < 1500; ++v) {
+      if (v % 2 == 1) {
+        if (!(*opened)->set("v", VersionBytes(VersionSize(v), v)).ok()) ::_exit(3);
+        continue;
+      }
+      // The same size as the value it patches (the odd version before it), rewritten whole in
+      // two ranges, back half first.
+      const Bytes next = VersionBytes(VersionSize(v - 1), v);
+      const size_t mid = next.size() / 2;
+      const zarrpp::RangeWrite writes[] = {{mid, zarrpp::ByteView(next).subspan(mid)},
+                                           {0, zarrpp::ByteView(next).subspan(0, mid)}};
+      auto r = (*opened)->patch_if("v", writes, {});
+      if (!r.ok() || !r->has_value()) ::_exit(4);
+    }
+    ::_exit(0);
+  }
+  int reads = 0, gone = 0, mixed = 0, errors = 0, status = 0;
+  Bytes head, part, whole;
+  for (;;) {
+    const bool done = ::waitpid(writer, &status, WNOHANG) == writer;
+    auto o = store_->open_reader("v");
+    if (!o.ok() || *o == nullptr) {
+      ++errors;
+    } else {
+      auto& rd = **o;
+      auto h = rd.read(ByteRange::Bounded(0, 4), head);
+      if (!h.ok()) {
+        ++errors;
+      } else if (!*h) {
+        ++gone;
+      } else {
+        const Bytes want = VersionBytes(rd.size(), VersionOf(head));
+        for (uint64_t at = 0; at < rd.size(); at += 700) {
+          const uint64_t end = std::min<uint64_t>(rd.size(), at + 500);
+          auto p = rd.read(ByteRange::Bounded(at, end), part);
+          if (!p.ok()) {
+            ++errors;
+            break;
+          }
+          if (!*p) {
+            ++gone;
+            break;
+          }
+          ++reads;
+          if (part != Bytes(want.begin() + at, want.begin() + end)) ++mixed;
+        }
+      }
+    }
+    // A whole read is one version too.
+    auto g = store_->get_into("v", ByteRange::Whole(), whole);
+    if (!g.ok() || !*g) {
+      ++errors;
+    } else if (whole != VersionBytes(whole.size(), VersionOf(whole))) {
+      ++mixed;
+    }
+    if (done) break;
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(errors, 0);
+  EXPECT_EQ(mixed, 0) << "of " << reads << " reads (" << gone << " found their version gone)";
+  EXPECT_GT(reads, 0);
+}
+
+TEST_F(LocalStoreTest, LocksOfTwoStoreObjectsOnOneRootExcludeEachOther) {
+  auto other = LocalStore::Open(root_);
+  ASSERT_TRUE(other.ok());
+  auto held = store_->lock("k");
+  ASSERT_TRUE(held.ok()) << held.status();
+  std::atomic<bool> got{false};
+  std::thread t([&] {
+    auto l = (*other)->lock("k");
+    EXPECT_TRUE(l.ok()) << l.status();
+    got = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(got.load());
+  // A lock taken from another store object cannot be passed as held.
+  const Bytes v = Filled(3, 1);
+  const zarrpp::ByteView piece(v);
+  zarrpp::WriteConditions foreign;
+  foreign.held = held->get();
+  EXPECT_TRUE((*other)->set_if("k", std::span(&piece, 1), foreign).status().IsInvalidArgument());
+  held->reset();
+  t.join();
+  EXPECT_TRUE(got.load());
+  // Lock files are removed at release and never listed.
+  EXPECT_TRUE(store_->list()->empty());
+}
+
+TEST_F(LocalStoreTest, GenerationChangesOnEveryWriteWithinOneClockTick) {
+  ASSERT_TRUE(store_->set("k", Filled(64, 1)).ok());
+  std::vector<zarrpp::Generation> seen{*store_->generation("k")};
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(store_->set_range("k", 0, Filled(1, 1)).ok());
+    const zarrpp::Generation g = *store_->generation("k");
+    for (const auto& old : seen) ASSERT_FALSE(old == g) << "after patch " << i;
+    seen.push_back(g);
+  }
+}
+
+void SetMtimeAgo(const std::string& path, std::chrono::seconds ago) {
+  struct timespec times[2];
+  ::clock_gettime(CLOCK_REALTIME, &times[0]);
+  times[0].tv_sec -= ago.count();
+  times[1] = times[0];
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << path;
+}
+
+TEST_F(LocalStoreTest, RemoveStaleTemporariesKeepsLiveAndFreshOnes) {
+  using std::chrono::hours;
+  ASSERT_TRUE(store_->set("a/k", Filled(3, 1)).ok());
+  WriteFile(root_ + "/a/.zarrpp-tmp-crashed", "partial");
+  SetMtimeAgo(root_ + "/a/.zarrpp-tmp-crashed", hours(2));
+  WriteFile(root_ + "/a/.zarrpp-lock-gone", "");
+  SetMtimeAgo(root_ + "/a/.zarrpp-lock-gone", hours(2));
+  WriteFile(root_ + "/a/.zarrpp-tmp-fresh", "writing");
+  auto live = store_->lock("a/held");
+  ASSERT_TRUE(live.ok());
+  SetMtimeAgo(root_ + "/a/.zarrpp-lock-held", hours(2));
+  auto removed = store_->RemoveStaleTemporaries(hours(1));
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_FALSE(fs::exists(root_ + "/a/.zarrpp-tmp-crashed"));
+  EXPECT_FALSE(fs::exists(root_ + "/a/.zarrpp-lock-gone"));
+  EXPECT_TRUE(fs::exists(root_ + "/a/.zarrpp-tmp-fresh"));
+  EXPECT_TRUE(fs::exists(root_ + "/a/.zarrpp-lock-held"));  // held: never removed
+  EXPECT_EQ(ReadFile(root_ + "/a/k"), std::string(3, '\1'));
+  live->reset();
+  EXPECT_FALSE(fs::exists(root_ + "/a/.zarrpp-lock-held"));
+
+  // Open cleans up by default (after an hour), and not when told not to.
+  SetMtimeAgo(root_ + "/a/.zarrpp-tmp-fresh", hours(2));
+  ASSERT_TRUE(LocalStore::Open(root_, {.remove_stale_temporaries_after = {}}).ok());
+  EXPECT_TRUE(fs::exists(root_ + "/a/.zarrpp-tmp-fresh"));
+  ASSERT_TRUE(LocalStore::Open(root_).ok());
+  EXPECT_FALSE(fs::exists(root_ + "/a/.zarrpp-tmp-fresh"));
+}
+
+// --- Containment: nothing outside the root is created, modified or deleted ----------------------
+
+// Everything under `dir`: path -> "D", "F:<content>" or "L:<target>"; symlinks are not followed.
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator();
+       ++it) {
+    const fs::path& p = it->path();
+    if (fs::is_symlink(it->symlink_status())) {
+      out[p] = "L:" + fs::read_symlink(p).string();
+    } else if (fs::is_directory(it->symlink_status())) {
+      out[p] = "D";
+    } else {
+      std::ifstream in(p, std::ios::binary);
+      out[p] = "F:" + std::string(std::istreambuf_iterator<char>(in), {});
+    }
+  }
+  return out;
+}
+
+class LocalStoreContainment : public LocalStoreTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    zarrpp::internal::SetLocalStoreUsesOpenat2(GetParam());
+    LocalStoreTest::SetUp();
+    outside_ = dir_ + "/outside";
+    WriteFile(outside_ + "/victim", "precious");
+    WriteFile(outside_ + "/sub/deep", "deep");
+    fs::create_symlink(outside_, root_ + "/dirlink");
+    fs::create_symlink(outside_ + "/victim", root_ + "/filelink");
+    fs::create_directories(root_ + "/a/b");
+    fs::create_symlink("../../../outside", root_ + "/a/b/rel");  // relative, leaving the root
+    before_ = Snapshot(outside_);
+  }
+  void TearDown() override {
+    EXPECT_EQ(Snapshot(outside_), before_) << "the tree outside the root changed";
+    LocalStoreTest::TearDown();
+    zarrpp::internal::SetLocalStoreUsesOpenat2(true);
+  }
+  std::string outside_;
+  std::map<std::string, std::string> before_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Resolution, LocalStoreContainment, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("Openat2") : std::string("Walk");
+                         });
+
+TEST_P(LocalStoreContainment, WritesThroughADirectorySymlinkAreRefused) {
+  const Bytes v = Filled(5, 9);
+  const zarrpp::ByteView piece(v);
+  zarrpp::WriteConditions absent;
+  absent.if_equal = zarrpp::Generation::Absent();
+  for (const char* key : {"dirlink/x", "dirlink/sub/new", "dirlink/victim", "a/b/rel/victim"}) {
+    SCOPED_TRACE(key);
+    zarrpp::Status s = store_->set(key, v);
+    EXPECT_TRUE(s.IsFailedPrecondition()) << s;
+    EXPECT_NE(s.message().find(key), std::string::npos) << s;
+    EXPECT_TRUE(store_->set_gather(key, std::span(&piece, 1)).IsFailedPrecondition());
+    EXPECT_TRUE(store_->set_if(key, std::span(&piece, 1), absent).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->set_range(key, 0, v).IsFailedPrecondition());
+    const zarrpp::RangeWrite writes[] = {{0, v}};
+    EXPECT_TRUE(store_->patch_if(key, writes, {}).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->erase(key).IsFailedPrecondition());
+    EXPECT_TRUE(store_->erase_if(key, absent).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->lock(key).status().IsFailedPrecondition());
+  }
+}
+
+TEST_P(LocalStoreContainment, AFileSymlinkIsReplacedOrRemovedAsALinkAndNeverPatched) {
+  const Bytes v = Filled(5, 9);
+  zarrpp::Status s = store_->set_range("filelink", 0, v);
+  EXPECT_TRUE(s.IsFailedPrecondition()) << s;
+  EXPECT_NE(s.message().find("filelink"), std::string::npos) << s;
+  const zarrpp::RangeWrite writes[] = {{0, v}};
+  EXPECT_TRUE(store_->patch_if("filelink", writes, {}).status().IsFailedPrecondition());
+  // set replaces the link itself.
+  ASSERT_TRUE(store_->set("filelink", v).ok());
+  EXPECT_FALSE(fs::is_symlink(fs::symlink_status(root_ + "/filelink")));
+  EXPECT_EQ(*store_->get("filelink").value(), v);
+  // erase removes a link, never its target.
+  fs::create_symlink(outside_ + "/victim", root_ + "/link2");
+  EXPECT_TRUE(store_->erase("link2").ok());
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root_ + "/link2")));
+}
+
+TEST_P(LocalStoreContainment, ErasePrefixRemovesSymlinksNotWhatTheyPointTo) {
+  ASSERT_TRUE(store_->set("a/b/c/k", Filled(3, 1)).ok());
+  EXPECT_TRUE(store_->erase_prefix("dirlink/").ok());
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root_ + "/dirlink")));
+  EXPECT_TRUE(store_->erase_prefix("a/").ok());  // holds the symlink a/b/rel
+  EXPECT_FALSE(fs::exists(root_ + "/a"));
+  fs::create_symlink(outside_, root_ + "/again");
+  EXPECT_TRUE(store_->erase_prefix("").ok());
+  EXPECT_TRUE(fs::is_empty(root_));
+}
+
+TEST_P(LocalStoreContainment, ReadsLeavingTheRootAreRefusedUnlessAllowed) {
+  for (const char* key : {"dirlink/victim", "filelink", "a/b/rel/sub/deep"}) {
+    SCOPED_TRACE(key);
+    auto got = store_->get(key);
+    EXPECT_TRUE(got.status().IsFailedPrecondition()) << got.status();
+    EXPECT_NE(got.status().message().find(key), std::string::npos) << got.status();
+    EXPECT_TRUE(store_->size(key).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->exists(key).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->generation(key).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->open_reader(key).status().IsFailedPrecondition());
+    Bytes out;
+    EXPECT_TRUE(store_->get_if(key, ByteRange::Whole(), out).status().IsFailedPrecondition());
+  }
+  EXPECT_TRUE(store_->list_prefix("dirlink/").status().IsFailedPrecondition());
+  // Listing does not show links whose targets reads would refuse.
+  EXPECT_EQ(*store_->list(), std::vector<std::string>{});
+
+  auto open = LocalStore::Open(root_, {.follow_symlinks_outside_root = true});
+  ASSERT_TRUE(open.ok());
+  auto followed = (*open)->get("dirlink/victim");
+  ASSERT_TRUE(followed.ok()) << followed.status();
+  EXPECT_EQ(std::string(followed->value().begin(), followed->value().end()), "precious");
+  EXPECT_EQ(*(*open)->list(), std::vector<std::string>{"filelink"});
+  // Writes never follow, whatever the option says.
+  EXPECT_TRUE((*open)->set("dirlink/victim", Filled(1, 1)).IsFailedPrecondition());
+  EXPECT_TRUE((*open)->set_range("filelink", 0, Filled(1, 1)).IsFailedPrecondition());
+}
+
+TEST_P(LocalStoreContainment, SymlinksInsideTheRootAreReadButNotWrittenThrough) {
+  ASSERT_TRUE(store_->set("real/k", zarrpp::AsBytes("inside")).ok());
+  fs::create_symlink("real", root_ + "/alias");
+  auto got = store_->get("alias/k");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(std::string(got->value().begin(), got->value().end()), "inside");
+  EXPECT_TRUE(store_->set("alias/k2", Filled(1, 1)).IsFailedPrecondition());
+  EXPECT_FALSE(fs::exists(root_ + "/real/k2"));
 }
 
 }  // namespace

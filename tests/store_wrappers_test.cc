@@ -117,6 +117,43 @@ TEST(StoreWrappers, DefaultSetRangeIsUnsupportedNamingKeyAndStore) {
   EXPECT_EQ(counting.counters().bytes_written, 4u);  // the failed set_range moved no bytes
 }
 
+TEST(StoreWrappers, CountingStoreCountsVersionsConditionsReadersAndLocks) {
+  CountingStore store(MemoryStore::Create());
+  const zarrpp::Bytes v = Filled(10, 3);
+  const zarrpp::ByteView piece(v);
+  zarrpp::WriteConditions absent;
+  absent.if_equal = zarrpp::Generation::Absent();
+  ASSERT_TRUE(store.set_if("k", std::span(&piece, 1), absent)->has_value());
+  ASSERT_FALSE(store.set_if("k", std::span(&piece, 1), absent)->has_value());  // wrote nothing
+  zarrpp::Bytes out;
+  ASSERT_TRUE(store.get_if("k", ByteRange::Bounded(0, 4), out)->found);
+  const zarrpp::Generation g = *store.generation("k");
+  auto reader = std::move(*store.open_reader("k"));
+  ASSERT_TRUE(*reader->read(ByteRange::Bounded(2, 8), out));
+  const zarrpp::RangeWrite writes[] = {{0, piece.subspan(0, 2)}};
+  ASSERT_TRUE(store.patch_if("k", writes, {})->has_value());
+  {
+    auto lock = std::move(*store.lock("k"));
+    zarrpp::WriteConditions held;
+    held.held = lock.get();
+    held.if_equal = g;  // stale since the patch
+    ASSERT_FALSE(*store.erase_if("k", held));
+  }
+  CountingStore::Counters expected;
+  expected.set_if = 2;
+  expected.get_if = 1;
+  expected.generation = 1;
+  expected.open_reader = 1;
+  expected.reader_read = 1;
+  expected.patch_if = 1;
+  expected.lock = 1;
+  expected.erase_if = 1;
+  expected.bytes_read = 4 + 6;
+  expected.bytes_written = 10 + 2;
+  expected.max_in_flight = 1;
+  EXPECT_EQ(store.counters(), expected);
+}
+
 TEST(StoreWrappers, DescriptionsNameTheInnerStore) {
   EXPECT_EQ(LatencyStore(MemoryStore::Create(), microseconds(250)).description(),
             "latency(250us, memory)");

@@ -2,28 +2,57 @@
 //
 // The key "a/b/c" is the file <root>/a/b/c: "/" in a key is the directory separator, and every
 // key is validated (ValidateKey) on every call, so no key can name a path outside the root.
+// Names starting with ".zarrpp-" (temporaries and lock files; no key segment may start so) are
+// never listed.
 //
-// Write paths (durability is spelled out in spec/stores.md):
-//   set()        writes a uniquely named temporary file (".zarrpp-tmp-..." in the key's directory,
-//                never a valid key and never listed) and renames it over the target: readers see
-//                the old or the new value, never a mix. Missing parent directories are created.
-//                On failure the temporary is removed and the old value is left intact.
-//   set_range()  overwrites bytes of the existing file in place (pwrite); not atomic.
-//   erase()      unlinks the file, then removes parent directories left empty (never the root).
+// Containment. The root is opened once (Open) and every path is resolved beneath that
+// descriptor. Writes, erases, patches and locks never follow a symbolic link: the key's
+// directory is resolved with no symlinks at all (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or
+// a component walk with O_NOFOLLOW where the kernel lacks openat2) and a symlink on the way is
+// FailedPrecondition naming the key. A key that is itself a symlink is replaced (set) or removed
+// (erase) as a link; its target is never touched. erase_prefix removes symlinks, never what they
+// point to. Reads follow symlinks that stay inside the root; one that leaves it is
+// FailedPrecondition naming the key unless LocalStoreOptions::follow_symlinks_outside_root.
 //
-// A directory is not a value: get()/size() of a path that is a directory report the key as
-// missing, and set() over a directory is IOError naming the key.
+// Damage is an error, not absence: a key whose path runs through a regular file ("a/b/c" where
+// "a/b" is a file), or a key that is a directory, is Corruption naming the key for reads,
+// writes and erases (listing still works and shows what is there).
 //
-// Thread safety: safe for concurrent calls. set(), set_range() and erase() of one key are
-// serialized through a striped lock table inside this object; other processes writing the same
-// directory are not coordinated with (their whole-value writes are still atomic renames).
+// Write paths (durability and the concurrency table are in spec/stores.md):
+//   set()        takes the key's lock (below), writes a uniquely named temporary file
+//                (".zarrpp-tmp-..." in the key's directory, held under an OFD write lock while
+//                written) and renames it over the target: readers see the old or the new value,
+//                never a mix. Missing parent directories are created. On failure the temporary
+//                is removed and the old value is left intact.
+//   set_range(), patch_if()
+//                overwrite bytes of the existing file in place (pwrite) under an exclusive OFD
+//                lock on the file; reads hold a shared OFD lock, so readers in any process see
+//                all of a patch or none of it. Not atomic against a crash.
+//   erase()      takes the key's lock, unlinks the file, then removes parent directories left
+//                empty (never the root).
 //
-// Ownership: the store owns nothing but the root path; values returned are caller-owned copies.
+// Generations: a token of dev, inode, size, mtime and ctime (nanoseconds) from fstat. Every write
+// path sets the file's mtime itself to a process-unique, strictly increasing time later than the
+// file's previous mtime, so the token changes on every write even where kernel timestamps are
+// coarse. Conditions (set_if, erase_if, patch_if) are checked under the key's lock (whole-value
+// writes) or the file's OFD write lock (patches), so they hold across threads and processes.
+//
+// Locks: lock(key) takes an exclusive OFD lock on ".zarrpp-lock-<name>" in the key's directory,
+// which excludes other threads, other LocalStore objects and other processes (and NFS clients,
+// through POSIX locks). Whole-value writes of a key wait for its holder unless they pass the
+// lock as WriteConditions::held; patches do not take key locks. A lock file is removed by its
+// holder at release; waiters re-check that the file they locked is still the one in the
+// directory.
+//
+// Thread safety: safe for concurrent calls, and for concurrent processes on one root.
+//
+// Ownership: the store owns a descriptor of its root; values returned are caller-owned copies.
+// Readers (open_reader) and KeyLocks must not outlive their store.
 #pragma once
 
-#include <array>
+#include <chrono>
+#include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +71,16 @@ struct LocalStoreOptions {
   // write survives power loss. Default false: writes are atomic against crashes of this process
   // but may be lost (never torn) if the machine loses power; fsync costs a device flush per set.
   bool fsync = false;
+  // Reads may follow symbolic links that lead outside the root. Default false: a dataset
+  // unpacked from an archive (or written by someone else) must not be able to make a reader
+  // return /etc/... as a chunk. Writes never follow symlinks, whatever this says.
+  bool follow_symlinks_outside_root = false;
+  // Open() removes temporaries and lock files that writers which crashed left behind when they
+  // are older than this and no live writer holds them (RemoveStaleTemporaries). Default one
+  // hour: no live write keeps a temporary that long. Runs only when the root is writable by this
+  // process; it walks the whole tree, so Open of a store with millions of files pays for one
+  // directory walk (set 0 to disable and run RemoveStaleTemporaries when convenient).
+  std::chrono::seconds remove_stale_temporaries_after{3600};
 };
 
 class LocalStore : public Store {
@@ -49,8 +88,10 @@ class LocalStore : public Store {
   // Opens the store rooted at `root`. The root must be (or, with options.create, will become)
   // a directory; a root that exists as something else is IOError.
   static Result<std::shared_ptr<LocalStore>> Open(std::string root, LocalStoreOptions options = {});
+  ~LocalStore() override;
 
-  // readable, writable, erasable, listable, partial_reads, set_range and atomic_set all true.
+  // readable, writable, erasable, listable, partial_reads, set_range, atomic_set, generations,
+  // conditional_writes and key_locks all true.
   StoreCapabilities capabilities() const override;
 
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
@@ -64,30 +105,63 @@ class LocalStore : public Store {
   Status set_range(std::string_view key, uint64_t offset, ByteView value) override;
   Status erase(std::string_view key) override;
   // Removes the subtree of `prefix` (everything under the root for ""). Not ordered against
-  // concurrent writes under the prefix: a key set concurrently may survive.
+  // concurrent writes under the prefix: a key set concurrently may survive. Lock files of live
+  // holders are left (with their directories).
   Status erase_prefix(std::string_view prefix) override;
   Result<std::vector<std::string>> list_prefix(std::string_view prefix) override;
   Result<DirListing> list_dir(std::string_view prefix) override;
   Result<bool> exists(std::string_view key) override;
   Result<std::optional<uint64_t>> size(std::string_view key) override;
+
+  Result<ReadResult> get_if(std::string_view key, ByteRange range, Bytes& out,
+                            const Generation* if_equal = nullptr) override;
+  Result<Generation> generation(std::string_view key) override;
+  // Pins the file: renames over the key do not affect the reader; an in-place patch since the
+  // open makes read() return false.
+  Result<std::unique_ptr<ValueReader>> open_reader(std::string_view key) override;
+  Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
+                                           const WriteConditions& conditions) override;
+  Result<bool> erase_if(std::string_view key, const WriteConditions& conditions) override;
+  Result<std::optional<Generation>> patch_if(std::string_view key,
+                                             std::span<const RangeWrite> writes,
+                                             const WriteConditions& conditions) override;
+  Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
+
   // "file://<root>".
   std::string description() const override;
 
   const std::string& root() const { return root_; }
 
+  // Walks the root (never following symlinks) and removes ".zarrpp-" temporaries and lock files
+  // whose mtime is older than `older_than` and that no one holds locked (a live writer or lock
+  // holder keeps an OFD lock on its file; such files are never removed). Returns how many were
+  // removed.
+  Result<uint64_t> RemoveStaleTemporaries(std::chrono::seconds older_than);
+
  private:
-  LocalStore(std::string root, LocalStoreOptions options);
+  class Lock;
+  class Reader;
+
+  LocalStore(std::string root, std::string real_root, int root_fd, LocalStoreOptions options);
 
   std::string PathOf(std::string_view key) const;
-  std::mutex& StripeFor(std::string_view key);
-  Status SetOnce(const std::string& path, std::span<const ByteView> pieces, bool& retry);
+  // Checks that `held` (when not null) is a lock of `key` taken from this store.
+  Status CheckHeld(std::string_view key, const KeyLock* held) const;
+  Result<std::unique_ptr<Lock>> LockAt(int dir_fd, std::string_view key, std::string_view op);
+  Result<std::optional<Generation>> WriteValue(std::string_view key,
+                                               std::span<const ByteView> pieces,
+                                               const WriteConditions& conditions,
+                                               std::string_view op);
+  Result<std::optional<Generation>> Patch(std::string_view key, std::span<const RangeWrite> writes,
+                                          const WriteConditions& conditions, std::string_view op);
+  // Removes the directory `rel` and then its ancestors while they are empty (never the root).
+  void RemoveEmptyDirectories(std::string rel) const;
 
-  static constexpr size_t kStripes = 256;
-
-  const std::string root_;  // as given, without trailing '/' (except for "/")
-  const std::string base_;  // root_ + "/" : the prefix of every value's path
+  const std::string root_;       // as given, without trailing '/' (except for "/")
+  const std::string real_root_;  // realpath of the root, for checks where openat2 is missing
+  const std::string base_;       // root_ + "/" : the prefix of every value's path
+  const int root_fd_;            // O_PATH descriptor of the root: every path resolves beneath it
   const LocalStoreOptions options_;
-  std::array<std::mutex, kStripes> stripes_;
 };
 
 }  // namespace zarrpp

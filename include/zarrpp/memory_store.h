@@ -16,11 +16,12 @@
 // under the one mutex, so they are atomic with respect to every other operation. open_reader()
 // holds a reference to the value's buffer: a snapshot that later writes never touch (they
 // copy-swap), so its reads always succeed. lock() takes an exact per-key lock kept in this object:
-// every handle sharing this MemoryStore object is excluded, and while a key is locked every write
-// of that key through this object waits, except writes passing the lock as WriteConditions::held.
-// Readers never wait. A KeyLock must be released before its store is destroyed.
-// Not a reader-writer lock: with dozens of threads writing at once, glibc 2.36's
-// pthread_rwlock_wrlock spins for hundreds of milliseconds.
+// every handle sharing this MemoryStore object is excluded, and while a key is locked every
+// whole-value write of that key (set, set_gather, set_if, erase, erase_if) through this object
+// waits, except writes passing the lock as WriteConditions::held. Patches (set_range, patch_if)
+// and erase_prefix do not wait (condition patches on a generation); readers never wait. A KeyLock
+// must be released before its store is destroyed. Not a reader-writer lock: with dozens of threads
+// writing at once, glibc 2.36's pthread_rwlock_wrlock spins for hundreds of milliseconds.
 //
 // Ownership: the store owns copies of every value; set() copies the caller's bytes and get()
 // returns a copy. A range read copies only the bytes of that range.

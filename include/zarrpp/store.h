@@ -272,10 +272,14 @@ class Store {
                                                      const WriteConditions& conditions);
 
   // Takes the exclusive advisory lock of `key`, waiting while another holder has it. Locks
-  // coordinate writers that take them; they never stop a reader, and a key need not hold a value
-  // to be locked. Which holders are excluded (threads of this object, other objects on the same
+  // coordinate writers; they never stop a reader, and a key need not hold a value to be locked.
+  // In every store with key_locks, whole-value writes of a locked key (set, set_gather, set_if,
+  // erase, erase_if) wait for the holder unless they pass its lock as WriteConditions::held;
+  // patches (set_range, patch_if) and erase_prefix do not wait (condition patches on a
+  // generation). Which holders are excluded (threads of this object, other objects on the same
   // data, other processes) is the store's contract (capabilities().key_locks; spec/stores.md).
-  // A thread must not take a second lock on a key it holds. The default is Unsupported.
+  // A thread must not take a second lock on a key it holds, nor write the key without passing
+  // the lock it holds (either would wait on itself). The default is Unsupported.
   virtual Result<std::unique_ptr<KeyLock>> lock(std::string_view key);
 
   // A short human-readable description ("memory", "file:///path").
