@@ -514,6 +514,9 @@ TEST_F(LocalStoreTest, LocksOfTwoStoreObjectsOnOneRootExcludeEachOther) {
   EXPECT_TRUE(got.load());
   // Lock files are removed at release and never listed.
   EXPECT_TRUE(store_->list()->empty());
+  // A lock of a key never written leaves no directories behind.
+  ASSERT_TRUE(store_->lock("x/y/z")->get() != nullptr);
+  EXPECT_TRUE(fs::is_empty(root_));
 }
 
 TEST_F(LocalStoreTest, GenerationChangesOnEveryWriteWithinOneClockTick) {
