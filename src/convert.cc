@@ -1,5 +1,7 @@
 #include "zarrpp/convert.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -7,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <system_error>
+#include <utility>
 
 #include "codecs/codec_chain.h"
 #include "src/metadata_v2.h"
@@ -174,6 +177,40 @@ std::string Overlap(const std::string& src, const std::string& dst, bool within_
   return "";
 }
 
+// The (device, inode) of `p` and of each existing ancestor, nearest first; `p` itself may be
+// missing (then only its existing ancestors are listed).
+std::vector<std::pair<dev_t, ino_t>> IdentityChain(const fs::path& p) {
+  std::vector<std::pair<dev_t, ino_t>> chain;
+  for (fs::path at = p;; at = at.parent_path()) {
+    struct stat st;
+    if (::stat(at.c_str(), &st) == 0) chain.emplace_back(st.st_dev, st.st_ino);
+    if (at == at.parent_path() || at.empty()) break;
+  }
+  return chain;
+}
+
+// Overlap that path comparison cannot see: the same directory reached by two unrelated paths
+// (a bind mount). Compares the identities of existing directories.
+std::string OverlapByIdentity(const fs::path& src, const fs::path& dst) {
+  struct stat s, d;
+  const bool src_exists = ::stat(src.c_str(), &s) == 0;
+  const bool dst_exists = ::stat(dst.c_str(), &d) == 0;
+  if (src_exists && dst_exists && s.st_dev == d.st_dev && s.st_ino == d.st_ino) {
+    return "is the source";
+  }
+  if (src_exists) {
+    for (const auto& id : IdentityChain(dst)) {
+      if (id == std::make_pair(s.st_dev, s.st_ino)) return "lies inside the source";
+    }
+  }
+  if (dst_exists) {
+    for (const auto& id : IdentityChain(src)) {
+      if (id == std::make_pair(d.st_dev, d.st_ino)) return "contains the source";
+    }
+  }
+  return "";
+}
+
 // The directory a LocalStore node lives in; nullopt for any other store.
 std::optional<std::string> LocalDirectory(const std::shared_ptr<Store>& store,
                                           const std::string& node) {
@@ -255,7 +292,8 @@ Status CheckDistinctNodes(const std::shared_ptr<Store>& src, const std::string& 
 Status CheckDisjointDirectories(std::string_view source_dir, std::string_view destination_dir) {
   ASSIGN_OR_RETURN(fs::path src, ResolvedPath(fs::path(std::string(source_dir))));
   ASSIGN_OR_RETURN(fs::path dst, ResolvedPath(fs::path(std::string(destination_dir))));
-  const std::string why = Overlap(src.string(), dst.string(), /*within_is_path=*/true);
+  std::string why = Overlap(src.string(), dst.string(), /*within_is_path=*/true);
+  if (why.empty()) why = OverlapByIdentity(src, dst);
   if (why.empty()) return Status::OK();
   return Status::InvalidArgument("convert: destination '" + std::string(destination_dir) + "' (" +
                                  dst.string() + ") " + why + " '" + std::string(source_dir) +
