@@ -270,7 +270,8 @@ Status CheckSourceLinks(const LocalStore& store, const std::string& node,
 
 // Refuses a destination that is the source, lies inside it or contains it, before anything is
 // written: converting would erase (overwrite) or grow the source while reading it. Nodes of one
-// store compare by node path; LocalStore locations compare by resolved file system path.
+// store compare by node path; LocalStore locations (of one store or two) also by resolved file
+// system path, which sees a node directory that is a link to another.
 Status CheckDistinctNodes(const std::shared_ptr<Store>& src, const std::string& src_root,
                           const std::shared_ptr<Store>& dst, const std::string& dst_root) {
   if (src == dst) {
@@ -279,7 +280,6 @@ Status CheckDistinctNodes(const std::shared_ptr<Store>& src, const std::string& 
       return Status::InvalidArgument("convert: destination '/" + dst_root + "' in " +
                                      dst->description() + " " + why + " '/" + src_root + "'");
     }
-    return Status::OK();
   }
   const std::optional<std::string> src_dir = LocalDirectory(src, src_root);
   const std::optional<std::string> dst_dir = LocalDirectory(dst, dst_root);
