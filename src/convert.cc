@@ -1,5 +1,7 @@
 #include "zarrpp/convert.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -7,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <system_error>
+#include <utility>
 
 #include "codecs/codec_chain.h"
 #include "src/metadata_v2.h"
@@ -174,6 +177,40 @@ std::string Overlap(const std::string& src, const std::string& dst, bool within_
   return "";
 }
 
+// The (device, inode) of `p` and of each existing ancestor, nearest first; `p` itself may be
+// missing (then only its existing ancestors are listed).
+std::vector<std::pair<dev_t, ino_t>> IdentityChain(const fs::path& p) {
+  std::vector<std::pair<dev_t, ino_t>> chain;
+  for (fs::path at = p;; at = at.parent_path()) {
+    struct stat st;
+    if (::stat(at.c_str(), &st) == 0) chain.emplace_back(st.st_dev, st.st_ino);
+    if (at == at.parent_path() || at.empty()) break;
+  }
+  return chain;
+}
+
+// Overlap that path comparison cannot see: the same directory reached by two unrelated paths
+// (a bind mount). Compares the identities of existing directories.
+std::string OverlapByIdentity(const fs::path& src, const fs::path& dst) {
+  struct stat s, d;
+  const bool src_exists = ::stat(src.c_str(), &s) == 0;
+  const bool dst_exists = ::stat(dst.c_str(), &d) == 0;
+  if (src_exists && dst_exists && s.st_dev == d.st_dev && s.st_ino == d.st_ino) {
+    return "is the source";
+  }
+  if (src_exists) {
+    for (const auto& id : IdentityChain(dst)) {
+      if (id == std::make_pair(s.st_dev, s.st_ino)) return "lies inside the source";
+    }
+  }
+  if (dst_exists) {
+    for (const auto& id : IdentityChain(src)) {
+      if (id == std::make_pair(d.st_dev, d.st_ino)) return "contains the source";
+    }
+  }
+  return "";
+}
+
 // The directory a LocalStore node lives in; nullopt for any other store.
 std::optional<std::string> LocalDirectory(const std::shared_ptr<Store>& store,
                                           const std::string& node) {
@@ -233,7 +270,8 @@ Status CheckSourceLinks(const LocalStore& store, const std::string& node,
 
 // Refuses a destination that is the source, lies inside it or contains it, before anything is
 // written: converting would erase (overwrite) or grow the source while reading it. Nodes of one
-// store compare by node path; LocalStore locations compare by resolved file system path.
+// store compare by node path; LocalStore locations (of one store or two) also by resolved file
+// system path, which sees a node directory that is a link to another.
 Status CheckDistinctNodes(const std::shared_ptr<Store>& src, const std::string& src_root,
                           const std::shared_ptr<Store>& dst, const std::string& dst_root) {
   if (src == dst) {
@@ -242,7 +280,6 @@ Status CheckDistinctNodes(const std::shared_ptr<Store>& src, const std::string& 
       return Status::InvalidArgument("convert: destination '/" + dst_root + "' in " +
                                      dst->description() + " " + why + " '/" + src_root + "'");
     }
-    return Status::OK();
   }
   const std::optional<std::string> src_dir = LocalDirectory(src, src_root);
   const std::optional<std::string> dst_dir = LocalDirectory(dst, dst_root);
@@ -255,7 +292,8 @@ Status CheckDistinctNodes(const std::shared_ptr<Store>& src, const std::string& 
 Status CheckDisjointDirectories(std::string_view source_dir, std::string_view destination_dir) {
   ASSIGN_OR_RETURN(fs::path src, ResolvedPath(fs::path(std::string(source_dir))));
   ASSIGN_OR_RETURN(fs::path dst, ResolvedPath(fs::path(std::string(destination_dir))));
-  const std::string why = Overlap(src.string(), dst.string(), /*within_is_path=*/true);
+  std::string why = Overlap(src.string(), dst.string(), /*within_is_path=*/true);
+  if (why.empty()) why = OverlapByIdentity(src, dst);
   if (why.empty()) return Status::OK();
   return Status::InvalidArgument("convert: destination '" + std::string(destination_dir) + "' (" +
                                  dst.string() + ") " + why + " '" + std::string(source_dir) +

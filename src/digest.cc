@@ -254,8 +254,10 @@ Status ClassifyNodeDocument(Store& store, const std::string& key, bool& present,
 Status CheckChunkKeyLayout(const Array& a, const std::vector<std::string>& keys) {
   const ArrayMetadata& m = a.metadata();
   const std::string prefix = a.path().empty() ? "" : a.path() + "/";
-  for (const std::string& key : keys) {
-    if (!key.starts_with(prefix)) continue;
+  // Sorted keys: the array's own are one run starting at the first key >= prefix.
+  for (auto it = std::lower_bound(keys.begin(), keys.end(), prefix);
+       it != keys.end() && it->starts_with(prefix); ++it) {
+    const std::string& key = *it;
     const std::string_view rel = std::string_view(key).substr(prefix.size());
     if (m.chunk_key_encoding.DecodeKey(rel, m.rank()).ok()) continue;
     for (size_t slash = rel.find('/'); slash != std::string_view::npos;

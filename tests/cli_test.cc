@@ -71,20 +71,32 @@ class Cli : public ::testing::Test {
     }
   }
 
-  Outcome Zarrpp(const std::vector<std::string>& args) {
-    Outcome r;
+  // The zarrpp command line for `args`, quoted for sh.
+  static std::string Command(const std::vector<std::string>& args) {
+    std::string cmd;
 #ifdef ZARRPP_CLI
-    std::string cmd = Quote(ZARRPP_CLI);
+    cmd = Quote(ZARRPP_CLI);
     for (const std::string& a : args) cmd += " " + Quote(a);
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    cmd += " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    const int status = std::system(cmd.c_str());
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out);
-    r.err = ReadFile(err);
-    fs::remove(out);
-    fs::remove(err);
 #endif
+    return cmd;
+  }
+
+  Outcome Zarrpp(const std::vector<std::string>& args) {
+    return Shell(Command(args));
+  }
+
+  Outcome Shell(std::string cmd) {
+    Outcome r;
+    {
+      const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+      cmd = "{ " + cmd + "; } >" + Quote(out.string()) + " 2>" + Quote(err.string());
+      const int status = std::system(cmd.c_str());
+      r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      r.out = ReadFile(out);
+      r.err = ReadFile(err);
+      fs::remove(out);
+      fs::remove(err);
+    }
     return r;
   }
 
@@ -212,6 +224,28 @@ TEST_F(Cli, ConvertOntoAnAliasOfTheSourceIsRefused) {
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.err.find("lies inside the source"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(src / "inner"));
+}
+
+TEST_F(Cli, ConvertOntoABindMountOfTheSourceIsRefused) {
+  // Two unrelated paths to one directory: only the directories' identities tell.
+  const fs::path src = dir_ / "src", mnt = dir_ / "mnt";
+  MakeTree(src);
+  fs::create_directory(mnt);
+  const auto files = Files(src);
+  Outcome r = Shell("unshare -m sh -c " +
+                    Quote("mount --bind " + Quote(src.string()) + " " + Quote(mnt.string()) +
+                          " 2>/dev/null || exit 99; " +
+                          Command({"convert", src.string(), mnt.string(), "--overwrite"}) + "; " +
+                          Command({"convert", src.string(), (mnt / "g" / "x").string()})) +
+                    " 2>&1");
+  if (r.exit_code == 99 || r.out.find("unshare") == 0) {
+    GTEST_SKIP() << "no private mount namespace here: " << r.out;
+  }
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("is the source"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lies inside the source"), std::string::npos) << r.out;
+  EXPECT_EQ(Files(src), files);
+  EXPECT_FALSE(fs::exists(src / "g" / "x"));
 }
 
 TEST_F(Cli, ConvertToADistinctDirectoryStillWorks) {

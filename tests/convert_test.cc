@@ -236,6 +236,14 @@ TEST(Convert, LocalSourceLinksOutOfTheRootOrIntoTheDestinationAreRefused) {
   EXPECT_NE(into.status().message().find("inside the destination"), std::string::npos);
   EXPECT_EQ(*(*store)->list(), keys);  // nothing erased or written
 
+  // A destination node that is a link to the source node, in the same store.
+  fs::create_directory_symlink(dir / "root" / "g", dir / "root" / "alias");
+  auto aliased = Convert(*store, "g", *store, "alias", o);
+  ASSERT_EQ(aliased.status().code(), Status::Code::kInvalidArgument) << aliased.status();
+  EXPECT_NE(aliased.status().message().find("is the source"), std::string::npos);
+  EXPECT_EQ(*(*store)->list(), keys);
+  fs::remove(dir / "root" / "alias");
+
   // A chunk that is a link out of the root, converted into another store.
   fs::remove(chunk);
   fs::create_symlink(dir / "outside", chunk);

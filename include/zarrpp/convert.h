@@ -77,7 +77,9 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
 // InvalidArgument (naming both, and that nothing was written) when the directory
 // `destination_dir` is `source_dir`, lies inside it or contains it once each is resolved
 // (symbolic links, "." and ".." of the existing part followed; the missing rest taken as
-// written). Callers that create the destination directory run this first.
+// written), or when the existing directories' identities (device and inode, of each and its
+// ancestors) say so, which also catches a bind mount. Callers that create the destination
+// directory run this first.
 Status CheckDisjointDirectories(std::string_view source_dir, std::string_view destination_dir);
 
 // The metadata Convert writes for an array whose metadata is `source` (format, chunk grid, chain

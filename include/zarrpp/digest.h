@@ -43,7 +43,8 @@ void CanonicalizeForDigest(uint8_t* data, uint64_t n, DataType type);
 // (the fill value): a directory standing where a chunk value belongs (a key of `keys` below the
 // array whose leading segments form a chunk key), or, with the "/" separator, a value standing
 // where a directory of chunks belongs (a key that a chunk key continues, such as "c" or "c/1").
-// `keys` is a listing holding at least the array's keys (others are ignored). Corruption naming
+// `keys` is a sorted listing (as Store::list_prefix returns) holding at least the array's keys;
+// others are skipped, so one listing of a tree serves each of its arrays. Corruption naming
 // the key; OK when there is none.
 Status CheckChunkKeyLayout(const Array& array, const std::vector<std::string>& keys);
 
