@@ -18,6 +18,7 @@
 #include <functional>
 #include <string>
 
+#include "codecs/codec.h"
 #include "src/checked_math.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
@@ -470,6 +471,33 @@ TEST_F(Hostile, FrameWithoutASizeThatOutgrowsItsChunkStopsAtTheBound) {
         uint8_t one = 0;
         return Expect((*a)->Read(Region{{0}, {1}}, MutableByteView(&one, 1)),
                       Status::Code::kCorruption, "more than");
+      },
+      2 * kGiB, 20);
+  ExpectPassed(r, 128 * kMiB);
+  EXPECT_LT(r.seconds, 5.0);
+}
+
+TEST_F(Hostile, GzipStreamClaimingFourGiBCommitsOnlyWhatItsChunkAllows) {
+  // 64 MiB of zeros compress to ~64 KiB; ISIZE is then forged to claim 4 GiB - 1.
+  auto gzip =
+      BuiltinCodecRegistry().Create(Json::parse(R"({"name":"gzip","configuration":{"level":1}})"));
+  ASSERT_TRUE(gzip.ok()) << gzip.status();
+  Bytes stream;
+  ASSERT_TRUE(
+      static_cast<const BytesToBytesCodec&>(**gzip).Encode(Bytes(64 * kMiB, 0), stream).ok());
+  for (size_t i = 0; i < 4; ++i) stream[stream.size() - 4 + i] = 0xff;
+  Put("zarr.json", V3("[65536]", "[65536]", "uint8",
+                      std::string(R"([{"name":"bytes"},)") + kZstd +
+                          R"(,{"name":"gzip","configuration":{"level":1}}])"));
+  Put("c/0", std::string(reinterpret_cast<const char*>(stream.data()), stream.size()));
+  auto store = OpenStore();
+  const ChildResult r = RunCapped(
+      [&]() -> std::string {
+        auto a = Array::Open(store, "", SmallOptions());
+        if (!a.ok()) return a.status().ToString();
+        uint8_t one = 0;
+        return Expect((*a)->Read(Region{{0}, {1}}, MutableByteView(&one, 1)),
+                      Status::Code::kCorruption, "gzip");
       },
       2 * kGiB, 20);
   ExpectPassed(r, 128 * kMiB);

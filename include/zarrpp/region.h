@@ -18,6 +18,9 @@ struct Region {
     return Region{std::vector<uint64_t>(shape.size(), 0), shape};
   }
   size_t rank() const { return shape.size(); }
+  // The element count. It wraps modulo 2^64 for a shape whose product does not fit; Read, Write
+  // and Fill check the region's bytes with checked arithmetic (InvalidArgument on overflow)
+  // before using it.
   uint64_t num_elements() const {
     uint64_t n = 1;
     for (uint64_t s : shape) n *= s;
