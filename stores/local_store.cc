@@ -427,9 +427,12 @@ Status ReadEntriesAt(int dir_fd, const std::string& path, std::vector<Entry>& en
 int OpenForRead(int root_fd, const std::string& rel, int flags, bool follow_outside,
                 const std::string& real_root);
 
-// How listing sees the entries of one store: a symlink to a file counts as a file when a read
-// may follow it (beneath the root, unless the options allow more); links to directories are not
-// descended, so a listing can never loop.
+// How listing sees the entries of one store, so that it shows what reads see: a symlink counts as
+// what it points to when a read may follow it (beneath the root, unless the options allow more),
+// and a directory it points to is listed through it. A symlink that reads would refuse (it leaves
+// the root) is listed as a key, so that reading it reports the link instead of a consumer of the
+// listing taking its data for missing. A directory already on the path being listed is not
+// entered again, so a listing can never loop.
 struct Lister {
   int root_fd;
   bool follow_outside;
@@ -438,32 +441,48 @@ struct Lister {
   EntryKind Kind(const Entry& e, const std::string& key) const {
     if (e.kind != EntryKind::kLink) return e.kind;
     FileDescriptor fd(OpenForRead(root_fd, key, O_PATH, follow_outside, real_root));
+    if (!fd.valid()) return errno == EXDEV ? EntryKind::kFile : EntryKind::kOther;
     struct stat st;
-    if (fd.valid() && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode)) return EntryKind::kFile;
+    if (::fstat(fd.get(), &st) != 0) return EntryKind::kOther;
+    if (S_ISREG(st.st_mode)) return EntryKind::kFile;
+    if (S_ISDIR(st.st_mode)) return EntryKind::kDirectory;
     return EntryKind::kOther;
   }
 };
 
+using DirectoryId = std::pair<dev_t, ino_t>;
+
 Status ListTreeAt(const Lister& lister, int dir_fd, const std::string& path,
-                  const std::string& key_prefix, std::vector<std::string>& keys) {
+                  const std::string& key_prefix, std::vector<std::string>& keys,
+                  std::vector<DirectoryId>& ancestors) {
+  struct stat self;
+  if (::fstat(dir_fd, &self) != 0) return OsError("fstat", path, errno);
+  const DirectoryId id{self.st_dev, self.st_ino};
+  if (std::find(ancestors.begin(), ancestors.end(), id) != ancestors.end()) return Status::OK();
+  ancestors.push_back(id);
   std::vector<Entry> entries;
   RETURN_IF_ERROR(ReadEntriesAt(dir_fd, path, entries));
   for (const Entry& e : entries) {
     if (!IsListableName(e.name)) continue;
-    const EntryKind kind = lister.Kind(e, key_prefix + e.name);
+    const std::string key = key_prefix + e.name;
+    const EntryKind kind = lister.Kind(e, key);
     if (kind == EntryKind::kFile) {
-      keys.push_back(key_prefix + e.name);
+      keys.push_back(key);
     } else if (kind == EntryKind::kDirectory) {
       FileDescriptor child(
-          ::openat(dir_fd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+          e.kind == EntryKind::kLink
+              ? OpenForRead(lister.root_fd, key, O_RDONLY | O_DIRECTORY, lister.follow_outside,
+                            lister.real_root)
+              : ::openat(dir_fd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!child.valid()) {
         if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;  // changed under us
         return OsError("open directory", path + "/" + e.name, errno);
       }
       RETURN_IF_ERROR(
-          ListTreeAt(lister, child.get(), path + "/" + e.name, key_prefix + e.name + "/", keys));
+          ListTreeAt(lister, child.get(), path + "/" + e.name, key + "/", keys, ancestors));
     }
   }
+  ancestors.pop_back();
   return Status::OK();
 }
 
@@ -1221,9 +1240,10 @@ Result<std::vector<std::string>> LocalStore::list_prefix(std::string_view prefix
     return ResolveError("list_prefix", prefix, errno, "", root_);
   }
   const Lister lister{root_fd_, options_.follow_symlinks_outside_root, real_root_};
-  RETURN_IF_ERROR_CTX(
-      ListTreeAt(lister, dir.get(), rel.empty() ? root_ : PathOf(rel), std::string(prefix), keys),
-      ctx);
+  std::vector<DirectoryId> ancestors;
+  RETURN_IF_ERROR_CTX(ListTreeAt(lister, dir.get(), rel.empty() ? root_ : PathOf(rel),
+                                 std::string(prefix), keys, ancestors),
+                      ctx);
   std::sort(keys.begin(), keys.end());
   return keys;
 }

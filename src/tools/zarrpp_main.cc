@@ -253,6 +253,7 @@ int Clean(const std::vector<std::string>& args) {
   }
   zarrpp::LocalStoreOptions o;
   o.create = false;
+  o.remove_stale_temporaries_after = std::chrono::seconds(0);  // this command does it, and counts
   auto store = zarrpp::LocalStore::Open(args[1], o);
   if (!store.ok()) return Fail(store.status());
   auto removed = RemoveStaleTemporaries(**store, older_than);
