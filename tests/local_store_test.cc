@@ -173,6 +173,15 @@ TEST_F(LocalStoreTest, FailedSetOverDirectoryKeepsOldDataAndLeavesNoTemporary) {
   auto got = store_->get("a/b");
   EXPECT_TRUE(got.status().IsCorruption()) << got.status();
   EXPECT_NE(got.status().message().find("'a/b'"), std::string::npos) << got.status();
+  Bytes buf(4);
+  const zarrpp::MutableByteView pieces[] = {zarrpp::MutableByteView(buf)};
+  EXPECT_TRUE(store_->get_scatter("a/b", pieces).status().IsCorruption());
+  EXPECT_TRUE(store_->get_within("a/b", pieces).status().IsCorruption());
+  EXPECT_TRUE(store_->get_if("a/b", ByteRange::Whole(), buf).status().IsCorruption());
+  EXPECT_TRUE(store_->open_reader("a/b").status().IsCorruption());
+  const zarrpp::RangeWrite writes[] = {{0, buf}};
+  EXPECT_TRUE(store_->patch_if("a/b", writes, {}).status().IsCorruption());
+  EXPECT_TRUE(store_->generation("a/b")->absent());
   EXPECT_EQ(*store_->size("a/b"), std::nullopt);
   EXPECT_FALSE(*store_->exists("a/b"));
   EXPECT_TRUE(store_->set_range("a/b", 0, Filled(1, 1)).IsCorruption());
@@ -644,6 +653,17 @@ TEST_P(LocalStoreContainment, AFileSymlinkIsReplacedOrRemovedAsALinkAndNeverPatc
   EXPECT_NE(s.message().find("filelink"), std::string::npos) << s;
   const zarrpp::RangeWrite writes[] = {{0, v}};
   EXPECT_TRUE(store_->patch_if("filelink", writes, {}).status().IsFailedPrecondition());
+  // A lock of the key is taken beside the link, in the root.
+  {
+    auto l = store_->lock("filelink");
+    ASSERT_TRUE(l.ok()) << l.status();
+  }
+  // Conditions compare against the link itself, so a generation read through it never matches.
+  const zarrpp::ByteView piece(v);
+  zarrpp::WriteConditions absent;
+  absent.if_equal = zarrpp::Generation::Absent();
+  EXPECT_FALSE(store_->set_if("filelink", std::span(&piece, 1), absent)->has_value());
+  EXPECT_FALSE(*store_->erase_if("filelink", absent));
   // set replaces the link itself.
   ASSERT_TRUE(store_->set("filelink", v).ok());
   EXPECT_FALSE(fs::is_symlink(fs::symlink_status(root_ + "/filelink")));
@@ -678,7 +698,16 @@ TEST_P(LocalStoreContainment, ReadsLeavingTheRootAreRefusedUnlessAllowed) {
     Bytes out;
     EXPECT_TRUE(store_->get_if(key, ByteRange::Whole(), out).status().IsFailedPrecondition());
   }
+  for (const char* key : {"dirlink/victim", "filelink"}) {
+    SCOPED_TRACE(key);
+    Bytes buf(8);
+    const zarrpp::MutableByteView pieces[] = {zarrpp::MutableByteView(buf)};
+    EXPECT_TRUE(store_->get_scatter(key, pieces).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->get_within(key, pieces).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->get_ranges({{key, ByteRange::Whole()}}).status().IsFailedPrecondition());
+  }
   EXPECT_TRUE(store_->list_prefix("dirlink/").status().IsFailedPrecondition());
+  EXPECT_TRUE(store_->list_dir("dirlink/").status().IsFailedPrecondition());
   // Listing does not show links whose targets reads would refuse.
   EXPECT_EQ(*store_->list(), std::vector<std::string>{});
 
