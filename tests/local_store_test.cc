@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -575,6 +576,66 @@ TEST_F(LocalStoreTest, RemoveStaleTemporariesKeepsLiveAndFreshOnes) {
   EXPECT_TRUE(fs::exists(root_ + "/a/.zarrpp-tmp-fresh"));
   ASSERT_TRUE(LocalStore::Open(root_).ok());
   EXPECT_FALSE(fs::exists(root_ + "/a/.zarrpp-tmp-fresh"));
+}
+
+TEST_F(LocalStoreTest, AHolderThatCrashesNeitherBlocksOthersNorLeavesItsLockFileForever) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const std::string root = root_;
+  pid_t holder = ::fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    auto opened = LocalStore::Open(root);
+    if (!opened.ok()) ::_exit(2);
+    auto k = (*opened)->lock("a/k");
+    auto j = (*opened)->lock("a/j");
+    if (!k.ok() || !j.ok()) ::_exit(3);
+    (void)!::write(ready[1], "x", 1);
+    ::pause();  // killed while holding both locks
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  const std::string k_file = root_ + "/a/.zarrpp-lock-k", j_file = root_ + "/a/.zarrpp-lock-j";
+  SetMtimeAgo(k_file, std::chrono::hours(2));
+  SetMtimeAgo(j_file, std::chrono::hours(2));
+  // Alive: its lock files are never removed, however old.
+  EXPECT_EQ(*store_->RemoveStaleTemporaries(std::chrono::hours(1)), 0u);
+  EXPECT_TRUE(fs::exists(k_file));
+  ::kill(holder, SIGKILL);
+  int status = 0;
+  ::waitpid(holder, &status, 0);
+  // Dead: its OFD locks died with it, so a key can be locked at once, without any cleanup...
+  {
+    auto l = store_->lock("a/j");
+    ASSERT_TRUE(l.ok()) << l.status();
+  }
+  EXPECT_FALSE(fs::exists(j_file));  // removed at release, as every lock file
+  // ...and the lock file it left behind is stale now.
+  EXPECT_EQ(*store_->RemoveStaleTemporaries(std::chrono::hours(1)), 1u);
+  EXPECT_FALSE(fs::exists(k_file));
+}
+
+TEST_F(LocalStoreTest, ACrashedWritersTemporaryIsRemovedOnlyOnceNoOneHoldsIt) {
+  ASSERT_TRUE(store_->set("a/k", Filled(4, 1)).ok());
+  const std::string tmp = root_ + "/a/.zarrpp-tmp-crashed";
+  WriteFile(tmp, "partial");
+  SetMtimeAgo(tmp, std::chrono::hours(2));
+  // While a writer holds it (as every live writer holds its temporary), it stays.
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &fl), 0);
+  EXPECT_EQ(*store_->RemoveStaleTemporaries(std::chrono::hours(1)), 0u);
+  EXPECT_TRUE(fs::exists(tmp));
+  ::close(fd);
+  EXPECT_EQ(*store_->RemoveStaleTemporaries(std::chrono::hours(1)), 1u);
+  EXPECT_FALSE(fs::exists(tmp));
+  EXPECT_EQ(*store_->list(), std::vector<std::string>{"a/k"});
 }
 
 // --- Containment: nothing outside the root is created, modified or deleted ----------------------
