@@ -12,7 +12,8 @@
 // excludes holders taking it through the inner store directly, and the reverse.
 //
 // Thread safety: as safe as the inner store; the wrappers' own state is atomic.
-// Ownership: each wrapper shares ownership of its inner store.
+// Ownership: each wrapper shares ownership of its inner store. Readers from open_reader() refer to
+// their wrapper (to count or delay each read) and must not outlive it.
 #pragma once
 
 #include <atomic>
