@@ -77,11 +77,13 @@ Result<std::map<std::string, SourceNode>> FindNodes(Store& src, const std::strin
       ASSIGN_OR_RETURN(std::optional<Bytes> doc, src.get(key));
       if (!doc) continue;
       ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
-      if (!j.is_object() ||
-          (j.value("node_type", "") != "array" && j.value("node_type", "") != "group")) {
+      // A hostile document (not an object, node_type not a string) is refused naming the key.
+      const auto type = j.is_object() ? j.find("node_type") : j.end();
+      if (!j.is_object() || type == j.end() || !type->is_string() ||
+          (*type != "array" && *type != "group")) {
         return Status::InvalidArgument(key + ": node_type is neither \"array\" nor \"group\"");
       }
-      nodes[node] = SourceNode{j["node_type"] == "array", 3};
+      nodes[node] = SourceNode{*type == "array", 3};
     } else if ((name == internal::kZarrayKey || name == internal::kZgroupKey) &&
                !nodes.contains(node)) {
       nodes[node] = SourceNode{name == internal::kZarrayKey, 2};

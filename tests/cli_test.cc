@@ -290,6 +290,27 @@ TEST_F(Cli, ConvertOfAChunkLinkedOutsideTheSourceIsRefused) {
   }
 }
 
+TEST_F(Cli, HostileMetadataIsAnErrorNamingTheKeyForEveryCommand) {
+  const std::vector<std::string> documents = {
+      "[1,2]", "{\"node_type\": 5}", "{\"node_type\": ", "\"array\"", "{\"node_type\": \"array\"}"};
+  for (size_t i = 0; i < documents.size(); ++i) {
+    SCOPED_TRACE(documents[i]);
+    const fs::path root = dir_ / ("t" + std::to_string(i));
+    MakeTree(root);
+    WriteFile(root / "g" / "b" / "zarr.json", documents[i]);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"info", (root / "g" / "b").string()},
+          std::vector<std::string>{"digest", root.string()},
+          std::vector<std::string>{"convert", root.string(),
+                                   (dir_ / ("out" + std::to_string(i))).string()}}) {
+      Outcome r = Zarrpp(args);
+      EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.err;
+      EXPECT_NE(r.err.find("zarr.json"), std::string::npos) << args[0] << ": " << r.err;
+    }
+    EXPECT_TRUE(Files(dir_ / ("out" + std::to_string(i))).empty());
+  }
+}
+
 TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
   const fs::path root = dir_ / "t";
   MakeTree(root);

@@ -68,7 +68,8 @@ int Info(const std::string& path) {
     return Fail(zarrpp::Status::Corruption(path + "/zarr.json: metadata is " +
                                            std::string(j->type_name()) + ", not a JSON object"));
   }
-  if (j->value("node_type", "") == "group") {
+  const auto type = j->find("node_type");
+  if (type != j->end() && type->is_string() && *type == "group") {
     auto listing = (*store)->list_dir("");
     if (!listing.ok()) return Fail(listing.status());
     std::printf("node_type: group\n");
