@@ -1,8 +1,8 @@
 // The zarrpp command-line tool (src/tools/zarrpp_main.cc), run as a process on hierarchies in
 // temporary directories: convert refuses destinations that overlap the source (equal, inside,
 // containing, symbolic-link aliases) and sources holding links out of their root, with nothing
-// written; digest reports every array it cannot read and still digests the rest; clean removes
-// crash temporaries.
+// written; digest and convert report every array they cannot read and still digest or convert
+// the rest; info and clean exit with a message on damaged trees; clean removes crash temporaries.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
