@@ -81,7 +81,7 @@ struct SourceTree {
 // `is_array` set. DigestTree reads node documents by the same rules.
 Status ReadNodeType(Store& src, const std::string& key, bool& is_array) {
   ASSIGN_OR_RETURN(std::optional<Bytes> doc, src.get(key));
-  if (!doc) return Status::NotFound(key + ": listed but gone");
+  if (!doc) return Status::NotFound(key + ": listed, but reads as absent");
   ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
   if (!j.is_object()) {
     return Status::Corruption(key + ": metadata is " + std::string(j.type_name()) +
