@@ -5,7 +5,8 @@
 // (spec/zarr-v2.md), with a new chunk shape, sharding or codec chain when asked. Contents stream
 // one target chunk (shard) at a time on the executor, so memory stays near
 // max(max_buffer_bytes, one target chunk) whatever the array's size; chunks whose contents all
-// equal the fill value are not written.
+// equal the fill value are not written. A damaged source does not stop it: each node that
+// cannot be converted is reported and the rest are converted.
 //
 // Thread safety: the function is safe to call concurrently for distinct destinations. The source
 // must not change during the call.
@@ -60,8 +61,8 @@ struct ConvertNodeResult {
   // object with node_type "array" or "group", or a directory stands where it belongs; the
   // array's metadata is invalid or names a codec that is not built in; a directory stands where
   // a chunk value belongs or a value where a directory of chunks does; a chunk cannot be read or
-  // decoded; writing the destination failed. Nothing of a failed node is left in the
-  // destination (see Convert).
+  // decoded; writing the destination failed. A failed node leaves nothing in the destination
+  // that opens as that node (see Convert).
   Status error;
 };
 
