@@ -14,6 +14,7 @@
 #include "codecs/codec_chain.h"
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
+#include "zarrpp/digest.h"
 #include "zarrpp/local_store.h"
 
 namespace zarrpp {
@@ -22,7 +23,10 @@ namespace {
 
 std::string ShapeText(const std::vector<uint64_t>& v) {
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(v[i]);
+  }
   return s + "]";
 }
 
@@ -58,36 +62,99 @@ Status CheckRank(const std::vector<uint64_t>& v, const ArrayMetadata& m, std::st
   return Status::OK();
 }
 
-// A node found under the source root: its path relative to the root and its format.
+// A node found under the source root: its format and kind, or why its metadata document cannot
+// be read as a node.
 struct SourceNode {
   bool is_array = false;
   int zarr_format = 3;
+  Status error;
 };
 
-Result<std::map<std::string, SourceNode>> FindNodes(Store& src, const std::string& root) {
-  const std::string prefix = root.empty() ? "" : root + "/";
-  ASSIGN_OR_RETURN(std::vector<std::string> keys, src.list_prefix(prefix));
+// The source tree: every key under the root (sorted, as list_prefix returns them) and every
+// node, by path relative to the root.
+struct SourceTree {
+  std::vector<std::string> keys;
   std::map<std::string, SourceNode> nodes;
-  for (const std::string& key : keys) {
+};
+
+// Why the zarr.json at `key` is not a node document (Corruption naming the key), or OK with
+// `is_array` set. DigestTree reads node documents by the same rules.
+Status ReadNodeType(Store& src, const std::string& key, bool& is_array) {
+  ASSIGN_OR_RETURN(std::optional<Bytes> doc, src.get(key));
+  if (!doc) return Status::NotFound(key + ": listed, but reads as absent");
+  ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
+  if (!j.is_object()) {
+    return Status::Corruption(key + ": metadata is " + std::string(j.type_name()) +
+                              ", not a JSON object");
+  }
+  const auto type = j.find("node_type");
+  if (type == j.end()) return Status::Corruption(key + ": node_type is missing");
+  if (!type->is_string() || (*type != "array" && *type != "group")) {
+    return Status::Corruption(key + ": node_type " + type->dump() +
+                              " is neither \"array\" nor \"group\"");
+  }
+  is_array = *type == "array";
+  return Status::OK();
+}
+
+// Lists the tree under `root` and classifies its nodes. Only failing to list is an error of the
+// call: a node document that cannot be read, does not parse or is not a node, and a directory
+// standing where a node's metadata document belongs, become that node's error. Keys below such a
+// directory are not nodes of their own.
+Result<SourceTree> FindNodes(Store& src, const std::string& root) {
+  const std::string prefix = root.empty() ? "" : root + "/";
+  SourceTree tree;
+  ASSIGN_OR_RETURN(tree.keys, src.list_prefix(prefix));
+  const auto is_document = [](std::string_view name) {
+    return name == "zarr.json" || name == internal::kZarrayKey || name == internal::kZgroupKey;
+  };
+  for (const std::string& key : tree.keys) {
     const std::string rel = key.substr(prefix.size());
+    // A metadata document name as a directory segment: the node above it is damaged.
+    size_t begin = 0;
+    bool below_document = false;
+    for (size_t slash = rel.find('/'); slash != std::string::npos;
+         begin = slash + 1, slash = rel.find('/', begin)) {
+      if (!is_document(std::string_view(rel).substr(begin, slash - begin))) continue;
+      const std::string node = begin == 0 ? "" : rel.substr(0, begin - 1);
+      SourceNode& n = tree.nodes[node];
+      if (n.error.ok()) {
+        n.is_array = false;
+        n.error = Status::Corruption("key '" + prefix + rel.substr(0, slash) +
+                                     "' is a directory (holding '" + key +
+                                     "') where a metadata document belongs");
+      }
+      below_document = true;
+      break;
+    }
+    if (below_document) continue;
     const size_t slash = rel.rfind('/');
     const std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
     const std::string node = slash == std::string::npos ? "" : rel.substr(0, slash);
     if (name == "zarr.json") {
-      ASSIGN_OR_RETURN(std::optional<Bytes> doc, src.get(key));
-      if (!doc) continue;
-      ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
-      if (!j.is_object() ||
-          (j.value("node_type", "") != "array" && j.value("node_type", "") != "group")) {
-        return Status::InvalidArgument(key + ": node_type is neither \"array\" nor \"group\"");
-      }
-      nodes[node] = SourceNode{j["node_type"] == "array", 3};
+      SourceNode& n = tree.nodes[node];
+      if (!n.error.ok()) continue;
+      n = SourceNode{};
+      n.error = ReadNodeType(src, key, n.is_array);
     } else if ((name == internal::kZarrayKey || name == internal::kZgroupKey) &&
-               !nodes.contains(node)) {
-      nodes[node] = SourceNode{name == internal::kZarrayKey, 2};
+               !tree.nodes.contains(node)) {
+      tree.nodes[node] = SourceNode{name == internal::kZarrayKey, 2, Status::OK()};
     }
   }
-  return nodes;
+  return tree;
+}
+
+// Erases the documents a group write may have left (zarr.json, or .zgroup and .zattrs), so a
+// group whose write failed is not left looking complete.
+Status EraseGroupDocuments(Store& dst, const std::string& path) {
+  Status first;
+  for (const std::string& key :
+       {MetadataKeyFor(path), internal::V2KeyFor(path, internal::kZgroupKey),
+        internal::V2KeyFor(path, internal::kZattrsKey)}) {
+    Status s = dst.erase(key);
+    if (first.ok() && !s.ok()) first = s;
+  }
+  return first;
 }
 
 std::string Join(const std::string& root, const std::string& rel) {
@@ -381,58 +448,90 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
     RETURN_IF_ERROR(CheckSourceLinks(*local, src_root, LocalDirectory(dst, dst_root)));
   }
 
-  ASSIGN_OR_RETURN(auto nodes, FindNodes(*src, src_root));
-  if (nodes.empty()) {
+  ASSIGN_OR_RETURN(SourceTree tree, FindNodes(*src, src_root));
+  if (tree.nodes.empty()) {
     return Status::NotFound("convert: no Zarr node (zarr.json, .zarray or .zgroup) at or under '/" +
                             src_root + "' in " + src->description());
   }
 
-  // Every source node's metadata is mapped before anything is written, so a node the target
-  // cannot express stops the conversion with an untouched destination.
+  ConvertReport report;
+  // Every readable source node's metadata is mapped (and the target chain built) before anything
+  // is written, so options the target cannot express stop the conversion with an untouched
+  // destination. A node that cannot be read is a result, not a stop: it is reported and the
+  // others are converted.
   struct Plan {
     std::string rel;
     bool is_array = false;
     int format = 3;
     std::shared_ptr<Array> source;
     ArrayMetadata target;
+    std::shared_ptr<Array> target_array;
     GroupMetadata group;
     bool implied = false;
+    size_t result = 0;  // index in report.nodes (not for implied groups)
   };
   std::vector<Plan> plans;
   std::set<std::string> present;
-  for (const auto& [rel, node] : nodes) {
+  for (const auto& [rel, node] : tree.nodes) {
     present.insert(rel);
+    report.nodes.push_back(ConvertNodeResult{rel, node.is_array, node.error});
+    if (!node.error.ok()) continue;
+    ConvertNodeResult& result = report.nodes.back();
     Plan p;
     p.rel = rel;
     p.is_array = node.is_array;
     p.format = options.zarr_format.value_or(node.zarr_format);
+    p.result = report.nodes.size() - 1;
     const std::string where = "array '/" + rel + "'";
     if (node.is_array) {
       ArrayOptions read_options;
       read_options.executor = executor;
-      ASSIGN_OR_RETURN_CTX(p.source, Array::Open(src, Join(src_root, rel), read_options),
-                           "convert");
+      auto opened = Array::Open(src, Join(src_root, rel), read_options);
+      if (!opened.ok()) {
+        result.error = opened.status();
+        continue;
+      }
+      p.source = std::move(*opened);
+      // A directory at a chunk key (or a value where a directory of chunks belongs) would read as
+      // missing chunks and be converted to fill values.
+      result.error = CheckChunkKeyLayout(*p.source, tree.keys);
+      if (!result.error.ok()) continue;
       ASSIGN_OR_RETURN_CTX(p.target, ConvertedArrayMetadata(p.source->metadata(), options, where),
                            "convert");
+      ArrayOptions ao;
+      ao.executor = executor;
+      // zarr-python 2 leaves missing chunks of a null-fill array uninitialised: store them all.
+      ao.write_empty_chunks = p.target.zarr_format == 2 && p.target.fill_value_null;
+      ASSIGN_OR_RETURN_CTX(p.target_array, Array::Attach(dst, Join(dst_root, rel), p.target, ao),
+                           "convert: " + where);
     } else {
+      Status read;
       if (node.zarr_format == 2) {
-        ASSIGN_OR_RETURN(std::optional<GroupMetadata> g,
-                         internal::ReadV2GroupMetadata(*src, Join(src_root, rel)));
-        if (g) p.group = std::move(*g);
+        auto g = internal::ReadV2GroupMetadata(*src, Join(src_root, rel));
+        read = g.status();
+        if (g.ok() && *g) p.group = std::move(**g);
       } else {
         const std::string key = MetadataKeyFor(Join(src_root, rel));
-        ASSIGN_OR_RETURN(std::optional<Bytes> doc, src->get(key));
-        if (doc) {
-          ASSIGN_OR_RETURN(p.group, GroupMetadata::Parse(AsString(*doc), key));
+        auto doc = src->get(key);
+        read = doc.status();
+        if (doc.ok() && *doc) {
+          auto g = GroupMetadata::Parse(AsString(**doc), key);
+          read = g.status();
+          if (g.ok()) p.group = std::move(*g);
         }
+      }
+      if (!read.ok()) {
+        result.error = read;
+        continue;
       }
       p.group.zarr_format = p.format;
       p.group.extra_fields = Json::object();  // consolidated metadata would be stale
     }
     plans.push_back(std::move(p));
   }
-  // Ancestors of every node that the source leaves implicit become groups (v2 requires them).
-  for (const auto& [rel, node] : nodes) {
+  // Ancestors of every node that the source leaves implicit become groups (v2 requires them). A
+  // node that failed is not one of them: nothing is written in its place.
+  for (const auto& [rel, node] : tree.nodes) {
     for (size_t pos = rel.find('/');; pos = rel.find('/', pos + 1)) {
       const std::string ancestor = pos == std::string::npos ? "" : rel.substr(0, pos);
       if (!rel.empty() && !present.contains(ancestor)) {
@@ -461,14 +560,14 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
     }
     RETURN_IF_ERROR(dst->erase_prefix(dst_prefix));
   }
+  if (plans.empty()) return report;  // every node failed: each is reported
 
   std::sort(plans.begin(), plans.end(), [](const Plan& a, const Plan& b) { return a.rel < b.rel; });
-  ConvertReport report;
   // Missing ancestors of the destination become groups too (v2 requires them), in the format of
-  // the converted root (plans.front(), path "").
+  // the converted root (or, when the root failed, of the first node converted).
   if (!dst_root.empty()) {
-    const int format =
-        plans.front().is_array ? plans.front().target.zarr_format : plans.front().group.zarr_format;
+    const Plan& first = plans.front();
+    const int format = first.is_array ? first.target.zarr_format : first.group.zarr_format;
     std::vector<std::string> ancestors = {""};
     for (size_t pos = dst_root.find('/'); pos != std::string::npos;
          pos = dst_root.find('/', pos + 1)) {
@@ -487,32 +586,64 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
       ++report.groups;
     }
   }
+  // Plans run in path order, so a node is written before anything below it and erasing a failed
+  // node's prefix never reaches a node converted earlier.
   for (Plan& p : plans) {
     const std::string path = Join(dst_root, p.rel);
+    Status written;
     if (!p.is_array) {
       if (p.format == 2) {
-        RETURN_IF_ERROR(internal::WriteV2GroupMetadata(*dst, path, p.group));
+        written = internal::WriteV2GroupMetadata(*dst, path, p.group);
       } else {
-        RETURN_IF_ERROR(dst->set(MetadataKeyFor(path), AsBytes(p.group.ToJson().dump(2))));
+        written = dst->set(MetadataKeyFor(path), AsBytes(p.group.ToJson().dump(2)));
       }
-      ++report.groups;
-      continue;
+      if (written.ok()) {
+        ++report.groups;
+      } else {
+        // .zgroup may stand without its .zattrs: the node must not look complete.
+        written = written.WithContext("writing group '/" + path + "'");
+        Status erased = EraseGroupDocuments(*dst, path);
+        if (!erased.ok()) {
+          written = Status(written.code(),
+                           written.message() +
+                               "; erasing its partial documents failed too: " + erased.ToString());
+        }
+      }
+    } else {
+      // Contents first, metadata last: until its metadata is written the destination node is no
+      // array, and a failure erases what was written under it.
+      written = CopyContents(*p.source, *p.target_array, *executor, options.max_buffer_bytes,
+                             report.chunks_copied);
+      if (written.ok()) {
+        written = internal::WriteArrayMetadataDocuments(*dst, path, p.target_array->metadata())
+                      .WithContext("writing array '/" + path + "'");
+      }
+      if (written.ok()) {
+        ++report.arrays;
+      } else {
+        Status erased = dst->erase_prefix(path.empty() ? "" : path + "/");
+        if (!erased.ok()) {
+          written = Status(written.code(), written.message() +
+                                               "; erasing its partial destination failed too: " +
+                                               erased.ToString());
+        }
+      }
     }
-    ArrayOptions ao;
-    ao.executor = executor;
-    // zarr-python 2 leaves missing chunks of a null-fill array uninitialised: store them all.
-    ao.write_empty_chunks = p.target.zarr_format == 2 && p.target.fill_value_null;
-    const std::string where = "convert: array '/" + p.rel + "'";
-    ASSIGN_OR_RETURN_CTX(std::shared_ptr<Array> target, Array::Attach(dst, path, p.target, ao),
-                         where);
-    RETURN_IF_ERROR_CTX(internal::WriteArrayMetadataDocuments(*dst, path, target->metadata()),
-                        where);
-    RETURN_IF_ERROR_CTX(
-        CopyContents(*p.source, *target, *executor, options.max_buffer_bytes, report.chunks_copied),
-        where);
-    ++report.arrays;
+    if (!written.ok() && !p.implied) {
+      report.nodes[p.result].error = written;
+    } else if (!written.ok()) {
+      report.nodes.push_back(ConvertNodeResult{p.rel, false, written});
+    }
   }
+  std::sort(report.nodes.begin(), report.nodes.end(),
+            [](const ConvertNodeResult& a, const ConvertNodeResult& b) { return a.path < b.path; });
   return report;
+}
+
+uint64_t ConvertReport::failed() const {
+  uint64_t n = 0;
+  for (const ConvertNodeResult& r : nodes) n += r.error.ok() ? 0 : 1;
+  return n;
 }
 
 }  // namespace zarrpp

@@ -1,8 +1,8 @@
 // The zarrpp command-line tool (src/tools/zarrpp_main.cc), run as a process on hierarchies in
 // temporary directories: convert refuses destinations that overlap the source (equal, inside,
 // containing, symbolic-link aliases) and sources holding links out of their root, with nothing
-// written; digest reports every array it cannot read and still digests the rest; clean removes
-// crash temporaries.
+// written; digest and convert report every array they cannot read and still digest or convert
+// the rest; info and clean exit with a message on damaged trees; clean removes crash temporaries.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -290,6 +290,32 @@ TEST_F(Cli, ConvertOfAChunkLinkedOutsideTheSourceIsRefused) {
   }
 }
 
+TEST_F(Cli, HostileMetadataIsAnErrorNamingTheKeyForEveryCommand) {
+  const std::vector<std::string> documents = {
+      "[1,2]", "{\"node_type\": 5}", "{\"node_type\": ", "\"array\"", "{\"node_type\": \"array\"}"};
+  for (size_t i = 0; i < documents.size(); ++i) {
+    SCOPED_TRACE(documents[i]);
+    const fs::path root = dir_ / ("t" + std::to_string(i));
+    MakeTree(root);
+    WriteFile(root / "g" / "b" / "zarr.json", documents[i]);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"info", (root / "g" / "b").string()},
+          std::vector<std::string>{"digest", root.string()},
+          std::vector<std::string>{"convert", root.string(),
+                                   (dir_ / ("out" + std::to_string(i))).string()}}) {
+      Outcome r = Zarrpp(args);
+      EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.err;
+      EXPECT_NE(r.err.find("zarr.json"), std::string::npos) << args[0] << ": " << r.err;
+    }
+    // convert went on past g/b: g/a is converted whole, g/b has nothing in the destination.
+    const fs::path out = dir_ / ("out" + std::to_string(i));
+    const auto digests = Digests(out);
+    EXPECT_EQ(digests.size(), 1u);
+    EXPECT_EQ(digests.count("g/a"), 1u);
+    EXPECT_FALSE(fs::exists(out / "g" / "b"));
+  }
+}
+
 TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
   const fs::path root = dir_ / "t";
   MakeTree(root);
@@ -350,6 +376,110 @@ TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
   for (const Json& e : (*doc)["errors"]) failed.push_back(e["path"].get<std::string>());
   EXPECT_EQ(failed, (std::vector<std::string>{"bad/dirchunk", "bad/dirmeta", "bad/filedir",
                                               "bad/json", "bad/list", "bad/trunc"}));
+}
+
+// Writes `array`'s zarr.json back with its codec chain replaced by `codecs`.
+void ReplaceCodecs(const fs::path& array, const Json& codecs) {
+  Json doc = Json::parse(ReadFile(array / "zarr.json"));
+  doc["codecs"] = codecs;
+  WriteFile(array / "zarr.json", doc.dump());
+}
+
+TEST_F(Cli, ConvertReportsEveryUnreadableArrayAndConvertsTheRest) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  {
+    auto store = LocalStore::Open(root.string());
+    ASSERT_TRUE(store.ok());
+    ArrayMetadata m;
+    m.shape = {8};
+    m.chunk_shape = {4};
+    m.data_type = DataType(DataTypeId::kInt64);
+    std::vector<int64_t> v(8);
+    std::iota(v.begin(), v.end(), 1000);
+    // A good array beside the bad ones (sorted between them), and the arrays to damage.
+    for (const char* name : {"bad/good", "bad/trunc", "bad/codec", "bad/dirchunk"}) {
+      auto arr = Array::Create(*store, name, m);
+      ASSERT_TRUE(arr.ok()) << arr.status();
+      ASSERT_TRUE((*arr)->Write(Region::All({8}), std::span<const int64_t>(v)).ok());
+    }
+  }
+  const auto good = Digests(root);
+  ASSERT_EQ(good.size(), 6u);
+  WriteFile(root / "bad" / "json" / "zarr.json", "{\"zarr_format\": 3, \"node_type\": ");
+  WriteFile(root / "bad" / "list" / "zarr.json", "[1,2]");
+  // The second chunk cut short: the first decodes, so a partial destination could be left.
+  const fs::path chunk = root / "bad" / "trunc" / "c" / "1";
+  const std::string bytes = ReadFile(chunk);
+  ASSERT_GT(bytes.size(), 4u);
+  WriteFile(chunk, bytes.substr(0, bytes.size() / 2));
+  ReplaceCodecs(root / "bad" / "codec",
+                Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                             {{"name", "no_such_codec"}}}));
+  fs::remove(root / "bad" / "dirchunk" / "c" / "0");
+  WriteFile(root / "bad" / "dirchunk" / "c" / "0" / "stray", "x");
+  const std::vector<std::string> bad = {"bad/codec", "bad/dirchunk", "bad/json", "bad/list",
+                                        "bad/trunc"};
+
+  for (const char* format : {"3", "2"}) {
+    SCOPED_TRACE(std::string("zarr format ") + format);
+    const fs::path out = dir_ / (std::string("out") + format);
+    Outcome r = Zarrpp({"convert", root.string(), out.string(), "--zarr-format", format});
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("converted 3 arrays"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("5 of 11 nodes could not be converted"), std::string::npos) << r.err;
+    for (const std::string& b : bad) {
+      EXPECT_NE(r.err.find("convert of '" + b + "' failed"), std::string::npos) << b << "\n"
+                                                                                << r.err;
+    }
+    EXPECT_NE(r.err.find("no_such_codec"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("'bad/dirchunk/c/0' is a directory"), std::string::npos) << r.err;
+    // The destination holds exactly the good arrays, each with its source's contents: no bad
+    // array left anything that reads as an array (Digests fails the test on any error).
+    const auto converted = Digests(out);
+    std::map<std::string, std::string> expected = good;
+    for (const std::string& b : bad) expected.erase(b);
+    EXPECT_EQ(converted, expected);
+    auto dst = LocalStore::Open(out.string());
+    ASSERT_TRUE(dst.ok());
+    for (const std::string& b : bad) {
+      EXPECT_FALSE(Array::Open(*dst, b).ok()) << b;
+      EXPECT_TRUE(Files(out / b).empty()) << b;
+    }
+  }
+}
+
+TEST_F(Cli, InfoAndCleanOnAHostileTreeExitWithAMessage) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  WriteFile(root / "json" / "zarr.json", "{\"zarr_format\": 3, \"node_type\": ");
+  WriteFile(root / "dirmeta" / "zarr.json" / "stray", "{}");
+  WriteFile(root / "g" / "a" / "zarr.json", "{\"zarr_format\": 3, \"node_type\": \"array\"}");
+  ReplaceCodecs(root / "g" / "b", Json::array({{{"name", "no_such_codec"}}}));
+  fs::create_directory_symlink(root / "loop", root / "loop");  // a link to itself
+  fs::create_symlink(root / "gone", root / "g" / "dangling");
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Case& c : {Case{{"info", (root / "json").string()}, "invalid JSON"},
+                        Case{{"info", (root / "dirmeta").string()}, "zarr.json is a directory"},
+                        Case{{"info", (root / "g" / "a").string()}, "zarr.json"},
+                        Case{{"info", (root / "g" / "b").string()}, "no_such_codec"},
+                        Case{{"info", (root / "loop").string()}, "loop"},
+                        Case{{"clean", root.string()}, "clean"}}) {
+    SCOPED_TRACE(c.args[0] + " " + c.args[1]);
+    Outcome r = Zarrpp(c.args);
+    // Exited (no signal) with 0 or 1, and a failure says why.
+    ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.exit_code << " " << r.err;
+    if (c.args[0] == "info") {
+      EXPECT_EQ(r.exit_code, 1) << r.out;
+    }
+    if (r.exit_code == 1) {
+      EXPECT_NE(r.err.find("zarrpp: "), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    }
+  }
 }
 
 TEST_F(Cli, InfoReportsChunkLayoutDamage) {

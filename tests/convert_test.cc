@@ -1,6 +1,7 @@
 // Convert (zarrpp/convert.h): v3 <-> v2, re-chunking, sharding and codec replacement keep every
 // element and attribute; destinations are protected; what a target cannot express is refused
-// naming the array and the codec.
+// naming the array and the codec; a damaged tree is converted except for each node it cannot read,
+// which is reported and leaves nothing that looks complete in the destination.
 #include "zarrpp/convert.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <set>
 
 #define ZARRPP_STORE_CONFORMANCE_HELPERS_ONLY  // MakeTempDir, without the store suite
 #include "support/store_conformance.h"
@@ -255,6 +257,148 @@ TEST(Convert, LocalSourceLinksOutOfTheRootOrIntoTheDestinationAreRefused) {
   EXPECT_TRUE(dst->list()->empty());
   std::error_code ec;
   fs::remove_all(dir, ec);
+}
+
+// A store whose set() fails for the keys in `fail` (IOError naming the key) and otherwise
+// forwards to a MemoryStore.
+class FailingSetStore : public Store {
+ public:
+  explicit FailingSetStore(std::set<std::string> fail) : fail_(std::move(fail)) {}
+  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
+    return inner_->get_into(key, range, out);
+  }
+  Status set(std::string_view key, ByteView value) override {
+    if (fail_.contains(std::string(key))) {
+      return Status::IOError("injected failure writing '" + std::string(key) + "'");
+    }
+    return inner_->set(key, value);
+  }
+  Status erase(std::string_view key) override { return inner_->erase(key); }
+  Status erase_prefix(std::string_view prefix) override { return inner_->erase_prefix(prefix); }
+  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
+    return inner_->list_prefix(prefix);
+  }
+  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
+  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
+  std::string description() const override { return "failing-set store"; }
+
+ private:
+  std::set<std::string> fail_;
+  std::shared_ptr<MemoryStore> inner_ = MemoryStore::Create();
+};
+
+// The source tree plus damaged nodes, each failing in its own way; "bad/group/ok" is a good array
+// below a group whose metadata is invalid.
+std::shared_ptr<MemoryStore> DamagedTree() {
+  auto store = SourceTree();
+  auto put = [&](const std::string& key, const std::string& text) {
+    EXPECT_TRUE(store->set(key, AsBytes(text)).ok()) << key;
+  };
+  ArrayMetadata m;
+  m.shape = {8};
+  m.chunk_shape = {4};
+  m.data_type = DataType(DataTypeId::kInt32);
+  std::vector<int32_t> v(8);
+  std::iota(v.begin(), v.end(), 100);
+  for (const char* name : {"bad/trunc", "bad/codec", "bad/group/ok"}) {
+    auto arr = Array::Create(store, name, m);
+    EXPECT_TRUE(arr.ok()) << arr.status().ToString();
+    EXPECT_TRUE((*arr)->Write(Region::All({8}), std::span<const int32_t>(v)).ok());
+  }
+  // The second chunk cut short; the first still decodes, so its copy is written before the
+  // failure.
+  const Bytes chunk = **store->get("bad/trunc/c/1");
+  put("bad/trunc/c/1", std::string(AsString(chunk).substr(0, chunk.size() / 2)));
+  Json codec = Json::parse(AsString(**store->get("bad/codec/zarr.json")));
+  codec["codecs"].push_back({{"name", "no_such_codec"}});
+  put("bad/codec/zarr.json", codec.dump());
+  put("bad/json/zarr.json", R"({"zarr_format": 3, "node_type": )");
+  put("bad/list/zarr.json", "[1,2]");
+  put("bad/type/zarr.json", R"({"zarr_format": 3, "node_type": "table"})");
+  put("bad/group/zarr.json", R"({"zarr_format": 3, "node_type": "group", "attributes": 5})");
+  put("bad/dirmeta/zarr.json/stray", "{}");
+  return store;
+}
+
+TEST(Convert, RunsToCompletionReportingEveryUnreadableNode) {
+  auto src = DamagedTree();
+  const std::vector<std::string> bad = {"bad/codec", "bad/dirmeta", "bad/group", "bad/json",
+                                        "bad/list",  "bad/trunc",   "bad/type"};
+  for (const int format : {3, 2}) {
+    SCOPED_TRACE("zarr format " + std::to_string(format));
+    auto dst = MemoryStore::Create();
+    ConvertOptions o;
+    o.zarr_format = format;
+    o.max_buffer_bytes = 16;  // one chunk at a time: bad/trunc's first chunk is copied first
+    auto report = Convert(src, "", dst, "out", o);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->failed(), bad.size());
+    EXPECT_EQ(report->arrays, 3u);  // g/a, g/s/b, bad/group/ok
+    std::vector<std::string> failed, converted;
+    for (const ConvertNodeResult& n : report->nodes) {
+      (n.error.ok() ? converted : failed).push_back(n.path);
+    }
+    EXPECT_EQ(failed, bad);
+    EXPECT_EQ(converted,
+              (std::vector<std::string>{"", "bad", "bad/group/ok", "g", "g/a", "g/s", "g/s/b"}));
+    auto error = [&](const std::string& path) {
+      for (const ConvertNodeResult& n : report->nodes) {
+        if (n.path == path) return n.error;
+      }
+      return Status::OK();
+    };
+    EXPECT_EQ(error("bad/codec").code(), Status::Code::kUnsupported);
+    EXPECT_NE(error("bad/codec").message().find("no_such_codec"), std::string::npos);
+    EXPECT_NE(error("bad/json").message().find("bad/json/zarr.json"), std::string::npos);
+    EXPECT_EQ(error("bad/list").code(), Status::Code::kCorruption);
+    EXPECT_NE(error("bad/type").message().find("\"table\""), std::string::npos);
+    EXPECT_NE(error("bad/dirmeta").message().find("is a directory"), std::string::npos);
+    EXPECT_NE(error("bad/group").message().find("attributes"), std::string::npos);
+    EXPECT_FALSE(error("bad/trunc").ok());
+
+    // Every good array has its source's contents; no bad node left anything behind, so nothing
+    // of it opens (and the destination digests clean).
+    const auto digests = Digests(dst, "out");
+    std::vector<std::string> arrays;
+    for (const ArrayDigestEntry& e : digests) arrays.push_back(e.path);
+    EXPECT_EQ(arrays, (std::vector<std::string>{"bad/group/ok", "g/a", "g/s/b"}));
+    ExpectSameContents(Digests(src, "g"), Digests(dst, "out/g"));
+    ExpectSameContents(Digests(src, "bad/group"), Digests(dst, "out/bad/group"));
+    for (const std::string& b : bad) {
+      EXPECT_FALSE(Array::Open(dst, "out/" + b).ok()) << b;
+      if (b == "bad/group") continue;  // holds its converted child
+      EXPECT_TRUE(dst->list_prefix("out/" + b + "/")->empty()) << b;
+    }
+    EXPECT_FALSE(*dst->exists("out/bad/group/zarr.json"));
+    EXPECT_FALSE(*dst->exists("out/bad/group/.zgroup"));
+  }
+}
+
+TEST(Convert, AFailedDestinationWriteLeavesNoNodeLookingComplete) {
+  auto src = SourceTree();
+  // v2 target: g/a's second chunk, g/s/b's .zattrs (after its .zarray) and g/s's .zattrs (after
+  // its .zgroup) fail; g itself is written.
+  auto dst = std::make_shared<FailingSetStore>(
+      std::set<std::string>{"g/a/0/1", "g/s/b/.zattrs", "g/s/.zattrs"});
+  ConvertOptions o;
+  o.zarr_format = 2;
+  auto report = Convert(src, "", dst, "", o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  std::vector<std::string> failed;
+  for (const ConvertNodeResult& n : report->nodes) {
+    if (n.error.ok()) continue;
+    failed.push_back(n.path);
+    EXPECT_EQ(n.error.code(), Status::Code::kIOError) << n.path;
+    EXPECT_NE(n.error.message().find("injected failure"), std::string::npos) << n.error;
+  }
+  EXPECT_EQ(failed, (std::vector<std::string>{"g/a", "g/s", "g/s/b"}));
+  EXPECT_EQ(report->arrays, 0u);
+  EXPECT_TRUE(*dst->exists("g/.zgroup"));
+  EXPECT_EQ(*dst->list_prefix("g/a/"), std::vector<std::string>{});
+  EXPECT_EQ(*dst->list_prefix("g/s/"), std::vector<std::string>{});
+  EXPECT_FALSE(Array::Open(dst, "g/a").ok());
+  EXPECT_FALSE(Array::Open(dst, "g/s/b").ok());
 }
 
 TEST(Convert, MissingSourceIsNotFound) {

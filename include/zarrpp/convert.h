@@ -5,7 +5,8 @@
 // (spec/zarr-v2.md), with a new chunk shape, sharding or codec chain when asked. Contents stream
 // one target chunk (shard) at a time on the executor, so memory stays near
 // max(max_buffer_bytes, one target chunk) whatever the array's size; chunks whose contents all
-// equal the fill value are not written.
+// equal the fill value are not written. A damaged source does not stop it: each node that
+// cannot be converted is reported and the rest are converted.
 //
 // Thread safety: the function is safe to call concurrently for distinct destinations. The source
 // must not change during the call.
@@ -52,17 +53,52 @@ struct ConvertOptions {
   uint64_t max_buffer_bytes = uint64_t{256} << 20;
 };
 
-struct ConvertReport {
-  uint64_t arrays = 0;
-  uint64_t groups = 0;         // including implied ancestor groups written in the destination
-  uint64_t chunks_copied = 0;  // target chunks (or shards) processed
+// The outcome for one node of the source.
+struct ConvertNodeResult {
+  std::string path;       // relative to src_path; "" for the node at src_path itself
+  bool is_array = false;  // false also when its metadata could not be read
+  // OK when converted; otherwise why not: its metadata document does not parse, is not a JSON
+  // object with node_type "array" or "group", or a directory stands where it belongs; the
+  // array's metadata is invalid or names a codec that is not built in; a directory stands where
+  // a chunk value belongs or a value where a directory of chunks does; a chunk cannot be read or
+  // decoded; writing the destination failed. A failed node leaves nothing in the destination
+  // that opens as that node (see Convert).
+  Status error;
 };
 
-// Converts the hierarchy at `src_path` in `src` into `dst_path` in `dst`. Errors name the array
-// (its path relative to src_path) and the field or codec. A failure part-way leaves the
-// destination partly written.
+struct ConvertReport {
+  uint64_t arrays = 0;         // arrays converted
+  uint64_t groups = 0;         // including implied ancestor groups written in the destination
+  uint64_t chunks_copied = 0;  // target chunks (or shards) processed
+  // Every node found under the source (arrays and groups, sorted by path), and any implied
+  // ancestor group whose write failed. Callers must check each entry's error, or failed().
+  std::vector<ConvertNodeResult> nodes;
+
+  // The number of entries of `nodes` whose error is set.
+  uint64_t failed() const;
+};
+
+// Converts the hierarchy at `src_path` in `src` into `dst_path` in `dst`.
+//
+// Runs to completion over damaged trees: a node that cannot be converted does not stop the
+// others. It gets its error in the report's `nodes` and every node that can be read is still
+// converted, so a returned report may hold failed nodes. A failed node never looks complete in
+// the destination: an array's contents are written first and its metadata documents last, and
+// when anything fails its whole destination prefix is erased (so at worst, when that erase
+// fails too, chunks without metadata remain, which open as no node); a group whose documents
+// could not all be written has them erased. Nodes below a failed node are still converted; a
+// failed node is not replaced by an implied group.
+//
+// Errors of the call itself (then the report is not returned): the source tree cannot be
+// listed; it holds no node (NotFound); a destination write outside any node fails (erasing it
+// with `overwrite`, its missing ancestor groups); and the refusals below. Errors name the array
+// (its path relative to src_path) and the field or codec.
 //
 // Refused before anything is written or erased:
+//   - options the target cannot express for a readable array (a chunk or shard shape of another
+//     rank, a codec that the target format has no term for, a codec that is not built in):
+//     InvalidArgument or Unsupported naming the array and the field or codec;
+//   - a destination holding any key, unless `overwrite` (FailedPrecondition);
 //   - a destination that is the source, lies inside it or contains it (InvalidArgument): for one
 //     store object the node paths are compared; for two LocalStores the resolved directories
 //     (symbolic links, "." and ".." followed; see CheckDisjointDirectories);

@@ -8,7 +8,9 @@
 //                  [--codecs JSON] [--overwrite]
 //                                 re-encode every array and group under SRC into DST
 //                                 (see zarrpp/convert.h); DST equal to, inside or containing SRC
-//                                 is refused before anything is written
+//                                 is refused before anything is written; a node that cannot be
+//                                 read is reported and the rest converted, the exit status then
+//                                 being 1
 //   zarrpp clean PATH [--older-than SECONDS]
 //                                 remove temporaries that crashed writers left under PATH
 //                                 (default: older than 3600 s)
@@ -64,14 +66,25 @@ int Info(const std::string& path) {
   if (!store.ok()) return Fail(store.status());
   auto doc = (*store)->get("zarr.json");
   if (!doc.ok()) return Fail(doc.status());
-  if (!doc->has_value()) return Fail(zarrpp::Status::NotFound(path + ": no zarr.json"));
+  if (!doc->has_value()) {
+    // A directory standing where the document belongs reads as absent: say which it is.
+    auto below = (*store)->list_prefix("zarr.json/");
+    if (!below.ok()) return Fail(below.status());
+    if (!below->empty()) {
+      return Fail(zarrpp::Status::Corruption(path + "/zarr.json is a directory (holding '" +
+                                             below->front() +
+                                             "') where a metadata document belongs"));
+    }
+    return Fail(zarrpp::Status::NotFound(path + ": no zarr.json"));
+  }
   auto j = zarrpp::ParseJson(zarrpp::AsString(**doc), path + "/zarr.json");
   if (!j.ok()) return Fail(j.status());
   if (!j->is_object()) {
     return Fail(zarrpp::Status::Corruption(path + "/zarr.json: metadata is " +
                                            std::string(j->type_name()) + ", not a JSON object"));
   }
-  if (j->value("node_type", "") == "group") {
+  const auto type = j->find("node_type");
+  if (type != j->end() && type->is_string() && *type == "group") {
     auto listing = (*store)->list_dir("");
     if (!listing.ok()) return Fail(listing.status());
     std::printf("node_type: group\n");
@@ -221,10 +234,22 @@ int Convert(const std::vector<std::string>& args) {
   if (!dst.ok()) return Fail(dst.status());
   auto report = zarrpp::Convert(*src, "", *dst, "", options);
   if (!report.ok()) return Fail(report.status());
+  // Every node that could not be converted is reported; the others were, and the exit status
+  // tells that some failed.
+  for (const zarrpp::ConvertNodeResult& n : report->nodes) {
+    if (n.error.ok()) continue;
+    std::fprintf(stderr, "zarrpp: convert of '%s' failed: %s\n",
+                 n.path.empty() ? "." : n.path.c_str(), n.error.ToString().c_str());
+  }
   std::printf("converted %llu arrays, %llu groups, %llu chunks\n",
               static_cast<unsigned long long>(report->arrays),
               static_cast<unsigned long long>(report->groups),
               static_cast<unsigned long long>(report->chunks_copied));
+  if (const uint64_t failed = report->failed()) {
+    std::fprintf(stderr, "zarrpp: %llu of %zu nodes could not be converted\n",
+                 static_cast<unsigned long long>(failed), report->nodes.size());
+    return 1;
+  }
   return 0;
 }
 
