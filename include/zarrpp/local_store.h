@@ -78,12 +78,14 @@ struct LocalStoreOptions {
   // unpacked from an archive (or written by someone else) must not be able to make a reader
   // return /etc/... as a chunk. Writes never follow symlinks, whatever this says.
   bool follow_symlinks_outside_root = false;
-  // Open() removes temporaries and lock files that writers which crashed left behind when they
-  // are older than this and no live writer holds them (RemoveStaleTemporaries). Default one
-  // hour: no live write keeps a temporary that long. Runs only when the root is writable by this
-  // process; it walks the whole tree, so Open of a store with millions of files pays for one
-  // directory walk (set 0 to disable and run RemoveStaleTemporaries when convenient).
-  std::chrono::seconds remove_stale_temporaries_after{3600};
+  // When non-zero, Open() removes temporaries and lock files that writers which crashed left
+  // behind when they are older than this and no live writer holds them (RemoveStaleTemporaries;
+  // one hour is a safe value: no live write keeps a temporary that long). Runs only when the root
+  // is writable by this process. Default 0 (off): it walks the whole tree, and an Open of a store
+  // of millions of chunks should not pay for that walk each time; run RemoveStaleTemporaries (or
+  // `zarrpp clean PATH`) when convenient instead. A stale temporary is never listed or read; it
+  // only takes space.
+  std::chrono::seconds remove_stale_temporaries_after{0};
 };
 
 class LocalStore : public Store {
