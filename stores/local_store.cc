@@ -654,9 +654,15 @@ class LocalStore::Lock final : public KeyLock {
         fd_(std::move(fd)) {}
   // Unlinks the lock file while still holding it, then releases it (closing fd_); a waiter that
   // then gets the unlinked file sees it is no longer the directory's and tries again.
-  ~Lock() override { ::unlinkat(dir_.get(), name_.c_str(), 0); }
+  ~Lock() override {
+    ::unlinkat(dir_.get(), name_.c_str(), 0);
+    if (tidy_) store_->RemoveEmptyDirectories(std::string(SplitKey(key_).first));
+  }
   const std::string& key() const override { return key_; }
   const LocalStore* store() const { return store_; }
+  // At release, also remove the key's directories when the lock file was all they held (a lock
+  // taken with lock() for a key that was never written).
+  void TidyOnRelease() { tidy_ = true; }
 
  private:
   const LocalStore* store_;
@@ -664,6 +670,7 @@ class LocalStore::Lock final : public KeyLock {
   FileDescriptor dir_;
   std::string name_;
   FileDescriptor fd_;
+  bool tidy_ = false;
 };
 
 class LocalStore::Reader final : public ValueReader {
@@ -922,7 +929,10 @@ Result<std::unique_ptr<KeyLock>> LocalStore::lock(std::string_view key) {
     if (dir.err == ENOENT) continue;  // an erase removed a directory being created
     if (dir.err != 0) return ResolveError("lock", key, dir.err, dir.component, root_);
     ASSIGN_OR_RETURN(std::unique_ptr<Lock> held, LockAt(dir.fd.get(), key, "lock"));
-    if (held) return std::unique_ptr<KeyLock>(std::move(held));
+    if (held) {
+      if (!SplitKey(key).first.empty()) held->TidyOnRelease();
+      return std::unique_ptr<KeyLock>(std::move(held));
+    }
   }
   return Status::IOError(KeyContext("lock", key) + ": its directory kept vanishing");
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -173,6 +174,15 @@ TEST_F(LocalStoreTest, FailedSetOverDirectoryKeepsOldDataAndLeavesNoTemporary) {
   auto got = store_->get("a/b");
   EXPECT_TRUE(got.status().IsCorruption()) << got.status();
   EXPECT_NE(got.status().message().find("'a/b'"), std::string::npos) << got.status();
+  Bytes buf(4);
+  const zarrpp::MutableByteView pieces[] = {zarrpp::MutableByteView(buf)};
+  EXPECT_TRUE(store_->get_scatter("a/b", pieces).status().IsCorruption());
+  EXPECT_TRUE(store_->get_within("a/b", pieces).status().IsCorruption());
+  EXPECT_TRUE(store_->get_if("a/b", ByteRange::Whole(), buf).status().IsCorruption());
+  EXPECT_TRUE(store_->open_reader("a/b").status().IsCorruption());
+  const zarrpp::RangeWrite writes[] = {{0, buf}};
+  EXPECT_TRUE(store_->patch_if("a/b", writes, {}).status().IsCorruption());
+  EXPECT_TRUE(store_->generation("a/b")->absent());
   EXPECT_EQ(*store_->size("a/b"), std::nullopt);
   EXPECT_FALSE(*store_->exists("a/b"));
   EXPECT_TRUE(store_->set_range("a/b", 0, Filled(1, 1)).IsCorruption());
@@ -514,6 +524,9 @@ TEST_F(LocalStoreTest, LocksOfTwoStoreObjectsOnOneRootExcludeEachOther) {
   EXPECT_TRUE(got.load());
   // Lock files are removed at release and never listed.
   EXPECT_TRUE(store_->list()->empty());
+  // A lock of a key never written leaves no directories behind.
+  ASSERT_TRUE(store_->lock("x/y/z")->get() != nullptr);
+  EXPECT_TRUE(fs::is_empty(root_));
 }
 
 TEST_F(LocalStoreTest, GenerationChangesOnEveryWriteWithinOneClockTick) {
@@ -563,6 +576,66 @@ TEST_F(LocalStoreTest, RemoveStaleTemporariesKeepsLiveAndFreshOnes) {
   EXPECT_TRUE(fs::exists(root_ + "/a/.zarrpp-tmp-fresh"));
   ASSERT_TRUE(LocalStore::Open(root_).ok());
   EXPECT_FALSE(fs::exists(root_ + "/a/.zarrpp-tmp-fresh"));
+}
+
+TEST_F(LocalStoreTest, AHolderThatCrashesNeitherBlocksOthersNorLeavesItsLockFileForever) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const std::string root = root_;
+  pid_t holder = ::fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    auto opened = LocalStore::Open(root);
+    if (!opened.ok()) ::_exit(2);
+    auto k = (*opened)->lock("a/k");
+    auto j = (*opened)->lock("a/j");
+    if (!k.ok() || !j.ok()) ::_exit(3);
+    (void)!::write(ready[1], "x", 1);
+    ::pause();  // killed while holding both locks
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  const std::string k_file = root_ + "/a/.zarrpp-lock-k", j_file = root_ + "/a/.zarrpp-lock-j";
+  SetMtimeAgo(k_file, std::chrono::hours(2));
+  SetMtimeAgo(j_file, std::chrono::hours(2));
+  // Alive: its lock files are never removed, however old.
+  EXPECT_EQ(*store_->RemoveStaleTemporaries(std::chrono::hours(1)), 0u);
+  EXPECT_TRUE(fs::exists(k_file));
+  ::kill(holder, SIGKILL);
+  int status = 0;
+  ::waitpid(holder, &status, 0);
+  // Dead: its OFD locks died with it, so a key can be locked at once, without any cleanup...
+  {
+    auto l = store_->lock("a/j");
+    ASSERT_TRUE(l.ok()) << l.status();
+  }
+  EXPECT_FALSE(fs::exists(j_file));  // removed at release, as every lock file
+  // ...and the lock file it left behind is stale now.
+  EXPECT_EQ(*store_->RemoveStaleTemporaries(std::chrono::hours(1)), 1u);
+  EXPECT_FALSE(fs::exists(k_file));
+}
+
+TEST_F(LocalStoreTest, ACrashedWritersTemporaryIsRemovedOnlyOnceNoOneHoldsIt) {
+  ASSERT_TRUE(store_->set("a/k", Filled(4, 1)).ok());
+  const std::string tmp = root_ + "/a/.zarrpp-tmp-crashed";
+  WriteFile(tmp, "partial");
+  SetMtimeAgo(tmp, std::chrono::hours(2));
+  // While a writer holds it (as every live writer holds its temporary), it stays.
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &fl), 0);
+  EXPECT_EQ(*store_->RemoveStaleTemporaries(std::chrono::hours(1)), 0u);
+  EXPECT_TRUE(fs::exists(tmp));
+  ::close(fd);
+  EXPECT_EQ(*store_->RemoveStaleTemporaries(std::chrono::hours(1)), 1u);
+  EXPECT_FALSE(fs::exists(tmp));
+  EXPECT_EQ(*store_->list(), std::vector<std::string>{"a/k"});
 }
 
 // --- Containment: nothing outside the root is created, modified or deleted ----------------------
@@ -641,6 +714,17 @@ TEST_P(LocalStoreContainment, AFileSymlinkIsReplacedOrRemovedAsALinkAndNeverPatc
   EXPECT_NE(s.message().find("filelink"), std::string::npos) << s;
   const zarrpp::RangeWrite writes[] = {{0, v}};
   EXPECT_TRUE(store_->patch_if("filelink", writes, {}).status().IsFailedPrecondition());
+  // A lock of the key is taken beside the link, in the root.
+  {
+    auto l = store_->lock("filelink");
+    ASSERT_TRUE(l.ok()) << l.status();
+  }
+  // Conditions compare against the link itself, so a generation read through it never matches.
+  const zarrpp::ByteView piece(v);
+  zarrpp::WriteConditions absent;
+  absent.if_equal = zarrpp::Generation::Absent();
+  EXPECT_FALSE(store_->set_if("filelink", std::span(&piece, 1), absent)->has_value());
+  EXPECT_FALSE(*store_->erase_if("filelink", absent));
   // set replaces the link itself.
   ASSERT_TRUE(store_->set("filelink", v).ok());
   EXPECT_FALSE(fs::is_symlink(fs::symlink_status(root_ + "/filelink")));
@@ -675,7 +759,16 @@ TEST_P(LocalStoreContainment, ReadsLeavingTheRootAreRefusedUnlessAllowed) {
     Bytes out;
     EXPECT_TRUE(store_->get_if(key, ByteRange::Whole(), out).status().IsFailedPrecondition());
   }
+  for (const char* key : {"dirlink/victim", "filelink"}) {
+    SCOPED_TRACE(key);
+    Bytes buf(8);
+    const zarrpp::MutableByteView pieces[] = {zarrpp::MutableByteView(buf)};
+    EXPECT_TRUE(store_->get_scatter(key, pieces).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->get_within(key, pieces).status().IsFailedPrecondition());
+    EXPECT_TRUE(store_->get_ranges({{key, ByteRange::Whole()}}).status().IsFailedPrecondition());
+  }
   EXPECT_TRUE(store_->list_prefix("dirlink/").status().IsFailedPrecondition());
+  EXPECT_TRUE(store_->list_dir("dirlink/").status().IsFailedPrecondition());
   // Listing does not show links whose targets reads would refuse.
   EXPECT_EQ(*store_->list(), std::vector<std::string>{});
 

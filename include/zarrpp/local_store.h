@@ -15,8 +15,11 @@
 // FailedPrecondition naming the key unless LocalStoreOptions::follow_symlinks_outside_root.
 //
 // Damage is an error, not absence: a key whose path runs through a regular file ("a/b/c" where
-// "a/b" is a file), or a key that is a directory, is Corruption naming the key for reads,
-// writes and erases (listing still works and shows what is there).
+// "a/b" is a file) is Corruption naming the key for every operation on it; a key that is a
+// directory is Corruption for reads of its bytes (get_into, get_scatter, get_within, get_if,
+// open_reader) and for set/set_range/patch_if, while size/exists/generation report no value and
+// erase erases nothing (a directory is also what a prefix looks like). Listing still works and
+// shows what is there.
 //
 // Write paths (durability and the concurrency table are in spec/stores.md):
 //   set()        takes the key's lock (below), writes a uniquely named temporary file

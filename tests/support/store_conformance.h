@@ -12,7 +12,9 @@
 // this header (not in the support library) so the linker cannot drop them from a binary.
 // Behaviour the suite expects beyond the Store contract is tied to capabilities(): set_range
 // tests expect Unsupported when the capability is false, and the torn-read check runs only when
-// atomic_set is true.
+// atomic_set is true. Likewise generations (tokens change on every write), conditional_writes
+// (conditions are honoured, otherwise Unsupported), key_locks (lock() excludes, otherwise
+// Unsupported), and patches racing readers only where the store has set_range and generations.
 #pragma once
 
 #include <gtest/gtest.h>
