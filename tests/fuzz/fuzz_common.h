@@ -22,8 +22,8 @@ inline ArrayOptions SmallOptions() {
 
 // Status codes a hostile input may produce; anything else (or a crash) is a finding.
 inline void CheckExpected(const Status& s) {
-  if (s.ok() || s.IsInvalidArgument() || s.IsUnsupported() || s.IsCorruption() ||
-      s.IsNotFound() || s.IsFailedPrecondition()) {
+  if (s.ok() || s.IsInvalidArgument() || s.IsUnsupported() || s.IsCorruption() || s.IsNotFound() ||
+      s.IsFailedPrecondition()) {
     return;
   }
   std::fprintf(stderr, "unexpected status: %s\n", s.ToString().c_str());

@@ -1,5 +1,6 @@
-// libFuzzer harness: a zarr.json document through parsing, Array::Open and a read of the front
-// of the array (no chunks stored: every element is the fill value).
+// libFuzzer harness: a zarr.json document through parsing (as an array and as a group),
+// Array::Open and a read of the front of the array (no chunks stored: every element is the fill
+// value).
 #include <string>
 
 #include "tests/fuzz/fuzz_common.h"
@@ -17,6 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     }
   }
+  fuzz::CheckExpected(GroupMetadata::Parse(text).status());
   auto store = MemoryStore::Create();
   if (!store->set("a/zarr.json", Bytes(data, data + size)).ok()) return 0;
   auto a = Array::Open(store, "a", fuzz::SmallOptions());

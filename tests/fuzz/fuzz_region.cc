@@ -58,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       inside = false;
     }
     elements *= region.shape[d];
-    if (elements > (static_cast<unsigned __int128>(1) << 64)) elements = static_cast<unsigned __int128>(1) << 64;
+    if (elements > (static_cast<unsigned __int128>(1) << 64))
+      elements = static_cast<unsigned __int128>(1) << 64;
   }
   const unsigned __int128 bytes = elements * esize;
   const uint16_t fill_value = 0, other = 0x0101;

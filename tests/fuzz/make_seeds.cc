@@ -18,7 +18,8 @@ namespace {
 void Write(const fs::path& dir, int n, const Bytes& bytes) {
   fs::create_directories(dir);
   std::ofstream(dir / ("seed-" + std::to_string(n)), std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 Bytes Pattern(size_t n) {
