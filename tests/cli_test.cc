@@ -463,7 +463,7 @@ TEST_F(Cli, InfoAndCleanOnAHostileTreeExitWithAMessage) {
     std::string message;
   };
   for (const Case& c : {Case{{"info", (root / "json").string()}, "invalid JSON"},
-                        Case{{"info", (root / "dirmeta").string()}, "zarr.json is a directory"},
+                        Case{{"info", (root / "dirmeta").string()}, "is a directory"},
                         Case{{"info", (root / "g" / "a").string()}, "zarr.json"},
                         Case{{"info", (root / "g" / "b").string()}, "no_such_codec"},
                         Case{{"info", (root / "loop").string()}, "loop"},
