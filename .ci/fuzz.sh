@@ -13,11 +13,11 @@ build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZARRPP_FUZZ=ON \
   -DZARRPP_BUILD_TESTS=OFF -DZARRPP_BUILD_BENCHMARKS=OFF -DZARRPP_BUILD_TOOLS=OFF
 cmake --build "$build" -j"$jobs" --target fuzz_metadata_v3 fuzz_metadata_v2 fuzz_codec_chain \
-  fuzz_region
+  fuzz_region fuzz_shard
 
 mkdir -p "$build/findings"
 status=0
-for name in metadata_v3 metadata_v2 codec_chain region; do
+for name in metadata_v3 metadata_v2 codec_chain region shard; do
   work="$build/corpus/$name"
   mkdir -p "$work"
   echo "== fuzz_$name: ${seconds}s"

@@ -1,5 +1,5 @@
 // Writes the seed corpora of the fuzz harnesses from values the library itself writes:
-//   make_seeds OUT_DIR  ->  OUT_DIR/{metadata_v3,metadata_v2,codec_chain,region}/seed-N
+//   make_seeds OUT_DIR  ->  OUT_DIR/{metadata_v3,metadata_v2,codec_chain,region,shard}/seed-N
 // The committed corpora under tests/fuzz/corpus/ came from this program.
 #include <cstdio>
 #include <filesystem>
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tests/fuzz/fuzz_chains.h"
+#include "tests/fuzz/fuzz_shard.h"
 #include "zarrpp/array.h"
 #include "zarrpp/memory_store.h"
 
@@ -87,5 +88,22 @@ int main(int argc, char** argv) {
   };
   n = 0;
   for (const Bytes& r : regions) Write(out / "region", n++, r);
+  // Shard inputs: layout, read box, write box, then a shard with three of its four inner chunks.
+  for (int layout = 0; layout < fuzz::kShardLayouts; ++layout) {
+    auto store = MemoryStore::Create();
+    auto a = Array::Create(store, "a", fuzz::ShardMetadata(static_cast<uint8_t>(layout)));
+    if (!a.ok()) {
+      std::fprintf(stderr, "shard layout %d: %s\n", layout, a.status().ToString().c_str());
+      return 1;
+    }
+    if (!(*a)->Write(Region{{0, 0}, {8, 4}}, Pattern(8 * 4 * 2)).ok()) return 1;
+    if (!(*a)->Write(Region{{4, 4}, {4, 4}}, Pattern(4 * 4 * 2)).ok()) return 1;
+    auto shard = store->get("a/c/0/0");
+    if (!shard.ok() || !*shard) return 1;
+    Bytes seed = {static_cast<uint8_t>(layout), static_cast<uint8_t>(9 * layout),
+                  static_cast<uint8_t>(5 + layout), static_cast<uint8_t>(18 + layout), 27};
+    seed.insert(seed.end(), (*shard)->begin(), (*shard)->end());
+    Write(out / "shard", layout, seed);
+  }
   return 0;
 }
