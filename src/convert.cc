@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "codecs/codec_chain.h"
+#include "src/hierarchy_internal.h"
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
@@ -77,23 +78,11 @@ struct SourceTree {
   std::map<std::string, SourceNode> nodes;
 };
 
-// Why the zarr.json at `key` is not a node document (Corruption naming the key), or OK with
-// `is_array` set. DigestTree reads node documents by the same rules.
+// Why the zarr.json at `key` is not a node document, or OK with `is_array` set.
 Status ReadNodeType(Store& src, const std::string& key, bool& is_array) {
-  ASSIGN_OR_RETURN(std::optional<Bytes> doc, src.get(key));
-  if (!doc) return Status::NotFound(key + ": listed, but reads as absent");
-  ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
-  if (!j.is_object()) {
-    return Status::Corruption(key + ": metadata is " + std::string(j.type_name()) +
-                              ", not a JSON object");
-  }
-  const auto type = j.find("node_type");
-  if (type == j.end()) return Status::Corruption(key + ": node_type is missing");
-  if (!type->is_string() || (*type != "array" && *type != "group")) {
-    return Status::Corruption(key + ": node_type " + type->dump() +
-                              " is neither \"array\" nor \"group\"");
-  }
-  is_array = *type == "array";
+  ASSIGN_OR_RETURN(std::optional<internal::StoredNode> node, internal::ReadNodeDocument(src, key));
+  if (!node) return Status::NotFound(key + ": listed, but reads as absent");
+  is_array = node->is_array;
   return Status::OK();
 }
 

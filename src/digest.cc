@@ -10,6 +10,7 @@
 
 #include "src/checked_math.h"
 #include "src/guard.h"
+#include "src/hierarchy_internal.h"
 #include "src/indexing.h"
 
 namespace zarrpp {
@@ -229,23 +230,10 @@ void DigestNode(const std::shared_ptr<Store>& store, const std::string& node,
 
 // Why the document at `key` is not a node document, or OK with `is_array` set.
 Status ClassifyNodeDocument(Store& store, const std::string& key, bool& present, bool& is_array) {
-  present = false;
-  is_array = false;
-  ASSIGN_OR_RETURN(std::optional<Bytes> doc, store.get(key));
-  if (!doc) return Status::OK();
-  present = true;
-  ASSIGN_OR_RETURN(Json j, ParseJson(AsString(*doc), key));
-  if (!j.is_object()) {
-    return Status::Corruption(key + ": metadata is " + std::string(j.type_name()) +
-                              ", not a JSON object");
-  }
-  const auto type = j.find("node_type");
-  if (type == j.end()) return Status::Corruption(key + ": node_type is missing");
-  if (!type->is_string() || (*type != "array" && *type != "group")) {
-    return Status::Corruption(key + ": node_type " + type->dump() +
-                              " is neither \"array\" nor \"group\"");
-  }
-  is_array = *type == "array";
+  ASSIGN_OR_RETURN(std::optional<internal::StoredNode> node,
+                   internal::ReadNodeDocument(store, key));
+  present = node.has_value();
+  is_array = present && node->is_array;
   return Status::OK();
 }
 

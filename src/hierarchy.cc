@@ -79,13 +79,18 @@ Result<std::optional<StoredNode>> ReadNodeDocument(Store& store, const std::stri
   ASSIGN_OR_RETURN(std::optional<Bytes> bytes, store.get(key));
   if (!bytes) return std::optional<StoredNode>();
   ASSIGN_OR_RETURN(Json doc, ParseJson(AsString(*bytes), key));
-  const auto type = doc.is_object() ? doc.find("node_type") : doc.end();
-  if (!doc.is_object() || type == doc.end() || !type->is_string() ||
-      (*type != "array" && *type != "group")) {
-    return Status::InvalidArgument(key + ": node_type must be \"array\" or \"group\", got " +
-                                   (doc.is_object() && type != doc.end() ? type->dump() : "none"));
+  if (!doc.is_object()) {
+    return Status::Corruption(key + ": metadata is " + std::string(doc.type_name()) +
+                              ", not a JSON object");
   }
-  return std::optional<StoredNode>(StoredNode{*type == "array", std::move(doc)});
+  const auto type = doc.find("node_type");
+  if (type == doc.end()) return Status::Corruption(key + ": node_type is missing");
+  if (!type->is_string() || (*type != "array" && *type != "group")) {
+    return Status::Corruption(key + ": node_type " + type->dump() +
+                              " is neither \"array\" nor \"group\"");
+  }
+  const bool is_array = *type == "array";
+  return std::optional<StoredNode>(StoredNode{is_array, std::move(doc)});
 }
 
 }  // namespace internal

@@ -31,7 +31,8 @@ struct StoredNode {
   Json document;
 };
 // Reads and classifies the zarr.json at `key`; nullopt when missing. A document that is not an
-// object or whose node_type is neither "array" nor "group" is InvalidArgument naming the key.
+// object, or whose node_type is missing or neither "array" nor "group", is Corruption naming the
+// key (the one rule for every reader of node documents: open, digest, convert).
 Result<std::optional<StoredNode>> ReadNodeDocument(Store& store, const std::string& key);
 
 }  // namespace zarrpp::internal
