@@ -1,10 +1,10 @@
+// stores/local_store.cc - the Store operations of LocalStore: opening the root, reads, atomic and
+// in-place writes, erase and listing. Path resolution is in local_paths.cc, locks in
+// local_locks.cc.
 #include "zarrpp/local_store.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,152 +12,19 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "src/store_internal.h"
-#include "stores/local_store_internal.h"
+#include "stores/local_locks.h"
+#include "stores/local_paths.h"
 
-namespace zarrpp {
-
+namespace zarrpp::internal {
 namespace {
-
-constexpr std::string_view kReservedPrefix = ".zarrpp-";
-constexpr std::string_view kTempPrefix = ".zarrpp-tmp-";
-constexpr std::string_view kLockPrefix = ".zarrpp-lock-";
-
-// Directories can be removed by a concurrent erase() of a sibling between resolving them and
-// creating a file in them; each such race costs one more attempt, and this bounds them.
-constexpr int kMaxAttempts = 16;
-
-std::atomic<bool> g_use_openat2{true};
-
-std::string ErrnoText(int err) {
-  return std::generic_category().message(err);
-}
-
-Status OsError(std::string_view op, const std::string& path, int err) {
-  std::string m(op);
-  m += " '";
-  m += path;
-  m += "': ";
-  m += ErrnoText(err);
-  return Status::IOError(std::move(m));
-}
-
-std::string KeyContext(std::string_view op, std::string_view key) {
-  std::string c(op);
-  c += " of key '";
-  c += key;
-  c += "'";
-  return c;
-}
-
-// Closes the descriptor on every path out of a function.
-class FileDescriptor {
- public:
-  FileDescriptor() = default;
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(FileDescriptor&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  FileDescriptor& operator=(FileDescriptor&& o) noexcept {
-    if (this != &o) Reset(o.Release());
-    return *this;
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset(int fd) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-  int Release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  // Closes now and reports the result: close() can report a deferred write error.
-  int Close() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// "a/b/c" -> {"a/b", "c"}; "c" -> {"", "c"}.
-std::pair<std::string_view, std::string_view> SplitKey(std::string_view key) {
-  size_t slash = key.rfind('/');
-  if (slash == std::string_view::npos) return {std::string_view(), key};
-  return {key.substr(0, slash), key.substr(slash + 1)};
-}
-
-int Openat2(int dir_fd, const char* path, int flags, uint64_t resolve) {
-#ifdef SYS_openat2
-  struct open_how how {};
-  how.flags = static_cast<uint64_t>(flags);
-  how.resolve = resolve;
-  for (;;) {
-    int fd = static_cast<int>(::syscall(SYS_openat2, dir_fd, path, &how, sizeof(how)));
-    // EAGAIN: a concurrent rename made the kernel unsure the walk stayed beneath; try again.
-    if (fd < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    return fd;
-  }
-#else
-  (void)dir_fd;
-  (void)path;
-  (void)flags;
-  (void)resolve;
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-
-// Takes (or with F_UNLCK drops) an OFD lock on the whole file. Returns 0 or an errno.
-int OfdLock(int fd, short type, bool wait) {
-  struct flock fl {};
-  fl.l_type = type;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = 0;
-  fl.l_len = 0;
-  for (;;) {
-    if (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) return 0;
-    if (errno != EINTR) return errno;
-  }
-}
-
-// A shared lock for the duration of a read. File systems without OFD locks are read unlocked.
-class SharedReadLock {
- public:
-  explicit SharedReadLock(int fd) : fd_(fd) {
-    const int err = OfdLock(fd_, F_RDLCK, true);
-    held_ = err == 0;
-  }
-  ~SharedReadLock() {
-    if (held_) OfdLock(fd_, F_UNLCK, false);
-  }
-  SharedReadLock(const SharedReadLock&) = delete;
-  SharedReadLock& operator=(const SharedReadLock&) = delete;
-
- private:
-  int fd_;
-  bool held_ = false;
-};
-
-int64_t MtimeNs(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
 
 Generation GenerationOf(const struct stat& st) {
   char buf[128];
@@ -210,222 +77,12 @@ Status WriteAll(int fd, ByteView value, uint64_t offset, const std::string& path
   return Status::OK();
 }
 
-// A temporary name no other writer (thread or process) will pick: pid, a per-process random
-// nonce, and a per-process counter. O_EXCL turns any residual collision into a retry.
-std::string TempName() {
-  static const uint64_t nonce = [] {
-    std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }();
-  static std::atomic<uint64_t> counter{0};
-  char buf[96];
-  int n = std::snprintf(buf, sizeof(buf), "%.*s%ld-%016llx-%llu",
-                        static_cast<int>(kTempPrefix.size()), kTempPrefix.data(),
-                        static_cast<long>(::getpid()), static_cast<unsigned long long>(nonce),
-                        static_cast<unsigned long long>(counter.fetch_add(1)));
-  return std::string(buf, static_cast<size_t>(n));
-}
-
-// The lock file of the value `name` in the same directory. Names too long to carry the prefix
-// are hashed (FNV-1a: stable across processes and builds).
-std::string LockName(std::string_view name) {
-  std::string out(kLockPrefix);
-  if (out.size() + name.size() <= NAME_MAX) {
-    out += name;
-    return out;
-  }
-  uint64_t h = 1469598103934665603ull;
-  for (char c : name) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  char buf[32];
-  int n = std::snprintf(buf, sizeof(buf), "#%016llx", static_cast<unsigned long long>(h));
-  out.append(buf, static_cast<size_t>(n));
-  return out;
-}
-
-// How resolving a directory with no symlinks went.
-struct DirResult {
-  FileDescriptor fd;
-  int err = 0;            // 0, or the errno that stopped it
-  std::string component;  // the path (relative to the root) where it stopped, when known
-};
-
-// Opens the directory `rel` ("" for the root) beneath `root_fd` without following any symlink,
-// by one component at a time; with `create`, missing directories are made (and with
-// `fsync_created` their parents are synced). ELOOP: a component is a symlink; ENOTDIR: a
-// component is something else than a directory.
-DirResult WalkDir(int root_fd, std::string_view rel, bool create, bool fsync_created) {
-  DirResult r;
-  r.fd.Reset(::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!r.fd.valid()) {
-    r.err = errno;
-    return r;
-  }
-  size_t begin = 0;
-  while (begin < rel.size()) {
-    size_t end = rel.find('/', begin);
-    if (end == std::string_view::npos) end = rel.size();
-    const std::string component(rel.substr(begin, end - begin));
-    for (int attempt = 0;; ++attempt) {
-      int fd =
-          ::openat(r.fd.get(), component.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0) {
-        r.fd.Reset(fd);
-        break;
-      }
-      int err = errno;
-      if (err == ENOENT && create && attempt < kMaxAttempts) {
-        if (::mkdirat(r.fd.get(), component.c_str(), 0777) == 0) {
-          if (fsync_created) ::fsync(r.fd.get());
-        } else if (errno != EEXIST) {
-          err = errno;
-          r.err = err;
-          r.component = std::string(rel.substr(0, end));
-          return r;
-        }
-        continue;
-      }
-      if (err == ELOOP || err == ENOTDIR) {
-        struct stat st;
-        if (::fstatat(r.fd.get(), component.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-          err = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
-        }
-      }
-      r.err = err;
-      r.component = std::string(rel.substr(0, end));
-      r.fd.Reset(-1);
-      return r;
-    }
-    begin = end + 1;
-  }
-  return r;
-}
-
-// As WalkDir, in one openat2 call where the kernel has it (the walk then only runs to create
-// directories or to name the component that stopped it).
-DirResult OpenDirBeneath(int root_fd, std::string_view rel, bool create, bool fsync_created) {
-  if (!rel.empty() && g_use_openat2.load(std::memory_order_relaxed)) {
-    const std::string path(rel);
-    int fd = Openat2(root_fd, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-    if (fd >= 0) {
-      DirResult r;
-      r.fd.Reset(fd);
-      return r;
-    }
-    const int err = errno;
-    if (err == ENOSYS) {
-      g_use_openat2.store(false, std::memory_order_relaxed);
-    } else if (err != ENOENT && err != ELOOP && err != ENOTDIR) {
-      DirResult r;
-      r.err = err;
-      return r;
-    } else if (err == ENOENT && !create) {
-      DirResult r;
-      r.err = ENOENT;
-      return r;
-    }
-  }
-  return WalkDir(root_fd, rel, create, fsync_created);
-}
-
-std::string Quoted(std::string_view s) {
-  std::string q = "'";
-  q += s;
-  q += "'";
-  return q;
-}
-
-// The Status of a resolution that stopped with `err` (not ENOENT) on `component`.
-Status ResolveError(std::string_view op, std::string_view key, int err,
-                    const std::string& component, const std::string& root) {
-  const std::string ctx = KeyContext(op, key);
-  const std::string where = component.empty() ? "a path component" : Quoted(component);
-  switch (err) {
-    case ELOOP:
-      return Status::FailedPrecondition(ctx + ": " + where +
-                                        " is a symbolic link; LocalStore never writes, erases "
-                                        "or locks through symbolic links");
-    case ENOTDIR:
-      return Status::Corruption(ctx + ": " + where +
-                                " is a file where a directory belongs (damaged store)");
-    case EXDEV:
-      return Status::FailedPrecondition(
-          ctx +
-          ": the path leaves the store's root through a symbolic link "
-          "(LocalStoreOptions::follow_symlinks_outside_root is false)");
-    default: return OsError("resolve", root + "/" + std::string(key), err).WithContext(ctx);
-  }
-}
-
-Status IsADirectory(std::string_view op, std::string_view key) {
-  return Status::Corruption(KeyContext(op, key) +
-                            ": the key is a directory where a value belongs (damaged store)");
-}
-
 // A directory entry's name is listed only when it could have been written as a key segment.
 bool IsListableName(std::string_view name) {
   if (name == "." || name == "..") return false;
   if (name.starts_with(kReservedPrefix)) return false;
   return name.find('\\') == std::string_view::npos;
 }
-
-enum class EntryKind { kFile, kDirectory, kLink, kOther };
-
-// Kind of `name` in `dir_fd`, never following a symlink.
-EntryKind KindAt(int dir_fd, const struct dirent* entry) {
-  switch (entry->d_type) {
-    case DT_REG: return EntryKind::kFile;
-    case DT_DIR: return EntryKind::kDirectory;
-    case DT_LNK: return EntryKind::kLink;
-    case DT_UNKNOWN: {
-      struct stat st;
-      if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryKind::kOther;
-      if (S_ISREG(st.st_mode)) return EntryKind::kFile;
-      if (S_ISDIR(st.st_mode)) return EntryKind::kDirectory;
-      if (S_ISLNK(st.st_mode)) return EntryKind::kLink;
-      return EntryKind::kOther;
-    }
-    default: return EntryKind::kOther;
-  }
-}
-
-struct Entry {
-  std::string name;
-  EntryKind kind;
-};
-
-// Reads the entries of the open directory `dir_fd` (which stays open). `path` names it in errors.
-Status ReadEntriesAt(int dir_fd, const std::string& path, std::vector<Entry>& entries) {
-  int dup_fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return OsError("dup", path, errno);
-  DIR* d = ::fdopendir(dup_fd);
-  if (d == nullptr) {
-    int err = errno;
-    ::close(dup_fd);
-    return OsError("fdopendir", path, err);
-  }
-  ::rewinddir(d);
-  Status s;
-  while (true) {
-    errno = 0;
-    struct dirent* entry = ::readdir(d);
-    if (entry == nullptr) {
-      if (errno != 0) s = OsError("readdir", path, errno);
-      break;
-    }
-    std::string_view name(entry->d_name);
-    if (name == "." || name == "..") continue;
-    entries.push_back({std::string(name), KindAt(dir_fd, entry)});
-  }
-  ::closedir(d);
-  return s;
-}
-
-int OpenForRead(int root_fd, const std::string& rel, int flags, bool follow_outside,
-                const std::string& real_root);
 
 // How listing sees the entries of one store, so that it shows what reads see: a symlink counts as
 // what it points to when a read may follow it (beneath the root, unless the options allow more),
@@ -486,20 +143,6 @@ Status ListTreeAt(const Lister& lister, int dir_fd, const std::string& path,
   return Status::OK();
 }
 
-// Unlinks the lock file `name` in `dir_fd` if no one holds it (safe: lockers re-check the file
-// after locking). Returns true when removed.
-bool RemoveUnheldLockFile(int dir_fd, const char* name, int64_t older_than_ns) {
-  FileDescriptor fd(::openat(dir_fd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (!fd.valid()) return false;
-  if (OfdLock(fd.get(), F_WRLCK, false) != 0) return false;  // held: a live writer or holder
-  struct stat mine, there;
-  if (::fstat(fd.get(), &mine) != 0 || !S_ISREG(mine.st_mode)) return false;
-  if (older_than_ns >= 0 && MtimeNs(mine) > older_than_ns) return false;
-  if (::fstatat(dir_fd, name, &there, AT_SYMLINK_NOFOLLOW) != 0) return false;
-  if (mine.st_dev != there.st_dev || mine.st_ino != there.st_ino) return false;
-  return ::unlinkat(dir_fd, name, 0) == 0;
-}
-
 // Removes everything inside `dir_fd` (not the directory itself), never following a symlink:
 // symlinks are removed as links. Lock files of live holders are kept. Entries that vanish
 // concurrently are fine.
@@ -527,69 +170,6 @@ Status RemoveContentsAt(int dir_fd, const std::string& path) {
     }
   }
   return Status::OK();
-}
-
-// Removes stale ".zarrpp-" files under `dir_fd`; counts them in `removed`.
-Status RemoveStaleAt(int dir_fd, const std::string& path, int64_t older_than_ns,
-                     uint64_t& removed) {
-  std::vector<Entry> entries;
-  RETURN_IF_ERROR(ReadEntriesAt(dir_fd, path, entries));
-  for (const Entry& e : entries) {
-    if (e.kind == EntryKind::kDirectory) {
-      FileDescriptor child(
-          ::openat(dir_fd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!child.valid()) continue;
-      RETURN_IF_ERROR(RemoveStaleAt(child.get(), path + "/" + e.name, older_than_ns, removed));
-    } else if (e.kind == EntryKind::kFile &&
-               std::string_view(e.name).starts_with(kReservedPrefix)) {
-      if (RemoveUnheldLockFile(dir_fd, e.name.c_str(), older_than_ns)) ++removed;
-    }
-  }
-  return Status::OK();
-}
-
-}  // namespace
-
-namespace internal {
-void SetLocalStoreUsesOpenat2(bool use) {
-  g_use_openat2.store(use, std::memory_order_relaxed);
-}
-}  // namespace internal
-
-namespace {
-
-// Opens `rel` ("" or "." for the root) beneath `root_fd` for reading: symlinks are followed while
-// they stay beneath the root (all of them with `follow_outside`). -1 with errno EXDEV when the
-// path leaves the root.
-int OpenForRead(int root_fd, const std::string& rel, int flags, bool follow_outside,
-                const std::string& real_root) {
-  const char* path = rel.empty() ? "." : rel.c_str();
-  flags |= O_CLOEXEC;
-  if (follow_outside) return ::openat(root_fd, path, flags);
-  if (g_use_openat2.load(std::memory_order_relaxed)) {
-    int fd = Openat2(root_fd, path, flags, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-    if (fd >= 0 || errno != ENOSYS) return fd;
-    g_use_openat2.store(false, std::memory_order_relaxed);
-  }
-  // Without openat2: open, then check where the opened file really is.
-  int fd = ::openat(root_fd, path, flags);
-  if (fd < 0) return fd;
-  char link[64];
-  std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-  std::string target(PATH_MAX, '\0');
-  ssize_t n = ::readlink(link, target.data(), target.size());
-  bool beneath = false;
-  if (n > 0) {
-    target.resize(static_cast<size_t>(n));
-    beneath = real_root == "/" || target == real_root ||
-              (target.starts_with(real_root) && target[real_root.size()] == '/');
-  }
-  if (!beneath) {
-    ::close(fd);
-    errno = EXDEV;
-    return -1;
-  }
-  return fd;
 }
 
 // A value opened for reading: the descriptor (invalid when the key is missing) and its fstat,
@@ -661,36 +241,41 @@ Status ReadIntoPieces(int fd, const std::string& path, std::string_view key, uin
 }
 
 }  // namespace
+}  // namespace zarrpp::internal
 
-class LocalStore::Lock final : public KeyLock {
- public:
-  Lock(const LocalStore* store, std::string key, FileDescriptor dir, std::string name,
-       FileDescriptor fd)
-      : store_(store),
-        key_(std::move(key)),
-        dir_(std::move(dir)),
-        name_(std::move(name)),
-        fd_(std::move(fd)) {}
-  // Unlinks the lock file while still holding it, then releases it (closing fd_); a waiter that
-  // then gets the unlinked file sees it is no longer the directory's and tries again.
-  ~Lock() override {
-    ::unlinkat(dir_.get(), name_.c_str(), 0);
-    if (tidy_) store_->RemoveEmptyDirectories(std::string(SplitKey(key_).first));
-  }
-  const std::string& key() const override { return key_; }
-  const LocalStore* store() const { return store_; }
-  // At release, also remove the key's directories when the lock file was all they held (a lock
-  // taken with lock() for a key that was never written).
-  void TidyOnRelease() { tidy_ = true; }
+namespace zarrpp {
 
- private:
-  const LocalStore* store_;
-  std::string key_;
-  FileDescriptor dir_;
-  std::string name_;
-  FileDescriptor fd_;
-  bool tidy_ = false;
-};
+using internal::DirectoryId;
+using internal::DirResult;
+using internal::Entry;
+using internal::EntryKind;
+using internal::ErrnoText;
+using internal::FileDescriptor;
+using internal::FreshMtimeNs;
+using internal::GenerationOf;
+using internal::IsADirectory;
+using internal::IsListableName;
+using internal::KeyContext;
+using internal::kMaxAttempts;
+using internal::Lister;
+using internal::ListTreeAt;
+using internal::MtimeNs;
+using internal::OfdLock;
+using internal::OpenDirBeneath;
+using internal::OpenedValue;
+using internal::OpenForRead;
+using internal::OpenValue;
+using internal::OsError;
+using internal::ReadAt;
+using internal::ReadEntriesAt;
+using internal::ReadIntoPieces;
+using internal::RemoveContentsAt;
+using internal::ResolveError;
+using internal::SetMtime;
+using internal::SharedReadLock;
+using internal::SplitKey;
+using internal::TempName;
+using internal::WriteAll;
 
 class LocalStore::Reader final : public ValueReader {
  public:
@@ -801,20 +386,6 @@ std::string LocalStore::PathOf(std::string_view key) const {
   return path;
 }
 
-Status LocalStore::CheckHeld(std::string_view key, const KeyLock* held) const {
-  if (held == nullptr) return Status::OK();
-  const auto* mine = dynamic_cast<const Lock*>(held);
-  if (mine == nullptr || mine->store() != this) {
-    return Status::InvalidArgument(KeyContext("write", key) +
-                                   ": the held lock was not taken from this store");
-  }
-  if (mine->key() != key) {
-    return Status::InvalidArgument(KeyContext("write", key) + ": the held lock is of key '" +
-                                   mine->key() + "'");
-  }
-  return Status::OK();
-}
-
 Result<bool> LocalStore::get_into(std::string_view key, ByteRange range, Bytes& out) {
   RETURN_IF_ERROR(ValidateKey(key));
   OpenedValue v;
@@ -908,52 +479,6 @@ Result<std::optional<uint64_t>> LocalStore::size(std::string_view key) {
 Result<bool> LocalStore::exists(std::string_view key) {
   ASSIGN_OR_RETURN(std::optional<uint64_t> value_size, size(key));
   return value_size.has_value();
-}
-
-Result<std::unique_ptr<LocalStore::Lock>> LocalStore::LockAt(int dir_fd, std::string_view key,
-                                                             std::string_view op) {
-  const std::string name = LockName(SplitKey(key).second);
-  const std::string path = PathOf(key) + " (lock file " + name + ")";
-  for (;;) {
-    FileDescriptor fd(::openat(dir_fd, name.c_str(),
-                               O_CREAT | O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666));
-    if (!fd.valid()) {
-      if (errno == ENOENT) return std::unique_ptr<Lock>();  // the directory was removed
-      return OsError("open lock file", path, errno).WithContext(KeyContext(op, key));
-    }
-    if (int err = OfdLock(fd.get(), F_WRLCK, true); err != 0) {
-      return OsError("lock", path, err).WithContext(KeyContext(op, key));
-    }
-    // The previous holder may have unlinked the file we waited on: lock the directory's one.
-    struct stat mine, there;
-    if (::fstat(fd.get(), &mine) != 0) {
-      return OsError("fstat", path, errno).WithContext(KeyContext(op, key));
-    }
-    if (::fstatat(dir_fd, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;
-      return OsError("stat", path, errno).WithContext(KeyContext(op, key));
-    }
-    if (mine.st_dev != there.st_dev || mine.st_ino != there.st_ino) continue;
-    FileDescriptor dir(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
-    if (!dir.valid()) return OsError("dup", path, errno).WithContext(KeyContext(op, key));
-    return std::make_unique<Lock>(this, std::string(key), std::move(dir), name, std::move(fd));
-  }
-}
-
-Result<std::unique_ptr<KeyLock>> LocalStore::lock(std::string_view key) {
-  RETURN_IF_ERROR(ValidateKey(key));
-  const std::string_view parent = SplitKey(key).first;
-  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
-    DirResult dir = OpenDirBeneath(root_fd_, parent, /*create=*/true, options_.fsync);
-    if (dir.err == ENOENT) continue;  // an erase removed a directory being created
-    if (dir.err != 0) return ResolveError("lock", key, dir.err, dir.component, root_);
-    ASSIGN_OR_RETURN(std::unique_ptr<Lock> held, LockAt(dir.fd.get(), key, "lock"));
-    if (held) {
-      if (!SplitKey(key).first.empty()) held->TidyOnRelease();
-      return std::unique_ptr<KeyLock>(std::move(held));
-    }
-  }
-  return Status::IOError(KeyContext("lock", key) + ": its directory kept vanishing");
 }
 
 Status LocalStore::set(std::string_view key, ByteView value) {
@@ -1274,19 +799,6 @@ Result<DirListing> LocalStore::list_dir(std::string_view prefix) {
   std::sort(listing.keys.begin(), listing.keys.end());
   std::sort(listing.prefixes.begin(), listing.prefixes.end());
   return listing;
-}
-
-Result<uint64_t> LocalStore::RemoveStaleTemporaries(std::chrono::seconds older_than) {
-  struct timespec now {};
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  const int64_t threshold = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec -
-                            static_cast<int64_t>(older_than.count()) * 1000000000;
-  FileDescriptor root(::openat(root_fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root.valid()) return OsError("open", root_, errno);
-  uint64_t removed = 0;
-  RETURN_IF_ERROR_CTX(RemoveStaleAt(root.get(), root_, threshold, removed),
-                      "remove stale temporaries of " + description());
-  return removed;
 }
 
 }  // namespace zarrpp

@@ -1,0 +1,324 @@
+// codecs/sharding_read.cc - reading shards: whole decode, and partial decode of one version of a
+// shard (its index, the touched inner chunks fetched in merged ranges, retried when replaced).
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "codecs/sharding_codec.h"
+#include "codecs/sharding_internal.h"
+#include "src/checked_math.h"
+#include "src/first_error.h"
+#include "src/indexing.h"
+#include "src/store_internal.h"
+#include "zarrpp/array.h"
+#include "zarrpp/executor.h"
+#include "zarrpp/store.h"
+
+namespace zarrpp::internal {
+namespace {
+
+// How often a partial read opens the shard again after the version it was reading was replaced,
+// before it reads the whole value in one request (atomic by itself).
+constexpr int kReadAttempts = 8;
+
+// Decodes the touched inner chunks into the caller's box. bytes[k] is chunk touched[k]'s stored
+// bytes, or absent for an empty entry.
+Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
+                  const std::string& key, const std::vector<uint64_t>& touched,
+                  const std::vector<std::optional<ByteView>>& bytes, const uint64_t* chunk_origin,
+                  const std::vector<uint64_t>& box_shape, uint8_t* out,
+                  const std::vector<uint64_t>& out_shape, const uint64_t* out_origin) {
+  const size_t r = L.grid.size();
+  const size_t esize = L.shard.dtype.size();
+  const uint8_t* fill = L.shard.fill_value.bytes.data();
+  FirstError err;
+  const size_t grain = ctx ? InnerGrain(*ctx, ex, touched.size(), L.inner_bytes)
+                           : std::max<size_t>(1, touched.size());
+  if (ctx != nullptr && ctx->staged) {
+    // Decode every touched inner chunk, one codec at a time, then scatter them all.
+    const size_t n = touched.size();
+    std::vector<ByteView> views(n);
+    std::vector<uint8_t> present(n, 0);
+    for (size_t k = 0; k < n; ++k) {
+      if (bytes[k]) {
+        views[k] = *bytes[k];
+        present[k] = 1;
+      }
+    }
+    std::vector<Bytes> decoded;
+    if (L.inner->is_identity()) {
+      for (size_t k = 0; k < n; ++k) {
+        if (present[k] && views[k].size() != L.inner_bytes) {
+          return Status::Corruption(ShardWhere(key) + ": " + Coords(L, touched[k]) + " holds " +
+                                    std::to_string(views[k].size()) + " bytes, expected " +
+                                    std::to_string(L.inner_bytes));
+        }
+      }
+    } else {
+      Executor& run = ex != nullptr ? *ex : *InlineExecutor();
+      RETURN_IF_ERROR(L.inner->DecodeBatch(views, present, decoded, run, grain, [&](size_t k) {
+        return ShardWhere(key) + ": " + Coords(L, touched[k]);
+      }));
+      for (size_t k = 0; k < n; ++k) views[k] = ByteView(decoded[k]);
+    }
+    RunParallel(ex, n, grain, [&](size_t b, size_t e) {
+      InnerPart p;
+      std::vector<uint64_t> pos(r);
+      for (size_t k = b; k < e; ++k) {
+        LocateInner(L, touched[k], chunk_origin, box_shape, p);
+        for (size_t d = 0; d < r; ++d) pos[d] = out_origin[d] + (p.lo[d] - chunk_origin[d]);
+        if (!present[k]) {
+          FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
+        } else {
+          CopyBox(views[k].data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
+                  p.shape, esize);
+        }
+      }
+    });
+    return Status::OK();
+  }
+  RunParallel(ex, touched.size(), grain, [&](size_t b, size_t e) {
+    Lease<InnerScratch> s;
+    InnerPart p;
+    std::vector<uint64_t> pos(r);
+    for (size_t k = b; k < e && !err.failed(); ++k) {
+      const uint64_t j = touched[k];
+      LocateInner(L, j, chunk_origin, box_shape, p);
+      for (size_t d = 0; d < r; ++d) pos[d] = out_origin[d] + (p.lo[d] - chunk_origin[d]);
+      if (!bytes[k]) {
+        FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
+        continue;
+      }
+      if (L.inner->is_identity()) {
+        // Stored bytes are the inner chunk itself: copy the part straight from them.
+        if (bytes[k]->size() != L.inner_bytes) {
+          err.Set(Status::Corruption(ShardWhere(key) + ": " + Coords(L, j) + " holds " +
+                                     std::to_string(bytes[k]->size()) + " bytes, expected " +
+                                     std::to_string(L.inner_bytes)));
+          continue;
+        }
+        CopyBox(bytes[k]->data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
+                p.shape, esize);
+        continue;
+      }
+      if (p.whole && IsContiguousBox(out_shape, pos.data(), p.shape)) {
+        MutableByteView dst(out + LinearOffset(out_shape, pos.data()) * esize, L.inner_bytes);
+        Status st = L.inner->Decode(*bytes[k], dst, s->chain);
+        if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
+        continue;
+      }
+      s->chunk.resize(L.inner_bytes);
+      Status st = L.inner->Decode(*bytes[k], s->chunk, s->chain);
+      if (!st.ok()) {
+        err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
+        continue;
+      }
+      CopyBox(s->chunk.data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
+              p.shape, esize);
+    }
+  });
+  return err.status();
+}
+
+}  // namespace
+
+Result<bool> FetchRanges(const PartialCodecContext& ctx, ValueReader& reader,
+                         const std::vector<std::pair<uint64_t, uint64_t>>& wanted,
+                         std::vector<Bytes>& buffers, std::vector<ByteView>& views) {
+  const ShardingOptions& opt = OptionsOf(ctx);
+  std::vector<size_t> order(wanted.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return wanted[a].first < wanted[b].first; });
+  struct Merged {
+    uint64_t lo, hi;
+    std::vector<size_t> members;
+  };
+  std::vector<Merged> merged;
+  for (size_t k : order) {
+    const uint64_t lo = wanted[k].first, hi = lo + wanted[k].second;
+    if (!merged.empty()) {
+      Merged& m = merged.back();
+      const uint64_t new_hi = std::max(m.hi, hi);
+      if (lo <= m.hi + opt.coalesce_max_gap_bytes && new_hi - m.lo <= opt.coalesce_max_bytes) {
+        m.hi = new_hi;
+        m.members.push_back(k);
+        continue;
+      }
+    }
+    merged.push_back({lo, hi, {k}});
+  }
+  if (buffers.size() < merged.size()) buffers.resize(merged.size());
+  views.assign(wanted.size(), ByteView());
+  FirstError err;
+  std::atomic<bool> gone{false};
+  auto check = [&](size_t m, Result<bool> readable) {
+    if (!readable.ok()) {
+      if (readable.status().IsInvalidArgument()) {
+        err.Set(Status::Corruption(ShardWhere(ctx.key) + ": index points at bytes [" +
+                                   std::to_string(merged[m].lo) + ", " +
+                                   std::to_string(merged[m].hi) + ") past the shard's end (" +
+                                   readable.status().message() + ")"));
+      } else {
+        err.Set(readable.status());
+      }
+      return;
+    }
+    if (!*readable) {
+      gone = true;
+      return;
+    }
+    if (buffers[m].size() != merged[m].hi - merged[m].lo) {
+      err.Set(Status::Corruption(ShardWhere(ctx.key) + ": range read returned " +
+                                 std::to_string(buffers[m].size()) + " bytes, expected " +
+                                 std::to_string(merged[m].hi - merged[m].lo)));
+    }
+  };
+  const Generation& generation = reader.generation();
+  if (merged.size() > 1 && generation.present() && ctx.store->capabilities().io_concurrency > 0) {
+    RunParallel(ctx.executor, merged.size(), 1, [&](size_t b, size_t e) {
+      for (size_t m = b; m < e && !err.failed() && !gone; ++m) {
+        Result<ReadResult> r = ctx.store->get_if(
+            ctx.key, ByteRange::Bounded(merged[m].lo, merged[m].hi), buffers[m], &generation);
+        if (!r.ok()) {
+          check(m, r.status());
+        } else {
+          check(m, r->found && r->condition_met);
+        }
+      }
+    });
+  } else {
+    for (size_t m = 0; m < merged.size() && !err.failed() && !gone; ++m) {
+      check(m, reader.read(ByteRange::Bounded(merged[m].lo, merged[m].hi), buffers[m]));
+    }
+  }
+  RETURN_IF_ERROR(err.status());
+  if (gone) return false;
+  for (size_t m = 0; m < merged.size(); ++m) {
+    for (size_t k : merged[m].members) {
+      views[k] = ByteView(buffers[m]).subspan(wanted[k].first - merged[m].lo, wanted[k].second);
+    }
+  }
+  return true;
+}
+
+}  // namespace zarrpp::internal
+
+namespace zarrpp {
+
+using internal::DecodeInto;
+using internal::FetchRanges;
+using internal::FillBox;
+using internal::FillElements;
+using internal::IndexOfBlob;
+using internal::kReadAttempts;
+using internal::Lease;
+using internal::OptionsOf;
+using internal::ReadIndex;
+using internal::ShardScratch;
+using internal::TouchedChunks;
+
+Status ShardingCodec::Decode(const ChunkSpec& decoded, ByteView encoded,
+                             MutableByteView array) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  if (array.size() != decoded.num_bytes()) {
+    return Status::InvalidArgument("shard buffer has " + std::to_string(array.size()) +
+                                   " bytes, expected " + std::to_string(decoded.num_bytes()));
+  }
+  const size_t esize = decoded.dtype.size();
+  if (encoded.empty()) {
+    // What Encode produces when nothing is stored; only seen under an outer bytes->bytes codec.
+    FillElements(array.data(), decoded.num_elements(), decoded.fill_value.bytes.data(), esize);
+    return Status::OK();
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, encoded, "<value>"));
+  std::vector<uint64_t> touched(L->n_inner);
+  std::vector<std::optional<ByteView>> bytes(L->n_inner);
+  for (uint64_t j = 0; j < L->n_inner; ++j) {
+    touched[j] = j;
+    if (index->present(j)) bytes[j] = encoded.subspan(index->offset(j), index->nbytes(j));
+  }
+  const std::vector<uint64_t> origin(decoded.shape.size(), 0);
+  return DecodeInto(*L, nullptr, nullptr, "<value>", touched, bytes, origin.data(), decoded.shape,
+                    array.data(), decoded.shape, origin.data());
+}
+
+Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodecContext& ctx,
+                                    const uint64_t* chunk_origin,
+                                    const std::vector<uint64_t>& box_shape, uint8_t* out,
+                                    const std::vector<uint64_t>& out_shape,
+                                    const uint64_t* out_origin) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  const std::vector<uint64_t> touched = TouchedChunks(*L, chunk_origin, box_shape);
+  if (touched.empty()) return Status::OK();
+  const ShardingOptions& opt = OptionsOf(ctx);
+  const size_t esize = decoded.dtype.size();
+  auto fill_box = [&] {
+    FillBox(out, out_shape, out_origin, box_shape, decoded.fill_value.bytes.data(), esize);
+    return Status::OK();
+  };
+  Lease<ShardScratch> s;
+  std::vector<std::optional<ByteView>> bytes(touched.size());
+  auto decode = [&] {
+    return DecodeInto(*L, &ctx, ctx.executor, ctx.key, touched, bytes, chunk_origin, box_shape, out,
+                      out_shape, out_origin);
+  };
+  // One read of the whole value: one version by itself.
+  auto read_whole = [&]() -> Status {
+    // The generation is needed only to cache the index.
+    ReadResult r;
+    if (ctx.index_cache) {
+      ASSIGN_OR_RETURN(r, ctx.store->get_if(ctx.key, ByteRange::Whole(), s->blob));
+    } else {
+      ASSIGN_OR_RETURN(r.found, ctx.store->get_into(ctx.key, ByteRange::Whole(), s->blob));
+    }
+    if (!r.found) return fill_box();
+    if (ctx.io_bytes != nullptr) *ctx.io_bytes = s->blob.size();
+    ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, s->blob, ctx.key));
+    for (size_t k = 0; k < touched.size(); ++k) {
+      const uint64_t j = touched[k];
+      if (index->present(j)) {
+        bytes[k] = ByteView(s->blob).subspan(index->offset(j), index->nbytes(j));
+      }
+    }
+    if (ctx.index_cache) ctx.index_cache->Put(ctx.key, r.generation, std::move(index));
+    return decode();
+  };
+  // Without generations a store cannot tie the index to the chunks it points at: one read.
+  const StoreCapabilities caps = ctx.store->capabilities();
+  if (!caps.partial_reads || !caps.generations ||
+      static_cast<double>(touched.size()) >=
+          opt.whole_shard_read_fraction * static_cast<double>(L->n_inner)) {
+    return read_whole();
+  }
+  // The index and the inner chunks come from one version of the shard; a version replaced
+  // part-way (a whole-shard write, a compaction, an in-place patch) is opened again.
+  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(std::unique_ptr<ValueReader> reader, ctx.store->open_reader(ctx.key));
+    if (!reader) return fill_box();
+    std::shared_ptr<const ShardIndex> index;
+    ASSIGN_OR_RETURN(bool readable, ReadIndex(*L, ctx, *reader, true, s->blob, index));
+    if (!readable) continue;
+    // A cached index was validated against the size of the version it came from, which is this.
+    std::vector<std::pair<uint64_t, uint64_t>> wanted;
+    std::vector<size_t> slot;
+    for (size_t k = 0; k < touched.size(); ++k) {
+      const uint64_t j = touched[k];
+      bytes[k].reset();
+      if (!index->present(j)) continue;
+      wanted.emplace_back(index->offset(j), index->nbytes(j));
+      slot.push_back(k);
+    }
+    std::vector<ByteView> views;
+    ASSIGN_OR_RETURN(readable, FetchRanges(ctx, *reader, wanted, s->ranges, views));
+    if (!readable) continue;
+    for (size_t w = 0; w < slot.size(); ++w) bytes[slot[w]] = views[w];
+    return decode();
+  }
+  return read_whole();
+}
+
+}  // namespace zarrpp
