@@ -5,13 +5,17 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
 #include "codecs/codec_chain.h"
+#include "src/guard.h"
 #include "src/hierarchy_internal.h"
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
@@ -152,9 +156,32 @@ std::string Join(const std::string& root, const std::string& rel) {
   return root + "/" + rel;
 }
 
-// Copies every target chunk (shard) of `dst` from `src`, at most `in_flight` chunks at a time.
+// ConvertOptions::cancel, latched: once it has returned true the conversion stays cancelled, so
+// every check after the first agrees and the hook is not called again.
+class CancelCheck {
+ public:
+  explicit CancelCheck(const std::function<bool()>& hook) : hook_(hook) {}
+  bool operator()() {
+    if (fired_.load(std::memory_order_relaxed)) return true;
+    if (!hook_ || !hook_()) return false;
+    fired_.store(true, std::memory_order_relaxed);
+    return true;
+  }
+  bool fired() const { return fired_.load(std::memory_order_relaxed); }
+  static Status Error(std::string_view where) {
+    return Status::FailedPrecondition("convert" + std::string(where) +
+                                      ": cancelled (ConvertOptions::cancel)");
+  }
+
+ private:
+  const std::function<bool()>& hook_;
+  std::atomic<bool> fired_{false};
+};
+
+// Copies every target chunk (shard) of `dst` from `src`, at most `in_flight` chunks at a time,
+// checking `cancelled` before each chunk.
 Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t max_buffer_bytes,
-                    uint64_t& chunks) {
+                    CancelCheck& cancelled, uint64_t& chunks) {
   const ArrayMetadata& m = dst.metadata();
   const std::vector<uint64_t> grid = m.grid_shape();
   uint64_t total = 1;
@@ -172,6 +199,12 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
     executor.ParallelFor(n, 1, [&](size_t b, size_t e) {
       Bytes buffer;
       for (size_t i = b; i < e && !failed; ++i) {
+        if (cancelled()) {
+          std::lock_guard lock(mu);
+          if (!failed) first_error = CancelCheck::Error(" of array '/" + dst.path() + "'");
+          failed = true;
+          return;
+        }
         uint64_t linear = begin + i;
         Region region{std::vector<uint64_t>(m.rank()), std::vector<uint64_t>(m.rank())};
         for (size_t d = m.rank(); d-- > 0;) {
@@ -424,9 +457,11 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
   return ArrayMetadata::FromJson(t.ToJson(), where);
 }
 
-Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_path,
-                              std::shared_ptr<Store> dst, std::string_view dst_path,
-                              const ConvertOptions& options) {
+namespace {
+
+Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_view src_path,
+                                       std::shared_ptr<Store> dst, std::string_view dst_path,
+                                       const ConvertOptions& options) {
   if (!src || !dst) return Status::InvalidArgument("Convert: null store");
   ASSIGN_OR_RETURN(std::string src_root, NormalizeNodePath(src_path));
   ASSIGN_OR_RETURN(std::string dst_root, NormalizeNodePath(dst_path));
@@ -443,6 +478,7 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
                             src_root + "' in " + src->description());
   }
 
+  CancelCheck cancelled(options.cancel);
   ConvertReport report;
   // Every readable source node's metadata is mapped (and the target chain built) before anything
   // is written, so options the target cannot express stop the conversion with an untouched
@@ -536,6 +572,8 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
     }
   }
 
+  // Cancelled while planning: nothing has been written or erased yet.
+  if (cancelled()) return CancelCheck::Error("");
   const std::string dst_prefix = dst_root.empty() ? "" : dst_root + "/";
   ASSIGN_OR_RETURN(std::vector<std::string> existing, dst->list_prefix(dst_prefix));
   ASSIGN_OR_RETURN(bool dst_node, internal::NodeExists(*dst, dst_root));
@@ -578,6 +616,9 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
   // Plans run in path order, so a node is written before anything below it and erasing a failed
   // node's prefix never reaches a node converted earlier.
   for (Plan& p : plans) {
+    // Cancellation stops between nodes and, inside an array, between chunks: the nodes written
+    // so far are complete, the array being copied is erased below like any failed one.
+    if (cancelled()) return CancelCheck::Error("");
     const std::string path = Join(dst_root, p.rel);
     Status written;
     if (!p.is_array) {
@@ -602,7 +643,7 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
       // Contents first, metadata last: until its metadata is written the destination node is no
       // array, and a failure erases what was written under it.
       written = CopyContents(*p.source, *p.target_array, *executor, options.max_buffer_bytes,
-                             report.chunks_copied);
+                             cancelled, report.chunks_copied);
       if (written.ok()) {
         written = internal::WriteArrayMetadataDocuments(*dst, path, p.target_array->metadata())
                       .WithContext("writing array '/" + path + "'");
@@ -624,9 +665,21 @@ Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_p
       report.nodes.push_back(ConvertNodeResult{p.rel, false, written});
     }
   }
+  // A copy stopped by cancellation (its array erased above) ends the call, not just that node.
+  if (cancelled.fired()) return CancelCheck::Error("");
   std::sort(report.nodes.begin(), report.nodes.end(),
             [](const ConvertNodeResult& a, const ConvertNodeResult& b) { return a.path < b.path; });
   return report;
+}
+
+}  // namespace
+
+Result<ConvertReport> Convert(std::shared_ptr<Store> src, std::string_view src_path,
+                              std::shared_ptr<Store> dst, std::string_view dst_path,
+                              const ConvertOptions& options) {
+  return internal::Guard("convert", [&] {
+    return ConvertUnguarded(std::move(src), src_path, std::move(dst), dst_path, options);
+  });
 }
 
 uint64_t ConvertReport::failed() const {

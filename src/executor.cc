@@ -9,8 +9,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <map>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -105,16 +107,24 @@ class ThreadPoolExecutor final : public Executor {
     const size_t helpers = std::min(size_, ranges - 1);
     {
       std::lock_guard<std::mutex> l(mu_);
-      for (size_t i = 0; i < helpers; ++i) queue_.push_back(job);
+      // Running out of memory while queueing only means fewer helpers: the caller works through
+      // whatever they do not claim. Letting it escape would leave queued helpers holding `body`,
+      // a reference into the caller's frame.
+      try {
+        for (size_t i = 0; i < helpers; ++i) queue_.push_back(job);
+      } catch (const std::bad_alloc&) {
+      }
     }
     if (helpers == 1)
       cv_.notify_one();
     else
       cv_.notify_all();
     job->Work();
-    // Wait for ranges claimed by helpers to finish.
+    // Wait for ranges claimed by helpers to finish, then hand the first exception any body threw
+    // (on this thread or a pool thread) to the caller.
     std::unique_lock<std::mutex> l(job->mu);
     job->cv.wait(l, [&] { return job->done == ranges; });
+    if (job->error) std::rethrow_exception(job->error);
   }
 
  private:
@@ -122,15 +132,29 @@ class ThreadPoolExecutor final : public Executor {
     size_t n = 0, grain = 1;
     const std::function<void(size_t, size_t)>* body = nullptr;
     std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
     std::mutex mu;
     std::condition_variable cv;
-    size_t done = 0;  // guarded by mu
-    void Work() {
+    size_t done = 0;           // guarded by mu
+    std::exception_ptr error;  // the first exception a body threw; guarded by mu
+    // Never throws: an exception from a body must not unwind a pool thread (std::terminate) nor
+    // leave its range uncounted (the caller would wait forever). Once a body has thrown, ranges
+    // not yet started are counted without running, as oneTBB cancels the rest of its loop.
+    void Work() noexcept {
       while (true) {
         size_t b = next.fetch_add(grain);
         if (b >= n) return;
-        (*body)(b, std::min(n, b + grain));
+        std::exception_ptr thrown;
+        if (!failed.load(std::memory_order_relaxed)) {
+          try {
+            (*body)(b, std::min(n, b + grain));
+          } catch (...) {
+            thrown = std::current_exception();
+            failed.store(true, std::memory_order_relaxed);
+          }
+        }
         std::lock_guard<std::mutex> l(mu);
+        if (thrown && !error) error = std::move(thrown);
         if (++done == (n + grain - 1) / grain) cv.notify_all();
       }
     }

@@ -6,10 +6,12 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <utility>
 
+#include "src/guard.h"
 #include "src/hierarchy_internal.h"
 
 namespace zarrpp {
@@ -24,12 +26,20 @@ Status RunConcurrently(size_t n, size_t concurrency, bool stop_on_error,
   std::mutex mu;
   size_t first_bad = n;
   Status first_status;
-  auto drain = [&] {
+  auto drain = [&]() noexcept {
     for (;;) {
       if (stop_on_error && failed.load(std::memory_order_relaxed)) return;
       const size_t i = next.fetch_add(1, std::memory_order_relaxed);
       if (i >= n) return;
-      Status s = fn(i);
+      Status s;
+      try {
+        s = fn(i);
+      } catch (...) {
+        // Unwinding a spawned thread would terminate the process, and not every caller runs
+        // under an API guard: an exception (std::bad_alloc) is this call's failure, a Status.
+        s = StatusFromCurrentException("store request " + std::to_string(i) + " of " +
+                                       std::to_string(n));
+      }
       if (!s.ok()) {
         std::lock_guard lock(mu);
         if (i < first_bad) {
@@ -43,11 +53,11 @@ Status RunConcurrently(size_t n, size_t concurrency, bool stop_on_error,
   std::vector<std::thread> threads;
   threads.reserve(workers - 1);
   for (size_t t = 1; t < workers; ++t) {
-    // Fewer threads than asked for (the system refused one) only lowers the concurrency: the
-    // calling thread drains whatever is left.
+    // Fewer threads than asked for (the system refused one, or memory ran out) only lowers the
+    // concurrency: the calling thread drains whatever is left.
     try {
       threads.emplace_back(drain);
-    } catch (const std::system_error&) {
+    } catch (...) {
       break;
     }
   }

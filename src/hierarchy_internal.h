@@ -17,7 +17,8 @@ namespace zarrpp::internal {
 // call plus the calling thread. Store requests block on latency, not CPU, so they must not be
 // bounded by (or occupy) the CPU executor. With stop_on_error, no new call starts after a
 // failure. Returns the error of the lowest index that failed, so the reported error does not
-// depend on timing when every call runs.
+// depend on timing when every call runs. An exception thrown by fn is caught on the thread that
+// ran it and counts as that call's failure (an IOError, "out of memory" for std::bad_alloc).
 Status RunConcurrently(size_t n, size_t concurrency, bool stop_on_error,
                        const std::function<Status(size_t)>& fn);
 

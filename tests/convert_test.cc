@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -15,6 +16,8 @@
 #include "support/store_conformance.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/executor.h"
+#include "zarrpp/group.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 
@@ -405,6 +408,74 @@ TEST(Convert, MissingSourceIsNotFound) {
   auto src = MemoryStore::Create();
   auto dst = MemoryStore::Create();
   EXPECT_EQ(Convert(src, "nothing", dst, "", {}).status().code(), Status::Code::kNotFound);
+}
+
+// ConvertOptions::cancel firing while an array's chunks are copied: the call returns
+// FailedPrecondition "cancelled", the nodes written before stay complete, and the array being
+// copied leaves nothing behind (its prefix is erased as a failed array's), on every executor.
+TEST(Convert, CancelBetweenChunksErasesTheArrayBeingCopied) {
+  for (auto executor : {InlineExecutor(), MakeTbbExecutor(2), MakeThreadPoolExecutor(4)}) {
+    auto src = SourceTree();
+    auto dst = MemoryStore::Create();
+    std::atomic<int> calls{0};
+    ConvertOptions o;
+    o.executor = executor;
+    o.max_buffer_bytes = 64;  // one chunk per batch
+    // Checks, in order: before the destination, node "" (group g), node "a", then one per chunk
+    // of a's 3 x 3: the sixth is inside a's copy.
+    o.cancel = [&] { return ++calls >= 6; };
+    auto report = Convert(src, "g", dst, "out", o);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.status().code(), Status::Code::kFailedPrecondition);
+    EXPECT_NE(report.status().message().find("cancelled"), std::string::npos) << report.status();
+    // Once it has fired the hook is not asked again (workers already inside it may finish).
+    if (executor == InlineExecutor()) {
+      EXPECT_EQ(calls.load(), 6);
+    }
+    // The group converted before is complete; the array being copied and everything after are
+    // absent.
+    auto group = Group::Open(dst, "out");
+    ASSERT_TRUE(group.ok()) << group.status();
+    EXPECT_EQ(*(*group)->attributes(), Json({{"title", "t"}}));
+    EXPECT_EQ(*dst->list_prefix("out/a/"), std::vector<std::string>{});
+    EXPECT_EQ(*dst->list_prefix("out/s/"), std::vector<std::string>{});
+    EXPECT_FALSE(Array::Open(dst, "out/a").ok());
+    EXPECT_FALSE(Array::Open(dst, "out/s/b").ok());
+  }
+}
+
+// Cancelled before anything is written: the destination, even with overwrite, is untouched.
+TEST(Convert, CancelBeforeWritingLeavesTheDestinationUntouched) {
+  auto src = SourceTree();
+  auto dst = MemoryStore::Create();
+  ASSERT_TRUE(dst->set("out/keep", AsBytes(std::string("x"))).ok());
+  ConvertOptions o;
+  o.overwrite = true;
+  o.cancel = [] { return true; };
+  auto report = Convert(src, "g", dst, "out", o);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(report.status().message().find("cancelled"), std::string::npos) << report.status();
+  EXPECT_EQ(*dst->list(), std::vector<std::string>{"out/keep"});
+}
+
+// A hook that never fires is asked between every node and chunk and changes nothing.
+TEST(Convert, CancelHookThatNeverFiresConvertsEverything) {
+  auto src = SourceTree();
+  auto dst = MemoryStore::Create();
+  std::atomic<int> calls{0};
+  ConvertOptions o;
+  o.cancel = [&] {
+    ++calls;
+    return false;
+  };
+  auto report = Convert(src, "g", dst, "out", o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->failed(), 0u);
+  EXPECT_EQ(report->arrays, 2u);
+  // 1 before writing + 4 nodes (g, a, s, s/b) + 9 chunks of a + 1 of s/b.
+  EXPECT_EQ(calls.load(), 15);
+  ExpectSameContents(Digests(src, "g"), Digests(dst, "out"));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -30,6 +32,69 @@ TEST(Executor, EveryExecutorCoversEveryIndexExactlyOnce) {
     ExpectCoversEveryIndexOnce(*e, 1, 1);
     ExpectCoversEveryIndexOnce(*e, 5, 100);
     e->ParallelFor(0, 1, [](size_t, size_t) { FAIL() << "called for an empty range"; });
+  }
+}
+
+// A body that throws std::bad_alloc on a thread other than the caller's: the exception arrives
+// on the caller, after every body that started has returned, and the process lives on.
+TEST(Executor, ExceptionOnWorkerThreadArrivesOnCaller) {
+  struct Kind {
+    const char* name;
+    std::shared_ptr<Executor> executor;
+  };
+  for (const Kind& k :
+       {Kind{"tbb", MakeTbbExecutor(2)}, Kind{"thread pool", MakeThreadPoolExecutor(4)},
+        Kind{"io pool", SharedIoExecutor(8)}}) {
+    SCOPED_TRACE(k.name);
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<int> started{0}, finished{0}, threw{0};
+    std::atomic<bool> running_at_return{false};
+    bool caught = false;
+    try {
+      k.executor->ParallelFor(64, 1, [&](size_t, size_t) {
+        started++;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        if (std::this_thread::get_id() != caller && threw.fetch_add(1) == 0) throw std::bad_alloc();
+        finished++;
+      });
+    } catch (const std::bad_alloc&) {
+      caught = true;
+      running_at_return = started.load() != finished.load() + 1;
+    }
+    EXPECT_TRUE(caught);
+    EXPECT_GE(threw.load(), 1) << "no body ran on a worker thread";
+    EXPECT_FALSE(running_at_return.load()) << "a body was still running when the exception arrived";
+    // Nothing still runs behind the caller's back.
+    const int after = finished.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(finished.load(), after);
+    // The executor still works.
+    ExpectCoversEveryIndexOnce(*k.executor, 100, 3);
+  }
+}
+
+// A body that throws on the calling thread while workers still run bodies of the same call:
+// ParallelFor waits for them before the exception leaves it.
+TEST(Executor, ExceptionOnCallerWaitsForWorkers) {
+  for (auto e : {InlineExecutor(), MakeTbbExecutor(2), MakeThreadPoolExecutor(4)}) {
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<int> started{0}, finished{0};
+    bool thrown = false;
+    int started_at_catch = -1, finished_at_catch = -2;
+    try {
+      e->ParallelFor(32, 1, [&](size_t, size_t) {
+        started++;
+        if (std::this_thread::get_id() == caller) throw std::bad_alloc();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        finished++;
+      });
+    } catch (const std::bad_alloc&) {
+      thrown = true;
+      started_at_catch = started.load();
+      finished_at_catch = finished.load();
+    }
+    EXPECT_TRUE(thrown);
+    EXPECT_EQ(started_at_catch, finished_at_catch + 1);
   }
 }
 

@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "zarrpp/array.h"
@@ -438,6 +441,90 @@ TEST(InflightBudget, RandomRegionsReadOnLanesMatchTheWrittenValues) {
               << "trial " << trial << " at " << r0 + r << "," << c0 + c;
         }
       }
+    }
+  }
+}
+
+// A store whose chunk reads throw std::bad_alloc when they run on a thread other than `caller`
+// (an I/O lane), after the latency of a LatencyStore.
+class ThrowingOnIoThreadStore final : public LatencyStore {
+ public:
+  ThrowingOnIoThreadStore(std::shared_ptr<Store> inner, std::thread::id caller)
+      : LatencyStore(std::move(inner), std::chrono::milliseconds(1)), caller_(caller) {}
+  std::atomic<int> thrown{0};
+
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
+    MaybeThrow(key);
+    return LatencyStore::get_into(key, range, out);
+  }
+  Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override {
+    MaybeThrow(key);
+    return LatencyStore::get_scatter(key, pieces);
+  }
+  Result<std::optional<uint64_t>> get_within(std::string_view key,
+                                             std::span<const MutableByteView> pieces) override {
+    MaybeThrow(key);
+    return LatencyStore::get_within(key, pieces);
+  }
+  Result<ReadResult> get_if(std::string_view key, ByteRange range, Bytes& out,
+                            const Generation* if_equal) override {
+    MaybeThrow(key);
+    return LatencyStore::get_if(key, range, out, if_equal);
+  }
+
+ private:
+  void MaybeThrow(std::string_view key) {
+    if (key.ends_with("zarr.json") || std::this_thread::get_id() == caller_) return;
+    thrown++;
+    throw std::bad_alloc();
+  }
+  std::thread::id caller_;
+};
+
+// std::bad_alloc thrown by the store on an I/O thread reaches the caller as a Status, for both
+// pipelines and with or without a codec; the process lives and the array stays usable.
+TEST(IoConcurrency, BadAllocOnIoThreadFailsReadWithStatus) {
+  constexpr uint64_t kN = 64, kElems = 256;
+  auto mem = MemoryStore::Create();
+  for (bool compressed : {false, true}) {
+    ArrayMetadata m;
+    m.shape = {kN * kElems};
+    m.chunk_shape = {kElems};
+    m.data_type = DataType(DataTypeId::kUInt8);
+    m.fill_value = FillValue::Zero(m.data_type);
+    m.codecs = Codecs(compressed);
+    const std::string path = compressed ? "z" : "raw";
+    std::vector<uint8_t> data(kN * kElems);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 1);
+    {
+      auto a = Array::Create(mem, path, m);
+      ASSERT_TRUE(a.ok()) << a.status().ToString();
+      ASSERT_TRUE((*a)->Write(Region::All(m.shape), std::span<const uint8_t>(data)).ok());
+    }
+    for (PipelineKind pipeline : {PipelineKind::kFused, PipelineKind::kBatched}) {
+      SCOPED_TRACE(std::string(compressed ? "zstd" : "raw") +
+                   (pipeline == PipelineKind::kFused ? " fused" : " batched"));
+      auto store = std::make_shared<ThrowingOnIoThreadStore>(mem, std::this_thread::get_id());
+      ArrayOptions opts;
+      opts.pipeline = pipeline;
+      opts.io_concurrency = 16;
+      opts.io_executor = MakeThreadPoolExecutor(16);
+      auto a = Array::Open(store, path, opts);
+      ASSERT_TRUE(a.ok()) << a.status().ToString();
+      ASSERT_GT((*a)->io_concurrency(), 1u);
+      std::vector<uint8_t> out(data.size());
+      const Status s = (*a)->Read(Region::All(m.shape), std::span<uint8_t>(out));
+      ASSERT_GT(store->thrown.load(), 0) << "no chunk was read on an I/O thread";
+      EXPECT_TRUE(s.IsIOError()) << s.ToString();
+      EXPECT_NE(s.ToString().find("out of memory"), std::string::npos) << s.ToString();
+      // The same array reads on the calling thread alone.
+      ArrayOptions inline_opts = opts;
+      inline_opts.io_executor = InlineExecutor();
+      auto b = Array::Open(store, path, inline_opts);
+      ASSERT_TRUE(b.ok());
+      std::fill(out.begin(), out.end(), 0);
+      ASSERT_TRUE((*b)->Read(Region::All(m.shape), std::span<uint8_t>(out)).ok());
+      EXPECT_EQ(out, data);
     }
   }
 }

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,12 @@ struct ConvertOptions {
   // Decoded bytes in flight at once (copy buffers), unless one target chunk alone is larger.
   // Default 256 MiB.
   uint64_t max_buffer_bytes = uint64_t{256} << 20;
+  // Checked before the destination is touched, between nodes and between target chunks (shards)
+  // of an array; when it returns true Convert stops and returns FailedPrecondition "cancelled"
+  // (no report). Nodes converted before that stay, each complete; the array being copied is
+  // erased like a failed one, so nothing in the destination looks complete that is not. May be
+  // called from any thread, concurrently. Default (empty): never cancelled.
+  std::function<bool()> cancel;
 };
 
 // The outcome for one node of the source.
@@ -91,8 +98,9 @@ struct ConvertReport {
 //
 // Errors of the call itself (then the report is not returned): the source tree cannot be
 // listed; it holds no node (NotFound); a destination write outside any node fails (erasing it
-// with `overwrite`, its missing ancestor groups); and the refusals below. Errors name the array
-// (its path relative to src_path) and the field or codec.
+// with `overwrite`, its missing ancestor groups); ConvertOptions::cancel returned true
+// (FailedPrecondition "cancelled"); and the refusals below. Errors name the array (its path
+// relative to src_path) and the field or codec.
 //
 // Refused before anything is written or erased:
 //   - options the target cannot express for a readable array (a chunk or shard shape of another

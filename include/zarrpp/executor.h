@@ -11,6 +11,14 @@
 // parallelism: the calling thread helps or runs inline; it never blocks waiting on queued work it
 // cannot reach).
 //
+// Exceptions: a body may throw (zarrpp code does not, but the standard library does: std::bad_alloc
+// when memory runs out). ParallelFor never lets an exception escape on a thread other than the
+// caller's: it captures the first exception any body throws, on whichever thread ran it, may skip
+// ranges not yet started, waits until every started body has returned, and then rethrows that
+// exception on the calling thread. The public API turns it into a Status there (an IOError
+// naming "out of memory" for std::bad_alloc), so it never kills the process. Implementations
+// outside zarrpp must keep the same contract.
+//
 // Thread safety: executors are safe for concurrent calls.
 #pragma once
 
