@@ -17,10 +17,11 @@
 // on a store with generations and conditional writes (MemoryStore, LocalStore), a partial write
 // is a read-modify-write of one version of the chunk or shard, under the store's key lock where it
 // has one and conditioned on the version read, so no write is lost; a partial read of a shard
-// returns each inner chunk's old or new contents (spec/concurrency.md has the table per store). Resize, Append and the attribute setters change
-// the handle's metadata: they wait for the handle's in-flight Read/Write/Fill calls and hold later
-// ones back until they finish, so data calls always see one consistent shape. References returned
-// by metadata() and shape() are not protected: do not hold them across a concurrent Resize/Append.
+// returns each inner chunk's old or new contents (spec/concurrency.md has the table per store).
+// Resize, Append and the attribute setters change the handle's metadata: they wait for the handle's
+// in-flight Read/Write/Fill calls and hold later ones back until they finish, so data calls always
+// see one consistent shape. References returned by metadata() and shape() are not protected: do not
+// hold them across a concurrent Resize/Append.
 //
 // Ownership: the Array shares ownership of its store and executor.
 #pragma once
