@@ -73,6 +73,9 @@ class ShardIndexCache {
   // A null index or a generation that is not a present token removes the entry.
   void Put(const std::string& key, const Generation& generation,
            std::shared_ptr<const ShardIndex> index);
+  // Put of the index whose entries a write just stored as version `generation`.
+  void PutWritten(const std::string& key, const Generation& generation,
+                  std::vector<uint64_t> entries);
   void Erase(const std::string& key) { Put(key, Generation::Unknown(), nullptr); }
   uint64_t size_bytes() const;
 

@@ -294,6 +294,13 @@ void ShardIndexCache::Put(const std::string& key, const Generation& generation,
   }
 }
 
+void ShardIndexCache::PutWritten(const std::string& key, const Generation& generation,
+                                 std::vector<uint64_t> entries) {
+  auto index = std::make_shared<ShardIndex>();
+  index->entries = std::move(entries);
+  Put(key, generation, std::move(index));
+}
+
 uint64_t ShardIndexCache::size_bytes() const {
   std::lock_guard<std::mutex> l(mu_);
   return bytes_;

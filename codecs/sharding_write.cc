@@ -395,11 +395,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     ASSIGN_OR_RETURN(std::optional<Generation> written,
                      store.set_if(key, std::span<const ByteView>(&piece, 1), cond));
     if (!written) return false;
-    if (ctx.index_cache) {
-      auto index = std::make_shared<ShardIndex>();
-      index->entries = entries;
-      ctx.index_cache->Put(key, *written, std::move(index));
-    }
+    if (ctx.index_cache) ctx.index_cache->PutWritten(key, *written, entries);
     return true;
   };
 
@@ -420,11 +416,8 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
       if (ctx.index_cache) ctx.index_cache->Erase(key);
       if (ctx.io_bytes != nullptr) *ctx.io_bytes = internal::PiecesSize<ByteView>(pieces);
       ASSIGN_OR_RETURN(std::optional<Generation> written, store.set_if(key, pieces, {}));
-      if (ctx.index_cache && written) {
-        auto index = std::make_shared<ShardIndex>();
-        index->entries = std::move(entries);
-        ctx.index_cache->Put(key, *written, std::move(index));
-      }
+      if (ctx.index_cache && written)
+        ctx.index_cache->PutWritten(key, *written, std::move(entries));
       return Status::OK();
     }
     ASSIGN_OR_RETURN(bool any,
@@ -597,11 +590,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
         if (ctx.index_cache) ctx.index_cache->Erase(key);
         ASSIGN_OR_RETURN(std::optional<Generation> written, store.patch_if(key, writes, cond));
         if (!written) return false;
-        if (ctx.index_cache) {
-          auto updated = std::make_shared<ShardIndex>();
-          updated->entries = std::move(entries);
-          ctx.index_cache->Put(key, *written, std::move(updated));
-        }
+        if (ctx.index_cache) ctx.index_cache->PutWritten(key, *written, std::move(entries));
         return true;
       }
       // Read-modify-write of the whole shard, from the same version.
