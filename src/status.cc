@@ -12,6 +12,7 @@ std::string_view CodeName(Status::Code code) {
     case Status::Code::kIOError: return "IOError";
     case Status::Code::kAlreadyExists: return "AlreadyExists";
     case Status::Code::kFailedPrecondition: return "FailedPrecondition";
+    case Status::Code::kPermissionDenied: return "PermissionDenied";
   }
   return "Unknown";
 }

@@ -32,6 +32,7 @@ class Status {
     kAlreadyExists,       // refusing to overwrite an existing node
     kFailedPrecondition,  // the state does not allow the operation (read-only store, wrong node
                           // type)
+    kPermissionDenied,    // the store refused the caller's credentials (S3 403, EACCES)
   };
 
   Status() = default;  // OK
@@ -47,6 +48,7 @@ class Status {
   static Status FailedPrecondition(std::string m) {
     return {Code::kFailedPrecondition, std::move(m)};
   }
+  static Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -59,6 +61,7 @@ class Status {
   bool IsIOError() const { return code_ == Code::kIOError; }
   bool IsAlreadyExists() const { return code_ == Code::kAlreadyExists; }
   bool IsFailedPrecondition() const { return code_ == Code::kFailedPrecondition; }
+  bool IsPermissionDenied() const { return code_ == Code::kPermissionDenied; }
 
   // Returns a copy whose message is "<context>: <message>". OK stays OK.
   Status WithContext(std::string_view context) const {
