@@ -442,7 +442,12 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
       // v3 -> v2: the separator stays; fields v2 has no place for are dropped.
       t.chunk_key_encoding =
           ChunkKeyEncoding{ChunkKeyEncoding::Kind::kV2, source.chunk_key_encoding.separator};
-      t.dimension_names.reset();
+      // Dimension names travel as the _ARRAY_DIMENSIONS attribute (V2AttributesOf), which
+      // names every dimension: names with a gap are dropped.
+      if (t.dimension_names && std::any_of(t.dimension_names->begin(), t.dimension_names->end(),
+                                           [](const auto& n) { return !n.has_value(); })) {
+        t.dimension_names.reset();
+      }
       t.extra_fields = Json::object();
       t.fill_value_null = false;
     }
@@ -452,6 +457,10 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
     // v2 -> v3: the v3 default chunk key encoding; a null fill value becomes the zero it reads as.
     t.chunk_key_encoding = ChunkKeyEncoding{};
     t.fill_value_null = false;
+    // The names read from _ARRAY_DIMENSIONS become dimension_names; the attribute goes.
+    if (t.dimension_names && t.attributes.is_object()) {
+      t.attributes.erase(std::string(internal::kArrayDimensionsAttribute));
+    }
   }
   RETURN_IF_ERROR(t.Validate(where));
   return ArrayMetadata::FromJson(t.ToJson(), where);

@@ -1027,6 +1027,16 @@ Result<GroupMetadata> GroupMetadata::FromJson(const Json& j, std::string_view wh
   }
   for (const auto& [k, v] : j.items()) {
     if (IsKnown(kGroupFields, k)) continue;
+    if (k == kConsolidatedMetadataField) {
+      // zarr-python writes null when a group has none; an object is the consolidated metadata
+      // of the hierarchy below (hierarchy.h, Consolidate), checked where it is used.
+      if (v.is_null()) continue;
+      if (!v.is_object()) {
+        return FieldError(where, k, Show(v) + " is not an object or null");
+      }
+      g.extra_fields[k] = v;
+      continue;
+    }
     RETURN_IF_ERROR(CheckExtraField(k, v, where));
     g.extra_fields[k] = v;
   }

@@ -387,7 +387,30 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
                                    " is not an object");
   }
   m.attributes = zattrs.is_object() ? zattrs : Json::object();
+  // xarray's convention: the dimension names of a v2 array are the attribute _ARRAY_DIMENSIONS.
+  // The attribute stays (it is the user's); a malformed one is ignored, as xarray's readers do.
+  if (const auto it = m.attributes.find(kArrayDimensionsAttribute);
+      it != m.attributes.end() && it->is_array() && it->size() == m.rank()) {
+    std::vector<std::optional<std::string>> names;
+    for (const Json& n : *it) {
+      if (!n.is_string()) break;
+      names.push_back(n.get<std::string>());
+    }
+    if (names.size() == m.rank()) m.dimension_names = std::move(names);
+  }
   return m;
+}
+
+Json V2AttributesOf(const ArrayMetadata& m) {
+  Json attributes = m.attributes.is_object() ? m.attributes : Json::object();
+  if (!m.dimension_names || attributes.contains(kArrayDimensionsAttribute)) return attributes;
+  Json names = Json::array();
+  for (const auto& n : *m.dimension_names) {
+    if (!n) return attributes;  // v2 has no unnamed dimension: xarray needs every name
+    names.push_back(*n);
+  }
+  attributes[kArrayDimensionsAttribute] = std::move(names);
+  return attributes;
 }
 
 Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
@@ -467,8 +490,26 @@ Result<ArrayMetadata> NormalizeV2ArrayMetadata(ArrayMetadata m, std::string_view
     m.chunk_key_encoding = ChunkKeyEncoding{ChunkKeyEncoding::Kind::kV2, '.'};
   }
   if (m.dimension_names) {
-    return Status::Unsupported(std::string(where) +
-                               ": dimension_names cannot be expressed in Zarr v2");
+    // v2 keeps them as the _ARRAY_DIMENSIONS attribute (V2AttributesOf), which names every one.
+    for (const auto& n : *m.dimension_names) {
+      if (!n) {
+        return Status::Unsupported(std::string(where) +
+                                   ": dimension_names with an unnamed dimension cannot be "
+                                   "expressed in Zarr v2 (_ARRAY_DIMENSIONS names every one)");
+      }
+    }
+    if (m.attributes.is_object()) {
+      const auto it = m.attributes.find(kArrayDimensionsAttribute);
+      if (it != m.attributes.end()) {
+        Json names = Json::array();
+        for (const auto& n : *m.dimension_names) names.push_back(*n);
+        if (*it != names) {
+          return Status::InvalidArgument(std::string(where) + ": dimension_names " + names.dump() +
+                                         " disagree with the attribute " +
+                                         std::string(kArrayDimensionsAttribute) + " " + it->dump());
+        }
+      }
+    }
   }
   if (m.extra_fields.is_object() && !m.extra_fields.empty()) {
     return Status::Unsupported(std::string(where) + ": extra field \"" +
@@ -493,7 +534,7 @@ Result<ArrayMetadata> NormalizeV2ArrayMetadata(ArrayMetadata m, std::string_view
   if (m.fill_value_null && m.fill_value != FillValue::Zero(m.data_type)) {
     return FieldError(where, "fill_value", "null (v2) requires the type's zero as fill value");
   }
-  ASSIGN_OR_RETURN(ArrayMetadata back, ArrayMetadataFromV2(z, m.attributes, where));
+  ASSIGN_OR_RETURN(ArrayMetadata back, ArrayMetadataFromV2(z, V2AttributesOf(m), where));
   // The fill value is kept bit-exactly (v2 JSON writes every NaN as "NaN").
   if (!back.fill_value_null) back.fill_value = m.fill_value;
   return back;
@@ -521,7 +562,7 @@ Status WriteV2ArrayMetadata(Store& store, std::string_view node_path, const Arra
   const std::string key = V2KeyFor(node_path, kZarrayKey);
   ASSIGN_OR_RETURN(Json z, ArrayMetadataToV2(m, key));
   RETURN_IF_ERROR(WriteJson(store, key, z));
-  return WriteV2Attributes(store, node_path, m.attributes);
+  return WriteV2Attributes(store, node_path, V2AttributesOf(m));
 }
 
 Status WriteV2Attributes(Store& store, std::string_view node_path, const Json& attributes) {

@@ -46,6 +46,13 @@ Result<std::string> V2DataTypeString(DataType type, bool big_endian);
 // the document in messages.
 Result<ArrayMetadata> ArrayMetadataFromV2(const Json& zarray, const Json& zattrs,
                                           std::string_view where);
+// The attribute holding a v2 array's dimension names (xarray's convention): reading a v2 array
+// sets dimension_names from it when it is a list of rank strings.
+inline constexpr std::string_view kArrayDimensionsAttribute = "_ARRAY_DIMENSIONS";
+// The .zattrs of `m`: its attributes plus _ARRAY_DIMENSIONS from dimension_names when every
+// dimension is named and the attribute is not already there.
+Json V2AttributesOf(const ArrayMetadata& m);
+
 // The .zarray document for `m` (any zarr_format; its chunk_key_encoding separator becomes
 // dimension_separator). Unsupported naming `where` and the codec when the chain has no v2 form.
 Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where);

@@ -503,6 +503,42 @@ TEST_F(Cli, InfoReportsChunkLayoutDamage) {
   EXPECT_NE(list.err.find("not a JSON object"), std::string::npos) << list.err;
 }
 
+TEST_F(Cli, ConsolidateWritesTheFieldAndInfoReportsV2Nodes) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  Outcome c = Zarrpp({"consolidate", root.string()});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const Json doc = Json::parse(ReadFile(root / "zarr.json"));
+  const Json& entries = doc["consolidated_metadata"]["metadata"];
+  EXPECT_EQ(entries.size(), 3u) << doc.dump();
+  EXPECT_EQ(entries["g/a"]["shape"], (Json{6, 5}));
+  EXPECT_EQ(entries["g"]["node_type"], "group");
+  Outcome info = Zarrpp({"info", root.string()});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("consolidated: yes"), std::string::npos) << info.out;
+  EXPECT_EQ(Zarrpp({"consolidate", (root / "g" / "a").string()}).exit_code, 1);
+
+  // A v2 tree: info on its group and on its array.
+  const fs::path v2 = dir_ / "v2";
+  fs::create_directories(v2 / "x");
+  WriteFile(v2 / ".zgroup", R"({"zarr_format": 2})");
+  WriteFile(v2 / "x" / ".zarray",
+            R"({"zarr_format": 2, "shape": [3], "chunks": [2], "dtype": "<i2", "compressor": null,
+                "fill_value": 0, "order": "C", "filters": null})");
+  WriteFile(v2 / "x" / "0", std::string("\x01\x00\x02\x00", 4));
+  Outcome group = Zarrpp({"info", v2.string()});
+  ASSERT_EQ(group.exit_code, 0) << group.err;
+  EXPECT_NE(group.out.find("zarr_format: 2"), std::string::npos) << group.out;
+  EXPECT_NE(group.out.find("consolidated: no"), std::string::npos) << group.out;
+  Outcome array = Zarrpp({"info", (v2 / "x").string()});
+  ASSERT_EQ(array.exit_code, 0) << array.err;
+  EXPECT_NE(array.out.find("shape: [3]"), std::string::npos) << array.out;
+  EXPECT_NE(array.out.find("chunks_stored: 1"), std::string::npos) << array.out;
+  ASSERT_EQ(Zarrpp({"consolidate", v2.string()}).exit_code, 0);
+  EXPECT_TRUE(fs::exists(v2 / ".zmetadata"));
+  EXPECT_NE(Zarrpp({"info", v2.string()}).out.find("consolidated: yes"), std::string::npos);
+}
+
 TEST_F(Cli, DigestOfAnIntactTreeExitsZero) {
   const fs::path root = dir_ / "t";
   MakeTree(root);

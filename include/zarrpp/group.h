@@ -1,4 +1,5 @@
-// zarrpp/group.h - Zarr v3 groups and nodes: create, open, list children, walk, attributes.
+// zarrpp/group.h - Zarr groups and nodes (v3, and v2 for reading): create, open, list children,
+// walk, attributes.
 //
 // A hierarchy is a tree of nodes; a node is a group (which may have children) or an array (which
 // may not). Every node has a zarr.json at "<path>/zarr.json" ("zarr.json" for the root). A node
@@ -10,10 +11,18 @@
 // ancestor groups are never rewritten. Batch creation of many nodes is in hierarchy.h and shares
 // this implementation.
 //
-// Reading: a child is a prefix under the group (from list_dir) that holds a zarr.json; prefixes
-// without one (and names starting with "__") are not nodes and are skipped. Store requests of one
-// call (the child documents of Children(), each level of Walk()) run concurrently on dedicated
-// I/O threads, at most NodeOptions::io_concurrency at a time.
+// Reading: a child is a prefix under the group (from list_dir) that holds a zarr.json, or for
+// Zarr v2 a .zgroup or .zarray (with .zattrs); prefixes without one (and names starting with
+// "__") are not nodes and are skipped. v2 groups and arrays open, list and walk as v3 ones do;
+// creation through groups writes v3 (Array::Create with zarr_format 2 writes v2 arrays).
+//
+// Consolidated metadata (Consolidate, below; zarr-python's form, spec/hierarchy.md): when a group
+// opened with NodeOptions::use_consolidated holds it, Children(), Walk() and OpenNode() of that
+// group and of the groups opened through it answer from it without store requests. It is a
+// snapshot taken by Consolidate: nodes created or changed since are not in it (OpenNode of a
+// path it lacks still reads the store); run Consolidate again after changing the hierarchy. Store
+// requests of one call (the child documents of Children(), each level of Walk()) run concurrently
+// on dedicated I/O threads, at most NodeOptions::io_concurrency at a time.
 //
 // Thread safety: a Group may be used by many threads at once. Attribute changes through one
 // handle are serialized; handles opened separately on the same store do not coordinate, and the
@@ -39,6 +48,10 @@
 namespace zarrpp {
 
 class Group;
+namespace internal {
+struct GroupAccess;
+struct ConsolidatedIndex;
+}  // namespace internal
 
 // Runtime options of the handles that groups and hierarchy operations hand out.
 struct NodeOptions {
@@ -48,6 +61,8 @@ struct NodeOptions {
   size_t io_concurrency = kDefaultIoConcurrency;
   // Options of every Array handle opened or created through a group. Default: ArrayOptions{}.
   ArrayOptions array_options;
+  // Answer from a group's consolidated metadata when it has some. Default true.
+  bool use_consolidated = true;
 };
 
 // The metadata of a node to create: a group or an array.
@@ -128,6 +143,9 @@ class Group {
   // group and one get per node, concurrently level by level.
   Result<std::vector<Node>> Walk() const;
 
+  // True when this handle answers from consolidated metadata.
+  bool consolidated() const { return consolidated_ != nullptr; }
+
   // Batch creation below this group (see CreateHierarchy in hierarchy.h): keys are relative to
   // this group; a key naming the group itself is InvalidArgument. Returns the nodes written
   // (including implicit groups), sorted by path relative to this group. Nodes outside the
@@ -136,6 +154,7 @@ class Group {
                                             const CreateOptions& create = {}) const;
 
  private:
+  friend struct internal::GroupAccess;
   Group(std::shared_ptr<Store> store, std::string path, GroupMetadata metadata,
         const NodeOptions& options);
   // `relative` normalised and joined to this group's path.
@@ -145,13 +164,23 @@ class Group {
   const std::shared_ptr<Store> store_;
   const std::string path_;
   const NodeOptions options_;
+  const int zarr_format_;  // of metadata_, which never changes format
   mutable std::mutex mu_;  // guards metadata_ and orders this handle's zarr.json writes
   GroupMetadata metadata_;
+  // The nodes below this group (relative paths) from consolidated metadata; null when none.
+  std::shared_ptr<const internal::ConsolidatedIndex> consolidated_;
 };
 
 // Opens the node at `path`, a group or an array as its zarr.json says. NotFound when there is
 // no zarr.json; a document whose node_type is neither is InvalidArgument naming the key.
 Result<Node> OpenNode(std::shared_ptr<Store> store, std::string_view path,
                       const NodeOptions& options = {});
+
+// Writes the consolidated metadata of the group at `path`: the metadata documents of every node
+// below it, read now (consolidated metadata already there is not trusted), into the group's
+// zarr.json (field "consolidated_metadata", v3) or its .zmetadata (v2), with one write.
+// NotFound when there is no group at `path`; FailedPrecondition when it is an array.
+Status Consolidate(std::shared_ptr<Store> store, std::string_view path,
+                   const NodeOptions& options = {});
 
 }  // namespace zarrpp

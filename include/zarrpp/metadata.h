@@ -88,6 +88,11 @@ struct ArrayMetadata {
   Status Validate(std::string_view where = "array") const;
 };
 
+// The field of a group's zarr.json holding the consolidated metadata of the hierarchy below it,
+// as zarr-python writes it: {"kind": "inline", "must_understand": false, "metadata": {path:
+// document}}. Kept in GroupMetadata::extra_fields; null is accepted and dropped.
+inline constexpr std::string_view kConsolidatedMetadataField = "consolidated_metadata";
+
 struct GroupMetadata {
   int zarr_format = 3;
   Json attributes = Json::object();

@@ -14,6 +14,8 @@
 //   zarrpp clean PATH [--older-than SECONDS]
 //                                 remove temporaries that crashed writers left under PATH
 //                                 (default: older than 3600 s)
+//   zarrpp consolidate PATH       write the consolidated metadata of the group at PATH (its
+//                                 zarr.json's consolidated_metadata, or .zmetadata for v2)
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +28,7 @@
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/group.h"
 #include "zarrpp/local_store.h"
 
 namespace {
@@ -39,7 +42,8 @@ int Usage() {
                "  zarrpp digest PATH [--json]\n"
                "  zarrpp convert SRC DST [--zarr-format 2|3] [--chunks a,b,...]\n"
                "                 [--shards a,b,...] [--codecs JSON] [--overwrite]\n"
-               "  zarrpp clean PATH [--older-than SECONDS]\n");
+               "  zarrpp clean PATH [--older-than SECONDS]\n"
+               "  zarrpp consolidate PATH\n");
   return 2;
 }
 
@@ -75,34 +79,41 @@ int Info(const std::string& path) {
                                              below->front() +
                                              "') where a metadata document belongs"));
     }
-    return Fail(zarrpp::Status::NotFound(path + ": no zarr.json"));
   }
-  auto j = zarrpp::ParseJson(zarrpp::AsString(**doc), path + "/zarr.json");
-  if (!j.ok()) return Fail(j.status());
-  if (!j->is_object()) {
-    return Fail(zarrpp::Status::Corruption(path + "/zarr.json: metadata is " +
-                                           std::string(j->type_name()) + ", not a JSON object"));
+  // The node as the Group API sees it: zarr.json, else Zarr v2's .zgroup or .zarray.
+  zarrpp::NodeOptions node_options;
+  node_options.use_consolidated = false;
+  auto node = zarrpp::OpenNode(*store, "", node_options);
+  if (!node.ok()) {
+    if (node.status().IsNotFound()) {
+      return Fail(zarrpp::Status::NotFound(path + ": no zarr.json, .zgroup or .zarray"));
+    }
+    return Fail(node.status());
   }
-  const auto type = j->find("node_type");
-  if (type != j->end() && type->is_string() && *type == "group") {
+  if (node->is_group()) {
+    const zarrpp::GroupMetadata g = node->group->metadata();
     auto listing = (*store)->list_dir("");
     if (!listing.ok()) return Fail(listing.status());
     std::printf("node_type: group\n");
-    const auto attributes = j->find("attributes");
-    std::printf("attributes: %s\n",
-                (attributes != j->end() ? *attributes : Json::object()).dump().c_str());
+    std::printf("zarr_format: %d\n", g.zarr_format);
+    std::printf("attributes: %s\n", g.attributes.dump().c_str());
+    auto zmetadata = (*store)->exists(".zmetadata");
+    if (!zmetadata.ok()) return Fail(zmetadata.status());
+    const bool consolidated = g.zarr_format == 2
+                                  ? *zmetadata
+                                  : g.extra_fields.contains(zarrpp::kConsolidatedMetadataField);
+    std::printf("consolidated: %s\n", consolidated ? "yes" : "no");
     std::printf("children: %zu\n", listing->prefixes.size());
     for (const std::string& p : listing->prefixes) std::printf("  %s\n", p.c_str());
     return 0;
   }
-  auto array = zarrpp::Array::Open(*store, "");
-  if (!array.ok()) return Fail(array.status());
-  const zarrpp::ArrayMetadata& m = (*array)->metadata();
+  const std::shared_ptr<zarrpp::Array> array = node->array;
+  const zarrpp::ArrayMetadata& m = array->metadata();
   auto keys = (*store)->list();
   if (!keys.ok()) return Fail(keys.status());
   uint64_t stored = 0, chunks = 0;
   for (const std::string& k : *keys) {
-    if (k == "zarr.json") continue;
+    if (k == "zarr.json" || k == ".zarray" || k == ".zattrs") continue;
     auto coords = m.chunk_key_encoding.DecodeKey(k, m.rank());
     if (!coords.ok()) continue;
     auto size = (*store)->size(k);
@@ -118,6 +129,7 @@ int Info(const std::string& path) {
     return n;
   }();
   std::printf("node_type: array\n");
+  std::printf("zarr_format: %d\n", m.zarr_format);
   std::printf("shape: %s\n", ShapeString(m.shape).c_str());
   std::printf("data_type: %s\n", m.data_type.name().c_str());
   std::printf("chunks: %s\n", ShapeString(m.chunk_shape).c_str());
@@ -127,7 +139,7 @@ int Info(const std::string& path) {
   std::printf("logical_bytes: %llu\n", static_cast<unsigned long long>(logical));
   std::printf("chunks_stored: %llu\n", static_cast<unsigned long long>(chunks));
   // Damage that reads would take for missing chunks is reported, after what could be shown.
-  zarrpp::Status layout = zarrpp::CheckChunkKeyLayout(**array, *keys);
+  zarrpp::Status layout = zarrpp::CheckChunkKeyLayout(*array, *keys);
   if (!layout.ok()) return Fail(layout);
   return 0;
 }
@@ -264,6 +276,16 @@ zarrpp::Result<uint64_t> RemoveStaleTemporaries(S& store, std::chrono::seconds o
   }
 }
 
+int ConsolidateCommand(const std::string& path) {
+  zarrpp::LocalStoreOptions o;
+  o.create = false;
+  auto store = zarrpp::LocalStore::Open(path, o);
+  if (!store.ok()) return Fail(store.status());
+  zarrpp::Status s = zarrpp::Consolidate(*store, "");
+  if (!s.ok()) return Fail(s);
+  return 0;
+}
+
 int Clean(const std::vector<std::string>& args) {
   if (args.size() != 2 && args.size() != 4) return Usage();
   std::chrono::seconds older_than(3600);
@@ -298,6 +320,7 @@ int Run(int argc, char** argv) {
   }
   if (args[0] == "convert") return Convert(args);
   if (args[0] == "clean") return Clean(args);
+  if (args[0] == "consolidate" && args.size() == 2) return ConsolidateCommand(args[1]);
   return Usage();
 }
 
