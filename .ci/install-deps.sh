@@ -7,8 +7,14 @@ packages=(
   build-essential cmake pkg-config
   libblosc-dev libzstd-dev zlib1g-dev libdeflate-dev libisal-dev
   nlohmann-json3-dev libtbb-dev libssl-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
+# The tests and benchmarks (ZARRPP_TESTS=0 with -DZARRPP_BUILD_TESTS=OFF -DZARRPP_BUILD_BENCHMARKS=OFF
+# builds the library and tool alone): GoogleTest, Google Benchmark, and the peers below.
+if [ "${ZARRPP_TESTS:-1}" = "0" ]; then
+  ZARRPP_MPI=0 ZARRPP_FUZZ=0 ZARRPP_INTEROP=0
+else
+  packages+=(googletest libgtest-dev libgmock-dev libbenchmark-dev)
+fi
 # Multi-process writers: the MPI test (tests/mpi) runs when Open MPI is present.
 if [ "${ZARRPP_MPI:-1}" = "1" ]; then
   packages+=(openmpi-bin libopenmpi-dev)

@@ -30,21 +30,33 @@
 #include "zarrpp/digest.h"
 #include "zarrpp/group.h"
 #include "zarrpp/local_store.h"
+#include "zarrpp/version.h"
 
 namespace {
 
 using zarrpp::Json;
 
+constexpr const char* kUsage =
+    "usage:\n"
+    "  zarrpp info PATH\n"
+    "  zarrpp digest PATH [--json]\n"
+    "  zarrpp convert SRC DST [--zarr-format 2|3] [--chunks a,b,...]\n"
+    "                 [--shards a,b,...] [--codecs JSON] [--overwrite]\n"
+    "  zarrpp clean PATH [--older-than SECONDS]\n"
+    "  zarrpp consolidate PATH\n"
+    "  zarrpp --help | --version\n";
+
+// Bad usage: the usage on stderr, exit status 2.
 int Usage() {
-  std::fprintf(stderr,
-               "usage:\n"
-               "  zarrpp info PATH\n"
-               "  zarrpp digest PATH [--json]\n"
-               "  zarrpp convert SRC DST [--zarr-format 2|3] [--chunks a,b,...]\n"
-               "                 [--shards a,b,...] [--codecs JSON] [--overwrite]\n"
-               "  zarrpp clean PATH [--older-than SECONDS]\n"
-               "  zarrpp consolidate PATH\n");
+  std::fputs(kUsage, stderr);
   return 2;
+}
+
+// Asked-for help: the usage on stdout, exit status 0.
+int Help() {
+  std::printf("zarrpp %s - Zarr v3 and v2 hierarchies from the command line\n\n%s",
+              zarrpp::Version(), kUsage);
+  return 0;
 }
 
 int Fail(const zarrpp::Status& s) {
@@ -314,6 +326,11 @@ int Clean(const std::vector<std::string>& args) {
 int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return Usage();
+  if (args[0] == "--version" || args[0] == "version") {
+    std::printf("zarrpp %s\n", zarrpp::Version());
+    return 0;
+  }
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") return Help();
   if (args[0] == "info" && args.size() == 2) return Info(args[1]);
   if (args[0] == "digest" && (args.size() == 2 || (args.size() == 3 && args[2] == "--json"))) {
     return Digest(args[1], args.size() == 3);

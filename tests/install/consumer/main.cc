@@ -1,8 +1,10 @@
 // A program that knows zarrpp only through its installed headers and package config.
 #include <zarrpp/array.h>
 #include <zarrpp/memory_store.h>
+#include <zarrpp/version.h>
 
 #include <cstdio>
+#include <string>
 #include <vector>
 
 int main() {
@@ -17,6 +19,7 @@ int main() {
   if (!(*array)->Write(zarrpp::Region::All(m.shape), std::span<const int32_t>(in)).ok()) return 1;
   if (!(*array)->Read(zarrpp::Region::All(m.shape), std::span<int32_t>(out)).ok()) return 1;
   if (in != out) return 1;
-  std::printf("consumer: %zu elements round-tripped\n", out.size());
+  if (std::string(zarrpp::Version()) != ZARRPP_VERSION_STRING) return 1;
+  std::printf("consumer: %zu elements round-tripped, zarrpp %s\n", out.size(), zarrpp::Version());
   return 0;
 }
