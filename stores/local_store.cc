@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -325,6 +326,34 @@ LocalStore::~LocalStore() {
 
 Result<std::shared_ptr<LocalStore>> LocalStore::Open(std::string root, LocalStoreOptions options) {
   if (root.empty()) return Status::InvalidArgument("LocalStore root path is empty");
+  // A URL is understood (file://) or refused naming its scheme; it is never taken as a relative
+  // path (which would create "./file:/...").
+  if (const size_t colon = root.find("://"); colon != std::string::npos) {
+    const std::string scheme = root.substr(0, colon);
+    const bool is_scheme =
+        !scheme.empty() && std::isalpha(static_cast<unsigned char>(scheme[0])) &&
+        scheme.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") ==
+            std::string::npos;
+    if (is_scheme) {
+      if (scheme != "file") {
+        return Status::InvalidArgument(
+            "LocalStore root '" + root + "' is a " + scheme +
+            ":// URL; LocalStore takes a path or a file:// URL (OpenStore "
+            "in zarrpp/open_store.h opens other schemes)");
+      }
+      std::string path = root.substr(colon + 3);
+      // file:///abs/path, or file://localhost/abs/path; file://host/... names another machine.
+      if (path.rfind("localhost/", 0) == 0) path = path.substr(9);
+      if (path.empty() || path[0] != '/') {
+        return Status::InvalidArgument(
+            "LocalStore root '" + root +
+            "': a file:// URL must name an absolute path on this machine "
+            "(file:///path)");
+      }
+      root = std::move(path);
+    }
+  }
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(root, ec);
   if (ec) return Status::IOError("LocalStore root '" + root + "': " + ec.message());

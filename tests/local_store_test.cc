@@ -132,6 +132,27 @@ TEST_F(LocalStoreTest, OpenCreatesMissingRootUnlessToldNot) {
   EXPECT_TRUE(on_file.status().IsIOError()) << on_file.status();
 }
 
+TEST_F(LocalStoreTest, OpenUnderstandsFileUrlsAndRefusesOtherSchemes) {
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir_);  // a URL taken as a relative path would create "./file:" here
+  auto url = LocalStore::Open("file://" + dir_ + "/viaurl");
+  ASSERT_TRUE(url.ok()) << url.status();
+  EXPECT_EQ((*url)->root(), dir_ + "/viaurl");
+  ASSERT_TRUE((*url)->set("k", zarrpp::AsBytes("v")).ok());
+  EXPECT_TRUE(fs::exists(dir_ + "/viaurl/k"));
+  auto local = LocalStore::Open("file://localhost" + dir_ + "/viaurl", {.create = false});
+  ASSERT_TRUE(local.ok()) << local.status();
+  for (const std::string bad :
+       {"s3://bucket/x", "http://host/x", "file://otherhost/x", "file://rel"}) {
+    auto r = LocalStore::Open(bad);
+    EXPECT_TRUE(r.status().IsInvalidArgument()) << bad << ": " << r.status();
+    EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status();
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/file:"));
+  EXPECT_FALSE(fs::exists(dir_ + "/s3:"));
+  fs::current_path(cwd);
+}
+
 TEST_F(LocalStoreTest, ReopeningSeesExistingValues) {
   ASSERT_TRUE(store_->set("c/0", Pattern(100, 3)).ok());
   auto again = LocalStore::Open(root_ + "/", {.create = false});

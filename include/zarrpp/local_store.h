@@ -90,8 +90,9 @@ struct LocalStoreOptions {
 
 class LocalStore : public Store {
  public:
-  // Opens the store rooted at `root`. The root must be (or, with options.create, will become)
-  // a directory; a root that exists as something else is IOError.
+  // Opens the store rooted at `root`, a path or a file:// URL ("file:///data/x.zarr"; another
+  // scheme is InvalidArgument naming it). The root must be (or, with options.create, will
+  // become) a directory; a root that exists as something else is IOError.
   static Result<std::shared_ptr<LocalStore>> Open(std::string root, LocalStoreOptions options = {});
   ~LocalStore() override;
 
