@@ -11,7 +11,7 @@
 namespace zarrpp {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, DataTypeId>, 43> kNamedTypes = {{
+constexpr std::pair<std::string_view, DataTypeId> kNamedTypes[] = {
     {"bool", DataTypeId::kBool},
     {"int8", DataTypeId::kInt8},
     {"int16", DataTypeId::kInt16},
@@ -54,7 +54,7 @@ constexpr std::array<std::pair<std::string_view, DataTypeId>, 43> kNamedTypes = 
     {"complex_float8_e5m2", DataTypeId::kComplexFloat8E5M2},
     {"complex_float8_e5m2fnuz", DataTypeId::kComplexFloat8E5M2FNUZ},
     {"complex_float8_e8m0fnu", DataTypeId::kComplexFloat8E8M0FNU},
-}};
+};
 
 constexpr std::array<std::string_view, 14> kTimeUnits = {
     "generic", "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as"};

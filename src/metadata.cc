@@ -535,25 +535,6 @@ Json AnyFloatComponentToJson(const uint8_t* in, DataTypeId id, uint32_t size) {
   return FloatComponentToJson(in, size);
 }
 
-// A decimal integer written as a JSON string (GDAL writes uint64 fill values above 2^63 so);
-// nullopt unless `j` is a string of an optional '-' and digits that fits 64 bits.
-std::optional<Json> IntegerFromString(const Json& j) {
-  if (!j.is_string()) return std::nullopt;
-  const std::string& s = j.get_ref<const std::string&>();
-  if (s.empty()) return std::nullopt;
-  const char* end = s.data() + s.size();
-  if (s[0] == '-') {
-    int64_t v = 0;
-    const auto r = std::from_chars(s.data(), end, v);
-    if (r.ec != std::errc() || r.ptr != end) return std::nullopt;
-    return Json(v);
-  }
-  uint64_t v = 0;
-  const auto r = std::from_chars(s.data(), end, v);
-  if (r.ec != std::errc() || r.ptr != end) return std::nullopt;
-  return Json(v);
-}
-
 // The fill value of `type` from `j`; `text` holds the decimal texts of its numbers when known.
 Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueText& text) {
   FillValue fv{Bytes(type.size(), 0)};
@@ -578,7 +559,6 @@ Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueTe
     case DataTypeId::kInt4:
     case DataTypeId::kUInt2:
     case DataTypeId::kUInt4: {
-      if (std::optional<Json> i = IntegerFromString(j)) return ParseFillValue(*i, type, text);
       const std::string shown = text.scalar.empty() ? Show(j) : text.scalar;
       const Status out_of_range =
           Status::InvalidArgument(shown + " is out of range for " + type_name);
@@ -624,7 +604,7 @@ Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueTe
         StoreLE(INT64_MIN, out);
         return fv;
       }
-      if (!j.is_number() && !IntegerFromString(j)) {
+      if (!j.is_number()) {
         return Status::InvalidArgument(Show(j) + " is not an integer or \"NaT\" for " + type_name);
       }
       ASSIGN_OR_RETURN(FillValue count, ParseFillValue(j, DataType(DataTypeId::kInt64), text));

@@ -56,6 +56,24 @@ std::optional<Json> IntegralJson(const Json& j) {
   return Json(static_cast<int64_t>(d));
 }
 
+// A decimal integer written as a JSON string (GDAL writes uint64 fill values above 2^63 so;
+// zarr-python reads them): the integer, or nullopt unless `j` is such a string within 64 bits.
+std::optional<Json> IntegerFromString(const Json& j) {
+  if (!j.is_string()) return std::nullopt;
+  const std::string& s = j.get_ref<const std::string&>();
+  const char* end = s.data() + s.size();
+  if (!s.empty() && s[0] == '-') {
+    int64_t v = 0;
+    const auto r = std::from_chars(s.data(), end, v);
+    if (r.ec != std::errc() || r.ptr != end) return std::nullopt;
+    return Json(v);
+  }
+  uint64_t v = 0;
+  const auto r = std::from_chars(s.data(), end, v);
+  if (s.empty() || r.ec != std::errc() || r.ptr != end) return std::nullopt;
+  return Json(v);
+}
+
 Result<FillValue> FillValueFromV2(const Json& j, DataType type, bool& is_null) {
   is_null = false;
   if (j.is_null()) {
@@ -66,6 +84,9 @@ Result<FillValue> FillValueFromV2(const Json& j, DataType type, bool& is_null) {
     const int64_t v = j.get<int64_t>();
     if (v != 0 && v != 1) return Status::InvalidArgument(Show(j) + " is not a bool (0 or 1)");
     return FillValue{Bytes{static_cast<uint8_t>(v)}};
+  }
+  if (type.is_signed_int() || type.is_unsigned_int() || type.is_time()) {
+    if (std::optional<Json> i = IntegerFromString(j)) return FillValue::FromJson(*i, type);
   }
   if ((type.is_signed_int() || type.is_unsigned_int()) && j.is_number_float()) {
     if (std::optional<Json> i = IntegralJson(j)) return FillValue::FromJson(*i, type);

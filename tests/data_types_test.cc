@@ -181,12 +181,33 @@ TEST(DataTypes, SubByteIntegerFillValues) {
   EXPECT_EQ(FillJson(0xf3, T("uint4")), Json(3));
 }
 
-TEST(DataTypes, IntegerFillValueAsDecimalString) {
-  // GDAL writes uint64 fill values above 2^63 as strings.
-  EXPECT_EQ(FillBits("\"18446744073709551615\"", DataType(DataTypeId::kUInt64)), UINT64_MAX);
-  EXPECT_EQ(FillBits("\"-5\"", DataType(DataTypeId::kInt32)), 0xfffffffbu);
-  EXPECT_FALSE(FillError("\"18446744073709551616\"", DataType(DataTypeId::kUInt64)).ok());
-  EXPECT_FALSE(FillError("\"12a\"", DataType(DataTypeId::kUInt64)).ok());
+TEST(DataTypes, V2IntegerFillValueAsDecimalString) {
+  // GDAL writes uint64 fill values above 2^63 as strings in .zarray; v3 stays strict.
+  Json z = {{"zarr_format", 2},
+            {"shape", {10}},
+            {"chunks", {4}},
+            {"dtype", "<u8"},
+            {"compressor", nullptr},
+            {"order", "C"},
+            {"fill_value", "18446744073709551615"},
+            {"filters", nullptr}};
+  auto m = internal::ArrayMetadataFromV2(z, Json::object(), ".zarray");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->fill_value.bytes, Bytes(8, 0xff));
+  auto back = internal::ArrayMetadataToV2(*m, ".zarray");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ((*back)["fill_value"], UINT64_MAX);  // strict on write: a JSON integer
+  z["dtype"] = "<i4";
+  z["fill_value"] = "-5";
+  m = internal::ArrayMetadataFromV2(z, Json::object(), ".zarray");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->fill_value.bytes, (Bytes{0xfb, 0xff, 0xff, 0xff}));
+  z["dtype"] = "<u8";
+  for (const char* bad : {"18446744073709551616", "12a", ""}) {
+    z["fill_value"] = bad;
+    EXPECT_FALSE(internal::ArrayMetadataFromV2(z, Json::object(), ".zarray").ok()) << bad;
+  }
+  EXPECT_FALSE(FillValue::FromJson(Json("5"), DataType(DataTypeId::kUInt64)).ok());
 }
 
 TEST(DataTypes, ComplexVariantFillValues) {
@@ -300,6 +321,38 @@ TEST(DataTypes, V2TimeAndBFloat16Dtypes) {
   }
   EXPECT_EQ(internal::V2DataTypeString(T("float8_e4m3"), false).status().code(),
             Status::Code::kUnsupported);
+}
+
+TEST(DataTypes, V2MetadataOfTimeAndBFloat16RoundTrips) {
+  const Json z = {{"zarr_format", 2},      {"shape", {10}},
+                  {"chunks", {4}},         {"dtype", ">m8[15m]"},
+                  {"compressor", nullptr}, {"fill_value", -9223372036854775807LL - 1},
+                  {"order", "C"},          {"filters", nullptr}};
+  auto m = internal::ArrayMetadataFromV2(z, Json::object(), ".zarray");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->data_type, DataType::Time(DataTypeId::kTimeDelta64, TimeUnit::kMinute, 15));
+  EXPECT_EQ(m->codecs[0]["configuration"]["endian"], "big");
+  EXPECT_EQ(m->fill_value.ToJson(m->data_type), "NaT");
+  auto back = internal::ArrayMetadataToV2(*m, ".zarray");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ((*back)["dtype"], ">m8[15m]");
+  EXPECT_EQ((*back)["fill_value"], INT64_MIN);
+  // zarr-python writes "NaT"-less integer fills; a v2 "NaT" string is read too.
+  Json nat = z;
+  nat["fill_value"] = "NaT";
+  EXPECT_TRUE(internal::ArrayMetadataFromV2(nat, Json::object(), ".zarray").ok());
+
+  Json bf = z;
+  bf["dtype"] = "bfloat16";
+  bf["fill_value"] = "NaN";
+  auto b = internal::ArrayMetadataFromV2(bf, Json::object(), ".zarray");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->data_type.id(), DataTypeId::kBFloat16);
+  EXPECT_EQ(b->fill_value.bytes, (Bytes{0xc0, 0x7f}));
+  auto bback = internal::ArrayMetadataToV2(*b, ".zarray");
+  ASSERT_TRUE(bback.ok()) << bback.status();
+  EXPECT_EQ((*bback)["dtype"], "bfloat16");
+  EXPECT_EQ((*bback)["fill_value"], "NaN");
 }
 
 TEST(DataTypes, BytesCodecRoundTripsBothEndians) {
