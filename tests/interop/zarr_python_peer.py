@@ -29,7 +29,8 @@ def digest(a):
     if kind == "b":
         flat = flat.astype(np.uint8)
     elif kind in "mM":
-        flat = flat.view("i%d" % flat.dtype.itemsize).astype("<i8")  # int64 counts; NaT = min
+        # int64 counts (NaT = INT64_MIN), read in the array's own byte order.
+        flat = flat.view(flat.dtype.byteorder.replace("=", "") + "i8").astype("<i8")
     elif kind in "iufc":
         flat = flat.astype(flat.dtype.newbyteorder("<"))  # a copy
         if kind in "fc":
