@@ -4,6 +4,7 @@
 #include "codecs/codec.h"
 #include "codecs/crc32c_codec.h"
 #include "codecs/gzip_codec.h"
+#include "codecs/packbits_codec.h"
 #include "codecs/sharding_codec.h"
 #include "codecs/transpose_codec.h"
 #include "codecs/zlib_codec.h"
@@ -17,6 +18,7 @@ void RegisterBuiltinCodecs(CodecRegistry& registry) {
   // array -> bytes
   registry.Register("bytes", &BytesCodec::Factory);
   registry.Register("sharding_indexed", &ShardingCodec::Factory);
+  registry.Register("packbits", &PackBitsCodec::Factory);
   // bytes -> bytes
   registry.Register("blosc", &BloscCodec::Factory);
   registry.Register("zstd", &ZstdCodec::Factory);

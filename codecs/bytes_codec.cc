@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "src/float_format.h"
+
 namespace zarrpp {
 
 namespace {
@@ -103,7 +105,8 @@ std::optional<uint64_t> BytesCodec::EncodedSize(const ChunkSpec& decoded) const 
 }
 
 bool BytesCodec::IsIdentity(const ChunkSpec& decoded) const {
-  return SwapWidth(decoded) == 0;
+  // Sub-byte types are canonicalised on decode (their stored upper bits are arbitrary).
+  return SwapWidth(decoded) == 0 && !decoded.dtype.is_sub_byte();
 }
 
 Status BytesCodec::Encode(const ChunkSpec& decoded, ByteView array, Bytes& out) const {
@@ -138,6 +141,7 @@ Status BytesCodec::Decode(const ChunkSpec& decoded, ByteView encoded, MutableByt
   } else {
     std::memcpy(array.data(), encoded.data(), n);
   }
+  internal::CanonicalizeSubByte(array.data(), n, decoded.dtype);
   return Status::OK();
 }
 

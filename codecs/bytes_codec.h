@@ -3,6 +3,8 @@
 // Writes the chunk's elements in C order with the configured byte order. Complex values swap
 // each float part separately; bool and r<N> have no byte order and are never swapped. The
 // `endian` field may be left out only for types without a byte order (1-byte types and r<N>).
+// Sub-byte types (int4, float4_e2m1fn, ...) take one byte each; decoding ignores the bits above
+// their width (sign-extending int2/int4).
 //
 // Thread safety: immutable; shared between threads.
 #pragma once

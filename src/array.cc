@@ -98,7 +98,7 @@ namespace {
 
 Json DefaultCodecs(DataType type) {
   Json bytes = {{"name", "bytes"}};
-  if (type.size() > 1 && type.id() != DataTypeId::kRawBits) {
+  if (type.component_size() > 1) {
     bytes["configuration"] = {{"endian", "little"}};
   }
   return Json::array(
@@ -283,7 +283,7 @@ Result<std::shared_ptr<Array>> Array::Open(std::shared_ptr<Store> store, std::st
 
 Status Array::CheckType(DataTypeId id, size_t size) const {
   const DataType t = impl_->metadata.data_type;
-  if (t.id() != id || t.size() != size) {
+  if (t.typed_id() != id || t.size() != size) {
     return Status::InvalidArgument("array '" + impl_->path + "' has data type " + t.name() +
                                    ", which does not match the buffer's element type");
   }

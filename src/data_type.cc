@@ -3,6 +3,7 @@
 
 #include <array>
 #include <charconv>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -10,7 +11,7 @@
 namespace zarrpp {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, DataTypeId>, 14> kNamedTypes = {{
+constexpr std::pair<std::string_view, DataTypeId> kNamedTypes[] = {
     {"bool", DataTypeId::kBool},
     {"int8", DataTypeId::kInt8},
     {"int16", DataTypeId::kInt16},
@@ -25,7 +26,38 @@ constexpr std::array<std::pair<std::string_view, DataTypeId>, 14> kNamedTypes = 
     {"float64", DataTypeId::kFloat64},
     {"complex64", DataTypeId::kComplex64},
     {"complex128", DataTypeId::kComplex128},
-}};
+    {"numpy.datetime64", DataTypeId::kDateTime64},
+    {"numpy.timedelta64", DataTypeId::kTimeDelta64},
+    {"bfloat16", DataTypeId::kBFloat16},
+    {"float8_e3m4", DataTypeId::kFloat8E3M4},
+    {"float8_e4m3", DataTypeId::kFloat8E4M3},
+    {"float8_e4m3b11fnuz", DataTypeId::kFloat8E4M3B11FNUZ},
+    {"float8_e4m3fnuz", DataTypeId::kFloat8E4M3FNUZ},
+    {"float8_e5m2", DataTypeId::kFloat8E5M2},
+    {"float8_e5m2fnuz", DataTypeId::kFloat8E5M2FNUZ},
+    {"float8_e8m0fnu", DataTypeId::kFloat8E8M0FNU},
+    {"float4_e2m1fn", DataTypeId::kFloat4E2M1FN},
+    {"float6_e2m3fn", DataTypeId::kFloat6E2M3FN},
+    {"float6_e3m2fn", DataTypeId::kFloat6E3M2FN},
+    {"int2", DataTypeId::kInt2},
+    {"int4", DataTypeId::kInt4},
+    {"uint2", DataTypeId::kUInt2},
+    {"uint4", DataTypeId::kUInt4},
+    {"complex_bfloat16", DataTypeId::kComplexBFloat16},
+    {"complex_float16", DataTypeId::kComplexFloat16},
+    {"complex_float32", DataTypeId::kComplexFloat32},
+    {"complex_float64", DataTypeId::kComplexFloat64},
+    {"complex_float8_e3m4", DataTypeId::kComplexFloat8E3M4},
+    {"complex_float8_e4m3", DataTypeId::kComplexFloat8E4M3},
+    {"complex_float8_e4m3b11fnuz", DataTypeId::kComplexFloat8E4M3B11FNUZ},
+    {"complex_float8_e4m3fnuz", DataTypeId::kComplexFloat8E4M3FNUZ},
+    {"complex_float8_e5m2", DataTypeId::kComplexFloat8E5M2},
+    {"complex_float8_e5m2fnuz", DataTypeId::kComplexFloat8E5M2FNUZ},
+    {"complex_float8_e8m0fnu", DataTypeId::kComplexFloat8E8M0FNU},
+};
+
+constexpr std::array<std::string_view, 14> kTimeUnits = {
+    "generic", "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as"};
 
 }  // namespace
 
@@ -65,12 +97,70 @@ std::string DataType::name() const {
 
 uint32_t DataType::component_size() const {
   switch (id_) {
-    case DataTypeId::kComplex64: return 4;
-    case DataTypeId::kComplex128: return 8;
     case DataTypeId::kBool:
     case DataTypeId::kRawBits: return 1;
-    default: return size_;
+    default: return is_complex() ? size_ / 2 : size_;
   }
+}
+
+uint32_t DataType::bits() const {
+  switch (id_) {
+    case DataTypeId::kBool: return 1;
+    case DataTypeId::kInt2:
+    case DataTypeId::kUInt2: return 2;
+    case DataTypeId::kInt4:
+    case DataTypeId::kUInt4:
+    case DataTypeId::kFloat4E2M1FN: return 4;
+    case DataTypeId::kFloat6E2M3FN:
+    case DataTypeId::kFloat6E3M2FN: return 6;
+    default: return component_size() * 8;
+  }
+}
+
+DataTypeId DataType::component_id() const {
+  switch (id_) {
+    case DataTypeId::kComplex64:
+    case DataTypeId::kComplexFloat32: return DataTypeId::kFloat32;
+    case DataTypeId::kComplex128:
+    case DataTypeId::kComplexFloat64: return DataTypeId::kFloat64;
+    case DataTypeId::kComplexFloat16: return DataTypeId::kFloat16;
+    case DataTypeId::kComplexBFloat16: return DataTypeId::kBFloat16;
+    case DataTypeId::kComplexFloat8E3M4: return DataTypeId::kFloat8E3M4;
+    case DataTypeId::kComplexFloat8E4M3: return DataTypeId::kFloat8E4M3;
+    case DataTypeId::kComplexFloat8E4M3B11FNUZ: return DataTypeId::kFloat8E4M3B11FNUZ;
+    case DataTypeId::kComplexFloat8E4M3FNUZ: return DataTypeId::kFloat8E4M3FNUZ;
+    case DataTypeId::kComplexFloat8E5M2: return DataTypeId::kFloat8E5M2;
+    case DataTypeId::kComplexFloat8E5M2FNUZ: return DataTypeId::kFloat8E5M2FNUZ;
+    case DataTypeId::kComplexFloat8E8M0FNU: return DataTypeId::kFloat8E8M0FNU;
+    default: return id_;
+  }
+}
+
+DataTypeId DataType::typed_id() const {
+  switch (id_) {
+    case DataTypeId::kDateTime64:
+    case DataTypeId::kTimeDelta64: return DataTypeId::kInt64;
+    case DataTypeId::kComplexFloat32: return DataTypeId::kComplex64;
+    case DataTypeId::kComplexFloat64: return DataTypeId::kComplex128;
+    case DataTypeId::kInt2:
+    case DataTypeId::kInt4: return DataTypeId::kInt8;
+    case DataTypeId::kUInt2:
+    case DataTypeId::kUInt4: return DataTypeId::kUInt8;
+    default: return id_;
+  }
+}
+
+std::string_view TimeUnitName(TimeUnit unit) {
+  const auto i = static_cast<size_t>(unit);
+  return i < kTimeUnits.size() ? kTimeUnits[i] : "generic";
+}
+
+std::optional<TimeUnit> TimeUnitFromName(std::string_view name) {
+  if (name == "\u03bcs") return TimeUnit::kMicrosecond;  // "μs", NumPy's other spelling
+  for (size_t i = 0; i < kTimeUnits.size(); ++i) {
+    if (kTimeUnits[i] == name) return static_cast<TimeUnit>(i);
+  }
+  return std::nullopt;
 }
 
 }  // namespace zarrpp

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "src/checked_math.h"
+#include "src/float_format.h"
 #include "src/guard.h"
 #include "src/hierarchy_internal.h"
 #include "src/indexing.h"
@@ -54,18 +55,32 @@ class Sha256 {
 }  // namespace
 
 void CanonicalizeForDigest(uint8_t* data, uint64_t n, DataType type) {
-  switch (type.id()) {
-    case DataTypeId::kBool:
-      for (uint64_t i = 0; i < n; ++i) data[i] = data[i] != 0 ? 1 : 0;
+  if (type.id() == DataTypeId::kBool) {
+    for (uint64_t i = 0; i < n; ++i) data[i] = data[i] != 0 ? 1 : 0;
+    return;
+  }
+  // Sub-byte types hash one byte per element in their canonical in-memory form.
+  internal::CanonicalizeSubByte(data, n, type);
+  const uint64_t components = type.is_complex() ? 2 * n : n;
+  switch (type.component_id()) {
+    case DataTypeId::kFloat16: CanonNan<uint16_t>(data, components, 0x7e00, 5, 10); break;
+    case DataTypeId::kFloat32: CanonNan<uint32_t>(data, components, 0x7fc00000u, 8, 23); break;
+    case DataTypeId::kFloat64:
+      CanonNan<uint64_t>(data, components, 0x7ff8000000000000ull, 11, 52);
       break;
-    case DataTypeId::kFloat16: CanonNan<uint16_t>(data, n, 0x7e00, 5, 10); break;
-    case DataTypeId::kFloat32: CanonNan<uint32_t>(data, n, 0x7fc00000u, 8, 23); break;
-    case DataTypeId::kFloat64: CanonNan<uint64_t>(data, n, 0x7ff8000000000000ull, 11, 52); break;
-    case DataTypeId::kComplex64: CanonNan<uint32_t>(data, 2 * n, 0x7fc00000u, 8, 23); break;
-    case DataTypeId::kComplex128:
-      CanonNan<uint64_t>(data, 2 * n, 0x7ff8000000000000ull, 11, 52);
-      break;
-    default: break;
+    default: {
+      // bfloat16 and the IEEE-style float8 formats have many NaN patterns; the fnuz and e8m0
+      // formats have one.
+      const internal::FloatFormat* f = internal::FloatFormatOf(type.component_id());
+      if (f == nullptr || f->kind != internal::FloatFormat::Kind::kIeee) break;
+      if (type.component_size() == 2) {
+        CanonNan<uint16_t>(data, components, static_cast<uint16_t>(f->canonical_nan()), f->exp_bits,
+                           f->mant_bits);
+      } else {
+        CanonNan<uint8_t>(data, components, static_cast<uint8_t>(f->canonical_nan()), f->exp_bits,
+                          f->mant_bits);
+      }
+    }
   }
 }
 

@@ -198,12 +198,13 @@ bool AllEqualFloat(const uint8_t* data, uint64_t n_components, const uint8_t* fi
 }  // namespace
 
 bool AllEqualFill(const uint8_t* data, uint64_t n, const uint8_t* fill, DataType type) {
-  switch (type.id()) {
-    case DataTypeId::kFloat16: return AllEqualFloat<uint16_t>(data, n, fill, 1, 5, 10);
-    case DataTypeId::kFloat32: return AllEqualFloat<uint32_t>(data, n, fill, 1, 8, 23);
-    case DataTypeId::kFloat64: return AllEqualFloat<uint64_t>(data, n, fill, 1, 11, 52);
-    case DataTypeId::kComplex64: return AllEqualFloat<uint32_t>(data, n * 2, fill, 2, 8, 23);
-    case DataTypeId::kComplex128: return AllEqualFloat<uint64_t>(data, n * 2, fill, 2, 11, 52);
+  // Complex types compare per component (complex_float32 is complex64, ...); the extension
+  // float formats compare bit patterns.
+  const uint64_t parts = type.is_complex() ? 2 : 1;
+  switch (type.component_id()) {
+    case DataTypeId::kFloat16: return AllEqualFloat<uint16_t>(data, n * parts, fill, parts, 5, 10);
+    case DataTypeId::kFloat32: return AllEqualFloat<uint32_t>(data, n * parts, fill, parts, 8, 23);
+    case DataTypeId::kFloat64: return AllEqualFloat<uint64_t>(data, n * parts, fill, parts, 11, 52);
     default: break;
   }
   switch (type.size()) {

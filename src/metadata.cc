@@ -21,6 +21,7 @@
 #include "codecs/codec_chain.h"
 #include "src/checked_math.h"
 #include "src/float16.h"
+#include "src/float_format.h"
 
 namespace zarrpp {
 namespace {
@@ -455,6 +456,85 @@ Json FloatComponentToJson(const uint8_t* in, uint32_t size) {
   return exact;
 }
 
+// One component of an extension float type (bfloat16, float8_*, float6_*, float4_e2m1fn):
+// "NaN", "Infinity", "-Infinity", a "0x..." bit pattern, or a number rounded to the nearest
+// value (ties to even). Writes the pattern's `size` little-endian bytes to `out`.
+Status ParseSmallFloat(const Json& j, DataTypeId id, uint32_t size, uint8_t* out) {
+  const internal::FloatFormat& f = *internal::FloatFormatOf(id);
+  const std::string type = DataType(id).name();
+  std::optional<uint32_t> pattern;
+  if (j.is_string()) {
+    const std::string s = j.get<std::string>();
+    if (s == "NaN" || s == "Infinity" || s == "-Infinity") {
+      pattern = f.FromDouble(s == "NaN" ? std::nan("") : s == "Infinity" ? HUGE_VAL : -HUGE_VAL);
+      if (!pattern) return Status::InvalidArgument(Quote(s) + " has no representation in " + type);
+    } else if (s.size() > 2 && s[0] == '0' && s[1] == 'x') {
+      const size_t digits = (f.bits + 3) / 4;
+      bool hex = s.size() - 2 <= 2 * size;
+      for (size_t i = 2; hex && i < s.size(); ++i) hex = IsHexDigit(s[i]);
+      uint64_t v = 0;
+      if (hex) std::from_chars(s.data() + 2, s.data() + s.size(), v, 16);
+      if (!hex || v >> f.bits != 0) {
+        return Status::InvalidArgument(Quote(s) + " is not a " + std::to_string(f.bits) +
+                                       "-bit pattern for " + type + " (expected \"0x\" and " +
+                                       std::to_string(digits) + " hex digits)");
+      }
+      pattern = static_cast<uint32_t>(v);
+    } else {
+      return Status::InvalidArgument(Quote(s) + " is not a number, \"NaN\", \"Infinity\", " +
+                                     "\"-Infinity\" or a \"0x\" bit pattern for " + type);
+    }
+  } else if (j.is_number()) {
+    const double d = j.get<double>();
+    pattern = f.FromDouble(d);
+    if (!pattern) {
+      return Status::InvalidArgument(Show(j) + " is out of range for " + type +
+                                     " (or not one of its values)");
+    }
+  } else {
+    return Status::InvalidArgument(Show(j) + " is not a number or string for " + type);
+  }
+  StoreBits(*pattern, size, out);
+  return Status::OK();
+}
+
+// The JSON of an extension float component: the shortest decimal that reads back as the same
+// pattern, "NaN" for the canonical NaN, "Infinity"/"-Infinity", else a "0x..." pattern.
+Json SmallFloatToJson(const uint8_t* in, DataTypeId id, uint32_t size) {
+  const internal::FloatFormat& f = *internal::FloatFormatOf(id);
+  const auto pattern = static_cast<uint32_t>(LoadBits(size, in) & ((uint64_t{1} << f.bits) - 1));
+  if (f.IsNan(pattern)) {
+    if (pattern == f.canonical_nan()) return "NaN";
+    std::string hex(2 * size, '0');
+    for (uint32_t i = 0; i < 2 * size; ++i) {
+      hex[2 * size - 1 - i] = "0123456789abcdef"[(pattern >> (4 * i)) & 0xf];
+    }
+    return "0x" + hex;
+  }
+  if (f.IsInf(pattern)) return (pattern & f.sign_bit()) ? "-Infinity" : "Infinity";
+  const double exact = f.ToDouble(pattern);
+  std::array<char, 64> buf;
+  for (int digits = 1; digits <= 17; ++digits) {
+    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), exact,
+                                 std::chars_format::scientific, digits - 1);
+    double candidate = 0;
+    std::from_chars(buf.data(), r.ptr, candidate);
+    if (f.FromDouble(candidate) == pattern) return candidate;
+  }
+  return exact;
+}
+
+// One component of a float or complex type, by component type.
+Status ParseAnyFloatComponent(const Json& j, DataTypeId id, uint32_t size, std::string_view text,
+                              uint8_t* out) {
+  if (internal::FloatFormatOf(id) != nullptr) return ParseSmallFloat(j, id, size, out);
+  return ParseFloatComponent(j, size, text, out);
+}
+Json AnyFloatComponentToJson(const uint8_t* in, DataTypeId id, uint32_t size) {
+  if (internal::FloatFormatOf(id) != nullptr) return SmallFloatToJson(in, id, size);
+  return FloatComponentToJson(in, size);
+}
+
 // The fill value of `type` from `j`; `text` holds the decimal texts of its numbers when known.
 Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueText& text) {
   FillValue fv{Bytes(type.size(), 0)};
@@ -474,7 +554,11 @@ Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueTe
     case DataTypeId::kUInt8:
     case DataTypeId::kUInt16:
     case DataTypeId::kUInt32:
-    case DataTypeId::kUInt64: {
+    case DataTypeId::kUInt64:
+    case DataTypeId::kInt2:
+    case DataTypeId::kInt4:
+    case DataTypeId::kUInt2:
+    case DataTypeId::kUInt4: {
       const std::string shown = text.scalar.empty() ? Show(j) : text.scalar;
       const Status out_of_range =
           Status::InvalidArgument(shown + " is out of range for " + type_name);
@@ -489,8 +573,9 @@ Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueTe
       if (!j.is_number_integer()) {
         return Status::InvalidArgument(shown + " is not an integer for " + type_name);
       }
-      const uint32_t bits = type.size() * 8;
-      if (type.is_signed_int()) {
+      const uint32_t bits = type.bits();
+      if (type.is_signed_int() || type.id() == DataTypeId::kInt2 ||
+          type.id() == DataTypeId::kInt4) {
         if (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t{INT64_MAX}) return out_of_range;
         const int64_t v = j.get<int64_t>();
         const int64_t max = bits == 64 ? INT64_MAX : (int64_t{1} << (bits - 1)) - 1;
@@ -512,15 +597,54 @@ Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueTe
     case DataTypeId::kFloat64:
       RETURN_IF_ERROR(ParseFloatComponent(j, type.size(), text.scalar, out));
       return fv;
+    case DataTypeId::kDateTime64:
+    case DataTypeId::kTimeDelta64: {
+      // An int64 count, or "NaT" (INT64_MIN).
+      if (j.is_string() && j.get<std::string>() == "NaT") {
+        StoreLE(INT64_MIN, out);
+        return fv;
+      }
+      if (!j.is_number()) {
+        return Status::InvalidArgument(Show(j) + " is not an integer or \"NaT\" for " + type_name);
+      }
+      ASSIGN_OR_RETURN(FillValue count, ParseFillValue(j, DataType(DataTypeId::kInt64), text));
+      return count;
+    }
+    case DataTypeId::kBFloat16:
+    case DataTypeId::kFloat8E3M4:
+    case DataTypeId::kFloat8E4M3:
+    case DataTypeId::kFloat8E4M3B11FNUZ:
+    case DataTypeId::kFloat8E4M3FNUZ:
+    case DataTypeId::kFloat8E5M2:
+    case DataTypeId::kFloat8E5M2FNUZ:
+    case DataTypeId::kFloat8E8M0FNU:
+    case DataTypeId::kFloat4E2M1FN:
+    case DataTypeId::kFloat6E2M3FN:
+    case DataTypeId::kFloat6E3M2FN:
+      RETURN_IF_ERROR(ParseSmallFloat(j, type.id(), type.size(), out));
+      return fv;
     case DataTypeId::kComplex64:
-    case DataTypeId::kComplex128: {
+    case DataTypeId::kComplex128:
+    case DataTypeId::kComplexBFloat16:
+    case DataTypeId::kComplexFloat16:
+    case DataTypeId::kComplexFloat32:
+    case DataTypeId::kComplexFloat64:
+    case DataTypeId::kComplexFloat8E3M4:
+    case DataTypeId::kComplexFloat8E4M3:
+    case DataTypeId::kComplexFloat8E4M3B11FNUZ:
+    case DataTypeId::kComplexFloat8E4M3FNUZ:
+    case DataTypeId::kComplexFloat8E5M2:
+    case DataTypeId::kComplexFloat8E5M2FNUZ:
+    case DataTypeId::kComplexFloat8E8M0FNU: {
       if (!j.is_array() || j.size() != 2) {
         return Status::InvalidArgument(Show(j) + " is not a " + type_name +
                                        " (expected [real, imaginary])");
       }
       const uint32_t half = type.size() / 2;
-      RETURN_IF_ERROR_CTX(ParseFloatComponent(j[0], half, text.parts[0], out), "real part");
-      RETURN_IF_ERROR_CTX(ParseFloatComponent(j[1], half, text.parts[1], out + half),
+      const DataTypeId part = type.component_id();
+      RETURN_IF_ERROR_CTX(ParseAnyFloatComponent(j[0], part, half, text.parts[0], out),
+                          "real part");
+      RETURN_IF_ERROR_CTX(ParseAnyFloatComponent(j[1], part, half, text.parts[1], out + half),
                           "imaginary part");
       return fv;
     }
@@ -584,6 +708,36 @@ Result<Extension> ParseExtension(const Json& j) {
   }
   if (!j.contains("name")) return Status::InvalidArgument("name is missing");
   return ext;
+}
+
+// numpy.datetime64 / numpy.timedelta64 from {"unit": ..., "scale_factor": 1..2^31-1}; both
+// fields are required and no other is allowed.
+Result<DataType> TimeTypeFromConfiguration(DataTypeId id, const Extension& dt) {
+  const Json& c = dt.configuration;
+  for (const auto& [k, v] : c.items()) {
+    if (k != "unit" && k != "scale_factor") {
+      return Status::InvalidArgument(Quote(dt.name) + ": unknown configuration key " + Quote(k));
+    }
+  }
+  const auto unit = c.find("unit");
+  const auto scale = c.find("scale_factor");
+  if (unit == c.end() || scale == c.end()) {
+    return Status::InvalidArgument(
+        Quote(dt.name) + " needs configuration {\"unit\", \"scale_factor\"}, got " + Show(c));
+  }
+  std::optional<TimeUnit> u;
+  if (unit->is_string()) u = TimeUnitFromName(unit->get<std::string>());
+  if (!u) {
+    return Status::InvalidArgument(Quote(dt.name) + ": unit " + Show(*unit) +
+                                   " is not a NumPy unit (Y M W D h m s ms us ns ps fs as "
+                                   "generic)");
+  }
+  const std::optional<uint64_t> sf = AsUint(*scale);
+  if (!scale->is_number_integer() || !sf || *sf < 1 || *sf > INT32_MAX) {
+    return Status::InvalidArgument(Quote(dt.name) + ": scale_factor " + Show(*scale) +
+                                   " is not an integer 1..2147483647");
+  }
+  return DataType::Time(id, *u, static_cast<uint32_t>(*sf));
 }
 
 Result<std::vector<uint64_t>> ParseShapeList(const Json& j, std::string_view where,
@@ -739,7 +893,10 @@ Result<ArrayMetadata> ArrayFromJson(const Json& j, std::string_view where,
                        std::string(where) + ": data_type");
   ASSIGN_OR_RETURN_CTX(m.data_type, DataType::FromName(dt.name),
                        std::string(where) + ": data_type");
-  if (!dt.configuration.empty()) {
+  if (m.data_type.is_time()) {
+    ASSIGN_OR_RETURN_CTX(m.data_type, TimeTypeFromConfiguration(m.data_type.id(), dt),
+                         std::string(where) + ": data_type");
+  } else if (!dt.configuration.empty()) {
     return FieldError(where, "data_type",
                       Quote(dt.name) + " takes no configuration, got " + Show(dt.configuration));
   }
@@ -843,10 +1000,48 @@ Json FillValue::ToJson(DataType type) const {
     case DataTypeId::kFloat16:
     case DataTypeId::kFloat32:
     case DataTypeId::kFloat64: return FloatComponentToJson(in, type.size());
+    case DataTypeId::kInt2:
+    case DataTypeId::kInt4: {
+      // Only the low bits are the value; the byte above them is ignored.
+      const uint32_t shift = 8 - type.bits();
+      return static_cast<int8_t>(static_cast<int8_t>(in[0] << shift) >> shift);
+    }
+    case DataTypeId::kUInt2:
+    case DataTypeId::kUInt4: return in[0] & ((1u << type.bits()) - 1);
+    case DataTypeId::kDateTime64:
+    case DataTypeId::kTimeDelta64: {
+      const auto v = LoadLE<int64_t>(in);
+      if (v == INT64_MIN) return "NaT";
+      return v;
+    }
+    case DataTypeId::kBFloat16:
+    case DataTypeId::kFloat8E3M4:
+    case DataTypeId::kFloat8E4M3:
+    case DataTypeId::kFloat8E4M3B11FNUZ:
+    case DataTypeId::kFloat8E4M3FNUZ:
+    case DataTypeId::kFloat8E5M2:
+    case DataTypeId::kFloat8E5M2FNUZ:
+    case DataTypeId::kFloat8E8M0FNU:
+    case DataTypeId::kFloat4E2M1FN:
+    case DataTypeId::kFloat6E2M3FN:
+    case DataTypeId::kFloat6E3M2FN: return SmallFloatToJson(in, type.id(), type.size());
     case DataTypeId::kComplex64:
-    case DataTypeId::kComplex128: {
+    case DataTypeId::kComplex128:
+    case DataTypeId::kComplexBFloat16:
+    case DataTypeId::kComplexFloat16:
+    case DataTypeId::kComplexFloat32:
+    case DataTypeId::kComplexFloat64:
+    case DataTypeId::kComplexFloat8E3M4:
+    case DataTypeId::kComplexFloat8E4M3:
+    case DataTypeId::kComplexFloat8E4M3B11FNUZ:
+    case DataTypeId::kComplexFloat8E4M3FNUZ:
+    case DataTypeId::kComplexFloat8E5M2:
+    case DataTypeId::kComplexFloat8E5M2FNUZ:
+    case DataTypeId::kComplexFloat8E8M0FNU: {
       const uint32_t half = type.size() / 2;
-      return Json::array({FloatComponentToJson(in, half), FloatComponentToJson(in + half, half)});
+      const DataTypeId part = type.component_id();
+      return Json::array({AnyFloatComponentToJson(in, part, half),
+                          AnyFloatComponentToJson(in + half, part, half)});
     }
     case DataTypeId::kRawBits: {
       Json out = Json::array();
@@ -979,7 +1174,14 @@ Json ArrayMetadata::ToJson() const {
   j["zarr_format"] = zarr_format;
   j["node_type"] = "array";
   j["shape"] = shape;
-  j["data_type"] = data_type.name();
+  if (data_type.is_time()) {
+    j["data_type"] = {{"name", data_type.name()},
+                      {"configuration",
+                       {{"unit", TimeUnitName(data_type.time_unit())},
+                        {"scale_factor", data_type.scale_factor()}}}};
+  } else {
+    j["data_type"] = data_type.name();
+  }
   j["chunk_grid"] = {{"name", "regular"}, {"configuration", {{"chunk_shape", chunk_shape}}}};
   j["chunk_key_encoding"] = chunk_key_encoding.ToJson();
   j["fill_value"] = fill_value.ToJson(data_type);

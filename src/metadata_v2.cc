@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "codecs/blosc_codec.h"
@@ -55,6 +56,24 @@ std::optional<Json> IntegralJson(const Json& j) {
   return Json(static_cast<int64_t>(d));
 }
 
+// A decimal integer written as a JSON string (GDAL writes uint64 fill values above 2^63 so;
+// zarr-python reads them): the integer, or nullopt unless `j` is such a string within 64 bits.
+std::optional<Json> IntegerFromString(const Json& j) {
+  if (!j.is_string()) return std::nullopt;
+  const std::string& s = j.get_ref<const std::string&>();
+  const char* end = s.data() + s.size();
+  if (!s.empty() && s[0] == '-') {
+    int64_t v = 0;
+    const auto r = std::from_chars(s.data(), end, v);
+    if (r.ec != std::errc() || r.ptr != end) return std::nullopt;
+    return Json(v);
+  }
+  uint64_t v = 0;
+  const auto r = std::from_chars(s.data(), end, v);
+  if (s.empty() || r.ec != std::errc() || r.ptr != end) return std::nullopt;
+  return Json(v);
+}
+
 Result<FillValue> FillValueFromV2(const Json& j, DataType type, bool& is_null) {
   is_null = false;
   if (j.is_null()) {
@@ -66,7 +85,13 @@ Result<FillValue> FillValueFromV2(const Json& j, DataType type, bool& is_null) {
     if (v != 0 && v != 1) return Status::InvalidArgument(Show(j) + " is not a bool (0 or 1)");
     return FillValue{Bytes{static_cast<uint8_t>(v)}};
   }
+  if (type.is_signed_int() || type.is_unsigned_int() || type.is_time()) {
+    if (std::optional<Json> i = IntegerFromString(j)) return FillValue::FromJson(*i, type);
+  }
   if ((type.is_signed_int() || type.is_unsigned_int()) && j.is_number_float()) {
+    if (std::optional<Json> i = IntegralJson(j)) return FillValue::FromJson(*i, type);
+  }
+  if (type.is_time() && j.is_number_float()) {
     if (std::optional<Json> i = IntegralJson(j)) return FillValue::FromJson(*i, type);
   }
   if (type.is_complex() && (j.is_number() || j.is_string())) {
@@ -84,7 +109,15 @@ Json V2FloatJson(Json v3) {
 Json FillValueToV2(const ArrayMetadata& m) {
   if (m.fill_value_null) return nullptr;
   Json j = m.fill_value.ToJson(m.data_type);
-  if (m.data_type.is_float()) return V2FloatJson(std::move(j));
+  if (m.data_type.is_float() || m.data_type.id() == DataTypeId::kBFloat16) {
+    return V2FloatJson(std::move(j));
+  }
+  // NumPy writes datetime64/timedelta64 fill values as their int64 (NaT: INT64_MIN).
+  if (m.data_type.is_time()) {
+    int64_t v = 0;
+    std::memcpy(&v, m.fill_value.bytes.data(), sizeof(v));
+    return v;
+  }
   if (m.data_type.is_complex() && j.is_array() && j.size() == 2) {
     return Json::array({V2FloatJson(j[0]), V2FloatJson(j[1])});
   }
@@ -192,6 +225,41 @@ std::string V2KeyFor(std::string_view node_path, std::string_view name) {
   return key;
 }
 
+namespace {
+
+// NumPy datetime64 / timedelta64 typestrs: "<M8", "<M8[ns]", ">m8[10s]" (8 bytes, an optional
+// [<scale><unit>] suffix; no suffix is the generic unit).
+Result<V2DataType> ParseV2TimeType(const std::string& s) {
+  const DataTypeId id = s[1] == 'M' ? DataTypeId::kDateTime64 : DataTypeId::kTimeDelta64;
+  const auto bad = [&](std::string_view why) {
+    return Status::Unsupported("dtype \"" + s + "\" is not supported (" + std::string(why) + ")");
+  };
+  if (s.size() < 3 || s[2] != '8') return bad("datetime64/timedelta64 are 8 bytes");
+  if (s[0] == '|') return bad("an 8-byte type needs byte order '<' or '>'");
+  TimeUnit unit = TimeUnit::kGeneric;
+  uint32_t scale = 1;
+  if (s.size() > 3) {
+    if (s[3] != '[' || s.back() != ']') return bad("expected a [unit] suffix");
+    std::string_view inner(s.data() + 4, s.size() - 5);
+    size_t digits = 0;
+    while (digits < inner.size() && inner[digits] >= '0' && inner[digits] <= '9') ++digits;
+    if (digits > 0) {
+      uint64_t v = 0;
+      const auto r = std::from_chars(inner.data(), inner.data() + digits, v);
+      if (r.ec != std::errc() || v < 1 || v > INT32_MAX) {
+        return bad("scale factor is not 1..2147483647");
+      }
+      scale = static_cast<uint32_t>(v);
+    }
+    const std::optional<TimeUnit> u = TimeUnitFromName(inner.substr(digits));
+    if (!u || *u == TimeUnit::kGeneric) return bad("unknown time unit");
+    unit = *u;
+  }
+  return V2DataType{DataType::Time(id, unit, scale), s[0] == '>'};
+}
+
+}  // namespace
+
 Result<V2DataType> ParseV2DataType(const Json& dtype) {
   if (!dtype.is_string()) {
     return Status::Unsupported("dtype " + Show(dtype) +
@@ -201,16 +269,17 @@ Result<V2DataType> ParseV2DataType(const Json& dtype) {
   const std::string s = dtype.get<std::string>();
   const auto unsupported = [&] {
     return Status::Unsupported("dtype \"" + s +
-                               "\" is not supported (only b1, i1-i8, u1-u8, f2-f8, c8, c16)");
+                               "\" is not supported (only b1, i1-i8, u1-u8, f2-f8, c8, c16, "
+                               "M8[unit], m8[unit], bfloat16)");
   };
-  if (s.size() < 2 || (s[0] != '<' && s[0] != '>' && s[0] != '|')) {
-    return Status::InvalidArgument("dtype \"" + s +
-                                   "\" is not a NumPy typestr (byte order <, > or |, kind, size)");
-  }
+  // TensorStore's extension: "bfloat16" is always little-endian bfloat16.
+  if (s == "bfloat16") return V2DataType{DataType(DataTypeId::kBFloat16), false};
+  if (s.size() < 2 || (s[0] != '<' && s[0] != '>' && s[0] != '|')) return unsupported();
+  const char kind = s[1];
+  if (kind == 'M' || kind == 'm') return ParseV2TimeType(s);
   unsigned size = 0;
   const auto [end, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), size);
   if (ec != std::errc() || end != s.data() + s.size()) return unsupported();
-  const char kind = s[1];
   DataTypeId id;
   switch (kind) {
     case 'b':
@@ -256,6 +325,18 @@ Result<V2DataType> ParseV2DataType(const Json& dtype) {
 }
 
 Result<std::string> V2DataTypeString(DataType type, bool big_endian) {
+  if (type.id() == DataTypeId::kBFloat16 && !big_endian) return std::string("bfloat16");
+  if (type.is_time()) {
+    std::string s = big_endian ? ">" : "<";
+    s += type.id() == DataTypeId::kDateTime64 ? "M8" : "m8";
+    if (type.time_unit() != TimeUnit::kGeneric) {
+      s += '[';
+      if (type.scale_factor() != 1) s += std::to_string(type.scale_factor());
+      s += TimeUnitName(type.time_unit());
+      s += ']';
+    }
+    return s;
+  }
   char kind;
   unsigned size = type.size();
   switch (type.id()) {

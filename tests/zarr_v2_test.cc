@@ -51,7 +51,7 @@ TEST(ZarrV2DataType, ParsesEveryNumericTypestrWithByteOrder) {
 }
 
 TEST(ZarrV2DataType, NonNumericTypesAreUnsupportedNamingTheDtype) {
-  for (const char* t : {"<M8[ns]", "|S12", "<U4", "|O", "|V8", "<f16"}) {
+  for (const char* t : {"<M8[xs]", "bfloat8", "|S12", "<U4", "|O", "|V8", "<f16"}) {
     auto dt = ParseV2DataType(t);
     ASSERT_FALSE(dt.ok()) << t;
     EXPECT_EQ(dt.status().code(), Status::Code::kUnsupported) << t;

@@ -6,6 +6,13 @@
 // value, a 0-d array as its one element. Two stores holding the same logical array have the same
 // digest whatever their codecs, chunking or format.
 //
+// Extension types hash their in-memory bytes (data_type.h): numpy.datetime64/timedelta64 as
+// int64; sub-byte types (int2, int4, uint2, uint4, float4_e2m1fn, float6_*) as one byte per
+// element, int2/int4 sign-extended and the others with the bits above their width cleared;
+// bfloat16 and the IEEE-style float8 formats (e3m4, e4m3, e5m2) with every NaN replaced by the
+// canonical NaN (bfloat16 0x7fc0, e3m4 0x78, e4m3 0x7c, e5m2 0x7e; per component for complex);
+// the fnuz and e8m0 formats have one NaN pattern and hash as stored.
+//
 // Thread safety: safe to call concurrently; reads only.
 #pragma once
 
@@ -36,7 +43,7 @@ struct DigestOptions {
 // 64 MiB plus one chunk per worker).
 Result<std::string> ArrayDigest(const Array& array, const DigestOptions& options = {});
 
-// Canonicalises `n` elements of `type` in place as the digest defines (NaN, bool).
+// Canonicalises `n` elements of `type` in place as the digest defines (NaN, bool, sub-byte).
 void CanonicalizeForDigest(uint8_t* data, uint64_t n, DataType type);
 
 // Damage in the layout of an array's chunk keys that a reader would take for missing chunks

@@ -143,7 +143,12 @@ int Info(const std::string& path) {
   std::printf("node_type: array\n");
   std::printf("zarr_format: %d\n", m.zarr_format);
   std::printf("shape: %s\n", ShapeString(m.shape).c_str());
-  std::printf("data_type: %s\n", m.data_type.name().c_str());
+  std::printf("data_type: %s%s\n", m.data_type.name().c_str(),
+              m.data_type.is_time()
+                  ? (" [" + std::to_string(m.data_type.scale_factor()) + " " +
+                     std::string(zarrpp::TimeUnitName(m.data_type.time_unit())) + "]")
+                        .c_str()
+                  : "");
   std::printf("chunks: %s\n", ShapeString(m.chunk_shape).c_str());
   std::printf("codecs: %s\n", m.codecs.dump().c_str());
   std::printf("fill_value: %s\n", m.fill_value.ToJson(m.data_type).dump().c_str());

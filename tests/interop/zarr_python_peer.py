@@ -28,6 +28,9 @@ def digest(a):
     kind = flat.dtype.kind
     if kind == "b":
         flat = flat.astype(np.uint8)
+    elif kind in "mM":
+        # int64 counts (NaT = INT64_MIN), read in the array's own byte order.
+        flat = flat.view(flat.dtype.byteorder.replace("=", "") + "i8").astype("<i8")
     elif kind in "iufc":
         flat = flat.astype(flat.dtype.newbyteorder("<"))  # a copy
         if kind in "fc":
@@ -90,6 +93,10 @@ def values(dtype, shape):
             v[0] = complex(np.nan, 1.0)
             v[1] = complex(np.inf, -np.inf)
             v[2] = complex(np.finfo(f).max, -0.0)
+    elif dt.kind in "mM":
+        v = RNG.randint(-2**40, 2**40, n).astype(np.int64)
+        v[: min(n, 3)] = [np.iinfo(np.int64).min, 0, np.iinfo(np.int64).max][: min(n, 3)]
+        v = v.view(dt.newbyteorder("=")).astype(dt)
     else:
         raise ValueError(dtype)
     return v.reshape(shape) if shape else v[0]
@@ -97,11 +104,12 @@ def values(dtype, shape):
 
 DTYPES = ["|b1", "|i1", "|u1", "<i2", ">i2", "<i4", ">i4", "<i8", ">i8", "<u2", ">u2", "<u4",
           ">u4", "<u8", ">u8", "<f2", ">f2", "<f4", ">f4", "<f8", ">f8", "<c8", ">c8", "<c16",
-          ">c16"]
+          ">c16", "<M8[ns]", ">M8[s]", "<M8[10s]", "<M8[D]", "<m8[us]", ">m8[15m]"]
 
 
 def dtype_name(dt):
-    return {"<": "le_", ">": "be_", "|": ""}[dt[0]] + dt[1:]
+    name = {"<": "le_", ">": "be_", "|": ""}[dt[0]] + dt[1:]
+    return name.replace("[", "_").replace("]", "")
 
 
 def write_suite(root):
@@ -154,7 +162,9 @@ def write_suite(root):
              ("i8_max", ">i8", np.iinfo("i8").max), ("u8_max", "<u8", np.iinfo("u8").max),
              ("i1_min", "|i1", -128), ("b1_true", "|b1", True), ("c8_nan", "<c8",
                                                                  complex(np.nan, 2.5)),
-             ("c16_inf", ">c16", complex(-np.inf, 2.0)), ("f8_negzero", "<f8", -0.0)]
+             ("c16_inf", ">c16", complex(-np.inf, 2.0)), ("f8_negzero", "<f8", -0.0),
+             ("M8_nat", "<M8[ns]", np.datetime64("NaT")), ("m8_7s", "<m8[s]",
+                                                             np.timedelta64(7, "s"))]
     for name, dt, fill in fills:
         a = g.create_dataset("fill/" + name, shape=(10, 9), chunks=(4, 4), dtype=dt,
                              fill_value=fill, write_empty_chunks=False)
