@@ -6,6 +6,7 @@
 #include "codecs/gzip_codec.h"
 #include "codecs/sharding_codec.h"
 #include "codecs/transpose_codec.h"
+#include "codecs/vlen_codec.h"
 #include "codecs/zlib_codec.h"
 #include "codecs/zstd_codec.h"
 
@@ -17,6 +18,8 @@ void RegisterBuiltinCodecs(CodecRegistry& registry) {
   // array -> bytes
   registry.Register("bytes", &BytesCodec::Factory);
   registry.Register("sharding_indexed", &ShardingCodec::Factory);
+  registry.Register("vlen-utf8", &VlenCodec::FactoryUtf8);
+  registry.Register("vlen-bytes", &VlenCodec::FactoryBytes);
   // bytes -> bytes
   registry.Register("blosc", &BloscCodec::Factory);
   registry.Register("zstd", &ZstdCodec::Factory);

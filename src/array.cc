@@ -10,6 +10,7 @@
 #include "src/indexing.h"
 #include "src/metadata_v2.h"
 #include "src/pipeline.h"
+#include "src/variable_chunks.h"
 #include "zarrpp/hierarchy.h"
 
 namespace zarrpp {
@@ -98,6 +99,8 @@ namespace {
 
 Json DefaultCodecs(DataType type) {
   Json bytes = {{"name", "bytes"}};
+  if (type.is_variable())
+    bytes = {{"name", type.id() == DataTypeId::kString ? "vlen-utf8" : "vlen-bytes"}};
   if (type.size() > 1 && type.id() != DataTypeId::kRawBits) {
     bytes["configuration"] = {{"endian", "little"}};
   }
@@ -324,6 +327,22 @@ Status CheckRegion(const Array::Impl& a, const Region& region, std::optional<siz
 
 namespace {
 
+// The byte API has no form for variable-size elements, and the string API none for fixed ones.
+Status CheckFixedSize(const Array::Impl& a, std::string_view op) {
+  if (!a.metadata.data_type.is_variable()) return Status::OK();
+  return Status::FailedPrecondition(std::string(op) + " of array '" + a.path + "': data type " +
+                                    a.metadata.data_type.name() +
+                                    " has no fixed element size; use ReadStrings, WriteStrings "
+                                    "or FillStrings");
+}
+
+Status CheckVariableSize(const Array::Impl& a, std::string_view op) {
+  if (a.metadata.data_type.is_variable()) return Status::OK();
+  return Status::FailedPrecondition(std::string(op) + " of array '" + a.path + "': data type " +
+                                    a.metadata.data_type.name() +
+                                    " is not string or bytes; use Read, Write or Fill");
+}
+
 Status Cancelled(const Array::Impl& a, std::string_view op) {
   return Status::FailedPrecondition(std::string(op) + " of array '" + a.path +
                                     "': cancelled (ArrayOptions::cancel)");
@@ -432,6 +451,7 @@ Result<bool> FillByErasing(Array::Impl& a, const Region& region, ByteView elemen
 Status Array::Read(const Region& region, MutableByteView out, const ReadOptions& options) const {
   return internal::Guard("read of array '" + impl_->path + "'", [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckFixedSize(*impl_, "read"));
     RETURN_IF_ERROR(CheckRegion(*impl_, region, out.size(), "read"));
     const bool batched =
         options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
@@ -446,6 +466,7 @@ Status Array::Read(const Region& region, MutableByteView out, const ReadOptions&
 Status Array::Write(const Region& region, ByteView in, const WriteOptions& options) {
   return internal::Guard("write of array '" + impl_->path + "'", [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckFixedSize(*impl_, "write"));
     RETURN_IF_ERROR(CheckRegion(*impl_, region, in.size(), "write"));
     const bool batched =
         options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
@@ -460,6 +481,7 @@ Status Array::Write(const Region& region, ByteView in, const WriteOptions& optio
 Status Array::Fill(const Region& region, ByteView element, const WriteOptions& options) {
   return internal::Guard("fill of array '" + impl_->path + "'", [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckFixedSize(*impl_, "fill"));
     const size_t esize = impl_->metadata.data_type.size();
     if (element.size() != esize) {
       return Status::InvalidArgument("fill of array '" + impl_->path + "': element has " +
@@ -478,6 +500,57 @@ Status Array::Fill(const Region& region, ByteView element, const WriteOptions& o
                      : internal::FusedWrite(*impl_, slab, src);
     });
   });
+}
+
+// ---- Variable-size elements (src/variable_chunks.h).
+
+Result<std::vector<std::string>> Array::ReadStrings(const Region& region) const {
+  return internal::Guard("read of array '" + impl_->path + "'",
+                         [&]() -> Result<std::vector<std::string>> {
+                           std::shared_lock lock(metadata_mu_);
+                           RETURN_IF_ERROR(CheckVariableSize(*impl_, "read"));
+                           RETURN_IF_ERROR(CheckRegion(*impl_, region, std::nullopt, "read"));
+                           return internal::VariableRead(*impl_, region);
+                         });
+}
+
+Status Array::WriteVariable(const Region& region, uint64_t count,
+                            const std::function<std::string_view(uint64_t)>& value) {
+  return internal::Guard("write of array '" + impl_->path + "'", [&]() -> Status {
+    std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckVariableSize(*impl_, "write"));
+    RETURN_IF_ERROR(CheckRegion(*impl_, region, std::nullopt, "write"));
+    const std::string what = "write of array '" + impl_->path + "'";
+    if (count != region.num_elements()) {
+      return Status::InvalidArgument(what + ": " + std::to_string(count) + " values, region " +
+                                     region.ToString() + " has " +
+                                     std::to_string(region.num_elements()) + " elements");
+    }
+    if (impl_->metadata.data_type.id() == DataTypeId::kString) {
+      for (uint64_t i = 0; i < count; ++i) {
+        if (!IsValidUtf8(value(i))) {
+          return Status::InvalidArgument(what + ": value " + std::to_string(i) +
+                                         " is not valid UTF-8");
+        }
+      }
+    }
+    return internal::VariableWrite(*impl_, region, value);
+  });
+}
+
+Status Array::WriteStrings(const Region& region, std::span<const std::string> values) {
+  return WriteVariable(region, values.size(),
+                       [&](uint64_t i) { return std::string_view(values[i]); });
+}
+
+Status Array::WriteStrings(const Region& region, std::span<const std::string_view> values) {
+  return WriteVariable(region, values.size(), [&](uint64_t i) { return values[i]; });
+}
+
+Status Array::FillStrings(const Region& region, std::string_view value) {
+  uint64_t n = 0;
+  if (region.shape.size() == impl_->metadata.rank()) n = region.num_elements();
+  return WriteVariable(region, n, [value](uint64_t) { return value; });
 }
 
 // ---- Attributes and shape changes: exclusive on metadata_mu_, one zarr.json write each.
@@ -593,8 +666,9 @@ Status ResetCutPartOfEdgeChunks(Array::Impl& a, const std::vector<uint64_t>& new
         new_shape[d] % c == 0 ? new_shape[d] : new_shape[d] + (c - new_shape[d] % c);
     edge[d] = std::min(m.shape[d], rounded);
   }
+  const bool variable = m.data_type.is_variable();
   Bytes fill = m.fill_value.bytes;
-  if (fill.size() != m.data_type.size()) fill.assign(m.data_type.size(), 0);
+  if (!variable && fill.size() != m.data_type.size()) fill.assign(m.data_type.size(), 0);
   for (size_t d = 0; d < rank; ++d) {
     if (new_shape[d] >= edge[d]) continue;
     Region box{std::vector<uint64_t>(rank, 0), std::vector<uint64_t>(rank)};
@@ -609,6 +683,11 @@ Status ResetCutPartOfEdgeChunks(Array::Impl& a, const std::vector<uint64_t>& new
       empty |= box.shape[k] == 0;
     }
     if (empty) continue;
+    if (variable) {
+      const std::string_view v = AsString(fill);
+      RETURN_IF_ERROR(internal::VariableWrite(a, box, [v](uint64_t) { return v; }));
+      continue;
+    }
     internal::WriteSource src{fill.data(), true};
     RETURN_IF_ERROR(a.options.pipeline == PipelineKind::kBatched
                         ? internal::BatchedWrite(a, box, src)
@@ -649,6 +728,7 @@ Status Array::Append(ByteView data, const std::vector<uint64_t>& data_shape, siz
   std::unique_lock lock(metadata_mu_);
   ArrayMetadata& m = impl_->metadata;
   const std::string what = "append to array '/" + impl_->path + "'";
+  RETURN_IF_ERROR(CheckFixedSize(*impl_, "append"));
   if (axis >= m.rank()) {
     return Status::InvalidArgument(what + ": axis " + std::to_string(axis) +
                                    " is out of range for rank " + std::to_string(m.rank()));

@@ -33,6 +33,8 @@ Result<DataType> DataType::FromName(std::string_view name) {
   for (const auto& [n, id] : kNamedTypes) {
     if (n == name) return DataType(id);
   }
+  if (name == "string") return DataType(DataTypeId::kString);
+  if (name == "bytes" || name == "variable_length_bytes") return DataType(DataTypeId::kBytes);
   if (name.size() >= 2 && name[0] == 'r') {
     // r<N>: N written in plain decimal (no sign, no leading zeros), a positive multiple of 8.
     const std::string_view digits = name.substr(1);
@@ -52,6 +54,8 @@ Result<DataType> DataType::FromName(std::string_view name) {
 }
 
 std::string DataType::name() const {
+  if (id_ == DataTypeId::kString) return "string";
+  if (id_ == DataTypeId::kBytes) return "bytes";
   if (id_ == DataTypeId::kRawBits) {
     std::string n(1, 'r');
     n += std::to_string(uint64_t{size_} * 8);
@@ -68,7 +72,9 @@ uint32_t DataType::component_size() const {
     case DataTypeId::kComplex64: return 4;
     case DataTypeId::kComplex128: return 8;
     case DataTypeId::kBool:
-    case DataTypeId::kRawBits: return 1;
+    case DataTypeId::kRawBits:
+    case DataTypeId::kString:
+    case DataTypeId::kBytes: return 1;
     default: return size_;
   }
 }

@@ -1,0 +1,351 @@
+// string and bytes arrays (spec/strings.md): the vlen codecs, the string API, v2 object arrays.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codecs/vlen_codec.h"
+#include "src/variable_chunks.h"
+#include "zarrpp/array.h"
+#include "zarrpp/convert.h"
+#include "zarrpp/digest.h"
+#include "zarrpp/local_store.h"
+#include "zarrpp/memory_store.h"
+
+#define STRINGS_CONCAT_INNER(a, b) a##b
+#define STRINGS_CONCAT(a, b) STRINGS_CONCAT_INNER(a, b)
+#define ASSERT_OK_AND_ASSIGN_TEST(lhs, expr)                    \
+  auto STRINGS_CONCAT(result_, __LINE__) = (expr);              \
+  ASSERT_TRUE(STRINGS_CONCAT(result_, __LINE__).ok())           \
+      << STRINGS_CONCAT(result_, __LINE__).status().ToString(); \
+  lhs = std::move(*STRINGS_CONCAT(result_, __LINE__))
+
+namespace zarrpp {
+namespace {
+
+Bytes FromHex(std::string_view hex) {
+  Bytes out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+std::string ToHex(ByteView b) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (uint8_t c : b) {
+    s += d[c >> 4];
+    s += d[c & 15];
+  }
+  return s;
+}
+
+ChunkSpec StringSpec(uint64_t n) {
+  return ChunkSpec{{n}, DataType(DataTypeId::kString), FillValue{}};
+}
+
+ArrayMetadata StringMetadata(std::vector<uint64_t> shape, std::vector<uint64_t> chunks,
+                             const char* codecs, DataTypeId id = DataTypeId::kString) {
+  ArrayMetadata m;
+  m.shape = std::move(shape);
+  m.chunk_shape = std::move(chunks);
+  m.data_type = DataType(id);
+  m.codecs = Json::parse(codecs);
+  return m;
+}
+
+// numcodecs 0.11: VLenUTF8().encode(np.array(["a", "", "héllo", "日本"], dtype=object)).hex()
+constexpr const char* kNumcodecsVector =
+    "040000000100000061000000000600000068c3a96c6c6f06000000e697a5e69cac";
+
+TEST(VlenCodec, EncodesAsNumcodecs) {
+  auto codec = VlenCodec::Make(VlenCodec::Flavor::kUtf8);
+  VariableChunk c;
+  for (const char* s : {"a", "", "h\xc3\xa9llo", "\xe6\x97\xa5\xe6\x9c\xac"}) c.push_back(s);
+  Bytes out;
+  ASSERT_TRUE(codec->EncodeVariable(StringSpec(4), c, out).ok());
+  EXPECT_EQ(ToHex(out), kNumcodecsVector);
+  VariableChunk back;
+  ASSERT_TRUE(codec->DecodeVariable(StringSpec(4), FromHex(kNumcodecsVector), back).ok());
+  ASSERT_EQ(back.size(), 4u);
+  EXPECT_EQ(back.at(2), "h\xc3\xa9llo");
+  EXPECT_EQ(back.at(1), "");
+}
+
+TEST(VlenCodec, CorruptValuesAreCorruption) {
+  auto codec = VlenCodec::Make(VlenCodec::Flavor::kUtf8);
+  VariableChunk out;
+  // A length past the end of the value.
+  Status s = codec->DecodeVariable(StringSpec(1), FromHex("01000000ffffff7f61"), out);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
+  EXPECT_NE(s.ToString().find("past the end"), std::string::npos) << s.ToString();
+  // A count other than the chunk's.
+  s = codec->DecodeVariable(StringSpec(2), FromHex("0100000000000000"), out);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
+  // A huge count that matches a huge chunk spec but cannot fit: refused before allocating.
+  s = codec->DecodeVariable(StringSpec(0xffffffffu), FromHex("ffffffff00000000"), out);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
+  EXPECT_LT(out.offsets.capacity(), 1000u);
+  // Trailing bytes, truncation, invalid UTF-8 in a string chunk (but fine for bytes).
+  EXPECT_EQ(codec->DecodeVariable(StringSpec(1), FromHex("010000000100000061ff"), out).code(),
+            Status::Code::kCorruption);
+  EXPECT_EQ(codec->DecodeVariable(StringSpec(1), FromHex("010000"), out).code(),
+            Status::Code::kCorruption);
+  EXPECT_EQ(codec->DecodeVariable(StringSpec(1), FromHex("0100000001000000ff"), out).code(),
+            Status::Code::kCorruption);
+  ChunkSpec bytes_spec{{1}, DataType(DataTypeId::kBytes), FillValue{}};
+  EXPECT_TRUE(codec->DecodeVariable(bytes_spec, FromHex("0100000001000000ff"), out).ok());
+}
+
+TEST(Utf8, ValidatesWellFormedness) {
+  EXPECT_TRUE(IsValidUtf8("plain \xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xe6\x97"));          // truncated
+}
+
+std::vector<std::string> Sample(size_t n) {
+  std::vector<std::string> v;
+  for (size_t i = 0; i < n; ++i) {
+    switch (i % 4) {
+      case 0: v.push_back("item" + std::to_string(i)); break;
+      case 1: v.push_back(""); break;
+      case 2: v.push_back("\xe6\x97\xa5\xe6\x9c\xac-" + std::to_string(i)); break;
+      default: v.push_back(std::string(1000 + i, 'x')); break;
+    }
+  }
+  return v;
+}
+
+class StringChains : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(StringChains, RoundTripsRegionsAndFill) {
+  auto store = MemoryStore::Create();
+  ArrayMetadata m = StringMetadata({10, 7}, {4, 3}, GetParam());
+  m.fill_value = FillValue{Bytes{'-'}};
+  ASSERT_OK_AND_ASSIGN_TEST(auto a, Array::Create(store, "s", m));
+  ASSERT_OK_AND_ASSIGN_TEST(auto reopened, Array::Open(store, "s"));
+  EXPECT_EQ(reopened->data_type(), DataType(DataTypeId::kString));
+
+  // Missing chunks read as the fill value.
+  auto empty = a->ReadStrings(Region{{0, 0}, {2, 2}});
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(*empty, std::vector<std::string>(4, "-"));
+
+  const std::vector<std::string> all = Sample(70);
+  ASSERT_TRUE(a->WriteStrings(Region{{0, 0}, {10, 7}}, std::span<const std::string>(all)).ok());
+  // A partial write across chunks.
+  std::vector<std::string_view> patch = {"p0", "", "p\xc3\xa9", "p3", "p4", "p5"};
+  ASSERT_TRUE(
+      a->WriteStrings(Region{{3, 2}, {2, 3}}, std::span<const std::string_view>(patch)).ok());
+  std::vector<std::string> expect = all;
+  for (size_t r = 0; r < 2; ++r)
+    for (size_t c = 0; c < 3; ++c) expect[(3 + r) * 7 + 2 + c] = std::string(patch[r * 3 + c]);
+  auto back = reopened->ReadStrings(Region{{0, 0}, {10, 7}});
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, expect);
+  auto part = reopened->ReadStrings(Region{{2, 1}, {3, 4}});
+  ASSERT_TRUE(part.ok());
+  for (size_t r = 0; r < 3; ++r)
+    for (size_t c = 0; c < 4; ++c) EXPECT_EQ((*part)[r * 4 + c], expect[(2 + r) * 7 + 1 + c]);
+
+  // Filling with the fill value erases the chunks it covers.
+  ASSERT_TRUE(a->FillStrings(Region{{0, 0}, {4, 3}}, "-").ok());
+  ASSERT_OK_AND_ASSIGN_TEST(auto gone, store->exists(a->ChunkKey({0, 0})));
+  EXPECT_FALSE(gone);
+  auto filled = a->ReadStrings(Region{{0, 0}, {1, 1}});
+  ASSERT_TRUE(filled.ok());
+  EXPECT_EQ((*filled)[0], "-");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Codecs, StringChains,
+    ::testing::Values(R"([{"name":"vlen-utf8"}])",
+                      R"([{"name":"vlen-utf8"},{"name":"zstd","configuration":{"level":3}}])",
+                      R"([{"name":"vlen-utf8"},{"name":"gzip","configuration":{"level":5}}])",
+                      R"([{"name":"vlen-utf8"},{"name":"blosc","configuration":{"cname":"lz4",
+                          "clevel":5,"shuffle":"noshuffle","blocksize":0}},{"name":"crc32c"}])",
+                      R"([{"name":"sharding_indexed","configuration":{"chunk_shape":[2,3],
+                          "codecs":[{"name":"vlen-utf8"},{"name":"zstd","configuration":
+                          {"level":1}}],"index_codecs":[{"name":"bytes","configuration":
+                          {"endian":"little"}},{"name":"crc32c"}]}}])",
+                      R"([{"name":"sharding_indexed","configuration":{"chunk_shape":[1,1],
+                          "codecs":[{"name":"vlen-utf8"}],"index_location":"start",
+                          "index_codecs":[{"name":"bytes","configuration":
+                          {"endian":"little"}}]}}])"));
+
+TEST(StringArray, BytesTypeKeepsNulsAndBinary) {
+  auto store = MemoryStore::Create();
+  ArrayMetadata m = StringMetadata(
+      {5}, {2}, R"([{"name":"vlen-bytes"},{"name":"zstd","configuration":{"level":1}}])",
+      DataTypeId::kBytes);
+  ASSERT_OK_AND_ASSIGN_TEST(auto a, Array::Create(store, "b", m));
+  const std::vector<std::string> v = {std::string("a\0b", 3), std::string("\xff\xfe", 2), "",
+                                      std::string(3, '\0'), "z"};
+  ASSERT_TRUE(a->WriteStrings(Region{{0}, {5}}, std::span<const std::string>(v)).ok());
+  auto back = a->ReadStrings(Region{{0}, {5}});
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, v);
+  const Json doc = a->metadata().ToJson();
+  EXPECT_EQ(doc["data_type"], "bytes");
+  EXPECT_EQ(doc["fill_value"], "");
+}
+
+TEST(StringArray, FillValueForms) {
+  ASSERT_OK_AND_ASSIGN_TEST(FillValue s,
+                            FillValue::FromJson(Json("h\xc3\xa9"), DataType(DataTypeId::kString)));
+  EXPECT_EQ(AsString(s.bytes), "h\xc3\xa9");
+  EXPECT_FALSE(FillValue::FromJson(Json(0), DataType(DataTypeId::kString)).ok());
+  ASSERT_OK_AND_ASSIGN_TEST(FillValue b,
+                            FillValue::FromJson(Json("AAEC"), DataType(DataTypeId::kBytes)));
+  EXPECT_EQ(b.bytes, (Bytes{0, 1, 2}));
+  EXPECT_EQ(b.ToJson(DataType(DataTypeId::kBytes)), "AAEC");
+  ASSERT_OK_AND_ASSIGN_TEST(
+      FillValue l, FillValue::FromJson(Json::parse("[104, 105]"), DataType(DataTypeId::kBytes)));
+  EXPECT_EQ(AsString(l.bytes), "hi");
+  EXPECT_FALSE(FillValue::FromJson(Json("A"), DataType(DataTypeId::kBytes)).ok());
+  ASSERT_OK_AND_ASSIGN_TEST(DataType alias, DataType::FromName("variable_length_bytes"));
+  EXPECT_EQ(alias, DataType(DataTypeId::kBytes));
+}
+
+TEST(StringArray, WrongApiAndBadValuesAreRefused) {
+  auto store = MemoryStore::Create();
+  ASSERT_OK_AND_ASSIGN_TEST(auto a, Array::Create(store, "s", StringMetadata({4}, {2}, "[]")));
+  EXPECT_EQ(a->metadata().codecs[0]["name"], "vlen-utf8");
+  Bytes buf(16);
+  EXPECT_EQ(a->Read(Region{{0}, {4}}, buf).code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(a->Write(Region{{0}, {4}}, buf).code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(a->Fill(Region{{0}, {4}}, ByteView(buf).first(0)).code(),
+            Status::Code::kFailedPrecondition);
+  EXPECT_EQ(a->Append(ByteView(buf), {1}, 0).code(), Status::Code::kFailedPrecondition);
+  std::vector<std::string> bad = {"ok", "\xff", "a", "b"};
+  Status s = a->WriteStrings(Region{{0}, {4}}, std::span<const std::string>(bad));
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.ToString().find("value 1"), std::string::npos) << s.ToString();
+  ASSERT_OK_AND_ASSIGN_TEST(auto none, store->list_prefix("s/c/"));
+  EXPECT_TRUE(none.empty());
+  std::vector<std::string> three = {"a", "b", "c"};
+  EXPECT_EQ(a->WriteStrings(Region{{0}, {4}}, std::span<const std::string>(three)).code(),
+            Status::Code::kInvalidArgument);
+  // A stored element that is not UTF-8: Corruption naming the chunk.
+  ASSERT_TRUE(store->set("s/c/1", FromHex("020000000100000061010000008f")).ok());
+  auto r = a->ReadStrings(Region{{0}, {4}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(r.status().ToString().find("s/c/1"), std::string::npos) << r.status().ToString();
+  // Numeric arrays refuse the string API; bytes codec refuses string arrays.
+  ArrayMetadata f;
+  f.shape = {4};
+  f.chunk_shape = {2};
+  f.data_type = DataType(DataTypeId::kInt32);
+  ASSERT_OK_AND_ASSIGN_TEST(auto num, Array::Create(store, "n", f));
+  EXPECT_EQ(num->ReadStrings(Region{{0}, {4}}).status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_FALSE(Array::Create(store, "x", StringMetadata({4}, {2}, R"([{"name":"bytes"}])")).ok());
+  EXPECT_FALSE(Array::Create(store, "y", StringMetadata({4}, {2}, R"([{"name":"transpose",
+      "configuration":{"order":[0]}},{"name":"vlen-utf8"}])"))
+                   .ok());
+}
+
+TEST(StringArray, ResizeResetsTheCutPart) {
+  auto store = MemoryStore::Create();
+  ASSERT_OK_AND_ASSIGN_TEST(auto a, Array::Create(store, "s", StringMetadata({6}, {4}, "[]")));
+  std::vector<std::string> v = {"a", "b", "c", "d", "e", "f"};
+  ASSERT_TRUE(a->WriteStrings(Region{{0}, {6}}, std::span<const std::string>(v)).ok());
+  ASSERT_TRUE(a->Resize({3}).ok());
+  ASSERT_TRUE(a->Resize({6}).ok());
+  auto back = a->ReadStrings(Region{{0}, {6}});
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, (std::vector<std::string>{"a", "b", "c", "", "", ""}));
+}
+
+TEST(StringArray, DigestHashesLengthAndBytes) {
+  auto store = MemoryStore::Create();
+  ASSERT_OK_AND_ASSIGN_TEST(auto a, Array::Create(store, "s", StringMetadata({2}, {1}, "[]")));
+  std::vector<std::string> v = {"a", ""};
+  ASSERT_TRUE(a->WriteStrings(Region{{0}, {2}}, std::span<const std::string>(v)).ok());
+  ASSERT_OK_AND_ASSIGN_TEST(std::string d, ArrayDigest(*a));
+  // sha256 of 01 00.. 61 00 00..: printf '\x01\0\0\0\0\0\0\0a\0\0\0\0\0\0\0\0' | sha256sum
+  EXPECT_EQ(d, "49a1af1b982d48d444434b4fdd5a935bad437b5e211cfd8c9f18b975e2cc1e31");
+}
+
+TEST(StringArray, V2ObjectArraysMapToVlenFilters) {
+  auto store = MemoryStore::Create();
+  ArrayMetadata m = StringMetadata({5}, {2}, R"([{"name":"vlen-utf8"},{"name":"zstd",
+      "configuration":{"level":1}}])");
+  m.zarr_format = 2;
+  m.fill_value = FillValue{Bytes{'?'}};
+  ASSERT_OK_AND_ASSIGN_TEST(auto a, Array::Create(store, "v2", m));
+  auto doc = store->get("v2/.zarray");
+  ASSERT_TRUE(doc.ok() && doc->has_value());
+  const Json z = Json::parse(AsString(**doc));
+  EXPECT_EQ(z["dtype"], "|O");
+  EXPECT_EQ(z["filters"], Json::parse(R"([{"id":"vlen-utf8"}])"));
+  EXPECT_EQ(z["compressor"]["id"], "zstd");
+  EXPECT_EQ(z["fill_value"], "?");
+  std::vector<std::string> v = {"x", "", "\xc3\xa9", "long string", "z"};
+  ASSERT_TRUE(a->WriteStrings(Region{{2}, {3}}, std::span<const std::string>(v).subspan(2)).ok());
+  ASSERT_OK_AND_ASSIGN_TEST(auto b, Array::Open(store, "v2"));
+  auto back = b->ReadStrings(Region{{0}, {5}});
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, (std::vector<std::string>{"?", "?", "\xc3\xa9", "long string", "z"}));
+  // zarr-python 2's own form: fill_value 0, blosc with auto shuffle.
+  ASSERT_TRUE(store
+                  ->set("p/.zarray", AsBytes(std::string(R"({"zarr_format":2,"shape":[3],
+      "chunks":[3],"dtype":"|O","fill_value":0,"order":"C","filters":[{"id":"vlen-bytes"}],
+      "compressor":{"id":"blosc","cname":"lz4","clevel":5,"shuffle":-1,"blocksize":0}})")))
+                  .ok());
+  ASSERT_OK_AND_ASSIGN_TEST(auto p, Array::Open(store, "p"));
+  EXPECT_EQ(p->data_type(), DataType(DataTypeId::kBytes));
+  auto missing = p->ReadStrings(Region{{0}, {3}});
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(*missing, std::vector<std::string>(3, ""));
+  ASSERT_TRUE(store
+                  ->set("q/.zarray", AsBytes(std::string(R"({"zarr_format":2,"shape":[3],
+      "chunks":[3],"dtype":"|O","fill_value":0,"order":"C","filters":[{"id":"pickle"}],
+      "compressor":null})")))
+                  .ok());
+  EXPECT_EQ(Array::Open(store, "q").status().code(), Status::Code::kUnsupported);
+}
+
+TEST(StringArray, ConvertBetweenV2AndV3) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("zarrpp_strings_convert_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ASSERT_OK_AND_ASSIGN_TEST(auto src, LocalStore::Open((dir / "src").string()));
+  ArrayMetadata m = StringMetadata(
+      {9}, {4}, R"([{"name":"vlen-utf8"},{"name":"zstd","configuration":{"level":1}}])");
+  m.zarr_format = 2;
+  ASSERT_OK_AND_ASSIGN_TEST(auto a, Array::Create(src, "a", m));
+  const std::vector<std::string> v = Sample(9);
+  ASSERT_TRUE(a->WriteStrings(Region{{0}, {9}}, std::span<const std::string>(v)).ok());
+  ASSERT_OK_AND_ASSIGN_TEST(std::string d_src, ArrayDigest(*a));
+  ASSERT_OK_AND_ASSIGN_TEST(auto v3store, LocalStore::Open((dir / "v3").string()));
+  ConvertOptions o;
+  o.zarr_format = 3;
+  auto r3 = Convert(src, "", v3store, "", o);
+  ASSERT_TRUE(r3.ok()) << r3.status().ToString();
+  ASSERT_OK_AND_ASSIGN_TEST(auto b, Array::Open(v3store, "a"));
+  EXPECT_EQ(b->metadata().zarr_format, 3);
+  EXPECT_EQ(b->data_type(), DataType(DataTypeId::kString));
+  ASSERT_OK_AND_ASSIGN_TEST(std::string d_v3, ArrayDigest(*b));
+  EXPECT_EQ(d_src, d_v3);
+  o.zarr_format = 2;
+  ASSERT_OK_AND_ASSIGN_TEST(auto back_store, LocalStore::Open((dir / "back").string()));
+  auto r2 = Convert(v3store, "", back_store, "", o);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  ASSERT_OK_AND_ASSIGN_TEST(auto c, Array::Open(back_store, "a"));
+  auto values = c->ReadStrings(Region{{0}, {9}});
+  ASSERT_TRUE(values.ok());
+  EXPECT_EQ(*values, v);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace zarrpp
