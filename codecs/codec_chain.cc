@@ -110,9 +110,11 @@ Result<std::shared_ptr<const PreparedChain>> CodecChain::Prepare(const ChunkSpec
     prepared->specs_.push_back(std::move(next));
   }
   if (spec.dtype.is_variable()) {  // spec/strings.md: offsets + bytes reach only these codecs
-    if (!aa_.empty()) {
-      return Status::Unsupported(At(*aa_[0], 0) + " is not supported for " + spec.dtype.name() +
-                                 " arrays");
+    for (size_t i = 0; i < aa_.size(); ++i) {
+      if (aa_[i]->name() != "transpose") {
+        return Status::Unsupported(At(*aa_[i], i) + " is not supported for " + spec.dtype.name() +
+                                   " arrays");
+      }
     }
     if (ab_->name() != "vlen-utf8" && ab_->name() != "vlen-bytes" &&
         ab_->name() != "sharding_indexed") {

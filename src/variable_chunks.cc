@@ -5,6 +5,7 @@
 
 #include "codecs/sharding_codec.h"
 #include "codecs/sharding_index.h"
+#include "codecs/transpose_codec.h"
 #include "src/first_error.h"
 #include "src/key_locks.h"
 #include "src/pipeline.h"
@@ -136,31 +137,95 @@ Status EncodeShard(const ShardingCodec& sh, const ChunkSpec& spec, const Variabl
   return Status::OK();
 }
 
+// The specs entering each array->array codec (front: the chunk's) and, last, the array->bytes
+// codec's.
+Result<std::vector<ChunkSpec>> StageSpecs(const CodecChain& chain, const ChunkSpec& spec) {
+  std::vector<ChunkSpec> specs{spec};
+  for (const auto& aa : chain.array_to_array()) {
+    ASSIGN_OR_RETURN(ChunkSpec next, aa->EncodedSpec(specs.back()));
+    specs.push_back(std::move(next));
+  }
+  return specs;
+}
+
+// Permutes the elements of `in` (shape decoded.shape) as transpose `order` encodes them
+// (`encode`), or back (`!encode`, `in` then has the encoded shape).
+Result<VariableChunk> PermuteElements(const ArrayToArrayCodec& aa, const ChunkSpec& decoded,
+                                      const VariableChunk& in, bool encode) {
+  const auto* t = dynamic_cast<const TransposeCodec*>(&aa);
+  if (t == nullptr) {
+    return Status::Unsupported("codec '" + std::string(aa.name()) + "' is not supported for " +
+                               decoded.dtype.name() + " arrays");
+  }
+  const std::vector<uint32_t>& order = t->options().order;
+  const size_t r = order.size();
+  std::vector<uint64_t> eshape(r);
+  for (size_t i = 0; i < r; ++i) eshape[i] = decoded.shape[order[i]];
+  const uint64_t n = decoded.num_elements();
+  // For element k of the encoded array (C order, coords e): its decoded index.
+  std::vector<uint64_t> dstride(r, 1);
+  for (size_t d = r; d-- > 1;) dstride[d - 1] = dstride[d] * decoded.shape[d];
+  std::vector<uint64_t> e(r, 0);
+  std::vector<uint64_t> map(n);
+  for (uint64_t k = 0; k < n; ++k) {
+    uint64_t flat = 0;
+    for (size_t i = 0; i < r; ++i) flat += e[i] * dstride[order[i]];
+    map[k] = flat;
+    for (size_t d = r; d-- > 0;) {
+      if (++e[d] < eshape[d]) break;
+      e[d] = 0;
+    }
+  }
+  VariableChunk out;
+  if (encode) {
+    for (uint64_t k = 0; k < n; ++k) out.push_back(in.at(map[k]));
+  } else {
+    std::vector<uint64_t> inverse(n);
+    for (uint64_t k = 0; k < n; ++k) inverse[map[k]] = k;
+    for (uint64_t d = 0; d < n; ++d) out.push_back(in.at(inverse[d]));
+  }
+  return out;
+}
+
 }  // namespace
 
 Status DecodeVariableChunk(const CodecChain& chain, const ChunkSpec& spec, ByteView encoded,
                            uint64_t max_decoded, const std::string& key, VariableChunk& out) {
   Bytes bufs[2];
   ASSIGN_OR_RETURN(ByteView bytes, DecodeBytesToBytes(chain, encoded, max_decoded, bufs));
+  ASSIGN_OR_RETURN(std::vector<ChunkSpec> specs, StageSpecs(chain, spec));
   const ArrayToBytesCodec* ab = chain.array_to_bytes().get();
   if (const auto* vlen = dynamic_cast<const VlenCodec*>(ab)) {
-    return vlen->DecodeVariable(spec, bytes, out);
+    RETURN_IF_ERROR(vlen->DecodeVariable(specs.back(), bytes, out));
+  } else if (const auto* sh = dynamic_cast<const ShardingCodec*>(ab)) {
+    RETURN_IF_ERROR(DecodeShard(*sh, specs.back(), bytes, max_decoded, key, out));
+  } else {
+    return Status::Unsupported("codec '" + std::string(ab->name()) + "' cannot decode " +
+                               spec.dtype.name() + " chunks");
   }
-  if (const auto* sh = dynamic_cast<const ShardingCodec*>(ab)) {
-    return DecodeShard(*sh, spec, bytes, max_decoded, key, out);
+  const auto& aa = chain.array_to_array();
+  for (size_t i = aa.size(); i-- > 0;) {
+    ASSIGN_OR_RETURN(out, PermuteElements(*aa[i], specs[i], out, /*encode=*/false));
   }
-  return Status::Unsupported("codec '" + std::string(ab->name()) + "' cannot decode " +
-                             spec.dtype.name() + " chunks");
+  return Status::OK();
 }
 
 Status EncodeVariableChunk(const CodecChain& chain, const ChunkSpec& spec,
                            const VariableChunk& chunk, const std::string& key, Bytes& out) {
   const ArrayToBytesCodec* ab = chain.array_to_bytes().get();
+  ASSIGN_OR_RETURN(std::vector<ChunkSpec> specs, StageSpecs(chain, spec));
+  const VariableChunk* elements = &chunk;
+  VariableChunk permuted;
+  const auto& aa = chain.array_to_array();
+  for (size_t i = 0; i < aa.size(); ++i) {
+    ASSIGN_OR_RETURN(permuted, PermuteElements(*aa[i], specs[i], *elements, /*encode=*/true));
+    elements = &permuted;
+  }
   Bytes cur;
   if (const auto* vlen = dynamic_cast<const VlenCodec*>(ab)) {
-    RETURN_IF_ERROR(vlen->EncodeVariable(spec, chunk, cur));
+    RETURN_IF_ERROR(vlen->EncodeVariable(specs.back(), *elements, cur));
   } else if (const auto* sh = dynamic_cast<const ShardingCodec*>(ab)) {
-    RETURN_IF_ERROR(EncodeShard(*sh, spec, chunk, key, cur));
+    RETURN_IF_ERROR(EncodeShard(*sh, specs.back(), *elements, key, cur));
     if (cur.empty()) {
       out.clear();
       return Status::OK();
