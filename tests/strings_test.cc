@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -410,6 +411,52 @@ else:
   std::getline(in, line2);
   EXPECT_EQ(line1, "['q', '\xc3\xa9t\xc3\xa9', '']");
   EXPECT_EQ(line2, "[b'\\x00\\x01', b'end']");
+  std::filesystem::remove_all(dir);
+}
+
+// zarrita.js (tests/interop, npm) reads v3 string arrays: its digest (spec/strings.md) of each must
+// equal ours.
+TEST(StringArray, ZarritaReadsOurStringArrays) {
+  const std::string interop = ZARRPP_INTEROP_DIR;
+  if (std::system("node --version >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "node is not installed";
+  }
+  if (!std::filesystem::exists(interop + "/node_modules/zarrita")) {
+    GTEST_SKIP() << "zarrita.js is not installed: run `npm ci` in " << interop;
+  }
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("zarrpp_strings_zarrita_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ASSERT_OK_AND_ASSIGN_TEST(auto store, LocalStore::Open(dir.string()));
+  const std::vector<std::string> v = Sample(42);
+  const char* chains[] = {
+      R"([{"name":"vlen-utf8"}])",
+      R"([{"name":"vlen-utf8"},{"name":"zstd","configuration":{"level":3}}])",
+      R"([{"name":"vlen-utf8"},{"name":"gzip","configuration":{"level":5}}])",
+      R"([{"name":"sharding_indexed","configuration":{"chunk_shape":[2,3],"codecs":[{"name":
+          "vlen-utf8"},{"name":"zstd","configuration":{"level":1}}],"index_codecs":[{"name":
+          "bytes","configuration":{"endian":"little"}},{"name":"crc32c"}]}}])"};
+  std::map<std::string, std::string> ours;
+  for (size_t i = 0; i < std::size(chains); ++i) {
+    const std::string path = "a" + std::to_string(i);
+    ASSERT_OK_AND_ASSIGN_TEST(
+        auto a, Array::Create(store, path, StringMetadata({7, 6}, {4, 6}, chains[i])));
+    ASSERT_TRUE(a->WriteStrings(Region{{0, 0}, {7, 6}}, std::span<const std::string>(v)).ok());
+    ASSERT_OK_AND_ASSIGN_TEST(ours[path], ArrayDigest(*a));
+  }
+  const std::string out = (dir / "digests.json").string();
+  ASSERT_EQ(
+      std::system(
+          ("node " + interop + "/zarrita_peer.mjs digest " + dir.string() + " > " + out).c_str()),
+      0);
+  std::ifstream in(out);
+  const Json j = Json::parse(in);
+  ASSERT_EQ(j["arrays"].size(), ours.size()) << j.dump();
+  for (const Json& e : j["arrays"]) {
+    const std::string path = e["path"].get<std::string>();
+    ASSERT_TRUE(e.contains("sha256")) << path << ": " << e.dump();
+    EXPECT_EQ(e["sha256"].get<std::string>(), ours[path]) << path;
+  }
   std::filesystem::remove_all(dir);
 }
 
