@@ -134,13 +134,18 @@ Status CheckChainLimits(const PreparedChain& chain, const ArrayOptions& o) {
   const auto* sharding = dynamic_cast<const ShardingCodec*>(chain.chain().array_to_bytes().get());
   // A chain of exactly [sharding_indexed] reads and writes shards in parts: its inner chunks are
   // what is held in memory.
-  const bool in_parts =
-      sharding && chain.chain().array_to_array().empty() && chain.chain().bytes_to_bytes().empty();
-  if (!in_parts && spec.num_bytes() > o.max_decoded_chunk_bytes) {
-    return Status::Unsupported(
-        "a decoded chunk of shape " + ShapeText(spec.shape) + " holds " +
-        std::to_string(spec.num_bytes()) + " bytes, more than the limit of " +
-        std::to_string(o.max_decoded_chunk_bytes) + " (ArrayOptions::max_decoded_chunk_bytes)");
+  // Variable-size chunks (and shards) are decoded whole; each element costs at least its offset
+  // and a view of it (16 bytes) before any of its bytes.
+  const bool variable = spec.dtype.is_variable();
+  const bool in_parts = sharding && !variable && chain.chain().array_to_array().empty() &&
+                        chain.chain().bytes_to_bytes().empty();
+  const uint64_t decoded_bytes =
+      variable ? internal::SaturatingMul(spec.num_elements(), 16) : spec.num_bytes();
+  if (!in_parts && decoded_bytes > o.max_decoded_chunk_bytes) {
+    return Status::Unsupported("a decoded chunk of shape " + ShapeText(spec.shape) + " holds " +
+                               std::to_string(decoded_bytes) + " bytes, more than the limit of " +
+                               std::to_string(o.max_decoded_chunk_bytes) +
+                               " (ArrayOptions::max_decoded_chunk_bytes)");
   }
   if (!sharding) return Status::OK();
   const ChunkSpec& shard = chain.array_to_bytes_spec();
