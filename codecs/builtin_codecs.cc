@@ -7,6 +7,7 @@
 #include "codecs/packbits_codec.h"
 #include "codecs/sharding_codec.h"
 #include "codecs/transpose_codec.h"
+#include "codecs/vlen_codec.h"
 #include "codecs/zlib_codec.h"
 #include "codecs/zstd_codec.h"
 
@@ -19,6 +20,8 @@ void RegisterBuiltinCodecs(CodecRegistry& registry) {
   registry.Register("bytes", &BytesCodec::Factory);
   registry.Register("sharding_indexed", &ShardingCodec::Factory);
   registry.Register("packbits", &PackBitsCodec::Factory);
+  registry.Register("vlen-utf8", &VlenCodec::FactoryUtf8);
+  registry.Register("vlen-bytes", &VlenCodec::FactoryBytes);
   // bytes -> bytes
   registry.Register("blosc", &BloscCodec::Factory);
   registry.Register("zstd", &ZstdCodec::Factory);

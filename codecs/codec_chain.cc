@@ -109,6 +109,19 @@ Result<std::shared_ptr<const PreparedChain>> CodecChain::Prepare(const ChunkSpec
     }
     prepared->specs_.push_back(std::move(next));
   }
+  if (spec.dtype.is_variable()) {  // spec/strings.md: offsets + bytes reach only these codecs
+    for (size_t i = 0; i < aa_.size(); ++i) {
+      if (aa_[i]->name() != "transpose") {
+        return Status::Unsupported(At(*aa_[i], i) + " is not supported for " + spec.dtype.name() +
+                                   " arrays");
+      }
+    }
+    if (ab_->name() != "vlen-utf8" && ab_->name() != "vlen-bytes" &&
+        ab_->name() != "sharding_indexed") {
+      return Status::InvalidArgument(At(*ab_, 0) + " cannot encode " + spec.dtype.name() +
+                                     " arrays (use vlen-utf8 or vlen-bytes)");
+    }
+  }
   const ChunkSpec& ab_spec = prepared->specs_.back();
   RETURN_IF_ERROR_CTX(ab_->ValidateSpec(ab_spec), At(*ab_, aa_.size()));
   prepared->ab_encoded_size_ = ab_->EncodedSize(ab_spec);

@@ -10,6 +10,7 @@
 #include "src/indexing.h"
 #include "src/metadata_v2.h"
 #include "src/pipeline.h"
+#include "src/variable_chunks.h"
 #include "zarrpp/hierarchy.h"
 
 namespace zarrpp {
@@ -98,7 +99,9 @@ namespace {
 
 Json DefaultCodecs(DataType type) {
   Json bytes = {{"name", "bytes"}};
-  if (type.component_size() > 1) {
+  if (type.is_variable()) {
+    bytes = {{"name", type.id() == DataTypeId::kString ? "vlen-utf8" : "vlen-bytes"}};
+  } else if (type.component_size() > 1) {
     bytes["configuration"] = {{"endian", "little"}};
   }
   return Json::array(
@@ -131,13 +134,18 @@ Status CheckChainLimits(const PreparedChain& chain, const ArrayOptions& o) {
   const auto* sharding = dynamic_cast<const ShardingCodec*>(chain.chain().array_to_bytes().get());
   // A chain of exactly [sharding_indexed] reads and writes shards in parts: its inner chunks are
   // what is held in memory.
-  const bool in_parts =
-      sharding && chain.chain().array_to_array().empty() && chain.chain().bytes_to_bytes().empty();
-  if (!in_parts && spec.num_bytes() > o.max_decoded_chunk_bytes) {
-    return Status::Unsupported(
-        "a decoded chunk of shape " + ShapeText(spec.shape) + " holds " +
-        std::to_string(spec.num_bytes()) + " bytes, more than the limit of " +
-        std::to_string(o.max_decoded_chunk_bytes) + " (ArrayOptions::max_decoded_chunk_bytes)");
+  // Variable-size chunks (and shards) are decoded whole; each element costs at least its offset
+  // and a view of it (16 bytes) before any of its bytes.
+  const bool variable = spec.dtype.is_variable();
+  const bool in_parts = sharding && !variable && chain.chain().array_to_array().empty() &&
+                        chain.chain().bytes_to_bytes().empty();
+  const uint64_t decoded_bytes =
+      variable ? internal::SaturatingMul(spec.num_elements(), 16) : spec.num_bytes();
+  if (!in_parts && decoded_bytes > o.max_decoded_chunk_bytes) {
+    return Status::Unsupported("a decoded chunk of shape " + ShapeText(spec.shape) + " holds " +
+                               std::to_string(decoded_bytes) + " bytes, more than the limit of " +
+                               std::to_string(o.max_decoded_chunk_bytes) +
+                               " (ArrayOptions::max_decoded_chunk_bytes)");
   }
   if (!sharding) return Status::OK();
   const ChunkSpec& shard = chain.array_to_bytes_spec();
@@ -324,6 +332,22 @@ Status CheckRegion(const Array::Impl& a, const Region& region, std::optional<siz
 
 namespace {
 
+// The byte API has no form for variable-size elements, and the string API none for fixed ones.
+Status CheckFixedSize(const Array::Impl& a, std::string_view op) {
+  if (!a.metadata.data_type.is_variable()) return Status::OK();
+  return Status::FailedPrecondition(std::string(op) + " of array '" + a.path + "': data type " +
+                                    a.metadata.data_type.name() +
+                                    " has no fixed element size; use ReadStrings, WriteStrings "
+                                    "or FillStrings");
+}
+
+Status CheckVariableSize(const Array::Impl& a, std::string_view op) {
+  if (a.metadata.data_type.is_variable()) return Status::OK();
+  return Status::FailedPrecondition(std::string(op) + " of array '" + a.path + "': data type " +
+                                    a.metadata.data_type.name() +
+                                    " is not string or bytes; use Read, Write or Fill");
+}
+
 Status Cancelled(const Array::Impl& a, std::string_view op) {
   return Status::FailedPrecondition(std::string(op) + " of array '" + a.path +
                                     "': cancelled (ArrayOptions::cancel)");
@@ -432,6 +456,7 @@ Result<bool> FillByErasing(Array::Impl& a, const Region& region, ByteView elemen
 Status Array::Read(const Region& region, MutableByteView out, const ReadOptions& options) const {
   return internal::Guard("read of array '" + impl_->path + "'", [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckFixedSize(*impl_, "read"));
     RETURN_IF_ERROR(CheckRegion(*impl_, region, out.size(), "read"));
     const bool batched =
         options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
@@ -446,6 +471,7 @@ Status Array::Read(const Region& region, MutableByteView out, const ReadOptions&
 Status Array::Write(const Region& region, ByteView in, const WriteOptions& options) {
   return internal::Guard("write of array '" + impl_->path + "'", [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckFixedSize(*impl_, "write"));
     RETURN_IF_ERROR(CheckRegion(*impl_, region, in.size(), "write"));
     const bool batched =
         options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
@@ -460,6 +486,7 @@ Status Array::Write(const Region& region, ByteView in, const WriteOptions& optio
 Status Array::Fill(const Region& region, ByteView element, const WriteOptions& options) {
   return internal::Guard("fill of array '" + impl_->path + "'", [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckFixedSize(*impl_, "fill"));
     const size_t esize = impl_->metadata.data_type.size();
     if (element.size() != esize) {
       return Status::InvalidArgument("fill of array '" + impl_->path + "': element has " +
@@ -478,6 +505,57 @@ Status Array::Fill(const Region& region, ByteView element, const WriteOptions& o
                      : internal::FusedWrite(*impl_, slab, src);
     });
   });
+}
+
+// ---- Variable-size elements (src/variable_chunks.h).
+
+Result<std::vector<std::string>> Array::ReadStrings(const Region& region) const {
+  return internal::Guard("read of array '" + impl_->path + "'",
+                         [&]() -> Result<std::vector<std::string>> {
+                           std::shared_lock lock(metadata_mu_);
+                           RETURN_IF_ERROR(CheckVariableSize(*impl_, "read"));
+                           RETURN_IF_ERROR(CheckRegion(*impl_, region, std::nullopt, "read"));
+                           return internal::VariableRead(*impl_, region);
+                         });
+}
+
+Status Array::WriteVariable(const Region& region, uint64_t count,
+                            const std::function<std::string_view(uint64_t)>& value) {
+  return internal::Guard("write of array '" + impl_->path + "'", [&]() -> Status {
+    std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(CheckVariableSize(*impl_, "write"));
+    RETURN_IF_ERROR(CheckRegion(*impl_, region, std::nullopt, "write"));
+    const std::string what = "write of array '" + impl_->path + "'";
+    if (count != region.num_elements()) {
+      return Status::InvalidArgument(what + ": " + std::to_string(count) + " values, region " +
+                                     region.ToString() + " has " +
+                                     std::to_string(region.num_elements()) + " elements");
+    }
+    if (impl_->metadata.data_type.id() == DataTypeId::kString) {
+      for (uint64_t i = 0; i < count; ++i) {
+        if (!IsValidUtf8(value(i))) {
+          return Status::InvalidArgument(what + ": value " + std::to_string(i) +
+                                         " is not valid UTF-8");
+        }
+      }
+    }
+    return internal::VariableWrite(*impl_, region, value);
+  });
+}
+
+Status Array::WriteStrings(const Region& region, std::span<const std::string> values) {
+  return WriteVariable(region, values.size(),
+                       [&](uint64_t i) { return std::string_view(values[i]); });
+}
+
+Status Array::WriteStrings(const Region& region, std::span<const std::string_view> values) {
+  return WriteVariable(region, values.size(), [&](uint64_t i) { return values[i]; });
+}
+
+Status Array::FillStrings(const Region& region, std::string_view value) {
+  uint64_t n = 0;
+  if (region.shape.size() == impl_->metadata.rank()) n = region.num_elements();
+  return WriteVariable(region, n, [value](uint64_t) { return value; });
 }
 
 // ---- Attributes and shape changes: exclusive on metadata_mu_, one zarr.json write each.
@@ -593,8 +671,9 @@ Status ResetCutPartOfEdgeChunks(Array::Impl& a, const std::vector<uint64_t>& new
         new_shape[d] % c == 0 ? new_shape[d] : new_shape[d] + (c - new_shape[d] % c);
     edge[d] = std::min(m.shape[d], rounded);
   }
+  const bool variable = m.data_type.is_variable();
   Bytes fill = m.fill_value.bytes;
-  if (fill.size() != m.data_type.size()) fill.assign(m.data_type.size(), 0);
+  if (!variable && fill.size() != m.data_type.size()) fill.assign(m.data_type.size(), 0);
   for (size_t d = 0; d < rank; ++d) {
     if (new_shape[d] >= edge[d]) continue;
     Region box{std::vector<uint64_t>(rank, 0), std::vector<uint64_t>(rank)};
@@ -609,6 +688,11 @@ Status ResetCutPartOfEdgeChunks(Array::Impl& a, const std::vector<uint64_t>& new
       empty |= box.shape[k] == 0;
     }
     if (empty) continue;
+    if (variable) {
+      const std::string_view v = AsString(fill);
+      RETURN_IF_ERROR(internal::VariableWrite(a, box, [v](uint64_t) { return v; }));
+      continue;
+    }
     internal::WriteSource src{fill.data(), true};
     RETURN_IF_ERROR(a.options.pipeline == PipelineKind::kBatched
                         ? internal::BatchedWrite(a, box, src)
@@ -649,6 +733,7 @@ Status Array::Append(ByteView data, const std::vector<uint64_t>& data_shape, siz
   std::unique_lock lock(metadata_mu_);
   ArrayMetadata& m = impl_->metadata;
   const std::string what = "append to array '/" + impl_->path + "'";
+  RETURN_IF_ERROR(CheckFixedSize(*impl_, "append"));
   if (axis >= m.rank()) {
     return Status::InvalidArgument(what + ": axis " + std::to_string(axis) +
                                    " is out of range for rank " + std::to_string(m.rank()));

@@ -213,9 +213,16 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
           region.origin[d] = c * m.chunk_shape[d];
           region.shape[d] = std::min(m.chunk_shape[d], m.shape[d] - region.origin[d]);
         }
-        buffer.resize(region.num_elements() * m.data_type.size());
-        Status s = src.Read(region, buffer);
-        if (s.ok()) s = dst.Write(region, buffer);
+        Status s;
+        if (m.data_type.is_variable()) {
+          Result<std::vector<std::string>> values = src.ReadStrings(region);
+          s = values.ok() ? dst.WriteStrings(region, std::span<const std::string>(*values))
+                          : values.status();
+        } else {
+          buffer.resize(region.num_elements() * m.data_type.size());
+          s = src.Read(region, buffer);
+          if (s.ok()) s = dst.Write(region, buffer);
+        }
         if (!s.ok()) {
           std::lock_guard lock(mu);
           if (!failed) first_error = s;

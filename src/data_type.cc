@@ -65,6 +65,8 @@ Result<DataType> DataType::FromName(std::string_view name) {
   for (const auto& [n, id] : kNamedTypes) {
     if (n == name) return DataType(id);
   }
+  if (name == "string") return DataType(DataTypeId::kString);
+  if (name == "bytes" || name == "variable_length_bytes") return DataType(DataTypeId::kBytes);
   if (name.size() >= 2 && name[0] == 'r') {
     // r<N>: N written in plain decimal (no sign, no leading zeros), a positive multiple of 8.
     const std::string_view digits = name.substr(1);
@@ -84,6 +86,8 @@ Result<DataType> DataType::FromName(std::string_view name) {
 }
 
 std::string DataType::name() const {
+  if (id_ == DataTypeId::kString) return "string";
+  if (id_ == DataTypeId::kBytes) return "bytes";
   if (id_ == DataTypeId::kRawBits) {
     std::string n(1, 'r');
     n += std::to_string(uint64_t{size_} * 8);
@@ -98,7 +102,9 @@ std::string DataType::name() const {
 uint32_t DataType::component_size() const {
   switch (id_) {
     case DataTypeId::kBool:
-    case DataTypeId::kRawBits: return 1;
+    case DataTypeId::kRawBits:
+    case DataTypeId::kString:
+    case DataTypeId::kBytes: return 1;
     default: return is_complex() ? size_ / 2 : size_;
   }
 }

@@ -133,8 +133,44 @@ Status CheckCancel(const DigestOptions& options, const Array& array) {
 
 }  // namespace
 
+namespace {
+
+// Each element as its u64 little-endian byte length and its bytes, in C order (spec/strings.md).
+// Read a row of chunks (along dimension 0) at a time.
+Result<std::string> VariableDigest(const Array& array, const DigestOptions& options) {
+  const ArrayMetadata& m = array.metadata();
+  Sha256 sha;
+  auto hash = [&](const std::vector<std::string>& values) {
+    for (const std::string& v : values) {
+      uint8_t len[8];
+      for (int b = 0; b < 8; ++b) len[b] = static_cast<uint8_t>(uint64_t{v.size()} >> (8 * b));
+      sha.Update(len, 8);
+      sha.Update(reinterpret_cast<const uint8_t*>(v.data()), v.size());
+    }
+  };
+  if (m.rank() == 0) {
+    ASSIGN_OR_RETURN(std::vector<std::string> one, array.ReadStrings(Region{}));
+    hash(one);
+    return sha.HexFinal();
+  }
+  for (uint64_t s : m.shape)
+    if (s == 0) return sha.HexFinal();
+  for (uint64_t p = 0; p < m.shape[0]; p += m.chunk_shape[0]) {
+    RETURN_IF_ERROR(CheckCancel(options, array));
+    Region region = Region::All(m.shape);
+    region.origin[0] = p;
+    region.shape[0] = std::min(m.chunk_shape[0], m.shape[0] - p);
+    ASSIGN_OR_RETURN(std::vector<std::string> values, array.ReadStrings(region));
+    hash(values);
+  }
+  return sha.HexFinal();
+}
+
+}  // namespace
+
 Result<std::string> ArrayDigest(const Array& array, const DigestOptions& options) {
   const ArrayMetadata& m = array.metadata();
+  if (m.data_type.is_variable()) return VariableDigest(array, options);
   const size_t esize = m.data_type.size();
   Sha256 sha;
   if (m.rank() == 0) {

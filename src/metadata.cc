@@ -536,7 +536,85 @@ Json AnyFloatComponentToJson(const uint8_t* in, DataTypeId id, uint32_t size) {
 }
 
 // The fill value of `type` from `j`; `text` holds the decimal texts of its numbers when known.
+// Base64 (RFC 4648, with padding): zarr-python 3's fill value form for the bytes type.
+std::string Base64Encode(ByteView in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    const uint32_t n = (uint32_t{in[i]} << 16) |
+                       (i + 1 < in.size() ? uint32_t{in[i + 1]} << 8 : 0) |
+                       (i + 2 < in.size() ? uint32_t{in[i + 2]} : 0);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+std::optional<Bytes> Base64Decode(std::string_view in) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (in.size() % 4 != 0) return std::nullopt;
+  Bytes out;
+  out.reserve(in.size() / 4 * 3);
+  for (size_t i = 0; i < in.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = in[i + k];
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+      } else if (pad > 0 || (v[k] = value(c)) < 0) {
+        return std::nullopt;
+      }
+    }
+    const uint32_t n =
+        (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    out.push_back(static_cast<uint8_t>(n >> 16));
+    if (pad < 2) out.push_back(static_cast<uint8_t>(n >> 8));
+    if (pad < 1) out.push_back(static_cast<uint8_t>(n));
+  }
+  return out;
+}
+
 Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueText& text) {
+  if (type.id() == DataTypeId::kString) {
+    if (!j.is_string()) return Status::InvalidArgument(Show(j) + " is not a string for string");
+    const std::string& s = j.get_ref<const std::string&>();
+    return FillValue{Bytes(s.begin(), s.end())};
+  }
+  if (type.id() == DataTypeId::kBytes) {
+    if (j.is_string()) {
+      std::optional<Bytes> b = Base64Decode(j.get_ref<const std::string&>());
+      if (!b) return Status::InvalidArgument(Show(j) + " is not base64 for bytes");
+      return FillValue{std::move(*b)};
+    }
+    if (!j.is_array()) {
+      return Status::InvalidArgument(Show(j) +
+                                     " is not a base64 string or a list of integers 0..255 "
+                                     "for bytes");
+    }
+    Bytes b;
+    for (size_t i = 0; i < j.size(); ++i) {
+      const std::optional<uint64_t> v = AsUint(j[i]);
+      if (!v || *v > 255) {
+        return Status::InvalidArgument(Show(j) + ": byte " + std::to_string(i) +
+                                       " is not an integer 0..255 for bytes");
+      }
+      b.push_back(static_cast<uint8_t>(*v));
+    }
+    return FillValue{std::move(b)};
+  }
   FillValue fv{Bytes(type.size(), 0)};
   uint8_t* out = fv.bytes.data();
   const std::string type_name = type.name();
@@ -648,6 +726,8 @@ Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueTe
                           "imaginary part");
       return fv;
     }
+    case DataTypeId::kString:  // handled above
+    case DataTypeId::kBytes: break;
     case DataTypeId::kRawBits: {
       if (!j.is_array() || j.size() != type.size()) {
         return Status::InvalidArgument(Show(j) + " is not a " + type_name + " (expected " +
@@ -862,7 +942,7 @@ Status CheckConsistency(const ArrayMetadata& m, std::string_view where) {
                             ") extend past 2^64");
     }
   }
-  if (m.fill_value.bytes.size() != m.data_type.size()) {
+  if (!m.data_type.is_variable() && m.fill_value.bytes.size() != m.data_type.size()) {
     return FieldError(where, "fill_value",
                       std::to_string(m.fill_value.bytes.size()) + " bytes but " +
                           m.data_type.name() + " has " + std::to_string(m.data_type.size()));
@@ -985,6 +1065,8 @@ Result<FillValue> FillValue::FromJson(const Json& j, DataType type) {
 }
 
 Json FillValue::ToJson(DataType type) const {
+  if (type.id() == DataTypeId::kString) return std::string(AsString(bytes));
+  if (type.id() == DataTypeId::kBytes) return Base64Encode(bytes);
   if (bytes.size() != type.size()) return nullptr;  // not a value of `type`; Validate says so
   const uint8_t* in = bytes.data();
   switch (type.id()) {
@@ -1043,6 +1125,8 @@ Json FillValue::ToJson(DataType type) const {
       return Json::array({AnyFloatComponentToJson(in, part, half),
                           AnyFloatComponentToJson(in + half, part, half)});
     }
+    case DataTypeId::kString:  // handled above
+    case DataTypeId::kBytes: break;
     case DataTypeId::kRawBits: {
       Json out = Json::array();
       for (uint8_t b : bytes) out.push_back(b);
@@ -1203,7 +1287,9 @@ Status ArrayMetadata::Validate(std::string_view where) const {
     return Status::Unsupported(std::string(where) + ": zarr_format: " +
                                std::to_string(zarr_format) + " is not supported (expected 3)");
   }
-  if (data_type.size() == 0) return FieldError(where, "data_type", "r0 has no bytes");
+  if (data_type.size() == 0 && !data_type.is_variable()) {
+    return FieldError(where, "data_type", "r0 has no bytes");
+  }
   if (chunk_key_encoding.separator != '/' && chunk_key_encoding.separator != '.') {
     return FieldError(
         where, "chunk_key_encoding",

@@ -10,6 +10,7 @@
 #include "codecs/codec_chain.h"
 #include "codecs/gzip_codec.h"
 #include "codecs/transpose_codec.h"
+#include "codecs/vlen_codec.h"
 #include "codecs/zlib_codec.h"
 #include "codecs/zstd_codec.h"
 #include "src/checked_math.h"
@@ -80,6 +81,12 @@ Result<FillValue> FillValueFromV2(const Json& j, DataType type, bool& is_null) {
     is_null = true;
     return FillValue::Zero(type);
   }
+  if (type.is_variable()) {  // zarr-python 2 writes 0 for object arrays
+    if (j.is_number_integer() && j.get<int64_t>() == 0) return FillValue::Zero(type);
+    if (!j.is_string()) return Status::InvalidArgument(Show(j) + " is not a string, 0 or null");
+    const std::string& t = j.get_ref<const std::string&>();
+    return FillValue{Bytes(t.begin(), t.end())};
+  }
   if (type.id() == DataTypeId::kBool && j.is_number_integer()) {
     const int64_t v = j.get<int64_t>();
     if (v != 0 && v != 1) return Status::InvalidArgument(Show(j) + " is not a bool (0 or 1)");
@@ -108,6 +115,8 @@ Json V2FloatJson(Json v3) {
 
 Json FillValueToV2(const ArrayMetadata& m) {
   if (m.fill_value_null) return nullptr;
+  if (m.data_type.id() == DataTypeId::kBytes) return nullptr;  // empty: checked by the caller
+  if (m.data_type.id() == DataTypeId::kString) return std::string(AsString(m.fill_value.bytes));
   Json j = m.fill_value.ToJson(m.data_type);
   if (m.data_type.is_float() || m.data_type.id() == DataTypeId::kBFloat16) {
     return V2FloatJson(std::move(j));
@@ -159,7 +168,9 @@ Result<Json> CompressorToV3(const Json& c, DataType type, std::string_view where
       return FieldError(where, "compressor", "blosc cname " + Show(*cname) + " is not a string");
     }
     int shuffle = IntField(c, "shuffle", 1);
-    if (shuffle == -1) shuffle = type.size() == 1 ? 2 : 1;  // numcodecs AUTOSHUFFLE
+    // numcodecs' AUTOSHUFFLE; object arrays are shuffled as bytes.
+    const uint32_t item = type.is_variable() ? 1 : type.size();
+    if (shuffle == -1) shuffle = item == 1 ? 2 : 1;
     const char* names[] = {"noshuffle", "shuffle", "bitshuffle"};
     if (shuffle < 0 || shuffle > 2) {
       return FieldError(where, "compressor",
@@ -171,7 +182,7 @@ Result<Json> CompressorToV3(const Json& c, DataType type, std::string_view where
                  {{"cname", cname != c.end() ? cname->get<std::string>() : "lz4"},
                   {"clevel", IntField(c, "clevel", 5)},
                   {"shuffle", names[shuffle]},
-                  {"typesize", type.size()},
+                  {"typesize", item},
                   {"blocksize", IntField(c, "blocksize", 0)}}}};
   }
   if (id == "zstd") {
@@ -390,7 +401,24 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
                           std::to_string(m.shape.size()));
   }
   ASSIGN_OR_RETURN(const Json* dtype, required("dtype"));
-  ASSIGN_OR_RETURN_CTX(V2DataType dt, ParseV2DataType(*dtype), std::string(where) + ": dtype");
+  // An object dtype's element type is its filter's: vlen-utf8 (string) or vlen-bytes (bytes).
+  Json object_codec;
+  V2DataType dt;
+  if (*dtype == "|O") {
+    const auto f = z.find("filters");
+    const Json* first = f != z.end() && f->is_array() && f->size() == 1 ? &(*f)[0] : nullptr;
+    const Json id = first && first->is_object() ? first->value("id", Json()) : Json();
+    if (id == "vlen-utf8" || id == "vlen-bytes") {
+      dt.type = DataType(id == "vlen-utf8" ? DataTypeId::kString : DataTypeId::kBytes);
+      object_codec = {{"name", id}};
+    } else {
+      return Status::Unsupported(std::string(where) + ": dtype \"|O\" with filters " +
+                                 (f == z.end() ? std::string("null") : Show(*f)) +
+                                 " is not supported (only one vlen-utf8 or vlen-bytes filter)");
+    }
+  } else {
+    ASSIGN_OR_RETURN_CTX(dt, ParseV2DataType(*dtype), std::string(where) + ": dtype");
+  }
   m.data_type = dt.type;
   // Byte offsets inside a chunk and inside the whole array must fit in 64 bits.
   if (!internal::CheckedProduct(m.chunk_shape, "", m.data_type.size()).ok()) {
@@ -423,7 +451,8 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
       return FieldError(where, "order", Show(*it) + " is not \"C\" or \"F\"");
     order = it->get<std::string>();
   }
-  if (const auto it = z.find("filters"); it != z.end() && !it->is_null()) {
+  if (const auto it = z.find("filters");
+      object_codec.is_null() && it != z.end() && !it->is_null()) {
     if (!it->is_array()) return FieldError(where, "filters", Show(*it) + " is not null or a list");
     if (!it->empty()) {
       const Json& f = (*it)[0];
@@ -451,7 +480,7 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
   if (m.data_type.size() > 1) {
     bytes["configuration"] = {{"endian", dt.big_endian ? "big" : "little"}};
   }
-  codecs.push_back(bytes);
+  codecs.push_back(object_codec.is_null() ? bytes : object_codec);
   if (const auto it = z.find("compressor"); it != z.end() && !it->is_null()) {
     ASSIGN_OR_RETURN(Json c, CompressorToV3(*it, m.data_type, where));
     codecs.push_back(std::move(c));
@@ -520,10 +549,15 @@ Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
     if (!identity) order = "F";
   }
   const auto* bytes = dynamic_cast<const BytesCodec*>(chain.array_to_bytes().get());
-  if (bytes == nullptr) {
+  const auto* vlen = dynamic_cast<const VlenCodec*>(chain.array_to_bytes().get());
+  if (vlen != nullptr && m.data_type.id() == DataTypeId::kBytes && !m.fill_value.bytes.empty()) {
+    return Status::Unsupported(std::string(where) +
+                               ": fill_value: a non-empty bytes fill value has no Zarr v2 form");
+  }
+  if (bytes == nullptr && vlen == nullptr) {
     return no_v2_form(*chain.array_to_bytes(), "v2 chunks are plain element bytes");
   }
-  const bool big = bytes->options().endian == BytesCodec::Endian::kBig;
+  const bool big = bytes != nullptr && bytes->options().endian == BytesCodec::Endian::kBig;
   Json compressor = nullptr;
   if (chain.bytes_to_bytes().size() > 1) {
     return no_v2_form(*chain.bytes_to_bytes()[1], "v2 has one compressor at most");
@@ -550,8 +584,10 @@ Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
       return no_v2_form(*bb, "v2 compressors here are blosc, zstd, zlib and gzip");
     }
   }
-  ASSIGN_OR_RETURN_CTX(std::string dtype, V2DataTypeString(m.data_type, big),
-                       std::string(where) + ": dtype");
+  std::string dtype = "|O";
+  if (vlen == nullptr) {
+    ASSIGN_OR_RETURN_CTX(dtype, V2DataTypeString(m.data_type, big), std::string(where) + ": dtype");
+  }
   Json z = Json::object();
   z["zarr_format"] = 2;
   z["shape"] = m.shape;
@@ -561,6 +597,7 @@ Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
   z["fill_value"] = FillValueToV2(m);
   z["order"] = order;
   z["filters"] = nullptr;
+  if (vlen != nullptr) z["filters"] = Json::array({{{"id", std::string(vlen->name())}}});
   z["dimension_separator"] = std::string(1, m.chunk_key_encoding.separator);
   return z;
 }
@@ -605,7 +642,7 @@ Result<ArrayMetadata> NormalizeV2ArrayMetadata(ArrayMetadata m, std::string_view
                       "rank " + std::to_string(m.chunk_shape.size()) + " but shape has rank " +
                           std::to_string(m.shape.size()));
   }
-  if (m.fill_value.bytes.size() != m.data_type.size()) {
+  if (!m.data_type.is_variable() && m.fill_value.bytes.size() != m.data_type.size()) {
     return FieldError(where, "fill_value",
                       std::to_string(m.fill_value.bytes.size()) + " bytes but " +
                           m.data_type.name() + " has " + std::to_string(m.data_type.size()));

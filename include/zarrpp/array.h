@@ -35,6 +35,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "zarrpp/bytes.h"
 #include "zarrpp/data_type.h"
@@ -246,6 +247,17 @@ class Array {
     return Fill(region, ByteView(reinterpret_cast<const uint8_t*>(&value), sizeof(T)), options);
   }
 
+  // Variable-size data types (string, bytes; spec/strings.md). Elements are given and returned
+  // in C order, region.num_elements() of them (another count is InvalidArgument). Values of a
+  // string array must be valid UTF-8 (InvalidArgument naming the element, nothing written); a
+  // stored element that is not is Corruption naming the chunk. On a fixed-size array these calls
+  // are FailedPrecondition, as Read/Write/Fill/Append are on a variable-size one.
+  Result<std::vector<std::string>> ReadStrings(const Region& region) const;
+  Status WriteStrings(const Region& region, std::span<const std::string> values);
+  Status WriteStrings(const Region& region, std::span<const std::string_view> values);
+  // Sets every element of `region` to `value`.
+  Status FillStrings(const Region& region, std::string_view value);
+
   // The attributes as stored now (reads zarr.json, so changes through other handles are seen).
   // NotFound when zarr.json is gone.
   Result<Json> attributes() const;
@@ -284,6 +296,8 @@ class Array {
  private:
   explicit Array(std::unique_ptr<Impl> impl);
   Status CheckType(DataTypeId id, size_t size) const;
+  Status WriteVariable(const Region& region, uint64_t count,
+                       const std::function<std::string_view(uint64_t)>& value);
   Status WriteMetadataLocked(ArrayMetadata metadata);
   std::unique_ptr<Impl> impl_;
   // Shared by Read/Write/Fill, exclusive for calls that change the metadata.

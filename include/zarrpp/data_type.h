@@ -2,7 +2,7 @@
 //
 // Elements live in memory in the host's representation; zarrpp requires a little-endian host
 // (checked at compile time), so in-memory bytes equal the little-endian encoding. bool is one
-// byte 0/1; complex is (real, imag); r<N> is N/8 raw bytes.
+// byte 0/1; complex is (real, imag); r<N> is N/8 raw bytes. string and bytes have no fixed size.
 //
 // Extension types (zarr-extensions): numpy.datetime64 / numpy.timedelta64 are int64 counts of
 // scale_factor x unit (INT64_MIN is NaT); bfloat16 and the float8 formats are their bit patterns
@@ -71,6 +71,8 @@ enum class DataTypeId : uint8_t {
   kComplexFloat8E5M2,
   kComplexFloat8E5M2FNUZ,
   kComplexFloat8E8M0FNU,
+  kString,   // variable length, UTF-8 (spec/strings.md)
+  kBytes,    // variable length, raw bytes
 };
 
 // The unit of numpy.datetime64 / numpy.timedelta64 ("generic" is NumPy's unit-less form).
@@ -114,8 +116,10 @@ class DataType {
   static Result<DataType> FromName(std::string_view name);
 
   DataTypeId id() const { return id_; }
-  // Bytes per element.
+  // Bytes per element; 0 for the variable-size types (string, bytes).
   uint32_t size() const { return size_; }
+  // Elements of different sizes (string, bytes): chunks are offsets + bytes (spec/strings.md).
+  bool is_variable() const { return id_ == DataTypeId::kString || id_ == DataTypeId::kBytes; }
   // The v3 name ("float32", "r16").
   std::string name() const;
 
@@ -207,6 +211,8 @@ class DataType {
       case DataTypeId::kComplex64: return 8;
       case DataTypeId::kComplex128: return 16;
       case DataTypeId::kRawBits: return raw;
+      case DataTypeId::kString:
+      case DataTypeId::kBytes: return 0;
     }
     return 0;
   }

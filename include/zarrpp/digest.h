@@ -3,7 +3,8 @@
 // The digest of an array is the SHA-256 of its contents in C order, each element little-endian,
 // bool as one byte 0/1, every NaN replaced by the canonical quiet NaN (float16 0x7e00, float32
 // 0x7fc00000, float64 0x7ff8000000000000; per component for complex), missing chunks as the fill
-// value, a 0-d array as its one element. Two stores holding the same logical array have the same
+// value, a 0-d array as its one element. string and bytes elements are each their byte length
+// (u64 little-endian) followed by their bytes (spec/strings.md). Two stores holding the same logical array have the same
 // digest whatever their codecs, chunking or format.
 //
 // Extension types hash their in-memory bytes (data_type.h): numpy.datetime64/timedelta64 as

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     ArrayMetadata m;
     m.shape = {16, 16};
     m.chunk_shape = {16, 16};
-    m.data_type = DataType(DataTypeId::kUInt16);
+    m.data_type = DataType(fuzz::kChains[i].type);
     m.codecs = Json::parse(fuzz::kChains[i].codecs);
     m.attributes = {{"seed", i}};
     auto a = Array::Create(store, "a", m);
@@ -51,7 +51,14 @@ int main(int argc, char** argv) {
       return 1;
     }
     // Half the chunk written, so sharded chunks have empty inner chunks too.
-    if (!(*a)->Write(Region{{0, 0}, {8, 16}}, Pattern(8 * 16 * 2)).ok()) return 1;
+    if (m.data_type.is_variable()) {
+      std::vector<std::string> values(8 * 16);
+      for (size_t k = 0; k < values.size(); ++k) values[k] = std::string(k % 7, 'a' + k % 26);
+      if (!(*a)->WriteStrings(Region{{0, 0}, {8, 16}}, std::span<const std::string>(values)).ok())
+        return 1;
+    } else if (!(*a)->Write(Region{{0, 0}, {8, 16}}, Pattern(8 * 16 * 2)).ok()) {
+      return 1;
+    }
     auto doc = store->get("a/zarr.json");
     auto chunk = store->get("a/c/0/0");
     if (!doc.ok() || !*doc || !chunk.ok() || !*chunk) return 1;

@@ -214,7 +214,7 @@ class Checker:
             # zarr-python 2.13 reads Zarr v2 only: every output here is v2.
             for top in tops:
                 c("keep_" + top, top, {})
-            for top in ("dtype", "order_f", "fill", "shape", "keys", "groups"):
+            for top in ("dtype", "order_f", "fill", "shape", "keys", "groups", "strings"):
                 c("v3_" + top, top, {"zarr-format": "3"}, expect=None)
                 self.convert(out, out, "v2_from_v3_" + top, "v3_" + top, {"zarr-format": "2"},
                              reference=os.path.join(suite, top))
@@ -230,6 +230,13 @@ class Checker:
                       {"codecs": [BYTES_LE, blosc(cname, shuffle, 8)]})
                     c("blosc_%s_%s_u1" % (cname, shuffle), "dtype/u1",
                       {"codecs": [{"name": "bytes"}, blosc(cname, shuffle, 1)]})
+            # Variable-length strings through v3 shards ([vlen-utf8, zstd] inner chunks) and back.
+            c("v3_sharded_strings", "strings/utf8_2d",
+              {"zarr-format": "3", "chunks": "3,2", "shards": "6,4",
+               "codecs": [{"name": "vlen-utf8"}, zstd(3)]}, expect=None)
+            self.convert(out, out, "v2_from_v3_sharded_strings", "v3_sharded_strings",
+                         {"zarr-format": "2", "codecs": [{"name": "vlen-utf8"}, gzip(1)]},
+                         reference=os.path.join(suite, "strings/utf8_2d"))
             c("refuse_crc32c", "dtype/le_f4", {"codecs": [BYTES_LE, CRC32C], "zarr-format": "2"},
               expect=("refused", "crc32c"))
             c("refuse_sharding", "dtype/le_f4", {"shards": "10,6", "zarr-format": "2"},

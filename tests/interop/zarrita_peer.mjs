@@ -27,7 +27,32 @@ function cStrides(shape) {
 }
 
 // Element bytes in C order (whatever the strides of the result), canonicalised for the digest.
+// Variable-length strings (spec/strings.md): per element in C order, its UTF-8 byte length as a
+// u64 little-endian, then the bytes.
+function digestStrings(chunk) {
+  const { data, shape, stride } = chunk;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const hash = createHash("sha256");
+  const encoder = new TextEncoder();
+  const idx = new Array(shape.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    let offset = 0;
+    for (let d = 0; d < shape.length; d++) offset += idx[d] * stride[d];
+    const bytes = encoder.encode(String(data[offset]));
+    const len = new Uint8Array(8);
+    new DataView(len.buffer).setBigUint64(0, BigInt(bytes.length), true);
+    hash.update(len);
+    hash.update(bytes);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return hash.digest("hex");
+}
+
 function digestChunk(dtype, chunk) {
+  if (dtype === "string" || dtype === "v2:object") return digestStrings(chunk);
   const size = ELEMENT_BYTES[dtype];
   if (size === undefined) throw new Error(`no digest for data type ${dtype}`);
   const { data, shape, stride } = chunk;
