@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libblosc-dev libzstd-dev zlib1g-dev libdeflate-dev libisal-dev
+  liblz4-dev liblzma-dev libbz2-dev
   nlohmann-json3-dev libtbb-dev libssl-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
