@@ -588,6 +588,16 @@ Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
     }
     ASSIGN_OR_RETURN(Json f, NumcodecsFilterToV2(aa));
     if (f.is_null()) return no_v2_form(aa, "it is not a numcodecs filter");
+    // The bytes after a value filter are stored little-endian (below): a big-endian typestr in
+    // the filter would tell numcodecs otherwise.
+    for (const char* key : {"dtype", "astype", "encode_dtype", "decode_dtype"}) {
+      if (const auto t = f.find(key);
+          t != f.end() && t->is_string() && t->get<std::string>().starts_with(">")) {
+        return no_v2_form(aa, std::string(key) + " " + t->dump() +
+                                  " is big-endian; v2 chunks with value filters are written "
+                                  "little-endian here");
+      }
+    }
     filters.push_back(std::move(f));
   }
   const auto* bytes = dynamic_cast<const BytesCodec*>(chain.array_to_bytes().get());

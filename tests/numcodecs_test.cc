@@ -623,6 +623,13 @@ TEST(ZarrV2Numcodecs, FiltersMapIntoTheChainAndBack) {
   EXPECT_EQ((*back)["compressor"], compressor);
   EXPECT_EQ((*back)["filters"], filters);
 
+  // A big-endian typestr in a filter would make numcodecs read little-endian bytes as big.
+  m->codecs = Json::array({{{"name", "numcodecs.delta"}, {"configuration", {{"dtype", ">i4"}}}},
+                           {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}});
+  auto big = internal::ArrayMetadataToV2(*m, ".zarray");
+  ASSERT_EQ(big.status().code(), Status::Code::kUnsupported);
+  EXPECT_NE(big.status().message().find("numcodecs.delta"), std::string::npos) << big.status();
+
   // A value filter after a byte filter has no v3 form; strings filters are Unsupported by name.
   auto after = internal::ArrayMetadataFromV2(
       Zarray(
