@@ -9,7 +9,8 @@ namespace zarrpp {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kCnames = {"lz4", "lz4hc", "blosclz", "zstd", "zlib"};
+constexpr std::array<std::string_view, 6> kCnames = {"lz4",  "lz4hc", "blosclz",
+                                                     "zstd", "zlib",  "snappy"};
 
 // Frames whose announced size is implausible for their length are refused before allocating, so
 // a corrupted header cannot demand gigabytes. No c-blosc compressor comes near this ratio.
@@ -69,15 +70,17 @@ Result<BloscCodec::Options> BloscCodec::OptionsFromJson(const Json& configuratio
       o.clevel = static_cast<int>(v);
       have_clevel = true;
     } else if (key == "shuffle") {
-      if (value == "noshuffle") {
+      // GDAL writes the shuffle as numcodecs' integer code; its meaning is unambiguous.
+      if (value == "noshuffle" || value == 0) {
         o.shuffle = Shuffle::kNoShuffle;
-      } else if (value == "shuffle") {
+      } else if (value == "shuffle" || value == 1) {
         o.shuffle = Shuffle::kShuffle;
-      } else if (value == "bitshuffle") {
+      } else if (value == "bitshuffle" || value == 2) {
         o.shuffle = Shuffle::kBitShuffle;
       } else {
         return Status::InvalidArgument(
-            "configuration.shuffle must be \"noshuffle\", \"shuffle\" or \"bitshuffle\", got " +
+            "configuration.shuffle must be \"noshuffle\", \"shuffle\" or \"bitshuffle\" (or 0, "
+            "1, 2), got " +
             value.dump());
       }
       have_shuffle = true;
@@ -108,13 +111,10 @@ Result<BloscCodec::Options> BloscCodec::OptionsFromJson(const Json& configuratio
 Result<std::shared_ptr<const BloscCodec>> BloscCodec::Make(Options o, int num_threads) {
   bool known = false;
   for (std::string_view c : kCnames) known = known || c == o.cname;
-  if (o.cname == "snappy") {
-    return Status::Unsupported("blosc: cname \"snappy\" is not supported");
-  }
   if (!known) {
     return Status::InvalidArgument(
-        "configuration.cname must be one of lz4, lz4hc, blosclz, zstd, zlib, got \"" + o.cname +
-        "\"");
+        "configuration.cname must be one of lz4, lz4hc, blosclz, zstd, zlib, snappy, got \"" +
+        o.cname + "\"");
   }
   if (blosc_compname_to_compcode(o.cname.c_str()) < 0) {
     return Status::Unsupported("blosc: cname \"" + o.cname +

@@ -1,7 +1,8 @@
 // codecs/codec.h - the codec model of the Zarr v3 spec.
 //
-// Three kinds of codec: array->array (transpose), array->bytes (bytes, sharding_indexed) and
-// bytes->bytes (blosc, zstd, gzip, crc32c). Codecs are immutable once built from their JSON
+// Three kinds of codec: array->array (transpose, reshape, bitround, numcodecs' value filters),
+// array->bytes (bytes, sharding_indexed) and bytes->bytes (blosc, zstd, gzip, crc32c, numcodecs'
+// compressors and checksums). Codecs are immutable once built from their JSON
 // configuration and are shared between threads; scratch memory is passed in per call.
 //
 // Chunks in memory are C-order buffers of elements in the host (little-endian) representation.
@@ -71,9 +72,12 @@ class Codec {
 class ArrayToArrayCodec : public Codec {
  public:
   Kind kind() const final { return Kind::kArrayToArray; }
-  // The representation after encoding; InvalidArgument when the codec cannot take `decoded`.
+  // The representation after encoding: shape, data type and fill value (a codec may change the
+  // shape and the data type, e.g. numcodecs.astype, but not the number of elements).
+  // InvalidArgument when the codec cannot take `decoded`.
   virtual Result<ChunkSpec> EncodedSpec(const ChunkSpec& decoded) const = 0;
-  // `src` and `dst` are distinct buffers of decoded.num_bytes() bytes.
+  // `src` and `dst` are distinct buffers: the decoded side holds decoded.num_bytes() bytes, the
+  // encoded side EncodedSpec(decoded).num_bytes().
   virtual Status Encode(const ChunkSpec& decoded, ByteView src, MutableByteView dst) const = 0;
   virtual Status Decode(const ChunkSpec& decoded, ByteView src, MutableByteView dst) const = 0;
 };

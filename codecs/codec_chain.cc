@@ -102,10 +102,17 @@ Result<std::shared_ptr<const PreparedChain>> CodecChain::Prepare(const ChunkSpec
   for (size_t i = 0; i < aa_.size(); ++i) {
     ASSIGN_OR_RETURN_CTX(ChunkSpec next, aa_[i]->EncodedSpec(prepared->specs_.back()),
                          At(*aa_[i], i));
-    if (next.num_bytes() != prepared->specs_.back().num_bytes()) {
-      return Status::InvalidArgument(At(*aa_[i], i) + " changes the chunk size from " +
-                                     std::to_string(prepared->specs_.back().num_bytes()) + " to " +
-                                     std::to_string(next.num_bytes()) + " bytes");
+    // A codec may change the shape and the data type (numcodecs' astype), never the element
+    // count: every stage holds the same elements in another representation.
+    if (next.num_elements() != prepared->specs_.back().num_elements()) {
+      return Status::InvalidArgument(At(*aa_[i], i) + " changes the element count from " +
+                                     std::to_string(prepared->specs_.back().num_elements()) +
+                                     " to " + std::to_string(next.num_elements()));
+    }
+    if (next.fill_value.bytes.size() != next.dtype.size()) {
+      return Status::InvalidArgument(At(*aa_[i], i) + " gives a fill value of " +
+                                     std::to_string(next.fill_value.bytes.size()) + " bytes for " +
+                                     next.dtype.name());
     }
     prepared->specs_.push_back(std::move(next));
   }

@@ -27,12 +27,17 @@ Result<ZlibCodec::Options> ZlibCodec::OptionsFromJson(const Json& configuration)
     if (key != "level") {
       return Status::InvalidArgument("unexpected configuration field \"" + key + "\"");
     }
-    if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 9 ||
-        (value.is_number_unsigned() && value.get<uint64_t>() > 9)) {
-      return Status::InvalidArgument("configuration.level must be an integer in 0..9, got " +
-                                     value.dump());
+    if (!value.is_number_integer()) {
+      return Status::InvalidArgument("configuration.level must be an integer, got " + value.dump());
     }
-    o.level = value.get<int>();
+    // The level only matters for encoding: numcodecs writes zlib's -1 (its default, 6), and a
+    // level outside 0..9 encodes at the nearest one.
+    if (value.is_number_unsigned() && value.get<uint64_t>() > 9) {
+      o.level = 9;
+    } else {
+      const int64_t level = value.get<int64_t>();
+      o.level = level == -1 ? 6 : static_cast<int>(std::clamp<int64_t>(level, 0, 9));
+    }
   }
   return o;
 }

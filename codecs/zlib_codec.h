@@ -23,7 +23,8 @@ class ZlibCodec final : public BytesToBytesCodec {
     friend bool operator==(const Options&, const Options&) = default;
   };
 
-  // Parses {"level": 0..9} (absent: 1, as numcodecs).
+  // Parses {"level": int} (absent: 1, as numcodecs); -1 reads as 6 (zlib's default level),
+  // other levels outside 0..9 as the nearest of them.
   static Result<Options> OptionsFromJson(const Json& configuration);
   static Result<std::shared_ptr<const ZlibCodec>> Make(Options options);
   // The registry factory.

@@ -1,5 +1,6 @@
 #include "src/metadata_v2.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -7,8 +8,13 @@
 
 #include "codecs/blosc_codec.h"
 #include "codecs/bytes_codec.h"
+#include "codecs/bz2_codec.h"
+#include "codecs/checksum32_codec.h"
 #include "codecs/codec_chain.h"
 #include "codecs/gzip_codec.h"
+#include "codecs/lz4_codec.h"
+#include "codecs/lzma_codec.h"
+#include "codecs/shuffle_codec.h"
 #include "codecs/transpose_codec.h"
 #include "codecs/vlen_codec.h"
 #include "codecs/zlib_codec.h"
@@ -139,10 +145,25 @@ int IntField(const Json& c, std::string_view key, int fallback) {
   return it->get<int>();
 }
 
-// The v3 bytes->bytes codec JSON equal to a v2 compressor object.
-Result<Json> CompressorToV3(const Json& c, DataType type, std::string_view where) {
+// An encode-only level as the nearest one the encoder takes: numcodecs stores whatever level it
+// was given (zstd 100, zlib -1), and decoding never depends on it. `dflt` stands for -1, the
+// zlib family's "default level".
+int ClampedLevel(const Json& c, std::string_view key, int fallback, int lo, int hi,
+                 std::optional<int> dflt = std::nullopt) {
+  const auto it = c.find(key);
+  if (it == c.end() || !it->is_number_integer()) return fallback;
+  if (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t{INT64_MAX}) return hi;
+  const int64_t v = it->get<int64_t>();
+  if (v == -1 && dflt) return *dflt;
+  return static_cast<int>(std::clamp<int64_t>(v, lo, hi));
+}
+
+// The v3 bytes->bytes codec JSON equal to a v2 compressor object (or a v2 filter that is a
+// bytes->bytes codec: shuffle and the checksums).
+Result<Json> CompressorToV3(const Json& c, DataType type, std::string_view where,
+                            std::string_view field = "compressor") {
   if (!c.is_object() || !c.contains("id") || !c["id"].is_string()) {
-    return FieldError(where, "compressor", Show(c) + " is not null or an {\"id\": ...} object");
+    return FieldError(where, field, Show(c) + " is not null or an {\"id\": ...} object");
   }
   const std::string id = c["id"].get<std::string>();
   const auto check_keys = [&](std::initializer_list<std::string_view> allowed) -> Status {
@@ -151,46 +172,65 @@ Result<Json> CompressorToV3(const Json& c, DataType type, std::string_view where
       bool known = false;
       for (std::string_view a : allowed) known = known || k == a;
       if (!known) {
-        return FieldError(where, "compressor",
-                          "unknown field \"" + k + "\" for compressor \"" + id + "\"");
+        return FieldError(where, field, "unknown field \"" + k + "\" for \"" + id + "\"");
       }
-      if (k != "cname" && k != "checksum" && !v.is_number_integer()) {
-        return FieldError(where, "compressor",
+      const bool textual = k == "cname" || k == "checksum" || k == "shuffle" || k == "preset" ||
+                           k == "filters" || k == "location";
+      if (!textual && !v.is_number_integer()) {
+        return FieldError(where, field,
                           "\"" + id + "\" field \"" + k + "\": " + Show(v) + " is not an integer");
       }
     }
     return Status::OK();
   };
+  const auto config_without_id = [&] {
+    Json conf = c;
+    conf.erase("id");
+    return conf;
+  };
   if (id == "blosc") {
     RETURN_IF_ERROR(check_keys({"cname", "clevel", "shuffle", "blocksize"}));
     const auto cname = c.find("cname");
     if (cname != c.end() && !cname->is_string()) {
-      return FieldError(where, "compressor", "blosc cname " + Show(*cname) + " is not a string");
+      return FieldError(where, field, "blosc cname " + Show(*cname) + " is not a string");
     }
-    int shuffle = IntField(c, "shuffle", 1);
-    // numcodecs' AUTOSHUFFLE; object arrays are shuffled as bytes.
+    // numcodecs shuffles with the item size; object arrays are shuffled as bytes.
     const uint32_t item = type.is_variable() ? 1 : type.size();
-    if (shuffle == -1) shuffle = item == 1 ? 2 : 1;
     const char* names[] = {"noshuffle", "shuffle", "bitshuffle"};
+    int shuffle = 1;
+    if (const auto it = c.find("shuffle"); it != c.end()) {
+      // GDAL writes the v3 names ("noshuffle", "shuffle", "bitshuffle") in v2 metadata too.
+      if (it->is_string()) {
+        shuffle = -2;
+        for (int k = 0; k < 3; ++k) shuffle = *it == names[k] ? k : shuffle;
+      } else if (it->is_number_integer()) {
+        shuffle = it->get<int>();
+      } else {
+        shuffle = -2;
+      }
+    }
+    if (shuffle == -1) shuffle = item == 1 ? 2 : 1;  // numcodecs AUTOSHUFFLE
     if (shuffle < 0 || shuffle > 2) {
-      return FieldError(where, "compressor",
-                        "blosc shuffle " + std::to_string(shuffle) + " is not -1, 0, 1 or 2");
+      return FieldError(where, field,
+                        "blosc shuffle " + Show(c["shuffle"]) +
+                            " is not -1, 0, 1, 2, \"noshuffle\", \"shuffle\" or \"bitshuffle\"");
     }
     // numcodecs shuffles with the array's item size as the stride.
     return Json{{"name", "blosc"},
                 {"configuration",
                  {{"cname", cname != c.end() ? cname->get<std::string>() : "lz4"},
-                  {"clevel", IntField(c, "clevel", 5)},
+                  {"clevel", ClampedLevel(c, "clevel", 5, 0, 9)},
                   {"shuffle", names[shuffle]},
                   {"typesize", item},
-                  {"blocksize", IntField(c, "blocksize", 0)}}}};
+                  {"blocksize", std::max(IntField(c, "blocksize", 0), 0)}}}};
   }
   if (id == "zstd") {
     RETURN_IF_ERROR(check_keys({"level", "checksum"}));
-    Json conf = {{"level", IntField(c, "level", 1)}};
+    Json conf = {
+        {"level", ClampedLevel(c, "level", 1, ZstdCodec::kMinLevel, ZstdCodec::kMaxLevel)}};
     if (const auto it = c.find("checksum"); it != c.end()) {
       if (!it->is_boolean()) {
-        return FieldError(where, "compressor", "zstd checksum " + Show(*it) + " is not a bool");
+        return FieldError(where, field, "zstd checksum " + Show(*it) + " is not a bool");
       }
       conf["checksum"] = *it;
     }
@@ -198,12 +238,56 @@ Result<Json> CompressorToV3(const Json& c, DataType type, std::string_view where
   }
   if (id == "gzip" || id == "zlib") {
     RETURN_IF_ERROR(check_keys({"level"}));
-    const int level = IntField(c, "level", id == "gzip" ? 1 : 1);
+    const int level = ClampedLevel(c, "level", 1, 0, 9, 6);
     return Json{{"name", id == "gzip" ? std::string("gzip") : std::string(ZlibCodec::kName)},
                 {"configuration", {{"level", level}}}};
   }
-  return Status::Unsupported(std::string(where) + ": compressor: \"" + id +
-                             "\" is not supported (supported: blosc, zstd, zlib, gzip)");
+  if (id == "bz2") {
+    RETURN_IF_ERROR(check_keys({"level"}));
+    return Json{{"name", Bz2Codec::kName},
+                {"configuration", {{"level", ClampedLevel(c, "level", 1, 1, 9)}}}};
+  }
+  if (id == "lz4") {
+    RETURN_IF_ERROR(check_keys({"acceleration"}));
+    return Json{
+        {"name", Lz4Codec::kName},
+        {"configuration", {{"acceleration", ClampedLevel(c, "acceleration", 1, 1, 65537)}}}};
+  }
+  if (id == "lzma") {
+    RETURN_IF_ERROR(check_keys({"format", "check", "preset", "filters"}));
+    return Json{{"name", LzmaCodec::kName}, {"configuration", config_without_id()}};
+  }
+  if (id == "shuffle") {
+    RETURN_IF_ERROR(check_keys({"elementsize"}));
+    return Json{{"name", ShuffleCodec::kName}, {"configuration", config_without_id()}};
+  }
+  if (id == "adler32" || id == "crc32" || id == "fletcher32") {
+    RETURN_IF_ERROR(check_keys({"location"}));
+    return Json{{"name", "numcodecs." + id}, {"configuration", config_without_id()}};
+  }
+  return Status::Unsupported(
+      std::string(where) + ": " + std::string(field) + ": \"" + id +
+      "\" is not supported (supported: blosc, zstd, zlib, gzip, bz2, lz4, "
+      "lzma" +
+      (field == "compressor" ? ")" : ", shuffle, adler32, crc32, fletcher32)"));
+}
+
+// A numcodecs codec (v3 name "numcodecs.<id>", or "bitround") as its v2 filter object
+// {"id": <id>, configuration...}; null for other codecs.
+Result<Json> NumcodecsFilterToV2(const Codec& c) {
+  const std::string_view name = c.name();
+  std::string id;
+  if (name.starts_with("numcodecs.")) {
+    id = std::string(name.substr(10));
+  } else if (name == "bitround") {
+    id = "bitround";
+  } else {
+    return Json(nullptr);
+  }
+  Json j = c.ToJson();
+  Json out = j.contains("configuration") ? j["configuration"] : Json::object();
+  out["id"] = id;
+  return out;
 }
 
 Result<Json> ReadJsonDoc(Store& store, const std::string& key) {
@@ -451,14 +535,64 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
       return FieldError(where, "order", Show(*it) + " is not \"C\" or \"F\"");
     order = it->get<std::string>();
   }
+  // Filters: numcodecs' value filters become array->array codecs (after the transpose of order
+  // "F": numcodecs flattens the chunk in its memory order), the byte filters bytes->bytes codecs
+  // before the compressor. The bytes codec stores the last value filter's output type. An object
+  // array's one vlen filter is its array->bytes codec (object_codec above).
+  Json aa_filters = Json::array(), bb_filters = Json::array();
+  DataType stored_type = m.data_type;
+  bool stored_big = dt.big_endian;
   if (const auto it = z.find("filters");
       object_codec.is_null() && it != z.end() && !it->is_null()) {
     if (!it->is_array()) return FieldError(where, "filters", Show(*it) + " is not null or a list");
-    if (!it->empty()) {
-      const Json& f = (*it)[0];
-      const std::string id = f.is_object() && f.contains("id") ? Show(f["id"]) : Show(f);
-      return Status::Unsupported(std::string(where) + ": filters: " + id +
-                                 " is not supported (only null or [] filters are)");
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& f = (*it)[i];
+      const std::string field = "filters[" + std::to_string(i) + "]";
+      if (!f.is_object() || !f.contains("id") || !f["id"].is_string()) {
+        return FieldError(where, field, Show(f) + " is not an {\"id\": ...} object");
+      }
+      const std::string id = f["id"].get<std::string>();
+      if (id == "delta" || id == "fixedscaleoffset" || id == "quantize" || id == "astype" ||
+          id == "bitround") {
+        if (!bb_filters.empty()) {
+          return Status::Unsupported(std::string(where) + ": " + field + ": \"" + id +
+                                     "\" follows a byte filter, which has no Zarr v3 form");
+        }
+        Json conf = f;
+        conf.erase("id");
+        const Json codec = {{"name", "numcodecs." + id}, {"configuration", conf}};
+        const std::string out_key = id == "astype" ? "encode_dtype" : "astype";
+        const std::string in_key = id == "astype" ? "decode_dtype" : "dtype";
+        const Json* out = conf.contains(out_key)  ? &conf[out_key]
+                          : conf.contains(in_key) ? &conf[in_key]
+                                                  : nullptr;
+        if (const auto in = conf.find(in_key); in != conf.end() && in->is_string()) {
+          // numcodecs views the chunk's bytes as the filter's dtype: a byte order other than the
+          // one the chunk is in would reinterpret them, which the chain does not model.
+          ASSIGN_OR_RETURN_CTX(V2DataType t, ParseV2DataType(*in),
+                               std::string(where) + ": " + field + ": " + id);
+          if (t.type.size() > 1 && t.type == stored_type && t.big_endian != stored_big) {
+            return Status::Unsupported(std::string(where) + ": " + field + ": \"" + id +
+                                       "\" views the chunk as " + in->get<std::string>() +
+                                       ", the other byte order than the data it is given");
+          }
+        }
+        if (out != nullptr) {
+          ASSIGN_OR_RETURN_CTX(V2DataType t, ParseV2DataType(*out),
+                               std::string(where) + ": " + field + ": " + id);
+          stored_type = t.type;
+          stored_big = t.big_endian;
+        }
+        aa_filters.push_back(codec);
+      } else if (id == "categorize" || id == "packbits" || id == "vlen-utf8" ||
+                 id == "vlen-bytes" || id == "vlen-array" || id == "json2" || id == "msgpack2" ||
+                 id == "pickle" || id == "base64") {
+        return Status::Unsupported(std::string(where) + ": " + field + ": \"" + id +
+                                   "\" is not supported");
+      } else {
+        ASSIGN_OR_RETURN(Json c, CompressorToV3(f, stored_type, where, field));
+        bb_filters.push_back(std::move(c));
+      }
     }
   }
   m.chunk_key_encoding.kind = ChunkKeyEncoding::Kind::kV2;
@@ -476,11 +610,13 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
     for (size_t i = m.rank(); i-- > 0;) reversed.push_back(i);
     codecs.push_back({{"name", "transpose"}, {"configuration", {{"order", reversed}}}});
   }
+  for (const Json& f : aa_filters) codecs.push_back(f);
   Json bytes = {{"name", "bytes"}};
-  if (m.data_type.size() > 1) {
-    bytes["configuration"] = {{"endian", dt.big_endian ? "big" : "little"}};
+  if (stored_type.size() > 1) {
+    bytes["configuration"] = {{"endian", stored_big ? "big" : "little"}};
   }
   codecs.push_back(object_codec.is_null() ? bytes : object_codec);
+  for (const Json& f : bb_filters) codecs.push_back(f);
   if (const auto it = z.find("compressor"); it != z.end() && !it->is_null()) {
     ASSIGN_OR_RETURN(Json c, CompressorToV3(*it, m.data_type, where));
     codecs.push_back(std::move(c));
@@ -523,6 +659,40 @@ Json V2AttributesOf(const ArrayMetadata& m) {
   return attributes;
 }
 
+namespace {
+
+// The v2 compressor object equal to a bytes->bytes codec, or null when it has none.
+Json V2Compressor(const BytesToBytesCodec& bb) {
+  if (const auto* b = dynamic_cast<const BloscCodec*>(&bb)) {
+    const auto& o = b->options();
+    const int shuffle = o.shuffle == BloscCodec::Shuffle::kNoShuffle ? 0
+                        : o.shuffle == BloscCodec::Shuffle::kShuffle ? 1
+                                                                     : 2;
+    return {{"id", "blosc"},
+            {"cname", o.cname},
+            {"clevel", o.clevel},
+            {"shuffle", shuffle},
+            {"blocksize", o.blocksize}};
+  }
+  if (const auto* zs = dynamic_cast<const ZstdCodec*>(&bb)) {
+    Json c = {{"id", "zstd"}, {"level", zs->options().level}};
+    if (zs->options().checksum) c["checksum"] = true;
+    return c;
+  }
+  if (const auto* gz = dynamic_cast<const GzipCodec*>(&bb)) {
+    return {{"id", "gzip"}, {"level", gz->options().level}};
+  }
+  const std::string_view name = bb.name();
+  if (name == ZlibCodec::kName || name == Bz2Codec::kName || name == Lz4Codec::kName ||
+      name == LzmaCodec::kName) {
+    Result<Json> f = NumcodecsFilterToV2(bb);
+    return f.ok() ? *f : Json(nullptr);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
   const std::string ctx = std::string(where) + ": codecs";
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(m.codecs), ctx);
@@ -531,22 +701,38 @@ Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
                                "\" cannot be expressed in Zarr v2 (" + why + ")");
   };
   std::string order = "C";
-  if (chain.array_to_array().size() > 1) {
-    return no_v2_form(*chain.array_to_array()[1], "v2 has one transpose at most: order \"F\"");
-  }
-  for (const auto& aa : chain.array_to_array()) {
-    const auto* t = dynamic_cast<const TransposeCodec*>(aa.get());
-    if (t == nullptr) return no_v2_form(*aa, "v2 filters are not supported");
-    const std::vector<uint32_t>& o = t->options().order;
-    bool identity = true, reversed = true;
-    for (size_t i = 0; i < o.size(); ++i) {
-      identity = identity && o[i] == i;
-      reversed = reversed && o[i] == o.size() - 1 - i;
+  Json filters = Json::array();
+  const auto& aas = chain.array_to_array();
+  for (size_t i = 0; i < aas.size(); ++i) {
+    const Codec& aa = *aas[i];
+    if (const auto* t = dynamic_cast<const TransposeCodec*>(&aa)) {
+      if (i != 0) return no_v2_form(aa, "v2 has one transpose at most, before any filter");
+      const std::vector<uint32_t>& o = t->options().order;
+      bool identity = true, reversed = true;
+      for (size_t k = 0; k < o.size(); ++k) {
+        identity = identity && o[k] == k;
+        reversed = reversed && o[k] == o.size() - 1 - k;
+      }
+      if (!identity && !reversed) {
+        return no_v2_form(aa,
+                          "only the identity (order \"C\") or the reversed order (order \"F\")");
+      }
+      if (!identity) order = "F";
+      continue;
     }
-    if (!identity && !reversed) {
-      return no_v2_form(*aa, "only the identity (order \"C\") or the reversed order (order \"F\")");
+    ASSIGN_OR_RETURN(Json f, NumcodecsFilterToV2(aa));
+    if (f.is_null()) return no_v2_form(aa, "it is not a numcodecs filter");
+    // The bytes after a value filter are stored little-endian (below): a big-endian typestr in
+    // the filter would tell numcodecs otherwise.
+    for (const char* key : {"dtype", "astype", "encode_dtype", "decode_dtype"}) {
+      if (const auto t = f.find(key);
+          t != f.end() && t->is_string() && t->get<std::string>().starts_with(">")) {
+        return no_v2_form(aa, std::string(key) + " " + t->dump() +
+                                  " is big-endian; v2 chunks with value filters are written "
+                                  "little-endian here");
+      }
     }
-    if (!identity) order = "F";
+    filters.push_back(std::move(f));
   }
   const auto* bytes = dynamic_cast<const BytesCodec*>(chain.array_to_bytes().get());
   const auto* vlen = dynamic_cast<const VlenCodec*>(chain.array_to_bytes().get());
@@ -558,31 +744,29 @@ Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
     return no_v2_form(*chain.array_to_bytes(), "v2 chunks are plain element bytes");
   }
   const bool big = bytes != nullptr && bytes->options().endian == BytesCodec::Endian::kBig;
-  Json compressor = nullptr;
-  if (chain.bytes_to_bytes().size() > 1) {
-    return no_v2_form(*chain.bytes_to_bytes()[1], "v2 has one compressor at most");
+  if (big && !filters.empty()) {
+    return no_v2_form(*chain.array_to_bytes(),
+                      "big-endian chunks with value filters are not written here");
   }
-  for (const auto& bb : chain.bytes_to_bytes()) {
-    if (const auto* b = dynamic_cast<const BloscCodec*>(bb.get())) {
-      const auto& o = b->options();
-      const int shuffle = o.shuffle == BloscCodec::Shuffle::kNoShuffle ? 0
-                          : o.shuffle == BloscCodec::Shuffle::kShuffle ? 1
-                                                                       : 2;
-      compressor = {{"id", "blosc"},
-                    {"cname", o.cname},
-                    {"clevel", o.clevel},
-                    {"shuffle", shuffle},
-                    {"blocksize", o.blocksize}};
-    } else if (const auto* zs = dynamic_cast<const ZstdCodec*>(bb.get())) {
-      compressor = {{"id", "zstd"}, {"level", zs->options().level}};
-      if (zs->options().checksum) compressor["checksum"] = true;
-    } else if (const auto* gz = dynamic_cast<const GzipCodec*>(bb.get())) {
-      compressor = {{"id", "gzip"}, {"level", gz->options().level}};
-    } else if (const auto* zl = dynamic_cast<const ZlibCodec*>(bb.get())) {
-      compressor = {{"id", "zlib"}, {"level", zl->options().level}};
-    } else {
-      return no_v2_form(*bb, "v2 compressors here are blosc, zstd, zlib and gzip");
+  Json compressor = nullptr;
+  const auto& bbs = chain.bytes_to_bytes();
+  for (size_t i = 0; i < bbs.size(); ++i) {
+    const BytesToBytesCodec& bb = *bbs[i];
+    Json c = V2Compressor(bb);
+    if (!c.is_null() && i + 1 == bbs.size()) {
+      compressor = std::move(c);
+      continue;
     }
+    if (c.is_null()) {
+      Result<Json> f = NumcodecsFilterToV2(bb);
+      if (f.ok()) c = *f;
+    }
+    if (c.is_null()) {
+      return no_v2_form(bb,
+                        "v2 compressors are blosc, zstd, zlib, gzip, bz2, lz4 and lzma; byte "
+                        "filters shuffle, adler32, crc32 and fletcher32");
+    }
+    filters.push_back(std::move(c));
   }
   std::string dtype = "|O";
   if (vlen == nullptr) {
@@ -596,8 +780,9 @@ Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
   z["compressor"] = compressor;
   z["fill_value"] = FillValueToV2(m);
   z["order"] = order;
-  z["filters"] = nullptr;
-  if (vlen != nullptr) z["filters"] = Json::array({{{"id", std::string(vlen->name())}}});
+  // An object array's vlen codec is its first filter (numcodecs encodes objects with it).
+  if (vlen != nullptr) filters.insert(filters.begin(), Json{{"id", std::string(vlen->name())}});
+  z["filters"] = filters.empty() ? Json(nullptr) : filters;
   z["dimension_separator"] = std::string(1, m.chunk_key_encoding.separator);
   return z;
 }

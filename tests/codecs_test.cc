@@ -428,9 +428,12 @@ TEST(BloscCodec, InvalidConfigurationsAreRefused) {
     c.merge_patch(patch);
     return Json{{"name", "blosc"}, {"configuration", c}};
   };
+  // snappy is built when the linked c-blosc has it (Debian's does), else Unsupported by name.
   auto snappy = BuiltinCodecRegistry().Create(config({{"cname", "snappy"}}));
-  EXPECT_TRUE(snappy.status().IsUnsupported()) << snappy.status();
-  EXPECT_NE(snappy.status().message().find("snappy"), std::string::npos);
+  if (!snappy.ok()) {
+    EXPECT_TRUE(snappy.status().IsUnsupported()) << snappy.status();
+    EXPECT_NE(snappy.status().message().find("snappy"), std::string::npos);
+  }
   for (const Json& patch : {Json{{"cname", "lzma"}}, Json{{"clevel", 10}}, Json{{"clevel", -1}},
                             Json{{"shuffle", "auto"}}, Json{{"typesize", 0}},
                             Json{{"typesize", nullptr}}, Json{{"blocksize", -1}},
@@ -894,9 +897,9 @@ TEST(CodecRegistry, UnknownCodecIsUnsupportedNamingIt) {
   auto r = BuiltinCodecRegistry().Create({{"name", "lzma"}});
   EXPECT_TRUE(r.status().IsUnsupported()) << r.status();
   EXPECT_NE(r.status().message().find("lzma"), std::string::npos);
-  auto chain = CodecChain::FromJson(Json::array({BytesLE(), "numcodecs.lzma"}));
+  auto chain = CodecChain::FromJson(Json::array({BytesLE(), "numcodecs.zfpy"}));
   EXPECT_TRUE(chain.status().IsUnsupported()) << chain.status();
-  EXPECT_NE(chain.status().message().find("numcodecs.lzma"), std::string::npos);
+  EXPECT_NE(chain.status().message().find("numcodecs.zfpy"), std::string::npos);
 }
 
 TEST(CodecRegistry, BuiltinListAndReplacement) {
