@@ -6,12 +6,17 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libblosc-dev libzstd-dev zlib1g-dev libdeflate-dev libisal-dev
-  nlohmann-json3-dev libtbb-dev libssl-dev
+  nlohmann-json3-dev libtbb-dev libssl-dev libcurl4-openssl-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Multi-process writers: the MPI test (tests/mpi) runs when Open MPI is present.
 if [ "${ZARRPP_MPI:-1}" = "1" ]; then
   packages+=(openmpi-bin libopenmpi-dev)
+fi
+# Object storage: the S3 tests run against a single-node Ceph RADOS Gateway
+# (tests/services/rgw.sh), the HTTP store tests against nginx and python3 -m http.server.
+if [ "${ZARRPP_S3:-1}" = "1" ]; then
+  packages+=(radosgw ceph-mon ceph-osd ceph-common nginx-light curl python3)
 fi
 # The libFuzzer harnesses (tests/fuzz) build with clang and its sanitizer runtimes.
 if [ "${ZARRPP_FUZZ:-1}" = "1" ]; then
