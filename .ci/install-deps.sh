@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libblosc-dev libzstd-dev zlib1g-dev libdeflate-dev libisal-dev
-  nlohmann-json3-dev libtbb-dev libssl-dev
+  nlohmann-json3-dev libtbb-dev libssl-dev libcurl4-openssl-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Multi-process writers: the MPI test (tests/mpi) runs when Open MPI is present.
