@@ -1,0 +1,382 @@
+// S3Store against a real S3 server (Ceph RGW in CI): the store conformance suite, and what is
+// particular to S3 (ranges on the wire, listing pages, DeleteObjects batches, multipart uploads,
+// conditional creation across processes, credentials errors). Every test skips, saying why,
+// when ZARRPP_S3_ENDPOINT is unset (tests/support/s3_fixture.h).
+#include "zarrpp/s3_store.h"
+
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/s3_fixture.h"
+#include "support/store_conformance.h"
+
+extern char** environ;
+
+namespace {
+
+using zarrpp::ByteRange;
+using zarrpp::Bytes;
+using zarrpp::ByteView;
+using zarrpp::Generation;
+using zarrpp::S3Store;
+using zarrpp::S3StoreOptions;
+using zarrpp::WriteConditions;
+using zarrpp::testing::FreshS3Options;
+using zarrpp::testing::FreshS3Store;
+using zarrpp::testing::Pattern;
+using zarrpp::testing::StoreCase;
+
+const auto* const g_env = ::testing::AddGlobalTestEnvironment(new zarrpp::testing::S3Environment);
+
+INSTANTIATE_TEST_SUITE_P(
+    S3, StoreConformance,
+    ::testing::Values(StoreCase{
+        "S3", [] { return std::shared_ptr<zarrpp::Store>(FreshS3Store("conformance")); }}),
+    zarrpp::testing::StoreCaseName);
+
+WriteConditions IfEqualGen(Generation g) {
+  WriteConditions c;
+  c.if_equal = std::move(g);
+  return c;
+}
+
+TEST(S3Store, CapabilitiesOnThisEndpoint) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  auto store = FreshS3Store("caps");
+  ASSERT_NE(store, nullptr);
+  const auto caps = store->capabilities();
+  EXPECT_TRUE(caps.partial_reads);
+  EXPECT_TRUE(caps.atomic_set);
+  EXPECT_TRUE(caps.generations);
+  EXPECT_FALSE(caps.set_range);
+  EXPECT_FALSE(caps.key_locks);
+  EXPECT_EQ(caps.io_concurrency, S3StoreOptions{}.max_in_flight);
+  // The probe key never shows.
+  auto keys = store->list();
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_TRUE(keys->empty());
+  std::cout << "conditional_writes on " << store->description() << ": "
+            << (caps.conditional_writes ? "yes" : "no") << "\n";
+  if (std::getenv("ZARRPP_S3_EXPECT_CONDITIONAL")) {
+    EXPECT_EQ(caps.conditional_writes,
+              std::string(std::getenv("ZARRPP_S3_EXPECT_CONDITIONAL")) == "1");
+  }
+}
+
+TEST(S3Store, ForcedOffConditionalWritesAreUnsupported) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  S3StoreOptions o = FreshS3Options("nocond");
+  ASSERT_FALSE(o.bucket.empty());
+  o.conditional_writes = false;
+  auto store = S3Store::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_FALSE((*store)->capabilities().conditional_writes);
+  const Bytes v = Pattern(10, 1);
+  const ByteView piece(v);
+  auto r = (*store)->set_if("k", std::span(&piece, 1), IfEqualGen(Generation::Absent()));
+  EXPECT_TRUE(r.status().IsUnsupported()) << r.status();
+  EXPECT_FALSE(*(*store)->exists("k"));
+}
+
+TEST(S3Store, RangesOfEveryKindOnALargeValue) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  auto store = FreshS3Store("ranges");
+  ASSERT_NE(store, nullptr);
+  const Bytes v = Pattern(3 << 20, 11);
+  ASSERT_TRUE(store->set("v", v).ok());
+  auto sub = [&](size_t a, size_t b) { return Bytes(v.begin() + a, v.begin() + b); };
+  struct Case {
+    ByteRange range;
+    Bytes want;
+  };
+  const std::vector<Case> cases = {
+      {ByteRange::Whole(), v},
+      {ByteRange::Bounded(0, 1), sub(0, 1)},
+      {ByteRange::Bounded(12345, 1 << 20), sub(12345, 1 << 20)},
+      {ByteRange::Bounded(v.size() - 1, v.size()), sub(v.size() - 1, v.size())},
+      {ByteRange::FromOffset(777), sub(777, v.size())},
+      {ByteRange::FromOffset(v.size()), Bytes{}},
+      {ByteRange::Suffix(1), sub(v.size() - 1, v.size())},
+      {ByteRange::Suffix(65536), sub(v.size() - 65536, v.size())},
+      {ByteRange::Suffix(v.size() + 10), v},
+  };
+  std::vector<zarrpp::KeyRange> batch;
+  for (const Case& c : cases) {
+    auto got = store->get("v", c.range);
+    ASSERT_TRUE(got.ok()) << c.range.ToString() << ": " << got.status();
+    ASSERT_TRUE(got->has_value());
+    EXPECT_TRUE(**got == c.want) << c.range.ToString();
+    batch.push_back({"v", c.range});
+  }
+  // The same, concurrently through get_ranges, many times over.
+  std::vector<zarrpp::KeyRange> many;
+  for (int i = 0; i < 20; ++i) many.insert(many.end(), batch.begin(), batch.end());
+  auto got = store->get_ranges(many);
+  ASSERT_TRUE(got.ok()) << got.status();
+  for (size_t i = 0; i < many.size(); ++i) {
+    ASSERT_TRUE((*got)[i].has_value());
+    EXPECT_TRUE(*(*got)[i] == cases[i % cases.size()].want) << many[i].range.ToString();
+  }
+  // Past the end: InvalidArgument naming the key.
+  auto past = store->get("v", ByteRange::Bounded(v.size() - 5, v.size() + 5));
+  EXPECT_TRUE(past.status().IsInvalidArgument()) << past.status();
+  auto far = store->get("v", ByteRange::FromOffset(v.size() + 1));
+  EXPECT_TRUE(far.status().IsInvalidArgument()) << far.status();
+}
+
+TEST(S3Store, KeysNeedingEscapesRoundTripAndList) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  auto store = FreshS3Store("escapes");
+  ASSERT_NE(store, nullptr);
+  const std::vector<std::string> keys = {"a b/c+d", "a b/é", "x/%41", "x/q?=&#", "x/~tilde.-_"};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_TRUE(store->set(keys[i], Pattern(10 + i, static_cast<uint32_t>(i))).ok()) << keys[i];
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto got = store->get(keys[i]);
+    ASSERT_TRUE(got.ok()) << keys[i] << ": " << got.status();
+    ASSERT_TRUE(got->has_value()) << keys[i];
+    EXPECT_EQ(**got, Pattern(10 + i, static_cast<uint32_t>(i))) << keys[i];
+  }
+  auto listed = store->list();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::vector<std::string> want = keys;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(*listed, want);
+  auto dir = store->list_dir("a b/");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ(dir->keys, (std::vector<std::string>{"a b/c+d", "a b/é"}));
+}
+
+// Writes `n` keys "<dir>/<i>" with many writers at once.
+void WriteMany(zarrpp::Store& store, const std::string& dir, int n) {
+  std::atomic<int> next{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 32; ++t) {
+    threads.emplace_back([&] {
+      const Bytes v = {1, 2, 3};
+      for (int i = next++; i < n; i = next++) {
+        if (!store.set(dir + "/" + std::to_string(i), v).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(failures.load(), 0);
+}
+
+TEST(S3Store, ErasePrefixOfMoreThanOneBatchAndListingAcrossPages) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  auto store = FreshS3Store("bulk");
+  ASSERT_NE(store, nullptr);
+  constexpr int kKeys = 2500;
+  WriteMany(*store, "d", kKeys);
+  ASSERT_TRUE(store->set("keep", Bytes{9}).ok());
+  auto listed = store->list_prefix("d/");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->size(), size_t{kKeys});
+  EXPECT_TRUE(std::is_sorted(listed->begin(), listed->end()));
+  auto dir = store->list_dir("");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ(dir->keys, std::vector<std::string>{"keep"});
+  EXPECT_EQ(dir->prefixes, std::vector<std::string>{"d/"});
+  ASSERT_TRUE(store->erase_prefix("d/").ok());
+  auto after = store->list();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, std::vector<std::string>{"keep"});
+}
+
+TEST(S3Store, MultipartUploadAboveTheThreshold) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  S3StoreOptions o = FreshS3Options("multipart");
+  ASSERT_FALSE(o.bucket.empty());
+  o.multipart_threshold = 6 << 20;
+  o.multipart_part_size = 5 << 20;
+  auto opened = S3Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto store = *opened;
+  const Bytes a = Pattern((7 << 20) + 3, 1), b = Pattern((5 << 20) + 11, 2);
+  const std::vector<ByteView> pieces = {ByteView(a), ByteView(b)};
+  ASSERT_TRUE(store->set_gather("big", pieces).ok());
+  Bytes want = a;
+  want.insert(want.end(), b.begin(), b.end());
+  auto got = store->get("big");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE(**got == want);
+  EXPECT_EQ(*store->size("big"), std::optional<uint64_t>(want.size()));
+  auto tail = store->get("big", ByteRange::Suffix(100));
+  ASSERT_TRUE(tail.ok());
+  EXPECT_TRUE(**tail == Bytes(want.end() - 100, want.end()));
+  // A rewrite of the same bytes is a new generation, and get_if reports the current one.
+  auto g1 = store->generation("big");
+  ASSERT_TRUE(store->set_gather("big", pieces).ok());
+  auto g2 = store->generation("big");
+  ASSERT_TRUE(g1.ok() && g2.ok());
+  EXPECT_FALSE(*g1 == *g2);
+  Bytes out;
+  auto r = store->get_if("big", ByteRange::Bounded(0, 10), out, &*g2);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->condition_met);
+  EXPECT_EQ(out, Bytes(want.begin(), want.begin() + 10));
+}
+
+// The process side of the cross-process race: run by the test below with the bucket, prefix
+// and key in the environment; exits 0 when it created the key, 3 when the key already existed.
+TEST(S3RaceChild, CreateOnce) {
+  const char* bucket = std::getenv("ZARRPP_S3_RACE_BUCKET");
+  if (!bucket) GTEST_SKIP() << "only run as a child of S3Store.CreateOnlyRaceBetweenProcesses";
+  auto base = zarrpp::testing::S3BaseOptions();
+  ASSERT_TRUE(base.has_value());
+  base->bucket = bucket;
+  base->prefix = std::getenv("ZARRPP_S3_RACE_PREFIX");
+  auto store = S3Store::Open(*base);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const Bytes v = Pattern(1000, static_cast<uint32_t>(getpid()));
+  const ByteView piece(v);
+  auto r = (*store)->set_if("zarr.json", std::span(&piece, 1), IfEqualGen(Generation::Absent()));
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::_Exit(r->has_value() ? 0 : 3);
+}
+
+TEST(S3Store, CreateOnlyRaceBetweenProcesses) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  S3StoreOptions o = FreshS3Options("race");
+  ASSERT_FALSE(o.bucket.empty());
+  auto store = S3Store::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  if (!(*store)->capabilities().conditional_writes)
+    GTEST_SKIP() << "the endpoint has no conditional writes";
+  constexpr int kProcesses = 4;
+  std::vector<pid_t> pids;
+  std::string self = "/proc/self/exe";
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  ASSERT_GT(n, 0);
+  exe[n] = 0;
+  for (int i = 0; i < kProcesses; ++i) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) env.emplace_back(*e);
+    env.push_back("ZARRPP_S3_RACE_BUCKET=" + o.bucket);
+    env.push_back("ZARRPP_S3_RACE_PREFIX=" + o.prefix);
+    std::vector<char*> envp;
+    for (auto& s : env) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::string filter = "--gtest_filter=S3RaceChild.CreateOnce";
+    char* argv[] = {exe, filter.data(), nullptr};
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, exe, nullptr, nullptr, argv, envp.data()), 0);
+    pids.push_back(pid);
+  }
+  int winners = 0, losers = 0;
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 0) ++winners;
+    if (WEXITSTATUS(status) == 3) ++losers;
+  }
+  EXPECT_EQ(winners, 1);
+  EXPECT_EQ(losers, kProcesses - 1);
+  auto got = (*store)->get("zarr.json");
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->size(), 1000u);
+}
+
+TEST(S3Store, CreateOnlyRaceBetweenHandles) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  S3StoreOptions o = FreshS3Options("handles");
+  ASSERT_FALSE(o.bucket.empty());
+  auto a = S3Store::Open(o), b = S3Store::Open(o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  if (!(*a)->capabilities().conditional_writes)
+    GTEST_SKIP() << "the endpoint has no conditional writes";
+  std::atomic<int> winners{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto& s = (t % 2 ? *a : *b);
+      const Bytes v = Pattern(100, static_cast<uint32_t>(t));
+      const ByteView piece(v);
+      auto r = s->set_if("k", std::span(&piece, 1), IfEqualGen(Generation::Absent()));
+      if (!r.ok()) ++errors;
+      if (r.ok() && r->has_value()) ++winners;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(winners.load(), 1);
+}
+
+TEST(S3Store, WrongSecretIsPermissionDeniedWithoutTheSecret) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  S3StoreOptions o = FreshS3Options("denied");
+  ASSERT_FALSE(o.bucket.empty());
+  if (o.anonymous) GTEST_SKIP() << "no credentials configured";
+  o.secret_access_key = "NotTheSecret-e3b0c44298fc1c149afb";
+  o.conditional_writes = false;
+  auto store = S3Store::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();  // HEAD bucket: 403 is not fatal at open
+  auto got = (*store)->get("some/key");
+  EXPECT_TRUE(got.status().IsPermissionDenied()) << got.status();
+  EXPECT_NE(got.status().message().find("some/key"), std::string::npos) << got.status();
+  EXPECT_NE(got.status().message().find(o.bucket), std::string::npos) << got.status();
+  zarrpp::Status put = (*store)->set("some/key", Bytes{1});
+  EXPECT_TRUE(put.IsPermissionDenied()) << put;
+  const std::string real_secret = FreshS3Options("x").secret_access_key;
+  for (const std::string& text : {got.status().message(), put.message(), (*store)->description()}) {
+    EXPECT_EQ(text.find(o.secret_access_key), std::string::npos) << text;
+    if (!real_secret.empty()) {
+      EXPECT_EQ(text.find(real_secret), std::string::npos) << text;
+    }
+  }
+}
+
+TEST(S3Store, MissingBucketIsNotFound) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  S3StoreOptions o = FreshS3Options("nobucket");
+  ASSERT_FALSE(o.bucket.empty());
+  o.bucket += "-missing";
+  auto store = S3Store::Open(o);
+  EXPECT_TRUE(store.status().IsNotFound()) << store.status();
+  o.verify_bucket = false;
+  o.conditional_writes = false;
+  auto lazy = S3Store::Open(o);
+  ASSERT_TRUE(lazy.ok()) << lazy.status();
+  auto got = (*lazy)->get("k");
+  EXPECT_TRUE(got.status().IsNotFound()) << got.status();
+  auto listed = (*lazy)->list();
+  EXPECT_TRUE(listed.status().IsNotFound()) << listed.status();
+}
+
+TEST(S3Store, OpenUrlReachesTheSameObjects) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  S3StoreOptions o = FreshS3Options("url");
+  ASSERT_FALSE(o.bucket.empty());
+  auto store = S3Store::Open(o);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->set("a/b", Pattern(5, 5)).ok());
+  setenv("AWS_ACCESS_KEY_ID", o.access_key_id.c_str(), 1);
+  setenv("AWS_SECRET_ACCESS_KEY", o.secret_access_key.c_str(), 1);
+  const std::string url = "s3://" + o.bucket + "/" + o.prefix + "?endpoint=" + o.endpoint +
+                          "&region=" + o.region + "&addressing=path";
+  auto by_url = S3Store::OpenUrl(url);
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  ASSERT_TRUE(by_url.ok()) << by_url.status();
+  auto got = (*by_url)->get("a/b");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, Pattern(5, 5));
+}
+
+}  // namespace
