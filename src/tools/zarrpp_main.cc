@@ -1,6 +1,11 @@
-// zarrpp - command-line tool over local Zarr hierarchies.
+// zarrpp - command-line tool over Zarr hierarchies, local or in object storage.
+//
+// Every PATH, SRC and DST is a path or a store URL (zarrpp/open_store.h): file:///dir,
+// s3://bucket/prefix (endpoint, region and credentials from the AWS_* variables, or the URL's
+// ?endpoint=&region=&addressing= parameters), http(s)://host/path (read-only), memory://.
 //
 //   zarrpp info PATH              node type, shape, data type, chunks, codecs, stored bytes, chunks
+//                                 (stored bytes and children need a store that can list)
 //   zarrpp digest PATH [--json]   SHA-256 of every array under PATH (see zarrpp/digest.h); an
 //                                 array that cannot be read is reported and the rest digested,
 //                                 the exit status then being 1
@@ -13,7 +18,7 @@
 //                                 being 1
 //   zarrpp clean PATH [--older-than SECONDS]
 //                                 remove temporaries that crashed writers left under PATH
-//                                 (default: older than 3600 s)
+//                                 (default: older than 3600 s; local directories only)
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +32,7 @@
 #include "zarrpp/convert.h"
 #include "zarrpp/digest.h"
 #include "zarrpp/local_store.h"
+#include "zarrpp/open_store.h"
 
 namespace {
 
@@ -54,11 +60,9 @@ std::string ShapeString(const std::vector<uint64_t>& v) {
   return s + "]";
 }
 
+// The store at a path or URL, never creating anything.
 zarrpp::Result<std::shared_ptr<zarrpp::Store>> OpenExisting(const std::string& path) {
-  zarrpp::LocalStoreOptions o;
-  o.create = false;
-  ASSIGN_OR_RETURN(auto store, zarrpp::LocalStore::Open(path, o));
-  return std::shared_ptr<zarrpp::Store>(store);
+  return zarrpp::OpenStore(path);
 }
 
 int Info(const std::string& path) {
@@ -66,7 +70,9 @@ int Info(const std::string& path) {
   if (!store.ok()) return Fail(store.status());
   auto doc = (*store)->get("zarr.json");
   if (!doc.ok()) return Fail(doc.status());
+  const bool listable = (*store)->capabilities().listable;
   if (!doc->has_value()) {
+    if (!listable) return Fail(zarrpp::Status::NotFound(path + ": no zarr.json"));
     // A directory standing where the document belongs reads as absent: say which it is.
     auto below = (*store)->list_prefix("zarr.json/");
     if (!below.ok()) return Fail(below.status());
@@ -85,12 +91,16 @@ int Info(const std::string& path) {
   }
   const auto type = j->find("node_type");
   if (type != j->end() && type->is_string() && *type == "group") {
-    auto listing = (*store)->list_dir("");
-    if (!listing.ok()) return Fail(listing.status());
     std::printf("node_type: group\n");
     const auto attributes = j->find("attributes");
     std::printf("attributes: %s\n",
                 (attributes != j->end() ? *attributes : Json::object()).dump().c_str());
+    if (!listable) {
+      std::printf("children: unknown (%s cannot list keys)\n", (*store)->description().c_str());
+      return 0;
+    }
+    auto listing = (*store)->list_dir("");
+    if (!listing.ok()) return Fail(listing.status());
     std::printf("children: %zu\n", listing->prefixes.size());
     for (const std::string& p : listing->prefixes) std::printf("  %s\n", p.c_str());
     return 0;
@@ -98,6 +108,22 @@ int Info(const std::string& path) {
   auto array = zarrpp::Array::Open(*store, "");
   if (!array.ok()) return Fail(array.status());
   const zarrpp::ArrayMetadata& m = (*array)->metadata();
+  const auto logical = [&] {
+    uint64_t n = m.data_type.size();
+    for (uint64_t s : m.shape) n *= s;
+    return n;
+  }();
+  std::printf("node_type: array\n");
+  std::printf("shape: %s\n", ShapeString(m.shape).c_str());
+  std::printf("data_type: %s\n", m.data_type.name().c_str());
+  std::printf("chunks: %s\n", ShapeString(m.chunk_shape).c_str());
+  std::printf("codecs: %s\n", m.codecs.dump().c_str());
+  std::printf("fill_value: %s\n", m.fill_value.ToJson(m.data_type).dump().c_str());
+  if (!listable) {
+    std::printf("stored_bytes: unknown (%s cannot list keys)\n", (*store)->description().c_str());
+    std::printf("logical_bytes: %llu\n", static_cast<unsigned long long>(logical));
+    return 0;
+  }
   auto keys = (*store)->list();
   if (!keys.ok()) return Fail(keys.status());
   uint64_t stored = 0, chunks = 0;
@@ -112,17 +138,6 @@ int Info(const std::string& path) {
       ++chunks;
     }
   }
-  const uint64_t logical = [&] {
-    uint64_t n = m.data_type.size();
-    for (uint64_t s : m.shape) n *= s;
-    return n;
-  }();
-  std::printf("node_type: array\n");
-  std::printf("shape: %s\n", ShapeString(m.shape).c_str());
-  std::printf("data_type: %s\n", m.data_type.name().c_str());
-  std::printf("chunks: %s\n", ShapeString(m.chunk_shape).c_str());
-  std::printf("codecs: %s\n", m.codecs.dump().c_str());
-  std::printf("fill_value: %s\n", m.fill_value.ToJson(m.data_type).dump().c_str());
   std::printf("stored_bytes: %llu\n", static_cast<unsigned long long>(stored));
   std::printf("logical_bytes: %llu\n", static_cast<unsigned long long>(logical));
   std::printf("chunks_stored: %llu\n", static_cast<unsigned long long>(chunks));
@@ -226,11 +241,19 @@ int Convert(const std::vector<std::string>& args) {
   }
   auto src = OpenExisting(args[1]);
   if (!src.ok()) return Fail(src.status());
-  // Before the destination directory is created: it must not be (an alias of) the source, lie
-  // inside it or contain it. Convert checks again on the opened stores.
-  zarrpp::Status distinct = zarrpp::CheckDisjointDirectories(args[1], args[2]);
-  if (!distinct.ok()) return Fail(distinct);
-  auto dst = zarrpp::LocalStore::Open(args[2]);
+  auto src_dir = zarrpp::LocalPathOf(args[1]);
+  if (!src_dir.ok()) return Fail(src_dir.status());
+  auto dst_dir = zarrpp::LocalPathOf(args[2]);
+  if (!dst_dir.ok()) return Fail(dst_dir.status());
+  // Before a local destination directory is created: it must not be (an alias of) the source,
+  // lie inside it or contain it. Convert checks again on the opened stores.
+  if (*src_dir && *dst_dir) {
+    zarrpp::Status distinct = zarrpp::CheckDisjointDirectories(**src_dir, **dst_dir);
+    if (!distinct.ok()) return Fail(distinct);
+  }
+  zarrpp::OpenStoreOptions create;
+  create.create = true;  // a local destination directory is made
+  auto dst = zarrpp::OpenStore(args[2], create);
   if (!dst.ok()) return Fail(dst.status());
   auto report = zarrpp::Convert(*src, "", *dst, "", options);
   if (!report.ok()) return Fail(report.status());
@@ -279,7 +302,14 @@ int Clean(const std::vector<std::string>& args) {
   zarrpp::LocalStoreOptions o;
   o.create = false;
   o.remove_stale_temporaries_after = std::chrono::seconds(0);  // this command does it, and counts
-  auto store = zarrpp::LocalStore::Open(args[1], o);
+  auto dir = zarrpp::LocalPathOf(args[1]);
+  if (!dir.ok()) return Fail(dir.status());
+  if (!*dir) {
+    return Fail(zarrpp::Status::InvalidArgument(
+        "clean: '" + args[1].substr(0, args[1].find("://") + 3) +
+        "...' is not a local directory; only local stores keep temporaries"));
+  }
+  auto store = zarrpp::LocalStore::Open(**dir, o);
   if (!store.ok()) return Fail(store.status());
   auto removed = RemoveStaleTemporaries(**store, older_than);
   if (!removed.ok()) return Fail(removed.status());
