@@ -1,5 +1,6 @@
 #include "zarrpp/http_store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <cstring>
@@ -267,7 +268,12 @@ class HttpStoreImpl final : public HttpStore {
     request.method = "GET";
     request.url = UrlOf(key);
     if (range.kind != ByteRange::Kind::kWhole) request.headers.push_back(RangeHeader(range));
-    if (range.kind == ByteRange::Kind::kBounded) request.reserve = range.end - range.start;
+    // A bounded range reserves its size, capped (the buffer grows as bytes arrive), so a huge
+    // range asked for (a damaged shard index) commits no memory the server never sends.
+    constexpr uint64_t kMaxReserve = uint64_t{64} << 20;
+    if (range.kind == ByteRange::Kind::kBounded) {
+      request.reserve = std::max<uint64_t>(1, std::min(range.end - range.start, kMaxReserve));
+    }
     return request;
   }
 
