@@ -18,8 +18,10 @@
 #include <vector>
 
 #include "stores/http/curl_transport.h"
+#include "support/disjoint_writers.h"
 #include "support/s3_fixture.h"
 #include "support/store_conformance.h"
+#include "zarrpp/array.h"
 
 extern char** environ;
 
@@ -379,6 +381,52 @@ TEST(S3Store, OpenUrlReachesTheSameObjects) {
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_TRUE(got->has_value());
   EXPECT_EQ(**got, Pattern(5, 5));
+}
+
+// Sharded arrays on S3 take the read-modify-write path of a shard (no set_range, no locks),
+// conditioned on the ETag read. Writers on separate handles updating disjoint regions that share
+// shards must lose nothing.
+TEST(S3Store, DisjointWritersOnSeparateHandlesLoseNothingInSharedShards) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  S3StoreOptions o = FreshS3Options("disjoint");
+  ASSERT_FALSE(o.bucket.empty());
+  auto probe = S3Store::Open(o);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  if (!(*probe)->capabilities().conditional_writes)
+    GTEST_SKIP() << "several writers of one shard need conditional writes on this endpoint";
+  using namespace zarrpp::test_support;
+  DisjointPlan plan;
+  plan.shape = {32, 48};
+  plan.writers = 3;
+  plan.writes_per_writer = 25;
+  plan.seed = 5;
+  for (const DisjointLayout& layout : DisjointLayouts()) {
+    SCOPED_TRACE(layout.name);
+    zarrpp::CreateOptions create;
+    create.overwrite = true;
+    ASSERT_TRUE(
+        zarrpp::Array::Create(*probe, layout.name, DisjointMetadata(plan, layout), create).ok());
+    std::vector<std::thread> threads;
+    for (uint32_t w = 0; w < plan.writers; ++w) {
+      threads.emplace_back([&, w] {
+        auto handle = S3Store::Open(o);
+        ASSERT_TRUE(handle.ok()) << handle.status();
+        auto a = zarrpp::Array::Open(*handle, layout.name);
+        ASSERT_TRUE(a.ok()) << a.status();
+        zarrpp::Status s = RunDisjointWriter(**a, plan, w);
+        EXPECT_TRUE(s.ok()) << s;
+      });
+    }
+    for (auto& t : threads) t.join();
+    auto a = zarrpp::Array::Open(*probe, layout.name);
+    ASSERT_TRUE(a.ok()) << a.status();
+    std::vector<uint64_t> got(plan.elements());
+    zarrpp::Status s = (*a)->Read(zarrpp::Region::All(plan.shape), std::span<uint64_t>(got));
+    ASSERT_TRUE(s.ok()) << s;
+    const DisjointCheck c = CheckDisjoint(plan, got, DisjointExpected(plan));
+    EXPECT_EQ(c.lost, 0u);
+    EXPECT_EQ(c.wrong, 0u);
+  }
 }
 
 // --- Faults: a proxy of our own between the store and the server (tests/s3/fault_proxy.py) ---
