@@ -5,6 +5,7 @@
 #include "zarrpp/s3_store.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,8 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "stores/http/curl_transport.h"
+#include "support/disjoint_writers.h"
 #include "support/s3_fixture.h"
 #include "support/store_conformance.h"
+#include "zarrpp/array.h"
 
 extern char** environ;
 
@@ -378,5 +382,302 @@ TEST(S3Store, OpenUrlReachesTheSameObjects) {
   ASSERT_TRUE(got->has_value());
   EXPECT_EQ(**got, Pattern(5, 5));
 }
+
+// Sharded arrays on S3 take the read-modify-write path of a shard (no set_range, no locks),
+// conditioned on the ETag read. Writers on separate handles updating disjoint regions that share
+// shards must lose nothing.
+TEST(S3Store, DisjointWritersOnSeparateHandlesLoseNothingInSharedShards) {
+  ZARRPP_S3_TEST_OR_SKIP();
+  S3StoreOptions o = FreshS3Options("disjoint");
+  ASSERT_FALSE(o.bucket.empty());
+  auto probe = S3Store::Open(o);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  if (!(*probe)->capabilities().conditional_writes)
+    GTEST_SKIP() << "several writers of one shard need conditional writes on this endpoint";
+  using namespace zarrpp::test_support;
+  DisjointPlan plan;
+  plan.shape = {32, 48};
+  plan.writers = 3;
+  plan.writes_per_writer = 25;
+  plan.seed = 5;
+  for (const DisjointLayout& layout : DisjointLayouts()) {
+    SCOPED_TRACE(layout.name);
+    zarrpp::CreateOptions create;
+    create.overwrite = true;
+    ASSERT_TRUE(
+        zarrpp::Array::Create(*probe, layout.name, DisjointMetadata(plan, layout), create).ok());
+    std::vector<std::thread> threads;
+    for (uint32_t w = 0; w < plan.writers; ++w) {
+      threads.emplace_back([&, w] {
+        auto handle = S3Store::Open(o);
+        ASSERT_TRUE(handle.ok()) << handle.status();
+        auto a = zarrpp::Array::Open(*handle, layout.name);
+        ASSERT_TRUE(a.ok()) << a.status();
+        zarrpp::Status s = RunDisjointWriter(**a, plan, w);
+        EXPECT_TRUE(s.ok()) << s;
+      });
+    }
+    for (auto& t : threads) t.join();
+    auto a = zarrpp::Array::Open(*probe, layout.name);
+    ASSERT_TRUE(a.ok()) << a.status();
+    std::vector<uint64_t> got(plan.elements());
+    zarrpp::Status s = (*a)->Read(zarrpp::Region::All(plan.shape), std::span<uint64_t>(got));
+    ASSERT_TRUE(s.ok()) << s;
+    const DisjointCheck c = CheckDisjoint(plan, got, DisjointExpected(plan));
+    EXPECT_EQ(c.lost, 0u);
+    EXPECT_EQ(c.wrong, 0u);
+  }
+}
+
+// --- Faults: a proxy of our own between the store and the server (tests/s3/fault_proxy.py) ---
+
+namespace fault {
+
+// The fault proxy, started for one test and stopped (by pid) when destroyed.
+class Proxy {
+ public:
+  // Empty reason: running on port(). Otherwise why it could not start.
+  Proxy(const std::vector<std::string>& args) {
+    const char* endpoint = std::getenv("ZARRPP_S3_ENDPOINT");
+    std::string up = endpoint ? endpoint : "";
+    if (!up.starts_with("http://")) {
+      reason_ = "the fault proxy speaks plain HTTP; ZARRPP_S3_ENDPOINT is '" + up + "'";
+      return;
+    }
+    up = up.substr(7);
+    while (!up.empty() && up.back() == '/') up.pop_back();
+    if (access(ZARRPP_FAULT_PROXY, R_OK) != 0 || access("/usr/bin/python3", X_OK) != 0) {
+      reason_ = "/usr/bin/python3 or " + std::string(ZARRPP_FAULT_PROXY) + " is missing";
+      return;
+    }
+    int out[2];
+    if (pipe(out) != 0) {
+      reason_ = "pipe failed";
+      return;
+    }
+    std::vector<std::string> argv_s = {"/usr/bin/python3", ZARRPP_FAULT_PROXY, "--upstream", up};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : argv_s) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    const int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    if (rc != 0) {
+      close(out[0]);
+      pid_ = 0;
+      reason_ = "could not start the fault proxy";
+      return;
+    }
+    std::string line;
+    char c;
+    while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    close(out[0]);
+    if (!line.starts_with("PORT ")) {
+      reason_ = "the fault proxy did not report its port: '" + line + "'";
+      return;
+    }
+    port_ = std::stoi(line.substr(5));
+  }
+  ~Proxy() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+  }
+  const std::string& reason() const { return reason_; }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  // {"requests": n, "faults": n}
+  std::pair<int, int> Stats() const {
+    zarrpp::http::TransportOptions t;
+    auto transport = zarrpp::http::CurlTransport::Create(t);
+    if (!transport.ok()) return {-1, -1};
+    zarrpp::http::Request req;
+    req.url = endpoint() + "/__fault/stats";
+    zarrpp::http::Response r = (*transport)->Perform(std::move(req));
+    std::string body(r.body.begin(), r.body.end());
+    auto num = [&](const std::string& name) {
+      size_t at = body.find("\"" + name + "\": ");
+      return at == std::string::npos ? -1 : std::stoi(body.substr(at + name.size() + 4));
+    };
+    return {num("requests"), num("faults")};
+  }
+
+ private:
+  pid_t pid_ = 0;
+  int port_ = 0;
+  std::string reason_;
+};
+
+// The same bucket and prefix as `direct`, reached through the proxy.
+S3StoreOptions Through(const Proxy& proxy, S3StoreOptions direct) {
+  direct.endpoint = proxy.endpoint();
+  direct.conditional_writes = false;  // no probe requests through the proxy
+  direct.verify_bucket = false;
+  direct.retry_base_delay = std::chrono::milliseconds(5);
+  direct.retry_max_delay = std::chrono::milliseconds(50);
+  return direct;
+}
+
+#define START_PROXY(proxy, ...)                                \
+  ZARRPP_S3_TEST_OR_SKIP();                                    \
+  Proxy proxy(std::vector<std::string>{__VA_ARGS__});          \
+  if (!proxy.reason().empty()) GTEST_SKIP() << proxy.reason(); \
+  S3StoreOptions direct_options = FreshS3Options("fault");     \
+  ASSERT_FALSE(direct_options.bucket.empty());                 \
+  auto direct_opened = S3Store::Open(direct_options);          \
+  ASSERT_TRUE(direct_opened.ok()) << direct_opened.status();   \
+  std::shared_ptr<S3Store> direct = *direct_opened
+
+std::shared_ptr<S3Store> OpenThrough(const Proxy& proxy, const S3StoreOptions& direct,
+                                     int max_retries = 8,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  S3StoreOptions o = Through(proxy, direct);
+  o.max_retries = max_retries;
+  o.request_timeout = timeout;
+  auto s = S3Store::Open(o);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *s : nullptr;
+}
+
+TEST(S3Faults, ConnectionResetsAreRetriedAndReadsReturnTheRightBytes) {
+  START_PROXY(proxy, "--mode", "reset", "--count", "3", "--match", "GET");
+  const Bytes v = Pattern(200000, 3);
+  ASSERT_TRUE(direct->set("k", v).ok());
+  auto store = OpenThrough(proxy, direct_options);
+  ASSERT_NE(store, nullptr);
+  auto got = store->get("k");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE(**got == v);
+  auto ranged = store->get("k", ByteRange::Suffix(1000));
+  ASSERT_TRUE(ranged.ok()) << ranged.status();
+  EXPECT_TRUE(**ranged == Bytes(v.end() - 1000, v.end()));
+  EXPECT_EQ(proxy.Stats().second, 3);
+}
+
+TEST(S3Faults, SlowDownBurstsAreRetriedForReadsAndWrites) {
+  START_PROXY(proxy, "--mode", "slowdown", "--count", "6");
+  auto store = OpenThrough(proxy, direct_options);
+  ASSERT_NE(store, nullptr);
+  const Bytes v = Pattern(5000, 4);
+  ASSERT_TRUE(store->set("k", v).ok());
+  auto got = store->get("k", ByteRange::Bounded(100, 200));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(**got == Bytes(v.begin() + 100, v.begin() + 200));
+  EXPECT_EQ(proxy.Stats().second, 6);
+}
+
+TEST(S3Faults, SlowDownBeyondTheRetriesIsAnIOErrorNamingTheStatus) {
+  START_PROXY(proxy, "--mode", "slowdown", "--count", "1000");
+  auto store = OpenThrough(proxy, direct_options, 2);
+  ASSERT_NE(store, nullptr);
+  auto got = store->get("k");
+  ASSERT_TRUE(got.status().IsIOError()) << got.status();
+  EXPECT_NE(got.status().message().find("503"), std::string::npos) << got.status();
+  EXPECT_NE(got.status().message().find("SlowDown"), std::string::npos) << got.status();
+  EXPECT_EQ(proxy.Stats().first, 3);  // the first attempt and two retries
+}
+
+TEST(S3Faults, ClientErrorsAreNotRetried) {
+  START_PROXY(proxy, "--mode", "status", "--status", "400", "--count", "1000");
+  auto store = OpenThrough(proxy, direct_options);
+  ASSERT_NE(store, nullptr);
+  auto got = store->get("k");
+  ASSERT_TRUE(got.status().IsIOError()) << got.status();
+  EXPECT_NE(got.status().message().find("400"), std::string::npos) << got.status();
+  EXPECT_EQ(proxy.Stats().first, 1);
+}
+
+TEST(S3Faults, TruncatedBodiesAreRetriedAndNeverReturnedShort) {
+  START_PROXY(proxy, "--mode", "truncate", "--count", "4", "--match", "GET");
+  const Bytes v = Pattern(300000, 5);
+  ASSERT_TRUE(direct->set("k", v).ok());
+  auto store = OpenThrough(proxy, direct_options);
+  ASSERT_NE(store, nullptr);
+  auto whole = store->get("k");
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_TRUE(**whole == v);
+  std::vector<zarrpp::KeyRange> ranges;
+  for (int i = 0; i < 6; ++i)
+    ranges.push_back({"k", ByteRange::Bounded(i * 1000, i * 1000 + 5000)});
+  auto many = store->get_ranges(ranges);
+  ASSERT_TRUE(many.ok()) << many.status();
+  for (int i = 0; i < 6; ++i)
+    EXPECT_TRUE(*(*many)[i] == Bytes(v.begin() + i * 1000, v.begin() + i * 1000 + 5000));
+  EXPECT_EQ(proxy.Stats().second, 4);
+}
+
+TEST(S3Faults, TruncationBeyondTheRetriesIsAnError) {
+  START_PROXY(proxy, "--mode", "truncate", "--count", "1000", "--match", "GET");
+  const Bytes v = Pattern(100000, 6);
+  ASSERT_TRUE(direct->set("k", v).ok());
+  auto store = OpenThrough(proxy, direct_options, 2);
+  ASSERT_NE(store, nullptr);
+  Bytes out;
+  auto got = store->get_into("k", ByteRange::FromOffset(10), out);
+  ASSERT_TRUE(got.status().IsIOError()) << got.status();
+  EXPECT_NE(got.status().message().find("'k'"), std::string::npos) << got.status();
+}
+
+TEST(S3Faults, SlowResponsesTimeOutAndAreRetried) {
+  START_PROXY(proxy, "--mode", "slow", "--delay-ms", "3000", "--count", "2", "--match", "GET");
+  const Bytes v = Pattern(1000, 7);
+  ASSERT_TRUE(direct->set("k", v).ok());
+  auto store = OpenThrough(proxy, direct_options, 8, std::chrono::milliseconds(500));
+  ASSERT_NE(store, nullptr);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto got = store->get("k");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(**got == v);
+  EXPECT_LT(took, std::chrono::milliseconds(2500));  // not waiting for the slow answers
+  EXPECT_EQ(proxy.Stats().second, 2);
+}
+
+TEST(S3Faults, TimeoutsBeyondTheRetriesAreAnIOError) {
+  START_PROXY(proxy, "--mode", "slow", "--delay-ms", "2000", "--count", "1000");
+  auto store = OpenThrough(proxy, direct_options, 1, std::chrono::milliseconds(300));
+  ASSERT_NE(store, nullptr);
+  auto got = store->get("k");
+  ASSERT_TRUE(got.status().IsIOError()) << got.status();
+  EXPECT_NE(got.status().message().find("2 attempts"), std::string::npos) << got.status();
+}
+
+TEST(S3Faults, APutCutMidBodyLeavesTheOldValue) {
+  START_PROXY(proxy, "--mode", "cut_upload", "--count", "1000", "--match", "PUT");
+  const Bytes old_value = Pattern(400000, 8), new_value = Pattern(400000, 9);
+  ASSERT_TRUE(direct->set("k", old_value).ok());
+  auto store = OpenThrough(proxy, direct_options, 2);
+  ASSERT_NE(store, nullptr);
+  zarrpp::Status s = store->set("k", new_value);
+  EXPECT_TRUE(s.IsIOError()) << s;
+  auto got = direct->get("k");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE(**got == old_value);
+  EXPECT_EQ(proxy.Stats().second, 3);
+}
+
+TEST(S3Faults, APutCutOnceIsRetriedWhole) {
+  START_PROXY(proxy, "--mode", "cut_upload", "--count", "1", "--match", "PUT");
+  const Bytes old_value = Pattern(400000, 8), new_value = Pattern(400000, 9);
+  ASSERT_TRUE(direct->set("k", old_value).ok());
+  auto store = OpenThrough(proxy, direct_options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->set("k", new_value).ok());
+  auto got = direct->get("k");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(**got == new_value);
+  EXPECT_EQ(proxy.Stats().second, 1);
+}
+
+}  // namespace fault
 
 }  // namespace

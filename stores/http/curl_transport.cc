@@ -2,6 +2,10 @@
 #include "stores/http/curl_transport.h"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -64,7 +68,11 @@ struct Batch {
   size_t remaining = 0;
 };
 
+// The sockets of the loop's connections (touched by the loop thread only).
+using Sockets = std::vector<curl_socket_t>;
+
 struct Transfer {
+  Sockets* sockets = nullptr;
   Request* req = nullptr;
   Response* resp = nullptr;
   Batch* batch = nullptr;
@@ -115,6 +123,18 @@ size_t ReadHeader(char* data, size_t size, size_t nitems, void* user) {
     }
     return n;
   }
+  if (line == "\r\n" || line == "\n") {
+    // End of the headers. A server that writes the headers and the body of a small response
+    // separately (Ceph RGW does) holds the body under Nagle until the headers are acknowledged,
+    // and Linux delays that ACK by 40 ms on a connection in interactive mode: acknowledge now.
+    // libcurl does not tell which connection a transfer uses, so every connection of the loop
+    // is asked (on those with no ACK pending this only re-enables quick ACKs).
+    for (curl_socket_t fd : *t->sockets) {
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+    }
+    return n;
+  }
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) return n;
   std::string name = Lower(Trim(line.substr(0, colon)));
@@ -150,6 +170,17 @@ size_t ReadUpload(char* buffer, size_t size, size_t nitems, void* user) {
     }
   }
   return done;
+}
+
+int OnSocketOpen(void* user, curl_socket_t fd, curlsocktype purpose) {
+  if (purpose == CURLSOCKTYPE_IPCXN) static_cast<Sockets*>(user)->push_back(fd);
+  return CURL_SOCKOPT_OK;
+}
+
+int OnSocketClose(void* user, curl_socket_t fd) {
+  auto* sockets = static_cast<Sockets*>(user);
+  sockets->erase(std::remove(sockets->begin(), sockets->end(), fd), sockets->end());
+  return close(fd);
 }
 
 int SeekUpload(void* user, curl_off_t offset, int origin) {
@@ -265,6 +296,7 @@ class CurlTransport::Loop {
       e = curl_easy_init();
     }
     t->easy = e;
+    t->sockets = &sockets_;
     Request& r = *t->req;
     Response& resp = *t->resp;
     resp.status = 0;
@@ -298,6 +330,10 @@ class CurlTransport::Loop {
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, ReadHeader);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, OnSocketOpen);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, &sockets_);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, OnSocketClose);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, &sockets_);
     if (r.method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (r.method == "PUT" || r.method == "POST") {
@@ -415,6 +451,7 @@ class CurlTransport::Loop {
   std::vector<Transfer*> active_set_;
   size_t active_ = 0;
   std::vector<CURL*> idle_;
+  Sockets sockets_;
 };
 
 CurlTransport::CurlTransport(const TransportOptions& options) : options_(options) {}
