@@ -678,6 +678,46 @@ TEST(S3Faults, APutCutOnceIsRetriedWhole) {
   EXPECT_EQ(proxy.Stats().second, 1);
 }
 
+// Incomplete multipart uploads under the prefix of `o` (ListMultipartUploads), or -1.
+int PendingUploads(const S3StoreOptions& o) {
+  auto transport = zarrpp::http::CurlTransport::Create({});
+  if (!transport.ok()) return -1;
+  zarrpp::http::Request req;
+  req.url = o.endpoint + "/" + o.bucket + "?prefix=" + o.prefix.substr(0, o.prefix.size() - 1) +
+            "%2F&uploads=";
+  req.aws_sigv4 = "aws:amz:" + o.region + ":s3";
+  req.user = o.access_key_id;
+  req.password = o.secret_access_key;
+  req.headers.push_back("x-amz-content-sha256: UNSIGNED-PAYLOAD");
+  zarrpp::http::Response r = (*transport)->Perform(std::move(req));
+  if (r.status != 200) return -1;
+  std::string body(r.body.begin(), r.body.end());
+  int n = 0;
+  for (size_t at = body.find("<Upload>"); at != std::string::npos;
+       at = body.find("<Upload>", at + 1))
+    ++n;
+  return n;
+}
+
+TEST(S3Faults, AFailedMultipartUploadIsAbortedAndLeavesTheOldValue) {
+  START_PROXY(proxy, "--mode", "cut_upload", "--count", "1000", "--match", "PUT");
+  const Bytes old_value = Pattern(1000, 1);
+  ASSERT_TRUE(direct->set("big", old_value).ok());
+  S3StoreOptions o = Through(proxy, direct_options);
+  o.max_retries = 1;
+  o.multipart_threshold = 6 << 20;
+  o.multipart_part_size = 5 << 20;
+  auto store = S3Store::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  zarrpp::Status s = (*store)->set("big", Pattern(12 << 20, 2));
+  EXPECT_TRUE(s.IsIOError()) << s;
+  EXPECT_GE(proxy.Stats().second, 2);
+  auto got = direct->get("big");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(**got == old_value);
+  EXPECT_EQ(PendingUploads(direct_options), 0);
+}
+
 }  // namespace fault
 
 }  // namespace

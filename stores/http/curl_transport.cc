@@ -27,6 +27,7 @@ bool RetryableStatus(long status) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr size_t kMaxErrorBody = 1 << 20;
 
 bool RetryableCurlCode(CURLcode code) {
   switch (code) {
@@ -86,6 +87,7 @@ struct Transfer {
   size_t piece_offset = 0;
   uint64_t upload_size = 0;
   bool overflow = false;
+  bool out_of_memory = false;
   char errbuf[CURL_ERROR_SIZE] = {};
 };
 
@@ -93,12 +95,24 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * nmemb;
   Bytes& out = *t->target;
+  if (t->target != t->req->sink && t->req->sink != nullptr) {
+    // An error document: keep its first kMaxErrorBody bytes (enough for any S3 <Error>).
+    const size_t keep = out.size() < kMaxErrorBody ? std::min(n, kMaxErrorBody - out.size()) : 0;
+    out.insert(out.end(), reinterpret_cast<const uint8_t*>(data),
+               reinterpret_cast<const uint8_t*>(data) + keep);
+    return n;
+  }
   if (out.size() + n > t->req->max_body) {
     t->overflow = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
   }
-  out.insert(out.end(), reinterpret_cast<const uint8_t*>(data),
-             reinterpret_cast<const uint8_t*>(data) + n);
+  try {
+    out.insert(out.end(), reinterpret_cast<const uint8_t*>(data),
+               reinterpret_cast<const uint8_t*>(data) + n);
+  } catch (const std::bad_alloc&) {
+    t->out_of_memory = true;
+    return 0;
+  }
   return n;
 }
 
@@ -143,9 +157,13 @@ size_t ReadHeader(char* data, size_t size, size_t nitems, void* user) {
     uint64_t length = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
     if (ec == std::errc() && length <= t->req->max_body && t->req->method != "HEAD") {
-      // Reserve what the server announces, bounded by what the caller accepts.
-      const uint64_t want = t->req->reserve ? std::min(length, t->req->reserve) : length;
-      if (t->target->capacity() < want) t->target->reserve(want);
+      // Reserve what the server announces, but no more than the caller expects (or 64 MiB):
+      // a hostile Content-Length must not allocate, the vector grows with bytes that arrive.
+      const uint64_t want = std::min(length, std::max<uint64_t>(t->req->reserve, 64ull << 20));
+      try {
+        if (t->target->capacity() < want) t->target->reserve(want);
+      } catch (const std::bad_alloc&) {
+      }
     }
     (void)p;
   }
@@ -305,8 +323,14 @@ class CurlTransport::Loop {
     resp.attempts = t->attempt + 1;
     t->target = r.sink ? r.sink : &resp.body;
     t->target->clear();
-    if (r.reserve && t->target->capacity() < r.reserve) t->target->reserve(r.reserve);
+    if (r.reserve && t->target->capacity() < r.reserve) {
+      try {
+        t->target->reserve(r.reserve);
+      } catch (const std::bad_alloc&) {
+      }
+    }
     t->overflow = false;
+    t->out_of_memory = false;
     t->piece = 0;
     t->piece_offset = 0;
     t->errbuf[0] = 0;

@@ -67,7 +67,8 @@ struct Request {
   std::string user;
   std::string password;
   // Bytes of the body to reserve up front (an upper bound the caller trusts), and the most
-  // body bytes accepted (more is a failure, not a growing buffer).
+  // body bytes accepted into `sink` (more is a failure, not a growing buffer). A non-2xx body
+  // going to Response::body is kept up to its first MiB.
   uint64_t reserve = 0;
   uint64_t max_body = uint64_t{1} << 40;
   // Where a 2xx body goes (its previous content is replaced); null, and for other statuses:
