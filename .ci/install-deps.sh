@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libblosc-dev libzstd-dev zlib1g-dev libdeflate-dev libisal-dev
   liblz4-dev liblzma-dev libbz2-dev
-  nlohmann-json3-dev libtbb-dev libssl-dev
+  nlohmann-json3-dev libtbb-dev libssl-dev libcurl4-openssl-dev
 )
 # The tests and benchmarks (ZARRPP_TESTS=0 with -DZARRPP_BUILD_TESTS=OFF -DZARRPP_BUILD_BENCHMARKS=OFF
 # builds the library and tool alone): GoogleTest, Google Benchmark, and the peers below.
@@ -19,6 +19,11 @@ fi
 # Multi-process writers: the MPI test (tests/mpi) runs when Open MPI is present.
 if [ "${ZARRPP_MPI:-1}" = "1" ]; then
   packages+=(openmpi-bin libopenmpi-dev)
+fi
+# Object storage: the S3 tests run against a single-node Ceph RADOS Gateway
+# (tests/services/rgw.sh), the HTTP store tests against nginx and python3 -m http.server.
+if [ "${ZARRPP_S3:-1}" = "1" ]; then
+  packages+=(radosgw ceph-mon ceph-osd ceph-common nginx-light curl python3)
 fi
 # The libFuzzer harnesses (tests/fuzz) build with clang and its sanitizer runtimes.
 if [ "${ZARRPP_FUZZ:-1}" = "1" ]; then

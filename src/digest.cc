@@ -13,6 +13,7 @@
 #include "src/guard.h"
 #include "src/hierarchy_internal.h"
 #include "src/indexing.h"
+#include "src/metadata_v2.h"
 
 namespace zarrpp {
 namespace {
@@ -322,11 +323,40 @@ Status CheckChunkKeyLayout(const Array& a, const std::vector<std::string>& keys)
 
 namespace {
 
+// A store that cannot list (HttpStore): only the node at `root` can be found, by its metadata
+// document. An array gets its one entry; a group's arrays cannot be found (Unsupported).
+Result<std::vector<ArrayDigestEntry>> DigestUnlisted(const std::shared_ptr<Store>& store,
+                                                     const std::string& root,
+                                                     const DigestOptions& options) {
+  const std::string key = MetadataKeyFor(root);
+  ArrayDigestEntry e;
+  bool present = false, is_array = false;
+  e.error = ClassifyNodeDocument(*store, key, present, is_array);
+  if (e.error.ok() && present && !is_array) {
+    return Status::Unsupported("digest of the group '/" + root + "': the store " +
+                               store->description() +
+                               " cannot list keys, so the arrays below the group cannot be "
+                               "found; digest each array by its path");
+  }
+  if (e.error.ok() && !present) {
+    ASSIGN_OR_RETURN(bool v2, store->exists(internal::V2KeyFor(root, internal::kZarrayKey)));
+    if (!v2) {
+      return Status::NotFound("digest of '/" + root + "': no array or group (no " + key +
+                              " or .zarray) in " + store->description());
+    }
+  }
+  if (e.error.ok()) DigestNode(store, root, {}, options, e);
+  std::vector<ArrayDigestEntry> out;
+  out.push_back(std::move(e));
+  return out;
+}
+
 Result<std::vector<ArrayDigestEntry>> DigestTreeUnguarded(const std::shared_ptr<Store>& store,
                                                           std::string_view path,
                                                           const DigestOptions& options) {
   ASSIGN_OR_RETURN(std::string root, NormalizeNodePath(path));
   const std::string prefix = root.empty() ? "" : root + "/";
+  if (!store->capabilities().listable) return DigestUnlisted(store, root, options);
   std::vector<std::string> meta_keys;
   // The node itself, then everything below it.
   meta_keys.push_back(MetadataKeyFor(root));

@@ -180,18 +180,48 @@ Result<Plan> PrepareNamedNodes(const std::shared_ptr<Store>& store, const NodeMa
   return plan;
 }
 
+// Writes the document of `path` only if its key is absent. A named node found present is
+// AlreadyExists (another writer created it since the checks); an implicit group found present is
+// left as it is, unless it is an array.
+Status WriteCreateOnly(Store& store, const std::string& path, const Planned& p) {
+  const std::string key = MetadataKeyFor(path);
+  const ByteView piece = AsBytes(p.document);
+  WriteConditions conditions;
+  conditions.if_equal = Generation::Absent();
+  ASSIGN_OR_RETURN(std::optional<Generation> written,
+                   store.set_if(key, std::span<const ByteView>(&piece, 1), conditions));
+  if (written) return Status::OK();
+  Result<std::optional<internal::StoredNode>> found = internal::ReadNodeDocument(store, key);
+  const bool is_array = found.ok() && *found && (*found)->is_array;
+  if (p.implicit) {
+    if (!is_array) return Status::OK();
+    return Status::FailedPrecondition("cannot create " + Show(p.implied_by) + ": its ancestor " +
+                                      Show(path) + " became an array in the store (" + key +
+                                      ") while it was being created; only groups contain nodes");
+  }
+  const std::string what =
+      found.ok() && *found ? (is_array ? "an array" : "a group") : std::string("a node");
+  return Status::AlreadyExists(what + " already exists at " + Show(path) + " (" + key +
+                               "): another writer created it first");
+}
+
 // Writes every planned document concurrently, parents first in start order, and returns the
-// handles sorted by path.
+// handles sorted by path. On a store with conditional writes, implicit groups, and with
+// `create_only` named nodes too, are written only if their key is absent (WriteCreateOnly), so of
+// several writers creating the same node at once exactly one succeeds, and an implicit group
+// never replaces a node another writer has just created.
 Result<std::vector<Node>> WritePlan(const std::shared_ptr<Store>& store, const Plan& plan,
-                                    const NodeOptions& options) {
+                                    const NodeOptions& options, bool create_only = false) {
   std::vector<const std::pair<const std::string, Planned>*> order;
   order.reserve(plan.size());
   for (const auto& entry : plan) order.push_back(&entry);
   std::stable_sort(order.begin(), order.end(),
                    [](const auto* a, const auto* b) { return Depth(a->first) < Depth(b->first); });
+  const bool conditional = store->capabilities().conditional_writes;
   RETURN_IF_ERROR(internal::RunConcurrently(
       order.size(), options.io_concurrency, /*stop_on_error=*/true, [&](size_t i) {
         const auto& [path, p] = *order[i];
+        if (conditional && (create_only || p.implicit)) return WriteCreateOnly(*store, path, p);
         return store->set(MetadataKeyFor(path), AsBytes(p.document));
       }));
   std::vector<Node> out;
@@ -293,7 +323,10 @@ Result<std::vector<Node>> CreateHierarchy(std::shared_ptr<Store> store, const No
   RETURN_IF_ERROR(internal::RunConcurrently(
       erased.size(), options.node.io_concurrency, /*stop_on_error=*/true,
       [&](size_t i) { return store->erase_prefix(erased[i].empty() ? "" : erased[i] + "/"); }));
-  return WritePlan(store, plan, options.node);
+  // Without overwrite, every document goes in create-only where the store can condition writes:
+  // the checks above and the writes are not one step, and two writers creating the same node at
+  // once must not both succeed.
+  return WritePlan(store, plan, options.node, /*create_only=*/!options.overwrite);
 }
 
 Result<Node> CreateRootedHierarchy(std::shared_ptr<Store> store, const NodeMap& nodes,

@@ -7,11 +7,17 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <latch>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <thread>
 
+#include "support/create_race.h"
 #include "zarrpp/array.h"
 #include "zarrpp/group.h"
+#include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 
@@ -402,7 +408,9 @@ TEST(CreateHierarchy, ExistingImplicitGroupIsLeftUntouched) {
   auto nodes = CreateHierarchy(counting, {{"exp/run1/t", U8({4}, {4})}});
   ASSERT_TRUE(nodes.ok()) << nodes.status();
   EXPECT_EQ(Paths(*nodes), std::vector<std::string>{"exp/run1/t"});
-  EXPECT_EQ(counting->counters().set, 1u);
+  // One write (create-only on this store, which has conditional writes).
+  EXPECT_EQ(counting->counters().set + counting->counters().set_if, 1u);
+  EXPECT_EQ(counting->counters().set_if, 1u);
   EXPECT_EQ(Doc(store, "exp/run1/zarr.json")["attributes"]["keep"], 1);
 }
 
@@ -608,7 +616,7 @@ TEST(CreateHierarchy, IssuesOneReadPerCheckedNodeAndOneWritePerNodeOnALatencySto
   auto r = CreateHierarchy(slow, input);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(counting->counters().get_into, 106u);  // 105 named nodes and the implicit root
-  EXPECT_EQ(counting->counters().set, 106u);
+  EXPECT_EQ(counting->counters().set + counting->counters().set_if, 106u);
   // That the requests overlap is checked by the in-flight probe above; the time it saves is
   // measured by bench/hierarchy_bench (W4), not asserted here.
 }
@@ -916,6 +924,164 @@ TEST(Append, ReadsOnTheSameHandleStayConsistentDuringAppends) {
   reader.join();
   EXPECT_EQ(bad_reads.load(), 0);
   EXPECT_EQ(Doc(store, "a/zarr.json")["shape"], Json::array({54, 4}));
+}
+
+// --- Creation decided by the store (conditional writes) -----------------------------------------
+
+// A MemoryStore where "another writer" stores a value just before this process's first
+// conditional write of a key: the window between CreateHierarchy's checks and its writes.
+class InterposingStore : public Store {
+ public:
+  InterposingStore() : inner_(MemoryStore::Create()) {}
+  std::shared_ptr<MemoryStore> inner() { return inner_; }
+  void PlantBeforeConditionalWrite(std::string key, std::string value) {
+    std::lock_guard<std::mutex> l(mu_);
+    planted_[std::move(key)] = std::move(value);
+  }
+
+  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
+    return inner_->get_into(key, range, out);
+  }
+  Status set(std::string_view key, ByteView value) override { return inner_->set(key, value); }
+  Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
+                                           const WriteConditions& conditions) override {
+    std::string planted;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = planted_.find(std::string(key));
+      if (it != planted_.end()) {
+        planted = std::move(it->second);
+        planted_.erase(it);
+      }
+    }
+    if (!planted.empty()) RETURN_IF_ERROR(inner_->set(key, AsBytes(planted)));
+    return inner_->set_if(key, pieces, conditions);
+  }
+  Status erase(std::string_view key) override { return inner_->erase(key); }
+  Status erase_prefix(std::string_view prefix) override { return inner_->erase_prefix(prefix); }
+  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
+    return inner_->list_prefix(prefix);
+  }
+  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
+  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
+  std::string description() const override { return "interposing"; }
+
+ private:
+  std::shared_ptr<MemoryStore> inner_;
+  std::mutex mu_;
+  std::map<std::string, std::string> planted_;
+};
+
+// The zarr.json Array::Create writes for a small array with these attributes.
+std::string ArrayDocument(Json attributes) {
+  ArrayMetadata m = U8({4}, {2});
+  m.attributes = std::move(attributes);
+  auto scratch = MemoryStore::Create();
+  EXPECT_TRUE(Array::Create(scratch, "", m).ok());
+  auto doc = scratch->get("zarr.json");
+  return doc.ok() && doc->has_value() ? std::string(AsString(**doc)) : std::string();
+}
+
+TEST(CreateOnly, ArrayCreatedByAnotherWriterAfterTheChecksIsAlreadyExists) {
+  auto store = std::make_shared<InterposingStore>();
+  store->PlantBeforeConditionalWrite("a/zarr.json", ArrayDocument({{"by", "other"}}));
+  auto a = Array::Create(store, "a", U8({8}, {4}));
+  ASSERT_FALSE(a.ok());
+  EXPECT_TRUE(a.status().IsAlreadyExists()) << a.status();
+  EXPECT_NE(a.status().message().find("'/a'"), std::string::npos) << a.status();
+  // The other writer's array is intact.
+  auto other = Array::Open(store, "a");
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ((*other)->metadata().attributes.value("by", ""), "other");
+  EXPECT_EQ((*other)->metadata().shape, std::vector<uint64_t>{4});
+}
+
+TEST(CreateOnly, ImplicitGroupCreatedMeanwhileIsKeptAndTheArrayIsWritten) {
+  auto store = std::make_shared<InterposingStore>();
+  GroupMetadata g = WithAttrs({{"by", "other"}});
+  store->PlantBeforeConditionalWrite("zarr.json", g.ToJson().dump());
+  auto a = Array::Create(store, "x/y", U8({8}, {4}));
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto root = Group::Open(store, "");
+  ASSERT_TRUE(root.ok()) << root.status();
+  auto attributes = (*root)->attributes();
+  ASSERT_TRUE(attributes.ok()) << attributes.status();
+  EXPECT_EQ(attributes->value("by", ""), "other");  // not replaced by an empty group
+  EXPECT_TRUE(Array::Open(store, "x/y").ok());
+}
+
+TEST(CreateOnly, ImplicitGroupThatBecameAnArrayMeanwhileIsFailedPrecondition) {
+  auto store = std::make_shared<InterposingStore>();
+  store->PlantBeforeConditionalWrite("x/zarr.json", ArrayDocument(Json::object()));
+  auto a = Array::Create(store, "x/y", U8({8}, {4}));
+  ASSERT_FALSE(a.ok());
+  EXPECT_TRUE(a.status().IsFailedPrecondition()) << a.status();
+  EXPECT_NE(a.status().message().find("'/x'"), std::string::npos) << a.status();
+  auto y = store->inner()->get("x/y/zarr.json");
+  ASSERT_TRUE(y.ok());
+  EXPECT_FALSE(y->has_value());
+}
+
+TEST(CreateOnly, OverwriteStillReplacesTheNamedNode) {
+  auto store = MemoryStore::Create();
+  ASSERT_TRUE(Array::Create(store, "a", U8({8}, {4})).ok());
+  CreateOptions create;
+  create.overwrite = true;
+  auto a = Array::Create(store, "a", U8({16}, {4}), create);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ((*a)->metadata().shape, std::vector<uint64_t>{16});
+}
+
+TEST(CreateOnly, ThreadsRacingToCreateOneArrayExactlyOneWins) {
+  auto store = MemoryStore::Create();
+  constexpr int kThreads = 8;
+  for (int round = 0; round < 25; ++round) {
+    const std::string path = "g/a" + std::to_string(round);
+    std::latch start(kThreads);
+    std::atomic<int> created{0}, exists{0}, other{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        ArrayMetadata m = U8({8}, {4});
+        m.attributes = Json{{"racer", t}};
+        start.arrive_and_wait();
+        auto a = Array::Create(store, path, m);
+        if (a.ok()) {
+          ++created;
+        } else if (a.status().IsAlreadyExists()) {
+          ++exists;
+        } else {
+          ++other;
+          ADD_FAILURE() << a.status();
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(created.load(), 1) << "round " << round;
+    EXPECT_EQ(exists.load(), kThreads - 1) << "round " << round;
+    EXPECT_EQ(other.load(), 0) << "round " << round;
+  }
+}
+
+TEST(CreateOnly, ProcessesRacingOnALocalStoreExactlyOneWins) {
+  const std::string root = (std::filesystem::temp_directory_path() /
+                            ("zarrpp_create_race_" + std::to_string(::getpid())))
+                               .string();
+  std::filesystem::remove_all(root);
+  for (int round = 0; round < 5; ++round) {
+    const std::string path = "race/a" + std::to_string(round);
+    const test_support::CreateRaceOutcome out = test_support::RaceArrayCreation(
+        [&]() -> Result<std::shared_ptr<Store>> {
+          ASSIGN_OR_RETURN(auto s, LocalStore::Open(root));
+          return std::shared_ptr<Store>(std::move(s));
+        },
+        path, 4);
+    EXPECT_EQ(out.created, 1) << "round " << round;
+    EXPECT_EQ(out.already_exists, 3) << "round " << round;
+    EXPECT_EQ(out.failed, 0) << "round " << round;
+  }
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -152,7 +152,9 @@ struct WriteOptions {
 
 struct CreateOptions {
   // Replace an existing node at the path (erasing its whole subtree first). Default false:
-  // an existing node is AlreadyExists and nothing is written.
+  // an existing node is AlreadyExists and nothing is written; on a store with conditional writes
+  // the metadata goes in create-only, so of several processes creating the same Zarr v3 array at
+  // once exactly one succeeds and the others get AlreadyExists (zarrpp/hierarchy.h).
   bool overwrite = false;
 };
 

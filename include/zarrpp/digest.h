@@ -73,6 +73,10 @@ struct ArrayDigestEntry {
 // `error` set and the rest are still digested, so callers must check every entry's error. A
 // zarr.json that is not a JSON object with node_type "array" or "group" is such an entry. Only
 // failing to list the tree is an error of the call.
+//
+// A store that cannot list (capabilities().listable false, e.g. HttpStore) is read without
+// listing: an array at `path` gets its one entry (chunk-key layout damage cannot be seen then);
+// a group at `path` is Unsupported (its arrays cannot be found), nothing there is NotFound.
 Result<std::vector<ArrayDigestEntry>> DigestTree(std::shared_ptr<Store> store,
                                                  std::string_view path,
                                                  const DigestOptions& options = {});

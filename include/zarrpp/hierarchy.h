@@ -19,8 +19,17 @@
 //     is untouched. A store failure during the erase or write phase stops the call and may
 //     leave part of the input written (there is no rollback).
 //
-// Thread safety: the functions are safe to call concurrently; two calls creating overlapping
-// paths at the same time race (each call's checks may pass before the other's writes land).
+//   - On a store with conditional writes (capabilities().conditional_writes: LocalStore,
+//     MemoryStore, S3 endpoints that honour If-None-Match), implicit groups, and without
+//     overwrite also the named nodes, are written create-only (set_if with Generation::Absent()).
+//     Of several writers (threads or processes) creating the same node at once exactly one
+//     succeeds; the others get AlreadyExists naming the path, and an implicit group never
+//     replaces a node another writer has just created.
+//
+// Thread safety: the functions are safe to call concurrently. Where the store has conditional
+// writes, concurrent creations of one node are decided by the store (above); elsewhere two calls
+// creating overlapping paths at the same time race (each call's checks may pass before the
+// other's writes land, and the last write wins).
 #pragma once
 
 #include <memory>

@@ -66,20 +66,26 @@ struct S3StoreOptions {
   // Values at or above this size go up as a multipart upload (aborted on failure).
   uint64_t multipart_threshold = 64ull << 20;
   uint64_t multipart_part_size = 16ull << 20;
-  // Conditional PUTs (If-None-Match: *, If-Match). nullopt: detected on first use.
+  // Conditional PUTs (If-None-Match: *, If-Match). nullopt: detected on first use by writing
+  // and deleting a reserved key "<prefix>.zarrpp-probe-<random>" (hidden from listings).
   std::optional<bool> conditional_writes;
+  // Open() sends one HEAD to the bucket: a missing bucket is NotFound there rather than every
+  // key reading as missing. A 403 on it is not an error (object access may still be granted).
+  bool verify_bucket = true;
 };
 
 class S3Store : public Store {
  public:
-  // Opens the store. Does not create the bucket; a missing bucket is NotFound at the first
-  // request (or here, when verify_bucket).
+  // Opens the store. Does not create the bucket; a missing bucket is NotFound here (when
+  // verify_bucket) or at the first request that can tell (GET, list).
   static Result<std::shared_ptr<S3Store>> Open(S3StoreOptions options);
   // "s3://bucket/prefix?endpoint=...&region=...&addressing=path|virtual&profile=..."; query
   // parameters override the environment.
   static Result<std::shared_ptr<S3Store>> OpenUrl(std::string_view url);
   // Creates the bucket (idempotent: an existing bucket owned by the caller is not an error).
   static Status CreateBucket(const S3StoreOptions& options);
+  // Deletes the bucket, which must be empty; a missing bucket is not an error.
+  static Status DeleteBucket(const S3StoreOptions& options);
 };
 
 }  // namespace zarrpp

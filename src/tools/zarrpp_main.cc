@@ -1,6 +1,11 @@
-// zarrpp - command-line tool over local Zarr hierarchies.
+// zarrpp - command-line tool over Zarr hierarchies, local or in object storage.
+//
+// Every PATH, SRC and DST is a path or a store URL (zarrpp/open_store.h): file:///dir,
+// s3://bucket/prefix (endpoint, region and credentials from the AWS_* variables, or the URL's
+// ?endpoint=&region=&addressing= parameters), http(s)://host/path (read-only), memory://.
 //
 //   zarrpp info PATH              node type, shape, data type, chunks, codecs, stored bytes, chunks
+//                                 (stored bytes and children need a store that can list)
 //   zarrpp digest PATH [--json]   SHA-256 of every array under PATH (see zarrpp/digest.h); an
 //                                 array that cannot be read is reported and the rest digested,
 //                                 the exit status then being 1
@@ -13,8 +18,8 @@
 //                                 being 1
 //   zarrpp clean PATH [--older-than SECONDS]
 //                                 remove temporaries that crashed writers left under PATH
-//                                 (default: older than 3600 s)
-//   zarrpp consolidate PATH       write the consolidated metadata of the group at PATH (its
+//                                 (default: older than 3600 s; local directories only)
+//   zarrpp consolidate PATH|URL   write the consolidated metadata of the group at PATH (its
 //                                 zarr.json's consolidated_metadata, or .zmetadata for v2)
 #include <charconv>
 #include <chrono>
@@ -30,6 +35,7 @@
 #include "zarrpp/digest.h"
 #include "zarrpp/group.h"
 #include "zarrpp/local_store.h"
+#include "zarrpp/open_store.h"
 #include "zarrpp/version.h"
 
 namespace {
@@ -70,19 +76,18 @@ std::string ShapeString(const std::vector<uint64_t>& v) {
   return s + "]";
 }
 
+// The store at a path or URL, never creating anything.
 zarrpp::Result<std::shared_ptr<zarrpp::Store>> OpenExisting(const std::string& path) {
-  zarrpp::LocalStoreOptions o;
-  o.create = false;
-  ASSIGN_OR_RETURN(auto store, zarrpp::LocalStore::Open(path, o));
-  return std::shared_ptr<zarrpp::Store>(store);
+  return zarrpp::OpenStore(path);
 }
 
 int Info(const std::string& path) {
   auto store = OpenExisting(path);
   if (!store.ok()) return Fail(store.status());
+  const bool listable = (*store)->capabilities().listable;
   auto doc = (*store)->get("zarr.json");
   if (!doc.ok()) return Fail(doc.status());
-  if (!doc->has_value()) {
+  if (!doc->has_value() && listable) {
     // A directory standing where the document belongs reads as absent: say which it is.
     auto below = (*store)->list_prefix("zarr.json/");
     if (!below.ok()) return Fail(below.status());
@@ -104,8 +109,6 @@ int Info(const std::string& path) {
   }
   if (node->is_group()) {
     const zarrpp::GroupMetadata g = node->group->metadata();
-    auto listing = (*store)->list_dir("");
-    if (!listing.ok()) return Fail(listing.status());
     std::printf("node_type: group\n");
     std::printf("zarr_format: %d\n", g.zarr_format);
     std::printf("attributes: %s\n", g.attributes.dump().c_str());
@@ -115,26 +118,18 @@ int Info(const std::string& path) {
                                   ? *zmetadata
                                   : g.extra_fields.contains(zarrpp::kConsolidatedMetadataField);
     std::printf("consolidated: %s\n", consolidated ? "yes" : "no");
+    if (!listable) {
+      std::printf("children: unknown (%s cannot list keys)\n", (*store)->description().c_str());
+      return 0;
+    }
+    auto listing = (*store)->list_dir("");
+    if (!listing.ok()) return Fail(listing.status());
     std::printf("children: %zu\n", listing->prefixes.size());
     for (const std::string& p : listing->prefixes) std::printf("  %s\n", p.c_str());
     return 0;
   }
   const std::shared_ptr<zarrpp::Array> array = node->array;
   const zarrpp::ArrayMetadata& m = array->metadata();
-  auto keys = (*store)->list();
-  if (!keys.ok()) return Fail(keys.status());
-  uint64_t stored = 0, chunks = 0;
-  for (const std::string& k : *keys) {
-    if (k == "zarr.json" || k == ".zarray" || k == ".zattrs") continue;
-    auto coords = m.chunk_key_encoding.DecodeKey(k, m.rank());
-    if (!coords.ok()) continue;
-    auto size = (*store)->size(k);
-    if (!size.ok()) return Fail(size.status());
-    if (*size) {
-      stored += **size;
-      ++chunks;
-    }
-  }
   const uint64_t logical = [&] {
     uint64_t n = m.data_type.size();
     for (uint64_t s : m.shape) n *= s;
@@ -149,9 +144,33 @@ int Info(const std::string& path) {
                      std::string(zarrpp::TimeUnitName(m.data_type.time_unit())) + "]")
                         .c_str()
                   : "");
+  if (m.dimension_names) {
+    std::string names;
+    for (const auto& n : *m.dimension_names) names += (names.empty() ? "" : ", ") + n.value_or("-");
+    std::printf("dimension_names: [%s]\n", names.c_str());
+  }
   std::printf("chunks: %s\n", ShapeString(m.chunk_shape).c_str());
   std::printf("codecs: %s\n", m.codecs.dump().c_str());
   std::printf("fill_value: %s\n", m.fill_value.ToJson(m.data_type).dump().c_str());
+  if (!listable) {
+    std::printf("stored_bytes: unknown (%s cannot list keys)\n", (*store)->description().c_str());
+    std::printf("logical_bytes: %llu\n", static_cast<unsigned long long>(logical));
+    return 0;
+  }
+  auto keys = (*store)->list();
+  if (!keys.ok()) return Fail(keys.status());
+  uint64_t stored = 0, chunks = 0;
+  for (const std::string& k : *keys) {
+    if (k == "zarr.json" || k == ".zarray" || k == ".zattrs") continue;
+    auto coords = m.chunk_key_encoding.DecodeKey(k, m.rank());
+    if (!coords.ok()) continue;
+    auto size = (*store)->size(k);
+    if (!size.ok()) return Fail(size.status());
+    if (*size) {
+      stored += **size;
+      ++chunks;
+    }
+  }
   std::printf("stored_bytes: %llu\n", static_cast<unsigned long long>(stored));
   std::printf("logical_bytes: %llu\n", static_cast<unsigned long long>(logical));
   std::printf("chunks_stored: %llu\n", static_cast<unsigned long long>(chunks));
@@ -255,11 +274,19 @@ int Convert(const std::vector<std::string>& args) {
   }
   auto src = OpenExisting(args[1]);
   if (!src.ok()) return Fail(src.status());
-  // Before the destination directory is created: it must not be (an alias of) the source, lie
-  // inside it or contain it. Convert checks again on the opened stores.
-  zarrpp::Status distinct = zarrpp::CheckDisjointDirectories(args[1], args[2]);
-  if (!distinct.ok()) return Fail(distinct);
-  auto dst = zarrpp::LocalStore::Open(args[2]);
+  auto src_dir = zarrpp::LocalPathOf(args[1]);
+  if (!src_dir.ok()) return Fail(src_dir.status());
+  auto dst_dir = zarrpp::LocalPathOf(args[2]);
+  if (!dst_dir.ok()) return Fail(dst_dir.status());
+  // Before a local destination directory is created: it must not be (an alias of) the source,
+  // lie inside it or contain it. Convert checks again on the opened stores.
+  if (*src_dir && *dst_dir) {
+    zarrpp::Status distinct = zarrpp::CheckDisjointDirectories(**src_dir, **dst_dir);
+    if (!distinct.ok()) return Fail(distinct);
+  }
+  zarrpp::OpenStoreOptions create;
+  create.create = true;  // a local destination directory is made
+  auto dst = zarrpp::OpenStore(args[2], create);
   if (!dst.ok()) return Fail(dst.status());
   auto report = zarrpp::Convert(*src, "", *dst, "", options);
   if (!report.ok()) return Fail(report.status());
@@ -294,9 +321,7 @@ zarrpp::Result<uint64_t> RemoveStaleTemporaries(S& store, std::chrono::seconds o
 }
 
 int ConsolidateCommand(const std::string& path) {
-  zarrpp::LocalStoreOptions o;
-  o.create = false;
-  auto store = zarrpp::LocalStore::Open(path, o);
+  auto store = OpenExisting(path);
   if (!store.ok()) return Fail(store.status());
   zarrpp::Status s = zarrpp::Consolidate(*store, "");
   if (!s.ok()) return Fail(s);
@@ -318,7 +343,14 @@ int Clean(const std::vector<std::string>& args) {
   zarrpp::LocalStoreOptions o;
   o.create = false;
   o.remove_stale_temporaries_after = std::chrono::seconds(0);  // this command does it, and counts
-  auto store = zarrpp::LocalStore::Open(args[1], o);
+  auto dir = zarrpp::LocalPathOf(args[1]);
+  if (!dir.ok()) return Fail(dir.status());
+  if (!*dir) {
+    return Fail(zarrpp::Status::InvalidArgument(
+        "clean: '" + args[1].substr(0, args[1].find("://") + 3) +
+        "...' is not a local directory; only local stores keep temporaries"));
+  }
+  auto store = zarrpp::LocalStore::Open(**dir, o);
   if (!store.ok()) return Fail(store.status());
   auto removed = RemoveStaleTemporaries(**store, older_than);
   if (!removed.ok()) return Fail(removed.status());

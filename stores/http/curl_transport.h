@@ -1,0 +1,107 @@
+// stores/http/curl_transport.h - HTTP requests driven by one libcurl multi event loop.
+//
+// A CurlTransport owns one thread running a libcurl multi handle. Callers on any thread hand it
+// a batch of requests and block until every one of them has completed; the loop keeps up to
+// max_in_flight transfers running at once (across all callers), reuses connections through
+// the multi handle's connection cache, and retries what is worth retrying:
+//   - transport failures (connection refused or reset, timeouts, a body cut short),
+//   - statuses 408, 429, 500, 502, 503 and 504,
+//   - a response that a request's `check` rejects (e.g. a ranged body that does not match the
+//     range asked for),
+// with capped exponential backoff and full jitter (delay uniform in [0, min(max, base * 2^n))).
+// No other status is retried; the caller maps it.
+//
+// Integrity: a body shorter (or longer) than its Content-Length is a transport failure, never a
+// short success.
+//
+// Thread safety: Perform() may be called from any number of threads at once. Requests and the
+// bodies they point to must stay alive until Perform() returns.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "zarrpp/bytes.h"
+#include "zarrpp/status.h"
+
+namespace zarrpp::http {
+
+struct TransportOptions {
+  size_t max_in_flight = 64;
+  std::chrono::milliseconds request_timeout{60'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  int max_retries = 8;
+  std::chrono::milliseconds retry_base_delay{50};
+  std::chrono::milliseconds retry_max_delay{5'000};
+};
+
+struct Response {
+  long status = 0;  // HTTP status; 0 when no response arrived
+  // Header names lower-cased; the last value of a repeated header wins.
+  std::map<std::string, std::string> headers;
+  Bytes body;
+  // Non-empty when the transfer failed below HTTP (after the last retry) or `check` failed.
+  std::string transport_error;
+  int attempts = 0;
+
+  const std::string* header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? nullptr : &it->second;
+  }
+};
+
+struct Request {
+  std::string method = "GET";  // GET, HEAD, PUT, POST, DELETE
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  // Request body, sent as the concatenation of these pieces (borrowed).
+  std::vector<ByteView> body;
+  // SigV4 signing ("aws:amz:<region>:s3") with these credentials; empty: unsigned.
+  std::string aws_sigv4;
+  std::string user;
+  std::string password;
+  // Bytes of the body to reserve up front (an upper bound the caller trusts), and the most
+  // body bytes accepted into `sink` (more is a failure, not a growing buffer). A non-2xx body
+  // going to Response::body is kept up to its first MiB.
+  uint64_t reserve = 0;
+  uint64_t max_body = uint64_t{1} << 40;
+  // Where a 2xx body goes (its previous content is replaced); null, and for other statuses:
+  // Response::body.
+  Bytes* sink = nullptr;
+  // Called on a completed response with a 2xx status; a non-OK result makes the attempt a
+  // retryable failure (its message becomes transport_error after the last attempt).
+  std::function<Status(const Response&, const Bytes& body)> check;
+};
+
+// True for the statuses worth retrying (408, 429, 500, 502, 503, 504).
+bool RetryableStatus(long status);
+
+class CurlTransport {
+ public:
+  static Result<std::shared_ptr<CurlTransport>> Create(const TransportOptions& options);
+  ~CurlTransport();
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  // Runs every request (concurrently, up to max_in_flight across all callers) and returns when
+  // all have completed; responses[i] answers requests[i].
+  void Perform(std::span<Request> requests, std::span<Response> responses);
+  Response Perform(Request request);
+
+  const TransportOptions& options() const { return options_; }
+
+  class Loop;
+
+ private:
+  explicit CurlTransport(const TransportOptions& options);
+  TransportOptions options_;
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace zarrpp::http

@@ -1,0 +1,300 @@
+// The read-only HTTP store against real servers on 127.0.0.1 (ctest label "http"): nginx, which
+// implements Range fully, and `python3 -m http.server`, which ignores Range and answers 200 with
+// the whole file. The trees served were written by LocalStore; reads through HttpStore must give
+// the same bytes and the same array digests. A test whose server is not installed skips, saying
+// why.
+#include "zarrpp/http_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "support/http_servers.h"
+#include "support/sample_tree.h"
+#include "zarrpp/array.h"
+#include "zarrpp/digest.h"
+#include "zarrpp/local_store.h"
+#include "zarrpp/open_store.h"
+
+namespace zarrpp {
+namespace {
+
+using test_support::HttpServer;
+
+std::string TempRoot(const std::string& name) {
+  const auto p = std::filesystem::temp_directory_path() /
+                 ("zarrpp_http_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+// A directory with a sample tree and a few plain values, served by one server kind.
+class Served {
+ public:
+  Served(const std::string& name, bool nginx) : root_(TempRoot(name)) {
+    auto local = LocalStore::Open(root_);
+    EXPECT_TRUE(local.ok()) << local.status();
+    local_ = *local;
+    Status s = test_support::WriteSampleTree(local_);
+    EXPECT_TRUE(s.ok()) << s;
+    value_.resize(100000);
+    std::mt19937 rng(7);
+    for (auto& b : value_) b = static_cast<uint8_t>(rng());
+    EXPECT_TRUE(local_->set("blob/v", value_).ok());
+    EXPECT_TRUE(local_->set("blob/empty", Bytes()).ok());
+    EXPECT_TRUE(local_->set("blob/odd name+x", AsBytes(std::string("spaced"))).ok());
+    server_ = nginx ? HttpServer::StartNginx(root_, why_) : HttpServer::StartPython(root_, why_);
+  }
+  ~Served() {
+    server_.reset();
+    std::filesystem::remove_all(root_);
+  }
+  bool up() const { return server_ != nullptr; }
+  const std::string& root() const { return root_; }
+  const std::string& why() const { return why_; }
+  std::string url() const { return server_->url(); }
+  const std::shared_ptr<LocalStore>& local() const { return local_; }
+  const Bytes& value() const { return value_; }
+
+ private:
+  std::string root_;
+  std::shared_ptr<LocalStore> local_;
+  Bytes value_;
+  std::string why_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+Bytes Slice(const Bytes& v, uint64_t begin, uint64_t end) {
+  return Bytes(v.begin() + begin, v.begin() + end);
+}
+
+// Every range kind on the 100,000-byte value, as a server that honours Range and one that does
+// not must both answer it.
+void CheckRanges(Store& http, const Bytes& v) {
+  Bytes out;
+  auto r = http.get_into("blob/v", ByteRange::Whole(), out);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(*r);
+  EXPECT_EQ(out, v);
+  struct Case {
+    ByteRange range;
+    uint64_t begin, end;
+  };
+  for (const Case& c :
+       {Case{ByteRange::Bounded(100, 200), 100, 200}, Case{ByteRange::Bounded(0, 1), 0, 1},
+        Case{ByteRange::Bounded(99999, 100000), 99999, 100000},
+        Case{ByteRange::Bounded(5000, 5000), 5000, 5000},
+        Case{ByteRange::FromOffset(99990), 99990, 100000},
+        Case{ByteRange::FromOffset(0), 0, 100000},
+        Case{ByteRange::FromOffset(100000), 100000, 100000},
+        Case{ByteRange::Suffix(16), 99984, 100000}, Case{ByteRange::Suffix(0), 100000, 100000},
+        Case{ByteRange::Suffix(200000), 0, 100000}}) {
+    out.assign(3, 0xAA);  // stale bytes must not survive
+    auto got = http.get_into("blob/v", c.range, out);
+    ASSERT_TRUE(got.ok()) << c.range.ToString() << ": " << got.status();
+    EXPECT_TRUE(*got) << c.range.ToString();
+    EXPECT_EQ(out, Slice(v, c.begin, c.end)) << c.range.ToString();
+  }
+  // Out of bounds: InvalidArgument naming the key, as every store.
+  for (const ByteRange& bad : {ByteRange::Bounded(99990, 100010), ByteRange::FromOffset(100001),
+                               ByteRange::Bounded(200000, 200001), ByteRange::Bounded(10, 5)}) {
+    auto got = http.get_into("blob/v", bad, out);
+    ASSERT_FALSE(got.ok()) << bad.ToString();
+    EXPECT_EQ(got.status().code(), Status::Code::kInvalidArgument) << got.status();
+    EXPECT_NE(got.status().message().find("blob/v"), std::string::npos) << got.status();
+  }
+  // The empty value.
+  auto e = http.get_into("blob/empty", ByteRange::Whole(), out);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(*e);
+  EXPECT_TRUE(out.empty());
+  e = http.get_into("blob/empty", ByteRange::Suffix(8), out);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(*e);
+  EXPECT_TRUE(out.empty());
+  // A key that needs escaping.
+  auto odd = http.get("blob/odd name+x");
+  ASSERT_TRUE(odd.ok()) << odd.status();
+  ASSERT_TRUE(odd->has_value());
+  EXPECT_EQ(AsString(**odd), "spaced");
+  // Missing keys are absent, not errors, for every kind of read.
+  for (const ByteRange& range : {ByteRange::Whole(), ByteRange::Bounded(0, 4), ByteRange::Suffix(4),
+                                 ByteRange::Bounded(3, 3)}) {
+    auto m = http.get_into("blob/missing", range, out);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_FALSE(*m) << range.ToString();
+  }
+  auto size = http.size("blob/v");
+  ASSERT_TRUE(size.ok()) << size.status();
+  EXPECT_EQ(*size, std::optional<uint64_t>(100000));
+  size = http.size("blob/missing");
+  ASSERT_TRUE(size.ok()) << size.status();
+  EXPECT_FALSE(size->has_value());
+  auto ex = http.exists("blob/empty");
+  ASSERT_TRUE(ex.ok());
+  EXPECT_TRUE(*ex);
+  ex = http.exists("nothing/here");
+  ASSERT_TRUE(ex.ok());
+  EXPECT_FALSE(*ex);
+
+  // Many ranges at once (keys repeat, one is missing): each answer is its own range.
+  std::vector<KeyRange> requests;
+  for (uint64_t i = 0; i < 200; ++i) {
+    requests.push_back({"blob/v", ByteRange::Bounded(i * 397, i * 397 + 1 + i % 50)});
+  }
+  requests.push_back({"blob/missing", ByteRange::Bounded(0, 1)});
+  requests.push_back({"blob/v", ByteRange::Suffix(10)});
+  requests.push_back({"blob/empty", ByteRange::Whole()});
+  auto many = http.get_ranges(requests);
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->size(), requests.size());
+  for (uint64_t i = 0; i < 200; ++i) {
+    ASSERT_TRUE((*many)[i].has_value()) << i;
+    EXPECT_EQ(*(*many)[i], Slice(v, i * 397, i * 397 + 1 + i % 50)) << i;
+  }
+  EXPECT_FALSE((*many)[200].has_value());
+  ASSERT_TRUE((*many)[201].has_value());
+  EXPECT_EQ(*(*many)[201], Slice(v, 99990, 100000));
+  ASSERT_TRUE((*many)[202].has_value());
+  EXPECT_TRUE((*many)[202]->empty());
+}
+
+// Arrays written by LocalStore read back through the HTTP store with equal digests, and a
+// partial read of the sharded array gives the same elements.
+void CheckArrays(const std::shared_ptr<Store>& http, const std::shared_ptr<Store>& local) {
+  const std::vector<std::string> paths = test_support::SampleTreeArrays();
+  auto want = test_support::DigestArrays(local, paths);
+  ASSERT_TRUE(want.ok()) << want.status();
+  auto got = test_support::DigestArrays(http, paths);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, *want);
+  for (const Region& region :
+       {Region{{3, 5}, {40, 41}}, Region{{120, 120}, {20, 30}}, Region{{255, 0}, {1, 320}}}) {
+    auto l = Array::Open(local, "sharded");
+    auto h = Array::Open(http, "sharded");
+    ASSERT_TRUE(l.ok() && h.ok());
+    std::vector<float> a(region.num_elements()), b(region.num_elements(), -1.0f);
+    ASSERT_TRUE((*l)->Read(region, std::span<float>(a)).ok());
+    Status s = (*h)->Read(region, std::span<float>(b));
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(a, b) << region.ToString();
+  }
+}
+
+TEST(HttpStoreNginx, EveryRangeKindReturnsTheRightBytes) {
+  Served served("nginx_ranges", /*nginx=*/true);
+  if (!served.up()) GTEST_SKIP() << served.why();
+  auto http = HttpStore::OpenUrl(served.url());
+  ASSERT_TRUE(http.ok()) << http.status();
+  CheckRanges(**http, served.value());
+}
+
+TEST(HttpStoreNginx, TreeWrittenByLocalStoreReadsBackWithEqualDigests) {
+  Served served("nginx_tree", /*nginx=*/true);
+  if (!served.up()) GTEST_SKIP() << served.why();
+  auto http = OpenStore(served.url() + "/");
+  ASSERT_TRUE(http.ok()) << http.status();
+  CheckArrays(*http, served.local());
+  // The capabilities say what HTTP can do.
+  const StoreCapabilities c = (*http)->capabilities();
+  EXPECT_TRUE(c.readable && c.partial_reads);
+  EXPECT_FALSE(c.writable || c.erasable || c.listable);
+  EXPECT_GT(c.io_concurrency, 0u);
+}
+
+TEST(HttpStoreNginx, AnArrayBelowTheBaseUrlOpensByItsOwnUrl) {
+  Served served("nginx_sub", /*nginx=*/true);
+  if (!served.up()) GTEST_SKIP() << served.why();
+  auto http = OpenStore(served.url() + "/sub/ints");
+  ASSERT_TRUE(http.ok()) << http.status();
+  auto local = LocalStore::Open(served.root() + "/sub/ints");
+  ASSERT_TRUE(local.ok()) << local.status();
+  auto want = DigestTree(*local, "");
+  auto got = DigestTree(*http, "");
+  ASSERT_TRUE(want.ok() && got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+  ASSERT_TRUE((*got)[0].error.ok()) << (*got)[0].error;
+  EXPECT_EQ((*got)[0].sha256, (*want)[0].sha256);
+  // The root group cannot be digested without listing: Unsupported, saying why.
+  auto root = OpenStore(served.url());
+  ASSERT_TRUE(root.ok());
+  auto group = DigestTree(*root, "");
+  ASSERT_FALSE(group.ok());
+  EXPECT_EQ(group.status().code(), Status::Code::kUnsupported) << group.status();
+  EXPECT_NE(group.status().message().find("cannot list"), std::string::npos) << group.status();
+}
+
+TEST(HttpStoreNginx, WritesAndListingAreUnsupportedNamingTheOperation) {
+  Served served("nginx_ro", /*nginx=*/true);
+  if (!served.up()) GTEST_SKIP() << served.why();
+  auto http = HttpStore::OpenUrl(served.url());
+  ASSERT_TRUE(http.ok()) << http.status();
+  Store& s = **http;
+  for (auto [name, status] :
+       {std::pair<std::string, Status>{"set", s.set("k", AsBytes(std::string("x")))},
+        {"erase", s.erase("blob/v")},
+        {"erase_prefix", s.erase_prefix("blob/")},
+        {"set_range", s.set_range("blob/v", 0, AsBytes(std::string("x")))},
+        {"list_prefix", s.list_prefix("").status()},
+        {"list_dir", s.list_dir("blob/").status()},
+        {"list", s.list().status()}}) {
+    EXPECT_EQ(status.code(), Status::Code::kUnsupported) << name << ": " << status;
+    EXPECT_NE(status.message().find(name), std::string::npos) << name << ": " << status;
+  }
+  // Nothing was written or erased.
+  auto v = s.get("blob/v");
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_EQ(**v, served.value());
+  auto k = served.local()->exists("k");
+  ASSERT_TRUE(k.ok());
+  EXPECT_FALSE(*k);
+}
+
+TEST(HttpStorePythonServer, ServerIgnoringRangeStillGivesTheRightBytes) {
+  Served served("python_ranges", /*nginx=*/false);
+  if (!served.up()) GTEST_SKIP() << served.why();
+  auto http = HttpStore::OpenUrl(served.url());
+  ASSERT_TRUE(http.ok()) << http.status();
+  CheckRanges(**http, served.value());
+}
+
+TEST(HttpStorePythonServer, ShardedAndChunkedArraysReadBackWithEqualDigests) {
+  Served served("python_tree", /*nginx=*/false);
+  if (!served.up()) GTEST_SKIP() << served.why();
+  auto http = OpenStore(served.url());
+  ASSERT_TRUE(http.ok()) << http.status();
+  CheckArrays(*http, served.local());
+}
+
+TEST(HttpStore, UnreachableServerIsAnIOErrorNamingTheUrl) {
+  HttpStoreOptions o;
+  o.base_url = "http://127.0.0.1:" + std::to_string(test_support::FreeLocalPort()) + "/base";
+  o.max_retries = 1;
+  o.retry_base_delay = std::chrono::milliseconds(1);
+  o.connect_timeout = std::chrono::milliseconds(500);
+  auto http = HttpStore::Open(o);
+  ASSERT_TRUE(http.ok()) << http.status();
+  auto got = (*http)->get("a/b");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), Status::Code::kIOError) << got.status();
+  EXPECT_NE(got.status().message().find("/base/a/b"), std::string::npos) << got.status();
+}
+
+TEST(HttpStore, BadBaseUrlsAreInvalidArgumentAndSecretsAreNotShown) {
+  for (const char* bad : {"ftp://host/x", "http://", "http://host/x?y=1", "host/x"}) {
+    auto http = HttpStore::OpenUrl(bad);
+    ASSERT_FALSE(http.ok()) << bad;
+    EXPECT_EQ(http.status().code(), Status::Code::kInvalidArgument) << http.status();
+  }
+  auto http = HttpStore::OpenUrl("http://user:hunter2@127.0.0.1:1/data/");
+  ASSERT_TRUE(http.ok()) << http.status();
+  EXPECT_EQ((*http)->description(), "http://127.0.0.1:1/data");
+}
+
+}  // namespace
+}  // namespace zarrpp
