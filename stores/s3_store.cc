@@ -1,6 +1,8 @@
 // stores/s3_store.cc - S3Store: the Store interface over S3 requests (spec/stores.md, "S3").
 #include "zarrpp/s3_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -35,8 +37,15 @@ std::string Env(const char* name) {
 }
 
 std::string RandomHex(size_t bytes) {
-  thread_local std::mt19937_64 rng(std::random_device{}() ^
-                                   (static_cast<uint64_t>(std::random_device{}()) << 32));
+  // Seeded per thread and again in a forked child (whose copy of the state would otherwise
+  // repeat its parent's values: probe keys and write tokens of two processes must differ).
+  thread_local std::mt19937_64 rng;
+  thread_local pid_t seeded_for = 0;
+  if (const pid_t pid = ::getpid(); pid != seeded_for) {
+    std::random_device rd;
+    rng.seed(rd() ^ (static_cast<uint64_t>(rd()) << 32) ^ static_cast<uint64_t>(pid));
+    seeded_for = pid;
+  }
   static const char* kHex = "0123456789abcdef";
   std::string out;
   for (size_t i = 0; i < bytes; ++i) {

@@ -306,11 +306,9 @@ TEST(S3Arrays, ProcessesRacingToCreateOneArrayExactlyOneWins) {
     GTEST_SKIP() << "the S3 endpoint " << s3->description()
                  << " does not honour If-None-Match on PUT (no conditional writes)";
   }
+  // Each child opens its own store and probes the endpoint itself, at the same moment as the
+  // others: their probe keys must differ (the random state is reseeded after fork).
   S3StoreOptions options = testing::FreshS3Options("race");
-  // The endpoint was just found to honour conditional PUTs; each child takes that as given
-  // rather than probing again (probes of forked children would all use the key the parent's
-  // random state gives and collide with one another).
-  options.conditional_writes = true;
   for (int round = 0; round < 3; ++round) {
     const test_support::CreateRaceOutcome out = test_support::RaceArrayCreation(
         [&]() -> Result<std::shared_ptr<Store>> {
