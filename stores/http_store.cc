@@ -420,14 +420,8 @@ Result<std::shared_ptr<HttpStore>> HttpStore::Open(HttpStoreOptions options) {
   if (options.max_in_flight == 0) {
     return Status::InvalidArgument("HttpStoreOptions::max_in_flight is 0");
   }
-  http::TransportOptions t;
-  t.max_in_flight = options.max_in_flight;
-  t.request_timeout = options.request_timeout;
-  t.connect_timeout = options.connect_timeout;
-  t.max_retries = options.max_retries;
-  t.retry_base_delay = options.retry_base_delay;
-  t.retry_max_delay = options.retry_max_delay;
-  ASSIGN_OR_RETURN(std::shared_ptr<http::CurlTransport> transport, http::CurlTransport::Create(t));
+  ASSIGN_OR_RETURN(std::shared_ptr<http::CurlTransport> transport,
+                   http::CurlTransport::Create(http::TransportOptionsOf(options)));
   return std::shared_ptr<HttpStore>(
       std::make_shared<HttpStoreImpl>(std::move(options), std::move(transport)));
 }

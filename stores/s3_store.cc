@@ -929,14 +929,8 @@ Result<std::shared_ptr<S3StoreImpl>> Build(S3StoreOptions options) {
         options.endpoint + "'");
   }
   ASSIGN_OR_RETURN(std::optional<s3::Credentials> credentials, s3::ResolveCredentials(options));
-  http::TransportOptions t;
-  t.max_in_flight = options.max_in_flight;
-  t.request_timeout = options.request_timeout;
-  t.connect_timeout = options.connect_timeout;
-  t.max_retries = options.max_retries;
-  t.retry_base_delay = options.retry_base_delay;
-  t.retry_max_delay = options.retry_max_delay;
-  ASSIGN_OR_RETURN(std::shared_ptr<http::CurlTransport> transport, http::CurlTransport::Create(t));
+  ASSIGN_OR_RETURN(std::shared_ptr<http::CurlTransport> transport,
+                   http::CurlTransport::Create(http::TransportOptionsOf(options)));
   return std::make_shared<S3StoreImpl>(std::move(options), std::move(credentials),
                                        std::move(transport), std::move(scheme), std::move(host),
                                        virtual_hosted);

@@ -79,6 +79,20 @@ struct Request {
   std::function<Status(const Response&, const Bytes& body)> check;
 };
 
+// The transport settings among a store's options (S3StoreOptions, HttpStoreOptions: the fields
+// of the same names).
+template <typename StoreOptions>
+TransportOptions TransportOptionsOf(const StoreOptions& o) {
+  TransportOptions t;
+  t.max_in_flight = o.max_in_flight;
+  t.request_timeout = o.request_timeout;
+  t.connect_timeout = o.connect_timeout;
+  t.max_retries = o.max_retries;
+  t.retry_base_delay = o.retry_base_delay;
+  t.retry_max_delay = o.retry_max_delay;
+  return t;
+}
+
 // True for the statuses worth retrying (408, 429, 500, 502, 503, 504).
 bool RetryableStatus(long status);
 
