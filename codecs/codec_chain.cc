@@ -109,7 +109,8 @@ Result<std::shared_ptr<const PreparedChain>> CodecChain::Prepare(const ChunkSpec
                                      std::to_string(prepared->specs_.back().num_elements()) +
                                      " to " + std::to_string(next.num_elements()));
     }
-    if (next.fill_value.bytes.size() != next.dtype.size()) {
+    // (A variable-size type's fill value is the element's own bytes, of any length.)
+    if (!next.dtype.is_variable() && next.fill_value.bytes.size() != next.dtype.size()) {
       return Status::InvalidArgument(At(*aa_[i], i) + " gives a fill value of " +
                                      std::to_string(next.fill_value.bytes.size()) + " bytes for " +
                                      next.dtype.name());
