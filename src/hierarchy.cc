@@ -205,8 +205,8 @@ Status WriteCreateOnly(Store& store, const std::string& path, const Planned& p) 
                                "): another writer created it first");
 }
 
-// Writes every planned document concurrently, parents first in start order, and returns the
-// handles sorted by path. On a store with conditional writes, implicit groups, and with
+// Writes every planned document concurrently (on a store with conditional writes, one tree level
+// at a time, parents first), and returns the handles sorted by path. On a store with conditional writes, implicit groups, and with
 // `create_only` named nodes too, are written only if their key is absent (WriteCreateOnly), so of
 // several writers creating the same node at once exactly one succeeds, and an implicit group
 // never replaces a node another writer has just created.
@@ -218,12 +218,26 @@ Result<std::vector<Node>> WritePlan(const std::shared_ptr<Store>& store, const P
   std::stable_sort(order.begin(), order.end(),
                    [](const auto* a, const auto* b) { return Depth(a->first) < Depth(b->first); });
   const bool conditional = store->capabilities().conditional_writes;
-  RETURN_IF_ERROR(internal::RunConcurrently(
-      order.size(), options.io_concurrency, /*stop_on_error=*/true, [&](size_t i) {
-        const auto& [path, p] = *order[i];
-        if (conditional && (create_only || p.implicit)) return WriteCreateOnly(*store, path, p);
-        return store->set(MetadataKeyFor(path), AsBytes(p.document));
-      }));
+  const auto write = [&](size_t i) {
+    const auto& [path, p] = *order[i];
+    if (conditional && (create_only || p.implicit)) return WriteCreateOnly(*store, path, p);
+    return store->set(MetadataKeyFor(path), AsBytes(p.document));
+  };
+  if (!conditional) {
+    RETURN_IF_ERROR(internal::RunConcurrently(order.size(), options.io_concurrency,
+                                              /*stop_on_error=*/true, write));
+  } else {
+    // Level by level: a conditional write of a parent that fails (another writer made it an
+    // array) must stop its children before any is written.
+    for (size_t begin = 0; begin < order.size();) {
+      size_t end = begin;
+      while (end < order.size() && Depth(order[end]->first) == Depth(order[begin]->first)) ++end;
+      RETURN_IF_ERROR(internal::RunConcurrently(end - begin, options.io_concurrency,
+                                                /*stop_on_error=*/true,
+                                                [&](size_t i) { return write(begin + i); }));
+      begin = end;
+    }
+  }
   std::vector<Node> out;
   out.reserve(plan.size());
   for (const auto& [path, p] : plan) {
