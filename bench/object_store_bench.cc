@@ -24,9 +24,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -151,9 +151,7 @@ std::vector<std::pair<std::string, Bytes>> Objects(Store& store, const std::stri
 struct RawS3 {
   std::shared_ptr<http::CurlTransport> transport;
   S3StoreOptions o;
-  std::string Url(const std::string& key) const {
-    return o.endpoint + "/" + o.bucket + "/" + key;
-  }
+  std::string Url(const std::string& key) const { return o.endpoint + "/" + o.bucket + "/" + key; }
   void Fill(http::Request& r) const {
     r.aws_sigv4 = "aws:amz:" + o.region + ":s3";
     r.user = o.access_key_id;
@@ -212,8 +210,8 @@ ArrayMetadata W2Sharded() {
   return m;
 }
 
-void RunCells(const std::string& label, const std::shared_ptr<Store>& store,
-              const RawS3* raw, double latency_s, size_t in_flight) {
+void RunCells(const std::string& label, const std::shared_ptr<Store>& store, const RawS3* raw,
+              double latency_s, size_t in_flight) {
   const uint64_t rows = workloads::kW1Rows, cols = workloads::kW1Cols;
   std::vector<float> w1(rows * cols), back(rows * cols);
   workloads::GenerateW1(w1.data(), rows, cols, *DefaultExecutor());
@@ -268,11 +266,11 @@ void RunCells(const std::string& label, const std::shared_ptr<Store>& store,
     std::vector<Bytes> sinks;
     w2_get_limit = Best(2, [&] { raw->Get(w2_objects, sinks); });
   } else {
-    w2_put_limit = w2_get_limit = std::ceil(double(w2_objects.size()) / double(in_flight)) *
-                                  latency_s;
+    w2_put_limit = w2_get_limit =
+        std::ceil(double(w2_objects.size()) / double(in_flight)) * latency_s;
   }
-  Rows().push_back({label + " W2 sharded write (10 shards x 100 inner)", w2_write, w2_put_limit,
-                    ""});
+  Rows().push_back(
+      {label + " W2 sharded write (10 shards x 100 inner)", w2_write, w2_put_limit, ""});
   Rows().push_back({label + " W2 sharded read", w2_read, w2_get_limit, ""});
 
   // 1 %: inner chunks 0, 100, 200, ... (one in every shard), read whole, counted.
@@ -291,10 +289,11 @@ void RunCells(const std::string& label, const std::shared_ptr<Store>& store,
   const auto c = counting->counters();
   const uint64_t requests = c.get_into + c.get_ranges + c.get_if + c.reader_read + c.size;
   char note[160];
-  std::snprintf(note, sizeof(note), "%llu requests (get/get_if/reader reads/size); bound 10 index + 10 chunks = 20",
+  std::snprintf(note, sizeof(note),
+                "%llu requests (get/get_if/reader reads/size); bound 10 index + 10 chunks = 20",
                 static_cast<unsigned long long>(requests));
-  Rows().push_back({label + " W2 1% of inner chunks (10 of 1,000)", strided,
-                    raw ? 0.0 : 20 * latency_s, note});
+  Rows().push_back(
+      {label + " W2 1% of inner chunks (10 of 1,000)", strided, raw ? 0.0 : 20 * latency_s, note});
 
   // Threads during a 1,024-chunk read with 256 in flight.
   ArrayMetadata many;
@@ -316,8 +315,8 @@ void RunCells(const std::string& label, const std::shared_ptr<Store>& store,
   });
   std::snprintf(note, sizeof(note), "peak %zu threads; goal < 2 x %u cores + 8 = %u", peak,
                 std::thread::hardware_concurrency(), 2 * std::thread::hardware_concurrency() + 8);
-  Rows().push_back({label + " 1,024-chunk read, 256 in flight", many_read,
-                    raw ? 0.0 : 4 * latency_s, note});
+  Rows().push_back(
+      {label + " 1,024-chunk read, 256 in flight", many_read, raw ? 0.0 : 4 * latency_s, note});
 }
 
 }  // namespace
@@ -328,8 +327,8 @@ int main() {
   blosc_init();
   // Memory behind 10 ms of latency.
   {
-    auto latency = std::make_shared<LatencyStore>(MemoryStore::Create(),
-                                                  std::chrono::milliseconds(10));
+    auto latency =
+        std::make_shared<LatencyStore>(MemoryStore::Create(), std::chrono::milliseconds(10));
     RunCells("latency10ms", latency, nullptr, 0.010, 64);
   }
   S3Env env = FromEnvironment();

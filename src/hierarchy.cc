@@ -206,10 +206,10 @@ Status WriteCreateOnly(Store& store, const std::string& path, const Planned& p) 
 }
 
 // Writes every planned document concurrently (on a store with conditional writes, one tree level
-// at a time, parents first), and returns the handles sorted by path. On a store with conditional writes, implicit groups, and with
-// `create_only` named nodes too, are written only if their key is absent (WriteCreateOnly), so of
-// several writers creating the same node at once exactly one succeeds, and an implicit group
-// never replaces a node another writer has just created.
+// at a time, parents first), and returns the handles sorted by path. On a store with conditional
+// writes, implicit groups, and with `create_only` named nodes too, are written only if their key is
+// absent (WriteCreateOnly), so of several writers creating the same node at once exactly one
+// succeeds, and an implicit group never replaces a node another writer has just created.
 Result<std::vector<Node>> WritePlan(const std::shared_ptr<Store>& store, const Plan& plan,
                                     const NodeOptions& options, bool create_only = false) {
   std::vector<const std::pair<const std::string, Planned>*> order;

@@ -71,8 +71,8 @@ enum class DataTypeId : uint8_t {
   kComplexFloat8E5M2,
   kComplexFloat8E5M2FNUZ,
   kComplexFloat8E8M0FNU,
-  kString,   // variable length, UTF-8 (spec/strings.md)
-  kBytes,    // variable length, raw bytes
+  kString,  // variable length, UTF-8 (spec/strings.md)
+  kBytes,   // variable length, raw bytes
 };
 
 // The unit of numpy.datetime64 / numpy.timedelta64 ("generic" is NumPy's unit-less form).
