@@ -203,7 +203,7 @@ ArrayMetadata W2Sharded() {
       {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}, {{"name", "crc32c"}}});
   m.codecs = Json::array({{{"name", "sharding_indexed"},
                            {"configuration",
-                            {{"chunk_shape", {100'000}},
+                            {{"chunk_shape", {uint64_t{100'000}}},
                              {"codecs", inner},
                              {"index_codecs", index},
                              {"index_location", "end"}}}}});
