@@ -1,4 +1,4 @@
-// W1 (shared/reference/workload.md): 8192 x 8192 float32 in 256 chunks of 256 x 1024 on a local
+// W1 (bench/workloads.md): 8192 x 8192 float32 in 256 chunks of 256 x 1024 on a local
 // store, full write and full read, for the "none", "blosc-lz4" and "zstd3" chains, each beside the
 // limit baseline: the fastest any engine could be here (per chunk on all cores: copy the chunk out,
 // call the codec library directly, pwrite/pread its own file; no metadata, no framework).

@@ -1,4 +1,4 @@
-// src/workloads.h - the reference workloads (shared/reference/workload.md), generated in process
+// src/workloads.h - the reference workloads (bench/workloads.md), generated in process
 // so the demo, tests and benchmarks use identical data.
 #pragma once
 
