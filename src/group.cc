@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "src/consolidated.h"
+#include "src/guard.h"
 #include "src/hierarchy_internal.h"
 #include "src/metadata_v2.h"
 #include "zarrpp/hierarchy.h"
@@ -439,45 +440,50 @@ Result<std::vector<Node>> Group::CreateHierarchy(const NodeMap& nodes,
 
 Status Consolidate(std::shared_ptr<Store> store, std::string_view path,
                    const NodeOptions& options) {
-  NodeOptions fresh = options;
-  fresh.use_consolidated = false;  // read every node now
-  ASSIGN_OR_RETURN(std::shared_ptr<Group> group, Group::Open(store, path, fresh));
-  ASSIGN_OR_RETURN(std::vector<Node> nodes, group->Walk());
-  GroupMetadata g = group->metadata();
-  internal::ConsolidatedNodes entries;
-  for (const Node& n : nodes) {
-    ConsolidatedNode e;
-    e.is_array = n.is_array();
-    if (n.is_array()) {
-      const ArrayMetadata& m = n.array->metadata();
-      e.zarr_format = m.zarr_format;
-      if (m.zarr_format == 2) {
-        ASSIGN_OR_RETURN(e.document, internal::ArrayMetadataToV2(m, n.array->MetadataKey()));
-        e.attributes = internal::V2AttributesOf(m);
+  // Documents are serialised here (attributes a caller set may not be valid UTF-8): no exception
+  // leaves the call.
+  return internal::Guard("Consolidate of '" + std::string(path) + "'", [&]() -> Status {
+    NodeOptions fresh = options;
+    fresh.use_consolidated = false;  // read every node now
+    ASSIGN_OR_RETURN(std::shared_ptr<Group> group, Group::Open(store, path, fresh));
+    ASSIGN_OR_RETURN(std::vector<Node> nodes, group->Walk());
+    GroupMetadata g = group->metadata();
+    internal::ConsolidatedNodes entries;
+    for (const Node& n : nodes) {
+      ConsolidatedNode e;
+      e.is_array = n.is_array();
+      if (n.is_array()) {
+        const ArrayMetadata& m = n.array->metadata();
+        e.zarr_format = m.zarr_format;
+        if (m.zarr_format == 2) {
+          ASSIGN_OR_RETURN(e.document, internal::ArrayMetadataToV2(m, n.array->MetadataKey()));
+          e.attributes = internal::V2AttributesOf(m);
+        } else {
+          e.document = m.ToJson();
+        }
       } else {
-        e.document = m.ToJson();
+        GroupMetadata child = n.group->metadata();
+        e.zarr_format = child.zarr_format;
+        if (child.zarr_format == 2) {
+          e.document = Json{{"zarr_format", 2}};
+          e.attributes = child.attributes;
+        } else {
+          child.extra_fields.erase(std::string(kConsolidatedMetadataField));
+          e.document = child.ToJson();
+        }
       }
-    } else {
-      GroupMetadata child = n.group->metadata();
-      e.zarr_format = child.zarr_format;
-      if (child.zarr_format == 2) {
-        e.document = Json{{"zarr_format", 2}};
-        e.attributes = child.attributes;
-      } else {
-        child.extra_fields.erase(std::string(kConsolidatedMetadataField));
-        e.document = child.ToJson();
-      }
+      // One document form per hierarchy: a node of the other format below the group is left out.
+      if (e.zarr_format == g.zarr_format) entries.emplace(n.path, std::move(e));
     }
-    // One document form per hierarchy: a node of the other format below the group is left out.
-    if (e.zarr_format == g.zarr_format) entries.emplace(n.path, std::move(e));
-  }
-  if (g.zarr_format == 2) {
-    const Json doc = internal::ConsolidatedV2Document(g.attributes, entries);
-    return store->set(internal::V2KeyFor(group->path(), internal::kZmetadataKey),
-                      AsBytes(doc.dump(2)));
-  }
-  g.extra_fields[std::string(kConsolidatedMetadataField)] = internal::ConsolidatedV3Field(entries);
-  return store->set(group->MetadataKey(), AsBytes(g.ToJson().dump(2)));
+    if (g.zarr_format == 2) {
+      const Json doc = internal::ConsolidatedV2Document(g.attributes, entries);
+      return store->set(internal::V2KeyFor(group->path(), internal::kZmetadataKey),
+                        AsBytes(doc.dump(2)));
+    }
+    g.extra_fields[std::string(kConsolidatedMetadataField)] =
+        internal::ConsolidatedV3Field(entries);
+    return store->set(group->MetadataKey(), AsBytes(g.ToJson().dump(2)));
+  });
 }
 
 }  // namespace zarrpp
