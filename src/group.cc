@@ -130,6 +130,23 @@ Result<std::optional<Node>> ReadNode(const std::shared_ptr<Store>& store, const 
 
 // The nodes of `index` (relative to the group at `base`) whose relative paths `select` accepts,
 // sorted by path; Node::path is relative.
+// The node `rel` of `index` (relative to the group at `base`); Node::path is `rel`. A group gets
+// its subtree of the index.
+Result<Node> NodeFromIndex(const std::shared_ptr<Store>& store, const std::string& base,
+                           const ConsolidatedIndex& index, const std::string& rel,
+                           const ConsolidatedNode& entry, const NodeOptions& options) {
+  std::shared_ptr<const ConsolidatedIndex> below;
+  if (!entry.is_array) {
+    below = std::make_shared<const ConsolidatedIndex>(
+        ConsolidatedIndex{internal::ConsolidatedSubtree(index.nodes, rel)});
+  }
+  ASSIGN_OR_RETURN(Node n,
+                   NodeFromEntry(store, JoinPath(base, rel), entry, std::move(below), options));
+  n.path = rel;
+  return n;
+}
+
+// The nodes of `index` whose relative paths `select` accepts, sorted by path.
 template <typename Select>
 Result<std::vector<Node>> NodesFromIndex(const std::shared_ptr<Store>& store,
                                          const std::string& base, const ConsolidatedIndex& index,
@@ -137,14 +154,7 @@ Result<std::vector<Node>> NodesFromIndex(const std::shared_ptr<Store>& store,
   std::vector<Node> out;
   for (const auto& [rel, entry] : index.nodes) {
     if (!select(rel)) continue;
-    std::shared_ptr<const ConsolidatedIndex> below;
-    if (!entry.is_array) {
-      below = std::make_shared<const ConsolidatedIndex>(
-          ConsolidatedIndex{internal::ConsolidatedSubtree(index.nodes, rel)});
-    }
-    ASSIGN_OR_RETURN(Node n,
-                     NodeFromEntry(store, JoinPath(base, rel), entry, std::move(below), options));
-    n.path = rel;
+    ASSIGN_OR_RETURN(Node n, NodeFromIndex(store, base, index, rel, entry, options));
     out.push_back(std::move(n));
   }
   return out;
@@ -327,12 +337,11 @@ Result<Node> Group::OpenNode(std::string_view relative) const {
   ASSIGN_OR_RETURN(std::string rel, NormalizeNodePath(relative));
   if (consolidated_ && !rel.empty()) {
     // From the consolidated metadata when it has the node; a node created since reads the store.
-    if (consolidated_->nodes.contains(rel)) {
-      ASSIGN_OR_RETURN(std::vector<Node> found,
-                       NodesFromIndex(store_, path_, *consolidated_, options_,
-                                      [&](const std::string& p) { return p == rel; }));
-      found.front().path = JoinPath(path_, rel);
-      return std::move(found.front());
+    if (const auto it = consolidated_->nodes.find(rel); it != consolidated_->nodes.end()) {
+      ASSIGN_OR_RETURN(Node node,
+                       NodeFromIndex(store_, path_, *consolidated_, rel, it->second, options_));
+      node.path = JoinPath(path_, rel);
+      return node;
     }
   }
   return zarrpp::OpenNode(store_, JoinPath(path_, rel), options_);
