@@ -60,7 +60,10 @@ Result<std::shared_ptr<const Codec>> ShardingCodec::Factory(const Json& configur
   }
   std::vector<uint64_t> chunk_shape;
   for (const Json& v : *cs) {
-    if (!v.is_number_unsigned() || v.get<uint64_t>() == 0) {
+    // A signed JSON integer (as C++ code builds it from an int) counts when it is positive.
+    const bool positive = v.is_number_unsigned() ? v.get<uint64_t>() > 0
+                                                 : v.is_number_integer() && v.get<int64_t>() > 0;
+    if (!positive) {
       return Status::InvalidArgument("chunk_shape entry " + v.dump() +
                                      " is not a positive integer");
     }

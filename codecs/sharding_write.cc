@@ -514,7 +514,11 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
       // its free space (never over bytes it still uses), and the index is rewritten with them.
       const uint64_t size = reader->size();
       const bool start = L->location == IndexLocation::kStart;
-      const uint64_t index_at = start ? 0 : size - L->index_size;
+      const uint64_t data_end = start ? size : size - L->index_size;
+      // Chunks that fit in no gap extend the data part past its end (over the old index when
+      // it is at the end; the new index then follows the data): an append costs the chunk and
+      // the index, never a rewrite of the shard.
+      uint64_t grow_end = data_end;
       std::vector<uint64_t> entries = index->entries;
       std::vector<RangeWrite> writes;
       bool changed = false;
@@ -530,7 +534,6 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
           const std::vector<uint64_t>& order =
               index->by_offset.empty() ? computed : index->by_offset;
           uint64_t at = start ? L->index_size : 0;
-          const uint64_t data_end = start ? size : size - L->index_size;
           for (uint64_t u : order) {
             if (index->offset(u) > at) gaps.emplace_back(at, index->offset(u));
             at = std::max(at, index->offset(u) + index->nbytes(u));
@@ -545,7 +548,15 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
             return at;
           }
         }
-        return std::nullopt;
+        // Grow: from the start of the free tail of the data part, if there is one.
+        uint64_t at = grow_end;
+        if (grow_end == data_end && !gaps.empty() && gaps.back().second == data_end) {
+          at = gaps.back().first;
+          gaps.back().first = data_end;
+        }
+        if (n > UINT64_MAX - L->index_size - at) return std::nullopt;
+        grow_end = at + n;
+        return at;
       };
       for (size_t k = 0; k < touched.size() && fits; ++k) {
         const uint64_t j = touched[k];
@@ -577,10 +588,15 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
         if (ctx.index_cache) ctx.index_cache->Erase(key);
         return store.erase_if(key, cond);
       }
-      const bool compact = static_cast<double>(UnusedBytes(*L, entries, size)) >
-                           opt.compaction_threshold * static_cast<double>(size);
+      const uint64_t new_size =
+          grow_end == data_end ? size : (start ? grow_end : grow_end + L->index_size);
+      const uint64_t index_at = start ? 0 : new_size - L->index_size;
+      const bool compact = static_cast<double>(UnusedBytes(*L, entries, new_size)) >
+                           opt.compaction_threshold * static_cast<double>(new_size);
       if (fits && !compact) {
         if (writes.empty() && !changed) return true;  // nothing stored changes
+        // The index goes last: the chunk bytes (which may extend the value) come first, so
+        // with the index at the start a crash before its write leaves the old shard intact.
         Bytes enc;
         if (changed) {
           enc.resize(L->index_size);

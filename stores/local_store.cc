@@ -604,19 +604,19 @@ Result<std::optional<Generation>> LocalStore::WriteValue(std::string_view key,
 
 Status LocalStore::set_range(std::string_view key, uint64_t offset, ByteView value) {
   const RangeWrite write{offset, value};
-  return Patch(key, std::span<const RangeWrite>(&write, 1), {}, "set_range").status();
+  return Patch(key, std::span<const RangeWrite>(&write, 1), {}, "set_range", false).status();
 }
 
 Result<std::optional<Generation>> LocalStore::patch_if(std::string_view key,
                                                        std::span<const RangeWrite> writes,
                                                        const WriteConditions& conditions) {
-  return Patch(key, writes, conditions, "patch");
+  return Patch(key, writes, conditions, "patch", true);
 }
 
 Result<std::optional<Generation>> LocalStore::Patch(std::string_view key,
                                                     std::span<const RangeWrite> writes,
                                                     const WriteConditions& conditions,
-                                                    std::string_view op) {
+                                                    std::string_view op, bool may_extend) {
   RETURN_IF_ERROR(ValidateKey(key));
   RETURN_IF_ERROR(CheckHeld(key, conditions.held));
   const auto [parent, name_view] = SplitKey(key);
@@ -657,12 +657,17 @@ Result<std::optional<Generation>> LocalStore::Patch(std::string_view key,
   }
   const auto file_size = static_cast<uint64_t>(st.st_size);
   bool any = false;
+  uint64_t end = file_size;  // the value's end as the writes before this one leave it
   for (const RangeWrite& w : writes) {
-    if (w.offset > file_size || w.bytes.size() > file_size - w.offset) {
+    const bool inside = w.offset <= end && w.bytes.size() <= end - w.offset;
+    if (!inside && !(may_extend && w.offset <= end && w.bytes.size() <= UINT64_MAX - w.offset)) {
       return Status::InvalidArgument(ctx + ": offset " + std::to_string(w.offset) + " + length " +
-                                     std::to_string(w.bytes.size()) + " passes the value's end " +
-                                     std::to_string(file_size));
+                                     std::to_string(w.bytes.size()) +
+                                     (may_extend ? " would leave a hole after the value's end "
+                                                 : " passes the value's end ") +
+                                     std::to_string(end));
     }
+    end = std::max(end, w.offset + w.bytes.size());
     any = any || !w.bytes.empty();
   }
   if (!any) return std::optional<Generation>(GenerationOf(st));

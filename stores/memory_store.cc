@@ -243,7 +243,7 @@ Result<std::optional<Generation>> MemoryStore::Replace(std::string_view key, Val
 Status MemoryStore::set_range(std::string_view key, uint64_t offset, ByteView value) {
   RETURN_IF_ERROR(ValidateKey(key));
   const RangeWrite write{offset, value};
-  auto r = patch_if(key, std::span<const RangeWrite>(&write, 1), {});
+  auto r = Patch(key, std::span<const RangeWrite>(&write, 1), {}, false);
   if (!r.ok() && r.status().IsFailedPrecondition()) {
     return Status::FailedPrecondition("set_range of key '" + std::string(key) +
                                       "': the key does not exist");
@@ -254,6 +254,13 @@ Status MemoryStore::set_range(std::string_view key, uint64_t offset, ByteView va
 Result<std::optional<Generation>> MemoryStore::patch_if(std::string_view key,
                                                         std::span<const RangeWrite> writes,
                                                         const WriteConditions& conditions) {
+  return Patch(key, writes, conditions, true);
+}
+
+Result<std::optional<Generation>> MemoryStore::Patch(std::string_view key,
+                                                     std::span<const RangeWrite> writes,
+                                                     const WriteConditions& conditions,
+                                                     bool may_extend) {
   RETURN_IF_ERROR(ValidateKey(key));
   RETURN_IF_ERROR(CheckHeld(key, conditions.held));
   // Patches do not wait for key locks (as in every store): condition them on a generation.
@@ -269,10 +276,12 @@ Result<std::optional<Generation>> MemoryStore::patch_if(std::string_view key,
   }
   const uint64_t size = it->second.bytes->size();
   bool any = false;
+  uint64_t end = size;  // the value's end as the writes before this one leave it
   for (const RangeWrite& w : writes) {
-    if (w.offset > size || w.bytes.size() > size - w.offset) {
-      return PatchOutOfRange(key, w.offset, w.bytes.size(), size);
+    if (w.offset > end || w.bytes.size() > (may_extend ? UINT64_MAX : end) - w.offset) {
+      return PatchOutOfRange(key, w.offset, w.bytes.size(), end);
     }
+    end = std::max(end, w.offset + w.bytes.size());
     any = any || !w.bytes.empty();
   }
   if (!any) return std::optional<Generation>(GenerationOf(it->second.generation));
@@ -281,8 +290,12 @@ Result<std::optional<Generation>> MemoryStore::patch_if(std::string_view key,
   Value old;
   if (it->second.bytes.use_count() != 1) {
     old = it->second.bytes;
-    it->second.bytes = std::make_shared<Bytes>(*old);
+    auto copy = std::make_shared<Bytes>();
+    copy->reserve(end);
+    copy->assign(old->begin(), old->end());
+    it->second.bytes = std::move(copy);
   }
+  if (end > size) it->second.bytes->resize(end);
   for (const RangeWrite& w : writes) {
     if (!w.bytes.empty()) {
       std::memcpy(it->second.bytes->data() + w.offset, w.bytes.data(), w.bytes.size());

@@ -73,10 +73,11 @@ struct ShardingOptions {
   // exceed this share of the shard. Default 0.5.
   double compaction_threshold = 0.5;
   // When a partial write rewrites a shard on a store with set_range, free space of this share of
-  // the data bytes is left before the index (or after the data, with the index at the start), so
-  // later partial writes can place new inner chunks without a rewrite. Default 0.125. Full-shard
-  // writes never leave free space.
-  double append_reserve = 0.125;
+  // the data bytes is left before the index (or after the data, with the index at the start) for
+  // later partial writes. Default 0: on such stores a partial write places new inner chunks in
+  // free space or past the shard's end (growing it in place) without a rewrite anyway, so the
+  // reserve only trades space for fewer growths. Full-shard writes never leave free space.
+  double append_reserve = 0.0;
 };
 
 // Runtime options of an Array handle; none of them is stored in the metadata.

@@ -159,7 +159,8 @@ class LocalStore : public Store {
                                                const WriteConditions& conditions,
                                                std::string_view op);
   Result<std::optional<Generation>> Patch(std::string_view key, std::span<const RangeWrite> writes,
-                                          const WriteConditions& conditions, std::string_view op);
+                                          const WriteConditions& conditions, std::string_view op,
+                                          bool may_extend);
   // Removes the directory `rel` and then its ancestors while they are empty (never the root).
   void RemoveEmptyDirectories(std::string rel) const;
 

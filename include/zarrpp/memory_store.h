@@ -73,7 +73,7 @@ class MemoryStore : public Store {
   Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
                                            const WriteConditions& conditions) override;
   Result<bool> erase_if(std::string_view key, const WriteConditions& conditions) override;
-  // Atomic: readers see all of the writes or none.
+  // Atomic: readers see all of the writes or none; writes may extend the value.
   Result<std::optional<Generation>> patch_if(std::string_view key,
                                              std::span<const RangeWrite> writes,
                                              const WriteConditions& conditions) override;
@@ -102,6 +102,9 @@ class MemoryStore : public Store {
   // Waits (on `lock`, which holds mu_) until no lock other than `held` holds `key`.
   void AwaitUnlocked(std::unique_lock<std::mutex>& lock, std::string_view key, const KeyLock* held);
   void Unlock(const std::string& key);
+  // patch_if(), or set_range() when `may_extend` is false (every write inside the value).
+  Result<std::optional<Generation>> Patch(std::string_view key, std::span<const RangeWrite> writes,
+                                          const WriteConditions& conditions, bool may_extend);
 
   mutable std::mutex mu_;
   std::condition_variable unlocked_;           // signalled when a key lock is released

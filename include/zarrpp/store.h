@@ -261,12 +261,16 @@ class Store {
   // condition did not hold. The default supports only unconditional erases.
   virtual Result<bool> erase_if(std::string_view key, const WriteConditions& conditions);
 
-  // Several in-place writes inside the existing value at `key` (as set_range()), applied as one
-  // change: a concurrent reader of this store sees all of them or none, and the generation
-  // changes once. Ranges must lie inside the value (InvalidArgument otherwise); a missing key is
+  // Several in-place writes into the existing value at `key` (as set_range()), applied in order
+  // as one change: a concurrent reader of this store sees all of them or none, and the generation
+  // changes once. A write may also extend the value: each must start at or before the value's end
+  // as left by the writes before it (a write that would leave a hole is InvalidArgument, and
+  // nothing is written); the value's new size is the furthest end written. A missing key is
   // FailedPrecondition. Returns the new generation, or nullopt when the condition did not hold.
-  // Needs capabilities().set_range; the default applies set_range() one by one and only
-  // unconditionally (no atomicity for readers).
+  // Needs capabilities().set_range, and stores with it override this; the default applies
+  // set_range() one by one, only unconditionally and only inside the value (no atomicity for
+  // readers). Durability: not atomic across a crash (the writes land in order; a crash part-way
+  // may leave the first ones written, and an extension written before its later writes).
   virtual Result<std::optional<Generation>> patch_if(std::string_view key,
                                                      std::span<const RangeWrite> writes,
                                                      const WriteConditions& conditions);

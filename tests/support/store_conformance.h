@@ -827,6 +827,41 @@ TEST_P(StoreConformance, SetIfAbsentFromEightThreadsHasExactlyOneWinner) {
   }
 }
 
+// patch_if may extend a value (the writes in order, each starting at or before the end the
+// earlier ones left), never leave a hole, and changes nothing when it refuses.
+TEST_P(StoreConformance, PatchIfExtendsTheValueButNeverLeavesAHole) {
+  if (!store_->capabilities().set_range) GTEST_SKIP() << "the store has no set_range";
+  MustSet("k", Filled(10, 0));
+  const Bytes a = Filled(4, 1), b = Filled(3, 2), c = Filled(2, 3);
+  // Past the end after the first write: a hole (11 > 10) even though later ones would fill it.
+  const RangeWrite hole[] = {{11, a}, {10, b}};
+  EXPECT_TRUE(store_->patch_if("k", hole, {}).status().IsInvalidArgument());
+  const RangeWrite out_of_order[] = {{14, a}, {8, b}};
+  EXPECT_TRUE(store_->patch_if("k", out_of_order, {}).status().IsInvalidArgument());
+  EXPECT_EQ(MustGet("k"), Filled(10, 0));
+  // Overlapping the end, then continuing from the new end, then inside: applied in order.
+  const RangeWrite grow[] = {{8, a}, {12, b}, {0, c}};
+  auto r = store_->patch_if("k", grow, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(MustGet("k"), (Bytes{3, 3, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2}));
+  EXPECT_EQ(*store_->size("k"), std::optional<uint64_t>(15));
+  // set_range stays inside the value.
+  EXPECT_TRUE(store_->set_range("k", 15, a).IsInvalidArgument());
+  EXPECT_EQ(*store_->size("k"), std::optional<uint64_t>(15));
+  if (store_->capabilities().conditional_writes && store_->capabilities().generations) {
+    const Generation g = *store_->generation("k");
+    const RangeWrite more[] = {{15, c}};
+    auto stale = store_->patch_if("k", more, IfEqual(Generation::Absent()));
+    ASSERT_TRUE(stale.ok()) << stale.status();
+    EXPECT_FALSE(stale->has_value());
+    auto grown = store_->patch_if("k", more, IfEqual(g));
+    ASSERT_TRUE(grown.ok()) << grown.status();
+    ASSERT_TRUE(grown->has_value());
+    EXPECT_FALSE(**grown == g);
+    EXPECT_EQ(*store_->size("k"), std::optional<uint64_t>(17));
+  }
+}
+
 TEST_P(StoreConformance, ConditionalWritesWithAStaleGenerationChangeNothing) {
   const auto caps = store_->capabilities();
   const Bytes v1 = Pattern(200, 1), v2 = Pattern(200, 2), v3 = Pattern(100, 3);
@@ -875,7 +910,7 @@ TEST_P(StoreConformance, ConditionalWritesWithAStaleGenerationChangeNothing) {
     auto stale_patch = store_->patch_if("k", writes, IfEqual(g1));
     ASSERT_TRUE(stale_patch.ok()) << stale_patch.status();
     EXPECT_FALSE(stale_patch->has_value());
-    const RangeWrite past[] = {{0, patch}, {195, patch}};
+    const RangeWrite past[] = {{0, patch}, {201, patch}};  // would leave a hole
     EXPECT_TRUE(store_->patch_if("k", past, IfEqual(g2)).status().IsInvalidArgument());
     EXPECT_TRUE(store_->patch_if("nope", writes, {}).status().IsFailedPrecondition());
   }
