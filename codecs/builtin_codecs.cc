@@ -19,6 +19,7 @@
 #include "codecs/shuffle_codec.h"
 #include "codecs/transpose_codec.h"
 #include "codecs/vlen_codec.h"
+#include "codecs/zfp_codec.h"
 #include "codecs/zlib_codec.h"
 #include "codecs/zstd_codec.h"
 
@@ -41,6 +42,8 @@ void RegisterBuiltinCodecs(CodecRegistry& registry) {
   registry.Register("packbits", &PackBitsCodec::Factory);
   registry.Register("vlen-utf8", &VlenCodec::FactoryUtf8);
   registry.Register("vlen-bytes", &VlenCodec::FactoryBytes);
+  registry.Register(std::string(ZfpCodec::kZfpName), &ZfpCodec::Factory);
+  registry.Register(std::string(ZfpCodec::kZfpyName), &ZfpCodec::ZfpyFactory);
   // bytes -> bytes
   registry.Register("blosc", &BloscCodec::Factory);
   registry.Register("zstd", &ZstdCodec::Factory);

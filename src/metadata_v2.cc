@@ -17,6 +17,7 @@
 #include "codecs/shuffle_codec.h"
 #include "codecs/transpose_codec.h"
 #include "codecs/vlen_codec.h"
+#include "codecs/zfp_codec.h"
 #include "codecs/zlib_codec.h"
 #include "codecs/zstd_codec.h"
 #include "src/checked_math.h"
@@ -615,10 +616,28 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
   if (stored_type.size() > 1) {
     bytes["configuration"] = {{"endian", stored_big ? "big" : "little"}};
   }
-  codecs.push_back(object_codec.is_null() ? bytes : object_codec);
+  const auto compressor = z.find("compressor");
+  const bool zfpy =
+      compressor != z.end() && compressor->is_object() && compressor->value("id", Json()) == "zfpy";
+  if (zfpy) {
+    // numcodecs' zfpy compresses the chunk as an N-d array: it takes the place of the bytes
+    // codec. After a filter (which hands it a flat or byte array), in order F or big-endian,
+    // numcodecs cannot write it.
+    if (!object_codec.is_null() || !aa_filters.empty() || !bb_filters.empty() ||
+        (order == "F" && m.rank() > 1) || (stored_big && stored_type.size() > 1)) {
+      return Status::Unsupported(std::string(where) +
+                                 ": compressor: \"zfpy\" is supported only for C-order, "
+                                 "little-endian arrays without filters");
+    }
+    Json conf = *compressor;
+    conf.erase("id");
+    codecs.push_back({{"name", ZfpCodec::kZfpyName}, {"configuration", conf}});
+  } else {
+    codecs.push_back(object_codec.is_null() ? bytes : object_codec);
+  }
   for (const Json& f : bb_filters) codecs.push_back(f);
-  if (const auto it = z.find("compressor"); it != z.end() && !it->is_null()) {
-    ASSIGN_OR_RETURN(Json c, CompressorToV3(*it, m.data_type, where));
+  if (compressor != z.end() && !compressor->is_null() && !zfpy) {
+    ASSIGN_OR_RETURN(Json c, CompressorToV3(*compressor, m.data_type, where));
     codecs.push_back(std::move(c));
   }
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(codecs), std::string(where));
@@ -736,6 +755,31 @@ Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
   }
   const auto* bytes = dynamic_cast<const BytesCodec*>(chain.array_to_bytes().get());
   const auto* vlen = dynamic_cast<const VlenCodec*>(chain.array_to_bytes().get());
+  const auto* zfp = dynamic_cast<const ZfpCodec*>(chain.array_to_bytes().get());
+  if (zfp != nullptr) {
+    // numcodecs' zfpy is the compressor and sees the chunk itself: no filter, order C.
+    if (zfp->options().flavor != ZfpCodec::Flavor::kZfpy) {
+      return no_v2_form(*zfp, "v2 has numcodecs.zfpy (a zfp header before the stream) only");
+    }
+    if (!filters.empty() || order != "C" || !chain.bytes_to_bytes().empty()) {
+      return no_v2_form(*zfp, "numcodecs' zfpy takes C-order chunks without filters");
+    }
+    Json c = zfp->ToJson()["configuration"];
+    c["id"] = "zfpy";
+    ASSIGN_OR_RETURN_CTX(std::string zdtype, V2DataTypeString(m.data_type, false),
+                         std::string(where) + ": dtype");
+    Json z = Json::object();
+    z["zarr_format"] = 2;
+    z["shape"] = m.shape;
+    z["chunks"] = m.chunk_shape;
+    z["dtype"] = zdtype;
+    z["compressor"] = std::move(c);
+    z["fill_value"] = FillValueToV2(m);
+    z["order"] = order;
+    z["filters"] = nullptr;
+    z["dimension_separator"] = std::string(1, m.chunk_key_encoding.separator);
+    return z;
+  }
   if (vlen != nullptr && m.data_type.id() == DataTypeId::kBytes && !m.fill_value.bytes.empty()) {
     return Status::Unsupported(std::string(where) +
                                ": fill_value: a non-empty bytes fill value has no Zarr v2 form");

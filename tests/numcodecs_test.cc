@@ -642,8 +642,9 @@ TEST(ZarrV2Numcodecs, FiltersMapIntoTheChainAndBack) {
       nullptr, ".zarray");
   ASSERT_EQ(cat.status().code(), Status::Code::kUnsupported);
   EXPECT_NE(cat.status().message().find("categorize"), std::string::npos);
-  auto zfpy = internal::ArrayMetadataFromV2(Zarray({{"compressor", {{"id", "zfpy"}, {"mode", 4}}}}),
-                                            nullptr, ".zarray");
+  // zfpy is read (tests/zfp_test.cc), but numcodecs cannot write it for order F.
+  auto zfpy = internal::ArrayMetadataFromV2(
+      Zarray({{"compressor", {{"id", "zfpy"}, {"mode", 4}}}, {"order", "F"}}), nullptr, ".zarray");
   ASSERT_EQ(zfpy.status().code(), Status::Code::kUnsupported);
   EXPECT_NE(zfpy.status().message().find("zfpy"), std::string::npos);
 }
