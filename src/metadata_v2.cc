@@ -94,6 +94,12 @@ Result<FillValue> FillValueFromV2(const Json& j, DataType type, bool& is_null) {
     const std::string& t = j.get_ref<const std::string&>();
     return FillValue{Bytes(t.begin(), t.end())};
   }
+  if (type.is_fixed_string()) {
+    // zarr-python 2: base64 of the bytes for "|S", the string itself for "U"; 0 is NumPy's zero.
+    if (j.is_number_integer() && j.get<int64_t>() == 0) return FillValue::Zero(type);
+    if (!j.is_string()) return Status::InvalidArgument(Show(j) + " is not a string, 0 or null");
+    return FillValue::FromJson(j, type);
+  }
   if (type.id() == DataTypeId::kBool && j.is_number_integer()) {
     const int64_t v = j.get<int64_t>();
     if (v != 0 && v != 1) return Status::InvalidArgument(Show(j) + " is not a bool (0 or 1)");
@@ -366,7 +372,7 @@ Result<V2DataType> ParseV2DataType(const Json& dtype) {
   const auto unsupported = [&] {
     return Status::Unsupported("dtype \"" + s +
                                "\" is not supported (only b1, i1-i8, u1-u8, f2-f8, c8, c16, "
-                               "M8[unit], m8[unit], bfloat16)");
+                               "M8[unit], m8[unit], S<n>, U<n>, bfloat16)");
   };
   // TensorStore's extension: "bfloat16" is always little-endian bfloat16.
   if (s == "bfloat16") return V2DataType{DataType(DataTypeId::kBFloat16), false};
@@ -376,6 +382,16 @@ Result<V2DataType> ParseV2DataType(const Json& dtype) {
   unsigned size = 0;
   const auto [end, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), size);
   if (ec != std::errc() || end != s.data() + s.size()) return unsupported();
+  if (kind == 'S' || kind == 'U') {
+    // NumPy's fixed-length strings: "|S<n>" bytes, "<U<k>" / ">U<k>" UTF-32 code units.
+    const uint64_t bytes = uint64_t{size} * (kind == 'U' ? 4 : 1);
+    if (size == 0 || bytes > 2147483644) {
+      return Status::Unsupported("dtype \"" + s + "\" is not supported (length 1 to " +
+                                 (kind == 'U' ? "536870911" : "2147483644") + ")");
+    }
+    const DataTypeId fid = kind == 'U' ? DataTypeId::kFixedUtf32 : DataTypeId::kFixedBytes;
+    return V2DataType{DataType(fid, static_cast<uint32_t>(bytes)), kind == 'U' && s[0] == '>'};
+  }
   DataTypeId id;
   switch (kind) {
     case 'b':
@@ -432,6 +448,10 @@ Result<std::string> V2DataTypeString(DataType type, bool big_endian) {
       s += ']';
     }
     return s;
+  }
+  if (type.id() == DataTypeId::kFixedBytes) return "|S" + std::to_string(type.size());
+  if (type.id() == DataTypeId::kFixedUtf32) {
+    return (big_endian ? ">U" : "<U") + std::to_string(type.size() / 4);
   }
   char kind;
   unsigned size = type.size();
