@@ -4,6 +4,7 @@
 #include "codecs/blosc_codec.h"
 #include "codecs/bytes_codec.h"
 #include "codecs/bz2_codec.h"
+#include "codecs/categorize_codec.h"
 #include "codecs/checksum32_codec.h"
 #include "codecs/codec.h"
 #include "codecs/crc32c_codec.h"
@@ -33,6 +34,7 @@ void RegisterBuiltinCodecs(CodecRegistry& registry) {
   registry.Register("zarrs.squeeze", &SqueezeCodec::Factory);
   registry.Register("numcodecs.bitround", &BitroundCodec::NumcodecsFactory);
   registry.Register(std::string(AstypeCodec::kName), &AstypeCodec::Factory);
+  registry.Register(std::string(CategorizeCodec::kName), &CategorizeCodec::Factory);
   registry.Register(std::string(DeltaCodec::kName), &DeltaCodec::Factory);
   registry.Register(std::string(FixedScaleOffsetCodec::kName), &FixedScaleOffsetCodec::Factory);
   registry.Register(std::string(QuantizeCodec::kName), &QuantizeCodec::Factory);

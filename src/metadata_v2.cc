@@ -574,7 +574,7 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
       }
       const std::string id = f["id"].get<std::string>();
       if (id == "delta" || id == "fixedscaleoffset" || id == "quantize" || id == "astype" ||
-          id == "bitround") {
+          id == "bitround" || id == "categorize") {
         if (!bb_filters.empty()) {
           return Status::Unsupported(std::string(where) + ": " + field + ": \"" + id +
                                      "\" follows a byte filter, which has no Zarr v3 form");
@@ -605,9 +605,9 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
           stored_big = t.big_endian;
         }
         aa_filters.push_back(codec);
-      } else if (id == "categorize" || id == "packbits" || id == "vlen-utf8" ||
-                 id == "vlen-bytes" || id == "vlen-array" || id == "json2" || id == "msgpack2" ||
-                 id == "pickle" || id == "base64") {
+      } else if (id == "packbits" || id == "vlen-utf8" || id == "vlen-bytes" ||
+                 id == "vlen-array" || id == "json2" || id == "msgpack2" || id == "pickle" ||
+                 id == "base64") {
         return Status::Unsupported(std::string(where) + ": " + field + ": \"" + id +
                                    "\" is not supported");
       } else {

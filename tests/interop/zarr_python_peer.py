@@ -241,6 +241,11 @@ def write_suite(root):
     a = g.create_dataset("fixed_strings/s4_fill", shape=(9,), chunks=(4,), dtype="|S4",
                          fill_value=b"q", write_empty_chunks=False)
     a[0:3] = np.array([b"ab", b"", b"abcd"], dtype="|S4")
+    # numcodecs' Categorize filter on a "U" array (labels cut to the element, unknowns "").
+    sexes = np.array(["male", "female", "", "other", "male", "f\u00e9m"] * 5, dtype="<U6")
+    make("fixed_strings/categorize", sexes.reshape(5, 6), chunks=(2, 4), dtype="<U6",
+         filters=[numcodecs.Categorize(labels=["female", "male", "f\u00e9m"], dtype="<U6",
+                                       astype="|u1")])
     # Nested groups with attributes.
     sub = g.create_group("groups/a")
     sub.attrs.update({"level": 1, "name": "a", "unicode": "\u00e9t\u00e9"})
