@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libblosc-dev libzstd-dev zlib1g-dev libdeflate-dev libisal-dev
-  liblz4-dev liblzma-dev libbz2-dev
+  liblz4-dev liblzma-dev libbz2-dev libzfp-dev
   nlohmann-json3-dev libtbb-dev libssl-dev libcurl4-openssl-dev
 )
 # The tests and benchmarks (ZARRPP_TESTS=0 with -DZARRPP_BUILD_TESTS=OFF -DZARRPP_BUILD_BENCHMARKS=OFF

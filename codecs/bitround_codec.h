@@ -6,7 +6,14 @@
 // float16/32/64) is InvalidArgument when the chain is prepared, equal to it leaves values as they
 // are. With m = width - keepbits, the bits b become (b + ((b >> m) & 1) + 2^(m-1) - 1) with the
 // low m bits cleared, in two's complement (numcodecs' arithmetic; NaN and infinity get no special
-// case, as in numcodecs). Decoding is the identity. Integer data types are Unsupported.
+// case, as in numcodecs). Decoding is the identity.
+//
+// Integers (int8..int64, uint8..uint64, numpy.datetime64/timedelta64 as int64; zarr-extensions
+// codecs/bitround): keepbits (>= 1, else InvalidArgument) bits are kept from the most significant
+// set bit of the element's bit pattern (two's complement for signed types): with
+// m = (bits up to that set bit) - keepbits > 0, the same half-to-even rounding on the pattern,
+// the add saturating at the all-ones pattern, then the low m bits cleared (the registry's sample
+// data: keepbits 3 takes uint8 123 to 128, 209 to 224, 255 to 224). Other types are Unsupported.
 //
 // Thread safety: immutable; shared between threads.
 #pragma once

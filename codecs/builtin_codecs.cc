@@ -4,6 +4,7 @@
 #include "codecs/blosc_codec.h"
 #include "codecs/bytes_codec.h"
 #include "codecs/bz2_codec.h"
+#include "codecs/categorize_codec.h"
 #include "codecs/checksum32_codec.h"
 #include "codecs/codec.h"
 #include "codecs/crc32c_codec.h"
@@ -19,6 +20,7 @@
 #include "codecs/shuffle_codec.h"
 #include "codecs/transpose_codec.h"
 #include "codecs/vlen_codec.h"
+#include "codecs/zfp_codec.h"
 #include "codecs/zlib_codec.h"
 #include "codecs/zstd_codec.h"
 
@@ -32,6 +34,7 @@ void RegisterBuiltinCodecs(CodecRegistry& registry) {
   registry.Register("zarrs.squeeze", &SqueezeCodec::Factory);
   registry.Register("numcodecs.bitround", &BitroundCodec::NumcodecsFactory);
   registry.Register(std::string(AstypeCodec::kName), &AstypeCodec::Factory);
+  registry.Register(std::string(CategorizeCodec::kName), &CategorizeCodec::Factory);
   registry.Register(std::string(DeltaCodec::kName), &DeltaCodec::Factory);
   registry.Register(std::string(FixedScaleOffsetCodec::kName), &FixedScaleOffsetCodec::Factory);
   registry.Register(std::string(QuantizeCodec::kName), &QuantizeCodec::Factory);
@@ -41,6 +44,8 @@ void RegisterBuiltinCodecs(CodecRegistry& registry) {
   registry.Register("packbits", &PackBitsCodec::Factory);
   registry.Register("vlen-utf8", &VlenCodec::FactoryUtf8);
   registry.Register("vlen-bytes", &VlenCodec::FactoryBytes);
+  registry.Register(std::string(ZfpCodec::kZfpName), &ZfpCodec::Factory);
+  registry.Register(std::string(ZfpCodec::kZfpyName), &ZfpCodec::ZfpyFactory);
   // bytes -> bytes
   registry.Register("blosc", &BloscCodec::Factory);
   registry.Register("zstd", &ZstdCodec::Factory);

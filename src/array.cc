@@ -5,6 +5,7 @@
 
 #include "src/array_impl.h"
 #include "src/checked_math.h"
+#include "src/fixed_strings.h"
 #include "src/guard.h"
 #include "src/hierarchy_internal.h"
 #include "src/indexing.h"
@@ -510,6 +511,28 @@ Status Array::Fill(const Region& region, ByteView element, const WriteOptions& o
 // ---- Variable-size elements (src/variable_chunks.h).
 
 Result<std::vector<std::string>> Array::ReadStrings(const Region& region) const {
+  if (impl_->metadata.data_type.is_fixed_string()) {
+    // Fixed-length strings: the elements through the byte API, then as text.
+    const DataType type = impl_->metadata.data_type;
+    return internal::Guard(
+        "read of array '" + impl_->path + "'", [&]() -> Result<std::vector<std::string>> {
+          {
+            std::shared_lock lock(metadata_mu_);
+            RETURN_IF_ERROR(CheckRegion(*impl_, region, std::nullopt, "read"));
+          }
+          ASSIGN_OR_RETURN(const uint64_t bytes,
+                           internal::CheckedMul(region.num_elements(), type.size(), "read"));
+          Bytes buf(bytes);
+          RETURN_IF_ERROR(Read(region, MutableByteView(buf)));
+          std::vector<std::string> out(region.num_elements());
+          for (uint64_t i = 0; i < out.size(); ++i) {
+            ASSIGN_OR_RETURN_CTX(
+                out[i], internal::FixedElementToText(type, buf.data() + i * type.size()),
+                "read of array '" + impl_->path + "': element " + std::to_string(i));
+          }
+          return out;
+        });
+  }
   return internal::Guard("read of array '" + impl_->path + "'",
                          [&]() -> Result<std::vector<std::string>> {
                            std::shared_lock lock(metadata_mu_);
@@ -521,6 +544,30 @@ Result<std::vector<std::string>> Array::ReadStrings(const Region& region) const 
 
 Status Array::WriteVariable(const Region& region, uint64_t count,
                             const std::function<std::string_view(uint64_t)>& value) {
+  if (impl_->metadata.data_type.is_fixed_string()) {
+    // Fixed-length strings: each value as an element, then the byte API.
+    const DataType type = impl_->metadata.data_type;
+    return internal::Guard("write of array '" + impl_->path + "'", [&]() -> Status {
+      const std::string what = "write of array '" + impl_->path + "'";
+      {
+        std::shared_lock lock(metadata_mu_);
+        RETURN_IF_ERROR(CheckRegion(*impl_, region, std::nullopt, "write"));
+      }
+      if (count != region.num_elements()) {
+        return Status::InvalidArgument(what + ": " + std::to_string(count) + " values, region " +
+                                       region.ToString() + " has " +
+                                       std::to_string(region.num_elements()) + " elements");
+      }
+      ASSIGN_OR_RETURN(const uint64_t bytes, internal::CheckedMul(count, type.size(), "write"));
+      Bytes buf(bytes);
+      for (uint64_t i = 0; i < count; ++i) {
+        RETURN_IF_ERROR_CTX(
+            internal::TextToFixedElement(type, value(i), buf.data() + i * type.size()),
+            what + ": value " + std::to_string(i));
+      }
+      return Write(region, ByteView(buf));
+    });
+  }
   return internal::Guard("write of array '" + impl_->path + "'", [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
     RETURN_IF_ERROR(CheckVariableSize(*impl_, "write"));

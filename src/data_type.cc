@@ -67,6 +67,10 @@ Result<DataType> DataType::FromName(std::string_view name) {
   }
   if (name == "string") return DataType(DataTypeId::kString);
   if (name == "bytes" || name == "variable_length_bytes") return DataType(DataTypeId::kBytes);
+  if (name == "null_terminated_bytes" || name == "fixed_length_utf32") {
+    return Status::InvalidArgument("data type \"" + std::string(name) +
+                                   "\" needs its configuration {\"length_bytes\"}");
+  }
   if (name.size() >= 2 && name[0] == 'r') {
     // r<N>: N written in plain decimal (no sign, no leading zeros), a positive multiple of 8.
     const std::string_view digits = name.substr(1);
@@ -88,6 +92,8 @@ Result<DataType> DataType::FromName(std::string_view name) {
 std::string DataType::name() const {
   if (id_ == DataTypeId::kString) return "string";
   if (id_ == DataTypeId::kBytes) return "bytes";
+  if (id_ == DataTypeId::kFixedBytes) return "null_terminated_bytes";
+  if (id_ == DataTypeId::kFixedUtf32) return "fixed_length_utf32";
   if (id_ == DataTypeId::kRawBits) {
     std::string n(1, 'r');
     n += std::to_string(uint64_t{size_} * 8);
@@ -104,7 +110,9 @@ uint32_t DataType::component_size() const {
     case DataTypeId::kBool:
     case DataTypeId::kRawBits:
     case DataTypeId::kString:
-    case DataTypeId::kBytes: return 1;
+    case DataTypeId::kBytes:
+    case DataTypeId::kFixedBytes: return 1;
+    case DataTypeId::kFixedUtf32: return 4;
     default: return is_complex() ? size_ / 2 : size_;
   }
 }

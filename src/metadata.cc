@@ -20,6 +20,7 @@
 
 #include "codecs/codec_chain.h"
 #include "src/checked_math.h"
+#include "src/fixed_strings.h"
 #include "src/float16.h"
 #include "src/float_format.h"
 
@@ -615,6 +616,27 @@ Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueTe
     }
     return FillValue{std::move(b)};
   }
+  if (type.is_fixed_string()) {
+    // zarr-python 3: base64 of the bytes (trailing NULs stripped) / the string itself.
+    FillValue fv{Bytes(type.size(), 0)};
+    if (type.id() == DataTypeId::kFixedBytes) {
+      if (!j.is_string()) {
+        return Status::InvalidArgument(Show(j) + " is not a base64 string for " + type.name());
+      }
+      std::optional<Bytes> b = Base64Decode(j.get_ref<const std::string&>());
+      if (!b) return Status::InvalidArgument(Show(j) + " is not base64 for " + type.name());
+      RETURN_IF_ERROR_CTX(internal::TextToFixedElement(type, AsString(*b), fv.bytes.data()),
+                          Show(j));
+      return fv;
+    }
+    if (!j.is_string()) {
+      return Status::InvalidArgument(Show(j) + " is not a string for " + type.name());
+    }
+    RETURN_IF_ERROR_CTX(
+        internal::TextToFixedElement(type, j.get_ref<const std::string&>(), fv.bytes.data()),
+        Show(j));
+    return fv;
+  }
   FillValue fv{Bytes(type.size(), 0)};
   uint8_t* out = fv.bytes.data();
   const std::string type_name = type.name();
@@ -727,7 +749,9 @@ Result<FillValue> ParseFillValue(const Json& j, DataType type, const FillValueTe
       return fv;
     }
     case DataTypeId::kString:  // handled above
-    case DataTypeId::kBytes: break;
+    case DataTypeId::kBytes:
+    case DataTypeId::kFixedBytes:
+    case DataTypeId::kFixedUtf32: break;
     case DataTypeId::kRawBits: {
       if (!j.is_array() || j.size() != type.size()) {
         return Status::InvalidArgument(Show(j) + " is not a " + type_name + " (expected " +
@@ -788,6 +812,39 @@ Result<Extension> ParseExtension(const Json& j) {
   }
   if (!j.contains("name")) return Status::InvalidArgument("name is missing");
   return ext;
+}
+
+// null_terminated_bytes / fixed_length_utf32 from {"length_bytes": n}: n >= 1 (a zero-size
+// element has no representation here: Unsupported), a multiple of 4 up to 2147483644 for UTF-32.
+Result<DataType> FixedStringTypeFromConfiguration(const Extension& dt) {
+  const bool utf32 = dt.name == "fixed_length_utf32";
+  const Json& c = dt.configuration;
+  for (const auto& [k, v] : c.items()) {
+    if (k != "length_bytes") {
+      return Status::InvalidArgument(Quote(dt.name) + ": unknown configuration key " + Quote(k));
+    }
+  }
+  const auto it = c.find("length_bytes");
+  uint64_t n = 0;
+  bool integer = false;
+  if (it != c.end() && it->is_number_integer()) {
+    if (const std::optional<uint64_t> u = AsUint(*it)) {
+      n = *u;
+      integer = true;
+    }
+  }
+  const uint64_t max = utf32 ? 2147483644 : UINT32_MAX;
+  if (!integer || n > max || (utf32 && n % 4 != 0)) {
+    return Status::InvalidArgument(
+        Quote(dt.name) + " needs configuration {\"length_bytes\": " +
+        (utf32 ? "a multiple of 4 in 0..2147483644" : "an integer 0..4294967295") + "}, got " +
+        Show(c));
+  }
+  if (n == 0) {
+    return Status::Unsupported(Quote(dt.name) + " with length_bytes 0 is not supported");
+  }
+  return DataType(utf32 ? DataTypeId::kFixedUtf32 : DataTypeId::kFixedBytes,
+                  static_cast<uint32_t>(n));
 }
 
 // numpy.datetime64 / numpy.timedelta64 from {"unit": ..., "scale_factor": 1..2^31-1}; both
@@ -971,9 +1028,16 @@ Result<ArrayMetadata> ArrayFromJson(const Json& j, std::string_view where,
   ASSIGN_OR_RETURN(const Json* data_type, required("data_type"));
   ASSIGN_OR_RETURN_CTX(Extension dt, ParseExtension(*data_type),
                        std::string(where) + ": data_type");
-  ASSIGN_OR_RETURN_CTX(m.data_type, DataType::FromName(dt.name),
-                       std::string(where) + ": data_type");
-  if (m.data_type.is_time()) {
+  if (dt.name == "null_terminated_bytes" || dt.name == "fixed_length_utf32") {
+    ASSIGN_OR_RETURN_CTX(m.data_type, FixedStringTypeFromConfiguration(dt),
+                         std::string(where) + ": data_type");
+  } else {
+    ASSIGN_OR_RETURN_CTX(m.data_type, DataType::FromName(dt.name),
+                         std::string(where) + ": data_type");
+  }
+  if (m.data_type.is_fixed_string()) {
+    // configuration checked above
+  } else if (m.data_type.is_time()) {
     ASSIGN_OR_RETURN_CTX(m.data_type, TimeTypeFromConfiguration(m.data_type.id(), dt),
                          std::string(where) + ": data_type");
   } else if (!dt.configuration.empty()) {
@@ -1068,6 +1132,12 @@ Json FillValue::ToJson(DataType type) const {
   if (type.id() == DataTypeId::kString) return std::string(AsString(bytes));
   if (type.id() == DataTypeId::kBytes) return Base64Encode(bytes);
   if (bytes.size() != type.size()) return nullptr;  // not a value of `type`; Validate says so
+  if (type.is_fixed_string()) {
+    Result<std::string> text = internal::FixedElementToText(type, bytes.data());
+    if (!text.ok()) return nullptr;
+    if (type.id() == DataTypeId::kFixedBytes) return Base64Encode(AsBytes(*text));
+    return *std::move(text);
+  }
   const uint8_t* in = bytes.data();
   switch (type.id()) {
     case DataTypeId::kBool: return in[0] != 0;
@@ -1126,7 +1196,9 @@ Json FillValue::ToJson(DataType type) const {
                           AnyFloatComponentToJson(in + half, part, half)});
     }
     case DataTypeId::kString:  // handled above
-    case DataTypeId::kBytes: break;
+    case DataTypeId::kBytes:
+    case DataTypeId::kFixedBytes:
+    case DataTypeId::kFixedUtf32: break;
     case DataTypeId::kRawBits: {
       Json out = Json::array();
       for (uint8_t b : bytes) out.push_back(b);
@@ -1263,6 +1335,9 @@ Json ArrayMetadata::ToJson() const {
                       {"configuration",
                        {{"unit", TimeUnitName(data_type.time_unit())},
                         {"scale_factor", data_type.scale_factor()}}}};
+  } else if (data_type.is_fixed_string()) {
+    j["data_type"] = {{"name", data_type.name()},
+                      {"configuration", {{"length_bytes", data_type.size()}}}};
   } else {
     j["data_type"] = data_type.name();
   }

@@ -17,6 +17,7 @@
 #include "codecs/shuffle_codec.h"
 #include "codecs/transpose_codec.h"
 #include "codecs/vlen_codec.h"
+#include "codecs/zfp_codec.h"
 #include "codecs/zlib_codec.h"
 #include "codecs/zstd_codec.h"
 #include "src/checked_math.h"
@@ -92,6 +93,12 @@ Result<FillValue> FillValueFromV2(const Json& j, DataType type, bool& is_null) {
     if (!j.is_string()) return Status::InvalidArgument(Show(j) + " is not a string, 0 or null");
     const std::string& t = j.get_ref<const std::string&>();
     return FillValue{Bytes(t.begin(), t.end())};
+  }
+  if (type.is_fixed_string()) {
+    // zarr-python 2: base64 of the bytes for "|S", the string itself for "U"; 0 is NumPy's zero.
+    if (j.is_number_integer() && j.get<int64_t>() == 0) return FillValue::Zero(type);
+    if (!j.is_string()) return Status::InvalidArgument(Show(j) + " is not a string, 0 or null");
+    return FillValue::FromJson(j, type);
   }
   if (type.id() == DataTypeId::kBool && j.is_number_integer()) {
     const int64_t v = j.get<int64_t>();
@@ -365,7 +372,7 @@ Result<V2DataType> ParseV2DataType(const Json& dtype) {
   const auto unsupported = [&] {
     return Status::Unsupported("dtype \"" + s +
                                "\" is not supported (only b1, i1-i8, u1-u8, f2-f8, c8, c16, "
-                               "M8[unit], m8[unit], bfloat16)");
+                               "M8[unit], m8[unit], S<n>, U<n>, bfloat16)");
   };
   // TensorStore's extension: "bfloat16" is always little-endian bfloat16.
   if (s == "bfloat16") return V2DataType{DataType(DataTypeId::kBFloat16), false};
@@ -375,6 +382,16 @@ Result<V2DataType> ParseV2DataType(const Json& dtype) {
   unsigned size = 0;
   const auto [end, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), size);
   if (ec != std::errc() || end != s.data() + s.size()) return unsupported();
+  if (kind == 'S' || kind == 'U') {
+    // NumPy's fixed-length strings: "|S<n>" bytes, "<U<k>" / ">U<k>" UTF-32 code units.
+    const uint64_t bytes = uint64_t{size} * (kind == 'U' ? 4 : 1);
+    if (size == 0 || bytes > 2147483644) {
+      return Status::Unsupported("dtype \"" + s + "\" is not supported (length 1 to " +
+                                 (kind == 'U' ? "536870911" : "2147483644") + ")");
+    }
+    const DataTypeId fid = kind == 'U' ? DataTypeId::kFixedUtf32 : DataTypeId::kFixedBytes;
+    return V2DataType{DataType(fid, static_cast<uint32_t>(bytes)), kind == 'U' && s[0] == '>'};
+  }
   DataTypeId id;
   switch (kind) {
     case 'b':
@@ -431,6 +448,10 @@ Result<std::string> V2DataTypeString(DataType type, bool big_endian) {
       s += ']';
     }
     return s;
+  }
+  if (type.id() == DataTypeId::kFixedBytes) return "|S" + std::to_string(type.size());
+  if (type.id() == DataTypeId::kFixedUtf32) {
+    return (big_endian ? ">U" : "<U") + std::to_string(type.size() / 4);
   }
   char kind;
   unsigned size = type.size();
@@ -553,7 +574,7 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
       }
       const std::string id = f["id"].get<std::string>();
       if (id == "delta" || id == "fixedscaleoffset" || id == "quantize" || id == "astype" ||
-          id == "bitround") {
+          id == "bitround" || id == "categorize") {
         if (!bb_filters.empty()) {
           return Status::Unsupported(std::string(where) + ": " + field + ": \"" + id +
                                      "\" follows a byte filter, which has no Zarr v3 form");
@@ -584,9 +605,9 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
           stored_big = t.big_endian;
         }
         aa_filters.push_back(codec);
-      } else if (id == "categorize" || id == "packbits" || id == "vlen-utf8" ||
-                 id == "vlen-bytes" || id == "vlen-array" || id == "json2" || id == "msgpack2" ||
-                 id == "pickle" || id == "base64") {
+      } else if (id == "packbits" || id == "vlen-utf8" || id == "vlen-bytes" ||
+                 id == "vlen-array" || id == "json2" || id == "msgpack2" || id == "pickle" ||
+                 id == "base64") {
         return Status::Unsupported(std::string(where) + ": " + field + ": \"" + id +
                                    "\" is not supported");
       } else {
@@ -615,10 +636,28 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
   if (stored_type.size() > 1) {
     bytes["configuration"] = {{"endian", stored_big ? "big" : "little"}};
   }
-  codecs.push_back(object_codec.is_null() ? bytes : object_codec);
+  const auto compressor = z.find("compressor");
+  const bool zfpy =
+      compressor != z.end() && compressor->is_object() && compressor->value("id", Json()) == "zfpy";
+  if (zfpy) {
+    // numcodecs' zfpy compresses the chunk as an N-d array: it takes the place of the bytes
+    // codec. After a filter (which hands it a flat or byte array), in order F or big-endian,
+    // numcodecs cannot write it.
+    if (!object_codec.is_null() || !aa_filters.empty() || !bb_filters.empty() ||
+        (order == "F" && m.rank() > 1) || (stored_big && stored_type.size() > 1)) {
+      return Status::Unsupported(std::string(where) +
+                                 ": compressor: \"zfpy\" is supported only for C-order, "
+                                 "little-endian arrays without filters");
+    }
+    Json conf = *compressor;
+    conf.erase("id");
+    codecs.push_back({{"name", ZfpCodec::kZfpyName}, {"configuration", conf}});
+  } else {
+    codecs.push_back(object_codec.is_null() ? bytes : object_codec);
+  }
   for (const Json& f : bb_filters) codecs.push_back(f);
-  if (const auto it = z.find("compressor"); it != z.end() && !it->is_null()) {
-    ASSIGN_OR_RETURN(Json c, CompressorToV3(*it, m.data_type, where));
+  if (compressor != z.end() && !compressor->is_null() && !zfpy) {
+    ASSIGN_OR_RETURN(Json c, CompressorToV3(*compressor, m.data_type, where));
     codecs.push_back(std::move(c));
   }
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(codecs), std::string(where));
@@ -736,6 +775,31 @@ Result<Json> ArrayMetadataToV2(const ArrayMetadata& m, std::string_view where) {
   }
   const auto* bytes = dynamic_cast<const BytesCodec*>(chain.array_to_bytes().get());
   const auto* vlen = dynamic_cast<const VlenCodec*>(chain.array_to_bytes().get());
+  const auto* zfp = dynamic_cast<const ZfpCodec*>(chain.array_to_bytes().get());
+  if (zfp != nullptr) {
+    // numcodecs' zfpy is the compressor and sees the chunk itself: no filter, order C.
+    if (zfp->options().flavor != ZfpCodec::Flavor::kZfpy) {
+      return no_v2_form(*zfp, "v2 has numcodecs.zfpy (a zfp header before the stream) only");
+    }
+    if (!filters.empty() || order != "C" || !chain.bytes_to_bytes().empty()) {
+      return no_v2_form(*zfp, "numcodecs' zfpy takes C-order chunks without filters");
+    }
+    Json c = zfp->ToJson()["configuration"];
+    c["id"] = "zfpy";
+    ASSIGN_OR_RETURN_CTX(std::string zdtype, V2DataTypeString(m.data_type, false),
+                         std::string(where) + ": dtype");
+    Json z = Json::object();
+    z["zarr_format"] = 2;
+    z["shape"] = m.shape;
+    z["chunks"] = m.chunk_shape;
+    z["dtype"] = zdtype;
+    z["compressor"] = std::move(c);
+    z["fill_value"] = FillValueToV2(m);
+    z["order"] = order;
+    z["filters"] = nullptr;
+    z["dimension_separator"] = std::string(1, m.chunk_key_encoding.separator);
+    return z;
+  }
   if (vlen != nullptr && m.data_type.id() == DataTypeId::kBytes && !m.fill_value.bytes.empty()) {
     return Status::Unsupported(std::string(where) +
                                ": fill_value: a non-empty bytes fill value has no Zarr v2 form");

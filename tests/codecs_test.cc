@@ -897,9 +897,9 @@ TEST(CodecRegistry, UnknownCodecIsUnsupportedNamingIt) {
   auto r = BuiltinCodecRegistry().Create({{"name", "lzma"}});
   EXPECT_TRUE(r.status().IsUnsupported()) << r.status();
   EXPECT_NE(r.status().message().find("lzma"), std::string::npos);
-  auto chain = CodecChain::FromJson(Json::array({BytesLE(), "numcodecs.zfpy"}));
+  auto chain = CodecChain::FromJson(Json::array({BytesLE(), "numcodecs.pcodec"}));
   EXPECT_TRUE(chain.status().IsUnsupported()) << chain.status();
-  EXPECT_NE(chain.status().message().find("numcodecs.zfpy"), std::string::npos);
+  EXPECT_NE(chain.status().message().find("numcodecs.pcodec"), std::string::npos);
 }
 
 TEST(CodecRegistry, BuiltinListAndReplacement) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "codecs/categorize_codec.h"
 #include "codecs/checksum32_codec.h"
 #include "codecs/codec_chain.h"
 #include "codecs/lz4_codec.h"
@@ -441,11 +442,36 @@ TEST(NumcodecsFilters, LossyFiltersStayWithinTheirTolerance) {
   }
 }
 
-TEST(BitroundCodec, IntegersAreUnsupportedAndTooManyKeepbitsInvalid) {
+TEST(BitroundCodec, IntegersRoundFromTheMostSignificantSetBit) {
+  // The zarr-extensions bitround sample data (uint8, keepbits 3).
+  const Json br3 = {{"name", "bitround"}, {"configuration", {{"keepbits", 3}}}};
+  EXPECT_EQ(EncodeArray(br3, DataType(DataTypeId::kUInt8),
+                        Of<uint8_t>({0, 1, 10, 11, 100, 123, 200, 208, 209, 255})),
+            Of<uint8_t>({0, 1, 10, 12, 96, 128, 192, 192, 224, 224}));
+  // zarrs' uint32 case: 0, 1024, 1280, 1664, 1685, 123145182, 4294967295.
+  EXPECT_EQ(EncodeArray(br3, DataType(DataTypeId::kUInt32),
+                        Of<uint32_t>({0, 1024, 1280, 1664, 1685, 123145182, 4294967295u})),
+            Of<uint32_t>({0, 1024, 1280, 1536, 1792, 117440512, 3758096384u}));
+  // Signed types round their two's complement pattern; int64 and the time types likewise.
+  EXPECT_EQ(EncodeArray(br3, DataType(DataTypeId::kInt8), Of<int8_t>({-1, 100, -100})),
+            Of<int8_t>({-32, 96, -96}));
+  EXPECT_EQ(EncodeArray(br3, DataType(DataTypeId::kInt64), Of<int64_t>({1685, -1})),
+            Of<int64_t>({1792, static_cast<int64_t>(0xe000000000000000ull)}));
+  // Decoding is the identity; keepbits 0 is refused for integers.
+  EXPECT_EQ(DecodeArray(br3, DataType(DataTypeId::kUInt16), 2, Of<uint16_t>({1685, 7})),
+            Of<uint16_t>({1685, 7}));
+  auto zero = CodecChain::FromJson(Json::array(
+      {{{"name", "bitround"}, {"configuration", {{"keepbits", 0}}}}, {{"name", "bytes"}}}));
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(zero->Prepare(MakeSpec(DataType(DataTypeId::kUInt8), {4})).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
+TEST(BitroundCodec, OtherTypesAreUnsupportedAndTooManyKeepbitsInvalid) {
   auto chain = CodecChain::FromJson(Json::array(
       {{{"name", "bitround"}, {"configuration", {{"keepbits", 3}}}}, {{"name", "bytes"}}}));
   ASSERT_TRUE(chain.ok());
-  EXPECT_EQ(chain->Prepare(MakeSpec(DataType(DataTypeId::kUInt8), {4})).status().code(),
+  EXPECT_EQ(chain->Prepare(MakeSpec(DataType(DataTypeId::kBool), {4})).status().code(),
             Status::Code::kUnsupported);
   auto big = CodecChain::FromJson(
       Json::array({{{"name", "bitround"}, {"configuration", {{"keepbits", 24}}}},
@@ -636,16 +662,82 @@ TEST(ZarrV2Numcodecs, FiltersMapIntoTheChainAndBack) {
           {{"filters", Json::array({{{"id", "shuffle"}}, {{"id", "delta"}, {"dtype", "<i4"}}})}}),
       nullptr, ".zarray");
   EXPECT_EQ(after.status().code(), Status::Code::kUnsupported);
+  // categorize is read for "U" arrays (CategorizeCodec tests), not for object arrays.
   auto cat = internal::ArrayMetadataFromV2(
-      Zarray({{"filters",
-               Json::array({{{"id", "categorize"}, {"labels", {"a"}}, {"dtype", "<U1"}}})}}),
+      Zarray(
+          {{"dtype", "|O"},
+           {"filters", Json::array({{{"id", "categorize"}, {"labels", {"a"}}, {"dtype", "|O"}}})}}),
       nullptr, ".zarray");
   ASSERT_EQ(cat.status().code(), Status::Code::kUnsupported);
   EXPECT_NE(cat.status().message().find("categorize"), std::string::npos);
-  auto zfpy = internal::ArrayMetadataFromV2(Zarray({{"compressor", {{"id", "zfpy"}, {"mode", 4}}}}),
-                                            nullptr, ".zarray");
+  // zfpy is read (tests/zfp_test.cc), but numcodecs cannot write it for order F.
+  auto zfpy = internal::ArrayMetadataFromV2(
+      Zarray({{"compressor", {{"id", "zfpy"}, {"mode", 4}}}, {"order", "F"}}), nullptr, ".zarray");
   ASSERT_EQ(zfpy.status().code(), Status::Code::kUnsupported);
   EXPECT_NE(zfpy.status().message().find("zfpy"), std::string::npos);
+}
+
+// Element bytes of a fixed_length_utf32 value (UTF-32 little-endian, zero-padded to `k` units).
+Bytes Utf32(std::u32string_view s, size_t k) {
+  Bytes b(4 * k, 0);
+  std::memcpy(b.data(), s.data(), 4 * std::min(s.size(), k));
+  return b;
+}
+
+TEST(CategorizeCodec, MatchesNumcodecs) {
+  // numcodecs 0.11: Categorize(labels=["female", "male", "héllo-long"], dtype="<U5",
+  // astype="<u2").encode(np.array(["male", "female", "x", "male", "", "hé"], dtype="<U5"))
+  // = 02 00 00 00 00 00 02 00 00 00 00 00 (NumPy cut "female" to "femal": no label matches);
+  // decode([0, 1, 2, 3, 4, 7]) = ["", "femal", "male", "héllo", "", ""].
+  const Json conf = {
+      {"labels", {"female", "male", "h\u00e9llo-long"}}, {"dtype", "<U5"}, {"astype", "<u2"}};
+  auto codec = Make({{"name", "numcodecs.categorize"}, {"configuration", conf}});
+  ASSERT_NE(codec, nullptr);
+  const auto& aa = static_cast<const ArrayToArrayCodec&>(*codec);
+  const DataType u5(DataTypeId::kFixedUtf32, 20);
+  const ChunkSpec spec = MakeSpec(u5, {6});
+  Bytes in;
+  for (std::u32string_view v : {U"male", U"femal", U"x", U"male", U"", U"h\u00e9"}) {
+    const Bytes e = Utf32(v, 5);
+    in.insert(in.end(), e.begin(), e.end());
+  }
+  Bytes enc(12);
+  ASSERT_TRUE(aa.Encode(spec, in, enc).ok());
+  EXPECT_EQ(enc, Hex("020000000000020000000000"));
+  Bytes dec(6 * 20);
+  ASSERT_TRUE(aa.Decode(spec, Of<uint16_t>({0, 1, 2, 3, 4, 7}), dec).ok());
+  Bytes expected;
+  for (std::u32string_view v : {U"", U"femal", U"male", U"h\u00e9llo", U"", U""}) {
+    const Bytes e = Utf32(v, 5);
+    expected.insert(expected.end(), e.begin(), e.end());
+  }
+  EXPECT_EQ(dec, expected);
+  EXPECT_EQ(codec->ToJson()["configuration"], conf);
+  auto spec_out = aa.EncodedSpec(spec);
+  ASSERT_TRUE(spec_out.ok()) << spec_out.status();
+  EXPECT_EQ(spec_out->dtype, DataType(DataTypeId::kUInt16));
+
+  // The v2 filter maps to it and back; other dtypes are refused by name.
+  auto m = internal::ArrayMetadataFromV2(Zarray({{"dtype", "<U5"},
+                                                 {"fill_value", ""},
+                                                 {"filters", Json::array({{{"id", "categorize"},
+                                                                           {"labels", {"a", "b"}},
+                                                                           {"dtype", "<U5"},
+                                                                           {"astype", "|u1"}}})}}),
+                                         nullptr, ".zarray");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->codecs[0]["name"], "numcodecs.categorize");
+  auto back = internal::ArrayMetadataToV2(*m, ".zarray");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ((*back)["filters"][0]["id"], "categorize");
+  EXPECT_EQ((*back)["filters"][0]["labels"], Json({"a", "b"}));
+  for (const Json& bad : {Json{{"labels", {"a"}}, {"dtype", "<i4"}},
+                          Json{{"labels", {"a"}}, {"dtype", "<U2"}, {"astype", "<f4"}},
+                          Json{{"labels", {1}}, {"dtype", "<U2"}}, Json{{"labels", {"a"}}}}) {
+    auto r =
+        BuiltinCodecRegistry().Create({{"name", "numcodecs.categorize"}, {"configuration", bad}});
+    EXPECT_FALSE(r.ok()) << bad.dump();
+  }
 }
 
 }  // namespace

@@ -254,7 +254,10 @@ class Array {
   // in C order, region.num_elements() of them (another count is InvalidArgument). Values of a
   // string array must be valid UTF-8 (InvalidArgument naming the element, nothing written); a
   // stored element that is not is Corruption naming the chunk. On a fixed-size array these calls
-  // are FailedPrecondition, as Read/Write/Fill/Append are on a variable-size one.
+  // are FailedPrecondition, as Read/Write/Fill/Append are on a variable-size one - except the
+  // fixed-length strings (null_terminated_bytes, fixed_length_utf32), which both APIs take: the
+  // string API gives each element without its trailing NULs (UTF-8 for UTF-32 elements) and pads
+  // what it writes; a value that does not fit is InvalidArgument naming it, nothing written.
   Result<std::vector<std::string>> ReadStrings(const Region& region) const;
   Status WriteStrings(const Region& region, std::span<const std::string> values);
   Status WriteStrings(const Region& region, std::span<const std::string_view> values);

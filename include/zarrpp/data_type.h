@@ -2,7 +2,8 @@
 //
 // Elements live in memory in the host's representation; zarrpp requires a little-endian host
 // (checked at compile time), so in-memory bytes equal the little-endian encoding. bool is one
-// byte 0/1; complex is (real, imag); r<N> is N/8 raw bytes. string and bytes have no fixed size.
+// byte 0/1; complex is (real, imag); r<N> is N/8 raw bytes. string and bytes have no fixed size;
+// null_terminated_bytes and fixed_length_utf32 are fixed-size strings (their byte size given).
 //
 // Extension types (zarr-extensions): numpy.datetime64 / numpy.timedelta64 are int64 counts of
 // scale_factor x unit (INT64_MIN is NaT); bfloat16 and the float8 formats are their bit patterns
@@ -73,6 +74,9 @@ enum class DataTypeId : uint8_t {
   kComplexFloat8E8M0FNU,
   kString,  // variable length, UTF-8 (spec/strings.md)
   kBytes,   // variable length, raw bytes
+  // Fixed length strings (zarr-python 3's names; spec/strings.md), built with the byte size:
+  kFixedBytes,  // null_terminated_bytes: N bytes, NUL-padded (NumPy "|S<N>")
+  kFixedUtf32,  // fixed_length_utf32: N/4 UTF-32 code units, zero-padded (NumPy "<U<N/4>")
 };
 
 // The unit of numpy.datetime64 / numpy.timedelta64 ("generic" is NumPy's unit-less form).
@@ -120,6 +124,11 @@ class DataType {
   uint32_t size() const { return size_; }
   // Elements of different sizes (string, bytes): chunks are offsets + bytes (spec/strings.md).
   bool is_variable() const { return id_ == DataTypeId::kString || id_ == DataTypeId::kBytes; }
+  // null_terminated_bytes and fixed_length_utf32: fixed-size elements that the string API
+  // (Array::ReadStrings/WriteStrings) reads and writes as text, and the byte API as elements.
+  bool is_fixed_string() const {
+    return id_ == DataTypeId::kFixedBytes || id_ == DataTypeId::kFixedUtf32;
+  }
   // The v3 name ("float32", "r16").
   std::string name() const;
 
@@ -210,7 +219,9 @@ class DataType {
       case DataTypeId::kFloat64:
       case DataTypeId::kComplex64: return 8;
       case DataTypeId::kComplex128: return 16;
-      case DataTypeId::kRawBits: return raw;
+      case DataTypeId::kRawBits:
+      case DataTypeId::kFixedBytes:
+      case DataTypeId::kFixedUtf32: return raw;
       case DataTypeId::kString:
       case DataTypeId::kBytes: return 0;
     }

@@ -7,7 +7,8 @@
   zarr_python_peer.py attrs DIR         prints {"path": attributes} for every group and array
 
 The digest is the one include/zarrpp/digest.h defines: SHA-256 of the elements in C order,
-little-endian, bool as one byte 0/1, every NaN replaced by the canonical quiet NaN (per component
+little-endian (fixed-length strings as their padded bytes / UTF-32 code units), bool as one byte
+0/1, every NaN replaced by the canonical quiet NaN (per component
 for complex), a 0-d array as its one element.
 """
 import hashlib
@@ -47,6 +48,12 @@ def digest(a):
             h.update(len(b).to_bytes(8, "little"))
             h.update(b)
         return h.hexdigest()
+    elif kind == "S":
+        # Fixed-length bytes: each element's n bytes, NUL-padded.
+        return hashlib.sha256(flat.tobytes()).hexdigest()
+    elif kind == "U":
+        # Fixed-length UTF-32: each element's code units, little-endian, zero-padded.
+        return hashlib.sha256(flat.astype(flat.dtype.newbyteorder("<")).tobytes()).hexdigest()
     else:
         raise ValueError("no digest for dtype %s" % flat.dtype)
     return hashlib.sha256(flat.tobytes()).hexdigest()
@@ -218,6 +225,27 @@ def write_suite(root):
     make("strings/bytes", raw, dtype=bytes, chunks=(6,), compressor=None)
     a = g.create_dataset("strings/utf8_missing", shape=(10,), chunks=(4,), dtype=str)
     a[0:4] = np.array(["p", "", "q\u00e9", "r"], dtype=object)
+    # Fixed-length strings: NumPy "|S<n>" (NUL-padded bytes) and "<U<k>" / ">U<k>" (UTF-32).
+    blobs = np.array([b"", b"a", b"hello", b"x\x00y", b"\xff\xfe", b"12345"] * 4, dtype="|S5")
+    make("fixed_strings/s5", blobs.reshape(4, 6), chunks=(3, 4), compressor=None)
+    make("fixed_strings/s3_zstd", blobs[:10].astype("|S3"), chunks=(4,),
+         compressor=numcodecs.Zstd(3))
+    uwords = np.array(["", "a", "h\u00e9llo", "\u65e5\u672c", "\U0001f600!", "seven77"] * 3,
+                      dtype="<U7")
+    make("fixed_strings/u7", uwords.reshape(3, 6), chunks=(2, 4))
+    make("fixed_strings/be_u3_f", uwords.astype(">U3").reshape(6, 3), chunks=(4, 2), order="F",
+         dtype=">U3")
+    a = g.create_dataset("fixed_strings/u7_fill", shape=(10,), chunks=(4,), dtype="<U7",
+                         fill_value="zz", write_empty_chunks=False)
+    a[0:4] = uwords[:4]
+    a = g.create_dataset("fixed_strings/s4_fill", shape=(9,), chunks=(4,), dtype="|S4",
+                         fill_value=b"q", write_empty_chunks=False)
+    a[0:3] = np.array([b"ab", b"", b"abcd"], dtype="|S4")
+    # numcodecs' Categorize filter on a "U" array (labels cut to the element, unknowns "").
+    sexes = np.array(["male", "female", "", "other", "male", "f\u00e9m"] * 5, dtype="<U6")
+    make("fixed_strings/categorize", sexes.reshape(5, 6), chunks=(2, 4), dtype="<U6",
+         filters=[numcodecs.Categorize(labels=["female", "male", "f\u00e9m"], dtype="<U6",
+                                       astype="|u1")])
     # Nested groups with attributes.
     sub = g.create_group("groups/a")
     sub.attrs.update({"level": 1, "name": "a", "unicode": "\u00e9t\u00e9"})
