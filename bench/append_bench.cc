@@ -72,14 +72,14 @@ ArrayMetadata Meta(uint64_t t, uint64_t depth) {
   m.fill_value = FillValue::Zero(m.data_type);
   const Json inner = Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
                                   {{"name", "zstd"}, {"configuration", {{"level", 3}}}}});
-  m.codecs = Json::array(
-      {{{"name", "sharding_indexed"},
-        {"configuration",
-         {{"chunk_shape", Json::array({1, 90, 180})},
-          {"codecs", inner},
-          {"index_codecs",
-           Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
-                        {{"name", "crc32c"}}})}}}}});
+  m.codecs =
+      Json::array({{{"name", "sharding_indexed"},
+                    {"configuration",
+                     {{"chunk_shape", Json::array({1, 90, 180})},
+                      {"codecs", inner},
+                      {"index_codecs",
+                       Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                                    {{"name", "crc32c"}}})}}}}});
   return m;
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "zarrpp/array.h"
+#include "zarrpp/codecs.h"
 #include "zarrpp/local_store.h"
 
 namespace {
@@ -17,8 +18,7 @@ Status Example() {
   m.shape = {1000, 1000};
   m.chunk_shape = {100, 250};
   m.data_type = DataType(DataTypeId::kFloat32);
-  m.codecs = Json::parse(R"([{"name": "bytes", "configuration": {"endian": "little"}},
-                             {"name": "zstd", "configuration": {"level": 3}}])");
+  m.codecs = Codecs::Bytes().Zstd(3);  // or any chain as JSON: see zarrpp/codecs.h
   ASSIGN_OR_RETURN(auto array, Array::Create(store, "measurements/temperature", m));
 
   std::vector<float> rows(10 * 1000, 21.5f);
