@@ -178,10 +178,19 @@ class CancelCheck {
   std::atomic<bool> fired_{false};
 };
 
+// True when every chunk (shard) of `dst` is a stored chunk of `src` byte for byte: same shape,
+// and chunks that decode to the same values with either array's metadata (ChunksCompatible).
+// Then chunks are copied as stored bytes, with no decode or encode.
+bool RawCopyApplies(const Array& src, const Array& dst, const ConvertOptions& options) {
+  if (options.reencode) return false;
+  return src.shape() == dst.shape() && ChunksCompatible(src.metadata(), dst.metadata());
+}
+
 // Copies every target chunk (shard) of `dst` from `src`, at most `in_flight` chunks at a time,
-// checking `cancelled` before each chunk.
+// checking `cancelled` before each chunk. With `raw` (RawCopyApplies) each chunk moves as its
+// stored bytes; otherwise it is read, decoded, encoded and written.
 Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t max_buffer_bytes,
-                    CancelCheck& cancelled, uint64_t& chunks) {
+                    CancelCheck& cancelled, uint64_t& chunks, bool raw) {
   const ArrayMetadata& m = dst.metadata();
   const std::vector<uint64_t> grid = m.grid_shape();
   uint64_t total = 1;
@@ -214,7 +223,15 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
           region.shape[d] = std::min(m.chunk_shape[d], m.shape[d] - region.origin[d]);
         }
         Status s;
-        if (m.data_type.is_variable()) {
+        if (raw) {
+          std::vector<uint64_t> coords(m.rank());
+          for (size_t d = 0; d < m.rank(); ++d) coords[d] = region.origin[d] / m.chunk_shape[d];
+          Result<std::optional<Bytes>> stored = src.ReadChunkEncoded(ChunkLevel::kStored, coords);
+          s = stored.status();
+          if (s.ok() && *stored) {
+            s = dst.WriteChunkEncoded(ChunkLevel::kStored, coords, ByteView(**stored));
+          }
+        } else if (m.data_type.is_variable()) {
           Result<std::vector<std::string>> values = src.ReadStrings(region);
           s = values.ok() ? dst.WriteStrings(region, std::span<const std::string>(*values))
                           : values.status();
@@ -658,8 +675,9 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
     } else {
       // Contents first, metadata last: until its metadata is written the destination node is no
       // array, and a failure erases what was written under it.
-      written = CopyContents(*p.source, *p.target_array, *executor, options.max_buffer_bytes,
-                             cancelled, report.chunks_copied);
+      written =
+          CopyContents(*p.source, *p.target_array, *executor, options.max_buffer_bytes, cancelled,
+                       report.chunks_copied, RawCopyApplies(*p.source, *p.target_array, options));
       if (written.ok()) {
         written = internal::WriteArrayMetadataDocuments(*dst, path, p.target_array->metadata())
                       .WithContext("writing array '/" + path + "'");
