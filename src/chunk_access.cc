@@ -64,9 +64,8 @@ struct Located {
   uint64_t inner_index = 0;
 };
 
-void Locate(const Array::Impl& a, ChunkLevel level, const ChunkGridInfo& g,
-            const std::vector<uint64_t>& coords, Located& out) {
-  const ArrayMetadata& m = a.metadata;
+void Locate(const ArrayMetadata& m, const std::string& prefix, ChunkLevel level,
+            const ChunkGridInfo& g, const std::vector<uint64_t>& coords, Located& out) {
   const size_t r = m.rank();
   out.shard.resize(r);
   out.inner_origin.assign(r, 0);
@@ -82,7 +81,7 @@ void Locate(const Array::Impl& a, ChunkLevel level, const ChunkGridInfo& g,
       out.inner_index = out.inner_index * per_shard + in;
     }
   }
-  out.key = a.ChunkKey(out.shard.data());
+  out.key = prefix + m.chunk_key_encoding.EncodeKey(out.shard);
 }
 
 Region ChunkRegion(const ArrayMetadata& m, const ChunkGridInfo& g,
@@ -137,12 +136,11 @@ Status Cancelled(const Array::Impl& a, std::string_view op) {
 
 // The grid positions of stored chunks of `a`, from the listing, in C order.
 Result<std::vector<std::pair<std::vector<uint64_t>, std::string>>> StoredChunks(
-    const Array::Impl& a, const ChunkGridInfo& stored) {
+    const Array::Impl& a, const ArrayMetadata& m, const ChunkGridInfo& stored) {
   if (!a.store->capabilities().listable) {
     return Status::Unsupported("listing the stored chunks of array '/" + a.path + "': store " +
                                a.store->description() + " cannot list");
   }
-  const ArrayMetadata& m = a.metadata;
   ASSIGN_OR_RETURN(std::vector<std::string> keys, a.store->list_prefix(a.prefix));
   std::vector<std::pair<std::vector<uint64_t>, std::string>> out;
   for (std::string& key : keys) {
@@ -177,10 +175,13 @@ Result<ChunkGridInfo> Array::ChunkGrid(ChunkLevel level) const {
 Status Array::ForEachChunk(const Region& region, ChunkLevel level,
                            const ChunkVisitor& visit) const {
   return internal::Guard("chunks of array '" + impl_->path + "'", [&]() -> Status {
+    // The metadata at the start; `visit` runs without the handle's lock, so it may call the
+    // array's methods.
     std::shared_lock lock(metadata_mu_);
     const Array::Impl& a = *impl_;
-    const ArrayMetadata& m = a.metadata;
+    const ArrayMetadata m = a.metadata;
     ASSIGN_OR_RETURN(ChunkGridInfo g, GridOf(a, level));
+    lock.unlock();
     const size_t r = m.rank();
     if (region.origin.size() != r || region.shape.size() != r) {
       return Status::InvalidArgument(
@@ -208,7 +209,7 @@ Status Array::ForEachChunk(const Region& region, ChunkLevel level,
       if (n % kCancelEvery == kCancelEvery - 1 && a.options.cancel && a.options.cancel()) {
         return Cancelled(a, "chunks");
       }
-      Locate(a, level, g, info.coords, loc);
+      Locate(m, a.prefix, level, g, info.coords, loc);
       info.key = loc.key;
       info.inner_index = loc.inner_index;
       info.shard_coords = loc.shard;
@@ -237,13 +238,16 @@ Status Array::ForEachChunk(const Region& region, ChunkLevel level,
 
 Status Array::ForEachStoredChunk(ChunkLevel level, const ChunkVisitor& visit) const {
   return internal::Guard("stored chunks of array '" + impl_->path + "'", [&]() -> Status {
+    // The metadata at the start; `visit` runs without the handle's lock, so it may call the
+    // array's methods.
     std::shared_lock lock(metadata_mu_);
     Array::Impl& a = *impl_;
-    const ArrayMetadata& m = a.metadata;
+    const ArrayMetadata m = a.metadata;
     const size_t r = m.rank();
     ASSIGN_OR_RETURN(ChunkGridInfo stored_grid, GridOf(a, ChunkLevel::kStored));
     ASSIGN_OR_RETURN(ChunkGridInfo g, GridOf(a, level));
-    ASSIGN_OR_RETURN(auto stored, StoredChunks(a, stored_grid));
+    lock.unlock();
+    ASSIGN_OR_RETURN(auto stored, StoredChunks(a, m, stored_grid));
     ChunkInfo info;
     for (auto& [shard, key] : stored) {
       if (a.options.cancel && a.options.cancel()) return Cancelled(a, "stored chunks");
@@ -261,7 +265,12 @@ Status Array::ForEachStoredChunk(ChunkLevel level, const ChunkVisitor& visit) co
         continue;
       }
       const ShardingCodec* sharding = ShardingOf(a);
-      PartialCodecContext ctx = internal::PartialContextFor(a, shard.data(), key);
+      PartialCodecContext ctx;  // a read of the index: no extent inside the array needed
+      ctx.store = a.store.get();
+      ctx.key = key;
+      ctx.executor = a.executor.get();
+      ctx.options = &a.options;
+      ctx.index_cache = a.index_cache.get();
       ASSIGN_OR_RETURN(std::shared_ptr<const ShardIndex> index,
                        sharding->ReadShardIndex(a.chain->decoded_spec(), ctx));
       if (!index) continue;  // erased since the listing
@@ -307,7 +316,7 @@ Result<bool> Array::ReadChunk(ChunkLevel level, const std::vector<uint64_t>& coo
     RETURN_IF_ERROR(CheckBuffer(a, g, out.size(), "read of a chunk"));
     const size_t esize = m.data_type.size();
     Located loc;
-    Locate(a, level, g, coords, loc);
+    Locate(a.metadata, a.prefix, level, g, coords, loc);
     internal::ScratchPool::Lease s;
     if (level == ChunkLevel::kStored) {
       ASSIGN_OR_RETURN(bool found, a.store->get_into(loc.key, ByteRange::Whole(), s->fetched));
@@ -342,7 +351,7 @@ Status Array::WriteChunk(ChunkLevel level, const std::vector<uint64_t>& coords, 
     RETURN_IF_ERROR(CheckCoords(a, level, g, coords, "write of a chunk"));
     RETURN_IF_ERROR(CheckBuffer(a, g, in.size(), "write of a chunk"));
     Located loc;
-    Locate(a, level, g, coords, loc);
+    Locate(a.metadata, a.prefix, level, g, coords, loc);
     const internal::KeyLocks::Guard key_lock = a.chunk_locks.Lock(loc.key);
     if (level == ChunkLevel::kStored) {
       const bool empty = !a.options.write_empty_chunks &&
@@ -372,7 +381,7 @@ Result<std::optional<Bytes>> Array::ReadChunkEncoded(ChunkLevel level,
         ASSIGN_OR_RETURN(ChunkGridInfo g, GridOf(a, level));
         RETURN_IF_ERROR(CheckCoords(a, level, g, coords, "read of an encoded chunk"));
         Located loc;
-        Locate(a, level, g, coords, loc);
+        Locate(a.metadata, a.prefix, level, g, coords, loc);
         if (level == ChunkLevel::kStored) return a.store->get(loc.key);
         const PartialCodecContext ctx = internal::PartialContextFor(a, loc.shard.data(), loc.key);
         return ShardingOf(a)->ReadInnerEncoded(a.chain->decoded_spec(), ctx, loc.inner_index);
@@ -387,7 +396,7 @@ Status Array::WriteChunkEncoded(ChunkLevel level, const std::vector<uint64_t>& c
     ASSIGN_OR_RETURN(ChunkGridInfo g, GridOf(a, level));
     RETURN_IF_ERROR(CheckCoords(a, level, g, coords, "write of an encoded chunk"));
     Located loc;
-    Locate(a, level, g, coords, loc);
+    Locate(a.metadata, a.prefix, level, g, coords, loc);
     const internal::KeyLocks::Guard key_lock = a.chunk_locks.Lock(loc.key);
     if (level == ChunkLevel::kStored) {
       return encoded ? a.store->set(loc.key, *encoded) : a.store->erase(loc.key);

@@ -178,19 +178,30 @@ class CancelCheck {
   std::atomic<bool> fired_{false};
 };
 
-// True when every chunk (shard) of `dst` is a stored chunk of `src` byte for byte: same shape,
-// and chunks that decode to the same values with either array's metadata (ChunksCompatible).
-// Then chunks are copied as stored bytes, with no decode or encode.
-bool RawCopyApplies(const Array& src, const Array& dst, const ConvertOptions& options) {
-  if (options.reencode) return false;
-  return src.shape() == dst.shape() && ChunksCompatible(src.metadata(), dst.metadata());
+// The chain that checks chunks copied as stored bytes, when every chunk (shard) of `dst` is a
+// stored chunk of `src` byte for byte: same shape, and chunks that decode to the same values with
+// either array's metadata (ChunksCompatible), of a fixed-size data type. Null otherwise (or with
+// ConvertOptions::reencode): every chunk is decoded and encoded again.
+std::shared_ptr<const PreparedChain> RawCopyApplies(const Array& src, const Array& dst,
+                                                    const ConvertOptions& options) {
+  const ArrayMetadata& m = src.metadata();
+  if (options.reencode || m.data_type.is_variable() || src.shape() != dst.shape() ||
+      !ChunksCompatible(m, dst.metadata())) {
+    return nullptr;
+  }
+  auto chain = CodecChain::FromJson(m.codecs);
+  if (!chain.ok()) return nullptr;
+  auto prepared = chain->Prepare(ChunkSpec{m.chunk_shape, m.data_type, m.fill_value});
+  return prepared.ok() ? *prepared : nullptr;
 }
 
 // Copies every target chunk (shard) of `dst` from `src`, at most `in_flight` chunks at a time,
 // checking `cancelled` before each chunk. With `raw` (RawCopyApplies) each chunk moves as its
-// stored bytes; otherwise it is read, decoded, encoded and written.
+// stored bytes once it has decoded with `raw` (so a damaged source chunk fails the array as on
+// the decoding path); otherwise it is read, decoded, encoded and written.
 Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t max_buffer_bytes,
-                    CancelCheck& cancelled, uint64_t& chunks, bool raw) {
+                    CancelCheck& cancelled, uint64_t& chunks,
+                    const std::shared_ptr<const PreparedChain>& raw) {
   const ArrayMetadata& m = dst.metadata();
   const std::vector<uint64_t> grid = m.grid_shape();
   uint64_t total = 1;
@@ -207,6 +218,7 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
     const uint64_t n = std::min(batch, total - begin);
     executor.ParallelFor(n, 1, [&](size_t b, size_t e) {
       Bytes buffer;
+      ChainScratch scratch;
       for (size_t i = b; i < e && !failed; ++i) {
         if (cancelled()) {
           std::lock_guard lock(mu);
@@ -228,6 +240,12 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
           for (size_t d = 0; d < m.rank(); ++d) coords[d] = region.origin[d] / m.chunk_shape[d];
           Result<std::optional<Bytes>> stored = src.ReadChunkEncoded(ChunkLevel::kStored, coords);
           s = stored.status();
+          if (s.ok() && *stored) {
+            buffer.resize(raw->decoded_spec().num_bytes());
+            s = raw->Decode(**stored, buffer, scratch)
+                    .WithContext("chunk '" + src.ChunkKey(coords) + "' of array '/" + src.path() +
+                                 "'");
+          }
           if (s.ok() && *stored) {
             s = dst.WriteChunkEncoded(ChunkLevel::kStored, coords, ByteView(**stored));
           }

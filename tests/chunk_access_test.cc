@@ -180,6 +180,23 @@ TEST(ForEachChunk, HugeGridIsVisitedLazilyAndStopsOnErrorOrCancel) {
   EXPECT_LT(n, 1025u);
 }
 
+TEST(ForEachChunk, VisitMayCallTheArray) {
+  auto a = Make(MemoryStore::Create(), Meta({10, 13}, {4, 6}, {}));
+  int n = 0;
+  ASSERT_TRUE(
+      a->ForEachChunk(Region::All(a->shape()), ChunkLevel::kStored, [&](const ChunkInfo& c) {
+         // Exclusive on the handle's metadata: must not wait on the
+         // iteration.
+         RETURN_IF_ERROR(a->SetAttributes({{"n", ++n}}));
+         std::vector<uint32_t> v(24, static_cast<uint32_t>(n));
+         return a->WriteChunk(ChunkLevel::kStored, c.coords, CView(v));
+       }).ok());
+  EXPECT_EQ(n, 9);
+  std::vector<uint32_t> one(1);
+  ASSERT_TRUE(a->Read(Region{{9, 12}, {1, 1}}, std::span<uint32_t>(one)).ok());
+  EXPECT_EQ(one[0], 9u);
+}
+
 TEST(ForEachChunk, BadRegionIsInvalidArgument) {
   auto a = Make(MemoryStore::Create(), Meta({10, 13}, {4, 6}, {}));
   auto none = [](const ChunkInfo&) { return Status::OK(); };

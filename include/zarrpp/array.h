@@ -342,6 +342,9 @@ class Array {
   // Calls `visit` for every chunk of `level` that `region` touches, in C order of the grid, whether
   // stored or not. Work and memory are bounded per chunk, not by the grid: ArrayOptions::cancel is
   // checked every 1024 chunks (FailedPrecondition "cancelled"). An empty region visits nothing.
+  // Both iterations use the shape at their start and call `visit` without holding the handle's
+  // lock, so `visit` may call any method of the array (a Resize or Append it makes is not seen by
+  // the iteration under way).
   Status ForEachChunk(const Region& region, ChunkLevel level, const ChunkVisitor& visit) const;
   // Calls `visit` for every chunk of `level` that is stored, with its encoded size, in C order of
   // the grid. Stored chunks come from the store's listing (Unsupported on a store that cannot
