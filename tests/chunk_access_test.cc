@@ -267,6 +267,29 @@ TEST(ForEachStoredChunk, InnerChunksComeFromTheIndexesAlone) {
   EXPECT_EQ(counting->counters().bytes_read, 3u * (4 * 16 + 4));
 }
 
+TEST(ForEachStoredChunk, StopsWhenCancelled) {
+  ArrayOptions o;
+  std::atomic<bool> cancel{false};
+  o.cancel = [&] { return cancel.load(); };
+  auto a = Make(MemoryStore::Create(), Meta({10, 13}, {4, 6}, Sharded()), "a", o);
+  WritePositions(*a);
+  int n = 0;
+  cancel = true;
+  Status s = a->ForEachStoredChunk(ChunkLevel::kInner, [&](const ChunkInfo&) {
+    ++n;
+    return Status::OK();
+  });
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(n, 0);
+  cancel = false;
+  s = a->ForEachStoredChunk(ChunkLevel::kInner, [&](const ChunkInfo&) {
+    ++n;
+    return Status::OK();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(n, 25);  // every inner chunk of a 5 x 5 inner grid holds data
+}
+
 TEST(ReadChunk, DecodesWholeChunksAndReportsMissingOnes) {
   auto a = Make(MemoryStore::Create(), Meta({10, 13}, {4, 6}, {}, /*fill=*/9));
   WritePositions(*a);

@@ -121,5 +121,23 @@ TEST(ConvertRawCopy, OtherCodecsFallBackToDecodeAndEncode) {
   EXPECT_EQ((*opened)->metadata().codecs[1]["configuration"]["level"], 5);
 }
 
+TEST(ConvertRawCopy, FormatChangeKeepsValues) {
+  // v3 -> v2 -> v3: whichever path each step takes, the values survive.
+  auto src = Source(Json::array({BytesCodec(), Zstd(3)}));
+  auto v2 = MemoryStore::Create();
+  ConvertOptions o;
+  o.zarr_format = 2;
+  auto report = Convert(src, "x", v2, "y", o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->failed(), 0u);
+  ExpectValues(v2);
+  auto back = MemoryStore::Create();
+  o.zarr_format = 3;
+  report = Convert(v2, "y", back, "y", o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->failed(), 0u);
+  ExpectValues(back);
+}
+
 }  // namespace
 }  // namespace zarrpp
