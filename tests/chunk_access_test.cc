@@ -2,12 +2,15 @@
 // ones (inner chunks from shard indexes only), single chunks read and written decoded and as
 // their stored bytes, at both levels, their errors, and concurrent inner-chunk writes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "zarrpp/array.h"
+#include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 
@@ -440,9 +443,8 @@ TEST(EncodedChunks, RawBytesAreNotValidatedAndFailOnRead) {
   EXPECT_EQ(**raw, junk);
 }
 
-TEST(InnerChunks, ConcurrentWritesOfDifferentInnerChunksLoseNothing) {
-  // 4 x 16 inner chunks in one shard, written by 8 threads through 2 handles; then raw writes too.
-  auto store = MemoryStore::Create();
+// 4 x 16 inner chunks in one shard, written by 8 threads through 2 handles; then raw writes too.
+void ConcurrentInnerWrites(std::shared_ptr<Store> store) {
   ArrayMetadata m =
       Meta({8, 48}, {8, 48}, Json::array({Sharding({2, 3}, Json::array({BytesCodec(), Zstd()}))}));
   auto a = Make(store, m);
@@ -488,6 +490,21 @@ TEST(InnerChunks, ConcurrentWritesOfDifferentInnerChunksLoseNothing) {
   ASSERT_TRUE(c->Read(Region::All(c->shape()), std::span<uint32_t>(all)).ok());
   for (uint64_t i = 0; i < 8; ++i)
     for (uint64_t j = 0; j < 48; ++j) ASSERT_EQ(all[i * 48 + j], V(i, j)) << i << "," << j;
+}
+
+TEST(InnerChunks, ConcurrentWritesOfDifferentInnerChunksLoseNothing) {
+  ConcurrentInnerWrites(MemoryStore::Create());
+}
+
+TEST(InnerChunks, ConcurrentWritesOfDifferentInnerChunksLoseNothingOnALocalStore) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("zarrpp_chunk_access_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto store = LocalStore::Open(dir.string());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ConcurrentInnerWrites(*store);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
