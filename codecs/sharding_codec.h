@@ -133,6 +133,21 @@ class ShardingCodec final : public ArrayToBytesCodec, public PartialArrayToBytes
                        const uint8_t* src, const std::vector<uint64_t>& src_shape,
                        const uint64_t* src_origin, bool scalar) const override;
 
+  // Single inner chunks of the shard at ctx.key, addressed by their C-order index `j` in the
+  // shard's inner grid (InvalidArgument when out of range). The index of the shard, read alone:
+  // null when the shard is not stored.
+  Result<std::shared_ptr<const ShardIndex>> ReadShardIndex(const ChunkSpec& decoded,
+                                                           const PartialCodecContext& ctx) const;
+  // The stored (encoded) bytes of inner chunk `j`, from one version of the shard; nullopt when
+  // the shard or the inner chunk is not stored.
+  Result<std::optional<Bytes>> ReadInnerEncoded(const ChunkSpec& decoded,
+                                                const PartialCodecContext& ctx, uint64_t j) const;
+  // Replaces inner chunk `j`'s stored bytes with `encoded` (nullopt: the chunk is not stored) by
+  // the read-modify-write PartialEncode uses (key lock, conditional write, in-place patch when it
+  // fits). The bytes are not decoded or checked.
+  Status WriteInnerEncoded(const ChunkSpec& decoded, const PartialCodecContext& ctx, uint64_t j,
+                           std::optional<ByteView> encoded) const;
+
   // The prepared form for one shard spec; built once per shape and reused.
   struct Layout;
   Result<std::shared_ptr<const Layout>> Prepare(const ChunkSpec& decoded) const;

@@ -321,4 +321,90 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
   return read_whole();
 }
 
+namespace {
+
+// The shard at ctx.key, or the part of one version of it `pick` asks for once its index is known.
+// `pick(index, reader)` reads what it needs through `reader` (null: from `blob`, the whole value
+// held in memory) and returns false when the version was replaced meanwhile.
+template <typename Pick>
+Result<bool> WithIndex(const ShardingCodec::Layout& L, const PartialCodecContext& ctx, Bytes& blob,
+                       Pick&& pick) {
+  const StoreCapabilities caps = ctx.store->capabilities();
+  if (caps.partial_reads) {
+    for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+      ASSIGN_OR_RETURN(std::unique_ptr<ValueReader> reader, ctx.store->open_reader(ctx.key));
+      if (!reader) return false;
+      std::shared_ptr<const ShardIndex> index;
+      ASSIGN_OR_RETURN(bool readable, ReadIndex(L, ctx, *reader, true, blob, index));
+      if (!readable) continue;
+      ASSIGN_OR_RETURN(readable, pick(*index, reader.get()));
+      if (readable) return true;
+    }
+  }
+  ASSIGN_OR_RETURN(bool found, ctx.store->get_into(ctx.key, ByteRange::Whole(), blob));
+  if (!found) return false;
+  ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(L, blob, ctx.key));
+  ASSIGN_OR_RETURN(bool done, pick(*index, nullptr));
+  (void)done;  // a value in memory is never replaced
+  return true;
+}
+
+Status CheckInnerIndex(const ShardingCodec::Layout& L, const std::string& key, uint64_t j) {
+  if (j < L.n_inner) return Status::OK();
+  return Status::InvalidArgument(internal::ShardWhere(key) + ": inner chunk " + std::to_string(j) +
+                                 " is out of range (" + std::to_string(L.n_inner) +
+                                 " inner chunks)");
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ShardIndex>> ShardingCodec::ReadShardIndex(
+    const ChunkSpec& decoded, const PartialCodecContext& ctx) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  Bytes blob;
+  std::shared_ptr<const ShardIndex> out;
+  ASSIGN_OR_RETURN(
+      bool found,
+      WithIndex(*L, ctx, blob, [&](const ShardIndex& index, ValueReader*) -> Result<bool> {
+        out = std::make_shared<ShardIndex>(index);
+        return true;
+      }));
+  if (!found) return std::shared_ptr<const ShardIndex>();
+  return out;
+}
+
+Result<std::optional<Bytes>> ShardingCodec::ReadInnerEncoded(const ChunkSpec& decoded,
+                                                             const PartialCodecContext& ctx,
+                                                             uint64_t j) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  RETURN_IF_ERROR(CheckInnerIndex(*L, ctx.key, j));
+  Bytes blob;
+  std::optional<Bytes> out;
+  ASSIGN_OR_RETURN(
+      bool found,
+      WithIndex(*L, ctx, blob, [&](const ShardIndex& index, ValueReader* reader) -> Result<bool> {
+        out.reset();
+        if (!index.present(j)) return true;
+        const uint64_t off = index.offset(j), n = index.nbytes(j);
+        if (reader == nullptr) {
+          out = Bytes(blob.begin() + static_cast<ptrdiff_t>(off),
+                      blob.begin() + static_cast<ptrdiff_t>(off + n));
+          return true;
+        }
+        Bytes bytes;
+        if (n > 0) {
+          ASSIGN_OR_RETURN(bool readable, reader->read(ByteRange::Bounded(off, off + n), bytes));
+          if (!readable) return false;
+          if (bytes.size() != n) {
+            return Status::Corruption(internal::ShardWhere(ctx.key) + ": " +
+                                      internal::Coords(*L, j) + " is cut short");
+          }
+        }
+        out = std::move(bytes);
+        return true;
+      }));
+  if (!found) return std::optional<Bytes>();
+  return out;
+}
+
 }  // namespace zarrpp

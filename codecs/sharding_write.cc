@@ -314,118 +314,42 @@ uint64_t UnusedBytes(const Layout& L, const std::vector<uint64_t>& entries, uint
   return size > live ? size - live : 0;
 }
 
-}  // namespace
-}  // namespace zarrpp::internal
-
-namespace zarrpp {
-
-using internal::Assemble;
-using internal::AssemblePieces;
-using internal::EncodeIndex;
-using internal::EncodeTouched;
-using internal::FetchRanges;
-using internal::IndexOfBlob;
-using internal::InnerPart;
-using internal::kEmpty;
-using internal::Lease;
-using internal::LocateInner;
-using internal::OptionsOf;
-using internal::OrderByOffset;
-using internal::ReadIndex;
-using internal::ShardScratch;
-using internal::ShardWhere;
-using internal::TouchedChunks;
-using internal::UnusedBytes;
-using internal::WriteJob;
-
-Status ShardingCodec::Encode(const ChunkSpec& decoded, ByteView array, Bytes& out) const {
-  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
-  if (array.size() != decoded.num_bytes()) {
-    return Status::InvalidArgument("shard has " + std::to_string(array.size()) +
-                                   " bytes, expected " + std::to_string(decoded.num_bytes()));
-  }
-  const std::vector<uint64_t> origin(decoded.shape.size(), 0);
-  WriteJob job{origin.data(), &decoded.shape, array.data(), &decoded.shape, origin.data()};
-  job.in_bounds = decoded.shape;
-  std::vector<uint64_t> touched(L->n_inner);
-  for (uint64_t j = 0; j < L->n_inner; ++j) touched[j] = j;
-  Lease<ShardScratch> s;
-  std::vector<std::optional<ByteView>> result;
-  Bytes memo;
-  const std::vector<std::optional<ByteView>> old(touched.size());
-  RETURN_IF_ERROR(
-      EncodeTouched(*L, nullptr, nullptr, "<value>", job, touched, old, s->encoded, result, memo));
-  ASSIGN_OR_RETURN(bool any, Assemble(*L, "<value>", nullptr, {}, touched, result, 0.0, out));
-  (void)any;  // an empty `out` tells the pipeline to erase the key
-  return Status::OK();
+// Stores the shard assembled in `out` at ctx.key (or erases it when no chunk is present) under
+// `cond`; false when the condition did not hold. The cached index follows the version written.
+Result<bool> StoreShard(const PartialCodecContext& ctx, const Bytes& out, bool any,
+                        const std::vector<uint64_t>& entries, const WriteConditions& cond) {
+  Store& store = *ctx.store;
+  if (ctx.index_cache) ctx.index_cache->Erase(ctx.key);
+  if (!any) return store.erase_if(ctx.key, cond);
+  const ByteView piece(out);
+  ASSIGN_OR_RETURN(std::optional<Generation> written,
+                   store.set_if(ctx.key, std::span<const ByteView>(&piece, 1), cond));
+  if (!written) return false;
+  if (ctx.index_cache) ctx.index_cache->PutWritten(ctx.key, *written, entries);
+  return true;
 }
 
-Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodecContext& ctx,
-                                    const uint64_t* chunk_origin,
-                                    const std::vector<uint64_t>& box_shape, const uint8_t* src,
-                                    const std::vector<uint64_t>& src_shape,
-                                    const uint64_t* src_origin, bool scalar) const {
-  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
-  const std::vector<uint64_t> touched = TouchedChunks(*L, chunk_origin, box_shape);
-  if (touched.empty()) return Status::OK();
+using ProduceFn = std::function<Status(const std::vector<std::optional<ByteView>>& old,
+                                       std::vector<std::optional<ByteView>>& result)>;
+
+// A read-modify-write of one version of the shard at ctx.key that replaces the inner chunks
+// `touched` with what `produce(old, result)` gives: old[k] holds chunk touched[k]'s stored bytes
+// when needs_old(touched[k]) and it is present; result[k] is its new encoded bytes or nullopt
+// (not stored).
+Status ReadModifyWrite(const std::shared_ptr<const Layout>& L, const PartialCodecContext& ctx,
+                       const std::vector<uint64_t>& touched,
+                       const std::function<bool(uint64_t)>& needs_old, const ProduceFn& produce,
+                       ShardScratch* s) {
+  using IndexLocation = ShardingCodec::IndexLocation;
   const ShardingOptions& opt = OptionsOf(ctx);
   Store& store = *ctx.store;
   const std::string& key = ctx.key;
-  WriteJob job{chunk_origin, &box_shape, src, &src_shape, src_origin, scalar};
-  job.in_bounds = ctx.in_bounds.empty() ? decoded.shape : ctx.in_bounds;
-  job.write_empty = ctx.options && ctx.options->write_empty_chunks;
-  const size_t r = decoded.shape.size();
-  bool full = true;
-  for (size_t d = 0; d < r; ++d) {
-    if (chunk_origin[d] != 0 || box_shape[d] < std::min(job.in_bounds[d], decoded.shape[d])) {
-      full = false;
-    }
-  }
-  Lease<ShardScratch> s;
   std::vector<std::optional<ByteView>> result;
-  Bytes memo;
-
-  // Stores the shard assembled in s->out (or erases it when no chunk is present) under `cond`;
-  // false when the condition did not hold. The cached index follows the version written.
   auto store_shard = [&](bool any, const std::vector<uint64_t>& entries,
                          const WriteConditions& cond) -> Result<bool> {
-    if (ctx.index_cache) ctx.index_cache->Erase(key);
-    if (!any) return store.erase_if(key, cond);
-    const ByteView piece(s->out);
-    ASSIGN_OR_RETURN(std::optional<Generation> written,
-                     store.set_if(key, std::span<const ByteView>(&piece, 1), cond));
-    if (!written) return false;
-    if (ctx.index_cache) ctx.index_cache->PutWritten(key, *written, entries);
-    return true;
+    return StoreShard(ctx, s->out, any, entries, cond);
   };
-
-  // A write covering every stored element of the shard never reads the old one: it replaces the
-  // value unconditionally (whatever another writer stored meanwhile is overwritten as a whole).
-  if (full) {
-    const std::vector<std::optional<ByteView>> old(touched.size());
-    RETURN_IF_ERROR(
-        EncodeTouched(*L, &ctx, ctx.executor, key, job, touched, old, s->encoded, result, memo));
-    std::vector<uint64_t> entries;
-    if (touched.size() == L->n_inner) {
-      // Every inner chunk is new: the store takes the encoded chunks and the index as pieces,
-      // without assembling the shard in a buffer of its own.
-      std::vector<ByteView> pieces;
-      Bytes index_bytes;
-      ASSIGN_OR_RETURN(bool any, AssemblePieces(*L, key, result, pieces, index_bytes, entries));
-      if (!any) return store_shard(false, entries, {}).status();
-      if (ctx.index_cache) ctx.index_cache->Erase(key);
-      if (ctx.io_bytes != nullptr) *ctx.io_bytes = internal::PiecesSize<ByteView>(pieces);
-      ASSIGN_OR_RETURN(std::optional<Generation> written, store.set_if(key, pieces, {}));
-      if (ctx.index_cache && written)
-        ctx.index_cache->PutWritten(key, *written, std::move(entries));
-      return Status::OK();
-    }
-    ASSIGN_OR_RETURN(bool any,
-                     Assemble(*L, key, nullptr, {}, touched, result, 0.0, s->out, &entries));
-    return store_shard(any, entries, {}).status();
-  }
-
-  // Otherwise a read-modify-write of one version of the shard. Writers that lock hold the key's
+  // Writers that lock hold the key's
   // lock across it, so no two of them read the same version to replace it (and free space is
   // allocated against the index of the current version). The write is conditioned on the
   // generation read, so a writer that does not lock (or a store without locks) costs a retry of
@@ -439,18 +363,6 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
   const bool conditional = caps.conditional_writes && caps.generations;
   const bool patchable = caps.set_range;
   const double reserve = patchable ? opt.append_reserve : 0.0;
-  // Touched chunks whose old bytes are needed: present and only partly overwritten.
-  auto needs_old = [&](uint64_t j) {
-    InnerPart p;
-    LocateInner(*L, j, chunk_origin, box_shape, p);
-    if (p.whole) return false;
-    for (size_t d = 0; d < r; ++d) {
-      const uint64_t hi = std::min(p.inner_origin[d] + L->inner_shape[d], job.in_bounds[d]);
-      if (p.lo[d] != p.inner_origin[d] || p.lo[d] + p.shape[d] != hi) return true;
-    }
-    return false;
-  };
-
   // One attempt; false when the version read was replaced before the write (nothing written).
   auto attempt = [&]() -> Result<bool> {
     std::unique_ptr<ValueReader> reader;
@@ -497,8 +409,7 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
     cond.held = lock.get();
     if (conditional) cond.if_equal = generation;
 
-    RETURN_IF_ERROR(
-        EncodeTouched(*L, &ctx, ctx.executor, key, job, touched, old, s->encoded, result, memo));
+    RETURN_IF_ERROR(produce(old, result));
 
     if (!index) {
       // No shard yet: the touched chunks are the whole content (created only if still absent).
@@ -633,6 +544,146 @@ Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodec
   return Status::IOError(ShardWhere(key) + ": a partial write found the shard replaced " +
                          std::to_string(internal::kWriteAttempts) +
                          " times between reading and writing it; not written");
+}
+
+}  // namespace
+}  // namespace zarrpp::internal
+
+namespace zarrpp {
+
+using internal::Assemble;
+using internal::AssemblePieces;
+using internal::EncodeIndex;
+using internal::EncodeTouched;
+using internal::FetchRanges;
+using internal::IndexOfBlob;
+using internal::InnerPart;
+using internal::kEmpty;
+using internal::Lease;
+using internal::LocateInner;
+using internal::OptionsOf;
+using internal::OrderByOffset;
+using internal::ProduceFn;
+using internal::ReadIndex;
+using internal::ShardScratch;
+using internal::ShardWhere;
+using internal::StoreShard;
+using internal::TouchedChunks;
+using internal::UnusedBytes;
+using internal::WriteJob;
+
+Status ShardingCodec::Encode(const ChunkSpec& decoded, ByteView array, Bytes& out) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  if (array.size() != decoded.num_bytes()) {
+    return Status::InvalidArgument("shard has " + std::to_string(array.size()) +
+                                   " bytes, expected " + std::to_string(decoded.num_bytes()));
+  }
+  const std::vector<uint64_t> origin(decoded.shape.size(), 0);
+  WriteJob job{origin.data(), &decoded.shape, array.data(), &decoded.shape, origin.data()};
+  job.in_bounds = decoded.shape;
+  std::vector<uint64_t> touched(L->n_inner);
+  for (uint64_t j = 0; j < L->n_inner; ++j) touched[j] = j;
+  Lease<ShardScratch> s;
+  std::vector<std::optional<ByteView>> result;
+  Bytes memo;
+  const std::vector<std::optional<ByteView>> old(touched.size());
+  RETURN_IF_ERROR(
+      EncodeTouched(*L, nullptr, nullptr, "<value>", job, touched, old, s->encoded, result, memo));
+  ASSIGN_OR_RETURN(bool any, Assemble(*L, "<value>", nullptr, {}, touched, result, 0.0, out));
+  (void)any;  // an empty `out` tells the pipeline to erase the key
+  return Status::OK();
+}
+
+Status ShardingCodec::PartialEncode(const ChunkSpec& decoded, const PartialCodecContext& ctx,
+                                    const uint64_t* chunk_origin,
+                                    const std::vector<uint64_t>& box_shape, const uint8_t* src,
+                                    const std::vector<uint64_t>& src_shape,
+                                    const uint64_t* src_origin, bool scalar) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  const std::vector<uint64_t> touched = TouchedChunks(*L, chunk_origin, box_shape);
+  if (touched.empty()) return Status::OK();
+  Store& store = *ctx.store;
+  const std::string& key = ctx.key;
+  WriteJob job{chunk_origin, &box_shape, src, &src_shape, src_origin, scalar};
+  job.in_bounds = ctx.in_bounds.empty() ? decoded.shape : ctx.in_bounds;
+  job.write_empty = ctx.options && ctx.options->write_empty_chunks;
+  const size_t r = decoded.shape.size();
+  bool full = true;
+  for (size_t d = 0; d < r; ++d) {
+    if (chunk_origin[d] != 0 || box_shape[d] < std::min(job.in_bounds[d], decoded.shape[d])) {
+      full = false;
+    }
+  }
+  Lease<ShardScratch> s;
+  std::vector<std::optional<ByteView>> result;
+  Bytes memo;
+  auto store_shard = [&](bool any, const std::vector<uint64_t>& entries,
+                         const WriteConditions& cond) -> Result<bool> {
+    return StoreShard(ctx, s->out, any, entries, cond);
+  };
+
+  // A write covering every stored element of the shard never reads the old one: it replaces the
+  // value unconditionally (whatever another writer stored meanwhile is overwritten as a whole).
+  if (full) {
+    const std::vector<std::optional<ByteView>> old(touched.size());
+    RETURN_IF_ERROR(
+        EncodeTouched(*L, &ctx, ctx.executor, key, job, touched, old, s->encoded, result, memo));
+    std::vector<uint64_t> entries;
+    if (touched.size() == L->n_inner) {
+      // Every inner chunk is new: the store takes the encoded chunks and the index as pieces,
+      // without assembling the shard in a buffer of its own.
+      std::vector<ByteView> pieces;
+      Bytes index_bytes;
+      ASSIGN_OR_RETURN(bool any, AssemblePieces(*L, key, result, pieces, index_bytes, entries));
+      if (!any) return store_shard(false, entries, {}).status();
+      if (ctx.index_cache) ctx.index_cache->Erase(key);
+      if (ctx.io_bytes != nullptr) *ctx.io_bytes = internal::PiecesSize<ByteView>(pieces);
+      ASSIGN_OR_RETURN(std::optional<Generation> written, store.set_if(key, pieces, {}));
+      if (ctx.index_cache && written)
+        ctx.index_cache->PutWritten(key, *written, std::move(entries));
+      return Status::OK();
+    }
+    ASSIGN_OR_RETURN(bool any,
+                     Assemble(*L, key, nullptr, {}, touched, result, 0.0, s->out, &entries));
+    return store_shard(any, entries, {}).status();
+  }
+
+  // Touched chunks whose old bytes are needed: present and only partly overwritten.
+  auto needs_old = [&](uint64_t j) {
+    InnerPart p;
+    LocateInner(*L, j, chunk_origin, box_shape, p);
+    if (p.whole) return false;
+    for (size_t d = 0; d < r; ++d) {
+      const uint64_t hi = std::min(p.inner_origin[d] + L->inner_shape[d], job.in_bounds[d]);
+      if (p.lo[d] != p.inner_origin[d] || p.lo[d] + p.shape[d] != hi) return true;
+    }
+    return false;
+  };
+
+  const ProduceFn produce = [&](const std::vector<std::optional<ByteView>>& old,
+                                std::vector<std::optional<ByteView>>& out) {
+    return EncodeTouched(*L, &ctx, ctx.executor, key, job, touched, old, s->encoded, out, memo);
+  };
+  return internal::ReadModifyWrite(L, ctx, touched, needs_old, produce, &*s);
+}
+
+Status ShardingCodec::WriteInnerEncoded(const ChunkSpec& decoded, const PartialCodecContext& ctx,
+                                        uint64_t j, std::optional<ByteView> encoded) const {
+  ASSIGN_OR_RETURN(auto L, Prepare(decoded));
+  if (j >= L->n_inner) {
+    return Status::InvalidArgument(ShardWhere(ctx.key) + ": inner chunk " + std::to_string(j) +
+                                   " is out of range (" + std::to_string(L->n_inner) +
+                                   " inner chunks)");
+  }
+  const std::vector<uint64_t> touched{j};
+  Lease<ShardScratch> s;
+  const ProduceFn produce = [&](const std::vector<std::optional<ByteView>>& /*old*/,
+                                std::vector<std::optional<ByteView>>& out) {
+    out.assign(1, encoded);
+    return Status::OK();
+  };
+  return internal::ReadModifyWrite(
+      L, ctx, touched, [](uint64_t) { return false; }, produce, &*s);
 }
 
 }  // namespace zarrpp

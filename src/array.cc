@@ -778,49 +778,54 @@ Status Array::Resize(std::vector<uint64_t> new_shape, const ResizeOptions& optio
 
 Status Array::Append(ByteView data, const std::vector<uint64_t>& data_shape, size_t axis) {
   std::unique_lock lock(metadata_mu_);
+  ArrayMetadata staged = impl_->metadata;
+  const uint64_t old_extent = staged.rank() > axis ? staged.shape[axis] : 0;
+  RETURN_IF_ERROR(AppendChunksLocked(staged, data, data_shape, axis));
+  if (staged.shape[axis] == old_extent) return Status::OK();  // nothing appended
+  return WriteMetadataLocked(std::move(staged));
+}
+
+Status Array::AppendChunksLocked(ArrayMetadata& staged, ByteView data,
+                                 const std::vector<uint64_t>& data_shape, size_t axis) {
+  const ArrayMetadata published = impl_->metadata;
   ArrayMetadata& m = impl_->metadata;
+  m = staged;
   const std::string what = "append to array '/" + impl_->path + "'";
-  RETURN_IF_ERROR(CheckFixedSize(*impl_, "append"));
-  if (axis >= m.rank()) {
-    return Status::InvalidArgument(what + ": axis " + std::to_string(axis) +
-                                   " is out of range for rank " + std::to_string(m.rank()));
-  }
-  if (data_shape.size() != m.rank()) {
-    return Status::InvalidArgument(what + ": data has rank " + std::to_string(data_shape.size()) +
-                                   ", array has rank " + std::to_string(m.rank()));
-  }
-  for (size_t d = 0; d < m.rank(); ++d) {
-    if (d != axis && data_shape[d] != m.shape[d]) {
-      return Status::InvalidArgument(what + ": data has extent " + std::to_string(data_shape[d]) +
-                                     " in dimension " + std::to_string(d) + ", array has " +
-                                     std::to_string(m.shape[d]));
+  Status s = [&]() -> Status {
+    RETURN_IF_ERROR(CheckFixedSize(*impl_, "append"));
+    if (axis >= m.rank()) {
+      return Status::InvalidArgument(what + ": axis " + std::to_string(axis) +
+                                     " is out of range for rank " + std::to_string(m.rank()));
     }
-  }
-  if (data_shape[axis] > UINT64_MAX - m.shape[axis]) {
-    return Status::InvalidArgument(what + ": extent " + std::to_string(m.shape[axis]) + " + " +
-                                   std::to_string(data_shape[axis]) + " overflows");
-  }
-  Region region{std::vector<uint64_t>(m.rank(), 0), data_shape};
-  region.origin[axis] = m.shape[axis];
-  const std::vector<uint64_t> old_shape = m.shape;
-  m.shape[axis] += data_shape[axis];
-  if (Status fits = CheckShapeFits(m, what); !fits.ok()) {
-    m.shape = old_shape;
-    return fits;
-  }
-  Status s = CheckRegion(*impl_, region, data.size(), "append");
-  if (s.ok() && data_shape[axis] == 0) {
-    m.shape = old_shape;
-    return Status::OK();
-  }
-  if (s.ok()) {
+    if (data_shape.size() != m.rank()) {
+      return Status::InvalidArgument(what + ": data has rank " + std::to_string(data_shape.size()) +
+                                     ", array has rank " + std::to_string(m.rank()));
+    }
+    for (size_t d = 0; d < m.rank(); ++d) {
+      if (d != axis && data_shape[d] != m.shape[d]) {
+        return Status::InvalidArgument(what + ": data has extent " + std::to_string(data_shape[d]) +
+                                       " in dimension " + std::to_string(d) + ", array has " +
+                                       std::to_string(m.shape[d]));
+      }
+    }
+    if (data_shape[axis] > UINT64_MAX - m.shape[axis]) {
+      return Status::InvalidArgument(what + ": extent " + std::to_string(m.shape[axis]) + " + " +
+                                     std::to_string(data_shape[axis]) + " overflows");
+    }
+    Region region{std::vector<uint64_t>(m.rank(), 0), data_shape};
+    region.origin[axis] = m.shape[axis];
+    m.shape[axis] += data_shape[axis];
+    RETURN_IF_ERROR(CheckShapeFits(m, what));
+    RETURN_IF_ERROR(CheckRegion(*impl_, region, data.size(), "append"));
+    if (data_shape[axis] == 0) return Status::OK();
     internal::WriteSource src{data.data(), false};
-    s = impl_->options.pipeline == PipelineKind::kBatched
-            ? internal::BatchedWrite(*impl_, region, src)
-            : internal::FusedWrite(*impl_, region, src);
-  }
-  if (s.ok()) s = internal::WriteArrayMetadataDocuments(*impl_->store, impl_->path, m);
-  if (!s.ok()) m.shape = old_shape;
+    RETURN_IF_ERROR(impl_->options.pipeline == PipelineKind::kBatched
+                        ? internal::BatchedWrite(*impl_, region, src)
+                        : internal::FusedWrite(*impl_, region, src));
+    staged.shape = m.shape;
+    return Status::OK();
+  }();
+  m = published;
   return s;
 }
 

@@ -178,10 +178,30 @@ class CancelCheck {
   std::atomic<bool> fired_{false};
 };
 
+// The chain that checks chunks copied as stored bytes, when every chunk (shard) of `dst` is a
+// stored chunk of `src` byte for byte: same shape, and chunks that decode to the same values with
+// either array's metadata (ChunksCompatible), of a fixed-size data type. Null otherwise (or with
+// ConvertOptions::reencode): every chunk is decoded and encoded again.
+std::shared_ptr<const PreparedChain> RawCopyApplies(const Array& src, const Array& dst,
+                                                    const ConvertOptions& options) {
+  const ArrayMetadata& m = src.metadata();
+  if (options.reencode || m.data_type.is_variable() || src.shape() != dst.shape() ||
+      !ChunksCompatible(m, dst.metadata())) {
+    return nullptr;
+  }
+  auto chain = CodecChain::FromJson(m.codecs);
+  if (!chain.ok()) return nullptr;
+  auto prepared = chain->Prepare(ChunkSpec{m.chunk_shape, m.data_type, m.fill_value});
+  return prepared.ok() ? *prepared : nullptr;
+}
+
 // Copies every target chunk (shard) of `dst` from `src`, at most `in_flight` chunks at a time,
-// checking `cancelled` before each chunk.
+// checking `cancelled` before each chunk. With `raw` (RawCopyApplies) each chunk moves as its
+// stored bytes once it has decoded with `raw` (so a damaged source chunk fails the array as on
+// the decoding path); otherwise it is read, decoded, encoded and written.
 Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t max_buffer_bytes,
-                    CancelCheck& cancelled, uint64_t& chunks) {
+                    CancelCheck& cancelled, uint64_t& chunks,
+                    const std::shared_ptr<const PreparedChain>& raw) {
   const ArrayMetadata& m = dst.metadata();
   const std::vector<uint64_t> grid = m.grid_shape();
   uint64_t total = 1;
@@ -198,6 +218,7 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
     const uint64_t n = std::min(batch, total - begin);
     executor.ParallelFor(n, 1, [&](size_t b, size_t e) {
       Bytes buffer;
+      ChainScratch scratch;
       for (size_t i = b; i < e && !failed; ++i) {
         if (cancelled()) {
           std::lock_guard lock(mu);
@@ -214,7 +235,21 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
           region.shape[d] = std::min(m.chunk_shape[d], m.shape[d] - region.origin[d]);
         }
         Status s;
-        if (m.data_type.is_variable()) {
+        if (raw) {
+          std::vector<uint64_t> coords(m.rank());
+          for (size_t d = 0; d < m.rank(); ++d) coords[d] = region.origin[d] / m.chunk_shape[d];
+          Result<std::optional<Bytes>> stored = src.ReadChunkEncoded(ChunkLevel::kStored, coords);
+          s = stored.status();
+          if (s.ok() && *stored) {
+            buffer.resize(raw->decoded_spec().num_bytes());
+            s = raw->Decode(**stored, buffer, scratch)
+                    .WithContext("chunk '" + src.ChunkKey(coords) + "' of array '/" + src.path() +
+                                 "'");
+          }
+          if (s.ok() && *stored) {
+            s = dst.WriteChunkEncoded(ChunkLevel::kStored, coords, ByteView(**stored));
+          }
+        } else if (m.data_type.is_variable()) {
           Result<std::vector<std::string>> values = src.ReadStrings(region);
           s = values.ok() ? dst.WriteStrings(region, std::span<const std::string>(*values))
                           : values.status();
@@ -658,8 +693,9 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
     } else {
       // Contents first, metadata last: until its metadata is written the destination node is no
       // array, and a failure erases what was written under it.
-      written = CopyContents(*p.source, *p.target_array, *executor, options.max_buffer_bytes,
-                             cancelled, report.chunks_copied);
+      written =
+          CopyContents(*p.source, *p.target_array, *executor, options.max_buffer_bytes, cancelled,
+                       report.chunks_copied, RawCopyApplies(*p.source, *p.target_array, options));
       if (written.ok()) {
         written = internal::WriteArrayMetadataDocuments(*dst, path, p.target_array->metadata())
                       .WithContext("writing array '/" + path + "'");

@@ -47,6 +47,8 @@
 
 namespace zarrpp {
 
+class ArrayBatch;  // zarrpp/array_batch.h
+
 enum class PipelineKind {
   kFused,    // one task per chunk (or group of small chunks): fetch -> decode -> scatter
   kBatched,  // phase by phase over all chunks: fetch all, decode all, scatter all
@@ -177,6 +179,42 @@ struct ResizeOptions {
   size_t io_concurrency = kDefaultIoConcurrency;
 };
 
+// Which grid chunk-level calls address (spec/chunks.md).
+enum class ChunkLevel {
+  // The chunks of the array's chunk grid, one store value each (for a sharded array: shards).
+  kStored,
+  // The inner chunks of shards: the grid of sharding_indexed's chunk_shape laid over the array.
+  // Only for arrays whose codec chain is exactly [sharding_indexed] (FailedPrecondition
+  // otherwise); its grid is ceil(shape / inner chunk shape) per dimension.
+  kInner,
+};
+
+// The chunk grid of one level.
+struct ChunkGridInfo {
+  std::vector<uint64_t> chunk_shape;  // elements of one chunk of the level
+  std::vector<uint64_t> grid;         // chunks per dimension covering the array's shape
+};
+
+// One chunk of a level, as the chunk iteration calls report it.
+struct ChunkInfo {
+  std::vector<uint64_t> coords;  // position in the level's grid
+  std::string key;               // store key: of the chunk, or for kInner of the shard holding it
+  // kInner: the inner chunk's C-order index in its shard's inner grid, and the shard's grid
+  // position. kStored: 0 and `coords`.
+  uint64_t inner_index = 0;
+  std::vector<uint64_t> shard_coords;
+  // The elements of the array the chunk covers: its box clipped to the array's shape.
+  Region region;
+  // ForEachChunk: the part of the requested region inside the chunk (in array coordinates).
+  // ForEachStoredChunk: equal to `region`.
+  Region part;
+  // ForEachStoredChunk: the chunk's stored (encoded) bytes. ForEachChunk: 0.
+  uint64_t encoded_bytes = 0;
+};
+
+// Called once per chunk; a status other than OK stops the iteration and is returned.
+using ChunkVisitor = std::function<Status(const ChunkInfo&)>;
+
 class Array {
  public:
   // Creates the array described by `metadata` at `path` ("" is the store root; "a/b" nested) and
@@ -297,6 +335,52 @@ class Array {
     return Append(std::span<const T>(data), data_shape, axis);
   }
 
+  // ---- Chunk-level access (spec/chunks.md). Grid coordinates have the array's rank and lie
+  // inside ChunkGrid(level).grid; otherwise InvalidArgument naming the coordinates and the grid.
+  // A chunk's buffer holds the whole chunk of the level in C order (chunk_shape elements, also
+  // the elements of an edge chunk past the array's shape, which are stored but never read by
+  // Read); another size is InvalidArgument. Thread safety and locking as for Read and Write.
+
+  // The chunk grid of `level`.
+  Result<ChunkGridInfo> ChunkGrid(ChunkLevel level) const;
+  // Calls `visit` for every chunk of `level` that `region` touches, in C order of the grid, whether
+  // stored or not. Work and memory are bounded per chunk, not by the grid: ArrayOptions::cancel is
+  // checked every 1024 chunks (FailedPrecondition "cancelled"). An empty region visits nothing.
+  // Both iterations use the shape at their start and call `visit` without holding the handle's
+  // lock, so `visit` may call any method of the array (a Resize or Append it makes is not seen by
+  // the iteration under way).
+  Status ForEachChunk(const Region& region, ChunkLevel level, const ChunkVisitor& visit) const;
+  // Calls `visit` for every chunk of `level` that is stored, with its encoded size, in C order of
+  // the grid. Stored chunks come from the store's listing (Unsupported on a store that cannot
+  // list) and sizes from Store::size; kInner reads each shard's index and nothing else. Keys that
+  // are not chunk keys of this array, and chunks wholly outside the shape, are skipped. Memory
+  // follows what is stored (the listing), never the size of the grid; cancel is checked per
+  // stored chunk (per shard for kInner).
+  Status ForEachStoredChunk(ChunkLevel level, const ChunkVisitor& visit) const;
+
+  // Decodes the chunk at `coords` into `out`. Returns true when it is stored, false when it is not
+  // (then `out` holds the fill value). FailedPrecondition on a variable-size data type.
+  Result<bool> ReadChunk(ChunkLevel level, const std::vector<uint64_t>& coords,
+                         MutableByteView out) const;
+  // Encodes `in` as the chunk at `coords` and stores it; a chunk that equals the fill value is
+  // erased instead (unless write_empty_chunks). kStored replaces the value with one set(); kInner
+  // patches the shard by the read-modify-write of a partial Write (key lock, conditional write,
+  // in place when it fits), so concurrent writes of different inner chunks of one shard, from
+  // any number of threads or handles on a store with generations, lose no update.
+  Status WriteChunk(ChunkLevel level, const std::vector<uint64_t>& coords, ByteView in);
+  // The stored bytes of the chunk at `coords`, not decoded; nullopt when it is not stored. For
+  // kInner the bytes come from one version of the shard, located by its index.
+  Result<std::optional<Bytes>> ReadChunkEncoded(ChunkLevel level,
+                                                const std::vector<uint64_t>& coords) const;
+  // Stores `encoded` as the chunk at `coords` without decoding it (nullopt: the chunk is erased,
+  // or for kInner marked not stored in its shard's index). kStored is one set() (or erase());
+  // kInner patches the shard as WriteChunk does. The bytes are NOT validated: bytes that do not
+  // decode with this array's chain are stored as given and make later reads of the chunk fail
+  // with Corruption. Copying between arrays whose chunk grid, data type, fill value and codec
+  // chain are equal (ChunksCompatible) moves valid bytes.
+  Status WriteChunkEncoded(ChunkLevel level, const std::vector<uint64_t>& coords,
+                           std::optional<ByteView> encoded);
+
   struct Impl;
 
  private:
@@ -305,10 +389,20 @@ class Array {
   Status WriteVariable(const Region& region, uint64_t count,
                        const std::function<std::string_view(uint64_t)>& value);
   Status WriteMetadataLocked(ArrayMetadata metadata);
+  // Writes `data` past `staged`'s extent along `axis` as Append does and grows staged.shape,
+  // leaving the handle's metadata as it was. The caller holds metadata_mu_ exclusively.
+  Status AppendChunksLocked(ArrayMetadata& staged, ByteView data,
+                            const std::vector<uint64_t>& data_shape, size_t axis);
+  friend class ArrayBatch;
   std::unique_ptr<Impl> impl_;
   // Shared by Read/Write/Fill, exclusive for calls that change the metadata.
   mutable std::shared_mutex metadata_mu_;
 };
+
+// True when the stored chunks of `a` can be copied byte for byte into `b` and read back with the
+// same values: equal chunk shape, data type, fill value and codec chain (the chain as parsed, so
+// equal configurations written differently compare equal). The shapes may differ.
+bool ChunksCompatible(const ArrayMetadata& a, const ArrayMetadata& b);
 
 // The node path normalised ("/a//b/" -> "a/b"; "" or "/" -> ""). InvalidArgument for names that
 // are empty after normalisation inside the path, only periods, start with "__", or are

@@ -47,6 +47,15 @@ struct ConvertOptions {
   // Erase everything under the destination first. Default false: a destination holding any key
   // is FailedPrecondition and nothing is written.
   bool overwrite = false;
+  // Decode and re-encode every chunk even when the source's stored chunks could be copied as
+  // they are. Default false: an array of a fixed-size data type whose target has the source's
+  // shape, chunk grid, data type, fill value and codec chain (ChunksCompatible in
+  // zarrpp/array.h) is copied chunk by chunk as stored bytes (shards whole, index and any free
+  // space included), each decoded once to check it (a damaged chunk fails the array as on the
+  // re-encoding path) but never encoded; chunks the source holds that equal the fill value are
+  // then copied too. Set it to rewrite every chunk with this library's encoder (e.g. to compact
+  // shards or to drop stored fill chunks).
+  bool reencode = false;
   // Runs the per-chunk copy tasks. Default (null): DefaultExecutor().
   std::shared_ptr<Executor> executor;
   // Decoded bytes in flight at once (copy buffers), unless one target chunk alone is larger.
