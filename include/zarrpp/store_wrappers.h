@@ -11,6 +11,15 @@
 // io_concurrency). Locks and generations are the inner store's: a lock taken through a wrapper
 // excludes holders taking it through the inner store directly, and the reverse.
 //
+// Asynchronous operations: CountingStore forwards them to the inner store (counting them as the
+// synchronous ones, and a read's bytes when it completes); its destructor waits until those it
+// started have completed. LatencyStore runs them natively (capabilities().async_io): a timer
+// thread starts the inner store's asynchronous operation once the latency has passed, so any
+// number of delayed requests are in flight without a thread each; the inner operation (for a
+// store without async_io, the synchronous one) and its callback run on that timer thread.
+// Destroying a LatencyStore completes every operation still waiting out its latency with
+// IOError ("cancelled"), after finishing the one it is running.
+//
 // Thread safety: as safe as the inner store; the wrappers' own state is atomic.
 // Ownership: each wrapper shares ownership of its inner store. Readers from open_reader() refer to
 // their wrapper (to count or delay each read) and must not outlive it.
@@ -18,11 +27,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "zarrpp/store.h"
@@ -34,12 +46,16 @@ class LatencyStore : public Store {
   // Every operation sleeps for `latency` and then forwards to `inner`. capabilities() and
   // description() do not sleep: they are queries of the object, not requests to the store.
   LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency);
+  ~LatencyStore() override;
+  LatencyStore(const LatencyStore&) = delete;
+  LatencyStore& operator=(const LatencyStore&) = delete;
 
   StoreCapabilities capabilities() const override {
     StoreCapabilities c = inner_->capabilities();
     if (latency_.count() > 0 && c.io_concurrency < kLatencyIoConcurrency) {
       c.io_concurrency = kLatencyIoConcurrency;
     }
+    c.async_io = true;
     return c;
   }
   // The io_concurrency a LatencyStore with non-zero latency reports.
@@ -73,6 +89,11 @@ class LatencyStore : public Store {
                                              const WriteConditions& conditions) override;
   // The inner store's lock; pass it as WriteConditions::held to writes through either store.
   Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
+  // Started by the timer thread once the latency has passed (see the header comment).
+  void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override;
+  void set_async(std::string_view key, std::span<const ByteView> pieces,
+                 WriteCallback done) override;
+  void erase_async(std::string_view key, WriteCallback done) override;
   // "latency(<n>us, <inner description>)".
   std::string description() const override;
 
@@ -80,10 +101,24 @@ class LatencyStore : public Store {
 
  private:
   class DelayedReader;
+  struct Timed;
+  // Heap order of timed_: the front is the earliest due (the first submitted among equals).
+  static bool Later(const std::unique_ptr<Timed>& a, const std::unique_ptr<Timed>& b);
   void Delay() const;
+  // Runs `run(false)` on the timer thread once the latency has passed, or `run(true)` when the
+  // store is destroyed first.
+  void After(std::function<void(bool cancelled)> run);
+  void TimerLoop();
 
   const std::shared_ptr<Store> inner_;
   const std::chrono::microseconds latency_;
+  // The timer thread, started by the first asynchronous operation.
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  std::vector<std::unique_ptr<Timed>> timed_;  // a min-heap on (due, sequence); guarded
+  uint64_t timer_seq_ = 0;                     // guarded by timer_mu_
+  bool timer_stop_ = false;                    // guarded by timer_mu_
+  std::thread timer_;
 };
 
 class CountingStore : public Store {
@@ -121,6 +156,10 @@ class CountingStore : public Store {
   };
 
   explicit CountingStore(std::shared_ptr<Store> inner);
+  // Waits for the asynchronous operations started through this wrapper to complete.
+  ~CountingStore() override;
+  CountingStore(const CountingStore&) = delete;
+  CountingStore& operator=(const CountingStore&) = delete;
 
   // A consistent value per field; fields are read one by one, so a snapshot taken while other
   // threads run may mix moments.
@@ -157,10 +196,18 @@ class CountingStore : public Store {
                                              const WriteConditions& conditions) override;
   // The inner store's lock; pass it as WriteConditions::held to writes through either store.
   Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
+  // Forwarded to the inner store; counted as get_into(), set() and erase().
+  void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override;
+  void set_async(std::string_view key, std::span<const ByteView> pieces,
+                 WriteCallback done) override;
+  void erase_async(std::string_view key, WriteCallback done) override;
   // "counting(<inner description>)".
   std::string description() const override;
 
  private:
+  // In-flight accounting of asynchronous operations (started, and completed).
+  void AsyncStarted();
+  void AsyncDone();
   struct AtomicCounters {
     std::atomic<uint64_t> get_into{0}, get_ranges{0}, ranges_requested{0}, set{0}, set_range{0},
         erase{0}, erase_prefix{0}, list{0}, list_prefix{0}, list_dir{0}, exists{0}, size{0},
@@ -184,6 +231,9 @@ class CountingStore : public Store {
   const std::shared_ptr<Store> inner_;
   AtomicCounters c_;
   std::atomic<uint64_t> in_flight_{0};
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  uint64_t async_pending_ = 0;  // guarded by async_mu_
 };
 
 }  // namespace zarrpp
