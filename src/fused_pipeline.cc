@@ -119,6 +119,35 @@ size_t BlockingLanes(const Array::Impl& a) {
 }
 }  // namespace
 
+Status RunAsync(size_t n, size_t lanes, const std::function<void(size_t, AsyncDone)>& start) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t in_flight = 0;
+    Status first;
+  };
+  // Shared with the callbacks, which may run after a failure ended the loop early.
+  auto st = std::make_shared<State>();
+  lanes = std::max<size_t>(1, lanes);
+  for (size_t i = 0; i < n; ++i) {
+    {
+      std::unique_lock<std::mutex> l(st->mu);
+      st->cv.wait(l, [&] { return st->in_flight < lanes || !st->first.ok(); });
+      if (!st->first.ok()) break;
+      ++st->in_flight;
+    }
+    start(i, [st](Status s) {
+      std::lock_guard<std::mutex> l(st->mu);
+      if (!s.ok() && st->first.ok()) st->first = std::move(s);
+      --st->in_flight;
+      st->cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> l(st->mu);
+  st->cv.wait(l, [&] { return st->in_flight == 0; });
+  return st->first;
+}
+
 Executor* IoExecutorOf(const Array::Impl& a) {
   std::call_once(a.io_once, [&] {
     if (!a.io_executor) a.io_executor = SharedIoExecutor(BlockingLanes(a));

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -112,6 +113,13 @@ struct Dispatch {
   size_t lanes = 0;   // > 0: at most this many chunk tasks at once, each pulling chunks in turn
 };
 Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
+
+// Runs start(i, done) for every i < n with at most `lanes` running at once, on the calling thread:
+// start begins an asynchronous store operation whose completion calls done(status) once (on any
+// thread; it never blocks). Returns once every operation started has completed, with the first
+// error (after which no more are started).
+using AsyncDone = std::function<void(Status)>;
+Status RunAsync(size_t n, size_t lanes, const std::function<void(size_t, AsyncDone)>& start);
 
 // The I/O threads of a handle with io_lanes > 0: a.io_executor, created on first use for a store
 // with completion-based operations (a.async_io).

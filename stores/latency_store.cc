@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <memory>
+#include <new>
 #include <thread>
 #include <utility>
 
@@ -6,8 +8,9 @@
 
 namespace zarrpp {
 
-LatencyStore::LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency)
-    : inner_(std::move(inner)), latency_(latency) {}
+LatencyStore::LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency,
+                           bool completion_based)
+    : inner_(std::move(inner)), latency_(latency), completion_based_(completion_based) {}
 
 struct LatencyStore::Timed {
   std::chrono::steady_clock::time_point due;
@@ -82,10 +85,33 @@ Status Cancelled(std::string_view op, std::string_view key) {
 }
 }  // namespace
 
+namespace {
+
+// Starts the inner store's operation on the timer thread. Out of memory there (a value too large
+// to hold) completes the operation with IOError instead of ending the timer thread, provided the
+// inner store had not called back yet.
+template <typename Done, typename Start>
+void StartInner(std::string_view op, const std::string& key, const Done& done, Start start) {
+  auto called = std::make_shared<bool>(false);
+  try {
+    start(Done([called, done](auto result) {
+      *called = true;
+      done(std::move(result));
+    }));
+  } catch (const std::bad_alloc&) {
+    if (!*called) {
+      done(Status::IOError(std::string(op) + " of key '" + key + "': out of memory"));
+    }
+  }
+}
+
+}  // namespace
+
 void LatencyStore::get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) {
   After([this, key = std::string(key), range, &out, done = std::move(done)](bool cancelled) {
     if (cancelled) return done(Cancelled("get", key));
-    inner_->get_async(key, range, out, done);
+    StartInner("get", key, done,
+               [&](ReadCallback cb) { inner_->get_async(key, range, out, std::move(cb)); });
   });
 }
 
@@ -93,14 +119,16 @@ void LatencyStore::set_async(std::string_view key, std::span<const ByteView> pie
                              WriteCallback done) {
   After([this, key = std::string(key), pieces, done = std::move(done)](bool cancelled) {
     if (cancelled) return done(Cancelled("set", key));
-    inner_->set_async(key, pieces, done);
+    StartInner("set", key, done,
+               [&](WriteCallback cb) { inner_->set_async(key, pieces, std::move(cb)); });
   });
 }
 
 void LatencyStore::erase_async(std::string_view key, WriteCallback done) {
   After([this, key = std::string(key), done = std::move(done)](bool cancelled) {
     if (cancelled) return done(Cancelled("erase", key));
-    inner_->erase_async(key, done);
+    StartInner("erase", key, done,
+               [&](WriteCallback cb) { inner_->erase_async(key, std::move(cb)); });
   });
 }
 

@@ -45,7 +45,11 @@ class LatencyStore : public Store {
  public:
   // Every operation sleeps for `latency` and then forwards to `inner`. capabilities() and
   // description() do not sleep: they are queries of the object, not requests to the store.
-  LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency);
+  // `completion_based` false: capabilities().async_io is false, so callers (the pipelines) keep
+  // operations in flight with blocking calls on threads of their own, as for a store without
+  // completion-based operations; get_async() and the others still work (natively).
+  LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency,
+               bool completion_based = true);
   ~LatencyStore() override;
   LatencyStore(const LatencyStore&) = delete;
   LatencyStore& operator=(const LatencyStore&) = delete;
@@ -55,7 +59,7 @@ class LatencyStore : public Store {
     if (latency_.count() > 0 && c.io_concurrency < kLatencyIoConcurrency) {
       c.io_concurrency = kLatencyIoConcurrency;
     }
-    c.async_io = true;
+    c.async_io = completion_based_;
     return c;
   }
   // The io_concurrency a LatencyStore with non-zero latency reports.
@@ -112,6 +116,7 @@ class LatencyStore : public Store {
 
   const std::shared_ptr<Store> inner_;
   const std::chrono::microseconds latency_;
+  const bool completion_based_;
   // The timer thread, started by the first asynchronous operation.
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;
