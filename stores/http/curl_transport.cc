@@ -338,8 +338,8 @@ class CurlTransport::Loop {
     for (Transfer* t : active_set_) {
       curl_multi_remove_handle(multi_, t->easy);
       curl_easy_cleanup(t->easy);
-      if (t->headers) curl_slist_free_all(t->headers);
-      Complete(t, "transport stopped");
+      t->easy = nullptr;
+      Complete(t, "transport stopped");  // frees the header list
     }
   }
 
