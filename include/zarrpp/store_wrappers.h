@@ -13,12 +13,13 @@
 //
 // Asynchronous operations: CountingStore forwards them to the inner store (counting them as the
 // synchronous ones, and a read's bytes when it completes); its destructor waits until those it
-// started have completed. LatencyStore runs them natively (capabilities().async_io): a timer
-// thread starts the inner store's asynchronous operation once the latency has passed, so any
-// number of delayed requests are in flight without a thread each; the inner operation (for a
-// store without async_io, the synchronous one) and its callback run on that timer thread.
+// started have completed. LatencyStore runs them natively (capabilities().async_io): one timer
+// thread delays any number of them, without a thread each. With an inner store that has
+// async_io, the timer thread starts the inner operation once the latency has passed; with any
+// other, the inner (synchronous) operation runs at once on the caller's thread and its result is
+// delivered once the latency has passed. Callbacks run on the timer thread (or the inner store's).
 // Destroying a LatencyStore completes every operation still waiting out its latency with
-// IOError ("cancelled"), after finishing the one it is running.
+// IOError ("cancelled"); such an operation may already have taken effect.
 //
 // Thread safety: as safe as the inner store; the wrappers' own state is atomic.
 // Ownership: each wrapper shares ownership of its inner store. Readers from open_reader() refer to
@@ -117,6 +118,7 @@ class LatencyStore : public Store {
   const std::shared_ptr<Store> inner_;
   const std::chrono::microseconds latency_;
   const bool completion_based_;
+  const bool inner_async_;  // inner_->capabilities().async_io
   // The timer thread, started by the first asynchronous operation.
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;
