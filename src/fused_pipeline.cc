@@ -4,6 +4,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -136,12 +137,20 @@ Status RunAsync(size_t n, size_t lanes, const std::function<void(size_t, AsyncDo
       if (!st->first.ok()) break;
       ++st->in_flight;
     }
-    start(i, [st](Status s) {
+    try {
+      start(i, [st](Status s) {
+        std::lock_guard<std::mutex> l(st->mu);
+        if (!s.ok() && st->first.ok()) st->first = std::move(s);
+        --st->in_flight;
+        st->cv.notify_all();
+      });
+    } catch (const std::bad_alloc&) {
+      // Out of memory before the operation started: it never will.
       std::lock_guard<std::mutex> l(st->mu);
-      if (!s.ok() && st->first.ok()) st->first = std::move(s);
+      if (st->first.ok()) st->first = Status::IOError("out of memory starting a store operation");
       --st->in_flight;
-      st->cv.notify_all();
-    });
+      break;
+    }
   }
   std::unique_lock<std::mutex> l(st->mu);
   st->cv.wait(l, [&] { return st->in_flight == 0; });
@@ -679,20 +688,31 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
         }
         st.in_flight += issue.size();
       }
-      for (Issue& is : issue) {
-        LocateChunk(m, region, span, is.index, at);
-        Bytes& dest = *is.buf;
-        a.store->get_async(a.ChunkKey(at.coords.data()), ByteRange::Whole(), dest,
-                           [&st, index = is.index,
-                            buf = std::make_shared<std::unique_ptr<Bytes>>(std::move(is.buf)),
-                            reserved = is.reserved](Result<bool> found) {
-                             std::lock_guard<std::mutex> l(st.mu);
-                             const uint64_t held = std::max<uint64_t>(reserved, (*buf)->capacity());
-                             st.reserved += held - reserved;
-                             st.done.push_back({index, std::move(*buf), std::move(found), held});
-                             --st.in_flight;
-                             st.cv.notify_all();
-                           });
+      for (size_t k = 0; k < issue.size(); ++k) {
+        Issue& is = issue[k];
+        try {
+          LocateChunk(m, region, span, is.index, at);
+          Bytes& dest = *is.buf;
+          a.store->get_async(a.ChunkKey(at.coords.data()), ByteRange::Whole(), dest,
+                             [&st, index = is.index,
+                              buf = std::make_shared<std::unique_ptr<Bytes>>(std::move(is.buf)),
+                              reserved = is.reserved](Result<bool> found) {
+                               std::lock_guard<std::mutex> l(st.mu);
+                               const uint64_t held =
+                                   std::max<uint64_t>(reserved, (*buf)->capacity());
+                               st.reserved += held - reserved;
+                               st.done.push_back({index, std::move(*buf), std::move(found), held});
+                               --st.in_flight;
+                               st.cv.notify_all();
+                             });
+        } catch (...) {
+          // Out of memory before the operation started: it and the ones after it never will.
+          std::lock_guard<std::mutex> l(st.mu);
+          for (size_t j = k; j < issue.size(); ++j) st.reserved -= issue[j].reserved;
+          st.in_flight -= issue.size() - k;
+          st.cv.notify_all();
+          throw;
+        }
       }
       issue.clear();
       if (!item) continue;
@@ -720,13 +740,19 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
   };
   const size_t workers =
       static_cast<size_t>(std::min<uint64_t>(n, std::max<size_t>(1, a.executor->concurrency())));
-  a.executor->ParallelFor(workers, 1, worker);
-  {
-    // A worker leaves only once nothing is in flight, but an exception (out of memory) may end
-    // them early: no buffer is freed while the store still writes into it.
+  // A worker leaves only once nothing is in flight, but an exception (out of memory) may end
+  // them early: no buffer is freed while the store still writes into it.
+  auto drain = [&] {
     std::unique_lock<std::mutex> l(st.mu);
     st.cv.wait(l, [&] { return st.in_flight == 0; });
+  };
+  try {
+    a.executor->ParallelFor(workers, 1, worker);
+  } catch (...) {
+    drain();
+    throw;
   }
+  drain();
   if (req.seen.load() != 0) a.encoded_hint.store(req.seen.load());
   return err.status();
 }
@@ -803,7 +829,7 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
       const std::string key = a.ChunkKey(p.coords.data());
       w->lock = a.chunk_locks.Lock(key);
       std::optional<ByteView> value;  // nullopt: erase
-      Status st_encode = [&]() -> Status {
+      auto encode = [&]() -> Status {
         if (memo != nullptr && p.covers_chunk) {
           if (memo->has_value()) value = ByteView(**memo);
           return Status::OK();
@@ -857,7 +883,14 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
         if (!identity) req.Saw(encoded.size());
         value = encoded;
         return Status::OK();
-      }();
+      };
+      // Out of memory while encoding fails this chunk's write and gives its slot back.
+      Status st_encode;
+      try {
+        st_encode = encode();
+      } catch (const std::bad_alloc&) {
+        st_encode = Status::IOError("chunk '" + key + "': out of memory");
+      }
       if (!st_encode.ok()) {
         finish(std::move(w), std::move(st_encode));
         continue;
@@ -881,11 +914,17 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
   };
   const size_t workers =
       static_cast<size_t>(std::min<uint64_t>(n, std::max<size_t>(1, a.executor->concurrency())));
-  a.executor->ParallelFor(workers, 1, worker);
-  {
+  auto drain = [&] {
     std::unique_lock<std::mutex> l(st.mu);
     st.cv.wait(l, [&] { return st.in_flight == 0; });
+  };
+  try {
+    a.executor->ParallelFor(workers, 1, worker);
+  } catch (...) {
+    drain();  // no value is freed while the store still sends it
+    throw;
   }
+  drain();
   if (req.seen.load() != 0) a.encoded_hint.store(req.seen.load());
   return err.status();
 }
