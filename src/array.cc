@@ -180,9 +180,9 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
     // A store with completion-based operations needs no thread per operation in flight: the I/O
     // pool is created only if a path without that form asks for it (IoExecutorOf()).
     impl->async_io = impl->store->capabilities().async_io;
-    impl->io_executor = options.io_executor   ? options.io_executor
-                        : impl->async_io ? nullptr
-                                         : SharedIoExecutor(io);
+    impl->io_executor = options.io_executor ? options.io_executor
+                        : impl->async_io    ? nullptr
+                                            : SharedIoExecutor(io);
     impl->cpu_gate =
         std::make_unique<internal::CpuGate>(std::max<size_t>(1, impl->executor->concurrency()));
   }
