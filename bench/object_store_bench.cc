@@ -1,7 +1,7 @@
 // Object-store benchmarks: W1 blosc-lz4 and the W2 sharded layout on S3 (Ceph RGW over loopback)
 // against the limit of that server, and the same cells on a memory store behind 10 ms of latency.
 //
-//   ZARRPP_S3_ENDPOINT=http://127.0.0.1:7480 ZARRPP_S3_ACCESS_KEY=zarrAK \
+//   ZARRPP_S3_ENDPOINT=http://127.0.0.1:7490 ZARRPP_S3_ACCESS_KEY=zarrAK \
 //   ZARRPP_S3_SECRET_KEY=zarrSK build/bench/object_store_bench
 //
 // Cells (each a ratio in the same run):
@@ -16,6 +16,8 @@
 //                       flight, against 2 x cores + 8.
 // The latency rows use a MemoryStore behind LatencyStore(10 ms); their "limit" is the time the
 // requests take when all are in flight at once: ceil(requests / in flight) x 10 ms.
+// Every cell runs twice: "completion" rows on the stores' completion-based operations, "blocking"
+// rows on the same store with those hidden (the I/O-thread lanes; the form before them).
 // Without ZARRPP_S3_ENDPOINT the S3 rows are skipped (said on stderr).
 #include <blosc.h>
 #include <dirent.h>
@@ -28,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -227,9 +230,12 @@ void RunCells(const std::string& label, const std::shared_ptr<Store>& store, con
     Status s = w1a->Write(Region::All({rows, cols}), std::span<const float>(w1));
     if (!s.ok()) Fail("W1 write", s);
   });
-  const double w1_read = Best(3, [&] {
-    Status s = w1a->Read(Region::All({rows, cols}), std::span<float>(back));
-    if (!s.ok()) Fail("W1 read", s);
+  double w1_read = 0;
+  const size_t w1_peak = PeakThreads([&] {
+    w1_read = Best(3, [&] {
+      Status s = w1a->Read(Region::All({rows, cols}), std::span<float>(back));
+      if (!s.ok()) Fail("W1 read", s);
+    });
   });
   if (back != w1) Fail("W1 read", Status::Corruption("values differ"));
   const auto w1_objects = Objects(*store, "w1/c/");
@@ -243,7 +249,8 @@ void RunCells(const std::string& label, const std::shared_ptr<Store>& store, con
     w1_put_limit = w1_get_limit = rounds * latency_s;
   }
   Rows().push_back({label + " W1 blosc-lz4 write (256 chunks)", w1_write, w1_put_limit, ""});
-  Rows().push_back({label + " W1 blosc-lz4 read", w1_read, w1_get_limit, ""});
+  Rows().push_back({label + " W1 blosc-lz4 read", w1_read, w1_get_limit,
+                    "peak " + std::to_string(w1_peak) + " threads"});
 
   // W2 sharded: write, read, 1 % of the inner chunks.
   const ArrayMetadata w2m = W2Sharded();
@@ -319,30 +326,46 @@ void RunCells(const std::string& label, const std::shared_ptr<Store>& store, con
       {label + " 1,024-chunk read, 256 in flight", many_read, raw ? 0.0 : 4 * latency_s, note});
 }
 
+// The same store with its completion-based operations hidden (capabilities().async_io false):
+// the pipelines then keep requests in flight with blocking calls on I/O threads, as they do for
+// stores without that form. A LatencyStore of zero latency forwards every call unchanged.
+std::shared_ptr<Store> Blocking(std::shared_ptr<Store> store, std::chrono::microseconds latency) {
+  return std::make_shared<LatencyStore>(std::move(store), latency, /*completion_based=*/false);
+}
+
 }  // namespace
 }  // namespace zarrpp
 
+// Rows "completion": the pipelines on the store's completion-based operations (get_async,
+// set_async). Rows "blocking": the same store and cells with those hidden (I/O threads that
+// block, one per request in flight). The blocking rows run last: their I/O thread pools stay for
+// the life of the process and would count in the completion rows' thread peaks.
 int main() {
   using namespace zarrpp;
   blosc_init();
-  // Memory behind 10 ms of latency.
-  {
-    auto latency =
-        std::make_shared<LatencyStore>(MemoryStore::Create(), std::chrono::milliseconds(10));
-    RunCells("latency10ms", latency, nullptr, 0.010, 64);
-  }
+  const auto ms10 = std::chrono::milliseconds(10);
   S3Env env = FromEnvironment();
+  std::shared_ptr<S3Store> s3;
+  std::optional<RawS3> raw;
   if (!env.present) {
     std::fprintf(stderr,
                  "object_store_bench: S3 rows skipped: ZARRPP_S3_ENDPOINT is not set (see the "
                  "header of bench/object_store_bench.cc)\n");
   } else {
     if (Status s = S3Store::CreateBucket(env.options); !s.ok()) Fail("create bucket", s);
-    auto s3 = Must(S3Store::Open(env.options), "open S3");
+    s3 = Must(S3Store::Open(env.options), "open S3");
     http::TransportOptions t;
     t.max_in_flight = env.options.max_in_flight;
-    RawS3 raw{Must(http::CurlTransport::Create(t), "transport"), env.options};
-    RunCells("s3-rgw", s3, &raw, 0, env.options.max_in_flight);
+    raw = RawS3{Must(http::CurlTransport::Create(t), "transport"), env.options};
+  }
+  // Memory behind 10 ms of latency, then S3; each with completion-based operations.
+  RunCells("latency10ms completion", std::make_shared<LatencyStore>(MemoryStore::Create(), ms10),
+           nullptr, 0.010, 64);
+  if (s3) RunCells("s3-rgw completion", s3, &*raw, 0, env.options.max_in_flight);
+  RunCells("latency10ms blocking", Blocking(MemoryStore::Create(), ms10), nullptr, 0.010, 64);
+  if (s3) {
+    RunCells("s3-rgw blocking", Blocking(s3, std::chrono::microseconds(0)), &*raw, 0,
+             env.options.max_in_flight);
     (void)s3->erase_prefix("");
   }
   std::printf("\n| cell | engine s | limit s | engine / limit | note |\n|---|---|---|---|---|\n");

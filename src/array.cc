@@ -178,7 +178,12 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   const size_t io =
       options.io_concurrency ? options.io_concurrency : impl->store->capabilities().io_concurrency;
   if (io > impl->executor->concurrency()) {
-    impl->io_executor = options.io_executor ? options.io_executor : SharedIoExecutor(io);
+    // A store with completion-based operations needs no thread per operation in flight: the I/O
+    // pool is created only if a path without that form asks for it (IoExecutorOf()).
+    impl->async_io = impl->store->capabilities().async_io;
+    impl->io_executor = options.io_executor ? options.io_executor
+                        : impl->async_io    ? nullptr
+                                            : SharedIoExecutor(io);
     impl->cpu_gate =
         std::make_unique<internal::CpuGate>(std::max<size_t>(1, impl->executor->concurrency()));
   }
@@ -195,7 +200,7 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   if (impl->partial && options.sharding.index_cache_bytes > 0) {
     impl->index_cache = std::make_unique<ShardIndexCache>(options.sharding.index_cache_bytes);
   }
-  if (impl->io_executor) {
+  if (impl->io_executor || impl->async_io) {
     const uint64_t workers = std::max<size_t>(1, impl->executor->concurrency());
     const uint64_t chunk = std::max<uint64_t>(1, impl->chain->decoded_spec().num_bytes());
     impl->io_lanes = io;

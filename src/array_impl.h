@@ -26,7 +26,14 @@ struct Array::Impl {
   // Set when the store's operations wait on latency (see ArrayOptions::io_concurrency): chunk
   // tasks run on io_executor, one chunk per task, and their CPU stages take a token from cpu_gate
   // (as many tokens as the CPU executor has threads).
-  std::shared_ptr<Executor> io_executor;
+  // With a store whose operations complete on its own thread (StoreCapabilities::async_io),
+  // `async_io` is set instead: the fused pipeline keeps its io_lanes operations in flight through
+  // the store's completion-based operations, with no thread waiting on each, and io_executor
+  // (ArrayOptions::io_executor, else a shared pool created on first use by IoExecutorOf()) serves
+  // only the paths without a completion-based form.
+  mutable std::shared_ptr<Executor> io_executor;
+  mutable std::once_flag io_once;
+  bool async_io = false;
   std::unique_ptr<internal::CpuGate> cpu_gate;
   // Fused chunk tasks in flight at once on io_executor (0 when io_executor is null), and the
   // bytes their buffers may hold at once (ArrayOptions::max_inflight_bytes, resolved).

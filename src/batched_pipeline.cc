@@ -56,13 +56,24 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   // Phase 1: fetch every chunk.
   std::vector<Bytes> fetched(n);
   std::vector<uint8_t> found(n, 0);
-  io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) {
-      Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), fetched[i]);
-      if (!r.ok()) return err.Set(r.status());
-      found[i] = *r ? 1 : 0;
-    }
-  });
+  if (a.async_io) {
+    // The store completes operations on its own thread: io_lanes in flight from this one.
+    RETURN_IF_ERROR(RunAsync(n, a.io_lanes, [&](size_t i, AsyncDone done) {
+      a.store->get_async(keys[i], ByteRange::Whole(), fetched[i],
+                         [&found, i, done = std::move(done)](Result<bool> r) {
+                           if (r.ok()) found[i] = *r ? 1 : 0;
+                           done(r.status());
+                         });
+    }));
+  } else {
+    io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        Result<bool> r = a.store->get_into(keys[i], ByteRange::Whole(), fetched[i]);
+        if (!r.ok()) return err.Set(r.status());
+        found[i] = *r ? 1 : 0;
+      }
+    });
+  }
   RETURN_IF_ERROR(err.status());
   // Phase 2: decode every chunk, one codec at a time. Stored bytes of an identity chain are the
   // chunks themselves.
@@ -142,6 +153,7 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
   std::vector<Bytes> chunks(n);
   std::vector<uint8_t> found(n, 0);
   std::vector<uint8_t> keep(n, 1);
+  std::vector<ByteView> views_of(n);  // the values of asynchronous stores, borrowed until done
   auto where = [&](size_t i) { return "chunk '" + keys[i] + "'"; };
   // Runs the phases over the pending chunks until every one is stored.
   auto run = [&]() -> Status {
@@ -194,21 +206,46 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
       RETURN_IF_ERROR(a.chain->EncodeBatch(chunks, keep, *a.executor, grain, where));
       // Phase 5: store every chunk.
       std::atomic<size_t> lost{0};
-      io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) {
-          if (!pending[i]) continue;
+      if (a.async_io) {
+        // Unconditional stores are started from this thread and complete on the store's; a
+        // conditional one (or one under a held lock) runs here, synchronously.
+        RETURN_IF_ERROR(RunAsync(n, a.io_lanes, [&](size_t i, AsyncDone done) {
+          if (!pending[i]) return done(Status::OK());
           const bool empty = !keep[i] || chunks[i].empty();
-          Result<bool> stored =
-              StoreChunk(*a.store, keys[i],
-                         empty ? std::nullopt : std::optional<ByteView>(chunks[i]), conds[i]);
-          if (!stored.ok()) return err.Set(stored.status());
-          if (*stored) {
-            pending[i] = 0;
-          } else {
-            lost.fetch_add(1);
+          if (conds[i].if_equal || conds[i].held != nullptr) {
+            Result<bool> stored =
+                StoreChunk(*a.store, keys[i],
+                           empty ? std::nullopt : std::optional<ByteView>(chunks[i]), conds[i]);
+            if (stored.ok() && *stored) pending[i] = 0;
+            if (stored.ok() && !*stored) lost.fetch_add(1);
+            return done(stored.status());
           }
-        }
-      });
+          auto stored = [&pending, i, done = std::move(done)](Status s) {
+            if (s.ok()) pending[i] = 0;
+            done(std::move(s));
+          };
+          if (empty) return a.store->erase_async(keys[i], std::move(stored));
+          const ByteView* value = &views_of[i];
+          views_of[i] = ByteView(chunks[i]);
+          a.store->set_async(keys[i], std::span<const ByteView>(value, 1), std::move(stored));
+        }));
+      } else {
+        io.executor->ParallelFor(n, io.grain, [&](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) {
+            if (!pending[i]) continue;
+            const bool empty = !keep[i] || chunks[i].empty();
+            Result<bool> stored =
+                StoreChunk(*a.store, keys[i],
+                           empty ? std::nullopt : std::optional<ByteView>(chunks[i]), conds[i]);
+            if (!stored.ok()) return err.Set(stored.status());
+            if (*stored) {
+              pending[i] = 0;
+            } else {
+              lost.fetch_add(1);
+            }
+          }
+        });
+      }
       RETURN_IF_ERROR(err.status());
       if (lost.load() == 0) return Status::OK();
       if (attempt + 1 >= kWriteAttempts) {

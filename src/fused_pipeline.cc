@@ -1,8 +1,12 @@
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
+#include <new>
 #include <optional>
+#include <thread>
 
 #include "src/first_error.h"
 #include "src/indexing.h"
@@ -103,10 +107,67 @@ size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes)
   return static_cast<size_t>(grain);
 }
 
+namespace {
+// The blocking lanes of a handle. On a store with completion-based operations only the paths
+// without that form use them (sharded chunks, read-modify-write, the batched pipeline), on a pool
+// of 2 x cores threads: the process stays within a small multiple of the cores however many
+// operations are in flight, and each such lane still has many ranges in flight through
+// get_ranges().
+size_t BlockingLanes(const Array::Impl& a) {
+  if (!a.async_io) return a.io_lanes;
+  const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+  return std::max<size_t>(1, std::min(a.io_lanes, 2 * cores));
+}
+}  // namespace
+
+Status RunAsync(size_t n, size_t lanes, const std::function<void(size_t, AsyncDone)>& start) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t in_flight = 0;
+    Status first;
+  };
+  // Shared with the callbacks, which may run after a failure ended the loop early.
+  auto st = std::make_shared<State>();
+  lanes = std::max<size_t>(1, lanes);
+  for (size_t i = 0; i < n; ++i) {
+    {
+      std::unique_lock<std::mutex> l(st->mu);
+      st->cv.wait(l, [&] { return st->in_flight < lanes || !st->first.ok(); });
+      if (!st->first.ok()) break;
+      ++st->in_flight;
+    }
+    try {
+      start(i, [st](Status s) {
+        std::lock_guard<std::mutex> l(st->mu);
+        if (!s.ok() && st->first.ok()) st->first = std::move(s);
+        --st->in_flight;
+        st->cv.notify_all();
+      });
+    } catch (const std::bad_alloc&) {
+      // Out of memory before the operation started: it never will.
+      std::lock_guard<std::mutex> l(st->mu);
+      if (st->first.ok()) st->first = Status::IOError("out of memory starting a store operation");
+      --st->in_flight;
+      break;
+    }
+  }
+  std::unique_lock<std::mutex> l(st->mu);
+  st->cv.wait(l, [&] { return st->in_flight == 0; });
+  return st->first;
+}
+
+Executor* IoExecutorOf(const Array::Impl& a) {
+  std::call_once(a.io_once, [&] {
+    if (!a.io_executor) a.io_executor = SharedIoExecutor(BlockingLanes(a));
+  });
+  return a.io_executor.get();
+}
+
 Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes) {
-  if (a.io_executor) {
-    const size_t lanes = a.io_lanes;
-    return {a.io_executor.get(), 1, a.cpu_gate.get(),
+  if (a.io_lanes > 0) {
+    const size_t lanes = BlockingLanes(a);
+    return {IoExecutorOf(a), 1, a.cpu_gate.get(),
             static_cast<size_t>(std::min<uint64_t>(n_chunks, lanes))};
   }
   return {a.executor.get(), ChunkGrain(a, n_chunks, chunk_bytes), nullptr, 0};
@@ -544,11 +605,336 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
   }
 }
 
+// --- Completion-based I/O (a.async_io) ------------------------------------------------------
+//
+// The CPU executor's workers share one request: each issues store operations while fewer than
+// io_lanes are in flight and the bytes reserved for their buffers fit the request's budget, and
+// otherwise takes the next completed one (a read to decode, a write to account for) or waits for
+// one. The store's callbacks only queue a completion and wake a worker: they never block, and all
+// CPU work stays on the executor.
+
+// Every chunk the region touches is written whole (in bounds): no read-modify-write.
+bool WholeChunksOnly(const ArrayMetadata& m, const Region& region) {
+  for (size_t d = 0; d < m.rank(); ++d) {
+    const uint64_t c = m.chunk_shape[d];
+    const uint64_t end = region.origin[d] + region.shape[d];
+    if (region.origin[d] % c != 0) return false;
+    if (end % c != 0 && end != m.shape[d]) return false;
+  }
+  return true;
+}
+
+struct AsyncReads {
+  struct Done {
+    uint64_t index;
+    std::unique_ptr<Bytes> buf;
+    Result<bool> found;
+    uint64_t reserved;  // bytes of the budget this buffer holds
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t next = 0;      // the next chunk to issue
+  size_t in_flight = 0;   // store operations not yet completed
+  uint64_t reserved = 0;  // budget bytes held by buffers in flight or waiting to be decoded
+  std::deque<Done> done;  // completed, waiting for a worker
+  std::vector<std::unique_ptr<Bytes>> free;  // buffers to reuse
+};
+
+Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
+  const ArrayMetadata& m = a.metadata;
+  const ChunkSpan span = ChunksTouching(m, region);
+  const uint64_t n = span.total;
+  const size_t esize = m.data_type.size();
+  LaneRequest req(a, /*reading=*/true);
+  const uint64_t limit = req.budget.limit();
+  const size_t lanes = std::max<size_t>(1, a.io_lanes);
+  FirstError err;
+  AsyncReads st;
+  struct Issue {
+    uint64_t index;
+    std::unique_ptr<Bytes> buf;
+    uint64_t reserved;
+  };
+  auto worker = [&](size_t, size_t) {
+    ScratchPool::Lease lease;
+    std::vector<Issue> issue;
+    ChunkPart at;
+    while (true) {
+      std::optional<AsyncReads::Done> item;
+      {
+        std::unique_lock<std::mutex> l(st.mu);
+        while (true) {
+          const uint64_t est = req.Estimate();
+          while (!err.failed() && st.next < n && st.in_flight + issue.size() < lanes &&
+                 (st.reserved + est <= limit || st.reserved == 0)) {
+            std::unique_ptr<Bytes> buf;
+            if (!st.free.empty()) {
+              buf = std::move(st.free.back());
+              st.free.pop_back();
+            } else {
+              buf = std::make_unique<Bytes>();
+            }
+            st.reserved += est;
+            issue.push_back({st.next++, std::move(buf), est});
+          }
+          if (!issue.empty()) break;
+          if (!st.done.empty()) {
+            item.emplace(std::move(st.done.front()));
+            st.done.pop_front();
+            break;
+          }
+          if (st.in_flight == 0 && (st.next >= n || err.failed())) return;
+          st.cv.wait(l);
+        }
+        st.in_flight += issue.size();
+      }
+      for (size_t k = 0; k < issue.size(); ++k) {
+        Issue& is = issue[k];
+        try {
+          LocateChunk(m, region, span, is.index, at);
+          Bytes& dest = *is.buf;
+          a.store->get_async(a.ChunkKey(at.coords.data()), ByteRange::Whole(), dest,
+                             [&st, index = is.index,
+                              buf = std::make_shared<std::unique_ptr<Bytes>>(std::move(is.buf)),
+                              reserved = is.reserved](Result<bool> found) {
+                               std::lock_guard<std::mutex> l(st.mu);
+                               const uint64_t held =
+                                   std::max<uint64_t>(reserved, (*buf)->capacity());
+                               st.reserved += held - reserved;
+                               st.done.push_back({index, std::move(*buf), std::move(found), held});
+                               --st.in_flight;
+                               st.cv.notify_all();
+                             });
+        } catch (...) {
+          // Out of memory before the operation started: it and the ones after it never will.
+          std::lock_guard<std::mutex> l(st.mu);
+          for (size_t j = k; j < issue.size(); ++j) st.reserved -= issue[j].reserved;
+          st.in_flight -= issue.size() - k;
+          st.cv.notify_all();
+          throw;
+        }
+      }
+      issue.clear();
+      if (!item) continue;
+      Status s = [&]() -> Status {
+        if (!item->found.ok()) return item->found.status();
+        ChunkPart& p = lease->part;
+        LocateChunk(m, region, span, item->index, p);
+        if (!*item->found) {
+          FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
+                  esize);
+          return Status::OK();
+        }
+        req.Saw(item->buf->size());
+        return DecodePart(a, region, out, p, a.ChunkKey(p.coords.data()), *item->buf, *lease);
+      }();
+      if (!s.ok()) err.Set(std::move(s));
+      std::lock_guard<std::mutex> l(st.mu);
+      st.reserved -= item->reserved;
+      // A buffer far above the estimate is not kept for the next chunk.
+      if (item->buf->capacity() <= 2 * req.Estimate() + (64 << 10)) {
+        st.free.push_back(std::move(item->buf));
+      }
+      st.cv.notify_all();
+    }
+  };
+  const size_t workers =
+      static_cast<size_t>(std::min<uint64_t>(n, std::max<size_t>(1, a.executor->concurrency())));
+  // A worker leaves only once nothing is in flight, but an exception (out of memory) may end
+  // them early: no buffer is freed while the store still writes into it.
+  auto drain = [&] {
+    std::unique_lock<std::mutex> l(st.mu);
+    st.cv.wait(l, [&] { return st.in_flight == 0; });
+  };
+  try {
+    a.executor->ParallelFor(workers, 1, worker);
+  } catch (...) {
+    drain();
+    throw;
+  }
+  drain();
+  if (req.seen.load() != 0) a.encoded_hint.store(req.seen.load());
+  return err.status();
+}
+
+struct AsyncWrites {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t next = 0;
+  size_t in_flight = 0;
+  uint64_t reserved = 0;
+  // Buffers of completed writes, handed back to the encoders: a fresh buffer per chunk would be
+  // fresh pages (page faults) for every chunk encoded.
+  std::vector<Bytes> spare;
+};
+constexpr size_t kSpareWriteBuffers = 4;
+
+// One write in flight: what its callback releases.
+struct PendingWrite {
+  KeyLocks::Guard lock;
+  Bytes owned;  // the stored value when not borrowed from the caller's buffer or the memo
+  ByteView value;
+  uint64_t reserved = 0;
+};
+
+Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
+                  const std::optional<Bytes>* memo) {
+  const ArrayMetadata& m = a.metadata;
+  const ChunkSpan span = ChunksTouching(m, region);
+  const uint64_t n = span.total;
+  const size_t esize = m.data_type.size();
+  const uint8_t* fill = m.fill_value.bytes.data();
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  const bool identity = a.chain->is_identity();
+  LaneRequest req(a, /*reading=*/false);
+  const uint64_t limit = req.budget.limit();
+  const size_t lanes = std::max<size_t>(1, a.io_lanes);
+  FirstError err;
+  AsyncWrites st;
+  auto finish = [&st, &err](std::unique_ptr<PendingWrite> w, Status s) {
+    const uint64_t r = w->reserved;
+    Bytes buffer;
+    buffer.swap(w->owned);
+    w.reset();  // releases the key before the slot is given back
+    std::lock_guard<std::mutex> l(st.mu);
+    if (buffer.capacity() > 0 && st.spare.size() < kSpareWriteBuffers) {
+      st.spare.push_back(std::move(buffer));
+    }
+    if (!s.ok()) err.Set(std::move(s));
+    st.reserved -= r;
+    --st.in_flight;
+    st.cv.notify_all();
+  };
+  auto worker = [&](size_t, size_t) {
+    ScratchPool::Lease lease;
+    WorkerScratch& s = *lease;
+    while (true) {
+      uint64_t i = 0;
+      auto w = std::make_unique<PendingWrite>();
+      {
+        std::unique_lock<std::mutex> l(st.mu);
+        const uint64_t est = identity ? chunk_bytes : req.Estimate();
+        st.cv.wait(l, [&] {
+          return err.failed() || st.next >= n ||
+                 (st.in_flight < lanes && (st.reserved + est <= limit || st.reserved == 0));
+        });
+        if (err.failed() || st.next >= n) return;
+        i = st.next++;
+        ++st.in_flight;
+        st.reserved += est;
+        w->reserved = est;
+      }
+      const ChunkPart& p = s.part;
+      LocateChunk(m, region, span, i, s.part);
+      const std::string key = a.ChunkKey(p.coords.data());
+      w->lock = a.chunk_locks.Lock(key);
+      std::optional<ByteView> value;  // nullopt: erase
+      auto encode = [&]() -> Status {
+        if (memo != nullptr && p.covers_chunk) {
+          if (memo->has_value()) value = ByteView(**memo);
+          return Status::OK();
+        }
+        ByteView chunk;
+        const bool contiguous = !src.scalar && p.covers_chunk &&
+                                IsContiguousBox(region.shape, p.in_region.data(), p.shape);
+        if (contiguous) {
+          chunk = ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize,
+                           chunk_bytes);
+        } else {
+          s.chunk.resize(chunk_bytes);
+          if (!p.covers_chunk) FillElements(s.chunk.data(), m.chunk_elements(), fill, esize);
+          if (src.scalar) {
+            FillBox(s.chunk.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
+          } else {
+            CopyBox(src.data, region.shape, p.in_region.data(), s.chunk.data(), m.chunk_shape,
+                    p.in_chunk.data(), p.shape, esize);
+          }
+          chunk = s.chunk;
+        }
+        if (!a.options.write_empty_chunks &&
+            AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+          return Status::OK();
+        }
+        ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, s.chain),
+                             "chunk '" + key + "'");
+        if (encoded.empty()) return Status::OK();  // nothing to store
+        // The value must outlive this worker's scratch: its buffer is taken, not copied, unless
+        // it is the caller's (an identity chain over a contiguous chunk).
+        const bool borrowed = contiguous && encoded.data() == chunk.data();
+        if (!borrowed) {
+          bool taken = false;
+          for (Bytes* b : {&s.chain.a, &s.chain.b, &s.chain.c, &s.chunk}) {
+            if (!b->empty() && b->data() == encoded.data()) {
+              const size_t size = encoded.size();
+              w->owned.swap(*b);
+              w->owned.resize(size);
+              std::lock_guard<std::mutex> l(st.mu);
+              if (!st.spare.empty()) {
+                b->swap(st.spare.back());
+                st.spare.pop_back();
+              }
+              taken = true;
+              break;
+            }
+          }
+          if (!taken) w->owned.assign(encoded.begin(), encoded.end());
+          encoded = w->owned;
+        }
+        if (!identity) req.Saw(encoded.size());
+        value = encoded;
+        return Status::OK();
+      };
+      // Out of memory while encoding fails this chunk's write and gives its slot back.
+      Status st_encode;
+      try {
+        st_encode = encode();
+      } catch (const std::bad_alloc&) {
+        st_encode = Status::IOError("chunk '" + key + "': out of memory");
+      }
+      if (!st_encode.ok()) {
+        finish(std::move(w), std::move(st_encode));
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> l(st.mu);
+        const uint64_t held = std::max<uint64_t>(w->reserved, w->owned.capacity());
+        st.reserved += held - w->reserved;
+        w->reserved = held;
+      }
+      PendingWrite* raw = w.get();
+      auto done = [finish, shared = std::make_shared<std::unique_ptr<PendingWrite>>(std::move(w))](
+                      Status status) { finish(std::move(*shared), std::move(status)); };
+      if (value) {
+        raw->value = *value;
+        a.store->set_async(key, std::span<const ByteView>(&raw->value, 1), std::move(done));
+      } else {
+        a.store->erase_async(key, std::move(done));
+      }
+    }
+  };
+  const size_t workers =
+      static_cast<size_t>(std::min<uint64_t>(n, std::max<size_t>(1, a.executor->concurrency())));
+  auto drain = [&] {
+    std::unique_lock<std::mutex> l(st.mu);
+    st.cv.wait(l, [&] { return st.in_flight == 0; });
+  };
+  try {
+    a.executor->ParallelFor(workers, 1, worker);
+  } catch (...) {
+    drain();  // no value is freed while the store still sends it
+    throw;
+  }
+  drain();
+  if (req.seen.load() != 0) a.encoded_hint.store(req.seen.load());
+  return err.status();
+}
+
 }  // namespace
 
 Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   const ChunkSpan span = ChunksTouching(a.metadata, region);
   if (span.total == 0) return Status::OK();
+  if (a.async_io && a.partial == nullptr) return AsyncRead(a, region, out);
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   FirstError err;
   const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
@@ -584,6 +970,9 @@ Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
       if (!enc.empty()) memo = Bytes(enc.begin(), enc.end());
     }
     have_memo = true;
+  }
+  if (a.async_io && a.partial == nullptr && WholeChunksOnly(m, region)) {
+    return AsyncWrite(a, region, src, have_memo ? &memo : nullptr);
   }
   FirstError err;
   const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);

@@ -3,13 +3,17 @@
 // Both pipelines take a region already checked against the array bounds and a buffer already
 // checked against the region size.
 //
-// Fused: one task per chunk (or per group of small chunks, so dispatch never dominates) runs
-// fetch -> decode -> scatter for reads, and gather -> (fetch existing if partial) -> merge ->
-// encode -> store for writes. Chunk regions do not overlap, so scatter needs no locks; per-worker
-// scratch buffers are reused across chunks.
+// Fused: on a store with completion-based operations (a.async_io), reads and whole-chunk writes
+// of unsharded arrays keep io_lanes store operations in flight with Store::get_async/set_async
+// while the CPU executor's workers decode what has arrived and encode what is next; no thread
+// waits on each operation. Otherwise one task per chunk (or per group of small chunks, so dispatch
+// never dominates) runs fetch -> decode -> scatter for reads, and gather -> (fetch existing if
+// partial) -> merge -> encode -> store for writes. Chunk regions do not overlap, so scatter needs
+// no locks; per-worker scratch buffers are reused across chunks.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,7 +103,7 @@ Status ConflictsExhausted(const std::string& key);
 // Tasks per ParallelFor grain for chunks of `chunk_bytes` decoded bytes.
 size_t ChunkGrain(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
 
-// Where the per-chunk tasks of one request run. On a latency-bound store (a.io_executor set) they
+// Where the per-chunk tasks of one request run. On a latency-bound store (a.io_lanes > 0) they
 // run one chunk per task on the I/O threads and take a CPU token around their CPU stages;
 // otherwise on the CPU executor, grouped by ChunkGrain.
 struct Dispatch {
@@ -109,6 +113,17 @@ struct Dispatch {
   size_t lanes = 0;   // > 0: at most this many chunk tasks at once, each pulling chunks in turn
 };
 Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
+
+// Runs start(i, done) for every i < n with at most `lanes` running at once, on the calling thread:
+// start begins an asynchronous store operation whose completion calls done(status) once (on any
+// thread; it never blocks). Returns once every operation started has completed, with the first
+// error (after which no more are started).
+using AsyncDone = std::function<void(Status)>;
+Status RunAsync(size_t n, size_t lanes, const std::function<void(size_t, AsyncDone)>& start);
+
+// The I/O threads of a handle with io_lanes > 0: a.io_executor, created on first use for a store
+// with completion-based operations (a.async_io).
+Executor* IoExecutorOf(const Array::Impl& a);
 
 // Holds one CPU token for its lifetime (no-op without a gate).
 class CpuToken {

@@ -189,6 +189,18 @@ Result<std::vector<std::optional<Bytes>>> Store::get_ranges(const std::vector<Ke
   return values;
 }
 
+void Store::get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) {
+  done(get_into(key, range, out));
+}
+
+void Store::set_async(std::string_view key, std::span<const ByteView> pieces, WriteCallback done) {
+  done(set_gather(key, pieces));
+}
+
+void Store::erase_async(std::string_view key, WriteCallback done) {
+  done(erase(key));
+}
+
 Status Store::set_range(std::string_view key, uint64_t offset, ByteView value) {
   RETURN_IF_ERROR(ValidateKey(key));
   return Status::Unsupported("set_range of " + std::to_string(value.size()) + " bytes at offset " +

@@ -16,6 +16,63 @@ uint64_t Load(const std::atomic<uint64_t>& counter) {
 
 CountingStore::CountingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
 
+CountingStore::~CountingStore() {
+  std::unique_lock<std::mutex> l(async_mu_);
+  async_cv_.wait(l, [&] { return async_pending_ == 0; });
+}
+
+void CountingStore::AsyncStarted() {
+  {
+    std::lock_guard<std::mutex> l(async_mu_);
+    ++async_pending_;
+  }
+  const uint64_t now = in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
+  uint64_t max = c_.max_in_flight.load(std::memory_order_relaxed);
+  while (now > max &&
+         !c_.max_in_flight.compare_exchange_weak(max, now, std::memory_order_relaxed)) {
+  }
+}
+
+void CountingStore::AsyncDone() {
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> l(async_mu_);
+  if (--async_pending_ == 0) async_cv_.notify_all();
+}
+
+void CountingStore::get_async(std::string_view key, ByteRange range, Bytes& out,
+                              ReadCallback done) {
+  Bump(c_.get_into);
+  AsyncStarted();
+  inner_->get_async(key, range, out, [this, &out, done = std::move(done)](Result<bool> found) {
+    if (found.ok() && *found) Bump(c_.bytes_read, out.size());
+    // Counted as complete before the caller hears of it, so that the caller may destroy this
+    // wrapper from its callback's consequences without waiting on itself.
+    AsyncDone();
+    done(std::move(found));
+  });
+}
+
+void CountingStore::set_async(std::string_view key, std::span<const ByteView> pieces,
+                              WriteCallback done) {
+  Bump(c_.set);
+  AsyncStarted();
+  const uint64_t n = internal::PiecesSize(pieces);
+  inner_->set_async(key, pieces, [this, n, done = std::move(done)](Status s) {
+    if (s.ok()) Bump(c_.bytes_written, n);
+    AsyncDone();
+    done(std::move(s));
+  });
+}
+
+void CountingStore::erase_async(std::string_view key, WriteCallback done) {
+  Bump(c_.erase);
+  AsyncStarted();
+  inner_->erase_async(key, [this, done = std::move(done)](Status s) {
+    AsyncDone();
+    done(std::move(s));
+  });
+}
+
 CountingStore::InFlight::InFlight(CountingStore& s) : s_(s) {
   const uint64_t now = s_.in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
   uint64_t max = s_.c_.max_in_flight.load(std::memory_order_relaxed);

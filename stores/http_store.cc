@@ -123,6 +123,7 @@ class HttpStoreImpl final : public HttpStore {
     c.set_range = false;
     c.atomic_set = false;
     c.io_concurrency = options_.max_in_flight;
+    c.async_io = true;
     return c;
   }
 
@@ -134,6 +135,51 @@ class HttpStoreImpl final : public HttpStore {
     request.sink = &out;
     http::Response response = transport_->Perform(std::move(request));
     return Interpret(key, range, response, out);
+  }
+
+  ~HttpStoreImpl() override {
+    // Completes every pending operation while the store they refer to is still whole.
+    transport_->Shutdown();
+  }
+
+  // On the transport's event loop; an empty range (only the size is needed) and the rare answer
+  // that needs the value's size (416 without it) are finished synchronously: the first here, the
+  // second with a HEAD submitted from the loop.
+  void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override {
+    if (Status v = ValidateKey(key); !v.ok()) return done(v);
+    if (Status v = CheckRange(key, range); !v.ok()) return done(v);
+    if (IsEmptyRange(range)) return done(GetEmpty(key, range, out));
+    http::Request request = MakeGet(key, range);
+    request.sink = &out;
+    transport_->Submit(std::move(request), [this, key = std::string(key), range, &out,
+                                            done = std::move(done)](http::Response& r) mutable {
+      const std::string* header = r.header("content-range");
+      ContentRange cr;
+      const bool size_known = header && ParseContentRange(*header, cr) && cr.has_total;
+      if (r.status == 416 && r.transport_error.empty() && !size_known) {
+        http::Request head;
+        head.method = "HEAD";
+        head.url = UrlOf(key);
+        transport_->Submit(std::move(head), [this, key, range, &out,
+                                             done = std::move(done)](http::Response& h) {
+          Result<std::optional<uint64_t>> n = SizeFrom(key, h);
+          if (!n.ok()) return done(n.status());
+          if (!n->has_value()) return done(false);
+          Result<std::pair<uint64_t, uint64_t>> span = range.Resolve(**n, key);
+          if (!span.ok()) return done(span.status());
+          if (span->first != span->second) {
+            return done(Status::IOError("GET " + Shown(key) + " " + range.ToString() +
+                                        ": the server answered 416 (range not satisfiable) for a "
+                                        "range inside the value (size " +
+                                        std::to_string(**n) + ")"));
+          }
+          out.clear();
+          done(true);
+        });
+        return;
+      }
+      done(Interpret(key, range, r, out));
+    });
   }
 
   Result<std::vector<std::optional<Bytes>>> get_ranges(
@@ -223,7 +269,11 @@ class HttpStoreImpl final : public HttpStore {
     http::Request request;
     request.method = "HEAD";
     request.url = UrlOf(key);
-    http::Response response = transport_->Perform(std::move(request));
+    return SizeFrom(key, transport_->Perform(std::move(request)));
+  }
+
+  // The value size a HEAD answered (nullopt: missing).
+  Result<std::optional<uint64_t>> SizeFrom(std::string_view key, const http::Response& response) {
     if (!response.transport_error.empty() || response.status == 0) {
       return Status::IOError("HEAD " + Shown(key) + ": " + response.transport_error);
     }

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <memory>
+#include <new>
 #include <thread>
 #include <utility>
 
@@ -5,8 +8,160 @@
 
 namespace zarrpp {
 
-LatencyStore::LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency)
-    : inner_(std::move(inner)), latency_(latency) {}
+LatencyStore::LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency,
+                           bool completion_based)
+    : inner_(std::move(inner)),
+      latency_(latency),
+      completion_based_(completion_based),
+      inner_async_(inner_->capabilities().async_io) {}
+
+struct LatencyStore::Timed {
+  std::chrono::steady_clock::time_point due;
+  uint64_t seq = 0;
+  std::function<void(bool cancelled)> run;
+};
+
+LatencyStore::~LatencyStore() {
+  {
+    std::lock_guard<std::mutex> l(timer_mu_);
+    timer_stop_ = true;
+  }
+  timer_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+  // The timer thread has stopped: what is left waited out no latency yet and never started.
+  for (std::unique_ptr<Timed>& t : timed_) t->run(/*cancelled=*/true);
+  timed_.clear();
+}
+
+void LatencyStore::After(std::function<void(bool cancelled)> run) {
+  auto t = std::make_unique<Timed>();
+  t->due = std::chrono::steady_clock::now() + latency_;
+  t->run = std::move(run);
+  {
+    std::lock_guard<std::mutex> l(timer_mu_);
+    if (!timer_stop_) {
+      if (!timer_.joinable()) timer_ = std::thread([this] { TimerLoop(); });
+      t->seq = timer_seq_++;
+      timed_.push_back(std::move(t));
+      std::push_heap(timed_.begin(), timed_.end(), Later);
+    }
+  }
+  if (t) {
+    t->run(/*cancelled=*/true);  // submitted while the store is being destroyed
+    return;
+  }
+  timer_cv_.notify_one();
+}
+
+void LatencyStore::TimerLoop() {
+  std::unique_lock<std::mutex> l(timer_mu_);
+  while (!timer_stop_) {
+    if (timed_.empty()) {
+      timer_cv_.wait(l);
+      continue;
+    }
+    const auto due = timed_.front()->due;
+    if (std::chrono::steady_clock::now() < due) {
+      timer_cv_.wait_until(l, due);
+      continue;
+    }
+    std::pop_heap(timed_.begin(), timed_.end(), Later);
+    std::unique_ptr<Timed> t = std::move(timed_.back());
+    timed_.pop_back();
+    l.unlock();
+    t->run(/*cancelled=*/false);
+    t.reset();
+    l.lock();
+  }
+}
+
+bool LatencyStore::Later(const std::unique_ptr<Timed>& a, const std::unique_ptr<Timed>& b) {
+  if (a->due != b->due) return a->due > b->due;
+  return a->seq > b->seq;
+}
+
+namespace {
+
+Status Cancelled(std::string_view op, std::string_view key) {
+  return Status::IOError(std::string(op) + " of key '" + std::string(key) +
+                         "' cancelled: the latency store was destroyed before it completed");
+}
+}  // namespace
+
+namespace {
+
+// Starts the inner store's operation on the timer thread. Out of memory there (a value too large
+// to hold) completes the operation with IOError instead of ending the timer thread, provided the
+// inner store had not called back yet.
+template <typename Done, typename Start>
+void StartInner(std::string_view op, const std::string& key, const Done& done, Start start) {
+  auto called = std::make_shared<bool>(false);
+  try {
+    start(Done([called, done](auto result) {
+      *called = true;
+      done(std::move(result));
+    }));
+  } catch (const std::bad_alloc&) {
+    if (!*called) {
+      done(Status::IOError(std::string(op) + " of key '" + key + "': out of memory"));
+    }
+  }
+}
+
+}  // namespace
+
+// An inner store with completion-based operations is started once the latency has passed. Any
+// other inner store runs the operation at once, on the caller's thread (as a server works while
+// the response travels), and its result is delivered when the latency has passed: the timer
+// thread only waits, so the inner store's work is spread over the callers as with blocking calls.
+void LatencyStore::get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) {
+  if (!inner_async_) {
+    After([key = std::string(key), r = inner_->get_into(key, range, out),
+           done = std::move(done)](bool cancelled) mutable {
+      if (cancelled) return done(Cancelled("get", key));
+      done(std::move(r));
+    });
+    return;
+  }
+  After([this, key = std::string(key), range, &out, done = std::move(done)](bool cancelled) {
+    if (cancelled) return done(Cancelled("get", key));
+    StartInner("get", key, done,
+               [&](ReadCallback cb) { inner_->get_async(key, range, out, std::move(cb)); });
+  });
+}
+
+void LatencyStore::set_async(std::string_view key, std::span<const ByteView> pieces,
+                             WriteCallback done) {
+  if (!inner_async_) {
+    After([key = std::string(key), s = inner_->set_gather(key, pieces),
+           done = std::move(done)](bool cancelled) mutable {
+      if (cancelled) return done(Cancelled("set", key));
+      done(std::move(s));
+    });
+    return;
+  }
+  After([this, key = std::string(key), pieces, done = std::move(done)](bool cancelled) {
+    if (cancelled) return done(Cancelled("set", key));
+    StartInner("set", key, done,
+               [&](WriteCallback cb) { inner_->set_async(key, pieces, std::move(cb)); });
+  });
+}
+
+void LatencyStore::erase_async(std::string_view key, WriteCallback done) {
+  if (!inner_async_) {
+    After([key = std::string(key), s = inner_->erase(key),
+           done = std::move(done)](bool cancelled) mutable {
+      if (cancelled) return done(Cancelled("erase", key));
+      done(std::move(s));
+    });
+    return;
+  }
+  After([this, key = std::string(key), done = std::move(done)](bool cancelled) {
+    if (cancelled) return done(Cancelled("erase", key));
+    StartInner("erase", key, done,
+               [&](WriteCallback cb) { inner_->erase_async(key, std::move(cb)); });
+  });
+}
 
 // sleep_for may wake early on some platforms; looping on a steady clock guarantees at least
 // the configured latency, which is what callers measure against.

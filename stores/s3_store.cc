@@ -170,6 +170,7 @@ class S3StoreImpl final : public S3Store {
     caps.generations = true;
     caps.conditional_writes = ConditionalWrites();
     caps.key_locks = false;
+    caps.async_io = true;
     return caps;
   }
 
@@ -236,6 +237,74 @@ class S3StoreImpl final : public S3Store {
   }
 
   Result<std::unique_ptr<ValueReader>> open_reader(std::string_view key) override;
+
+  // --- completion-based operations: on the transport's event loop -----------------------------
+
+  ~S3StoreImpl() override {
+    // Completes every pending operation while the store they refer to is still whole.
+    transport_->Shutdown();
+  }
+
+  void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override {
+    if (Status v = ValidateKey(key); !v.ok()) return done(v);
+    Result<ReadPlan> plan = PlanRead(key, range);
+    if (!plan.ok()) return done(plan.status());
+    // An empty range needs only the value's size: answered here, synchronously.
+    if (plan->head_only) return done(get_into(key, range, out));
+    Request req = ReadRequest(key, *plan, nullptr, &out);
+    transport_->Submit(
+        std::move(req), [this, key = std::string(key), range, plan = std::move(*plan), &out,
+                         done = std::move(done)](Response& r) mutable {
+          if (r.status == 416 && r.transport_error.empty()) {
+            // The value's size decides; the HEAD that asks for it runs on the loop too.
+            transport_->Submit(Make("HEAD", ObjectUrl(key)), [this, key, range, &out,
+                                                              done = std::move(done)](Response& h) {
+              Found(Unsatisfiable(key, range, nullptr, HeadAnswer(std::move(h), key), out), done);
+            });
+            return;
+          }
+          if (ErrorCode(r) == "NoSuchBucket" || !r.transport_error.empty() ||
+              !(r.status == 200 || r.status == 206 || r.status == 404)) {
+            return done(ErrorOf(r, "GET", key));
+          }
+          if (r.status == 404) {
+            out.clear();
+            return done(false);
+          }
+          Found(FinishBody(key, range, plan, nullptr, r, out), done);
+        });
+  }
+
+  void set_async(std::string_view key, std::span<const ByteView> pieces,
+                 WriteCallback done) override {
+    if (Status v = ValidateKey(key); !v.ok()) return done(v);
+    uint64_t total = 0;
+    for (ByteView p : pieces) total += p.size();
+    // A multipart upload is a sequence of requests: run here, synchronously.
+    if (total >= options_.multipart_threshold) return done(set_gather(key, pieces));
+    Request req = Make("PUT", ObjectUrl(key));
+    req.body.assign(pieces.begin(), pieces.end());
+    if (req.body.empty()) req.body.push_back(ByteView());
+    req.headers.push_back("Content-MD5: " + s3::ContentMd5(pieces));
+    req.headers.push_back(std::string(kWriteHeader) + ": " + RandomHex(8));
+    transport_->Submit(std::move(req),
+                       [this, key = std::string(key), done = std::move(done)](Response& r) {
+                         if (r.status == 200 && r.transport_error.empty())
+                           return done(Status::OK());
+                         done(ErrorOf(r, "PUT", key));
+                       });
+  }
+
+  void erase_async(std::string_view key, WriteCallback done) override {
+    if (Status v = ValidateKey(key); !v.ok()) return done(v);
+    transport_->Submit(Make("DELETE", ObjectUrl(key)), [this, key = std::string(key),
+                                                        done = std::move(done)](Response& r) {
+      if (r.transport_error.empty() && (r.status == 204 || r.status == 200 || r.status == 404)) {
+        return done(Status::OK());
+      }
+      done(ErrorOf(r, "erase", key));
+    });
+  }
 
   // --- writes ---------------------------------------------------------------------------------
 
@@ -338,6 +407,11 @@ class S3StoreImpl final : public S3Store {
     std::sort(out.keys.begin(), out.keys.end());
     std::sort(out.prefixes.begin(), out.prefixes.end());
     return out;
+  }
+
+  static void Found(Result<ReadResult> r, const ReadCallback& done) {
+    if (!r.ok()) return done(r.status());
+    done(r->found);
   }
 
   // --- used by S3Store's static functions and the reader ---------------------------------------
@@ -541,10 +615,21 @@ class S3StoreImpl final : public S3Store {
       return ReadResult{false, cond == nullptr || cond->absent(), Generation::Absent()};
     }
     if (r.status == 412 && cond) return ReadResult{true, false, Generation::Unknown()};
-    if (r.status == 416) {
-      // Nothing of the value lies in the range: decide from its size whether that is an empty
-      // read (a start at the end, a suffix of an empty value) or a range past the end.
-      ASSIGN_OR_RETURN(Response h, Head(key));
+    if (r.status == 416) return Unsatisfiable(key, range, cond, Head(key), body);
+    if (!(r.status == 200 || r.status == 206) || !r.transport_error.empty())
+      return ErrorOf(r, "GET", key);
+    return FinishBody(key, range, plan, cond, r, body);
+  }
+
+  // A 416 answer: nothing of the value lies in the range. Decides from its size (the answer to
+  // a HEAD, `head`) whether that is an empty read (a start at the end, a suffix of an empty
+  // value) or a range past the end.
+  Result<ReadResult> Unsatisfiable(std::string_view key, const ByteRange& range,
+                                   const Generation* cond, const Result<Response>& head,
+                                   Bytes& body) {
+    {
+      if (!head.ok()) return head.status();
+      const Response& h = *head;
       if (h.status == 404) return ReadResult{false, cond == nullptr, Generation::Absent()};
       Generation g = GenerationOf(h);
       if (cond && !(g == *cond)) return ReadResult{true, false, g};
@@ -558,8 +643,11 @@ class S3StoreImpl final : public S3Store {
       body.clear();
       return ReadResult{true, true, g};
     }
-    if (!(r.status == 200 || r.status == 206) || !r.transport_error.empty())
-      return ErrorOf(r, "GET", key);
+  }
+
+  // A 200 or 206 answer to ReadRequest().
+  Result<ReadResult> FinishBody(std::string_view key, const ByteRange& range, const ReadPlan& plan,
+                                const Generation* cond, const Response& r, Bytes& body) {
     Generation g = GenerationOf(r);
     if (cond && !(g == *cond)) {
       body.clear();
@@ -598,7 +686,9 @@ class S3StoreImpl final : public S3Store {
   }
 
   Result<Response> Head(std::string_view key) {
-    Response r = transport_->Perform(Make("HEAD", ObjectUrl(key)));
+    return HeadAnswer(transport_->Perform(Make("HEAD", ObjectUrl(key))), key);
+  }
+  Result<Response> HeadAnswer(Response r, std::string_view key) {
     if (r.transport_error.empty() && (r.status == 200 || r.status == 404)) return r;
     return ErrorOf(r, "HEAD", key);
   }

@@ -221,7 +221,10 @@ struct BudgetRig {
 BudgetRig MakeRig(const ArrayMetadata& m, uint64_t budget, std::chrono::milliseconds latency) {
   BudgetRig rig;
   rig.mem = MemoryStore::Create();
-  rig.counting = std::make_shared<CountingStore>(std::make_shared<LatencyStore>(rig.mem, latency));
+  // Blocking operations: these tests measure the I/O lanes of stores without completion-based
+  // operations (tests/async_store_test.cc covers the completion-based path).
+  rig.counting = std::make_shared<CountingStore>(
+      std::make_shared<LatencyStore>(rig.mem, latency, /*completion_based=*/false));
   ArrayOptions opts;
   opts.max_inflight_bytes = budget;
   auto a = Array::Attach(rig.counting, "a", m, opts);
@@ -450,7 +453,8 @@ TEST(InflightBudget, RandomRegionsReadOnLanesMatchTheWrittenValues) {
 class ThrowingOnIoThreadStore final : public LatencyStore {
  public:
   ThrowingOnIoThreadStore(std::shared_ptr<Store> inner, std::thread::id caller)
-      : LatencyStore(std::move(inner), std::chrono::milliseconds(1)), caller_(caller) {}
+      : LatencyStore(std::move(inner), std::chrono::milliseconds(1), /*completion_based=*/false),
+        caller_(caller) {}
   std::atomic<int> thrown{0};
 
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "stores/http/curl_transport.h"
+#include "support/async_checks.h"
 #include "support/disjoint_writers.h"
 #include "support/s3_fixture.h"
 #include "support/store_conformance.h"
@@ -27,13 +28,25 @@ extern char** environ;
 
 namespace {
 
+using zarrpp::Array;
+using zarrpp::ArrayMetadata;
+using zarrpp::ArrayOptions;
 using zarrpp::ByteRange;
 using zarrpp::Bytes;
 using zarrpp::ByteView;
+using zarrpp::DataType;
+using zarrpp::DataTypeId;
+using zarrpp::FillValue;
 using zarrpp::Generation;
+using zarrpp::Json;
+using zarrpp::Region;
+using zarrpp::Result;
 using zarrpp::S3Store;
 using zarrpp::S3StoreOptions;
+using zarrpp::Status;
 using zarrpp::WriteConditions;
+using zarrpp::testing::S3SkipReason;
+namespace test_support = zarrpp::test_support;
 using zarrpp::testing::FreshS3Options;
 using zarrpp::testing::FreshS3Store;
 using zarrpp::testing::Pattern;
@@ -718,6 +731,137 @@ TEST(S3Faults, AFailedMultipartUploadIsAbortedAndLeavesTheOldValue) {
   EXPECT_EQ(PendingUploads(direct_options), 0);
 }
 
+TEST(S3Faults, AsyncOperationsGiveTheServersErrors) {
+  START_PROXY(proxy, "--mode", "status", "--status", "500", "--count", "100000", "--match", "ANY");
+  auto store = OpenThrough(proxy, direct_options, /*max_retries=*/0);
+  ASSERT_NE(store, nullptr);
+  test_support::Latch latch(3);
+  Bytes out;
+  Result<bool> read = true;
+  Status written, erased;
+  store->get_async("k", ByteRange::Whole(), out, [&](Result<bool> f) {
+    read = std::move(f);
+    latch.Done();
+  });
+  const Bytes v = Pattern(100, 1);
+  const ByteView view(v);
+  store->set_async("k", std::span<const ByteView>(&view, 1), [&](Status s) {
+    written = std::move(s);
+    latch.Done();
+  });
+  store->erase_async("k", [&](Status s) {
+    erased = std::move(s);
+    latch.Done();
+  });
+  ASSERT_TRUE(latch.Wait());
+  for (const Status& s : {read.status(), written, erased}) {
+    EXPECT_TRUE(s.IsIOError()) << s;
+    EXPECT_NE(s.message().find("500"), std::string::npos) << s;
+    EXPECT_NE(s.message().find("'k'"), std::string::npos) << s;
+  }
+}
+
 }  // namespace fault
+
+// --- Completion-based operations (Store::get_async, set_async, erase_async) ------------------
+
+TEST(S3Async, PositionValuesRoundTripWithManyInFlight) {
+  auto store = FreshS3Store("async");
+  if (!store) return;
+  EXPECT_TRUE(store->capabilities().async_io);
+  test_support::AsyncRoundTrip(*store, 600);
+}
+
+TEST(S3Async, RangesPastTheEndAndEmptyRangesAnswerAsTheSynchronousRead) {
+  auto store = FreshS3Store("async-ranges");
+  if (!store) return;
+  const Bytes v = Pattern(1000, 4);
+  ASSERT_TRUE(store->set("k", v).ok());
+  struct Case {
+    ByteRange range;
+  };
+  for (const ByteRange& r :
+       {ByteRange::FromOffset(1000), ByteRange::Bounded(5, 5), ByteRange::Suffix(0),
+        ByteRange::Suffix(5000), ByteRange::Bounded(990, 1010), ByteRange::FromOffset(1001)}) {
+    Bytes sync_out, async_out;
+    Result<bool> sync = store->get_into("k", r, sync_out);
+    test_support::Latch latch(1);
+    Result<bool> async = false;
+    store->get_async("k", r, async_out, [&](Result<bool> f) {
+      async = std::move(f);
+      latch.Done();
+    });
+    ASSERT_TRUE(latch.Wait());
+    ASSERT_EQ(sync.ok(), async.ok())
+        << r.ToString() << ": " << sync.status() << " / " << async.status();
+    if (sync.ok()) {
+      EXPECT_EQ(*sync, *async) << r.ToString();
+      EXPECT_EQ(sync_out, async_out) << r.ToString();
+    } else {
+      EXPECT_EQ(sync.status().code(), async.status().code()) << r.ToString();
+    }
+  }
+}
+
+// Destroying the store with hundreds of operations in flight completes every one (done or
+// cancelled) before the destructor returns.
+TEST(S3Async, DestroyingTheStoreWithOperationsPendingCompletesThem) {
+  S3StoreOptions o = FreshS3Options("async-destroy");
+  if (o.bucket.empty()) GTEST_SKIP() << S3SkipReason();
+  auto opened = S3Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::shared_ptr<S3Store> store = std::move(*opened);
+  const Bytes v = Pattern(50000, 6);
+  ASSERT_TRUE(store->set("k", v).ok());
+  constexpr size_t kN = 400;
+  std::vector<Bytes> out(kN);
+  std::atomic<size_t> calls{0}, right{0}, cancelled{0};
+  for (size_t i = 0; i < kN; ++i) {
+    store->get_async("k", ByteRange::Whole(), out[i], [&, i](Result<bool> f) {
+      if (f.ok() && *f && out[i] == v) right.fetch_add(1);
+      if (!f.ok() && f.status().message().find("stopped") != std::string::npos)
+        cancelled.fetch_add(1);
+      calls.fetch_add(1);
+    });
+  }
+  store.reset();  // the last reference: the store is destroyed here
+  EXPECT_EQ(calls.load(), kN);
+  EXPECT_EQ(right.load() + cancelled.load(), kN);
+}
+
+// A 1,024-chunk read and write at 256 in flight runs with at most 2 x cores + 8 threads.
+TEST(S3Async, ArrayOfManyChunksWithBoundedThreads) {
+  auto store = FreshS3Store("async-array");
+  if (!store) return;
+  constexpr uint64_t kChunks = 1024, kElems = 256;
+  ArrayMetadata m;
+  m.shape = {kChunks * kElems};
+  m.chunk_shape = {kElems};
+  m.data_type = DataType(DataTypeId::kUInt32);
+  m.fill_value = FillValue::Zero(m.data_type);
+  m.codecs = Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                          {{"name", "zstd"}, {"configuration", {{"level", 1}}}}});
+  ArrayOptions opts;
+  opts.io_concurrency = 256;
+  auto a = Array::Create(store, "a", m, {}, opts);
+  ASSERT_TRUE(a.ok()) << a.status();
+  std::vector<uint32_t> data(kChunks * kElems);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint32_t>(i * 2654435761u + 1);
+  const Region all = Region::All(m.shape);
+  {
+    test_support::ThreadSampler threads;
+    ASSERT_TRUE((*a)->Write(all, std::span<const uint32_t>(data)).ok());
+    threads.Stop();
+    EXPECT_LE(threads.max(), test_support::ThreadBound()) << "threads during the write";
+  }
+  std::vector<uint32_t> out(data.size());
+  {
+    test_support::ThreadSampler threads;
+    ASSERT_TRUE((*a)->Read(all, std::span<uint32_t>(out)).ok());
+    threads.Stop();
+    EXPECT_LE(threads.max(), test_support::ThreadBound()) << "threads during the read";
+  }
+  EXPECT_TRUE(out == data);
+}
 
 }  // namespace

@@ -19,11 +19,29 @@
 // If-None-Match / If-Match. Stores that can also take an exclusive advisory lock per key (lock())
 // say so in capabilities().key_locks; LocalStore's locks hold across processes.
 //
+// Completion-based operations (get_async, set_async, erase_async): the same operations, started
+// and finished later with a callback, so that a caller can keep many requests in flight without a
+// thread waiting on each. A store whose capabilities().async_io is true runs them on its own
+// thread(s) (S3Store and HttpStore on their libcurl event loop, LatencyStore on its timer
+// thread); every other store runs the synchronous operation on the calling thread and calls the
+// callback before returning. The contract, for every store:
+//   - Exactly one call of `done` per operation, also on failure and at shutdown.
+//   - The key is copied before the call returns. The destination Bytes of a read and the pieces
+//     of a write are borrowed: they stay alive and untouched until `done` has been called.
+//   - `done` may run on the calling thread (before the call returns) or on the store's thread.
+//     It must not block, nor call a synchronous operation of the same store (on an event loop it
+//     would wait on itself), nor drop the last reference to the store. It may start further
+//     asynchronous operations; heavy work belongs on another executor.
+//   - Destroying a store with operations pending is safe: the destructor completes every one
+//     (those not yet finished with IOError naming the key and "cancelled") before it returns.
+//     A cancelled write may or may not have taken effect.
+//
 // Ownership: stores are shared through std::shared_ptr; values returned are copies owned by
 // the caller.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -83,7 +101,14 @@ struct StoreCapabilities {
   bool conditional_writes = false;
   // lock() takes an exclusive advisory lock per key (see lock()).
   bool key_locks = false;
+  // get_async()/set_async()/erase_async() complete on the store's own thread: no caller thread
+  // waits while they are in flight. false: they run the synchronous operation on the caller.
+  bool async_io = false;
 };
+
+// Completions of the asynchronous operations (see the header comment for the contract).
+using ReadCallback = std::function<void(Result<bool> found)>;
+using WriteCallback = std::function<void(Status status)>;
 
 // A version token of one stored value. Opaque: compared only for equality, and only between
 // generations that came from the same store. Three kinds:
@@ -285,6 +310,21 @@ class Store {
   // A thread must not take a second lock on a key it holds, nor write the key without passing
   // the lock it holds (either would wait on itself). The default is Unsupported.
   virtual Result<std::unique_ptr<KeyLock>> lock(std::string_view key);
+
+  // --- Completion-based operations (header comment: buffers, callback thread, shutdown) ----------
+
+  // get_into() started now and finished by calling `done` with what get_into() returns; `out`
+  // receives the bytes. The default runs get_into() on the calling thread.
+  virtual void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done);
+
+  // set_gather() (unconditional) started now; `done` receives its Status. The default runs
+  // set_gather() on the calling thread.
+  virtual void set_async(std::string_view key, std::span<const ByteView> pieces,
+                         WriteCallback done);
+
+  // erase() started now; `done` receives its Status. The default runs erase() on the calling
+  // thread.
+  virtual void erase_async(std::string_view key, WriteCallback done);
 
   // A short human-readable description ("memory", "file:///path").
   virtual std::string description() const = 0;

@@ -11,6 +11,16 @@
 // io_concurrency). Locks and generations are the inner store's: a lock taken through a wrapper
 // excludes holders taking it through the inner store directly, and the reverse.
 //
+// Asynchronous operations: CountingStore forwards them to the inner store (counting them as the
+// synchronous ones, and a read's bytes when it completes); its destructor waits until those it
+// started have completed. LatencyStore runs them natively (capabilities().async_io): one timer
+// thread delays any number of them, without a thread each. With an inner store that has
+// async_io, the timer thread starts the inner operation once the latency has passed; with any
+// other, the inner (synchronous) operation runs at once on the caller's thread and its result is
+// delivered once the latency has passed. Callbacks run on the timer thread (or the inner store's).
+// Destroying a LatencyStore completes every operation still waiting out its latency with
+// IOError ("cancelled"); such an operation may already have taken effect.
+//
 // Thread safety: as safe as the inner store; the wrappers' own state is atomic.
 // Ownership: each wrapper shares ownership of its inner store. Readers from open_reader() refer to
 // their wrapper (to count or delay each read) and must not outlive it.
@@ -18,11 +28,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "zarrpp/store.h"
@@ -33,13 +46,21 @@ class LatencyStore : public Store {
  public:
   // Every operation sleeps for `latency` and then forwards to `inner`. capabilities() and
   // description() do not sleep: they are queries of the object, not requests to the store.
-  LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency);
+  // `completion_based` false: capabilities().async_io is false, so callers (the pipelines) keep
+  // operations in flight with blocking calls on threads of their own, as for a store without
+  // completion-based operations; get_async() and the others still work (natively).
+  LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency,
+               bool completion_based = true);
+  ~LatencyStore() override;
+  LatencyStore(const LatencyStore&) = delete;
+  LatencyStore& operator=(const LatencyStore&) = delete;
 
   StoreCapabilities capabilities() const override {
     StoreCapabilities c = inner_->capabilities();
     if (latency_.count() > 0 && c.io_concurrency < kLatencyIoConcurrency) {
       c.io_concurrency = kLatencyIoConcurrency;
     }
+    c.async_io = completion_based_;
     return c;
   }
   // The io_concurrency a LatencyStore with non-zero latency reports.
@@ -73,6 +94,11 @@ class LatencyStore : public Store {
                                              const WriteConditions& conditions) override;
   // The inner store's lock; pass it as WriteConditions::held to writes through either store.
   Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
+  // Started by the timer thread once the latency has passed (see the header comment).
+  void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override;
+  void set_async(std::string_view key, std::span<const ByteView> pieces,
+                 WriteCallback done) override;
+  void erase_async(std::string_view key, WriteCallback done) override;
   // "latency(<n>us, <inner description>)".
   std::string description() const override;
 
@@ -80,10 +106,26 @@ class LatencyStore : public Store {
 
  private:
   class DelayedReader;
+  struct Timed;
+  // Heap order of timed_: the front is the earliest due (the first submitted among equals).
+  static bool Later(const std::unique_ptr<Timed>& a, const std::unique_ptr<Timed>& b);
   void Delay() const;
+  // Runs `run(false)` on the timer thread once the latency has passed, or `run(true)` when the
+  // store is destroyed first.
+  void After(std::function<void(bool cancelled)> run);
+  void TimerLoop();
 
   const std::shared_ptr<Store> inner_;
   const std::chrono::microseconds latency_;
+  const bool completion_based_;
+  const bool inner_async_;  // inner_->capabilities().async_io
+  // The timer thread, started by the first asynchronous operation.
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  std::vector<std::unique_ptr<Timed>> timed_;  // a min-heap on (due, sequence); guarded
+  uint64_t timer_seq_ = 0;                     // guarded by timer_mu_
+  bool timer_stop_ = false;                    // guarded by timer_mu_
+  std::thread timer_;
 };
 
 class CountingStore : public Store {
@@ -121,6 +163,10 @@ class CountingStore : public Store {
   };
 
   explicit CountingStore(std::shared_ptr<Store> inner);
+  // Waits for the asynchronous operations started through this wrapper to complete.
+  ~CountingStore() override;
+  CountingStore(const CountingStore&) = delete;
+  CountingStore& operator=(const CountingStore&) = delete;
 
   // A consistent value per field; fields are read one by one, so a snapshot taken while other
   // threads run may mix moments.
@@ -157,10 +203,18 @@ class CountingStore : public Store {
                                              const WriteConditions& conditions) override;
   // The inner store's lock; pass it as WriteConditions::held to writes through either store.
   Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
+  // Forwarded to the inner store; counted as get_into(), set() and erase().
+  void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override;
+  void set_async(std::string_view key, std::span<const ByteView> pieces,
+                 WriteCallback done) override;
+  void erase_async(std::string_view key, WriteCallback done) override;
   // "counting(<inner description>)".
   std::string description() const override;
 
  private:
+  // In-flight accounting of asynchronous operations (started, and completed).
+  void AsyncStarted();
+  void AsyncDone();
   struct AtomicCounters {
     std::atomic<uint64_t> get_into{0}, get_ranges{0}, ranges_requested{0}, set{0}, set_range{0},
         erase{0}, erase_prefix{0}, list{0}, list_prefix{0}, list_dir{0}, exists{0}, size{0},
@@ -184,6 +238,9 @@ class CountingStore : public Store {
   const std::shared_ptr<Store> inner_;
   AtomicCounters c_;
   std::atomic<uint64_t> in_flight_{0};
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  uint64_t async_pending_ = 0;  // guarded by async_mu_
 };
 
 }  // namespace zarrpp

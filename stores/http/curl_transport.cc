@@ -72,11 +72,16 @@ struct Batch {
 // The sockets of the loop's connections (touched by the loop thread only).
 using Sockets = std::vector<curl_socket_t>;
 
+struct Transfer;
+// A request started with Submit(): the transfer owns its request, response and completion.
+struct Owned;
+
 struct Transfer {
   Sockets* sockets = nullptr;
   Request* req = nullptr;
   Response* resp = nullptr;
-  Batch* batch = nullptr;
+  Batch* batch = nullptr;  // Perform(): the batch to count down
+  Owned* owned = nullptr;  // Submit(): deleted once its completion has run
   int attempt = 0;
   Clock::time_point due;
   CURL* easy = nullptr;
@@ -90,6 +95,25 @@ struct Transfer {
   bool out_of_memory = false;
   char errbuf[CURL_ERROR_SIZE] = {};
 };
+
+struct Owned {
+  Transfer transfer;
+  Request request;
+  Response response;
+  CurlTransport::Completion done;
+};
+
+// Completes one transfer: counts down its batch, or runs and frees a submitted one.
+void Signal(Transfer* t) {
+  if (Owned* o = t->owned) {
+    o->done(o->response);
+    delete o;
+    return;
+  }
+  Batch* b = t->batch;
+  std::lock_guard<std::mutex> lock(b->mu);
+  if (--b->remaining == 0) b->cv.notify_all();
+}
 
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -230,14 +254,19 @@ class CurlTransport::Loop {
   }
 
   ~Loop() {
+    Stop();
+    for (CURL* e : idle_) curl_easy_cleanup(e);
+    curl_multi_cleanup(multi_);
+  }
+
+  void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
       stop_ = true;
     }
     curl_multi_wakeup(multi_);
     thread_.join();
-    for (CURL* e : idle_) curl_easy_cleanup(e);
-    curl_multi_cleanup(multi_);
   }
 
   bool ok() const { return multi_ != nullptr; }
@@ -245,8 +274,13 @@ class CurlTransport::Loop {
   void Submit(std::vector<Transfer*>& transfers) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (Transfer* t : transfers) incoming_.push_back(t);
+      if (!stop_) {
+        for (Transfer* t : transfers) incoming_.push_back(t);
+        transfers.clear();
+      }
     }
+    // Stopped: nothing will run them.
+    for (Transfer* t : transfers) Complete(t, "transport stopped");
     curl_multi_wakeup(multi_);
   }
 
@@ -294,13 +328,18 @@ class CurlTransport::Loop {
       curl_multi_poll(multi_, nullptr, 0, timeout_ms, nullptr);
     }
     // Stopping: fail whatever is left so no caller waits forever.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (Transfer* t : incoming_) ready_.push_back(t);
+      incoming_.clear();
+    }
     for (Transfer* t : ready_) Complete(t, "transport stopped");
     for (Transfer* t : waiting_) Complete(t, "transport stopped");
     for (Transfer* t : active_set_) {
       curl_multi_remove_handle(multi_, t->easy);
       curl_easy_cleanup(t->easy);
-      if (t->headers) curl_slist_free_all(t->headers);
-      Complete(t, "transport stopped");
+      t->easy = nullptr;
+      Complete(t, "transport stopped");  // frees the header list
     }
   }
 
@@ -459,9 +498,7 @@ class CurlTransport::Loop {
       curl_slist_free_all(t->headers);
       t->headers = nullptr;
     }
-    Batch* b = t->batch;
-    std::lock_guard<std::mutex> lock(b->mu);
-    if (--b->remaining == 0) b->cv.notify_all();
+    Signal(t);
   }
 
   TransportOptions options_;
@@ -510,6 +547,21 @@ void CurlTransport::Perform(std::span<Request> requests, std::span<Response> res
   loop_->Submit(pointers);
   std::unique_lock<std::mutex> lock(batch.mu);
   batch.cv.wait(lock, [&] { return batch.remaining == 0; });
+}
+
+void CurlTransport::Submit(Request request, Completion done) {
+  auto* o = new Owned;
+  o->request = std::move(request);
+  o->done = std::move(done);
+  o->transfer.req = &o->request;
+  o->transfer.resp = &o->response;
+  o->transfer.owned = o;
+  std::vector<Transfer*> one{&o->transfer};
+  loop_->Submit(one);
+}
+
+void CurlTransport::Shutdown() {
+  if (loop_) loop_->Stop();
 }
 
 Response CurlTransport::Perform(Request request) {

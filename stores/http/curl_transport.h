@@ -14,8 +14,9 @@
 // Integrity: a body shorter (or longer) than its Content-Length is a transport failure, never a
 // short success.
 //
-// Thread safety: Perform() may be called from any number of threads at once. Requests and the
-// bodies they point to must stay alive until Perform() returns.
+// Thread safety: Perform() and Submit() may be called from any number of threads at once.
+// Requests and the bodies they point to must stay alive until Perform() returns, or until
+// Submit()'s callback has been called.
 #pragma once
 
 #include <chrono>
@@ -107,6 +108,18 @@ class CurlTransport {
   // all have completed; responses[i] answers requests[i].
   void Perform(std::span<Request> requests, std::span<Response> responses);
   Response Perform(Request request);
+
+  // Starts `request` and returns at once; `done` is called once with its response, on the loop
+  // thread (or on the caller's, when the transport has been shut down). `done` must not block
+  // nor call Perform() (the loop would wait on itself); it may call Submit(). The request's body
+  // pieces and sink are borrowed until `done` is called.
+  using Completion = std::function<void(Response& response)>;
+  void Submit(Request request, Completion done);
+
+  // Stops the loop: transfers not yet complete are completed with transport_error "transport
+  // stopped", and every later request at once the same way. Idempotent; the destructor calls
+  // it. Must not be called from a completion.
+  void Shutdown();
 
   const TransportOptions& options() const { return options_; }
 
