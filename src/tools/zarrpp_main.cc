@@ -870,6 +870,7 @@ class ProgressPrinter {
   void Update(const zarrpp::ConvertProgress& p) {
     std::lock_guard lock(mu_);
     latest_ = p;
+    shown_ = false;
     const auto now = Clock::now();
     if (now - last_ < (tty_ ? std::chrono::duration<double>(0.2) : interval_)) return;
     last_ = now;
@@ -880,7 +881,7 @@ class ProgressPrinter {
   void Finish() {
     std::lock_guard lock(mu_);
     if (latest_.chunks_total == 0 && latest_.nodes_total == 0) return;
-    Print(Clock::now());
+    if (!shown_) Print(Clock::now());
     if (tty_) std::fputc('\n', stderr);
   }
 
@@ -890,6 +891,7 @@ class ProgressPrinter {
   void Print(Clock::time_point now) {
     const double seconds = std::chrono::duration<double>(now - start_).count();
     const zarrpp::ConvertProgress& p = latest_;
+    shown_ = true;
     std::string line = "convert: ";
     if (p.bytes_total) {
       char pct[16];
@@ -925,6 +927,7 @@ class ProgressPrinter {
   std::mutex mu_;
   Clock::time_point last_;
   zarrpp::ConvertProgress latest_;
+  bool shown_ = false;  // latest_ has been printed
 };
 
 // The first directory of `dir` and its ancestors that does not exist yet (what creating `dir`
