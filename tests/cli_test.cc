@@ -917,5 +917,38 @@ TEST_F(Cli, ConvertUnshardsAndReportsProgress) {
   EXPECT_TRUE(quiet.err.empty()) << quiet.err;
 }
 
+TEST_F(Cli, InfoLsAndValidateOfAStringArray) {
+  const fs::path root = dir_ / "t";
+  {
+    auto store = LocalStore::Open(root.string());
+    ASSERT_TRUE(store.ok()) << store.status();
+    ArrayMetadata m;
+    m.shape = {5};
+    m.chunk_shape = {2};
+    m.data_type = DataType(DataTypeId::kString);
+    m.codecs = Json::parse(R"([{"name": "vlen-utf8"}])");
+    auto arr = Array::Create(*store, "names", m);
+    ASSERT_TRUE(arr.ok()) << arr.status();
+    const std::vector<std::string> v = {"a", "", "h\xc3\xa9llo", "x", "yz"};
+    ASSERT_TRUE((*arr)->WriteStrings(Region::All({5}), std::span<const std::string>(v)).ok());
+  }
+  Outcome info = Zarrpp({"info", (root / "names").string()});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("data_type: string\n"), std::string::npos) << info.out;
+  EXPECT_EQ(info.out.find("logical_bytes"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("compression_ratio: -\n"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("chunks_stored: 3 of 3\n"), std::string::npos) << info.out;
+  Outcome ls = Zarrpp({"ls", root.string()});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_NE(ls.out.find("array  [5]    string"), std::string::npos) << ls.out;
+  Outcome ok = Zarrpp({"validate", root.string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  // A chunk whose element count does not match its shape.
+  WriteFile(root / "names" / "c" / "1", std::string("\x01\x00\x00\x00\x00\x00\x00\x00", 8));
+  Outcome bad = Zarrpp({"validate", root.string()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_EQ(bad.out.rfind("names/c/1: Corruption", 0), 0u) << bad.out;
+}
+
 }  // namespace
 }  // namespace zarrpp
