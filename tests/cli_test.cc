@@ -648,6 +648,7 @@ TEST_F(Cli, EveryCommandHasHelpAndRejectsUnknownOptions) {
   for (const std::string cmd : {"info", "ls", "tree", "validate", "digest", "convert"}) {
     EXPECT_NE(top.out.find("\n  " + cmd + " "), std::string::npos) << cmd << "\n" << top.out;
   }
+  EXPECT_NE(top.out.find("examples:\n  zarrpp info "), std::string::npos) << top.out;
   EXPECT_EQ(Zarrpp({"help"}).out, top.out);
   Outcome version = Zarrpp({"--version"});
   EXPECT_EQ(version.exit_code, 0);

@@ -217,7 +217,11 @@ std::string ToolHelp() {
     s += "  " + c.name + std::string(13 - c.name.size(), ' ') + c.summary + "\n";
   }
   s += "\n'zarrpp COMMAND --help' or 'zarrpp help COMMAND' describes one command.\n"
-       "Exit status: 0 success, 1 failure or problems found, 2 bad usage.\n";
+       "Exit status: 0 success, 1 failure or problems found, 2 bad usage.\n\n"
+       "examples:\n"
+       "  zarrpp info data.zarr\n"
+       "  zarrpp validate s3://bucket/data.zarr --jobs 16\n"
+       "  zarrpp convert in.zarr out.zarr --chunks 1,256,256 --shards 64,256,256\n";
   return s;
 }
 
