@@ -32,6 +32,10 @@ fi
 if [ "${ZARRPP_INTEROP:-1}" = "1" ]; then
   packages+=(python3-zarr python3-numpy nodejs npm)
 fi
+# The API reference (cmake --build build --target docs) needs doxygen: ZARRPP_DOCS=1.
+if [ "${ZARRPP_DOCS:-0}" = "1" ]; then
+  packages+=(doxygen)
+fi
 if [ "${ZARRPP_PLOTS:-0}" = "1" ]; then
   packages+=(python3-matplotlib)
 fi

@@ -195,12 +195,71 @@ std::shared_ptr<const PreparedChain> RawCopyApplies(const Array& src, const Arra
   return prepared.ok() ? *prepared : nullptr;
 }
 
+// ConvertOptions::progress: counters updated by the copy tasks, reports serialised.
+class ProgressReporter {
+ public:
+  explicit ProgressReporter(const std::function<void(const ConvertProgress&)>& hook)
+      : hook_(hook) {}
+  void SetTotals(uint64_t bytes, uint64_t chunks, uint64_t nodes) {
+    std::lock_guard lock(mu_);
+    state_.bytes_total = bytes;
+    state_.chunks_total = chunks;
+    state_.nodes_total = nodes;
+    Send();
+  }
+  void StartArray(const std::string& path) {
+    std::lock_guard lock(mu_);
+    state_.current = path;
+  }
+  void ChunkDone(uint64_t bytes) {
+    std::lock_guard lock(mu_);
+    state_.bytes_done += bytes;
+    ++state_.chunks_done;
+    Send();
+  }
+  // A node finished; `skipped_bytes` and `skipped_chunks` are what its copy did not reach (it
+  // failed or was not an array to copy), so the totals stay reachable.
+  void NodeDone(uint64_t skipped_bytes, uint64_t skipped_chunks) {
+    std::lock_guard lock(mu_);
+    state_.bytes_total -= std::min(state_.bytes_total, skipped_bytes);
+    state_.chunks_total -= std::min(state_.chunks_total, skipped_chunks);
+    ++state_.nodes_done;
+    state_.current.clear();
+    Send();
+  }
+  uint64_t chunks_done() const {
+    std::lock_guard lock(mu_);
+    return state_.chunks_done;
+  }
+  uint64_t bytes_done() const {
+    std::lock_guard lock(mu_);
+    return state_.bytes_done;
+  }
+
+ private:
+  void Send() {
+    if (hook_) hook_(state_);
+  }
+  const std::function<void(const ConvertProgress&)>& hook_;
+  mutable std::mutex mu_;
+  ConvertProgress state_;
+};
+
+// Decoded bytes of every target chunk of `m` (0 for variable-size types), and their number.
+std::pair<uint64_t, uint64_t> CopyVolume(const ArrayMetadata& m) {
+  uint64_t chunks = 1;
+  for (uint64_t g : m.grid_shape()) chunks *= g;
+  uint64_t bytes = m.data_type.is_variable() ? 0 : m.data_type.size();
+  for (uint64_t s : m.shape) bytes *= s;
+  return {bytes, chunks};
+}
+
 // Copies every target chunk (shard) of `dst` from `src`, at most `in_flight` chunks at a time,
 // checking `cancelled` before each chunk. With `raw` (RawCopyApplies) each chunk moves as its
 // stored bytes once it has decoded with `raw` (so a damaged source chunk fails the array as on
 // the decoding path); otherwise it is read, decoded, encoded and written.
 Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t max_buffer_bytes,
-                    CancelCheck& cancelled, uint64_t& chunks,
+                    CancelCheck& cancelled, ProgressReporter& progress, uint64_t& chunks,
                     const std::shared_ptr<const PreparedChain>& raw) {
   const ArrayMetadata& m = dst.metadata();
   const std::vector<uint64_t> grid = m.grid_shape();
@@ -262,6 +321,9 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
           std::lock_guard lock(mu);
           if (!failed) first_error = s;
           failed = true;
+        } else {
+          progress.ChunkDone(
+              m.data_type.is_variable() ? 0 : region.num_elements() * m.data_type.size());
         }
       }
     });
@@ -442,7 +504,17 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
   ArrayMetadata t = source;
   t.zarr_format = format;
   const std::optional<ShardingParts> sharded = AsSharded(source.codecs);
-  if (options.shards) {
+  if (options.unshard && options.shards) {
+    return Status::InvalidArgument(std::string(where) +
+                                   ": unshard and shards exclude each other (shards " +
+                                   ShapeText(*options.shards) + ")");
+  }
+  if (options.unshard && sharded) {
+    const std::vector<uint64_t> chunks = options.chunks ? *options.chunks : sharded->inner_chunks;
+    RETURN_IF_ERROR(CheckRank(chunks, source, "chunks", where));
+    t.chunk_shape = chunks;
+    t.codecs = options.codecs ? *options.codecs : sharded->inner_codecs;
+  } else if (options.shards) {
     const std::vector<uint64_t> inner =
         options.chunks ? *options.chunks : (sharded ? sharded->inner_chunks : source.chunk_shape);
     RETURN_IF_ERROR(CheckRank(inner, source, "chunks", where));
@@ -529,7 +601,30 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
                             src_root + "' in " + src->description());
   }
 
+  // Per-array options name arrays of the source: anything else is refused before any write.
+  std::map<std::string, ArrayConvertOptions> per_array;
+  for (const auto& [key, o] : options.arrays) {
+    ASSIGN_OR_RETURN_CTX(std::string rel, NormalizeNodePath(key), "convert: per-array options");
+    const auto node = tree.nodes.find(rel);
+    if (node == tree.nodes.end()) {
+      return Status::InvalidArgument("convert: per-array options name '/" + rel +
+                                     "', which is no node under '/" + src_root + "' in " +
+                                     src->description() + "; nothing was written");
+    }
+    if (!node->second.is_array && node->second.error.ok()) {
+      return Status::InvalidArgument("convert: per-array options name '/" + rel +
+                                     "', which is a group; nothing was written");
+    }
+    // Keys that normalise to the same path merge, field by field.
+    ArrayConvertOptions& merged = per_array[rel];
+    if (o.chunks) merged.chunks = o.chunks;
+    if (o.shards) merged.shards = o.shards;
+    if (o.codecs) merged.codecs = o.codecs;
+    if (o.unshard) merged.unshard = o.unshard;
+  }
+
   CancelCheck cancelled(options.cancel);
+  ProgressReporter progress(options.progress);
   ConvertReport report;
   // Every readable source node's metadata is mapped (and the target chain built) before anything
   // is written, so options the target cannot express stop the conversion with an untouched
@@ -572,8 +667,20 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
       // missing chunks and be converted to fill values.
       result.error = CheckChunkKeyLayout(*p.source, tree.keys);
       if (!result.error.ok()) continue;
-      ASSIGN_OR_RETURN_CTX(p.target, ConvertedArrayMetadata(p.source->metadata(), options, where),
-                           "convert");
+      ConvertOptions array_options;
+      array_options.zarr_format = options.zarr_format;
+      array_options.chunks = options.chunks;
+      array_options.shards = options.shards;
+      array_options.codecs = options.codecs;
+      array_options.unshard = options.unshard;
+      if (const auto o = per_array.find(rel); o != per_array.end()) {
+        if (o->second.chunks) array_options.chunks = o->second.chunks;
+        if (o->second.shards) array_options.shards = o->second.shards;
+        if (o->second.codecs) array_options.codecs = o->second.codecs;
+        if (o->second.unshard) array_options.unshard = *o->second.unshard;
+      }
+      ASSIGN_OR_RETURN_CTX(
+          p.target, ConvertedArrayMetadata(p.source->metadata(), array_options, where), "convert");
       ArrayOptions ao;
       ao.executor = executor;
       // zarr-python 2 leaves missing chunks of a null-fill array uninitialised: store them all.
@@ -641,6 +748,16 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
   if (plans.empty()) return report;  // every node failed: each is reported
 
   std::sort(plans.begin(), plans.end(), [](const Plan& a, const Plan& b) { return a.rel < b.rel; });
+  {
+    uint64_t bytes = 0, chunks = 0;
+    for (const Plan& p : plans) {
+      if (!p.is_array) continue;
+      const auto [b, c] = CopyVolume(p.target);
+      bytes += b;
+      chunks += c;
+    }
+    progress.SetTotals(bytes, chunks, plans.size());
+  }
   // Missing ancestors of the destination become groups too (v2 requires them), in the format of
   // the converted root (or, when the root failed, of the first node converted).
   if (!dst_root.empty()) {
@@ -672,6 +789,7 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
     if (cancelled()) return CancelCheck::Error("");
     const std::string path = Join(dst_root, p.rel);
     Status written;
+    uint64_t chunks_before = 0, bytes_before = 0;
     if (!p.is_array) {
       if (p.format == 2) {
         written = internal::WriteV2GroupMetadata(*dst, path, p.group);
@@ -693,9 +811,12 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
     } else {
       // Contents first, metadata last: until its metadata is written the destination node is no
       // array, and a failure erases what was written under it.
-      written =
-          CopyContents(*p.source, *p.target_array, *executor, options.max_buffer_bytes, cancelled,
-                       report.chunks_copied, RawCopyApplies(*p.source, *p.target_array, options));
+      progress.StartArray(p.rel);
+      chunks_before = progress.chunks_done();
+      bytes_before = progress.bytes_done();
+      written = CopyContents(*p.source, *p.target_array, *executor, options.max_buffer_bytes,
+                             cancelled, progress, report.chunks_copied,
+                             RawCopyApplies(*p.source, *p.target_array, options));
       if (written.ok()) {
         written = internal::WriteArrayMetadataDocuments(*dst, path, p.target_array->metadata())
                       .WithContext("writing array '/" + path + "'");
@@ -710,6 +831,13 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
                                                erased.ToString());
         }
       }
+    }
+    if (p.is_array) {
+      const auto [bytes, chunks] = CopyVolume(p.target);
+      progress.NodeDone(bytes - std::min(bytes, progress.bytes_done() - bytes_before),
+                        chunks - std::min(chunks, progress.chunks_done() - chunks_before));
+    } else {
+      progress.NodeDone(0, 0);
     }
     if (!written.ok() && !p.implied) {
       report.nodes[p.result].error = written;

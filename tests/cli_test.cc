@@ -592,5 +592,364 @@ TEST_F(Cli, CleanRemovesOnlyStaleTemporaries) {
   EXPECT_EQ(Files(root), files);
 }
 
+// A sharded int16 array at `root`/s: shape 8x8, shards 4x8, inner chunks 2x4, raw bytes inside
+// (so stored sizes are exact), dimension names [y, x], attribute units=K, every element written.
+void MakeShardedArray(const fs::path& root) {
+  auto store = LocalStore::Open(root.string());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ArrayMetadata m;
+  m.shape = {8, 8};
+  m.chunk_shape = {4, 8};
+  m.data_type = DataType(DataTypeId::kInt16);
+  m.dimension_names = std::vector<std::optional<std::string>>{"y", "x"};
+  m.attributes = {{"units", "K"}};
+  m.codecs = Json::array(
+      {{{"name", "sharding_indexed"},
+        {"configuration",
+         {{"chunk_shape", std::vector<uint64_t>{2, 4}},
+          {"codecs", Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}})},
+          {"index_codecs",
+           Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                        {{"name", "crc32c"}}})},
+          {"index_location", "end"}}}}});
+  auto arr = Array::Create(*store, "s", m);
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  std::vector<int16_t> v(64);
+  std::iota(v.begin(), v.end(), 1);
+  ASSERT_TRUE((*arr)->Write(Region::All({8, 8}), std::span<const int16_t>(v)).ok());
+}
+
+// Every subcommand answers --help and `zarrpp help CMD` with the same text on stdout (exit 0),
+// and an unknown option with the error and a one-line usage hint on stderr (exit 2).
+TEST_F(Cli, EveryCommandHasHelpAndRejectsUnknownOptions) {
+  for (const std::string cmd : {"info", "ls", "tree", "validate", "digest", "convert",
+                                "consolidate", "clean", "help", "version"}) {
+    SCOPED_TRACE(cmd);
+    Outcome help = Zarrpp({cmd, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << help.err;
+    EXPECT_NE(help.out.find("usage: zarrpp " + cmd), std::string::npos) << help.out;
+    EXPECT_NE(help.out.find("options:"), std::string::npos) << help.out;
+    EXPECT_NE(help.out.find("examples:\n  zarrpp " + cmd), std::string::npos) << help.out;
+    EXPECT_TRUE(help.err.empty()) << help.err;
+    EXPECT_EQ(Zarrpp({"help", cmd}).out, help.out);
+    EXPECT_EQ(Zarrpp({cmd, "-h"}).out, help.out);
+
+    Outcome bad = Zarrpp({cmd, "--no-such-option"});
+    EXPECT_EQ(bad.exit_code, 2) << bad.err;
+    EXPECT_TRUE(bad.out.empty()) << bad.out;
+    const size_t usage = help.out.find("usage: zarrpp " + cmd);
+    ASSERT_NE(usage, std::string::npos);
+    const std::string usage_line = help.out.substr(usage, help.out.find('\n', usage) - usage);
+    EXPECT_EQ(bad.err, "zarrpp " + cmd + ": unknown option '--no-such-option'\n" + usage_line +
+                           "  (see 'zarrpp " + cmd + " --help')\n");
+  }
+  Outcome top = Zarrpp({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  for (const std::string cmd : {"info", "ls", "tree", "validate", "digest", "convert"}) {
+    EXPECT_NE(top.out.find("\n  " + cmd + " "), std::string::npos) << cmd << "\n" << top.out;
+  }
+  EXPECT_NE(top.out.find("examples:\n  zarrpp info "), std::string::npos) << top.out;
+  EXPECT_EQ(Zarrpp({"help"}).out, top.out);
+  Outcome version = Zarrpp({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("zarrpp ", 0), 0u) << version.out;
+  EXPECT_EQ(Zarrpp({"version"}).out, version.out);
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Case& c :
+       {Case{{}, "no command given"}, Case{{"frobnicate"}, "unknown command 'frobnicate'"},
+        Case{{"--frobnicate"}, "unknown option '--frobnicate'"}, Case{{"info"}, "missing argument"},
+        Case{{"info", "a", "b"}, "unexpected argument 'b'"},
+        Case{{"digest", "a", "--json=yes"}, "takes no value"},
+        Case{{"validate", "a", "--jobs"}, "needs a value"},
+        Case{{"validate", "a", "--jobs", "0"}, "--jobs '0' is not a whole number"},
+        Case{{"convert", "a"}, "missing argument"},
+        Case{{"convert", "a", "b", "--jobs", "x"}, "--jobs 'x'"},
+        Case{{"convert", "a", "b", "--zarr-format", "4"}, "--zarr-format '4' is not 2 or 3"},
+        Case{{"convert", "a", "b", "--unshard", "--shards", "2"}, "exclude each other"},
+        Case{{"convert", "a", "b", "--codecs", "[]", "--codecs", "[]"}, "given twice"},
+        Case{{"help", "frobnicate"}, "unknown command 'frobnicate'"}}) {
+    std::string shown;
+    for (const auto& a : c.args) shown += a + " ";
+    SCOPED_TRACE(shown);
+    Outcome r = Zarrpp(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("\nusage: zarrpp "), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+  }
+}
+
+TEST_F(Cli, InfoShowsShardingDimensionNamesCodecsAndStoredSize) {
+  const fs::path root = dir_ / "t";
+  MakeShardedArray(root);
+  // Two shards of 4 inner chunks of 16 bytes, each with a 4 x 16 + 4 byte index.
+  const uint64_t stored = 2 * (4 * 16 + 4 * 16 + 4);
+  ASSERT_EQ(
+      fs::file_size(root / "s" / "c" / "0" / "0") + fs::file_size(root / "s" / "c" / "1" / "0"),
+      stored);
+  Outcome r = Zarrpp({"info", (root / "s").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const std::string line :
+       {"node_type: array\n", "zarr_format: 3\n", "shape: [8, 8]\n", "data_type: int16\n",
+        "chunk_shape: [4, 8]\n", "inner_chunk_shape: [2, 4]\n", "dimension_names: [y, x]\n",
+        "attributes: {\"units\":\"K\"}\n",
+        "codecs:\n  sharding_indexed {\"index_location\":\"end\"}\n"
+        "    inner: bytes {\"endian\":\"little\"}\n    index: bytes {\"endian\":\"little\"}\n"
+        "    index: crc32c\n",
+        "logical_bytes: 128 (128 B)\n", "stored_bytes: 264 (264 B)\n", "compression_ratio: 0.48\n",
+        "chunks_stored: 2 of 2\n"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
+
+  Outcome j = Zarrpp({"info", (root / "s").string(), "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  auto doc = ParseJson(j.out, "stdout");
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << j.out;
+  EXPECT_EQ((*doc)["node_type"], "array");
+  EXPECT_EQ((*doc)["shape"], (Json{8, 8}));
+  EXPECT_EQ((*doc)["chunk_shape"], (Json{4, 8}));
+  EXPECT_EQ((*doc)["inner_chunk_shape"], (Json{2, 4}));
+  EXPECT_EQ((*doc)["dimension_names"], (Json{"y", "x"}));
+  EXPECT_EQ((*doc)["stored_bytes"], stored);
+  EXPECT_EQ((*doc)["logical_bytes"], 128u);
+  EXPECT_EQ((*doc)["chunks_stored"], 2u);
+  EXPECT_EQ((*doc)["chunks_total"], 2u);
+  EXPECT_DOUBLE_EQ((*doc)["compression_ratio"].get<double>(), 128.0 / stored);
+  EXPECT_EQ((*doc)["attributes"]["units"], "K");
+  EXPECT_EQ((*doc)["codecs"][0]["name"], "sharding_indexed");
+}
+
+TEST_F(Cli, InfoOfAGroupShowsItsTreeAndJsonListsEveryNode) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  MakeShardedArray(root);
+  Outcome r = Zarrpp({"info", root.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("node_type: group\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nodes: 3 arrays, 1 groups below\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\ntree:\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n  g/ "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n    a "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n  s "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("264 B"), std::string::npos) << r.out;
+
+  Outcome j = Zarrpp({"info", root.string(), "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  auto doc = ParseJson(j.out, "stdout");
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << j.out;
+  EXPECT_EQ((*doc)["node_type"], "group");
+  EXPECT_EQ((*doc)["consolidated"], false);
+  std::vector<std::string> paths;
+  for (const Json& n : (*doc)["nodes"]) paths.push_back(n["path"].get<std::string>());
+  EXPECT_EQ(paths, (std::vector<std::string>{"g", "g/a", "g/b", "s"}));
+  EXPECT_EQ((*doc)["nodes"][1]["shape"], (Json{6, 5}));
+  EXPECT_EQ((*doc)["nodes"][1]["data_type"], "int32");
+  EXPECT_EQ((*doc)["nodes"][3]["stored_bytes"], 264u);
+
+  // A node that cannot be read is shown as an error in the tree; the exit status says so.
+  WriteFile(root / "g" / "b" / "zarr.json", "[1,2]");
+  Outcome damaged = Zarrpp({"info", root.string()});
+  EXPECT_EQ(damaged.exit_code, 1);
+  EXPECT_NE(damaged.out.find("error"), std::string::npos) << damaged.out;
+  EXPECT_NE(damaged.err.find("node 'g/b'"), std::string::npos) << damaged.err;
+}
+
+TEST_F(Cli, LsAndTreeShowKindShapeTypeStoredBytesAndRatio) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  MakeShardedArray(root);
+  Outcome ls = Zarrpp({"ls", root.string()});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  const std::string expected_ls =
+      "kind   shape   data_type  stored  ratio  path\n"
+      "group  -       -               -      -  g\n"
+      "array  [8, 8]  int16       264 B   0.48  s\n";
+  EXPECT_EQ(ls.out, expected_ls);
+
+  Outcome all = Zarrpp({"ls", root.string(), "--recursive"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("  g/a\n"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("  g/b\n"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("[6, 5]"), std::string::npos) << all.out;
+
+  Outcome one = Zarrpp({"ls", (root / "s").string()});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("array  [8, 8]  int16       264 B   0.48  .\n"), std::string::npos)
+      << one.out;
+
+  Outcome tree = Zarrpp({"tree", root.string()});
+  ASSERT_EQ(tree.exit_code, 0) << tree.err;
+  const std::vector<std::string> lines = [&] {
+    std::vector<std::string> out;
+    std::istringstream in(tree.out);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }();
+  ASSERT_EQ(lines.size(), 6u) << tree.out;
+  EXPECT_EQ(lines[1].rfind("/ ", 0), 0u) << tree.out;
+  EXPECT_EQ(lines[2].rfind("  g/ ", 0), 0u) << tree.out;
+  EXPECT_EQ(lines[3].rfind("    a ", 0), 0u) << tree.out;
+  EXPECT_NE(lines[3].find("array  [6, 5]"), std::string::npos) << tree.out;
+  EXPECT_EQ(lines[4].rfind("    b ", 0), 0u) << tree.out;
+  EXPECT_EQ(lines[5].rfind("  s ", 0), 0u) << tree.out;
+  EXPECT_NE(lines[5].find("264 B   0.48"), std::string::npos) << tree.out;
+
+  EXPECT_EQ(Zarrpp({"ls", (dir_ / "nothing").string()}).exit_code, 1);
+  EXPECT_EQ(Zarrpp({"tree", (dir_ / "nothing").string()}).exit_code, 1);
+}
+
+TEST_F(Cli, ValidateReportsEveryDamagedAndStrayKeyAndGoesOn) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  MakeShardedArray(root);
+  Outcome clean = Zarrpp({"validate", root.string()});
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_NE(clean.out.find("checked 5 nodes (3 arrays), 5 metadata documents, 12 chunks"),
+            std::string::npos)
+      << clean.out;
+  EXPECT_NE(clean.out.find("no problems"), std::string::npos) << clean.out;
+
+  // A chunk that does not decode (zstd garbage), a shard whose index checksum fails, a key
+  // outside the grid, a file no node owns, and a v2 array with unparseable attributes.
+  WriteFile(root / "g" / "a" / "c" / "1" / "1", "not zstd at all");
+  {
+    std::string shard = ReadFile(root / "s" / "c" / "1" / "0");
+    shard[shard.size() - 1] ^= 0x5a;
+    WriteFile(root / "s" / "c" / "1" / "0", shard);
+  }
+  WriteFile(root / "g" / "a" / "c" / "9" / "0", "x");
+  WriteFile(root / "g" / "notes.txt", "hello");
+  WriteFile(root / "v2" / ".zarray",
+            R"({"zarr_format": 2, "shape": [3], "chunks": [2], "dtype": "<i2", "compressor": null,
+                "fill_value": 0, "order": "C", "filters": null})");
+  WriteFile(root / "v2" / "0", std::string("\x01\x00\x02\x00", 4));
+  WriteFile(root / "v2" / "1", std::string("\x01", 1));  // too short
+  WriteFile(root / "v2b" / ".zgroup", R"({"zarr_format": 2})");
+  WriteFile(root / "v2b" / ".zattrs", "{nope");
+  for (const std::string jobs : {"1", "3"}) {
+    Outcome r = Zarrpp({"validate", root.string(), "--jobs", jobs});
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    for (const std::string key : {"g/a/c/1/1: ", "s/c/1/0: ", "g/a/c/9/0: stray",
+                                  "g/notes.txt: stray", "v2/1: ", "v2b/.zattrs: "}) {
+      EXPECT_NE(("\n" + r.out).find("\n" + key), std::string::npos) << key << "\n" << r.out;
+    }
+    EXPECT_NE(r.out.find("6 problems\n"), std::string::npos) << r.out;
+    // The intact chunks were still checked: nothing else is reported.
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 7) << r.out;
+  }
+  Outcome missing = Zarrpp({"validate", (dir_ / "nothing").string()});
+  EXPECT_EQ(missing.exit_code, 1) << missing.out << missing.err;
+}
+
+TEST_F(Cli, ConvertTakesPerArrayChunksAPlanAndJobs) {
+  const fs::path root = dir_ / "t";
+  MakeTree(root);
+  const auto before = Digests(root);
+  // The bare form applies to every array without its own; g/a has rank 2, g/b rank 1.
+  Outcome r = Zarrpp({"convert", root.string(), (dir_ / "o1").string(), "--chunks", "g/a=3,5",
+                      "--chunks", "2", "--jobs", "2", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  EXPECT_EQ(Json::parse(ReadFile(dir_ / "o1" / "g" / "a" /
+                                 "zarr.json"))["chunk_grid"]["configuration"]["chunk_shape"],
+            (Json{3, 5}));
+  EXPECT_EQ(Json::parse(ReadFile(dir_ / "o1" / "g" / "b" /
+                                 "zarr.json"))["chunk_grid"]["configuration"]["chunk_shape"],
+            (Json{2}));
+  EXPECT_EQ(Digests(dir_ / "o1"), before);
+
+  WriteFile(dir_ / "plan.json",
+            R"({"arrays": {"g/a": {"chunks": [2, 5], "shards": [6, 5]}, "g/b": {"chunks": [1]}}})");
+  r = Zarrpp({"convert", root.string(), (dir_ / "o2").string(), "--plan",
+              (dir_ / "plan.json").string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json a = Json::parse(ReadFile(dir_ / "o2" / "g" / "a" / "zarr.json"));
+  EXPECT_EQ(a["chunk_grid"]["configuration"]["chunk_shape"], (Json{6, 5}));
+  EXPECT_EQ(a["codecs"][0]["configuration"]["chunk_shape"], (Json{2, 5}));
+  EXPECT_EQ(Digests(dir_ / "o2"), before);
+
+  // Bad plans and per-array options are refused before anything is written, leaving no
+  // destination behind.
+  WriteFile(dir_ / "bad.json", R"({"arrays": {"g/a": {"chunkz": [1, 1]}}})");
+  struct Case {
+    std::vector<std::string> extra;
+    std::string message;
+  };
+  for (const Case& c : {Case{{"--plan", (dir_ / "bad.json").string()}, "unknown field 'chunkz'"},
+                        Case{{"--plan", (dir_ / "none.json").string()}, "cannot be read"},
+                        Case{{"--chunks", "g/zz=1"}, "'/g/zz', which is no node"},
+                        Case{{"--chunks", "g=1"}, "which is a group"},
+                        Case{{"--chunks", "1,2,3"}, "has rank 3 but the array has rank"}}) {
+    SCOPED_TRACE(c.message);
+    std::vector<std::string> args = {"convert", root.string(), (dir_ / "new" / "o").string()};
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    Outcome bad = Zarrpp(args);
+    EXPECT_EQ(bad.exit_code, 1) << bad.err;
+    EXPECT_NE(bad.err.find(c.message), std::string::npos) << bad.err;
+    EXPECT_FALSE(fs::exists(dir_ / "new")) << bad.err;
+  }
+}
+
+TEST_F(Cli, ConvertUnshardsAndReportsProgress) {
+  const fs::path root = dir_ / "t";
+  MakeShardedArray(root);
+  const auto before = Digests(root);
+  Outcome r = Zarrpp(
+      {"convert", root.string(), (dir_ / "o").string(), "--unshard", "--progress-interval", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json s = Json::parse(ReadFile(dir_ / "o" / "s" / "zarr.json"));
+  EXPECT_EQ(s["chunk_grid"]["configuration"]["chunk_shape"], (Json{2, 4}));
+  EXPECT_EQ(s["codecs"].size(), 1u) << s.dump();
+  EXPECT_EQ(s["codecs"][0]["name"], "bytes");
+  EXPECT_EQ(s["dimension_names"], (Json{"y", "x"}));
+  EXPECT_EQ(Digests(dir_ / "o"), before);
+  // stderr is not a terminal here: plain lines, the last one complete.
+  EXPECT_NE(r.err.find("convert: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("128 B / 128 B (100%), 8/8 chunks, 2/2 nodes"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "converted 1 arrays, 1 groups, 8 chunks\n");
+
+  Outcome quiet = Zarrpp({"convert", root.string(), (dir_ / "q").string(), "--quiet"});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_TRUE(quiet.err.empty()) << quiet.err;
+}
+
+TEST_F(Cli, InfoLsAndValidateOfAStringArray) {
+  const fs::path root = dir_ / "t";
+  {
+    auto store = LocalStore::Open(root.string());
+    ASSERT_TRUE(store.ok()) << store.status();
+    ArrayMetadata m;
+    m.shape = {5};
+    m.chunk_shape = {2};
+    m.data_type = DataType(DataTypeId::kString);
+    m.codecs = Json::parse(R"([{"name": "vlen-utf8"}])");
+    auto arr = Array::Create(*store, "names", m);
+    ASSERT_TRUE(arr.ok()) << arr.status();
+    const std::vector<std::string> v = {"a", "", "h\xc3\xa9llo", "x", "yz"};
+    ASSERT_TRUE((*arr)->WriteStrings(Region::All({5}), std::span<const std::string>(v)).ok());
+  }
+  Outcome info = Zarrpp({"info", (root / "names").string()});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("data_type: string\n"), std::string::npos) << info.out;
+  EXPECT_EQ(info.out.find("logical_bytes"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("compression_ratio: -\n"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("chunks_stored: 3 of 3\n"), std::string::npos) << info.out;
+  Outcome ls = Zarrpp({"ls", root.string()});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_NE(ls.out.find("array  [5]    string"), std::string::npos) << ls.out;
+  Outcome ok = Zarrpp({"validate", root.string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  // A chunk whose element count does not match its shape.
+  WriteFile(root / "names" / "c" / "1", std::string("\x01\x00\x00\x00\x00\x00\x00\x00", 8));
+  Outcome bad = Zarrpp({"validate", root.string()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_EQ(bad.out.rfind("names/c/1: Corruption", 0), 0u) << bad.out;
+}
+
 }  // namespace
 }  // namespace zarrpp

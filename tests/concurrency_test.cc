@@ -232,7 +232,7 @@ TEST_P(ReadersRacingWriter, EveryInnerChunkIsOldOrNew) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Stores, ReadersRacingWriter,
+    , ReadersRacingWriter,
     ::testing::Values(RaceCase{"memory_zstd_end", false, true, "end", false},
                       RaceCase{"memory_fixed_start_cached", false, false, "start", true},
                       RaceCase{"local_zstd_end", true, true, "end", false},
@@ -454,8 +454,7 @@ std::string HandlesCaseName(const ::testing::TestParamInfo<HandlesCase>& info) {
   return info.param.layout.name + kKinds[static_cast<int>(info.param.kind)];
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, SeveralHandles, ::testing::ValuesIn(HandlesCases()),
-                         HandlesCaseName);
+INSTANTIATE_TEST_SUITE_P(, SeveralHandles, ::testing::ValuesIn(HandlesCases()), HandlesCaseName);
 
 // --- Several processes -------------------------------------------------------------------------
 
@@ -526,7 +525,7 @@ TEST_P(SeveralProcesses, DisjointWritesLoseNothing) {
   std::filesystem::remove_all(root);
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, SeveralProcesses, ::testing::ValuesIn(DisjointLayouts()),
+INSTANTIATE_TEST_SUITE_P(, SeveralProcesses, ::testing::ValuesIn(DisjointLayouts()),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

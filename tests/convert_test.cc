@@ -478,5 +478,90 @@ TEST(Convert, CancelHookThatNeverFiresConvertsEverything) {
   ExpectSameContents(Digests(src, "g"), Digests(dst, "out"));
 }
 
+TEST(Convert, PerArrayOptionsOverrideTheSharedOnes) {
+  auto src = SourceTree();
+  auto dst = MemoryStore::Create();
+  ConvertOptions o;
+  o.chunks = std::vector<uint64_t>{};  // the 0-d g/s/b takes the shared (empty) chunk shape
+  o.arrays["g/a"].chunks = std::vector<uint64_t>{3, 7};
+  o.arrays["/g/a/"].shards = std::vector<uint64_t>{9, 7};  // normalised: the same array
+  auto report = Convert(src, "", dst, "", o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->failed(), 0u);
+  auto a = Array::Open(dst, "g/a");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ((*a)->metadata().chunk_shape, (std::vector<uint64_t>{9, 7}));
+  EXPECT_EQ((*a)->metadata().codecs[0]["configuration"]["chunk_shape"], (Json{3, 7}));
+  ExpectSameContents(Digests(src, ""), Digests(dst, ""));
+
+  // Options naming no node, or a group, are refused before anything is written.
+  for (const std::string bad : {"g/nothing", "g"}) {
+    ConvertOptions wrong;
+    wrong.arrays[bad].chunks = std::vector<uint64_t>{1, 1};
+    auto out = MemoryStore::Create();
+    auto r = Convert(src, "", out, "", wrong);
+    EXPECT_TRUE(r.status().IsInvalidArgument()) << bad << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find("'/" + bad + "'"), std::string::npos) << r.status();
+    EXPECT_TRUE(out->list()->empty()) << bad;
+  }
+}
+
+TEST(Convert, UnshardTakesTheInnerChunksAndCodecs) {
+  auto src = SourceTree();
+  auto sharded = MemoryStore::Create();
+  ConvertOptions shard;
+  shard.chunks = std::vector<uint64_t>{2, 3};
+  shard.shards = std::vector<uint64_t>{4, 6};
+  ASSERT_TRUE(Convert(src, "g/a", sharded, "", shard).ok());
+  auto back = MemoryStore::Create();
+  ConvertOptions unshard;
+  unshard.unshard = true;
+  auto report = Convert(sharded, "", back, "", unshard);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  auto a = Array::Open(back, "");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ((*a)->metadata().chunk_shape, (std::vector<uint64_t>{2, 3}));
+  EXPECT_NE((*a)->metadata().codecs[0]["name"], "sharding_indexed");
+  ExpectSameContents(Digests(src, "g/a"), Digests(back, ""));
+
+  ConvertOptions both;
+  both.unshard = true;
+  both.shards = std::vector<uint64_t>{4, 6};
+  auto out = MemoryStore::Create();
+  EXPECT_TRUE(Convert(sharded, "", out, "", both).status().IsInvalidArgument());
+  EXPECT_TRUE(out->list()->empty());
+}
+
+TEST(Convert, ProgressCountsEveryChunkAndNode) {
+  auto src = SourceTree();
+  auto dst = MemoryStore::Create();
+  std::vector<ConvertProgress> seen;
+  std::atomic<int> in_call{0};
+  bool overlapped = false;
+  ConvertOptions o;
+  o.max_buffer_bytes = 64;
+  o.progress = [&](const ConvertProgress& p) {
+    if (in_call.fetch_add(1) != 0) overlapped = true;
+    seen.push_back(p);
+    in_call.fetch_sub(1);
+  };
+  auto report = Convert(src, "", dst, "", o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_FALSE(overlapped);
+  ASSERT_FALSE(seen.empty());
+  const ConvertProgress& last = seen.back();
+  // g/a: 3 x 3 chunks of float32, 9 x 7 elements; g/s/b: one int16 chunk.
+  EXPECT_EQ(last.chunks_total, 10u);
+  EXPECT_EQ(last.chunks_done, 10u);
+  EXPECT_EQ(last.bytes_total, 9u * 7 * 4 + 2);
+  EXPECT_EQ(last.bytes_done, last.bytes_total);
+  EXPECT_EQ(last.nodes_total, report->nodes.size() + 0u);
+  EXPECT_EQ(last.nodes_done, last.nodes_total);
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GE(seen[i].bytes_done, seen[i - 1].bytes_done);
+    EXPECT_GE(seen[i].chunks_done, seen[i - 1].chunks_done);
+  }
+}
+
 }  // namespace
 }  // namespace zarrpp

@@ -149,7 +149,7 @@ TEST_P(IoConcurrencyBound, WriteOfThousandChunksOverlapsLatency) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Pipelines, IoConcurrencyBound,
+    , IoConcurrencyBound,
     ::testing::Values(Case{PipelineKind::kFused, false}, Case{PipelineKind::kFused, true},
                       Case{PipelineKind::kBatched, false}, Case{PipelineKind::kBatched, true}),
     [](const ::testing::TestParamInfo<Case>& i) {

@@ -42,7 +42,7 @@ std::shared_ptr<zarrpp::Store> MakeLocal(LocalStoreOptions options) {
   return zarrpp::testing::RemoveDirOnRelease(*store, dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Local, StoreConformance,
+INSTANTIATE_TEST_SUITE_P(, StoreConformance,
                          ::testing::Values(StoreCase{"Local", [] { return MakeLocal({}); }},
                                            StoreCase{"LocalFsync",
                                                      [] { return MakeLocal({.fsync = true}); }}),
@@ -449,7 +449,7 @@ TEST_F(LocalStoreTest, SetIfAbsentRaceAcrossProcessesHasOneWinnerPerKey) {
   }
 }
 
-TEST_F(LocalStoreTest, AReaderProcessSeesOneVersionOrGoneWhileAWriterRenamesAndPatches) {
+TEST_F(LocalStoreTest, ReaderProcessSeesOneVersionOrGoneDuringRenamesAndPatches) {
   ASSERT_TRUE(store_->set("v", VersionBytes(VersionSize(1), 1)).ok());
   const std::string root = root_;
   pid_t writer = ::fork();
@@ -599,7 +599,7 @@ TEST_F(LocalStoreTest, RemoveStaleTemporariesKeepsLiveAndFreshOnes) {
   EXPECT_FALSE(fs::exists(root_ + "/a/.zarrpp-tmp-fresh"));
 }
 
-TEST_F(LocalStoreTest, AHolderThatCrashesNeitherBlocksOthersNorLeavesItsLockFileForever) {
+TEST_F(LocalStoreTest, ACrashedHolderNeitherBlocksOthersNorLeavesItsLockFile) {
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
   const std::string root = root_;
@@ -702,7 +702,7 @@ class LocalStoreContainment : public LocalStoreTest, public ::testing::WithParam
   std::map<std::string, std::string> before_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Resolution, LocalStoreContainment, ::testing::Values(true, false),
+INSTANTIATE_TEST_SUITE_P(, LocalStoreContainment, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? std::string("Openat2") : std::string("Walk");
                          });
@@ -728,7 +728,7 @@ TEST_P(LocalStoreContainment, WritesThroughADirectorySymlinkAreRefused) {
   }
 }
 
-TEST_P(LocalStoreContainment, AFileSymlinkIsReplacedOrRemovedAsALinkAndNeverPatched) {
+TEST_P(LocalStoreContainment, FileSymlinkIsReplacedOrRemovedNeverPatched) {
   const Bytes v = Filled(5, 9);
   zarrpp::Status s = store_->set_range("filelink", 0, v);
   EXPECT_TRUE(s.IsFailedPrecondition()) << s;
@@ -808,7 +808,7 @@ TEST_P(LocalStoreContainment, ReadsLeavingTheRootAreRefusedUnlessAllowed) {
   EXPECT_TRUE((*open)->set_range("filelink", 0, Filled(1, 1)).IsFailedPrecondition());
 }
 
-TEST_P(LocalStoreContainment, SymlinksInsideTheRootAreReadButNotWrittenThrough) {
+TEST_P(LocalStoreContainment, SymlinksInTheRootAreReadButNotWrittenThrough) {
   ASSERT_TRUE(store_->set("real/k", zarrpp::AsBytes("inside")).ok());
   fs::create_symlink("real", root_ + "/alias");
   auto got = store_->get("alias/k");

@@ -10,7 +10,7 @@ using zarrpp::ByteRange;
 using zarrpp::MemoryStore;
 using zarrpp::testing::StoreCase;
 
-INSTANTIATE_TEST_SUITE_P(Memory, StoreConformance,
+INSTANTIATE_TEST_SUITE_P(, StoreConformance,
                          ::testing::Values(StoreCase{"Memory",
                                                      [] { return MemoryStore::Create(); }}),
                          zarrpp::testing::StoreCaseName);

@@ -205,7 +205,7 @@ std::vector<Param> AllParams() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Matrix, PipelineParity, ::testing::ValuesIn(AllParams()),
+INSTANTIATE_TEST_SUITE_P(All, PipelineParity, ::testing::ValuesIn(AllParams()),
                          [](const ::testing::TestParamInfo<Param>& i) {
                            std::string n =
                                i.param.codec + "_" + i.param.layout + "_" + i.param.sequence;

@@ -55,7 +55,7 @@ using zarrpp::testing::StoreCase;
 const auto* const g_env = ::testing::AddGlobalTestEnvironment(new zarrpp::testing::S3Environment);
 
 INSTANTIATE_TEST_SUITE_P(
-    S3, StoreConformance,
+    , StoreConformance,
     ::testing::Values(StoreCase{
         "S3", [] { return std::shared_ptr<zarrpp::Store>(FreshS3Store("conformance")); }}),
     zarrpp::testing::StoreCaseName);

@@ -73,15 +73,17 @@ class MinimalStore : public zarrpp::Store {
 };
 
 INSTANTIATE_TEST_SUITE_P(
-    Wrappers, StoreConformance,
-    ::testing::Values(
-        StoreCase{
-            "LatencyOverMemory",
-            [] { return std::make_shared<LatencyStore>(MemoryStore::Create(), microseconds(1)); }},
-        StoreCase{"CountingOverMemory",
-                  [] { return std::make_shared<CountingStore>(MemoryStore::Create()); }},
-        StoreCase{"CountingOverLocal", CountingLocal},
-        StoreCase{"MinimalOverMemory", [] { return std::make_shared<MinimalStore>(); }}),
+    , StoreConformance,
+    ::testing::Values(StoreCase{"LatencyMem",
+                                [] {
+                                  return std::make_shared<LatencyStore>(MemoryStore::Create(),
+                                                                        microseconds(1));
+                                }},
+                      StoreCase{
+                          "CountMem",
+                          [] { return std::make_shared<CountingStore>(MemoryStore::Create()); }},
+                      StoreCase{"CountFs", CountingLocal},
+                      StoreCase{"MinimalMem", [] { return std::make_shared<MinimalStore>(); }}),
     zarrpp::testing::StoreCaseName);
 
 TEST(StoreWrappers, CapabilitiesAreForwarded) {

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,32 @@
 #include "zarrpp/store.h"
 
 namespace zarrpp {
+
+// Where a conversion stands, as ConvertOptions::progress sees it. Totals are known once the source
+// has been planned, before the first write.
+struct ConvertProgress {
+  // Decoded bytes of the target chunks copied so far, and of all of them (the logical size of
+  // every array to convert). Variable-size arrays (string, bytes) count in chunks only.
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  // Target chunks (shards) copied so far, and in all.
+  uint64_t chunks_done = 0;
+  uint64_t chunks_total = 0;
+  // Nodes (arrays and groups) finished, converted or failed, and in all.
+  uint64_t nodes_done = 0;
+  uint64_t nodes_total = 0;
+  // The array being copied (relative to src_path), or "" between arrays.
+  std::string current;
+};
+
+// Options for one array that replace the ConvertOptions fields of the same name for it; a field
+// left unset keeps the ConvertOptions value.
+struct ArrayConvertOptions {
+  std::optional<std::vector<uint64_t>> chunks;
+  std::optional<std::vector<uint64_t>> shards;
+  std::optional<Json> codecs;
+  std::optional<bool> unshard;
+};
 
 struct ConvertOptions {
   // Format of every written node: 2 or 3. Default (nullopt): each node keeps its own format.
@@ -44,6 +71,16 @@ struct ConvertOptions {
   // the dtype's byte order, transpose [n-1..0] to order "F", one compressor to `compressor`;
   // anything else is Unsupported naming the array and the codec. Default: the source's chain.
   std::optional<Json> codecs;
+  // Store a sharded source array unsharded: its inner chunks become the chunks (unless `chunks`
+  // is given) and its inner codecs the chain (unless `codecs` is given). Arrays that are not
+  // sharded are unaffected. Combined with `shards` it is InvalidArgument. Default false.
+  bool unshard = false;
+  // Per-array options, keyed by the array's path relative to src_path ("" for an array at
+  // src_path itself; paths are normalised as node paths). A key that names no node of the source
+  // is InvalidArgument, one naming a group is InvalidArgument; both before anything is written.
+  // Keys that normalise to the same path merge field by field. Default: empty (every array takes
+  // the fields above).
+  std::map<std::string, ArrayConvertOptions> arrays;
   // Erase everything under the destination first. Default false: a destination holding any key
   // is FailedPrecondition and nothing is written.
   bool overwrite = false;
@@ -67,6 +104,11 @@ struct ConvertOptions {
   // erased like a failed one, so nothing in the destination looks complete that is not. May be
   // called from any thread, concurrently. Default (empty): never cancelled.
   std::function<bool()> cancel;
+  // Called after each target chunk (shard) is copied and after each node is finished, with the
+  // totals so far. Calls are serialised (never two at once) but may come from any worker thread;
+  // the callback should return quickly (it holds up the copy) and must not call Convert.
+  // Default (empty): no reports.
+  std::function<void(const ConvertProgress&)> progress;
 };
 
 // The outcome for one node of the source.
