@@ -661,11 +661,11 @@ Result<std::optional<Generation>> LocalStore::Patch(std::string_view key,
   for (const RangeWrite& w : writes) {
     const bool inside = w.offset <= end && w.bytes.size() <= end - w.offset;
     if (!inside && !(may_extend && w.offset <= end && w.bytes.size() <= UINT64_MAX - w.offset)) {
-      return Status::InvalidArgument(ctx + ": offset " + std::to_string(w.offset) + " + length " +
-                                     std::to_string(w.bytes.size()) +
-                                     (may_extend ? " would leave a hole after the value's end "
-                                                 : " passes the value's end ") +
-                                     std::to_string(end));
+      return Status::InvalidArgument(
+          ctx + ": offset " + std::to_string(w.offset) + " + length " +
+          std::to_string(w.bytes.size()) +
+          (may_extend ? " would leave a hole after the value's end " : " passes the value's end ") +
+          std::to_string(end));
     }
     end = std::max(end, w.offset + w.bytes.size());
     any = any || !w.bytes.empty();

@@ -801,20 +801,20 @@ INSTANTIATE_TEST_SUITE_P(IndexLocation, CorruptCompressed, ::testing::Values("en
 // and negative ones refused.
 TEST(ShardingCodec, InnerShapeFromSignedIntegersIsTakenWhenPositive) {
   auto config = [](Json shape) {
-    return Json::array(
-        {{{"name", "sharding_indexed"},
-          {"configuration",
-           {{"chunk_shape", std::move(shape)},
-            {"codecs", Json::array({{{"name", "bytes"}}})},
-            {"index_codecs", Json::array({Bytes_(), Crc()})}}}}});
+    return Json::array({{{"name", "sharding_indexed"},
+                         {"configuration",
+                          {{"chunk_shape", std::move(shape)},
+                           {"codecs", Json::array({{{"name", "bytes"}}})},
+                           {"index_codecs", Json::array({Bytes_(), Crc()})}}}}});
   };
-  auto ok = Array::Create(MemoryStore::Create(), "a",
-                          Meta({8}, {8}, DataType(DataTypeId::kUInt8),
-                               config(Json::array({static_cast<int>(4)}))));
+  auto ok = Array::Create(
+      MemoryStore::Create(), "a",
+      Meta({8}, {8}, DataType(DataTypeId::kUInt8), config(Json::array({static_cast<int>(4)}))));
   EXPECT_TRUE(ok.ok()) << ok.status();
   for (int bad : {0, -4}) {
-    auto r = Array::Create(MemoryStore::Create(), "a",
-                           Meta({8}, {8}, DataType(DataTypeId::kUInt8), config(Json::array({bad}))));
+    auto r =
+        Array::Create(MemoryStore::Create(), "a",
+                      Meta({8}, {8}, DataType(DataTypeId::kUInt8), config(Json::array({bad}))));
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status();
   }
