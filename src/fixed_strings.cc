@@ -2,27 +2,11 @@
 
 #include <cstring>
 
+#include "src/utf8.h"
+
 namespace zarrpp::internal {
 
 namespace {
-
-void AppendUtf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // The next code point of valid UTF-8 at s[i], advancing i; -1 when the bytes there are not one
 // (overlong forms, surrogates and values past U+10FFFF included).
@@ -81,7 +65,7 @@ Result<std::string> FixedElementToText(DataType type, const uint8_t* p) {
       return Status::Corruption("UTF-32 code unit " + std::to_string(cp) + " of a " + type.name() +
                                 " element is not a Unicode scalar value");
     }
-    AppendUtf8(cp, out);
+    AppendUtf8(out, cp);
   }
   return out;
 }

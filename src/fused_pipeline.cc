@@ -624,6 +624,27 @@ bool WholeChunksOnly(const ArrayMetadata& m, const Region& region) {
   return true;
 }
 
+// Runs `worker` on up to `n` workers of the CPU executor and returns once none of the store
+// operations counted in `st` (AsyncReads, AsyncWrites) is in flight. A worker leaves only once
+// nothing is in flight, but an exception (out of memory) may end them early: the drain still
+// runs, so no buffer is freed while the store reads or writes it.
+template <typename State, typename Worker>
+void RunWorkersThenDrain(Array::Impl& a, uint64_t n, State& st, const Worker& worker) {
+  const size_t workers =
+      static_cast<size_t>(std::min<uint64_t>(n, std::max<size_t>(1, a.executor->concurrency())));
+  auto drain = [&] {
+    std::unique_lock<std::mutex> l(st.mu);
+    st.cv.wait(l, [&] { return st.in_flight == 0; });
+  };
+  try {
+    a.executor->ParallelFor(workers, 1, worker);
+  } catch (...) {
+    drain();
+    throw;
+  }
+  drain();
+}
+
 struct AsyncReads {
   struct Done {
     uint64_t index;
@@ -738,21 +759,7 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
       st.cv.notify_all();
     }
   };
-  const size_t workers =
-      static_cast<size_t>(std::min<uint64_t>(n, std::max<size_t>(1, a.executor->concurrency())));
-  // A worker leaves only once nothing is in flight, but an exception (out of memory) may end
-  // them early: no buffer is freed while the store still writes into it.
-  auto drain = [&] {
-    std::unique_lock<std::mutex> l(st.mu);
-    st.cv.wait(l, [&] { return st.in_flight == 0; });
-  };
-  try {
-    a.executor->ParallelFor(workers, 1, worker);
-  } catch (...) {
-    drain();
-    throw;
-  }
-  drain();
+  RunWorkersThenDrain(a, n, st, worker);
   if (req.seen.load() != 0) a.encoded_hint.store(req.seen.load());
   return err.status();
 }
@@ -912,19 +919,7 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
       }
     }
   };
-  const size_t workers =
-      static_cast<size_t>(std::min<uint64_t>(n, std::max<size_t>(1, a.executor->concurrency())));
-  auto drain = [&] {
-    std::unique_lock<std::mutex> l(st.mu);
-    st.cv.wait(l, [&] { return st.in_flight == 0; });
-  };
-  try {
-    a.executor->ParallelFor(workers, 1, worker);
-  } catch (...) {
-    drain();  // no value is freed while the store still sends it
-    throw;
-  }
-  drain();
+  RunWorkersThenDrain(a, n, st, worker);
   if (req.seen.load() != 0) a.encoded_hint.store(req.seen.load());
   return err.status();
 }

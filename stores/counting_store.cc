@@ -34,7 +34,6 @@ void CountingStore::AsyncStarted() {
 }
 
 void CountingStore::AsyncDone() {
-  in_flight_.fetch_sub(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> l(async_mu_);
   if (--async_pending_ == 0) async_cv_.notify_all();
 }
@@ -45,10 +44,12 @@ void CountingStore::get_async(std::string_view key, ByteRange range, Bytes& out,
   AsyncStarted();
   inner_->get_async(key, range, out, [this, &out, done = std::move(done)](Result<bool> found) {
     if (found.ok() && *found) Bump(c_.bytes_read, out.size());
-    // Counted as complete before the caller hears of it, so that the caller may destroy this
-    // wrapper from its callback's consequences without waiting on itself.
-    AsyncDone();
+    // Counted as complete after the caller's callback has run, so the destructor returns only
+    // once every callback has been called (the Store contract). A callback must not drop the
+    // last reference to this store (it would wait on itself), as for every store.
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);  // further operations may start in `done`
     done(std::move(found));
+    AsyncDone();
   });
 }
 
@@ -59,8 +60,9 @@ void CountingStore::set_async(std::string_view key, std::span<const ByteView> pi
   const uint64_t n = internal::PiecesSize(pieces);
   inner_->set_async(key, pieces, [this, n, done = std::move(done)](Status s) {
     if (s.ok()) Bump(c_.bytes_written, n);
-    AsyncDone();
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
     done(std::move(s));
+    AsyncDone();
   });
 }
 
@@ -68,8 +70,9 @@ void CountingStore::erase_async(std::string_view key, WriteCallback done) {
   Bump(c_.erase);
   AsyncStarted();
   inner_->erase_async(key, [this, done = std::move(done)](Status s) {
-    AsyncDone();
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
     done(std::move(s));
+    AsyncDone();
   });
 }
 

@@ -212,7 +212,8 @@ class CountingStore : public Store {
   std::string description() const override;
 
  private:
-  // In-flight accounting of asynchronous operations (started, and completed).
+  // Accounting of asynchronous operations: started (in flight and pending), and their callbacks
+  // returned (no longer pending; the destructor waits for none pending).
   void AsyncStarted();
   void AsyncDone();
   struct AtomicCounters {
