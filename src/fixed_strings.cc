@@ -78,7 +78,7 @@ Status TextToFixedElement(DataType type, std::string_view text, uint8_t* out) {
       return Status::InvalidArgument(std::to_string(text.size()) + " bytes do not fit a " +
                                      std::to_string(size) + "-byte " + type.name() + " element");
     }
-    std::memcpy(out, text.data(), text.size());
+    if (!text.empty()) std::memcpy(out, text.data(), text.size());
     return Status::OK();
   }
   const uint32_t units = size / 4;
