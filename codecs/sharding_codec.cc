@@ -11,6 +11,7 @@
 #include "codecs/sharding_index.h"
 #include "codecs/sharding_internal.h"
 #include "src/checked_math.h"
+#include "src/json_numbers.h"
 
 namespace zarrpp {
 
@@ -60,14 +61,12 @@ Result<std::shared_ptr<const Codec>> ShardingCodec::Factory(const Json& configur
   }
   std::vector<uint64_t> chunk_shape;
   for (const Json& v : *cs) {
-    // A signed JSON integer (as C++ code builds it from an int) counts when it is positive.
-    const bool positive = v.is_number_unsigned() ? v.get<uint64_t>() > 0
-                                                 : v.is_number_integer() && v.get<int64_t>() > 0;
-    if (!positive) {
+    const std::optional<uint64_t> n = internal::AsUint(v);
+    if (!n || *n == 0) {
       return Status::InvalidArgument("chunk_shape entry " + v.dump() +
                                      " is not a positive integer");
     }
-    chunk_shape.push_back(v.get<uint64_t>());
+    chunk_shape.push_back(*n);
   }
   const auto codecs = configuration.find("codecs");
   if (codecs == configuration.end()) return Status::InvalidArgument("codecs is missing");

@@ -23,6 +23,7 @@
 #include "src/fixed_strings.h"
 #include "src/float16.h"
 #include "src/float_format.h"
+#include "src/json_numbers.h"
 
 namespace zarrpp {
 namespace {
@@ -183,13 +184,7 @@ T LoadLE(const uint8_t* in) {
   return v;
 }
 
-// A JSON integer >= 0 as uint64 (nlohmann keeps integers built in code as signed).
-std::optional<uint64_t> AsUint(const Json& j) {
-  if (j.is_number_unsigned()) return j.get<uint64_t>();
-  if (j.is_number_integer() && j.get<int64_t>() >= 0)
-    return static_cast<uint64_t>(j.get<int64_t>());
-  return std::nullopt;
-}
+using internal::AsUint;
 
 // ---------------------------------------------------------------------------------------------
 // Exact decimal comparison for float16 rounding.
