@@ -31,17 +31,8 @@ namespace {
 
 constexpr uint64_t kSteps = 128, kNy = 180, kNx = 360;
 
-void Check(const Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
-    std::abort();
-  }
-}
-template <typename T>
-T Must(Result<T> r, const char* what) {
-  Check(r.status(), what);
-  return std::move(r).value();
-}
+using bench::Check;
+using bench::Must;
 
 // A smooth field that changes with time plus a little low-bit noise: compresses about 2:1.
 const std::vector<float>& Field() {

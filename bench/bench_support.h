@@ -8,11 +8,28 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "zarrpp/status.h"
+
 namespace zarrpp::bench {
+
+// Setup steps of a benchmark must succeed: a failure prints what failed and aborts the run.
+inline void Check(const Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+    std::abort();
+  }
+}
+template <typename T>
+T Must(Result<T> r, const char* what) {
+  Check(r.status(), what);
+  return std::move(r).value();
+}
 
 class RatioReporter : public benchmark::ConsoleReporter {
  public:

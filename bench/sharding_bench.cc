@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "src/workloads.h"
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
@@ -44,17 +45,8 @@ std::string TempDir(const std::string& name) {
   return dir.string();
 }
 
-void Check(const Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
-    std::abort();
-  }
-}
-template <typename T>
-T Must(Result<T> r, const char* what) {
-  Check(r.status(), what);
-  return std::move(r).value();
-}
+using bench::Check;
+using bench::Must;
 
 Json BytesLE() {
   return {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
