@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,11 @@ using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // Iterations of the compute loop per element, set by Calibrate().
 int g_work = 1;
@@ -80,9 +86,9 @@ void Compute(uint64_t t, std::vector<float>& out) {
   const float shift = 0.01f * static_cast<float>(t);
   for (uint64_t i = 0; i < kStepElems; ++i) {
     const float v = base[i] + shift;
-    float acc = 0.f;
-    for (int k = 0; k < work; ++k) acc = acc * 0.999f + v * 1e-7f;
-    out[i] = v + acc * 1e-3f;
+    uint32_t h = static_cast<uint32_t>(i) ^ static_cast<uint32_t>(t);
+    for (int k = 0; k < work; ++k) h = (h ^ (h >> 15)) * 2654435761u;
+    out[i] = v + static_cast<float>(h & 0xff) * 1e-6f;
   }
   benchmark::DoNotOptimize(out.data());
 }
@@ -214,23 +220,26 @@ void Calibrate() {
     for (uint64_t t = 0; t < 8; ++t) Check(StoreStep(*a, false, t, StepData()), "calibrate");
     store = std::min(store, Seconds(t0, Clock::now()) / 8);
   }
-  // Compute time is a + b * work: measured at two points.
+  // The work is scaled until one step's CPU time matches one store's wall time (on a loaded
+  // machine a compute step's wall time also counts the time other processes hold its core).
   std::vector<float> buf(kStepElems);
-  auto per_step = [&](int work) {
-    g_work = work;
+  auto cpu_per_step = [&] {
     double best = 1e9;
     for (int rep = 0; rep < 5; ++rep) {
-      const auto t0 = Clock::now();
+      const double t0 = ThreadCpuSeconds();
       Compute(0, buf);
-      best = std::min(best, Seconds(t0, Clock::now()));
+      best = std::min(best, ThreadCpuSeconds() - t0);
     }
     return best;
   };
-  const double a0 = per_step(0), a256 = per_step(256);
-  const double b = std::max(1e-12, (a256 - a0) / 256);
-  g_work = std::max(1, static_cast<int>(std::lround((store - a0) / b)));
-  std::printf("calibration: store %.3f ms/step, compute loop %d iterations/element\n", store * 1e3,
-              g_work);
+  g_work = 64;
+  for (int round = 0; round < 4; ++round) {
+    const double scaled = static_cast<double>(g_work) * store / cpu_per_step();
+    g_work = std::max(1, static_cast<int>(std::lround(scaled)));
+  }
+  std::printf(
+      "calibration: store %.3f ms/step (wall), compute %.3f ms/step (CPU; %d iterations/element)\n",
+      store * 1e3, cpu_per_step() * 1e3, g_work);
 }
 
 }  // namespace
@@ -247,7 +256,7 @@ int main(int argc, char** argv) {
           [append, r = std::string(role)](benchmark::State& s) { Role(s, append, r); })
           ->UseManualTime()
           ->Unit(benchmark::kMillisecond)
-          ->Iterations(3);
+          ->Iterations(2);
     }
   }
   return zarrpp::bench::RunWithRatios(argc, argv, "limit",

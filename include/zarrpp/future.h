@@ -17,7 +17,9 @@
 // before completion has returned, so a caller that waited may free what its callbacks use. A
 // callback must be short (it delays the requests queued behind its operation) and must not
 // throw (an exception from it is caught and dropped). Inside a callback, wait() on the same
-// Future returns its value at once, and destroying the Future does not wait.
+// Future returns its value at once, and destroying the Future does not wait. A callback run by a
+// background worker must not wait for, or destroy the Future of, an operation queued behind its
+// own on the same worker: that operation cannot start until the callback returns.
 //
 // Thread safety: every member may be called concurrently with every other on the same Future,
 // except assignment and destruction, which need the caller's exclusive access as for any object.
