@@ -72,7 +72,9 @@ std::string Array::Impl::ChunkKey(const uint64_t* coords) const {
 }
 
 Array::Array(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Array::~Array() = default;
+Array::~Array() {
+  if (impl_) internal::ShutdownAsync(*impl_);
+}
 
 const ArrayMetadata& Array::metadata() const {
   return impl_->metadata;
@@ -359,19 +361,39 @@ Status Cancelled(const Array::Impl& a, std::string_view op) {
                                     "': cancelled (ArrayOptions::cancel)");
 }
 
+// The cancellation hooks of one call: the handle's (ArrayOptions::cancel) and the call's
+// (ReadOptions/WriteOptions::cancel, named `call_name`).
+struct CancelHooks {
+  const Array::Impl& a;
+  const std::function<bool()>& call;
+  std::string_view call_name;
+
+  bool any() const { return static_cast<bool>(a.options.cancel) || static_cast<bool>(call); }
+  // The error to stop with when a hook fires, else OK.
+  Status Check(std::string_view op) const {
+    if (a.options.cancel && a.options.cancel()) return Cancelled(a, op);
+    if (call && call()) {
+      return Status::FailedPrecondition(std::string(op) + " of array '" + a.path +
+                                        "': cancelled (" + std::string(call_name) + ")");
+    }
+    return Status::OK();
+  }
+};
+
 // Runs `body(slab, byte_offset)` over slabs of `region` along dimension 0, each a few rows of
-// chunks, checking ArrayOptions::cancel before each. A slab along dimension 0 is a contiguous
+// chunks, checking the cancellation hooks before each. A slab along dimension 0 is a contiguous
 // part of a C-order region buffer, starting `byte_offset` bytes in. Without a cancel hook, or
 // for a region inside one row of chunks, the body runs once on the whole region.
 template <typename Body>
-Status ForEachSlab(const Array::Impl& a, const Region& region, std::string_view op, Body&& body) {
+Status ForEachSlab(const Array::Impl& a, const Region& region, std::string_view op,
+                   const CancelHooks& cancel, Body&& body) {
   const ArrayMetadata& m = a.metadata;
-  if (!a.options.cancel || m.rank() == 0 || region.shape[0] == 0) return body(region, 0);
+  if (!cancel.any() || m.rank() == 0 || region.shape[0] == 0) return body(region, 0);
   const uint64_t c0 = m.chunk_shape[0];
   const uint64_t first = region.origin[0] / c0;
   const uint64_t last = (region.origin[0] + region.shape[0] - 1) / c0;
   if (first == last) {
-    if (a.options.cancel()) return Cancelled(a, op);
+    RETURN_IF_ERROR(cancel.Check(op));
     return body(region, 0);
   }
   // Chunks per row of chunks, so that a slab holds at least ~64 chunks.
@@ -388,7 +410,7 @@ Status ForEachSlab(const Array::Impl& a, const Region& region, std::string_view 
   const uint64_t end = region.origin[0] + region.shape[0];
   uint64_t lo = region.origin[0];
   while (lo < end) {
-    if (a.options.cancel()) return Cancelled(a, op);
+    RETURN_IF_ERROR(cancel.Check(op));
     const uint64_t chunk_row = lo / c0;
     const uint64_t hi_chunk =
         internal::SaturatingMul(internal::SaturatingAdd(chunk_row, rows_of_chunks), c0);
@@ -450,7 +472,8 @@ Result<bool> FillByErasing(Array::Impl& a, const Region& region, ByteView elemen
       part.shape[d] = a_lo < a_hi ? a_hi - a_lo : 0;
     }
     if (!inside) continue;
-    if (a.options.cancel && a.options.cancel()) return Cancelled(a, "fill");
+    const CancelHooks cancel{a, options.cancel, "WriteOptions::cancel"};
+    RETURN_IF_ERROR(cancel.Check("fill"));
     RETURN_IF_ERROR(batched ? internal::BatchedWrite(a, part, src)
                             : internal::FusedWrite(a, part, src));
   }
@@ -466,7 +489,8 @@ Status Array::Read(const Region& region, MutableByteView out, const ReadOptions&
     RETURN_IF_ERROR(CheckRegion(*impl_, region, out.size(), "read"));
     const bool batched =
         options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
-    return ForEachSlab(*impl_, region, "read", [&](const Region& slab, uint64_t offset) {
+    const CancelHooks cancel{*impl_, options.cancel, "ReadOptions::cancel"};
+    return ForEachSlab(*impl_, region, "read", cancel, [&](const Region& slab, uint64_t offset) {
       const MutableByteView part = out.subspan(offset, out.size() - offset);
       return batched ? internal::BatchedRead(*impl_, slab, part)
                      : internal::FusedRead(*impl_, slab, part);
@@ -481,7 +505,8 @@ Status Array::Write(const Region& region, ByteView in, const WriteOptions& optio
     RETURN_IF_ERROR(CheckRegion(*impl_, region, in.size(), "write"));
     const bool batched =
         options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
-    return ForEachSlab(*impl_, region, "write", [&](const Region& slab, uint64_t offset) {
+    const CancelHooks cancel{*impl_, options.cancel, "WriteOptions::cancel"};
+    return ForEachSlab(*impl_, region, "write", cancel, [&](const Region& slab, uint64_t offset) {
       const internal::WriteSource src{in.data() + offset, false};
       return batched ? internal::BatchedWrite(*impl_, slab, src)
                      : internal::FusedWrite(*impl_, slab, src);
@@ -506,10 +531,12 @@ Status Array::Fill(const Region& region, ByteView element, const WriteOptions& o
     const bool batched =
         options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
     const internal::WriteSource src{element.data(), true};
-    return ForEachSlab(*impl_, region, "fill", [&](const Region& slab, uint64_t /*offset*/) {
-      return batched ? internal::BatchedWrite(*impl_, slab, src)
-                     : internal::FusedWrite(*impl_, slab, src);
-    });
+    const CancelHooks cancel{*impl_, options.cancel, "WriteOptions::cancel"};
+    return ForEachSlab(*impl_, region, "fill", cancel,
+                       [&](const Region& slab, uint64_t /*offset*/) {
+                         return batched ? internal::BatchedWrite(*impl_, slab, src)
+                                        : internal::FusedWrite(*impl_, slab, src);
+                       });
   });
 }
 

@@ -15,6 +15,10 @@
 
 namespace zarrpp {
 
+namespace internal {
+class AsyncQueue;  // src/array_async.h
+}
+
 struct Array::Impl {
   std::shared_ptr<Store> store;
   std::string path;    // normalised node path, "" for the root
@@ -52,7 +56,17 @@ struct Array::Impl {
   // across the store operation. Locks are per key, so writes of different chunks never wait on
   // each other across the store's latency.
   internal::KeyLocks chunk_locks;
+  // The queue and thread of ReadAsync/WriteAsync/AppendAsync, created on first use; drained by
+  // ~Array before anything else of the handle goes.
+  mutable std::once_flag async_once;
+  mutable std::shared_ptr<internal::AsyncQueue> async;
   std::string ChunkKey(const uint64_t* coords) const;
 };
+
+namespace internal {
+// Runs every queued async call of the handle and stops its thread (src/array_async.cc); a no-op
+// when no async call was made.
+void ShutdownAsync(Array::Impl& a);
+}  // namespace internal
 
 }  // namespace zarrpp

@@ -40,6 +40,7 @@
 #include "zarrpp/bytes.h"
 #include "zarrpp/data_type.h"
 #include "zarrpp/executor.h"
+#include "zarrpp/future.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/region.h"
 #include "zarrpp/status.h"
@@ -144,6 +145,10 @@ struct ArrayOptions {
 struct ReadOptions {
   // The pipeline for this call. Default (unset): ArrayOptions::pipeline.
   std::optional<PipelineKind> pipeline;
+  // Checked, besides ArrayOptions::cancel, where that is (between slabs of chunks); when it
+  // returns true the call stops with FailedPrecondition "cancelled (ReadOptions::cancel)".
+  // Default (empty): only ArrayOptions::cancel.
+  std::function<bool()> cancel;
 };
 
 // Settings of one Write or Fill call; an unset field takes the handle's ArrayOptions value.
@@ -151,6 +156,10 @@ struct WriteOptions {
   // The pipeline for this call. Default (unset): ArrayOptions::pipeline. Both pipelines store
   // byte-identical chunks, so calls may mix them on one array.
   std::optional<PipelineKind> pipeline;
+  // Checked, besides ArrayOptions::cancel, where that is (between slabs of chunks); when it
+  // returns true the call stops with FailedPrecondition "cancelled (WriteOptions::cancel)" and
+  // the chunks written before stay written. Default (empty): only ArrayOptions::cancel.
+  std::function<bool()> cancel;
 };
 
 struct CreateOptions {
@@ -333,6 +342,75 @@ class Array {
   template <typename T>
   Status Append(std::span<T> data, const std::vector<uint64_t>& data_shape, size_t axis) {
     return Append(std::span<const T>(data), data_shape, axis);
+  }
+
+  // ---- Asynchronous calls (spec/async.md). Each queues the synchronous call of the same name
+  // (Read, Write, Append) and returns at once with a Future (zarrpp/future.h) whose value is
+  // the Status that call returns; every error, including a bad region, buffer size or shape,
+  // comes back through the Future. The typed forms check T first and return a Future that is
+  // already done with InvalidArgument when it does not match.
+  //
+  // Buffers: `out`, `in` and `data` are borrowed, not copied. The caller keeps each buffer alive
+  // and does not touch it (no write, and for ReadAsync no read either) until the Future is done.
+  // Destroying the Future waits for the operation, so a buffer that outlives its Future is safe.
+  //
+  // Order: the async calls of one Array handle go into one first-in first-out queue served by one
+  // background thread of the handle (started on first use): they run one at a time, in call
+  // order, each with its chunks spread over the CPU executor as the synchronous call does. So
+  // WriteAsync calls to overlapping regions apply in call order, appends apply in call order, and
+  // a ReadAsync sees every async write and append queued before it. Synchronous calls and async
+  // calls of other handles are not ordered with the queue: they run concurrently with it under
+  // the Array's usual thread-safety rules (a concurrent reader sees each chunk old or new).
+  //
+  // Cancellation (Future::cancel): a call still queued is dropped, never runs, and is done at once
+  // with FailedPrecondition "... cancelled before it started". A running ReadAsync or WriteAsync
+  // stops where the synchronous call checks ArrayOptions::cancel (between slabs of chunks along
+  // dimension 0, several per call only when the region spans several rows of chunks) and its
+  // value is FailedPrecondition "... cancelled while running": a write keeps the chunks it wrote,
+  // a read leaves `out` partly filled. A running AppendAsync is not interrupted (an append is
+  // all-or-nothing).
+  //
+  // Destroying the Array waits until every queued call has run (none is dropped), then stops the
+  // thread; this is safe from any thread, including from a Future's callback.
+  Future<Status> ReadAsync(const Region& region, MutableByteView out,
+                           ReadOptions options = {}) const;
+  Future<Status> WriteAsync(const Region& region, ByteView in, WriteOptions options = {});
+  Future<Status> AppendAsync(ByteView data, std::vector<uint64_t> data_shape, size_t axis);
+  template <typename T>
+  Future<Status> ReadAsync(const Region& region, std::span<T> out, ReadOptions options = {}) const {
+    if (Status s = CheckType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T)); !s.ok()) {
+      return Future<Status>::Ready(std::move(s));
+    }
+    return ReadAsync(region,
+                     MutableByteView(reinterpret_cast<uint8_t*>(out.data()), out.size_bytes()),
+                     std::move(options));
+  }
+  template <typename T>
+  Future<Status> WriteAsync(const Region& region, std::span<const T> in,
+                            WriteOptions options = {}) {
+    if (Status s = CheckType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T)); !s.ok()) {
+      return Future<Status>::Ready(std::move(s));
+    }
+    return WriteAsync(region,
+                      ByteView(reinterpret_cast<const uint8_t*>(in.data()), in.size_bytes()),
+                      std::move(options));
+  }
+  template <typename T>
+  Future<Status> WriteAsync(const Region& region, std::span<T> in, WriteOptions options = {}) {
+    return WriteAsync(region, std::span<const T>(in), std::move(options));
+  }
+  template <typename T>
+  Future<Status> AppendAsync(std::span<const T> data, std::vector<uint64_t> data_shape,
+                             size_t axis) {
+    if (Status s = CheckType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T)); !s.ok()) {
+      return Future<Status>::Ready(std::move(s));
+    }
+    return AppendAsync(ByteView(reinterpret_cast<const uint8_t*>(data.data()), data.size_bytes()),
+                       std::move(data_shape), axis);
+  }
+  template <typename T>
+  Future<Status> AppendAsync(std::span<T> data, std::vector<uint64_t> data_shape, size_t axis) {
+    return AppendAsync(std::span<const T>(data), std::move(data_shape), axis);
   }
 
   // ---- Chunk-level access (spec/chunks.md). Grid coordinates have the array's rank and lie

@@ -1,0 +1,265 @@
+// A simulation that computes step t+1 while step t is encoded and stored (Array::WriteAsync,
+// AppendAsync), against the same loop with synchronous writes.
+//
+//   A float32 [T, 180, 360] field (T = 32 steps of 253 KiB), chunks [1, 180, 360], zstd level 3,
+//   on a LocalStore. Each step is "computed" by a fixed CPU loop that fills the step's buffer,
+//   calibrated at start-up to take about as long as writing one step.
+//
+// Roles, per case ("write": Write of step t into an array created at its final shape;
+// "append": Append of step t to an array that starts with no steps):
+//   compute  T compute steps alone
+//   store    T writes (or appends) of ready data alone
+//   limit    baseline: max(compute, store), both measured in the same iteration
+//   sync     compute step t, then Write/Append it, for each t
+//   async    double-buffered: compute step t+1 into the other buffer while step t's
+//            WriteAsync/AppendAsync runs; wait for step t-1's before reusing its buffer
+// Reported: every role's time over limit. Overlap is perfect when async is 1.0x; sync is about
+// 2x when compute and store take equal time.
+//
+// Run: build-bench/bench/async_bench --benchmark_repetitions=5
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_support.h"
+#include "zarrpp/array.h"
+#include "zarrpp/local_store.h"
+
+namespace zarrpp {
+namespace {
+
+constexpr uint64_t kSteps = 32, kNy = 180, kNx = 360, kStepElems = kNy * kNx;
+
+void Check(const Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+    std::abort();
+  }
+}
+template <typename T>
+T Must(Result<T> r, const char* what) {
+  Check(r.status(), what);
+  return std::move(r).value();
+}
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Iterations of the compute loop per element, set by Calibrate().
+int g_work = 1;
+
+// A smooth field (compresses about 2:1 with zstd) that each step shifts.
+const std::vector<float>& Base() {
+  static const std::vector<float> v = [] {
+    std::vector<float> b(kStepElems);
+    for (uint64_t y = 0; y < kNy; ++y) {
+      for (uint64_t x = 0; x < kNx; ++x) {
+        b[y * kNx + x] = static_cast<float>(280.0 + 20.0 * std::sin(0.05 * static_cast<double>(y)) *
+                                                        std::cos(0.03 * static_cast<double>(x)));
+      }
+    }
+    return b;
+  }();
+  return v;
+}
+
+// Fills `out` with step `t`, spending g_work iterations of a recurrence per element so that a
+// step costs a fixed amount of CPU.
+void Compute(uint64_t t, std::vector<float>& out) {
+  const int work = g_work;
+  const std::vector<float>& base = Base();
+  const float shift = 0.01f * static_cast<float>(t);
+  for (uint64_t i = 0; i < kStepElems; ++i) {
+    const float v = base[i] + shift;
+    uint32_t h = static_cast<uint32_t>(i) ^ static_cast<uint32_t>(t);
+    for (int k = 0; k < work; ++k) h = (h ^ (h >> 15)) * 2654435761u;
+    out[i] = v + static_cast<float>(h & 0xff) * 1e-6f;
+  }
+  benchmark::DoNotOptimize(out.data());
+}
+
+std::vector<float>& StepData() {
+  static std::vector<float> v = [] {
+    std::vector<float> s(kStepElems);
+    Compute(0, s);
+    return s;
+  }();
+  return v;
+}
+
+ArrayMetadata Meta(uint64_t t) {
+  ArrayMetadata m;
+  m.shape = {t, kNy, kNx};
+  m.chunk_shape = {1, kNy, kNx};
+  m.data_type = DataType(DataTypeId::kFloat32);
+  m.fill_value = FillValue::Zero(m.data_type);
+  m.codecs = Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                          {{"name", "zstd"}, {"configuration", {{"level", 3}}}}});
+  return m;
+}
+
+struct Fixture {
+  std::string dir;
+  std::shared_ptr<Store> store;
+  int next = 0;
+  Fixture() : dir(bench::ScratchDir("async")) {
+    store = Must<std::shared_ptr<LocalStore>>(LocalStore::Open(dir), "open store");
+  }
+  ~Fixture() { bench::RemoveDir(dir); }
+  // A new array: at its final shape for writes, with no steps for appends.
+  std::shared_ptr<Array> NewArray(bool append) {
+    CreateOptions create;
+    create.overwrite = true;
+    return Must(
+        Array::Create(store, "a" + std::to_string(next++ % 4), Meta(append ? 0 : kSteps), create),
+        "create");
+  }
+};
+
+Fixture& F() {
+  static Fixture f;
+  return f;
+}
+
+Region StepRegion(uint64_t t) {
+  return Region{{t, 0, 0}, {1, kNy, kNx}};
+}
+
+Status StoreStep(Array& a, bool append, uint64_t t, const std::vector<float>& data) {
+  const std::span<const float> in(data);
+  return append ? a.Append(in, {1, kNy, kNx}, 0) : a.Write(StepRegion(t), in);
+}
+
+Future<Status> StoreStepAsync(Array& a, bool append, uint64_t t, const std::vector<float>& data) {
+  const std::span<const float> in(data);
+  return append ? a.AppendAsync(in, {1, kNy, kNx}, 0) : a.WriteAsync(StepRegion(t), in);
+}
+
+double TimeCompute() {
+  std::vector<float> buf(kStepElems);
+  const auto t0 = Clock::now();
+  for (uint64_t t = 0; t < kSteps; ++t) Compute(t, buf);
+  return Seconds(t0, Clock::now());
+}
+
+double TimeStore(bool append) {
+  auto a = F().NewArray(append);
+  const auto t0 = Clock::now();
+  for (uint64_t t = 0; t < kSteps; ++t) Check(StoreStep(*a, append, t, StepData()), "store");
+  return Seconds(t0, Clock::now());
+}
+
+double TimeSync(bool append) {
+  auto a = F().NewArray(append);
+  std::vector<float> buf(kStepElems);
+  const auto t0 = Clock::now();
+  for (uint64_t t = 0; t < kSteps; ++t) {
+    Compute(t, buf);
+    Check(StoreStep(*a, append, t, buf), "sync store");
+  }
+  return Seconds(t0, Clock::now());
+}
+
+double TimeAsync(bool append) {
+  auto a = F().NewArray(append);
+  std::vector<float> bufs[2] = {std::vector<float>(kStepElems), std::vector<float>(kStepElems)};
+  Future<Status> pending[2];
+  const auto t0 = Clock::now();
+  for (uint64_t t = 0; t < kSteps; ++t) {
+    std::vector<float>& buf = bufs[t % 2];
+    // Step t-2 used this buffer: its store must be done before the buffer is refilled.
+    if (pending[t % 2].valid()) Check(pending[t % 2].wait(), "async store");
+    Compute(t, buf);
+    pending[t % 2] = StoreStepAsync(*a, append, t, buf);
+  }
+  for (auto& p : pending) Check(p.wait(), "async store");
+  return Seconds(t0, Clock::now());
+}
+
+void Role(benchmark::State& state, bool append, const std::string& role) {
+  for (auto _ : state) {
+    double s = 0;
+    if (role == "compute") {
+      s = TimeCompute();
+    } else if (role == "store") {
+      s = TimeStore(append);
+    } else if (role == "limit") {
+      s = std::max(TimeCompute(), TimeStore(append));
+    } else if (role == "sync") {
+      s = TimeSync(append);
+    } else {
+      s = TimeAsync(append);
+    }
+    state.SetIterationTime(s);
+  }
+  state.counters["steps"] = static_cast<double>(kSteps);
+  state.counters["work"] = g_work;
+}
+
+// Sets g_work so that computing one step takes about as long as storing one.
+void Calibrate() {
+  auto a = F().NewArray(false);
+  double store = 1e9;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = Clock::now();
+    for (uint64_t t = 0; t < 8; ++t) Check(StoreStep(*a, false, t, StepData()), "calibrate");
+    store = std::min(store, Seconds(t0, Clock::now()) / 8);
+  }
+  // The work is scaled until one step's CPU time matches one store's wall time (on a loaded
+  // machine a compute step's wall time also counts the time other processes hold its core).
+  std::vector<float> buf(kStepElems);
+  auto cpu_per_step = [&] {
+    double best = 1e9;
+    for (int rep = 0; rep < 5; ++rep) {
+      const double t0 = ThreadCpuSeconds();
+      Compute(0, buf);
+      best = std::min(best, ThreadCpuSeconds() - t0);
+    }
+    return best;
+  };
+  g_work = 64;
+  for (int round = 0; round < 4; ++round) {
+    const double scaled = static_cast<double>(g_work) * store / cpu_per_step();
+    g_work = std::max(1, static_cast<int>(std::lround(scaled)));
+  }
+  std::printf(
+      "calibration: store %.3f ms/step (wall), compute %.3f ms/step (CPU; %d iterations/element)\n",
+      store * 1e3, cpu_per_step() * 1e3, g_work);
+}
+
+}  // namespace
+}  // namespace zarrpp
+
+int main(int argc, char** argv) {
+  using zarrpp::Role;
+  zarrpp::Calibrate();
+  for (const char* c : {"write", "append"}) {
+    const bool append = std::string(c) == "append";
+    for (const char* role : {"limit", "compute", "store", "sync", "async"}) {
+      benchmark::RegisterBenchmark(
+          (std::string(c) + "/" + role).c_str(),
+          [append, r = std::string(role)](benchmark::State& s) { Role(s, append, r); })
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(2);
+    }
+  }
+  return zarrpp::bench::RunWithRatios(argc, argv, "limit",
+                                      "Compute overlapped with stores (T = 32 steps)",
+                                      {"compute", "store", "sync", "async"});
+}
