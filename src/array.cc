@@ -498,7 +498,7 @@ Status Array::Write(const Region& region, ByteView in, const WriteOptions& optio
 Status Array::Read(const Region& region, MutableByteView out, DataTypeId memory_type,
                    const ReadOptions& options) const {
   const std::string what = "read of array '" + impl_->path + "'";
-  if (memory_type == impl_->metadata.data_type.id()) return Read(region, out, options);
+  if (SameType(memory_type, DataType(memory_type).size())) return Read(region, out, options);
   return internal::Guard(what, [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
     RETURN_IF_ERROR(internal::CheckConversion(impl_->metadata.data_type.id(), memory_type,
@@ -524,7 +524,7 @@ Status Array::Read(const Region& region, MutableByteView out, DataTypeId memory_
 Status Array::Write(const Region& region, ByteView in, DataTypeId memory_type,
                     const WriteOptions& options) {
   const std::string what = "write of array '" + impl_->path + "'";
-  if (memory_type == impl_->metadata.data_type.id()) return Write(region, in, options);
+  if (SameType(memory_type, DataType(memory_type).size())) return Write(region, in, options);
   return internal::Guard(what, [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
     RETURN_IF_ERROR(internal::CheckConversion(memory_type, impl_->metadata.data_type.id(),

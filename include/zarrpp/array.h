@@ -292,14 +292,15 @@ class Array {
   // Reads and writes with a memory type other than the data type: `out`/`in` hold
   // region.num_elements() elements of `memory_type` (one of bool, int8..int64, uint8..uint64,
   // float16, float32, float64), converted from or to the data type element by element as
-  // options.convert allows (see Conversion). A memory type equal to the data type's is the plain
-  // Read/Write. The conversion runs per chunk as chunks are decoded (reads) or before they are
-  // encoded (writes), with a scratch buffer of at most one chunk, or ArrayOptions::min_task_bytes
-  // of grouped small chunks, per worker; never one of the whole region.
-  // A read element that does not fit fails the Read, leaving `out` unspecified as any failed Read
-  // does. A Write that may narrow first checks that every element of `in` converts and otherwise
-  // fails before any I/O, writing nothing; a Write that fails later (I/O) leaves what a plain
-  // Write does. Fill values of missing chunks are converted like stored elements.
+  // options.convert allows (see Conversion). A memory type equal to the data type's typed_id()
+  // (int64 for the time types, int8 for int4, ...) is the plain Read/Write. The conversion runs per
+  // chunk as chunks are decoded (reads) or before they are encoded (writes), with a scratch buffer
+  // of at most one chunk, or ArrayOptions::min_task_bytes of grouped small chunks, per worker;
+  // never one of the whole region. A read element that does not fit fails the Read, leaving `out`
+  // unspecified as any failed Read does. A Write that may narrow first checks that every element of
+  // `in` converts and otherwise fails before any I/O, writing nothing; a Write that fails later
+  // (I/O) leaves what a plain Write does. Fill values of missing chunks are converted like stored
+  // elements.
   Status Read(const Region& region, MutableByteView out, DataTypeId memory_type,
               const ReadOptions& options = {}) const;
   Status Write(const Region& region, ByteView in, DataTypeId memory_type,
