@@ -123,10 +123,14 @@ inline bool ConvertOne(typename F::Storage v, typename T::Storage& out) {
     out = static_cast<TS>(HalfToDouble(v));
     return true;
   } else if constexpr (F::kind == Kind::kFloat) {  // float to float
-    out = static_cast<TS>(v);
     if constexpr (!Exact<F, T>()) {
-      if (std::isinf(out) && !std::isinf(v)) return false;
+      // float64 -> float32: magnitudes from 2^128 - 2^103 (the midpoint between the largest
+      // float and 2^128) round to infinity; converting them is undefined behaviour in C++.
+      static_assert(T::digits == 24 && F::digits == 53);
+      constexpr double limit = Pow2(128) - Pow2(103);
+      if (std::isfinite(v) && !(std::fabs(v) < limit)) return false;
     }
+    out = static_cast<TS>(v);
     return true;
   } else {  // integer to float32/float64: one rounding, never out of range
     out = static_cast<TS>(v);

@@ -97,6 +97,7 @@ struct Layout {
   const char* name;
   bool sharded;
   PipelineKind pipeline;
+  size_t io_concurrency = 0;  // 64: chunk tasks on I/O threads (lanes)
 };
 
 class MemoryTypes : public ::testing::TestWithParam<Layout> {
@@ -125,6 +126,7 @@ class MemoryTypes : public ::testing::TestWithParam<Layout> {
     ArrayOptions opts;
     opts.pipeline = GetParam().pipeline;
     opts.min_task_bytes = 64;  // several tiles per read
+    opts.io_concurrency = GetParam().io_concurrency;
     store_ = MemoryStore::Create();
     auto arr = Array::Create(store_, "a", m, {}, opts);
     EXPECT_TRUE(arr.ok()) << arr.status();
@@ -341,7 +343,13 @@ TEST_P(MemoryTypes, FloatNarrowingRoundsAndRefusesOverflow) {
   EXPECT_EQ(f[3], std::numeric_limits<float>::max());
   EXPECT_EQ(f[4], 0.0f);
   EXPECT_TRUE(arr->Read(r, std::span<float>(f)).IsInvalidArgument()) << "needs the option";
-  v[3] = 1e39;
+  // 2^128 - 2^103 is the midpoint between the largest float and 2^128: it rounds to infinity,
+  // one float64 ulp below it rounds to the largest float.
+  v[3] = std::nextafter(std::ldexp(1.0, 128) - std::ldexp(1.0, 103), 0.0);
+  ASSERT_TRUE(arr->Write(r, std::span<const double>(v)).ok());
+  ASSERT_TRUE(arr->Read(r, std::span<float>(f), ro).ok());
+  EXPECT_EQ(f[3], std::numeric_limits<float>::max());
+  v[3] = -(std::ldexp(1.0, 128) - std::ldexp(1.0, 103));
   ASSERT_TRUE(arr->Write(r, std::span<const double>(v)).ok());
   Status s = arr->Read(r, std::span<float>(f), ro);
   ASSERT_TRUE(s.IsInvalidArgument()) << s;
@@ -457,7 +465,10 @@ INSTANTIATE_TEST_SUITE_P(Layouts, MemoryTypes,
                          ::testing::Values(Layout{"Fused", false, PipelineKind::kFused},
                                            Layout{"Batched", false, PipelineKind::kBatched},
                                            Layout{"ShardedFused", true, PipelineKind::kFused},
-                                           Layout{"ShardedBatched", true, PipelineKind::kBatched}),
+                                           Layout{"ShardedBatched", true, PipelineKind::kBatched},
+                                           Layout{"FusedIoLanes", false, PipelineKind::kFused, 64},
+                                           Layout{"ShardedIoLanes", true, PipelineKind::kFused,
+                                                  64}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MemoryTypesRank0, OneElementConverts) {
