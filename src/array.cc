@@ -9,6 +9,7 @@
 #include "src/guard.h"
 #include "src/hierarchy_internal.h"
 #include "src/indexing.h"
+#include "src/memory_types.h"
 #include "src/metadata_v2.h"
 #include "src/pipeline.h"
 #include "src/variable_chunks.h"
@@ -306,6 +307,11 @@ Status Array::CheckType(DataTypeId id, size_t size) const {
   return Status::OK();
 }
 
+bool Array::SameType(DataTypeId id, size_t size) const {
+  const DataType t = impl_->metadata.data_type;
+  return t.typed_id() == id && t.size() == size;
+}
+
 namespace {
 
 // `buffer_bytes` unset: no caller buffer (Fill); the region's byte size must still fit.
@@ -511,6 +517,59 @@ Status Array::Write(const Region& region, ByteView in, const WriteOptions& optio
       return batched ? internal::BatchedWrite(*impl_, slab, src)
                      : internal::FusedWrite(*impl_, slab, src);
     });
+  });
+}
+
+Status Array::Read(const Region& region, MutableByteView out, DataTypeId memory_type,
+                   const ReadOptions& options) const {
+  const std::string what = "read of array '" + impl_->path + "'";
+  if (SameType(memory_type, DataType(memory_type).size())) return Read(region, out, options);
+  return internal::Guard(what, [&]() -> Status {
+    std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(internal::CheckConversion(impl_->metadata.data_type.id(), memory_type,
+                                              options.convert, what));
+    const size_t msize = DataType(memory_type).size();
+    if (out.size() % msize != 0) {
+      return Status::InvalidArgument(what + ": buffer of " + std::to_string(out.size()) +
+                                     " bytes is not a whole number of " +
+                                     DataType(memory_type).name() + " elements");
+    }
+    RETURN_IF_ERROR(CheckRegion(*impl_, region, std::nullopt, "read"));
+    if (out.size() / msize != region.num_elements()) {
+      return Status::InvalidArgument(what + ": buffer holds " + std::to_string(out.size() / msize) +
+                                     " elements, region " + region.ToString() + " has " +
+                                     std::to_string(region.num_elements()));
+    }
+    const bool batched =
+        options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
+    return internal::ConvertingRead(*impl_, region, out, memory_type, batched);
+  });
+}
+
+Status Array::Write(const Region& region, ByteView in, DataTypeId memory_type,
+                    const WriteOptions& options) {
+  const std::string what = "write of array '" + impl_->path + "'";
+  if (SameType(memory_type, DataType(memory_type).size())) return Write(region, in, options);
+  return internal::Guard(what, [&]() -> Status {
+    std::shared_lock lock(metadata_mu_);
+    RETURN_IF_ERROR(internal::CheckConversion(memory_type, impl_->metadata.data_type.id(),
+                                              options.convert, what));
+    const size_t msize = DataType(memory_type).size();
+    if (in.size() % msize != 0) {
+      return Status::InvalidArgument(what + ": buffer of " + std::to_string(in.size()) +
+                                     " bytes is not a whole number of " +
+                                     DataType(memory_type).name() + " elements");
+    }
+    RETURN_IF_ERROR(CheckRegion(*impl_, region, std::nullopt, "write"));
+    if (in.size() / msize != region.num_elements()) {
+      return Status::InvalidArgument(what + ": buffer holds " + std::to_string(in.size() / msize) +
+                                     " elements, region " + region.ToString() + " has " +
+                                     std::to_string(region.num_elements()));
+    }
+    const bool batched =
+        options.pipeline.value_or(impl_->options.pipeline) == PipelineKind::kBatched;
+    return internal::ConvertingWrite(*impl_, region, in, memory_type,
+                                     options.convert == Conversion::kAllowNarrowing, batched);
   });
 }
 

@@ -141,6 +141,26 @@ struct ArrayOptions {
   std::function<bool()> cancel;
 };
 
+// Which conversions a Read or Write between the array's data type and a different memory type
+// (the caller's element type) may make (spec/memory_types.md). Both types must be one of bool,
+// int8..int64, uint8..uint64, float16, float32, float64 (InvalidArgument naming both otherwise).
+enum class Conversion {
+  // Only conversions that are exact for every value: bool to any type; an integer to a wider
+  // integer that holds its whole range (int16 -> int32, uint16 -> int32/uint32, not int16 ->
+  // uint32); an integer whose digits fit a float's significand (8-bit -> float16, 16-bit ->
+  // float32, 32-bit -> float64); a float to a wider float. Any other pair is InvalidArgument
+  // naming both types, before any I/O.
+  kExact,
+  // Also every other pair of the types above, converting each element as follows, and failing
+  // with InvalidArgument naming the element (its C-order index in the region) and its value when
+  // it does not fit the target type (no saturation):
+  //  - to an integer or bool: floats are rounded toward zero first; NaN, infinities and values
+  //    outside the target's range fail (bool holds only 0 and 1);
+  //  - to a float: rounded to nearest, ties to even; a finite value that rounds beyond the
+  //    target's largest finite value fails; NaN and infinities stay NaN and infinities.
+  kAllowNarrowing,
+};
+
 // Settings of one Read call; an unset field takes the handle's ArrayOptions value.
 struct ReadOptions {
   // The pipeline for this call. Default (unset): ArrayOptions::pipeline.
@@ -149,6 +169,8 @@ struct ReadOptions {
   // returns true the call stops with FailedPrecondition "cancelled (ReadOptions::cancel)".
   // Default (empty): only ArrayOptions::cancel.
   std::function<bool()> cancel;
+  // Conversions allowed when the memory type differs from the array's data type. Default exact.
+  Conversion convert = Conversion::kExact;
 };
 
 // Settings of one Write or Fill call; an unset field takes the handle's ArrayOptions value.
@@ -160,6 +182,8 @@ struct WriteOptions {
   // returns true the call stops with FailedPrecondition "cancelled (WriteOptions::cancel)" and
   // the chunks written before stay written. Default (empty): only ArrayOptions::cancel.
   std::function<bool()> cancel;
+  // Conversions allowed when the memory type differs from the array's data type. Default exact.
+  Conversion convert = Conversion::kExact;
 };
 
 struct CreateOptions {
@@ -274,18 +298,42 @@ class Array {
   // each fully covered chunk once and reusing it.
   Status Fill(const Region& region, ByteView element, const WriteOptions& options = {});
 
-  // Typed forms: T must match the data type (InvalidArgument otherwise).
+  // Reads and writes with a memory type other than the data type: `out`/`in` hold
+  // region.num_elements() elements of `memory_type` (one of bool, int8..int64, uint8..uint64,
+  // float16, float32, float64), converted from or to the data type element by element as
+  // options.convert allows (see Conversion). A memory type equal to the data type's typed_id()
+  // (int64 for the time types, int8 for int4, ...) is the plain Read/Write. The conversion runs per
+  // chunk as chunks are decoded (reads) or before they are encoded (writes), with a scratch buffer
+  // of at most one chunk, or ArrayOptions::min_task_bytes of grouped small chunks, per worker;
+  // never one of the whole region. A read element that does not fit fails the Read, leaving `out`
+  // unspecified as any failed Read does. A Write that may narrow first checks that every element of
+  // `in` converts and otherwise fails before any I/O, writing nothing; a Write that fails later
+  // (I/O) leaves what a plain Write does. Fill values of missing chunks are converted like stored
+  // elements.
+  Status Read(const Region& region, MutableByteView out, DataTypeId memory_type,
+              const ReadOptions& options = {}) const;
+  Status Write(const Region& region, ByteView in, DataTypeId memory_type,
+               const WriteOptions& options = {});
+
+  // Typed forms. T equal to the data type (DataTypeOf<T>::id == data_type().typed_id()) reads and
+  // writes the caller's buffer directly; any other T converts as the memory-type forms above do.
+  // std::span<uint8_t> is MutableByteView, the untyped form (bytes of the data type); name
+  // DataTypeId::kUInt8 to read into or write from uint8 elements of another data type.
   template <typename T>
   Status Read(const Region& region, std::span<T> out, const ReadOptions& options = {}) const {
-    RETURN_IF_ERROR(CheckType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T)));
-    return Read(region, MutableByteView(reinterpret_cast<uint8_t*>(out.data()), out.size_bytes()),
-                options);
+    const MutableByteView bytes(reinterpret_cast<uint8_t*>(out.data()), out.size_bytes());
+    if (SameType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T))) {
+      return Read(region, bytes, options);
+    }
+    return Read(region, bytes, DataTypeOf<std::remove_cv_t<T>>::id, options);
   }
   template <typename T>
   Status Write(const Region& region, std::span<const T> in, const WriteOptions& options = {}) {
-    RETURN_IF_ERROR(CheckType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T)));
-    return Write(region, ByteView(reinterpret_cast<const uint8_t*>(in.data()), in.size_bytes()),
-                 options);
+    const ByteView bytes(reinterpret_cast<const uint8_t*>(in.data()), in.size_bytes());
+    if (SameType(DataTypeOf<std::remove_cv_t<T>>::id, sizeof(T))) {
+      return Write(region, bytes, options);
+    }
+    return Write(region, bytes, DataTypeOf<std::remove_cv_t<T>>::id, options);
   }
   template <typename T>
   Status Write(const Region& region, std::span<T> in, const WriteOptions& options = {}) {
@@ -464,6 +512,7 @@ class Array {
  private:
   explicit Array(std::unique_ptr<Impl> impl);
   Status CheckType(DataTypeId id, size_t size) const;
+  bool SameType(DataTypeId id, size_t size) const;
   Status WriteVariable(const Region& region, uint64_t count,
                        const std::function<std::string_view(uint64_t)>& value);
   Status WriteMetadataLocked(ArrayMetadata metadata);
