@@ -17,6 +17,10 @@ zarrpp::Status ReadBack(const std::string& root);
 zarrpp::Status AppendDays(const std::string& root);
 zarrpp::Status BuildHierarchy(const std::string& root);
 zarrpp::Status WriteSharded(const std::string& root);
+zarrpp::Status ComputeWhileWriting(const std::string& root);
+zarrpp::Status ConvertOnTheWay(const std::string& root);
+zarrpp::Status ChunkByChunk(const std::string& root);
+zarrpp::Status AppendTogether(const std::string& root);
 
 namespace zarrpp {
 namespace {
@@ -77,6 +81,42 @@ TEST_F(DocsGuide, HierarchyAndSharding) {
   auto group = Group::Open(*store, "model");
   ASSERT_TRUE(group.ok()) << group.status();
   EXPECT_EQ(group->get()->metadata().attributes["Conventions"], "CF-1.8");
+}
+
+TEST_F(DocsGuide, AsyncWritesLandInOrder) {
+  Status s = WriteAnArray(root_);
+  ASSERT_TRUE(s.ok()) << s;
+  s = ComputeWhileWriting(root_);
+  ASSERT_TRUE(s.ok()) << s;
+  auto store = LocalStore::Open(root_);
+  ASSERT_TRUE(store.ok());
+  auto array = Array::Open(*store, "temperature");
+  ASSERT_TRUE(array.ok()) << array.status();
+  // Every day 0..19 holds 250 + its C-order element index, whichever buffer carried it.
+  std::vector<float> v(20 * 180 * 360);
+  ASSERT_TRUE((*array)->Read(Region{{0, 0, 0}, {20, 180, 360}}, std::span<float>(v)).ok());
+  for (size_t i = 0; i < v.size(); i += 997) {
+    ASSERT_EQ(v[i], 250.0f + static_cast<float>(i)) << "element " << i;
+  }
+}
+
+TEST_F(DocsGuide, ConversionsAndChunksAndBatches) {
+  for (auto step :
+       {WriteAnArray, AppendDays, ConvertOnTheWay, WriteSharded, ChunkByChunk, AppendTogether}) {
+    Status s = step(root_);
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  auto store = LocalStore::Open(root_);
+  ASSERT_TRUE(store.ok());
+  auto series = Array::Open(*store, "station_counts");
+  ASSERT_TRUE(series.ok()) << series.status();
+  std::vector<int32_t> v(8);
+  ASSERT_TRUE((*series)->Read(Region{{0, 0}, {2, 4}}, std::span<int32_t>(v)).ok());
+  // Row 0 was rewritten from int64; row 1 kept AppendDays' values after the refused write.
+  EXPECT_EQ(v, (std::vector<int32_t>{7, 8, 9, 10, 1, 2, 3, 4}));
+  auto field = Array::Open(*store, "run/field");
+  ASSERT_TRUE(field.ok()) << field.status();
+  EXPECT_EQ((*field)->shape(), (std::vector<uint64_t>{1, 8}));
 }
 
 }  // namespace
