@@ -5,6 +5,7 @@
 
 #include "src/array_impl.h"
 #include "src/checked_math.h"
+#include "src/chunk_cache.h"
 #include "src/fixed_strings.h"
 #include "src/guard.h"
 #include "src/hierarchy_internal.h"
@@ -212,6 +213,7 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
                                : (uint64_t{12} << 20) + 2 * workers * chunk;
   }
   impl->metadata = std::move(metadata);
+  internal::AttachChunkCache(*impl);
   return impl;
 }
 
@@ -238,12 +240,14 @@ Result<std::shared_ptr<Array>> Array::Attach(std::shared_ptr<Store> store, std::
           ASSIGN_OR_RETURN(ArrayMetadata v2,
                            internal::NormalizeV2ArrayMetadata(std::move(metadata), v2_key));
           ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(v2), options));
+          internal::ForgetCachedChunks(*impl);
           return std::shared_ptr<Array>(new Array(std::move(impl)));
         }
         // Validate exactly as a reader would: serialise and parse back.
         RETURN_IF_ERROR(metadata.Validate(key));
         ASSIGN_OR_RETURN(ArrayMetadata parsed, ArrayMetadata::FromJson(metadata.ToJson(), key));
         ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(parsed), options));
+        internal::ForgetCachedChunks(*impl);
         return std::shared_ptr<Array>(new Array(std::move(impl)));
       });
 }
