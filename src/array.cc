@@ -322,24 +322,26 @@ namespace {
 Status CheckRegion(const Array::Impl& a, const Region& region, std::optional<size_t> buffer_bytes,
                    std::string_view op) {
   const ArrayMetadata& m = a.metadata;
-  const std::string what = std::string(op) + " of array '" + a.path + "'";
+  // Built only for an error: small reads would pay more for it than for the read.
+  const auto what = [&] { return std::string(op) + " of array '" + a.path + "'"; };
   if (region.origin.size() != m.rank() || region.shape.size() != m.rank()) {
-    return Status::InvalidArgument(what + ": region " + region.ToString() + " has rank " +
+    return Status::InvalidArgument(what() + ": region " + region.ToString() + " has rank " +
                                    std::to_string(region.shape.size()) + ", array has rank " +
                                    std::to_string(m.rank()));
   }
   for (size_t d = 0; d < m.rank(); ++d) {
     if (region.origin[d] > m.shape[d] || region.shape[d] > m.shape[d] - region.origin[d]) {
-      return Status::InvalidArgument(what + ": region " + region.ToString() +
+      return Status::InvalidArgument(what() + ": region " + region.ToString() +
                                      " is out of bounds in dimension " + std::to_string(d) +
                                      " (size " + std::to_string(m.shape[d]) + ")");
     }
   }
-  ASSIGN_OR_RETURN_CTX(const uint64_t need,
-                       internal::CheckedProduct(region.shape, "region shape", m.data_type.size()),
-                       what);
+  Result<uint64_t> checked =
+      internal::CheckedProduct(region.shape, "region shape", m.data_type.size());
+  if (!checked.ok()) return checked.status().WithContext(what());
+  const uint64_t need = *checked;
   if (buffer_bytes && *buffer_bytes != need) {
-    return Status::InvalidArgument(what + ": buffer holds " + std::to_string(*buffer_bytes) +
+    return Status::InvalidArgument(what() + ": buffer holds " + std::to_string(*buffer_bytes) +
                                    " bytes, region " + region.ToString() + " needs " +
                                    std::to_string(need));
   }
@@ -493,7 +495,8 @@ Result<bool> FillByErasing(Array::Impl& a, const Region& region, ByteView elemen
 }  // namespace
 
 Status Array::Read(const Region& region, MutableByteView out, const ReadOptions& options) const {
-  return internal::Guard("read of array '" + impl_->path + "'", [&]() -> Status {
+  const auto what = [&] { return "read of array '" + impl_->path + "'"; };
+  return internal::GuardLazy(what, [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
     RETURN_IF_ERROR(CheckFixedSize(*impl_, "read"));
     RETURN_IF_ERROR(CheckRegion(*impl_, region, out.size(), "read"));

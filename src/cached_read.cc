@@ -1,6 +1,8 @@
 // src/cached_read.cc - reads of a handle with a ChunkCache (zarrpp/chunk_cache.h): each unit
 // (chunk, or inner chunk when sharded) the region touches is copied out of the cache; units not
 // cached are fetched, decoded whole, kept and copied.
+#include <charconv>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,7 +55,22 @@ void Place(const Array::Impl& a, const Region& region, const uint64_t* u, UnitPl
       p.shard[d] = u[d];
     }
   }
-  p.key = a.ChunkKey(p.shard.data());
+  // The key as Array::Impl::ChunkKey spells it (ChunkKeyEncoding::EncodeKey after the prefix),
+  // written into the reused string so that a read served from the cache allocates nothing.
+  const ChunkKeyEncoding& enc = m.chunk_key_encoding;
+  const bool v2 = enc.kind == ChunkKeyEncoding::Kind::kV2;
+  p.key.assign(a.prefix);
+  if (r == 0) {
+    p.key += v2 ? '0' : 'c';
+    return;
+  }
+  if (!v2) p.key += 'c';
+  char digits[24];
+  for (size_t d = 0; d < r; ++d) {
+    if (!v2 || d > 0) p.key += enc.separator;
+    const char* end = std::to_chars(digits, digits + sizeof(digits), p.shard[d]).ptr;
+    p.key.append(digits, static_cast<size_t>(end - digits));
+  }
 }
 
 void CopyOut(const Array::Impl& a, const Bytes* data, const UnitPlace& p, const Region& region,
@@ -63,10 +80,24 @@ void CopyOut(const Array::Impl& a, const Bytes* data, const UnitPlace& p, const 
   if (data == nullptr) {
     FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
             esize);
-  } else {
-    CopyBox(data->data(), a.cache_unit, p.in_unit.data(), out.data(), region.shape,
-            p.in_region.data(), p.shape, esize);
+    return;
   }
+  // A box that is one run along the last dimension (a point, a part of a row) is one memcpy.
+  const size_t r = m.rank();
+  bool one_run = true;
+  for (size_t d = 0; d + 1 < r; ++d) one_run = one_run && p.shape[d] == 1;
+  if (one_run) {
+    uint64_t src = 0, dst = 0;
+    for (size_t d = 0; d < r; ++d) {
+      src = src * a.cache_unit[d] + p.in_unit[d];
+      dst = dst * region.shape[d] + p.in_region[d];
+    }
+    std::memcpy(out.data() + dst * esize, data->data() + src * esize,
+                (r == 0 ? 1 : p.shape[r - 1]) * esize);
+    return;
+  }
+  CopyBox(data->data(), a.cache_unit, p.in_unit.data(), out.data(), region.shape,
+          p.in_region.data(), p.shape, esize);
 }
 
 // Whether the cached value (of `generation`) may be served: always, unless the cache

@@ -412,6 +412,28 @@ TEST(ChunkCache, ConcurrentReadersAndWritersNeverSeeStaleOrMisplacedValues) {
   EXPECT_LE(cache->stats().bytes, cache->capacity_bytes());
 }
 
+// The cache's keys must be the keys writes use, whatever the encoding, or a write would leave
+// the old entry in place.
+TEST(ChunkCache, EveryChunkKeyEncodingIsInvalidatedByWrites) {
+  for (auto [kind, sep] :
+       {std::pair{ChunkKeyEncoding::Kind::kDefault, '/'},
+        std::pair{ChunkKeyEncoding::Kind::kDefault, '.'},
+        std::pair{ChunkKeyEncoding::Kind::kV2, '.'}, std::pair{ChunkKeyEncoding::Kind::kV2, '/'}}) {
+    auto store = MemoryStore::Create();
+    auto cache = ChunkCache::Make(uint64_t{1} << 20);
+    ArrayMetadata m = Meta({24, 24}, {8, 8}, Plain());
+    m.chunk_key_encoding.kind = kind;
+    m.chunk_key_encoding.separator = sep;
+    auto w = MustCreate(store, m, WithCache(cache));
+    auto r = MustOpen(store, WithCache(cache));
+    MustWrite(*w, Whole(*w), 24, 1);
+    ASSERT_EQ(MustRead(*r, Whole(*r)), Values(Whole(*r), 24, 1));
+    MustWrite(*w, Whole(*w), 24, 2);
+    ASSERT_EQ(MustRead(*r, Whole(*r)), Values(Whole(*r), 24, 2)) << sep;
+    EXPECT_EQ(cache->stats().invalidations, 9u);
+  }
+}
+
 TEST(ChunkCache, OneCacheServesManyArraysAndStores) {
   auto s1 = MemoryStore::Create();
   auto s2 = MemoryStore::Create();
