@@ -144,6 +144,9 @@ Status FetchUnit(Array::Impl& a, const UnitPlace& p, const Region& region, Mutab
   return Status::OK();
 }
 
+// Boxes up to this size are copied out with the cache's lock held.
+constexpr uint64_t kCopyUnderLockBytes = 4096;
+
 // Per-thread positions, reused so that a read served from the cache allocates nothing.
 struct Walk {
   std::vector<uint64_t> lo, hi, u;
@@ -161,6 +164,7 @@ Status CachedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   }
   ChunkCacheCore& cache = *a.chunk_cache;
   const bool revalidate = cache.revalidate();
+  const size_t esize = m.data_type.size();
   thread_local Walk w;
   w.lo.resize(r);
   w.hi.resize(r);
@@ -173,17 +177,33 @@ Status CachedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   std::vector<std::vector<uint64_t>> missed;
   while (true) {
     Place(a, region, w.u.data(), w.place);
-    std::shared_ptr<const Bytes> data;
-    bool hit = cache.Lookup(a.cache_store_id, w.place.key, w.place.part, &data,
-                            revalidate ? &w.generation : nullptr);
-    if (hit && revalidate) {
-      ASSIGN_OR_RETURN(hit, Fresh(a, w.place, w.generation));
-    }
-    if (hit) {
-      CopyOut(a, data.get(), w.place, region, out);
+    bool hit;
+    if (revalidate) {
+      // Checked against the store first, so the value is held by reference across that call.
+      std::shared_ptr<const Bytes> data;
+      hit = cache.Lookup(a.cache_store_id, w.place.key, w.place.part, &data, &w.generation);
+      if (hit) {
+        ASSIGN_OR_RETURN(hit, Fresh(a, w.place, w.generation));
+      }
+      if (hit) CopyOut(a, data.get(), w.place, region, out);
     } else {
-      missed.push_back(w.u);
+      // Small boxes are copied under the cache's lock (no reference count traffic); larger
+      // ones from a reference taken under it, so other threads are not held up by the copy.
+      uint64_t box = esize;
+      for (size_t d = 0; d < r; ++d) box *= w.place.shape[d];
+      std::shared_ptr<const Bytes> data;
+      bool copied = false;
+      hit = cache.Visit(a.cache_store_id, w.place.key, w.place.part, [&](const CachedValue& v) {
+        if (box <= kCopyUnderLockBytes) {
+          CopyOut(a, v.data.get(), w.place, region, out);
+          copied = true;
+        } else {
+          data = v.data;
+        }
+      });
+      if (hit && !copied) CopyOut(a, data.get(), w.place, region, out);
     }
+    if (!hit) missed.push_back(w.u);
     bool done = true;
     for (size_t d = r; d-- > 0;) {  // next unit, odometer order
       if (++w.u[d] <= w.hi[d]) {

@@ -40,25 +40,29 @@ uint64_t ChunkCacheCore::StoreId(const std::shared_ptr<Store>& store) {
   return id;
 }
 
+ChunkCacheCore::Entry* ChunkCacheCore::FindLocked(uint64_t store, std::string_view key,
+                                                  uint64_t part) {
+  auto git = groups_.find(GroupKeyView{store, key});
+  if (git == groups_.end()) return nullptr;
+  Lru::iterator e;
+  if (part == kWhole) {
+    if (!git->second.whole) return nullptr;
+    e = *git->second.whole;
+  } else {
+    auto eit = git->second.parts.find(part);
+    if (eit == git->second.parts.end()) return nullptr;
+    e = eit->second;
+  }
+  if (e != lru_.begin()) lru_.splice(lru_.begin(), lru_, e);
+  return &*e;
+}
+
 bool ChunkCacheCore::Lookup(uint64_t store, std::string_view key, uint64_t part,
                             std::shared_ptr<const Bytes>* data, Generation* generation) {
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    auto git = groups_.find(GroupKeyView{store, key});
-    if (git != groups_.end()) {
-      auto eit = git->second.find(part);
-      if (eit != git->second.end()) {
-        Lru::iterator e = eit->second;
-        if (e != lru_.begin()) lru_.splice(lru_.begin(), lru_, e);
-        *data = e->value.data;
-        if (generation != nullptr) *generation = e->value.generation;
-        hits_.fetch_add(1, std::memory_order_relaxed);
-        return true;
-      }
-    }
-  }
-  misses_.fetch_add(1, std::memory_order_relaxed);
-  return false;
+  return Visit(store, key, part, [&](const CachedValue& v) {
+    *data = v.data;
+    if (generation != nullptr) *generation = v.generation;
+  });
 }
 
 uint64_t ChunkCacheCore::Ticket(uint64_t store, std::string_view key) const {
@@ -68,7 +72,11 @@ uint64_t ChunkCacheCore::Ticket(uint64_t store, std::string_view key) const {
 void ChunkCacheCore::RemoveLocked(Lru::iterator it) {
   Groups::value_type* group = it->group;
   bytes_ -= it->bytes;
-  group->second.erase(it->part);
+  if (it->part == kWhole) {
+    group->second.whole.reset();
+  } else {
+    group->second.parts.erase(it->part);
+  }
   lru_.erase(it);
   if (group->second.empty()) groups_.erase(group->first);
 }
@@ -91,15 +99,15 @@ bool ChunkCacheCore::Insert(uint64_t store, std::string_view key, uint64_t part,
   if (git != groups_.end()) {
     // Same part: replaced. Other parts of another known generation: stale.
     std::vector<Lru::iterator> drop;
-    for (auto& [p, e] : git->second) {
-      if (p == part) {
+    git->second.ForEach([&](Lru::iterator e) {
+      if (e->part == part) {
         drop.push_back(e);
       } else if (value.generation.present() && e->value.generation.present() &&
                  !(e->value.generation == value.generation)) {
         drop.push_back(e);
         stale_.fetch_add(1, std::memory_order_relaxed);
       }
-    }
+    });
     for (Lru::iterator e : drop) {
       released.push_back(std::move(e->value));
       RemoveLocked(e);
@@ -113,7 +121,11 @@ bool ChunkCacheCore::Insert(uint64_t store, std::string_view key, uint64_t part,
   }
   git = groups_.try_emplace(GroupKey{store, std::string(key)}).first;
   lru_.push_front(Entry{&*git, part, std::move(value), charge});
-  git->second[part] = lru_.begin();
+  if (part == kWhole) {
+    git->second.whole = lru_.begin();
+  } else {
+    git->second.parts[part] = lru_.begin();
+  }
   bytes_ += charge;
   insertions_.fetch_add(1, std::memory_order_relaxed);
   return true;
@@ -126,7 +138,7 @@ void ChunkCacheCore::Invalidate(uint64_t store, std::string_view key) {
   auto git = groups_.find(GroupKeyView{store, key});
   if (git == groups_.end()) return;
   std::vector<Lru::iterator> drop;
-  for (auto& [p, e] : git->second) drop.push_back(e);
+  git->second.ForEach([&](Lru::iterator e) { drop.push_back(e); });
   for (Lru::iterator e : drop) {
     released.push_back(std::move(e->value));
     RemoveLocked(e);
@@ -160,9 +172,9 @@ void ChunkCacheCore::DropStale(uint64_t store, std::string_view key, const Gener
   auto git = groups_.find(GroupKeyView{store, key});
   if (git == groups_.end()) return;
   std::vector<Lru::iterator> drop;
-  for (auto& [p, e] : git->second) {
+  git->second.ForEach([&](Lru::iterator e) {
     if (!(e->value.generation == current)) drop.push_back(e);
-  }
+  });
   for (Lru::iterator e : drop) {
     released.push_back(std::move(e->value));
     RemoveLocked(e);

@@ -9,6 +9,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -50,6 +51,23 @@ class ChunkCacheCore {
   // absent) and, when `generation` is not null, its generation there; false when not cached.
   bool Lookup(uint64_t store, std::string_view key, uint64_t part,
               std::shared_ptr<const Bytes>* data, Generation* generation = nullptr);
+  // Calls `use(value)` with the entries' mutex held when cached (marking the entry most recently
+  // used), for copies small enough that taking a reference would cost more; `use` must not call
+  // back into the cache nor keep references past the call. False when not cached.
+  template <typename Use>
+  bool Visit(uint64_t store, std::string_view key, uint64_t part, Use&& use) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      Entry* e = FindLocked(store, key, part);
+      if (e != nullptr) {
+        use(static_cast<const CachedValue&>(e->value));
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+      }
+    }
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   // Taken before reading `key` from the store; Insert keeps the value only if no invalidation
   // of `key` happened since.
   uint64_t Ticket(uint64_t store, std::string_view key) const;
@@ -98,7 +116,17 @@ class ChunkCacheCore {
   };
   struct Entry;
   using Lru = std::list<Entry>;
-  using Group = std::unordered_map<uint64_t, Lru::iterator>;  // part -> entry
+  // The entries of one key: the whole value, or parts (inner chunks) by number.
+  struct Group {
+    std::optional<Lru::iterator> whole;
+    std::unordered_map<uint64_t, Lru::iterator> parts;
+    bool empty() const { return !whole && parts.empty(); }
+    template <typename F>
+    void ForEach(F&& f) const {
+      if (whole) f(*whole);
+      for (const auto& [p, e] : parts) f(e);
+    }
+  };
   using Groups = std::unordered_map<GroupKey, Group, GroupHash, GroupEq>;
   struct Entry {
     Groups::value_type* group;
@@ -112,6 +140,8 @@ class ChunkCacheCore {
   }
   // Removes `it` (mu_ held); the group goes when it empties.
   void RemoveLocked(Lru::iterator it);
+  // The entry, marked most recently used; null when absent (mu_ held).
+  Entry* FindLocked(uint64_t store, std::string_view key, uint64_t part);
 
   const ChunkCacheOptions options_;
   mutable std::mutex mu_;
