@@ -322,6 +322,9 @@ class InvalidatingStore final : public Store {
   }
   std::string description() const override { return inner_->description(); }
 
+  const std::shared_ptr<Store>& inner() const { return inner_; }
+  const ChunkCacheCore* core() const { return core_.get(); }
+
  private:
   const std::shared_ptr<Store> inner_;
   const std::shared_ptr<ChunkCacheCore> core_;
@@ -333,8 +336,16 @@ class InvalidatingStore final : public Store {
 void AttachChunkCache(Array::Impl& a) {
   if (!a.options.chunk_cache) return;
   const std::shared_ptr<ChunkCacheCore>& core = a.options.chunk_cache->core();
-  a.cache_store_id = core->StoreId(a.store);
-  a.store = std::make_shared<InvalidatingStore>(a.store, core, a.cache_store_id);
+  // A handle opened on another handle's store() names the store that one wraps, so both share
+  // entries, and is not wrapped twice for the same cache.
+  std::shared_ptr<Store> base = a.store;
+  bool wrapped = false;
+  while (const auto* w = dynamic_cast<const InvalidatingStore*>(base.get())) {
+    wrapped = wrapped || w->core() == core.get();
+    base = w->inner();
+  }
+  a.cache_store_id = core->StoreId(base);
+  if (!wrapped) a.store = std::make_shared<InvalidatingStore>(a.store, core, a.cache_store_id);
   const ArrayMetadata& m = a.metadata;
   if (m.data_type.is_variable()) return;
   std::vector<uint64_t> unit = m.chunk_shape;

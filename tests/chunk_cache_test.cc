@@ -434,6 +434,21 @@ TEST(ChunkCache, EveryChunkKeyEncodingIsInvalidatedByWrites) {
   }
 }
 
+TEST(ChunkCache, HandlesOpenedOnAnotherHandlesStoreShareItsEntries) {
+  auto store = MemoryStore::Create();
+  auto cache = ChunkCache::Make(uint64_t{1} << 20);
+  auto a = MustCreate(store, Meta({16, 16}, {8, 8}, Plain()), WithCache(cache));
+  auto b = MustOpen(a->store(), WithCache(cache));
+  MustWrite(*a, Whole(*a), 16, 1);
+  ASSERT_EQ(MustRead(*b, Whole(*b)), Values(Whole(*b), 16, 1));
+  ASSERT_EQ(MustRead(*a, Whole(*a)), Values(Whole(*a), 16, 1));
+  EXPECT_EQ(cache->stats().entries, 4u);  // one namespace: b's entries serve a
+  MustWrite(*a, Whole(*a), 16, 2);
+  EXPECT_EQ(MustRead(*b, Whole(*b)), Values(Whole(*b), 16, 2));
+  MustWrite(*b, Whole(*b), 16, 3);
+  EXPECT_EQ(MustRead(*a, Whole(*a)), Values(Whole(*a), 16, 3));
+}
+
 TEST(ChunkCache, OneCacheServesManyArraysAndStores) {
   auto s1 = MemoryStore::Create();
   auto s2 = MemoryStore::Create();
