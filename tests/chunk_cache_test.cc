@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "support/store_conformance.h"
 #include "zarrpp/array.h"
 #include "zarrpp/caching_store.h"
 #include "zarrpp/memory_store.h"
@@ -553,3 +554,27 @@ TEST(CachingStore, ArraysReadThroughItSeeTheirOwnWrites) {
 
 }  // namespace
 }  // namespace zarrpp
+
+namespace {
+
+// The shared store suite: a CachingStore behaves as a store, whether it holds everything it
+// reads (large capacity) or almost nothing (values over 64 bytes are never held).
+std::shared_ptr<zarrpp::Store> Caching(uint64_t capacity, bool revalidate) {
+  zarrpp::ChunkCacheOptions o;
+  o.capacity_bytes = capacity;
+  o.revalidate = revalidate;
+  return std::make_shared<zarrpp::CachingStore>(zarrpp::MemoryStore::Create(), o);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    , StoreConformance,
+    ::testing::Values(
+        zarrpp::testing::StoreCase{"CachingMem", [] { return Caching(uint64_t{1} << 24, false); }},
+        zarrpp::testing::StoreCase{
+            "CachingTinyMem",
+            [] { return Caching(zarrpp::ChunkCache::kEntryOverheadBytes + 64, false); }},
+        zarrpp::testing::StoreCase{"CachingRevalidatedMem",
+                                   [] { return Caching(uint64_t{1} << 24, true); }}),
+    zarrpp::testing::StoreCaseName);
+
+}  // namespace
