@@ -57,10 +57,17 @@ const std::vector<std::pair<uint64_t, uint64_t>>& Points() {
   return *p;
 }
 
+// Scratch directories made by this run, removed at its end.
+std::vector<std::string>& Made() {
+  static std::vector<std::string> made;
+  return made;
+}
+
 // The W1 zstd3 array, written once per run.
 const std::string& ZarrDir() {
   static std::string* dir = [] {
     auto* d = new std::string(ScratchDir("cache-w1-zstd3"));
+    Made().push_back(*d);
     auto store = Must(LocalStore::Open(*d), "open store");
     CreateOptions create;
     create.overwrite = true;
@@ -210,7 +217,8 @@ void RegisterZstdFilter() {
 const std::string& Hdf5File() {
   static std::string* path = [] {
     RegisterZstdFilter();
-    auto* p = new std::string(ScratchDir("cache-w1-hdf5") + "/w1.h5");
+    Made().push_back(ScratchDir("cache-w1-hdf5"));
+    auto* p = new std::string(Made().back() + "/w1.h5");
     const hid_t file = H5Fcreate(p->c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     const hsize_t dims[2] = {kW1Rows, kW1Cols};
     const hsize_t chunk[2] = {kW1ChunkRows, kW1ChunkCols};
@@ -285,13 +293,20 @@ void Register() {
       ->Unit(benchmark::kMicrosecond);
 }
 
+void RemoveScratch() {
+  for (const std::string& d : Made()) RemoveDir(d);
+}
+
 }  // namespace
 }  // namespace zarrpp::bench
 
 int main(int argc, char** argv) {
   zarrpp::bench::Register();
-  return zarrpp::bench::RunWithRatios(argc, argv, "memcpy",
-                                      "1,000 random single-element reads of W1 zstd3 (per call "
-                                      "of 1,000 points)",
-                                      {"empty_read", "cached", "hdf5_cached", "uncached"});
+  const int rc =
+      zarrpp::bench::RunWithRatios(argc, argv, "memcpy",
+                                   "1,000 random single-element reads of W1 zstd3 (per call "
+                                   "of 1,000 points)",
+                                   {"empty_read", "cached", "hdf5_cached", "uncached"});
+  zarrpp::bench::RemoveScratch();
+  return rc;
 }
