@@ -5,6 +5,7 @@
 
 #include "src/array_impl.h"
 #include "src/checked_math.h"
+#include "src/chunk_cache.h"
 #include "src/fixed_strings.h"
 #include "src/guard.h"
 #include "src/hierarchy_internal.h"
@@ -212,6 +213,7 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
                                : (uint64_t{12} << 20) + 2 * workers * chunk;
   }
   impl->metadata = std::move(metadata);
+  internal::AttachChunkCache(*impl);
   return impl;
 }
 
@@ -238,12 +240,14 @@ Result<std::shared_ptr<Array>> Array::Attach(std::shared_ptr<Store> store, std::
           ASSIGN_OR_RETURN(ArrayMetadata v2,
                            internal::NormalizeV2ArrayMetadata(std::move(metadata), v2_key));
           ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(v2), options));
+          internal::ForgetCachedChunks(*impl);
           return std::shared_ptr<Array>(new Array(std::move(impl)));
         }
         // Validate exactly as a reader would: serialise and parse back.
         RETURN_IF_ERROR(metadata.Validate(key));
         ASSIGN_OR_RETURN(ArrayMetadata parsed, ArrayMetadata::FromJson(metadata.ToJson(), key));
         ASSIGN_OR_RETURN(auto impl, MakeImpl(std::move(store), norm, std::move(parsed), options));
+        internal::ForgetCachedChunks(*impl);
         return std::shared_ptr<Array>(new Array(std::move(impl)));
       });
 }
@@ -318,24 +322,26 @@ namespace {
 Status CheckRegion(const Array::Impl& a, const Region& region, std::optional<size_t> buffer_bytes,
                    std::string_view op) {
   const ArrayMetadata& m = a.metadata;
-  const std::string what = std::string(op) + " of array '" + a.path + "'";
+  // Built only for an error: small reads would pay more for it than for the read.
+  const auto what = [&] { return std::string(op) + " of array '" + a.path + "'"; };
   if (region.origin.size() != m.rank() || region.shape.size() != m.rank()) {
-    return Status::InvalidArgument(what + ": region " + region.ToString() + " has rank " +
+    return Status::InvalidArgument(what() + ": region " + region.ToString() + " has rank " +
                                    std::to_string(region.shape.size()) + ", array has rank " +
                                    std::to_string(m.rank()));
   }
   for (size_t d = 0; d < m.rank(); ++d) {
     if (region.origin[d] > m.shape[d] || region.shape[d] > m.shape[d] - region.origin[d]) {
-      return Status::InvalidArgument(what + ": region " + region.ToString() +
+      return Status::InvalidArgument(what() + ": region " + region.ToString() +
                                      " is out of bounds in dimension " + std::to_string(d) +
                                      " (size " + std::to_string(m.shape[d]) + ")");
     }
   }
-  ASSIGN_OR_RETURN_CTX(const uint64_t need,
-                       internal::CheckedProduct(region.shape, "region shape", m.data_type.size()),
-                       what);
+  Result<uint64_t> checked =
+      internal::CheckedProduct(region.shape, "region shape", m.data_type.size());
+  if (!checked.ok()) return checked.status().WithContext(what());
+  const uint64_t need = *checked;
   if (buffer_bytes && *buffer_bytes != need) {
-    return Status::InvalidArgument(what + ": buffer holds " + std::to_string(*buffer_bytes) +
+    return Status::InvalidArgument(what() + ": buffer holds " + std::to_string(*buffer_bytes) +
                                    " bytes, region " + region.ToString() + " needs " +
                                    std::to_string(need));
   }
@@ -489,7 +495,8 @@ Result<bool> FillByErasing(Array::Impl& a, const Region& region, ByteView elemen
 }  // namespace
 
 Status Array::Read(const Region& region, MutableByteView out, const ReadOptions& options) const {
-  return internal::Guard("read of array '" + impl_->path + "'", [&]() -> Status {
+  const auto what = [&] { return "read of array '" + impl_->path + "'"; };
+  return internal::GuardLazy(what, [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
     RETURN_IF_ERROR(CheckFixedSize(*impl_, "read"));
     RETURN_IF_ERROR(CheckRegion(*impl_, region, out.size(), "read"));

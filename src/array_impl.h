@@ -16,8 +16,9 @@
 namespace zarrpp {
 
 namespace internal {
-class AsyncQueue;  // src/array_async.h
-}
+class AsyncQueue;      // src/array_async.h
+class ChunkCacheCore;  // src/chunk_cache_core.h
+}  // namespace internal
 
 struct Array::Impl {
   std::shared_ptr<Store> store;
@@ -60,6 +61,13 @@ struct Array::Impl {
   // ~Array before anything else of the handle goes.
   mutable std::once_flag async_once;
   mutable std::shared_ptr<internal::AsyncQueue> async;
+  // ArrayOptions::chunk_cache (src/chunk_cache.h): set when reads go through the cache, whose
+  // unit is the chunk, or the inner chunk of a sharded array. `store` is then wrapped so that
+  // its writes invalidate the cache's entries; cache_store_id names the store in the cache.
+  std::shared_ptr<internal::ChunkCacheCore> chunk_cache;
+  uint64_t cache_store_id = 0;
+  std::vector<uint64_t> cache_unit;
+  uint64_t cache_unit_bytes = 0;
   std::string ChunkKey(const uint64_t* coords) const;
 };
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "src/chunk_cache.h"
 #include "src/first_error.h"
 #include "src/indexing.h"
 #include "src/pipeline.h"
@@ -24,6 +25,7 @@ std::vector<ChunkPart> LocateAll(const ArrayMetadata& m, const Region& region,
 }  // namespace
 
 Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
+  if (a.chunk_cache) return CachedRead(a, region, out);
   const ArrayMetadata& m = a.metadata;
   const ChunkSpan span = ChunksTouching(m, region);
   if (span.total == 0) return Status::OK();

@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "src/chunk_cache.h"
 #include "src/first_error.h"
 #include "src/indexing.h"
 #include "src/inflight_budget.h"
@@ -927,6 +928,7 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
 }  // namespace
 
 Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
+  if (a.chunk_cache) return CachedRead(a, region, out);
   const ChunkSpan span = ChunksTouching(a.metadata, region);
   if (span.total == 0) return Status::OK();
   if (a.async_io && a.partial == nullptr) return AsyncRead(a, region, out);

@@ -42,4 +42,15 @@ auto Guard(std::string_view what, F&& f) -> decltype(f()) {
   }
 }
 
+// Guard whose description is built by `what()` only when an exception is caught, for calls
+// cheap enough that building it up front would cost more than the call (small reads).
+template <typename What, typename F>
+auto GuardLazy(const What& what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (...) {
+    return StatusFromCurrentException(what());
+  }
+}
+
 }  // namespace zarrpp::internal

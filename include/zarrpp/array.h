@@ -49,6 +49,7 @@
 namespace zarrpp {
 
 class ArrayBatch;  // zarrpp/array_batch.h
+class ChunkCache;  // zarrpp/chunk_cache.h
 
 enum class PipelineKind {
   kFused,    // one task per chunk (or group of small chunks): fetch -> decode -> scatter
@@ -122,6 +123,11 @@ struct ArrayOptions {
   std::shared_ptr<Executor> io_executor;
   // Sharded arrays: read coalescing, index cache, compaction (see ShardingOptions).
   ShardingOptions sharding;
+  // A cache of decoded chunks (inner chunks when sharded) shared by every handle given the same
+  // object (zarrpp/chunk_cache.h, spec/caches.md): reads copy from it, writes through any of
+  // those handles invalidate it. With a cache, store() returns the store wrapped so that writes
+  // through it invalidate too. Default (null): no cache.
+  std::shared_ptr<ChunkCache> chunk_cache;
 
   // Limits that keep a handle's memory and work proportional to what is stored, whatever the
   // metadata claims (spec/errors.md, "Limits"). Open, Create and Attach check them and give
