@@ -90,7 +90,7 @@ void BM_Append(benchmark::State& state, uint64_t steps, uint64_t depth) {
   for (auto _ : state) {
     state.PauseTiming();
     bench::RemoveDir(dir);
-    auto local = Must(LocalStore::Open(dir), "open");
+    auto local = Must(LocalStore::Create(dir), "open");
     auto counting = std::make_shared<CountingStore>(local);
     CreateOptions create;
     auto a = Must(Array::Create(counting, "tas", Meta(steps == 0 ? kSteps : 0, depth), create),

@@ -118,7 +118,7 @@ struct Fixture {
   std::shared_ptr<Store> store;
   int next = 0;
   Fixture() : dir(bench::ScratchDir("async")) {
-    store = Must<std::shared_ptr<LocalStore>>(LocalStore::Open(dir), "open store");
+    store = Must<std::shared_ptr<LocalStore>>(LocalStore::Create(dir), "open store");
   }
   ~Fixture() { bench::RemoveDir(dir); }
   // A new array: at its final shape for writes, with no steps for appends.

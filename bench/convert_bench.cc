@@ -36,7 +36,7 @@ Status EnsureSource(const std::string& config) {
   std::vector<float> data(workloads::kW1Rows * workloads::kW1Cols);
   workloads::GenerateW1(data.data(), workloads::kW1Rows, workloads::kW1Cols, *DefaultExecutor());
   std::filesystem::create_directories(SourceDir(config));
-  ASSIGN_OR_RETURN(auto store, LocalStore::Open(SourceDir(config)));
+  ASSIGN_OR_RETURN(auto store, LocalStore::Create(SourceDir(config)));
   ASSIGN_OR_RETURN(auto array, Array::Create(store, "w1", workloads::W1Metadata(config)));
   RETURN_IF_ERROR(array->Write(Region::All(array->shape()), std::span<const float>(data)));
   done.push_back(config);
@@ -47,8 +47,8 @@ void RunConvert(benchmark::State& st, const std::string& config, bool reencode) 
   if (Status s = EnsureSource(config); !s.ok()) return st.SkipWithError(s.ToString().c_str());
   const std::string role = reencode ? "reencode" : "engine";
   std::filesystem::create_directories(TargetDir(role));
-  auto src = LocalStore::Open(SourceDir(config));
-  auto dst = LocalStore::Open(TargetDir(role));
+  auto src = LocalStore::Create(SourceDir(config));
+  auto dst = LocalStore::Create(TargetDir(role));
   if (!src.ok() || !dst.ok()) return st.SkipWithError("cannot open the stores");
   ConvertOptions o;
   o.overwrite = true;

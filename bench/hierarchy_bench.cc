@@ -126,7 +126,7 @@ void BM_W4_LocalStore(benchmark::State& state) {
   Compare(state, [&] {
     const std::filesystem::path dir = root / std::to_string(round++);
     std::filesystem::remove_all(dir);
-    auto store = LocalStore::Open(dir.string());
+    auto store = LocalStore::Create(dir.string());
     if (!store.ok()) {
       std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
       std::abort();

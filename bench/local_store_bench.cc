@@ -28,7 +28,7 @@ std::vector<std::string> Keys() {
 
 struct Fixture {
   std::string root = zarrpp::bench::ScratchDir("local_store_bench");
-  std::shared_ptr<zarrpp::LocalStore> store = *zarrpp::LocalStore::Open(root);
+  std::shared_ptr<zarrpp::LocalStore> store = *zarrpp::LocalStore::Create(root);
   std::vector<std::string> keys = Keys();
   zarrpp::Bytes value = zarrpp::Bytes(4096, 7);
   ~Fixture() { zarrpp::bench::RemoveDir(root); }

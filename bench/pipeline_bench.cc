@@ -288,7 +288,7 @@ Fixture& FixtureFor(const std::string& key, bool local) {
     f->key = key;
     if (local) {
       f->dir = ScratchDir("pipeline");
-      f->inner = Must(LocalStore::Open(f->dir), "open local store");
+      f->inner = Must(LocalStore::Create(f->dir), "open local store");
     } else {
       f->inner = MemoryStore::Create();
     }

@@ -97,7 +97,7 @@ W3& W3Array(const std::string& inner) {
   auto& slot = arrays[inner];
   if (!slot) {
     slot = std::make_unique<W3>();
-    auto local = Must(LocalStore::Open(TempDir("w3_" + inner)), "open");
+    auto local = Must(LocalStore::Create(TempDir("w3_" + inner)), "open");
     slot->store = std::make_shared<CountingStore>(local);
     Json codecs = Json::array({BytesLE()});
     if (inner == "zstd") codecs.push_back({{"name", "zstd"}, {"configuration", {{"level", 3}}}});
@@ -185,7 +185,7 @@ void BM_W3_ReadOneUnshardedChunk(benchmark::State& state) {
   static std::shared_ptr<CountingStore> store;
   static std::shared_ptr<Array> a;
   if (!a) {
-    store = std::make_shared<CountingStore>(Must(LocalStore::Open(TempDir("w3_flat")), "open"));
+    store = std::make_shared<CountingStore>(Must(LocalStore::Create(TempDir("w3_flat")), "open"));
     a = Must(Array::Create(
                  store, "flat",
                  Meta(kW3Shape, kW3Inner, DataType(DataTypeId::kUInt16), Json::array({BytesLE()}))),
@@ -224,7 +224,7 @@ std::shared_ptr<Array> W1Array(const std::string& config) {
   static std::map<std::string, std::shared_ptr<Array>> arrays;
   auto& a = arrays[config];
   if (!a) {
-    auto store = Must(LocalStore::Open(TempDir("w1_" + config)), "open");
+    auto store = Must(LocalStore::Create(TempDir("w1_" + config)), "open");
     a = Must(
         Array::Create(store, "w1", workloads::W1Metadata(config, W1Rows(), workloads::kW1Cols)),
         "create");

@@ -139,7 +139,7 @@ void LimitRead(const std::string& config, const std::string& dir) {
 // ---- the engine ----------------------------------------------------------------------------
 
 void EngineWrite(benchmark::State& state, const std::string& config, const std::string& dir) {
-  auto store = LocalStore::Open(dir);
+  auto store = LocalStore::Create(dir);
   if (!store.ok()) return state.SkipWithError(store.status().ToString().c_str());
   CreateOptions create;
   create.overwrite = true;
@@ -150,7 +150,7 @@ void EngineWrite(benchmark::State& state, const std::string& config, const std::
 }
 
 void EngineRead(benchmark::State& state, const std::string& dir) {
-  auto store = LocalStore::Open(dir);
+  auto store = LocalStore::Create(dir);
   if (!store.ok()) return state.SkipWithError(store.status().ToString().c_str());
   auto array = Array::Open(*store, "");
   if (!array.ok()) return state.SkipWithError(array.status().ToString().c_str());

@@ -14,6 +14,7 @@
 #include "src/hierarchy_internal.h"
 #include "src/indexing.h"
 #include "src/metadata_v2.h"
+#include "zarrpp/array.h"
 
 namespace zarrpp {
 namespace {

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +22,7 @@
 #include "src/store_internal.h"
 #include "stores/local_locks.h"
 #include "stores/local_paths.h"
+#include "zarrpp/open_store.h"
 
 namespace zarrpp::internal {
 namespace {
@@ -326,34 +326,16 @@ LocalStore::~LocalStore() {
 
 Result<std::shared_ptr<LocalStore>> LocalStore::Open(std::string root, LocalStoreOptions options) {
   if (root.empty()) return Status::InvalidArgument("LocalStore root path is empty");
-  // A URL is understood (file://) or refused naming its scheme; it is never taken as a relative
-  // path (which would create "./file:/...").
-  if (const size_t colon = root.find("://"); colon != std::string::npos) {
-    const std::string scheme = root.substr(0, colon);
-    const bool is_scheme =
-        !scheme.empty() && std::isalpha(static_cast<unsigned char>(scheme[0])) &&
-        scheme.find_first_not_of(
-            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") ==
-            std::string::npos;
-    if (is_scheme) {
-      if (scheme != "file") {
-        return Status::InvalidArgument(
-            "LocalStore root '" + root + "' is a " + scheme +
-            ":// URL; LocalStore takes a path or a file:// URL (OpenStore "
-            "in zarrpp/open_store.h opens other schemes)");
-      }
-      std::string path = root.substr(colon + 3);
-      // file:///abs/path, or file://localhost/abs/path; file://host/... names another machine.
-      if (path.rfind("localhost/", 0) == 0) path = path.substr(9);
-      if (path.empty() || path[0] != '/') {
-        return Status::InvalidArgument(
-            "LocalStore root '" + root +
-            "': a file:// URL must name an absolute path on this machine "
-            "(file:///path)");
-      }
-      root = std::move(path);
-    }
+  // A URL is understood (file://, decoded as OpenStore decodes it) or refused naming its scheme;
+  // it is never taken as a relative path (which would create "./file:/...").
+  ASSIGN_OR_RETURN(std::optional<std::string> local, LocalPathOf(root));
+  if (!local) {
+    return Status::InvalidArgument("LocalStore root '" + root + "' is a " +
+                                   root.substr(0, root.find("://")) +
+                                   ":// URL; LocalStore takes a path or a file:// URL (OpenStore "
+                                   "in zarrpp/open_store.h opens other schemes)");
   }
+  root = std::move(*local);
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(root, ec);
   if (ec) return Status::IOError("LocalStore root '" + root + "': " + ec.message());
@@ -368,7 +350,8 @@ Result<std::shared_ptr<LocalStore>> LocalStore::Open(std::string root, LocalStor
   } else if (errno == ENOENT) {
     if (!options.create) {
       return Status::NotFound("LocalStore root '" + normalized +
-                              "' does not exist (LocalStoreOptions::create is false)");
+                              "' does not exist (LocalStore::Open never creates it; use "
+                              "LocalStore::Create to make a new store)");
     }
     std::filesystem::create_directories(normalized, ec);
     if (ec) return Status::IOError("create LocalStore root '" + normalized + "': " + ec.message());
@@ -390,6 +373,12 @@ Result<std::shared_ptr<LocalStore>> LocalStore::Open(std::string root, LocalStor
     (void)store->RemoveStaleTemporaries(options.remove_stale_temporaries_after);
   }
   return store;
+}
+
+Result<std::shared_ptr<LocalStore>> LocalStore::Create(std::string root,
+                                                       LocalStoreOptions options) {
+  options.create = true;
+  return Open(std::move(root), options);
 }
 
 StoreCapabilities LocalStore::capabilities() const {

@@ -63,7 +63,7 @@ class MemoryStore::Lock final : public KeyLock {
 };
 
 std::shared_ptr<MemoryStore> MemoryStore::Create() {
-  return std::shared_ptr<MemoryStore>(new MemoryStore());
+  return std::make_shared<MemoryStore>();
 }
 
 StoreCapabilities MemoryStore::capabilities() const {

@@ -74,7 +74,7 @@ TEST_P(ArrayRandomRegions, MatchReference) {
     dir = std::filesystem::temp_directory_path() /
           ("zarrpp_array_test_" + std::to_string(::getpid()) + "_" + c.name);
     std::filesystem::remove_all(dir);
-    auto s = LocalStore::Open(dir.string());
+    auto s = LocalStore::Create(dir.string());
     ASSERT_TRUE(s.ok()) << s.status();
     store = *s;
   } else {
@@ -367,7 +367,7 @@ TEST(ArrayErrors, CreateWithOverwriteNeverDeletesOutsideALocalStoresRoot) {
   fs::create_directories(dir / "outside" / "c");
   std::ofstream(dir / "outside" / "zarr.json") << "{}";
   std::ofstream(dir / "outside" / "c" / "0") << "precious";
-  auto opened = LocalStore::Open((dir / "root").string());
+  auto opened = LocalStore::Create((dir / "root").string());
   ASSERT_TRUE(opened.ok()) << opened.status();
   std::shared_ptr<Store> store = *opened;
   fs::create_symlink(dir / "outside", dir / "root" / "a");

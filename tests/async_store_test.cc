@@ -49,7 +49,7 @@ TEST(AsyncStore, LocalStoreDefaultFormRoundTrips) {
   const auto root =
       std::filesystem::temp_directory_path() / ("zarrpp_async_local_" + std::to_string(::getpid()));
   std::filesystem::remove_all(root);
-  auto local = LocalStore::Open(root.string());
+  auto local = LocalStore::Create(root.string());
   ASSERT_TRUE(local.ok()) << local.status();
   EXPECT_FALSE((*local)->capabilities().async_io);
   RoundTrip(**local, 100);

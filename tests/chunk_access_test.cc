@@ -501,7 +501,7 @@ TEST(InnerChunks, ConcurrentWritesOfDifferentInnerChunksLoseNothingOnALocalStore
                    ("zarrpp_chunk_access_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  auto store = LocalStore::Open(dir.string());
+  auto store = LocalStore::Create(dir.string());
   ASSERT_TRUE(store.ok()) << store.status();
   ConcurrentInnerWrites(*store);
   std::filesystem::remove_all(dir);

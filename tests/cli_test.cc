@@ -103,7 +103,7 @@ class Cli : public ::testing::Test {
   // A v3 hierarchy at `root`: group g, arrays g/a (int32 6x5, chunks 2x2, written) and g/b
   // (uint8 4, chunks 4, written).
   void MakeTree(const fs::path& root) {
-    auto store = LocalStore::Open(root.string());
+    auto store = LocalStore::Create(root.string());
     ASSERT_TRUE(store.ok()) << store.status();
     ArrayMetadata a;
     a.shape = {6, 5};
@@ -127,9 +127,7 @@ class Cli : public ::testing::Test {
   // path -> sha256 of every array under `root` (library digest; errors fail the test).
   std::map<std::string, std::string> Digests(const fs::path& root) {
     std::map<std::string, std::string> out;
-    LocalStoreOptions o;
-    o.create = false;
-    auto store = LocalStore::Open(root.string(), o);
+    auto store = LocalStore::Open(root.string());
     EXPECT_TRUE(store.ok()) << store.status();
     if (!store.ok()) return out;
     auto entries = DigestTree(*store, "");
@@ -257,6 +255,42 @@ TEST_F(Cli, ConvertToADistinctDirectoryStillWorks) {
   EXPECT_EQ(Digests(dir_ / "src2"), Digests(src));
 }
 
+TEST_F(Cli, ConvertCreatesAMissingNestedDestination) {
+  const fs::path src = dir_ / "src";
+  MakeTree(src);
+  const fs::path dst = dir_ / "out" / "deeper" / "dst";
+  Outcome r = Zarrpp({"convert", src.string(), "file://" + dst.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Digests(dst), Digests(src));
+}
+
+TEST_F(Cli, ReadingCommandsOnAMissingPathCreateNothing) {
+  const fs::path missing = dir_ / "no" / "such.zarr";
+  for (const std::string& where : {missing.string(), "file://" + missing.string()}) {
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"info", where},
+                                               {"info", where, "--json"},
+                                               {"ls", where},
+                                               {"tree", where},
+                                               {"validate", where},
+                                               {"digest", where},
+                                               {"consolidate", where},
+                                               {"clean", where}}) {
+      SCOPED_TRACE(args[0] + " " + where);
+      Outcome r = Zarrpp(args);
+      EXPECT_NE(r.exit_code, 0) << r.out;
+      EXPECT_NE(r.err.find(missing.string()), std::string::npos) << r.err;
+      struct stat st;
+      EXPECT_NE(::lstat((dir_ / "no").c_str(), &st), 0) << "created " << (dir_ / "no");
+    }
+  }
+  // A relative path that looks like a URL is never taken as a directory name.
+  Outcome r = Shell("cd " + Quote(dir_.string()) + " && " + Command({"info", "file:rel/x"}));
+  EXPECT_NE(r.exit_code, 0);
+  struct stat st;
+  EXPECT_NE(::lstat((dir_ / "file:rel").c_str(), &st), 0);
+}
+
 TEST_F(Cli, ConvertOfAChunkLinkedOutsideTheSourceIsRefused) {
   const std::string secret = "TOP-SECRET-BYTES-OUTSIDE-THE-STORE";
   WriteFile(dir_ / "outside" / "secret", secret);
@@ -323,7 +357,7 @@ TEST_F(Cli, DigestReportsEveryMalformedArrayAndDigestsTheRest) {
   ASSERT_EQ(good.size(), 2u);
   // Six damaged arrays beside the two good ones.
   {
-    auto store = LocalStore::Open(root.string());
+    auto store = LocalStore::Create(root.string());
     ASSERT_TRUE(store.ok());
     ArrayMetadata m;
     m.shape = {8};
@@ -389,7 +423,7 @@ TEST_F(Cli, ConvertReportsEveryUnreadableArrayAndConvertsTheRest) {
   const fs::path root = dir_ / "t";
   MakeTree(root);
   {
-    auto store = LocalStore::Open(root.string());
+    auto store = LocalStore::Create(root.string());
     ASSERT_TRUE(store.ok());
     ArrayMetadata m;
     m.shape = {8};
@@ -440,7 +474,7 @@ TEST_F(Cli, ConvertReportsEveryUnreadableArrayAndConvertsTheRest) {
     std::map<std::string, std::string> expected = good;
     for (const std::string& b : bad) expected.erase(b);
     EXPECT_EQ(converted, expected);
-    auto dst = LocalStore::Open(out.string());
+    auto dst = LocalStore::Create(out.string());
     ASSERT_TRUE(dst.ok());
     for (const std::string& b : bad) {
       EXPECT_FALSE(Array::Open(*dst, b).ok()) << b;
@@ -595,7 +629,7 @@ TEST_F(Cli, CleanRemovesOnlyStaleTemporaries) {
 // A sharded int16 array at `root`/s: shape 8x8, shards 4x8, inner chunks 2x4, raw bytes inside
 // (so stored sizes are exact), dimension names [y, x], attribute units=K, every element written.
 void MakeShardedArray(const fs::path& root) {
-  auto store = LocalStore::Open(root.string());
+  auto store = LocalStore::Create(root.string());
   ASSERT_TRUE(store.ok()) << store.status();
   ArrayMetadata m;
   m.shape = {8, 8};
@@ -921,7 +955,7 @@ TEST_F(Cli, ConvertUnshardsAndReportsProgress) {
 TEST_F(Cli, InfoLsAndValidateOfAStringArray) {
   const fs::path root = dir_ / "t";
   {
-    auto store = LocalStore::Open(root.string());
+    auto store = LocalStore::Create(root.string());
     ASSERT_TRUE(store.ok()) << store.status();
     ArrayMetadata m;
     m.shape = {5};

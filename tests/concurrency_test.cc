@@ -215,7 +215,7 @@ TEST_P(ReadersRacingWriter, EveryInnerChunkIsOldOrNew) {
   std::string root;
   if (rc.local) {
     root = TempRoot(rc.name);
-    auto opened = LocalStore::Open(root);
+    auto opened = LocalStore::Create(root);
     ASSERT_TRUE(opened.ok()) << opened.status();
     store = *opened;
   } else {
@@ -407,7 +407,7 @@ TEST_P(SeveralHandles, DisjointWritesLoseNothing) {
   std::shared_ptr<Store> mem;
   auto open_store = [&]() -> std::shared_ptr<Store> {
     if (hc.kind != StoreKind::kLocal) return mem;
-    auto s = LocalStore::Open(root);
+    auto s = LocalStore::Create(root);
     EXPECT_TRUE(s.ok()) << s.status();
     return s.ok() ? *s : nullptr;
   };
@@ -471,7 +471,7 @@ TEST_P(SeveralProcesses, DisjointWritesLoseNothing) {
     plan.writes_per_writer = 120;
     plan.seed = 100 + trial;
     {
-      auto store = LocalStore::Open(root);
+      auto store = LocalStore::Create(root);
       ASSERT_TRUE(store.ok()) << store.status();
       CreateOptions create;
       create.overwrite = true;
@@ -485,7 +485,7 @@ TEST_P(SeveralProcesses, DisjointWritesLoseNothing) {
         // The child: its own store object, array and executor; exit code 0 on success.
         int code = 0;
         {
-          auto store = LocalStore::Open(root);
+          auto store = LocalStore::Create(root);
           ArrayOptions o;
           o.executor = MakeThreadPoolExecutor(2);
           o.sharding.compaction_threshold = 0.3;
@@ -511,7 +511,7 @@ TEST_P(SeveralProcesses, DisjointWritesLoseNothing) {
       ASSERT_EQ(::waitpid(pid, &status, 0), pid);
       EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
     }
-    auto store = LocalStore::Open(root);
+    auto store = LocalStore::Create(root);
     ASSERT_TRUE(store.ok());
     auto a = Array::Open(*store, "a");
     ASSERT_TRUE(a.ok()) << a.status();

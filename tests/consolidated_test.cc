@@ -322,9 +322,7 @@ TEST(V2Groups, ReadsZarrPython2ConsolidatedHierarchy) {
   }
   ASSERT_EQ(std::system(("/usr/bin/python3 " + py.string()).c_str()), 0);
 
-  LocalStoreOptions o;
-  o.create = false;
-  auto local = LocalStore::Open(dir.string(), o);
+  auto local = LocalStore::Open(dir.string());
   ASSERT_TRUE(local.ok());
   auto counting = std::make_shared<CountingStore>(*local);
   auto root = Group::Open(counting, "");

@@ -220,7 +220,7 @@ TEST(Convert, LocalSourceLinksOutOfTheRootOrIntoTheDestinationAreRefused) {
   namespace fs = std::filesystem;
   const fs::path dir = testing::MakeTempDir("convert-links");
   ASSERT_FALSE(dir.empty());
-  auto store = LocalStore::Open((dir / "root").string());
+  auto store = LocalStore::Create((dir / "root").string());
   ASSERT_TRUE(store.ok()) << store.status();
   auto mem = SourceTree();
   ASSERT_TRUE(Convert(mem, "", *store, "", {}).ok());

@@ -1073,7 +1073,7 @@ TEST(CreateOnly, ProcessesRacingOnALocalStoreExactlyOneWins) {
     const std::string path = "race/a" + std::to_string(round);
     const test_support::CreateRaceOutcome out = test_support::RaceArrayCreation(
         [&]() -> Result<std::shared_ptr<Store>> {
-          ASSIGN_OR_RETURN(auto s, LocalStore::Open(root));
+          ASSIGN_OR_RETURN(auto s, LocalStore::Create(root));
           return std::shared_ptr<Store>(std::move(s));
         },
         path, 4);

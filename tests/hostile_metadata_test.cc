@@ -144,9 +144,7 @@ class Hostile : public ::testing::Test {
         .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
   std::shared_ptr<Store> OpenStore() {
-    LocalStoreOptions o;
-    o.create = false;
-    auto s = LocalStore::Open(dir_.string(), o);
+    auto s = LocalStore::Open(dir_.string());
     EXPECT_TRUE(s.ok()) << s.status();
     return *s;
   }

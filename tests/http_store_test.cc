@@ -38,7 +38,7 @@ std::string TempRoot(const std::string& name) {
 class Served {
  public:
   Served(const std::string& name, bool nginx) : root_(TempRoot(name)) {
-    auto local = LocalStore::Open(root_);
+    auto local = LocalStore::Create(root_);
     EXPECT_TRUE(local.ok()) << local.status();
     local_ = *local;
     Status s = test_support::WriteSampleTree(local_);
@@ -213,7 +213,7 @@ TEST(HttpStoreNginx, AnArrayBelowTheBaseUrlOpensByItsOwnUrl) {
   if (!served.up()) GTEST_SKIP() << served.why();
   auto http = OpenStore(served.url() + "/sub/ints");
   ASSERT_TRUE(http.ok()) << http.status();
-  auto local = LocalStore::Open(served.root() + "/sub/ints");
+  auto local = LocalStore::Create(served.root() + "/sub/ints");
   ASSERT_TRUE(local.ok()) << local.status();
   auto want = DigestTree(*local, "");
   auto got = DigestTree(*http, "");

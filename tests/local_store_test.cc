@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -36,7 +37,7 @@ using zarrpp::testing::StoreCase;
 
 std::shared_ptr<zarrpp::Store> MakeLocal(LocalStoreOptions options) {
   std::string dir = zarrpp::testing::MakeTempDir("local");
-  auto store = LocalStore::Open(dir + "/root", options);
+  auto store = LocalStore::Create(dir + "/root", options);
   EXPECT_TRUE(store.ok()) << store.status();
   if (!store.ok()) return nullptr;
   return zarrpp::testing::RemoveDirOnRelease(*store, dir);
@@ -55,7 +56,7 @@ class LocalStoreTest : public ::testing::Test {
     dir_ = zarrpp::testing::MakeTempDir("localtest");
     ASSERT_FALSE(dir_.empty());
     root_ = dir_ + "/root";
-    auto s = LocalStore::Open(root_);
+    auto s = LocalStore::Create(root_);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = *s;
   }
@@ -116,40 +117,100 @@ TEST_F(LocalStoreTest, DotDotKeysCannotEscapeTheRoot) {
   EXPECT_TRUE(fs::exists(secret));
 }
 
-TEST_F(LocalStoreTest, OpenCreatesMissingRootUnlessToldNot) {
-  const std::string nested = dir_ + "/deep/er/root";
-  auto created = LocalStore::Open(nested);
-  ASSERT_TRUE(created.ok()) << created.status();
-  EXPECT_TRUE(fs::is_directory(nested));
+// True when nothing (file, directory or link) exists at `path`, asked of the kernel directly.
+bool Absent(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;
+}
 
-  auto refused = LocalStore::Open(dir_ + "/absent", {.create = false});
-  EXPECT_TRUE(refused.status().IsNotFound()) << refused.status();
-  EXPECT_NE(refused.status().message().find(dir_ + "/absent"), std::string::npos);
-  EXPECT_FALSE(fs::exists(dir_ + "/absent"));
+TEST_F(LocalStoreTest, OpenNeverCreatesAMissingRoot) {
+  const std::string nested = dir_ + "/deep/er/root";
+  auto missing = LocalStore::Open(nested);
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status();
+  EXPECT_NE(missing.status().message().find(nested), std::string::npos) << missing.status();
+  EXPECT_NE(missing.status().message().find("LocalStore::Create"), std::string::npos)
+      << missing.status();
+  EXPECT_TRUE(Absent(nested));
+  EXPECT_TRUE(Absent(dir_ + "/deep"));
+
+  // A mistyped path of an existing store, one level down: still nothing made.
+  auto typo = LocalStore::Open(root_ + "x");
+  EXPECT_TRUE(typo.status().IsNotFound()) << typo.status();
+  EXPECT_TRUE(Absent(root_ + "x"));
 
   WriteFile(dir_ + "/plainfile", "x");
   auto on_file = LocalStore::Open(dir_ + "/plainfile");
   EXPECT_TRUE(on_file.status().IsIOError()) << on_file.status();
+  auto create_on_file = LocalStore::Create(dir_ + "/plainfile");
+  EXPECT_TRUE(create_on_file.status().IsIOError()) << create_on_file.status();
 }
 
-TEST_F(LocalStoreTest, OpenUnderstandsFileUrlsAndRefusesOtherSchemes) {
+TEST_F(LocalStoreTest, CreateMakesTheRootAndItsParentsAndKeepsAnExistingOne) {
+  const std::string nested = dir_ + "/deep/er/root";
+  auto created = LocalStore::Create(nested);
+  ASSERT_TRUE(created.ok()) << created.status();
+  struct stat st;
+  ASSERT_EQ(::stat(nested.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  ASSERT_TRUE((*created)->set("a/k", Filled(4, 7)).ok());
+
+  auto again = LocalStore::Create(nested);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(**(*again)->get("a/k"), Filled(4, 7));
+  auto opened = LocalStore::Open(nested);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(**(*opened)->get("a/k"), Filled(4, 7));
+
+  // Open creates only when asked to through its options.
+  auto asked = LocalStore::Open(dir_ + "/asked", {.create = true});
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  EXPECT_FALSE(Absent(dir_ + "/asked"));
+}
+
+TEST_F(LocalStoreTest, OpenAndCreateUnderstandFileUrlsAndRefuseOtherSchemes) {
   const fs::path cwd = fs::current_path();
   fs::current_path(dir_);  // a URL taken as a relative path would create "./file:" here
-  auto url = LocalStore::Open("file://" + dir_ + "/viaurl");
+  auto missing = LocalStore::Open("file://" + dir_ + "/viaurl");
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status();
+  EXPECT_NE(missing.status().message().find(dir_ + "/viaurl"), std::string::npos);
+  EXPECT_TRUE(Absent(dir_ + "/viaurl"));
+  EXPECT_TRUE(Absent(dir_ + "/file:"));
+
+  auto url = LocalStore::Create("file://" + dir_ + "/viaurl");
   ASSERT_TRUE(url.ok()) << url.status();
   EXPECT_EQ((*url)->root(), dir_ + "/viaurl");
   ASSERT_TRUE((*url)->set("k", zarrpp::AsBytes("v")).ok());
   EXPECT_TRUE(fs::exists(dir_ + "/viaurl/k"));
-  auto local = LocalStore::Open("file://localhost" + dir_ + "/viaurl", {.create = false});
+  auto opened = LocalStore::Open("file://" + dir_ + "/viaurl");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ((*opened)->root(), dir_ + "/viaurl");
+  auto local = LocalStore::Open("file://localhost" + dir_ + "/viaurl");
   ASSERT_TRUE(local.ok()) << local.status();
-  for (const std::string bad :
-       {"s3://bucket/x", "http://host/x", "file://otherhost/x", "file://rel"}) {
-    auto r = LocalStore::Open(bad);
+  EXPECT_EQ((*local)->root(), dir_ + "/viaurl");
+  // Escapes are decoded as OpenStore decodes them.
+  auto escaped = LocalStore::Create("file://" + dir_ + "/with%20space");
+  ASSERT_TRUE(escaped.ok()) << escaped.status();
+  EXPECT_EQ((*escaped)->root(), dir_ + "/with space");
+  EXPECT_TRUE(Absent(dir_ + "/with%20space"));
+
+  for (const std::string bad : {"s3://bucket/x", "http://host/x", "gs://b/x"}) {
+    const std::string scheme = bad.substr(0, bad.find("://"));
+    for (const bool create : {false, true}) {
+      auto r = create ? LocalStore::Create(bad) : LocalStore::Open(bad);
+      EXPECT_TRUE(r.status().IsInvalidArgument()) << bad << ": " << r.status();
+      EXPECT_NE(r.status().message().find(scheme + "://"), std::string::npos) << r.status();
+      EXPECT_NE(r.status().message().find("OpenStore"), std::string::npos) << r.status();
+    }
+    EXPECT_TRUE(Absent(dir_ + "/" + scheme + ":"));
+  }
+  for (const std::string bad : {"file://otherhost/x", "file://rel"}) {
+    auto r = LocalStore::Create(bad);
     EXPECT_TRUE(r.status().IsInvalidArgument()) << bad << ": " << r.status();
     EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status();
   }
-  EXPECT_FALSE(fs::exists(dir_ + "/file:"));
-  EXPECT_FALSE(fs::exists(dir_ + "/s3:"));
+  EXPECT_TRUE(Absent(dir_ + "/file:"));
+  EXPECT_TRUE(Absent(dir_ + "/otherhost"));
+  EXPECT_TRUE(Absent(dir_ + "/rel"));
   fs::current_path(cwd);
 }
 
@@ -329,7 +390,7 @@ TEST_F(LocalStoreTest, LargeDirectoryListingIsCompleteAndSorted) {
 }
 
 TEST_F(LocalStoreTest, FsyncOptionStillWritesAndReadsBack) {
-  auto durable = LocalStore::Open(root_ + "-durable", {.fsync = true});
+  auto durable = LocalStore::Create(root_ + "-durable", {.fsync = true});
   ASSERT_TRUE(durable.ok()) << durable.status();
   ASSERT_TRUE((*durable)->set("new/dirs/k", Pattern(5000, 4)).ok());
   ASSERT_TRUE((*durable)->set_range("new/dirs/k", 10, Filled(10, 0)).ok());

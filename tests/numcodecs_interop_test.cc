@@ -65,7 +65,7 @@ TEST(NumcodecsInterop, WeReadWhatZarrPython2Wrote) {
   const fs::path dir = FreshDir("peer_writes");
   std::string log;
   ASSERT_EQ(RunPeer("write", dir, log), 0) << log;
-  auto store = LocalStore::Open(dir.string());
+  auto store = LocalStore::Create(dir.string());
   ASSERT_TRUE(store.ok()) << store.status();
   int arrays = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -203,7 +203,7 @@ TEST(NumcodecsInterop, ZarrPython2ReadsWhatWeWrote) {
                                    {"filters", Json::array({{{"id", "crc32"}}})}})},
   };
   const fs::path dir = FreshDir("we_write");
-  auto store = LocalStore::Open(dir.string());
+  auto store = LocalStore::Create(dir.string());
   ASSERT_TRUE(store.ok()) << store.status();
   for (const WriteCase& c : cases) {
     auto m = internal::ArrayMetadataFromV2(c.zarray, nullptr, c.name);

@@ -13,7 +13,7 @@ using namespace zarrpp;
 
 // --- begin README example (kept identical to README.md) ---
 Status Example() {
-  ASSIGN_OR_RETURN(auto store, LocalStore::Open("data.zarr"));
+  ASSIGN_OR_RETURN(auto store, LocalStore::Create("data.zarr"));
   ArrayMetadata m;
   m.shape = {1000, 1000};
   m.chunk_shape = {100, 250};

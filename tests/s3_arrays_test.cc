@@ -63,7 +63,7 @@ TEST(S3Arrays, W1RoundTripHasTheDigestOfALocalStore) {
   auto executor = MakeThreadPoolExecutor(2);
   workloads::GenerateW1(values.data(), rows, cols, *executor);
   const std::string root = TempRoot("w1");
-  auto local = LocalStore::Open(root);
+  auto local = LocalStore::Create(root);
   ASSERT_TRUE(local.ok()) << local.status();
   std::string digests[2];
   int n = 0;
@@ -171,7 +171,7 @@ TEST(S3Arrays, CreateHierarchyOfAThousandNodes) {
 TEST(S3Arrays, ConvertLocalToS3AndBackKeepsEveryDigest) {
   if (const std::string why = testing::S3SkipReason(); !why.empty()) GTEST_SKIP() << why;
   const std::string src_root = TempRoot("conv_src"), back_root = TempRoot("conv_back");
-  auto src = LocalStore::Open(src_root);
+  auto src = LocalStore::Create(src_root);
   ASSERT_TRUE(src.ok());
   ASSERT_TRUE(test_support::WriteSampleTree(*src).ok());
   auto s3_store = testing::FreshS3Store("convert");
@@ -259,7 +259,7 @@ TEST(S3Arrays, CliConvertsALocalTreeIntoS3AndBackWithEqualDigests) {
   fs::create_directories(work);
   const std::string src = work + "/w1.zarr", back = work + "/back.zarr";
   {
-    auto local = LocalStore::Open(src);
+    auto local = LocalStore::Create(src);
     ASSERT_TRUE(local.ok());
     ASSERT_TRUE(test_support::WriteSampleTree(*local).ok());
   }

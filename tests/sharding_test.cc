@@ -905,7 +905,7 @@ TEST(ShardingConcurrency, EightThreadsOnALocalStoreLoseNothing) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("zarrpp_sharding_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto store = LocalStore::Open(dir.string());
+  auto store = LocalStore::Create(dir.string());
   ASSERT_TRUE(store.ok()) << store.status();
   ConcurrentWritesLoseNothing(*store, Json::array({Bytes_()}));
   ConcurrentWritesLoseNothing(std::make_shared<NoSetRangeStore>(*store),
@@ -993,7 +993,7 @@ TEST(ShardingAppend, StepsPatchTheOpenShardInPlaceOnALocalStore) {
   for (const char* loc : {"end", "start"}) {
     for (bool compress : {false, true}) {
       std::filesystem::remove_all(dir);
-      auto store = LocalStore::Open(dir.string());
+      auto store = LocalStore::Create(dir.string());
       ASSERT_TRUE(store.ok()) << store.status();
       AppendStepsCheckingEachOne(*store, loc, compress);
     }
@@ -1007,7 +1007,7 @@ TEST(ShardingAppend, ReadersRacingAppendsSeeWholeSteps) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("zarrpp_append_race_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto store = LocalStore::Open(dir.string());
+  auto store = LocalStore::Create(dir.string());
   ASSERT_TRUE(store.ok()) << store.status();
   ArrayMetadata m = Meta({0, kNy, kNx}, {16, kNy, kNx}, DataType(DataTypeId::kFloat32),
                          Json::array({Sharding({1, 8, 8}, Json::array({Bytes_(), Zstd()}))}));

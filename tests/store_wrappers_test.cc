@@ -5,6 +5,7 @@
 #include <chrono>
 #include <latch>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "support/store_conformance.h"
@@ -30,7 +31,7 @@ using zarrpp::testing::StoreCase;
 
 std::shared_ptr<zarrpp::Store> CountingLocal() {
   std::string dir = zarrpp::testing::MakeTempDir("counting");
-  auto local = zarrpp::LocalStore::Open(dir);
+  auto local = zarrpp::LocalStore::Create(dir);
   EXPECT_TRUE(local.ok()) << local.status();
   if (!local.ok()) return nullptr;
   return zarrpp::testing::RemoveDirOnRelease(std::make_shared<CountingStore>(*local), dir);
@@ -85,6 +86,34 @@ INSTANTIATE_TEST_SUITE_P(
                       StoreCase{"CountFs", CountingLocal},
                       StoreCase{"MinimalMem", [] { return std::make_shared<MinimalStore>(); }}),
     zarrpp::testing::StoreCaseName);
+
+// One rule for making stores (zarrpp/store.h): a static factory per class, Result when creation
+// can fail, a plain shared_ptr (and a public constructor) when it cannot.
+TEST(StoreFactories, EveryStoreHasOneFactoryPattern) {
+  static_assert(std::is_same_v<decltype(zarrpp::MemoryStore::Create()),
+                               std::shared_ptr<zarrpp::MemoryStore>>);
+  static_assert(std::is_default_constructible_v<zarrpp::MemoryStore>);
+  static_assert(std::is_same_v<decltype(zarrpp::CountingStore::Create(nullptr)),
+                               std::shared_ptr<zarrpp::CountingStore>>);
+  static_assert(
+      std::is_same_v<decltype(zarrpp::LatencyStore::Create(nullptr, std::chrono::microseconds(0))),
+                     std::shared_ptr<zarrpp::LatencyStore>>);
+  static_assert(std::is_same_v<decltype(zarrpp::LocalStore::Open("")),
+                               zarrpp::Result<std::shared_ptr<zarrpp::LocalStore>>>);
+  static_assert(std::is_same_v<decltype(zarrpp::LocalStore::Create("")),
+                               zarrpp::Result<std::shared_ptr<zarrpp::LocalStore>>>);
+  static_assert(!std::is_constructible_v<zarrpp::LocalStore, std::string>);
+
+  auto made = std::make_shared<zarrpp::MemoryStore>();
+  ASSERT_TRUE(made->set("k", zarrpp::AsBytes("v")).ok());
+  auto counting = zarrpp::CountingStore::Create(made);
+  auto latency = zarrpp::LatencyStore::Create(counting, std::chrono::microseconds(0));
+  auto got = latency->get("k");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, zarrpp::Bytes(zarrpp::AsBytes("v").begin(), zarrpp::AsBytes("v").end()));
+  EXPECT_EQ(counting->counters().get_into, 1u);
+}
 
 TEST(StoreWrappers, CapabilitiesAreForwarded) {
   auto minimal = std::make_shared<MinimalStore>();

@@ -359,7 +359,7 @@ TEST(StringArray, ConvertBetweenV2AndV3) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("zarrpp_strings_convert_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  ASSERT_OK_AND_ASSIGN_TEST(auto src, LocalStore::Open((dir / "src").string()));
+  ASSERT_OK_AND_ASSIGN_TEST(auto src, LocalStore::Create((dir / "src").string()));
   ArrayMetadata m = StringMetadata(
       {9}, {4}, R"([{"name":"vlen-utf8"},{"name":"zstd","configuration":{"level":1}}])");
   m.zarr_format = 2;
@@ -367,7 +367,7 @@ TEST(StringArray, ConvertBetweenV2AndV3) {
   const std::vector<std::string> v = Sample(9);
   ASSERT_TRUE(a->WriteStrings(Region{{0}, {9}}, std::span<const std::string>(v)).ok());
   ASSERT_OK_AND_ASSIGN_TEST(std::string d_src, ArrayDigest(*a));
-  ASSERT_OK_AND_ASSIGN_TEST(auto v3store, LocalStore::Open((dir / "v3").string()));
+  ASSERT_OK_AND_ASSIGN_TEST(auto v3store, LocalStore::Create((dir / "v3").string()));
   ConvertOptions o;
   o.zarr_format = 3;
   auto r3 = Convert(src, "", v3store, "", o);
@@ -378,7 +378,7 @@ TEST(StringArray, ConvertBetweenV2AndV3) {
   ASSERT_OK_AND_ASSIGN_TEST(std::string d_v3, ArrayDigest(*b));
   EXPECT_EQ(d_src, d_v3);
   o.zarr_format = 2;
-  ASSERT_OK_AND_ASSIGN_TEST(auto back_store, LocalStore::Open((dir / "back").string()));
+  ASSERT_OK_AND_ASSIGN_TEST(auto back_store, LocalStore::Create((dir / "back").string()));
   auto r2 = Convert(v3store, "", back_store, "", o);
   ASSERT_TRUE(r2.ok()) << r2.status().ToString();
   ASSERT_OK_AND_ASSIGN_TEST(auto c, Array::Open(back_store, "a"));
@@ -418,7 +418,7 @@ else:
   }
   const std::string data = (dir / "data").string();  // the peer's "w" mode empties it
   ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + data + " write").c_str()), 0);
-  ASSERT_OK_AND_ASSIGN_TEST(auto store, LocalStore::Open(data));
+  ASSERT_OK_AND_ASSIGN_TEST(auto store, LocalStore::Create(data));
   ASSERT_OK_AND_ASSIGN_TEST(auto s, Array::Open(store, "s"));
   EXPECT_EQ(s->data_type(), DataType(DataTypeId::kString));
   auto sv = s->ReadStrings(Region{{0}, {5}});
@@ -468,7 +468,7 @@ TEST(StringArray, ZarritaReadsOurStringArrays) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("zarrpp_strings_zarrita_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  ASSERT_OK_AND_ASSIGN_TEST(auto store, LocalStore::Open(dir.string()));
+  ASSERT_OK_AND_ASSIGN_TEST(auto store, LocalStore::Create(dir.string()));
   const std::vector<std::string> v = Sample(42);
   const char* chains[] = {
       R"([{"name":"vlen-utf8"}])",

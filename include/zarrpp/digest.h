@@ -4,8 +4,8 @@
 // bool as one byte 0/1, every NaN replaced by the canonical quiet NaN (float16 0x7e00, float32
 // 0x7fc00000, float64 0x7ff8000000000000; per component for complex), missing chunks as the fill
 // value, a 0-d array as its one element. string and bytes elements are each their byte length
-// (u64 little-endian) followed by their bytes (spec/strings.md). Two stores holding the same logical array have the same
-// digest whatever their codecs, chunking or format.
+// (u64 little-endian) followed by their bytes (spec/strings.md). Two stores holding the same
+// logical array have the same digest whatever their codecs, chunking or format.
 //
 // Extension types hash their in-memory bytes (data_type.h): numpy.datetime64/timedelta64 as
 // int64; sub-byte types (int2, int4, uint2, uint4, float4_e2m1fn, float6_*) as one byte per
@@ -17,17 +17,20 @@
 // Thread safety: safe to call concurrently; reads only.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "zarrpp/array.h"
+#include "zarrpp/data_type.h"
 #include "zarrpp/status.h"
 #include "zarrpp/store.h"
 
 namespace zarrpp {
+
+class Array;  // zarrpp/array.h
 
 struct DigestOptions {
   // Arrays whose contents exceed this many bytes are Unsupported (naming both sizes) before any

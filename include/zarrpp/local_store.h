@@ -66,9 +66,10 @@
 namespace zarrpp {
 
 struct LocalStoreOptions {
-  // Create the root directory (and its missing parents) when it does not exist. Default true.
-  // When false, a missing root is NotFound.
-  bool create = true;
+  // Open() creates the root directory (and its missing parents) when it does not exist. Default
+  // false: opening never creates anything, so a mistyped path is NotFound naming it instead of a
+  // new empty directory. Create() creates whatever this says.
+  bool create = false;
   // When true, set() and set_range() fsync the file, and set() also fsyncs the directory that
   // received the rename (and the parents of directories it created), before returning, so the
   // write survives power loss. Default false: writes are atomic against crashes of this process
@@ -90,10 +91,17 @@ struct LocalStoreOptions {
 
 class LocalStore : public Store {
  public:
-  // Opens the store rooted at `root`, a path or a file:// URL ("file:///data/x.zarr"; another
-  // scheme is InvalidArgument naming it). The root must be (or, with options.create, will
-  // become) a directory; a root that exists as something else is IOError.
+  // Opens the store rooted at the existing directory `root`, a path or a file:// URL
+  // ("file:///data/x.zarr" or "file://localhost/data/x.zarr"; another scheme, or a file:// URL
+  // naming another host, is InvalidArgument naming it and pointing to OpenStore). Never creates
+  // anything (unless options.create): a missing root is NotFound naming the path; a root that
+  // exists as something else than a directory is IOError.
   static Result<std::shared_ptr<LocalStore>> Open(std::string root, LocalStoreOptions options = {});
+  // Creates the directory `root` (a path or a file:// URL, as for Open) and its missing parents,
+  // then opens it. An existing directory is fine (its contents are kept): Create is "open,
+  // creating if needed", the call for a writer that makes a new dataset.
+  static Result<std::shared_ptr<LocalStore>> Create(std::string root,
+                                                    LocalStoreOptions options = {});
   ~LocalStore() override;
 
   // readable, writable, erasable, listable, partial_reads, set_range, atomic_set, generations,

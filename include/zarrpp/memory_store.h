@@ -44,7 +44,12 @@ namespace zarrpp {
 
 class MemoryStore : public Store {
  public:
+  // A new, empty store. Creation cannot fail, so the constructor is public as well:
+  // std::make_shared<MemoryStore>() is the same thing.
   static std::shared_ptr<MemoryStore> Create();
+  MemoryStore() = default;
+  MemoryStore(const MemoryStore&) = delete;
+  MemoryStore& operator=(const MemoryStore&) = delete;
 
   // readable, writable, erasable, listable, partial_reads, set_range, atomic_set, generations,
   // conditional_writes and key_locks all true.
@@ -80,9 +85,6 @@ class MemoryStore : public Store {
   Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
 
   std::string description() const override { return "memory"; }
-
- protected:
-  MemoryStore() = default;
 
  private:
   class Lock;

@@ -36,6 +36,18 @@
 //     (those not yet finished with IOError naming the key and "cancelled") before it returns.
 //     A cancelled write may or may not have taken effect.
 //
+// Making a store: every store is made by a static factory of its class, never by naming an
+// implementation type. `Create` makes something new (MemoryStore::Create, LocalStore::Create: a
+// new directory, or an existing one), `Open` attaches to something that exists and never creates
+// it (LocalStore::Open, S3Store::Open/OpenUrl, HttpStore::Open/OpenUrl; OpenStore in
+// zarrpp/open_store.h picks one from a URL). The return type says whether it can fail: a factory
+// that touches the file system or the network or validates options returns
+// Result<std::shared_ptr<T>>; one that cannot fail (MemoryStore::Create, and the wrappers'
+// CountingStore::Create and LatencyStore::Create) returns std::shared_ptr<T>. Stores whose creation
+// cannot fail also have a public constructor, so std::make_shared<T>(...) works and means the same;
+// the others have none (LocalStore's is private; S3Store and HttpStore are interfaces over a
+// hidden implementation), so a Status is never lost to a constructor.
+//
 // Ownership: stores are shared through std::shared_ptr; values returned are copies owned by
 // the caller.
 #pragma once

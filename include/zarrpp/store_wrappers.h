@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "zarrpp/store.h"
@@ -49,6 +50,12 @@ class LatencyStore : public Store {
   // `completion_based` false: capabilities().async_io is false, so callers (the pipelines) keep
   // operations in flight with blocking calls on threads of their own, as for a store without
   // completion-based operations; get_async() and the others still work (natively).
+  static std::shared_ptr<LatencyStore> Create(std::shared_ptr<Store> inner,
+                                              std::chrono::microseconds latency,
+                                              bool completion_based = true) {
+    return std::make_shared<LatencyStore>(std::move(inner), latency, completion_based);
+  }
+  // The same as Create (creation cannot fail).
   LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency,
                bool completion_based = true);
   ~LatencyStore() override;
@@ -162,6 +169,11 @@ class CountingStore : public Store {
     friend bool operator==(const Counters&, const Counters&) = default;
   };
 
+  // Counts the operations on `inner`, from zero.
+  static std::shared_ptr<CountingStore> Create(std::shared_ptr<Store> inner) {
+    return std::make_shared<CountingStore>(std::move(inner));
+  }
+  // The same as Create (creation cannot fail).
   explicit CountingStore(std::shared_ptr<Store> inner);
   // Waits for the asynchronous operations started through this wrapper to complete.
   ~CountingStore() override;

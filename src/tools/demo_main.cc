@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   std::vector<float> data(rows * cols);
   workloads::GenerateW1(data.data(), rows, cols, *DefaultExecutor());
 
-  auto store = LocalStore::Open(dir);
+  auto store = LocalStore::Create(dir);
   if (!store.ok()) return Fail(store.status());
   CreateOptions create;
   create.overwrite = true;

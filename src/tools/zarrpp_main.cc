@@ -1091,8 +1091,7 @@ int Clean(const std::string& path, const std::optional<std::string>& older) {
     }
     older_than = std::chrono::seconds(std::stoll(v));
   }
-  zarrpp::LocalStoreOptions o;
-  o.create = false;
+  zarrpp::LocalStoreOptions o;  // Open never creates: a missing path is NotFound
   o.remove_stale_temporaries_after = std::chrono::seconds(0);  // this command does it, and counts
   auto dir = zarrpp::LocalPathOf(path);
   if (!dir.ok()) return Fail(dir.status());

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   if (rank == 0) std::filesystem::remove_all(root);
   MPI_Barrier(MPI_COMM_WORLD);
 
-  auto store = LocalStore::Open(root);
+  auto store = LocalStore::Create(root);
   if (!store.ok()) {
     std::fprintf(stderr, "rank %d: %s\n", rank, store.status().ToString().c_str());
     MPI_Abort(MPI_COMM_WORLD, 2);
