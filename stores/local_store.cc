@@ -442,6 +442,20 @@ Result<bool> LocalStore::get_scatter(std::string_view key,
   return true;
 }
 
+Result<std::optional<uint64_t>> LocalStore::get_at(std::string_view key, uint64_t offset,
+                                                   MutableByteView dest) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  OpenedValue v;
+  RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
+                            root_, true, v));
+  if (!v.fd.valid()) return std::optional<uint64_t>();
+  const auto size = static_cast<uint64_t>(v.st.st_size);
+  if (offset <= size && dest.size() <= size - offset) {
+    RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, offset, dest, size));
+  }
+  return std::optional<uint64_t>(size);
+}
+
 Result<std::optional<uint64_t>> LocalStore::get_within(std::string_view key,
                                                        std::span<const MutableByteView> pieces) {
   RETURN_IF_ERROR(ValidateKey(key));
