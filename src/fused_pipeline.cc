@@ -12,6 +12,7 @@
 #include "src/indexing.h"
 #include "src/inflight_budget.h"
 #include "src/pipeline.h"
+#include "src/span_read.h"
 #include "src/store_internal.h"
 
 namespace zarrpp::internal {
@@ -394,6 +395,10 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
                                              p.in_region.data()));
     if (fetched != 0) req->Saw(fetched);
     return Status::OK();
+  }
+  if (a.span_decoder != nullptr) {
+    ASSIGN_OR_RETURN(bool done, ReadPartFromSpan(a, region, out, p, key, s, lane != nullptr));
+    if (done) return Status::OK();
   }
   // A missing chunk reads as the fill value.
   auto fill_part = [&] {
@@ -929,10 +934,14 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
 Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   const ChunkSpan span = ChunksTouching(a.metadata, region);
   if (span.total == 0) return Status::OK();
-  if (a.async_io && a.partial == nullptr) return AsyncRead(a, region, out);
-  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  // Per chunk: the whole chunk, or a small part read from a span of its value.
+  const uint64_t work = ReadWorkPerChunk(a, region, span.total);
+  const bool whole = work == a.chain->decoded_spec().num_bytes();
+  if (a.async_io && a.partial == nullptr && whole) return AsyncRead(a, region, out);
   FirstError err;
-  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
+  const Dispatch d = ReadInline(a, span.total, work)
+                         ? Dispatch{a.executor.get(), static_cast<size_t>(span.total), nullptr, 0}
+                         : PlanDispatch(a, span.total, work);
   std::optional<LaneRequest> req;
   if (d.lanes > 0) req.emplace(a, /*reading=*/true);
   ForEachChunk(d, span.total, req ? &req->budget : nullptr, err,
