@@ -6,7 +6,9 @@
 //     blosc block holding it), close;
 //   - window: per chunk the window touches, on all cores, open, pread the chunk, copy the rows
 //     out, close;
-//   - series: per time step, open the chunk's file, pread the element's bytes, close.
+//   - series: per time step, open the chunk's file, pread the element's bytes, close;
+//   - memory point (per-call overhead, W1's first 2048 x 2048 in a MemoryStore): per element,
+//     find the chunk's bytes in a hash map by its key and copy the element out.
 // The files are the ones the engine wrote, so both sides read the same bytes. The series cell
 // also counts the engine's store requests (CountingStore) and aborts unless they equal T.
 // Built with HDF5 (small_read_hdf5_bench, when libhdf5 is found), the same cells also run
@@ -24,12 +26,14 @@
 #include <map>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "bench_support.h"
 #include "src/workloads.h"
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
+#include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 
 #ifdef ZARRPP_BENCH_HDF5
@@ -90,6 +94,7 @@ std::shared_ptr<Array> W1(const std::string& config) {
   std::vector<float> data(kW1Rows * kW1Cols);
   workloads::GenerateW1(data.data(), kW1Rows, kW1Cols, *DefaultExecutor());
   Check(array->Write(Region::All({kW1Rows, kW1Cols}), std::span<const float>(data)), "write W1");
+  ::sync();  // no writeback of the new files while reads are timed
   arrays[config] = array;
   return array;
 }
@@ -212,6 +217,7 @@ Series& SeriesArray() {
     Check(out->array->Write(Region{{0, y0, x0}, {kSeriesT, kSeriesCY, kSeriesCX}},
                             std::span<const float>(block)),
           "write series");
+    ::sync();
     return out;
   }();
   return *s;
@@ -285,6 +291,7 @@ Hdf5& Hdf5File() {
       H5Sclose(space);
     }
     H5Fclose(f);
+    ::sync();
     // Reopened for reading, as a reader would.
     out->file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     out->w1 = H5Dopen2(out->file, "w1", H5P_DEFAULT);
@@ -305,11 +312,82 @@ void Hdf5Read(hid_t d, int rank, const hsize_t* start, const hsize_t* count, flo
 }
 #endif
 
+// W1's first kMemRows x kMemCols in a MemoryStore, and the same chunks in a hash map.
+constexpr uint64_t kMemRows = 2048, kMemCols = 2048;
+struct MemoryW1 {
+  std::shared_ptr<Array> array;
+  std::unordered_map<std::string, std::vector<float>> chunks;
+};
+MemoryW1& Memory() {
+  static MemoryW1* m = [] {
+    auto* out = new MemoryW1;
+    auto store = MemoryStore::Create();
+    out->array =
+        Must(Array::Create(store, "", workloads::W1Metadata("none", kMemRows, kMemCols)), "create");
+    std::vector<float> data(kMemRows * kMemCols);
+    workloads::GenerateW1(data.data(), kMemRows, kMemCols, *DefaultExecutor());
+    Check(out->array->Write(Region::All({kMemRows, kMemCols}), std::span<const float>(data)),
+          "write");
+    for (uint64_t gr = 0; gr < kMemRows / kW1ChunkRows; ++gr) {
+      for (uint64_t gc = 0; gc < kMemCols / kW1ChunkCols; ++gc) {
+        std::vector<float>& c = out->chunks["c/" + std::to_string(gr) + "/" + std::to_string(gc)];
+        c.resize(kW1ChunkRows * kW1ChunkCols);
+        for (uint64_t r = 0; r < kW1ChunkRows; ++r) {
+          std::memcpy(&c[r * kW1ChunkCols],
+                      &data[(gr * kW1ChunkRows + r) * kMemCols + gc * kW1ChunkCols],
+                      kW1ChunkCols * 4);
+        }
+      }
+    }
+    return out;
+  }();
+  return *m;
+}
+// The points, folded into the memory array.
+Point MemoryPoint(size_t i) {
+  return {Points()[i].r % kMemRows, Points()[i].c % kMemCols};
+}
+void VerifyMemoryPoints(const std::vector<float>& got) {
+  for (size_t i = 0; i < got.size(); ++i) {
+    const Point p = MemoryPoint(i);
+    if (got[i] != workloads::W1Value(static_cast<uint32_t>(p.r), static_cast<uint32_t>(p.c),
+                                     static_cast<uint32_t>(kMemCols))) {
+      std::fprintf(stderr, "memory point %zu: wrong value\n", i);
+      std::abort();
+    }
+  }
+}
+
 void Setup(benchmark::internal::Benchmark* b) {
   b->Iterations(1)->Repetitions(7)->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 
 void RegisterAll() {
+  Setup(benchmark::RegisterBenchmark("memory_point/none/limit", [](benchmark::State& st) {
+    MemoryW1& m = Memory();
+    std::vector<float> out(kPoints);
+    for (auto _ : st) {
+      for (size_t i = 0; i < out.size(); ++i) {
+        const Point p = MemoryPoint(i);
+        const std::string key =
+            "c/" + std::to_string(p.r / kW1ChunkRows) + "/" + std::to_string(p.c / kW1ChunkCols);
+        const std::vector<float>& c = m.chunks.at(key);
+        std::memcpy(&out[i], &c[(p.r % kW1ChunkRows) * kW1ChunkCols + p.c % kW1ChunkCols], 4);
+      }
+    }
+    VerifyMemoryPoints(out);
+  }));
+  Setup(benchmark::RegisterBenchmark("memory_point/none/engine", [](benchmark::State& st) {
+    MemoryW1& m = Memory();
+    std::vector<float> out(kPoints);
+    for (auto _ : st) {
+      for (size_t i = 0; i < out.size(); ++i) {
+        const Point p = MemoryPoint(i);
+        Check(m.array->Read(Region{{p.r, p.c}, {1, 1}}, std::span<float>(&out[i], 1)), "read");
+      }
+    }
+    VerifyMemoryPoints(out);
+  }));
   for (const std::string config : {"none", "blosc-lz4"}) {
     Setup(benchmark::RegisterBenchmark(("point/" + config + "/limit").c_str(),
                                        [config](benchmark::State& st) {
@@ -320,12 +398,34 @@ void RegisterAll() {
                                        }));
     Setup(benchmark::RegisterBenchmark(("point/" + config + "/engine").c_str(),
                                        [config](benchmark::State& st) {
+                                         W1(config);
                                          auto store = Must(LocalStore::Open(Root()), "open store");
                                          auto a = Must(Array::Open(store, config), "open W1");
                                          std::vector<float> out(kPoints);
                                          for (auto _ : st) PointEngine(*a, out);
                                          VerifyPoints(out);
                                        }));
+    if (config == "none") {
+      // The store alone: LocalStore::get_at of each element (what the engine's read costs
+      // below the array layer).
+      Setup(benchmark::RegisterBenchmark("point/none/store", [](benchmark::State& st) {
+        W1("none");
+        auto store = Must(LocalStore::Open(Root()), "open store");
+        std::vector<float> out(kPoints);
+        for (auto _ : st) {
+          for (size_t i = 0; i < Points().size(); ++i) {
+            const Point& p = Points()[i];
+            const std::string key = "none/c/" + std::to_string(p.r / kW1ChunkRows) + "/" +
+                                    std::to_string(p.c / kW1ChunkCols);
+            const uint64_t index = (p.r % kW1ChunkRows) * kW1ChunkCols + p.c % kW1ChunkCols;
+            auto got = store->get_at(key, index * 4,
+                                     MutableByteView(reinterpret_cast<uint8_t*>(&out[i]), 4));
+            if (!got.ok() || !got->has_value()) std::abort();
+          }
+        }
+        VerifyPoints(out);
+      }));
+    }
 #ifdef ZARRPP_BENCH_HDF5
     if (config == "none") {
       Setup(benchmark::RegisterBenchmark(("point/" + config + "/hdf5").c_str(),
@@ -353,6 +453,7 @@ void RegisterAll() {
     VerifyWindow(out, WindowOrigins().back());
   }));
   Setup(benchmark::RegisterBenchmark("window/none/engine", [](benchmark::State& st) {
+    W1("none");
     auto store = Must(LocalStore::Open(Root()), "open store");
     auto a = Must(Array::Open(store, "none"), "open W1");
     std::vector<float> out(kWindow * kWindow);
@@ -420,9 +521,9 @@ int main(int argc, char** argv) {
   blosc_init();
   zarrpp::bench::RegisterAll();
 #ifdef ZARRPP_BENCH_HDF5
-  const std::vector<std::string> roles = {"engine", "hdf5"};
+  const std::vector<std::string> roles = {"engine", "store", "hdf5"};
 #else
-  const std::vector<std::string> roles = {"engine"};
+  const std::vector<std::string> roles = {"engine", "store"};
 #endif
   const int rc = zarrpp::bench::RunWithRatios(
       argc, argv, "limit", "Small reads on a local store: engine vs limit baseline", roles);
