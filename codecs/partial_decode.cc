@@ -1,5 +1,7 @@
 #include "codecs/partial_decode.h"
 
+#include <algorithm>
+
 #include "codecs/blosc_codec.h"
 #include "codecs/bytes_codec.h"
 #include "codecs/crc32c_codec.h"
@@ -46,6 +48,14 @@ std::shared_ptr<const SpanDecoder> SpanDecoder::For(const PreparedChain& chain,
   d->encoded_shape_ = ab.shape;
   d->elem_size_ = ab.dtype.size();
   d->span_space_ = ab.num_bytes();
+  const size_t r = ab.shape.size();
+  d->dim_stride_.assign(r, 0);
+  d->zeros_.assign(r, 0);
+  uint64_t stride = 1;
+  for (size_t i = r; i-- > 0;) {
+    d->dim_stride_[d->levels_.back()[i]] = stride;
+    stride *= ab.shape[i];
+  }
   if (d->blosc_ == nullptr) {
     d->value_size_ = *chain.encoded_size();
     if (ab.num_bytes() + (bbs.empty() ? 0 : Crc32cCodec::kChecksumSize) != d->value_size_) {
@@ -57,17 +67,23 @@ std::shared_ptr<const SpanDecoder> SpanDecoder::For(const PreparedChain& chain,
 
 SpanDecoder::Span SpanDecoder::SpanOf(const uint64_t* origin,
                                       const std::vector<uint64_t>& shape) const {
-  const std::vector<size_t>& enc = levels_.back();
-  const size_t r = enc.size();
-  std::vector<uint64_t> first(r), last(r);
-  for (size_t i = 0; i < r; ++i) {
-    first[i] = origin[enc[i]];
-    last[i] = origin[enc[i]] + shape[enc[i]] - 1;
+  uint64_t first = 0, last = 0;
+  for (size_t d = 0; d < dim_stride_.size(); ++d) {
+    first += origin[d] * dim_stride_[d];
+    last += (origin[d] + shape[d] - 1) * dim_stride_[d];
   }
-  Span s;
-  s.begin = internal::LinearOffset(encoded_shape_, first.data()) * elem_size_;
-  s.end = (internal::LinearOffset(encoded_shape_, last.data()) + 1) * elem_size_;
-  return s;
+  return Span{first * elem_size_, (last + 1) * elem_size_};
+}
+
+uint64_t SpanDecoder::SpanSize(const std::vector<uint64_t>& shape,
+                               const std::vector<uint64_t>* clip) const {
+  uint64_t last = 0;
+  for (size_t d = 0; d < dim_stride_.size(); ++d) {
+    const uint64_t n = clip != nullptr ? std::min(shape[d], (*clip)[d]) : shape[d];
+    if (n == 0) return 0;
+    last += (n - 1) * dim_stride_[d];
+  }
+  return (last + 1) * elem_size_;
 }
 
 Status SpanDecoder::DecodeBox(const std::vector<uint64_t>& shape, ByteView span, uint8_t* out,
@@ -76,7 +92,7 @@ Status SpanDecoder::DecodeBox(const std::vector<uint64_t>& shape, ByteView span,
   // The span starts at the box's first element, and C-order offsets are linear in the
   // coordinates: the box's elements lie in it as in the chunk, counted from origin zero.
   const size_t r = shape.size();
-  const std::vector<uint64_t> zeros(r, 0);
+  const std::vector<uint64_t>& zeros = zeros_;
   if (transposes_.empty() && bytes_identity_) {
     // The span's elements are the chunk's, in place: copy the box straight out.
     internal::CopyBox(span.data(), encoded_shape_, zeros.data(), out, out_shape, out_origin, shape,

@@ -43,6 +43,10 @@ class SpanDecoder {
     uint64_t end = 0;
   };
   Span SpanOf(const uint64_t* origin, const std::vector<uint64_t>& shape) const;
+  // The size of the span of any box of `shape` (the same wherever the box lies), each extent first
+  // clipped to `clip` when given.
+  uint64_t SpanSize(const std::vector<uint64_t>& shape,
+                    const std::vector<uint64_t>* clip = nullptr) const;
 
   // Decodes the box of `shape` from `span`, the bytes SpanOf() named for it, into `out` (a C-order
   // buffer of shape out_shape) at out_origin. `s1` and `s2` are scratch.
@@ -66,6 +70,9 @@ class SpanDecoder {
   // levels_[k]: which decoded dimension each dimension of the representation entering
   // array->array codec k is (levels_.back(): the one entering the bytes codec).
   std::vector<std::vector<size_t>> levels_;
+  // dim_stride_[d]: the C-order stride (in elements) in the encoded array of decoded dimension d.
+  std::vector<uint64_t> dim_stride_;
+  std::vector<uint64_t> zeros_;  // rank zeros: the origin of a box in a buffer of its own
   size_t elem_size_ = 0;
   uint64_t value_size_ = 0;
   uint64_t span_space_ = 0;

@@ -23,11 +23,10 @@ uint64_t ReadWorkPerChunk(const Array::Impl& a, const Region& region, uint64_t n
   // Whole chunks are decoded unless the parts are small (ReadPartFromSpan decides per chunk):
   // judged by the span of a part of the region's shape clipped to a chunk.
   if (region_bytes / n_chunks > chunk_bytes / 2) return chunk_bytes;
-  const std::vector<uint64_t>& c = a.metadata.chunk_shape;
-  std::vector<uint64_t> part(c.size()), zeros(c.size(), 0);
-  for (size_t d = 0; d < c.size(); ++d) part[d] = std::min(c[d], region.shape[d]);
-  const SpanDecoder::Span span = a.span_decoder->SpanOf(zeros.data(), part);
-  if (span.end - span.begin > a.span_decoder->span_space() / 2) return chunk_bytes;
+  if (a.span_decoder->SpanSize(region.shape, &a.metadata.chunk_shape) >
+      a.span_decoder->span_space() / 2) {
+    return chunk_bytes;
+  }
   return std::max<uint64_t>(1, region_bytes / n_chunks);
 }
 

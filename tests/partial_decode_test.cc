@@ -346,6 +346,45 @@ TEST(StoreGetAt, ReadsBytesAtOffsetAndReportsSize) {
   std::filesystem::remove_all(dir);
 }
 
+// LocalStore::get_scatter reads many pieces per call: short skipped stretches are read and dropped,
+// long ones start a new call; every piece gets exactly its bytes, more pieces than one call takes.
+TEST(StoreGetScatter, LocalStoreManyPiecesAndGaps) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("zarrpp_get_scatter_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto local = LocalStore::Open(dir.string());
+  ASSERT_TRUE(local.ok()) << local.status();
+  Bytes value(3 << 20);
+  for (size_t i = 0; i < value.size(); ++i) value[i] = ByteOf(i, 0);
+  ASSERT_TRUE((*local)->set("k", value).ok());
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<MutableByteView> pieces;
+    std::vector<std::pair<uint64_t, uint64_t>> where;  // (offset, size) of each data piece
+    Bytes out(value.size(), 0);
+    uint64_t at = 0;
+    while (at < value.size()) {
+      const uint64_t kind = rng() % 100;
+      uint64_t n = kind < 90 ? 1 + rng() % 300 : kind < 99 ? 1 + rng() % 3000 : 1 + rng() % 200000;
+      n = std::min<uint64_t>(n, value.size() - at);
+      if (rng() % 2 == 0) {
+        pieces.emplace_back(static_cast<uint8_t*>(nullptr), n);
+      } else {
+        pieces.emplace_back(out.data() + at, n);
+        where.emplace_back(at, n);
+      }
+      at += n;
+    }
+    auto got = (*local)->get_scatter("k", pieces);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(*got);
+    Bytes want(value.size(), 0);
+    for (auto [o, n] : where) std::memcpy(want.data() + o, value.data() + o, n);
+    ASSERT_EQ(out, want) << "round " << round << ", " << pieces.size() << " pieces";
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // The chains with a span decoder, and those without.
 TEST(SpanDecoder, OnlyFixedOffsetChains) {
   auto prepare = [](const char* codecs) {
