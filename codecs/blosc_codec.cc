@@ -3,6 +3,8 @@
 #include <blosc.h>
 
 #include <array>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace zarrpp {
@@ -227,6 +229,42 @@ Result<ByteView> BloscCodec::Decode(ByteView in, DecodedSize size, Bytes& scratc
   scratch.resize(nbytes);
   RETURN_IF_ERROR(DecompressTo(in, scratch.data(), nbytes));
   return ByteView(scratch);
+}
+
+Status BloscCodec::DecodeRange(ByteView in, uint64_t total, uint64_t begin, uint64_t end,
+                               uint8_t* out, Bytes& scratch) const {
+  ASSIGN_OR_RETURN(uint64_t nbytes, CheckFrame(in));
+  if (nbytes != total) {
+    return Status::Corruption("blosc: frame decodes to " + std::to_string(nbytes) +
+                              " bytes, expected " + std::to_string(total));
+  }
+  if (begin >= end) return Status::OK();
+  if (end > total) {
+    return Status::InvalidArgument("blosc: range [" + std::to_string(begin) + ", " +
+                                   std::to_string(end) + ") is past the value's " +
+                                   std::to_string(total) + " bytes");
+  }
+  size_t typesize = 0;
+  int flags = 0;
+  blosc_cbuffer_metainfo(in.data(), &typesize, &flags);
+  if (typesize == 0 || total % typesize != 0 || total / typesize > INT32_MAX) {
+    // Items of the frame's type size cannot address every byte: the whole frame is decoded.
+    scratch.resize(total);
+    RETURN_IF_ERROR(DecompressTo(in, scratch.data(), total));
+    std::memcpy(out, scratch.data() + begin, end - begin);
+    return Status::OK();
+  }
+  const uint64_t first = begin / typesize;
+  const uint64_t last = (end + typesize - 1) / typesize;
+  scratch.resize((last - first) * typesize);
+  const int n = blosc_getitem(in.data(), static_cast<int>(first), static_cast<int>(last - first),
+                              scratch.data());
+  if (n < 0 || static_cast<uint64_t>(n) != scratch.size()) {
+    return Status::Corruption("blosc: decoding items " + std::to_string(first) + ".." +
+                              std::to_string(last) + " failed (code " + std::to_string(n) + ")");
+  }
+  std::memcpy(out, scratch.data() + (begin - first * typesize), end - begin);
+  return Status::OK();
 }
 
 Status BloscCodec::DecodeInto(ByteView in, MutableByteView out) const {

@@ -45,6 +45,11 @@ class BloscCodec final : public BytesToBytesCodec {
   Result<ByteView> EncodeKeep(ByteView in, Bytes& buf) const override;
   Result<ByteView> Decode(ByteView in, DecodedSize size, Bytes& scratch) const override;
   Status DecodeInto(ByteView in, MutableByteView out) const override;
+  // Decodes only bytes [begin, end) of the frame `in`, which must decode to exactly `total`
+  // bytes (Corruption otherwise), into `out` (end - begin bytes): only the blosc blocks holding
+  // them are decompressed (partial decoding, codecs.md).
+  Status DecodeRange(ByteView in, uint64_t total, uint64_t begin, uint64_t end, uint8_t* out,
+                     Bytes& scratch) const;
 
  private:
   BloscCodec(Options options, int num_threads)

@@ -12,6 +12,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/codec_chain.h"
+#include "codecs/partial_decode.h"
 #include "codecs/sharding_codec.h"
 #include "zarrpp/store.h"
 
@@ -25,6 +26,9 @@ struct ShardingCodec::Layout {
   uint64_t inner_bytes = 0;             // decoded bytes of one inner chunk
   std::optional<uint64_t> inner_fixed;  // encoded bytes of one inner chunk when fixed
   std::shared_ptr<const PreparedChain> inner;
+  // Decodes a part of an inner chunk from a span of its bytes (codecs/partial_decode.h); null
+  // when the inner chain cannot (inner chunks are then decoded whole).
+  std::shared_ptr<const SpanDecoder> inner_span;
   std::shared_ptr<const PreparedChain> index;
   uint64_t index_size = 0;  // encoded bytes of the index
   IndexLocation location = IndexLocation::kEnd;

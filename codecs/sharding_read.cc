@@ -24,13 +24,24 @@ namespace {
 // before it reads the whole value in one request (atomic by itself).
 constexpr int kReadAttempts = 8;
 
+// The span of inner chunk part `p` worth reading or decoding instead of the whole inner chunk
+// (at most half of it), if any.
+std::optional<SpanDecoder::Span> InnerSpan(const Layout& L, const InnerPart& p) {
+  if (L.inner_span == nullptr || p.whole) return std::nullopt;
+  const SpanDecoder::Span span = L.inner_span->SpanOf(p.in_inner.data(), p.shape);
+  if (span.end - span.begin > L.inner_span->span_space() / 2) return std::nullopt;
+  return span;
+}
+
 // Decodes the touched inner chunks into the caller's box. bytes[k] is chunk touched[k]'s stored
-// bytes, or absent for an empty entry.
+// bytes, or absent for an empty entry; when spanned[k] (spanned may be null: none), only the
+// span InnerSpan() names of them.
 Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
                   const std::string& key, const std::vector<uint64_t>& touched,
                   const std::vector<std::optional<ByteView>>& bytes, const uint64_t* chunk_origin,
                   const std::vector<uint64_t>& box_shape, uint8_t* out,
-                  const std::vector<uint64_t>& out_shape, const uint64_t* out_origin) {
+                  const std::vector<uint64_t>& out_shape, const uint64_t* out_origin,
+                  const std::vector<uint8_t>* spanned = nullptr) {
   const size_t r = L.grid.size();
   const size_t esize = L.shard.dtype.size();
   const uint8_t* fill = L.shard.fill_value.bytes.data();
@@ -91,6 +102,25 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
       if (!bytes[k]) {
         FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
         continue;
+      }
+      if (spanned != nullptr && (*spanned)[k]) {
+        Status st = L.inner_span->DecodeBox(p.shape, *bytes[k], out, out_shape, pos.data(),
+                                            s->chunk, s->chain.a);
+        if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
+        continue;
+      }
+      if (L.inner_span != nullptr && L.inner_span->compressed()) {
+        // Only the blosc blocks holding the part are decompressed.
+        if (const std::optional<SpanDecoder::Span> span = InnerSpan(L, p)) {
+          s->chain.b.resize(span->end - span->begin);
+          Status st = L.inner_span->SpanFromValue(*bytes[k], *span, s->chain.b.data(), s->chain.c);
+          if (st.ok()) {
+            st = L.inner_span->DecodeBox(p.shape, s->chain.b, out, out_shape, pos.data(), s->chunk,
+                                         s->chain.a);
+          }
+          if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
+          continue;
+        }
       }
       if (L.inner->is_identity()) {
         // Stored bytes are the inner chunk itself: copy the part straight from them.
@@ -214,8 +244,11 @@ using internal::FetchRanges;
 using internal::FillBox;
 using internal::FillElements;
 using internal::IndexOfBlob;
+using internal::InnerPart;
+using internal::InnerSpan;
 using internal::kReadAttempts;
 using internal::Lease;
+using internal::LocateInner;
 using internal::OptionsOf;
 using internal::ReadIndex;
 using internal::ShardScratch;
@@ -262,12 +295,14 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
   };
   Lease<ShardScratch> s;
   std::vector<std::optional<ByteView>> bytes(touched.size());
+  std::vector<uint8_t> spanned;  // per touched chunk: only a span of it was fetched
   auto decode = [&] {
     return DecodeInto(*L, &ctx, ctx.executor, ctx.key, touched, bytes, chunk_origin, box_shape, out,
-                      out_shape, out_origin);
+                      out_shape, out_origin, spanned.empty() ? nullptr : &spanned);
   };
   // One read of the whole value: one version by itself.
   auto read_whole = [&]() -> Status {
+    spanned.clear();  // every inner chunk is fetched whole
     // The generation is needed only to cache the index.
     ReadResult r;
     if (ctx.index_cache) {
@@ -305,12 +340,25 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
     // A cached index was validated against the size of the version it came from, which is this.
     std::vector<std::pair<uint64_t, uint64_t>> wanted;
     std::vector<size_t> slot;
+    // An uncompressed inner chunk of the right size whose part is small: only the span holding
+    // the part is fetched (one of the wrong size is fetched whole, and is Corruption).
+    const bool spans = L->inner_span != nullptr && !L->inner_span->compressed() && !ctx.staged;
+    spanned.assign(spans ? touched.size() : 0, 0);
+    InnerPart part;
     for (size_t k = 0; k < touched.size(); ++k) {
       const uint64_t j = touched[k];
       bytes[k].reset();
       if (!index->present(j)) continue;
-      wanted.emplace_back(index->offset(j), index->nbytes(j));
       slot.push_back(k);
+      if (spans && index->nbytes(j) == L->inner_span->value_size()) {
+        LocateInner(*L, j, chunk_origin, box_shape, part);
+        if (const std::optional<SpanDecoder::Span> span = InnerSpan(*L, part)) {
+          wanted.emplace_back(index->offset(j) + span->begin, span->end - span->begin);
+          spanned[k] = 1;
+          continue;
+        }
+      }
+      wanted.emplace_back(index->offset(j), index->nbytes(j));
     }
     std::vector<ByteView> views;
     ASSIGN_OR_RETURN(readable, FetchRanges(ctx, *reader, wanted, s->ranges, views));

@@ -201,6 +201,7 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
     impl->partial =
         dynamic_cast<const PartialArrayToBytesCodec*>(impl->chain->chain().array_to_bytes().get());
   }
+  impl->span_decoder = SpanDecoder::For(*impl->chain, !options.verify_checksum_on_partial_reads);
   if (impl->partial && options.sharding.index_cache_bytes > 0) {
     impl->index_cache = std::make_unique<ShardIndexCache>(options.sharding.index_cache_bytes);
   }

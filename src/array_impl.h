@@ -8,6 +8,7 @@
 #include <string>
 
 #include "codecs/codec_chain.h"
+#include "codecs/partial_decode.h"
 #include "codecs/sharding_codec.h"
 #include "src/cpu_gate.h"
 #include "src/key_locks.h"
@@ -50,6 +51,9 @@ struct Array::Impl {
   // The chain's array->bytes codec when the chain is exactly that codec and it can read and
   // write parts of a stored chunk (sharding_indexed); null otherwise (the chunk is opaque).
   const PartialArrayToBytesCodec* partial = nullptr;
+  // Decodes a box of a chunk from the span of its stored value holding it, when the chain can
+  // (codecs/partial_decode.h; src/span_read.h); null otherwise.
+  std::shared_ptr<const SpanDecoder> span_decoder;
   // Shard indexes shared by every worker of this handle; null unless
   // options.sharding.index_cache_bytes > 0.
   std::unique_ptr<ShardIndexCache> index_cache;

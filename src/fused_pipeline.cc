@@ -13,6 +13,7 @@
 #include "src/indexing.h"
 #include "src/inflight_budget.h"
 #include "src/pipeline.h"
+#include "src/span_read.h"
 #include "src/store_internal.h"
 
 namespace zarrpp::internal {
@@ -396,6 +397,10 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     if (fetched != 0) req->Saw(fetched);
     return Status::OK();
   }
+  if (a.span_decoder != nullptr) {
+    ASSIGN_OR_RETURN(bool done, ReadPartFromSpan(a, region, out, p, key, s, lane != nullptr));
+    if (done) return Status::OK();
+  }
   // A missing chunk reads as the fill value.
   auto fill_part = [&] {
     CpuToken cpu(gate);
@@ -404,9 +409,10 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     return Status::OK();
   };
   const bool identity = a.chain->is_identity();
-  if (lane != nullptr && identity && ChunkRowPieces(m, region, p, out.data(), s.pieces)) {
+  if ((lane != nullptr || !p.covers_chunk) && identity &&
+      ChunkRowPieces(m, region, p, out.data(), s.pieces)) {
     // The stored bytes are the chunk: the store places them straight in the caller's buffer, so
-    // the lane holds no buffer at all.
+    // the lane holds no buffer at all, and the rows outside a part read are skipped, not copied.
     ASSIGN_OR_RETURN(bool found, a.store->get_scatter(key, s.pieces));
     return found ? Status::OK() : fill_part();
   }
@@ -931,10 +937,21 @@ Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   if (a.chunk_cache) return CachedRead(a, region, out);
   const ChunkSpan span = ChunksTouching(a.metadata, region);
   if (span.total == 0) return Status::OK();
-  if (a.async_io && a.partial == nullptr) return AsyncRead(a, region, out);
-  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  // Per chunk: the whole chunk, or a small part read from a span of its value.
+  const uint64_t work = ReadWorkPerChunk(a, region, span.total);
+  const bool whole = work == a.chain->decoded_spec().num_bytes();
+  if (a.async_io && a.partial == nullptr && whole) return AsyncRead(a, region, out);
+  if (ReadInline(a, span.total, work)) {
+    // Small together: on the calling thread, with no executor call at all.
+    ScratchPool::Lease lease;
+    for (uint64_t i = 0; i < span.total; ++i) {
+      LocateChunk(a.metadata, region, span, i, lease->part);
+      RETURN_IF_ERROR(ReadOneChunk(a, region, out, *lease, nullptr, nullptr, nullptr));
+    }
+    return Status::OK();
+  }
   FirstError err;
-  const Dispatch d = PlanDispatch(a, span.total, chunk_bytes);
+  const Dispatch d = PlanDispatch(a, span.total, work);
   std::optional<LaneRequest> req;
   if (d.lanes > 0) req.emplace(a, /*reading=*/true);
   ForEachChunk(d, span.total, req ? &req->budget : nullptr, err,

@@ -173,6 +173,32 @@ Result<std::optional<uint64_t>> Store::get_within(std::string_view key,
   return std::optional<uint64_t>(value.size());
 }
 
+Result<std::optional<uint64_t>> Store::get_at(std::string_view key, uint64_t offset,
+                                              MutableByteView dest) {
+  // A version replaced between opening and reading is opened again.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    ASSIGN_OR_RETURN(std::unique_ptr<ValueReader> reader, open_reader(key));
+    if (!reader) return std::optional<uint64_t>();
+    const uint64_t size = reader->size();
+    if (offset > size || dest.size() > size - offset || dest.empty()) {
+      return std::optional<uint64_t>(size);
+    }
+    Bytes got;
+    ASSIGN_OR_RETURN(bool readable,
+                     reader->read(ByteRange::Bounded(offset, offset + dest.size()), got));
+    if (!readable) continue;
+    if (got.size() != dest.size()) {
+      return Status::IOError("get of key " + QuoteKey(key) + ": read " +
+                             std::to_string(got.size()) + " bytes at offset " +
+                             std::to_string(offset) + ", expected " + std::to_string(dest.size()));
+    }
+    std::memcpy(dest.data(), got.data(), got.size());
+    return std::optional<uint64_t>(size);
+  }
+  return Status::IOError("get of key " + QuoteKey(key) +
+                         ": the value kept changing while being read");
+}
+
 Status Store::set_gather(std::string_view key, std::span<const ByteView> pieces) {
   Bytes value;
   internal::Concatenate(pieces, value);

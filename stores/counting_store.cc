@@ -144,6 +144,17 @@ Result<bool> CountingStore::get_scatter(std::string_view key,
   return found;
 }
 
+Result<std::optional<uint64_t>> CountingStore::get_at(std::string_view key, uint64_t offset,
+                                                      MutableByteView dest) {
+  Bump(c_.get_into);
+  const InFlight running(*this);
+  Result<std::optional<uint64_t>> size = inner_->get_at(key, offset, dest);
+  if (size.ok() && size->has_value() && offset <= **size && dest.size() <= **size - offset) {
+    Bump(c_.bytes_read, dest.size());
+  }
+  return size;
+}
+
 Result<std::optional<uint64_t>> CountingStore::get_within(std::string_view key,
                                                           std::span<const MutableByteView> pieces) {
   Bump(c_.get_into);

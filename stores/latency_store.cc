@@ -185,6 +185,12 @@ Result<bool> LatencyStore::get_scatter(std::string_view key,
   return inner_->get_scatter(key, pieces);
 }
 
+Result<std::optional<uint64_t>> LatencyStore::get_at(std::string_view key, uint64_t offset,
+                                                     MutableByteView dest) {
+  Delay();
+  return inner_->get_at(key, offset, dest);
+}
+
 Result<std::optional<uint64_t>> LatencyStore::get_within(std::string_view key,
                                                          std::span<const MutableByteView> pieces) {
   Delay();

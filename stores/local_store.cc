@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -233,11 +234,63 @@ Status ReadAt(int fd, const std::string& path, std::string_view key, uint64_t of
   return Status::OK();
 }
 
-// Reads the first `size` bytes of the open file into the front of `pieces`.
+// Reads the first `size` bytes of the open file into the front of `pieces`. Pieces go to the
+// kernel many at a time (preadv): a skipped stretch between two pieces, when short, is read into
+// a scratch buffer and dropped, so that the rows of a part of a chunk cost one call, not one per
+// row. A longer stretch starts a new call, and the per-piece reads finish anything a call left.
 Status ReadIntoPieces(int fd, const std::string& path, std::string_view key, uint64_t size,
                       std::span<const MutableByteView> pieces) {
-  return internal::ForEachFrontPiece(pieces, size, [&](MutableByteView part, uint64_t at) {
-    return ReadAt(fd, path, key, at, part, size);
+  constexpr uint64_t kMaxGap = 64 << 10;
+  constexpr size_t kMaxIov = 1024;            // IOV_MAX on Linux
+  alignas(64) static uint8_t sink[16 << 10];  // written by the kernel, never read
+  std::vector<iovec> iov;
+  uint64_t at = 0;         // file offset of the next byte
+  uint64_t batch_at = 0;   // file offset of the batch's first byte
+  uint64_t batch_len = 0;  // bytes the batch reads
+  uint64_t pending = 0;    // a skipped stretch not yet added to the batch
+  uint64_t done_upto = 0;  // every piece byte before this offset has been read
+  auto flush = [&]() -> bool {
+    if (iov.empty()) return true;
+    const ssize_t n =
+        ::preadv(fd, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(batch_at));
+    iov.clear();
+    if (n < 0 || static_cast<uint64_t>(n) != batch_len) return false;
+    done_upto = batch_at + batch_len;
+    return true;
+  };
+  bool ok = true;
+  for (const MutableByteView& p : pieces) {
+    if (!ok || at >= size) break;
+    const uint64_t k = std::min<uint64_t>(p.size(), size - at);
+    if (p.data() == nullptr) {
+      pending += k;
+    } else if (k > 0) {
+      if (!iov.empty() &&
+          (pending > kMaxGap || iov.size() + 2 + pending / sizeof(sink) >= kMaxIov)) {
+        ok = flush();
+      }
+      if (iov.empty()) {
+        batch_at = at;
+        batch_len = 0;
+      } else {
+        for (uint64_t g = pending; g > 0;) {
+          const uint64_t n = std::min<uint64_t>(g, sizeof(sink));
+          iov.push_back({sink, n});
+          batch_len += n;
+          g -= n;
+        }
+      }
+      pending = 0;
+      iov.push_back({p.data(), k});
+      batch_len += k;
+    }
+    at += k;
+  }
+  if (ok) ok = flush();
+  (void)ok;  // a short or failed batch is read again below, piece by piece, with its error
+  return internal::ForEachFrontPiece(pieces, size, [&](MutableByteView part, uint64_t off) {
+    if (off + part.size() <= done_upto) return Status::OK();
+    return ReadAt(fd, path, key, off, part, size);
   });
 }
 
@@ -429,6 +482,20 @@ Result<bool> LocalStore::get_scatter(std::string_view key,
   if (size != expected) return internal::ScatterSizeMismatch(key, size, expected);
   RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), PathOf(key), key, size, pieces));
   return true;
+}
+
+Result<std::optional<uint64_t>> LocalStore::get_at(std::string_view key, uint64_t offset,
+                                                   MutableByteView dest) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  OpenedValue v;
+  RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
+                            root_, true, v));
+  if (!v.fd.valid()) return std::optional<uint64_t>();
+  const auto size = static_cast<uint64_t>(v.st.st_size);
+  if (offset <= size && dest.size() <= size - offset) {
+    RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, offset, dest, size));
+  }
+  return std::optional<uint64_t>(size);
 }
 
 Result<std::optional<uint64_t>> LocalStore::get_within(std::string_view key,

@@ -189,6 +189,18 @@ Result<bool> MemoryStore::get_scatter(std::string_view key,
   return true;
 }
 
+Result<std::optional<uint64_t>> MemoryStore::get_at(std::string_view key, uint64_t offset,
+                                                    MutableByteView dest) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  const Value value = Find(key);
+  if (!value) return std::optional<uint64_t>();
+  const uint64_t size = value->size();
+  if (offset <= size && dest.size() <= size - offset && !dest.empty()) {
+    std::memcpy(dest.data(), value->data() + offset, dest.size());
+  }
+  return std::optional<uint64_t>(size);
+}
+
 Result<std::optional<uint64_t>> MemoryStore::get_within(std::string_view key,
                                                         std::span<const MutableByteView> pieces) {
   RETURN_IF_ERROR(ValidateKey(key));

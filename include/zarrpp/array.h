@@ -121,6 +121,12 @@ struct ArrayOptions {
   // The threads that wait on store operations when io_concurrency applies. Default (null): a
   // process-wide pool of io_concurrency threads shared by every array asking for that size.
   std::shared_ptr<Executor> io_executor;
+  // Reads of a small part of a chunk whose codec chain ends in crc32c (spec/codecs.md, "Partial
+  // decoding"). true: the whole value is read and its checksum verified, as for every other read.
+  // false: only the bytes holding the part are read and the checksum is not verified for such
+  // reads (a part of a value cannot be checked against it); reads of whole chunks still verify.
+  // Default true.
+  bool verify_checksum_on_partial_reads = true;
   // Sharded arrays: read coalescing, index cache, compaction (see ShardingOptions).
   ShardingOptions sharding;
   // A cache of decoded chunks (inner chunks when sharded) shared by every handle given the same

@@ -111,6 +111,8 @@ class LocalStore : public Store {
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
   // Read the file straight into the pieces (no intermediate buffer).
   Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
+  Result<std::optional<uint64_t>> get_at(std::string_view key, uint64_t offset,
+                                         MutableByteView dest) override;
   Result<std::optional<uint64_t>> get_within(std::string_view key,
                                              std::span<const MutableByteView> pieces) override;
   Status set(std::string_view key, ByteView value) override;

@@ -58,6 +58,8 @@ class MemoryStore : public Store {
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
   // Copies the value straight into the pieces (one copy, no intermediate buffer).
   Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
+  Result<std::optional<uint64_t>> get_at(std::string_view key, uint64_t offset,
+                                         MutableByteView dest) override;
   Result<std::optional<uint64_t>> get_within(std::string_view key,
                                              std::span<const MutableByteView> pieces) override;
   Status set(std::string_view key, ByteView value) override;

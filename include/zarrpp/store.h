@@ -230,6 +230,15 @@ class Store {
   virtual Result<std::optional<uint64_t>> get_within(std::string_view key,
                                                      std::span<const MutableByteView> pieces);
 
+  // Reads dest.size() bytes at `offset` of the value at `key` into `dest` and returns the value's
+  // size; nullopt when the key is missing (nothing written). When the value ends before
+  // offset + dest.size(), nothing is read and its size is returned, so that a caller expecting a
+  // value of a known size tells a short or long value from a read (a partial chunk read). The
+  // bytes and the size describe one version of the value. The default reads through
+  // open_reader(); stores that can do it in one operation override it.
+  virtual Result<std::optional<uint64_t>> get_at(std::string_view key, uint64_t offset,
+                                                 MutableByteView dest);
+
   // Convenience over get_into(): nullopt when the key is missing.
   Result<std::optional<Bytes>> get(std::string_view key, ByteRange range = ByteRange::Whole());
 

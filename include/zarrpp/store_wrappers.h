@@ -76,6 +76,8 @@ class LatencyStore : public Store {
   Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
   Result<std::optional<uint64_t>> get_within(std::string_view key,
                                              std::span<const MutableByteView> pieces) override;
+  Result<std::optional<uint64_t>> get_at(std::string_view key, uint64_t offset,
+                                         MutableByteView dest) override;
   Result<std::vector<std::optional<Bytes>>> get_ranges(
       const std::vector<KeyRange>& requests) override;
   Status set(std::string_view key, ByteView value) override;
@@ -140,7 +142,8 @@ class CountingStore : public Store {
   // A snapshot of the counters. Operation counts include calls that failed; byte counts include
   // only bytes actually transferred by successful calls.
   struct Counters {
-    uint64_t get_into = 0;    // get_into(), get_scatter() and get_within() calls (get() is one)
+    uint64_t get_into = 0;    // get_into(), get_scatter(), get_within() and get_at() calls (get()
+                              // is one)
     uint64_t get_ranges = 0;  // get_ranges() calls
     uint64_t ranges_requested = 0;  // requests across all get_ranges() calls
     uint64_t set = 0;
@@ -161,7 +164,7 @@ class CountingStore : public Store {
     uint64_t patch_if = 0;
     uint64_t lock = 0;
     uint64_t bytes_read = 0;     // bytes returned by get_into(), get_scatter(), get_within(),
-                                 // get_ranges(), get_if() and readers' read()
+                                 // get_at(), get_ranges(), get_if() and readers' read()
     uint64_t bytes_written = 0;  // bytes passed to successful set(), set_gather(), set_range(),
                                  // set_if() and patch_if() calls that wrote
     uint64_t max_in_flight = 0;  // the most operations running at once (reset() restarts it)
@@ -190,6 +193,8 @@ class CountingStore : public Store {
   Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
   Result<std::optional<uint64_t>> get_within(std::string_view key,
                                              std::span<const MutableByteView> pieces) override;
+  Result<std::optional<uint64_t>> get_at(std::string_view key, uint64_t offset,
+                                         MutableByteView dest) override;
   Result<std::vector<std::optional<Bytes>>> get_ranges(
       const std::vector<KeyRange>& requests) override;
   Status set(std::string_view key, ByteView value) override;

@@ -1,0 +1,418 @@
+// Partial decoding: a read of a small part of a chunk fetches only the span of the stored value
+// holding it (codecs/partial_decode.h, src/span_read.h). Every element's bytes encode its
+// position, so a wrong span or a wrong offset inside it can never pass.
+#include "codecs/partial_decode.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "zarrpp/array.h"
+#include "zarrpp/local_store.h"
+#include "zarrpp/memory_store.h"
+#include "zarrpp/store_wrappers.h"
+
+namespace zarrpp {
+namespace {
+
+// The bytes of the element at C-order index `i` of the array.
+uint8_t ByteOf(uint64_t i, size_t b) {
+  uint64_t h = (i + 1) * 0x9E3779B97F4A7C15ULL + b * 0xBF58476D1CE4E5B9ULL;
+  h ^= h >> 29;
+  h *= 0x94D049BB133111EBULL;
+  h ^= h >> 32;
+  return static_cast<uint8_t>(h);
+}
+
+Bytes Expected(const std::vector<uint64_t>& shape, const Region& r, size_t esize) {
+  Bytes out(r.num_elements() * esize);
+  const size_t rank = shape.size();
+  std::vector<uint64_t> c(rank, 0);
+  for (uint64_t k = 0; k < r.num_elements(); ++k) {
+    uint64_t i = 0;
+    for (size_t d = 0; d < rank; ++d) i = i * shape[d] + r.origin[d] + c[d];
+    for (size_t b = 0; b < esize; ++b) out[k * esize + b] = ByteOf(i, b);
+    for (size_t d = rank; d-- > 0;) {
+      if (++c[d] < r.shape[d]) break;
+      c[d] = 0;
+    }
+  }
+  return out;
+}
+
+ArrayMetadata Meta(std::vector<uint64_t> shape, std::vector<uint64_t> chunks, DataTypeId t,
+                   const char* codecs) {
+  ArrayMetadata m;
+  m.shape = std::move(shape);
+  m.chunk_shape = std::move(chunks);
+  m.data_type = DataType(t);
+  m.fill_value = FillValue::Zero(m.data_type);
+  m.codecs = Json::parse(codecs);
+  return m;
+}
+
+constexpr const char* kLittle = R"([{"name":"bytes","configuration":{"endian":"little"}}])";
+constexpr const char* kBig = R"([{"name":"bytes","configuration":{"endian":"big"}}])";
+constexpr const char* kTranspose =
+    R"([{"name":"transpose","configuration":{"order":[1,0,2]}},
+        {"name":"bytes","configuration":{"endian":"little"}}])";
+constexpr const char* kTwoTransposesBig =
+    R"([{"name":"transpose","configuration":{"order":[2,0,1]}},
+        {"name":"transpose","configuration":{"order":[0,2,1]}},
+        {"name":"bytes","configuration":{"endian":"big"}}])";
+constexpr const char* kCrc =
+    R"([{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}])";
+constexpr const char* kZstd =
+    R"([{"name":"bytes","configuration":{"endian":"little"}},{"name":"zstd","configuration":{"level":1}}])";
+
+constexpr const char* kBlosc =
+    R"([{"name":"bytes","configuration":{"endian":"little"}},
+        {"name":"blosc","configuration":{"cname":"lz4","clevel":5,"shuffle":"noshuffle","blocksize":256}}])";
+constexpr const char* kTransposeBlosc =
+    R"([{"name":"transpose","configuration":{"order":[2,1,0]}},
+        {"name":"bytes","configuration":{"endian":"big"}},
+        {"name":"blosc","configuration":{"cname":"zstd","clevel":1,"shuffle":"bitshuffle","typesize":4,"blocksize":512}}])";
+
+struct Case {
+  const char* name;
+  const char* codecs;
+  bool skip_checksum;
+  bool spans;  // the chain reads parts from spans of the stored value (not the whole value)
+};
+
+std::vector<Case> Cases() {
+  return {{"little", kLittle, false, true},
+          {"big", kBig, false, true},
+          {"transpose", kTranspose, false, true},
+          {"two_transposes_big", kTwoTransposesBig, false, true},
+          {"crc_skip", kCrc, true, true},
+          {"crc_verify", kCrc, false, false},
+          {"zstd", kZstd, false, false},
+          {"blosc", kBlosc, false, false},
+          {"transpose_blosc", kTransposeBlosc, false, false}};
+}
+
+std::vector<DataTypeId> Types() {
+  return {DataTypeId::kUInt8, DataTypeId::kInt16, DataTypeId::kFloat32, DataTypeId::kFloat64,
+          DataTypeId::kComplex128};
+}
+
+Region RandomBox(std::mt19937_64& rng, const std::vector<uint64_t>& shape, uint64_t max_extent) {
+  Region r;
+  for (uint64_t s : shape) {
+    const uint64_t n = 1 + rng() % std::min(s, max_extent);
+    r.origin.push_back(rng() % (s - n + 1));
+    r.shape.push_back(n);
+  }
+  return r;
+}
+
+class PartialDecodeBoxes : public ::testing::TestWithParam<std::tuple<int, int, bool>> {};
+
+// Reads of random small and large boxes equal the values written, through spans or whole chunks,
+// including edge chunks (the shape is not a multiple of the chunk shape) and missing chunks.
+TEST_P(PartialDecodeBoxes, RandomBoxesMatchWrittenValues) {
+  const auto [case_index, type_index, local] = GetParam();
+  const Case c = Cases()[case_index];
+  const DataTypeId type = Types()[type_index];
+  std::shared_ptr<Store> base;
+  std::filesystem::path dir;
+  if (local) {
+    dir = std::filesystem::temp_directory_path() /
+          ("zarrpp_partial_decode_" + std::to_string(::getpid()) + "_" + c.name + "_" +
+           std::to_string(type_index));
+    std::filesystem::remove_all(dir);
+    auto s = LocalStore::Open(dir.string());
+    ASSERT_TRUE(s.ok()) << s.status();
+    base = *s;
+  } else {
+    base = MemoryStore::Create();
+  }
+  auto counting = std::make_shared<CountingStore>(base);
+  const std::vector<uint64_t> shape = {37, 23, 19};
+  ArrayMetadata m = Meta(shape, {8, 10, 16}, type, c.codecs);
+  const size_t esize = m.data_type.size();
+  ArrayOptions opts;
+  opts.verify_checksum_on_partial_reads = !c.skip_checksum;
+  auto arr = Array::Create(counting, "a", m, {}, opts);
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  // Everything but the first grid row of chunks is written, which stays missing (fill value).
+  const Region written{{8, 0, 0}, {29, 23, 19}};
+  ASSERT_TRUE((*arr)->Write(written, Expected(shape, written, esize)).ok());
+  std::mt19937_64 rng(1234 + case_index * 16 + type_index);
+  for (int iter = 0; iter < 300; ++iter) {
+    const Region r = RandomBox(rng, shape, iter % 5 == 0 ? 40 : 3);
+    Bytes want = Expected(shape, r, esize);
+    // The part in the missing row of chunks reads as zeros.
+    std::vector<uint64_t> at(3, 0);
+    for (uint64_t k = 0; k < r.num_elements(); ++k) {
+      if (r.origin[0] + at[0] < 8) std::memset(want.data() + k * esize, 0, esize);
+      for (size_t d = 3; d-- > 0;) {
+        if (++at[d] < r.shape[d]) break;
+        at[d] = 0;
+      }
+    }
+    Bytes got(want.size(), 0xEE);
+    ASSERT_TRUE((*arr)->Read(r, got).ok()) << r.ToString();
+    ASSERT_EQ(got, want) << c.name << " iteration " << iter << " region " << r.ToString();
+  }
+  // One element of a stored chunk: through a span, only its bytes are fetched.
+  counting->reset();
+  Bytes one(esize);
+  ASSERT_TRUE((*arr)->Read(Region{{20, 7, 3}, {1, 1, 1}}, one).ok());
+  EXPECT_EQ(one, Expected(shape, Region{{20, 7, 3}, {1, 1, 1}}, esize));
+  const CountingStore::Counters n = counting->counters();
+  EXPECT_EQ(n.get_into, 1u);
+  if (c.spans) {
+    EXPECT_EQ(n.bytes_read, esize);
+  } else {
+    EXPECT_GT(n.bytes_read, esize);
+  }
+  if (local) std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(, PartialDecodeBoxes,
+                         ::testing::Combine(::testing::Range(0, 9), ::testing::Range(0, 5),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(Cases()[std::get<0>(info.param)].name) + "_" +
+                                  DataType(Types()[std::get<1>(info.param)]).name() +
+                                  (std::get<2>(info.param) ? "_local" : "_memory");
+                         });
+
+// A stored value of the wrong size is Corruption naming the key for a part read too, never data.
+TEST(PartialDecode, WrongSizeValueIsCorruptionNamingTheKey) {
+  for (const char* codecs : {kLittle, kBig, kTranspose}) {
+    auto store = MemoryStore::Create();
+    ArrayMetadata m = Meta({16, 16, 16}, {8, 8, 8}, DataTypeId::kFloat32, codecs);
+    auto arr = Array::Create(store, "a", m);
+    ASSERT_TRUE(arr.ok()) << arr.status();
+    const Region all = Region::All({16, 16, 16});
+    ASSERT_TRUE((*arr)->Write(all, Expected({16, 16, 16}, all, 4)).ok());
+    auto value = store->get("a/c/1/0/1");
+    ASSERT_TRUE(value.ok() && value->has_value());
+    for (int64_t delta : {-4, -1, 1, 4}) {
+      Bytes changed = **value;
+      changed.resize(static_cast<size_t>(static_cast<int64_t>(changed.size()) + delta));
+      ASSERT_TRUE(store->set("a/c/1/0/1", changed).ok());
+      Bytes one(4);
+      // The first element: a span inside even the truncated value.
+      const Status s = (*arr)->Read(Region{{8, 0, 8}, {1, 1, 1}}, one);
+      EXPECT_TRUE(s.IsCorruption()) << codecs << " " << delta << ": " << s;
+      EXPECT_NE(s.message().find("a/c/1/0/1"), std::string::npos) << s;
+    }
+  }
+}
+
+// crc32c at the end of the chain: by default a part read verifies the whole value; with
+// verify_checksum_on_partial_reads = false it reads only the part, and whole-chunk reads verify.
+TEST(PartialDecode, Crc32cVerifiesByDefaultAndSkipsOnlyWhenAsked) {
+  auto base = MemoryStore::Create();
+  auto counting = std::make_shared<CountingStore>(base);
+  ArrayMetadata m = Meta({64, 64}, {32, 32}, DataTypeId::kUInt16, kCrc);
+  auto arr = Array::Create(counting, "a", m);
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  const Region all = Region::All({64, 64});
+  ASSERT_TRUE((*arr)->Write(all, Expected({64, 64}, all, 2)).ok());
+  // Flip a byte far from the element read.
+  auto value = base->get("a/c/0/0");
+  ASSERT_TRUE(value.ok() && value->has_value());
+  Bytes damaged = **value;
+  damaged[1000] ^= 0x40;
+  ASSERT_TRUE(base->set("a/c/0/0", damaged).ok());
+  const Region point{{0, 1}, {1, 1}};
+  Bytes one(2);
+  const Status verify = (*arr)->Read(point, one);
+  EXPECT_TRUE(verify.IsCorruption()) << verify;
+
+  ArrayOptions skip;
+  skip.verify_checksum_on_partial_reads = false;
+  auto fast = Array::Open(counting, "a", skip);
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  counting->reset();
+  ASSERT_TRUE((*fast)->Read(point, one).ok());
+  EXPECT_EQ(one, Expected({64, 64}, point, 2));
+  EXPECT_EQ(counting->counters().bytes_read, 2u);
+  Bytes chunk(32 * 32 * 2);
+  const Status whole = (*fast)->Read(Region{{0, 0}, {32, 32}}, chunk);
+  EXPECT_TRUE(whole.IsCorruption()) << whole;
+}
+
+// blosc: a part read decompresses only the blocks holding it. A frame whose start of another block
+// is damaged fails a whole-chunk read but not a read of an element of the first block.
+TEST(PartialDecode, BloscDecodesOnlyTheBlocksHoldingThePart) {
+  auto store = MemoryStore::Create();
+  ArrayMetadata m = Meta({1024, 1024}, {1024, 1024}, DataTypeId::kUInt16,
+                         R"([{"name":"bytes","configuration":{"endian":"little"}},
+                             {"name":"blosc","configuration":{"cname":"lz4","clevel":5,
+                              "shuffle":"shuffle","typesize":2}}])");
+  auto arr = Array::Create(store, "a", m);
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  std::vector<uint16_t> values(1024 * 1024);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<uint16_t>(i * 7);
+  ASSERT_TRUE((*arr)->Write(Region::All({1024, 1024}), std::span<const uint16_t>(values)).ok());
+  auto value = store->get("a/c/0/0");
+  ASSERT_TRUE(value.ok() && value->has_value());
+  Bytes frame = **value;
+  ASSERT_EQ(frame[2] & 0x02, 0) << "the frame is stored uncompressed (memcpyed)";
+  uint32_t blocksize = 0;
+  std::memcpy(&blocksize, frame.data() + 8, 4);
+  const uint32_t nblocks = (1024 * 1024 * 2 + blocksize - 1) / blocksize;
+  if (nblocks < 2) GTEST_SKIP() << "c-blosc chose one block of " << blocksize << " bytes";
+  // The start of the last block is damaged.
+  const uint32_t bad = 0x7FFFFFF0;
+  std::memcpy(frame.data() + 16 + 4 * (nblocks - 1), &bad, 4);
+  ASSERT_TRUE(store->set("a/c/0/0", frame).ok());
+  uint16_t one = 0;
+  ASSERT_TRUE((*arr)->Read(Region{{1, 3}, {1, 1}}, std::span<uint16_t>(&one, 1)).ok());
+  EXPECT_EQ(one, static_cast<uint16_t>(1027 * 7));
+  std::vector<uint16_t> chunk(1024 * 1024);
+  const Status whole = (*arr)->Read(Region{{0, 0}, {1024, 1024}}, std::span<uint16_t>(chunk));
+  EXPECT_TRUE(whole.IsCorruption()) << whole;
+  // A truncated frame is Corruption for a part read too.
+  Bytes cut = **value;
+  cut.resize(cut.size() - 3);
+  ASSERT_TRUE(store->set("a/c/0/0", cut).ok());
+  const Status part = (*arr)->Read(Region{{1, 3}, {1, 1}}, std::span<uint16_t>(&one, 1));
+  EXPECT_TRUE(part.IsCorruption()) << part;
+  EXPECT_NE(part.message().find("a/c/0/0"), std::string::npos) << part;
+}
+
+// A time series at one grid point: one ranged read per chunk, each of one element.
+TEST(PartialDecode, TimeSeriesIsOneSmallReadPerChunk) {
+  auto base = MemoryStore::Create();
+  auto counting = std::make_shared<CountingStore>(base);
+  const uint64_t T = 40;
+  ArrayMetadata m = Meta({T, 36, 72}, {1, 9, 18}, DataTypeId::kFloat32, kLittle);
+  auto arr = Array::Create(counting, "a", m);
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  const Region all = Region::All({T, 36, 72});
+  ASSERT_TRUE((*arr)->Write(all, Expected({T, 36, 72}, all, 4)).ok());
+  counting->reset();
+  const Region series{{0, 20, 50}, {T, 1, 1}};
+  Bytes got(T * 4);
+  ASSERT_TRUE((*arr)->Read(series, got).ok());
+  EXPECT_EQ(got, Expected({T, 36, 72}, series, 4));
+  const CountingStore::Counters n = counting->counters();
+  EXPECT_EQ(n.get_into, T);
+  EXPECT_EQ(n.bytes_read, T * 4);
+}
+
+// Store::get_at: the bytes at an offset and the value's size; nothing read past the end.
+class GetAtStore : public MemoryStore {
+ public:
+  // The Store default (through open_reader), not MemoryStore's own.
+  Result<std::optional<uint64_t>> get_at(std::string_view key, uint64_t offset,
+                                         MutableByteView dest) override {
+    return Store::get_at(key, offset, dest);
+  }
+};
+
+TEST(StoreGetAt, ReadsBytesAtOffsetAndReportsSize) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("zarrpp_get_at_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto local = LocalStore::Open(dir.string());
+  ASSERT_TRUE(local.ok()) << local.status();
+  std::vector<std::shared_ptr<Store>> stores = {MemoryStore::Create(), *local,
+                                                std::make_shared<GetAtStore>(),
+                                                std::make_shared<CountingStore>(*local)};
+  for (const auto& s : stores) {
+    Bytes value(100);
+    for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<uint8_t>(i * 3);
+    ASSERT_TRUE(s->set("k", value).ok());
+    Bytes dest(10, 0xEE);
+    auto got = s->get_at("k", 40, dest);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(got->has_value());
+    EXPECT_EQ(**got, 100u);
+    EXPECT_EQ(dest, Bytes(value.begin() + 40, value.begin() + 50)) << s->description();
+    // Past the end: the size, nothing written.
+    Bytes past(10, 0xEE);
+    got = s->get_at("k", 95, past);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ(**got, 100u);
+    EXPECT_EQ(past, Bytes(10, 0xEE));
+    got = s->get_at("k", 1000, past);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ(**got, 100u);
+    got = s->get_at("missing", 0, dest);
+    ASSERT_TRUE(got.ok());
+    EXPECT_FALSE(got->has_value());
+    EXPECT_FALSE(s->get_at("/bad", 0, dest).ok());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// LocalStore::get_scatter reads many pieces per call: short skipped stretches are read and dropped,
+// long ones start a new call; every piece gets exactly its bytes, more pieces than one call takes.
+TEST(StoreGetScatter, LocalStoreManyPiecesAndGaps) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("zarrpp_get_scatter_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto local = LocalStore::Open(dir.string());
+  ASSERT_TRUE(local.ok()) << local.status();
+  Bytes value(3 << 20);
+  for (size_t i = 0; i < value.size(); ++i) value[i] = ByteOf(i, 0);
+  ASSERT_TRUE((*local)->set("k", value).ok());
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<MutableByteView> pieces;
+    std::vector<std::pair<uint64_t, uint64_t>> where;  // (offset, size) of each data piece
+    Bytes out(value.size(), 0);
+    uint64_t at = 0;
+    while (at < value.size()) {
+      const uint64_t kind = rng() % 100;
+      uint64_t n = kind < 90 ? 1 + rng() % 300 : kind < 99 ? 1 + rng() % 3000 : 1 + rng() % 200000;
+      n = std::min<uint64_t>(n, value.size() - at);
+      if (rng() % 2 == 0) {
+        pieces.emplace_back(static_cast<uint8_t*>(nullptr), n);
+      } else {
+        pieces.emplace_back(out.data() + at, n);
+        where.emplace_back(at, n);
+      }
+      at += n;
+    }
+    auto got = (*local)->get_scatter("k", pieces);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(*got);
+    Bytes want(value.size(), 0);
+    for (auto [o, n] : where) std::memcpy(want.data() + o, value.data() + o, n);
+    ASSERT_EQ(out, want) << "round " << round << ", " << pieces.size() << " pieces";
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// The chains with a span decoder, and those without.
+TEST(SpanDecoder, OnlyFixedOffsetChains) {
+  auto prepare = [](const char* codecs) {
+    auto chain = CodecChain::FromJson(Json::parse(codecs));
+    EXPECT_TRUE(chain.ok()) << chain.status();
+    auto p = chain->Prepare(ChunkSpec{
+        {4, 6, 8}, DataType(DataTypeId::kInt32), FillValue::Zero(DataType(DataTypeId::kInt32))});
+    EXPECT_TRUE(p.ok()) << p.status();
+    return *p;
+  };
+  EXPECT_NE(SpanDecoder::For(*prepare(kLittle), false), nullptr);
+  EXPECT_NE(SpanDecoder::For(*prepare(kTwoTransposesBig), false), nullptr);
+  EXPECT_EQ(SpanDecoder::For(*prepare(kCrc), false), nullptr);
+  EXPECT_NE(SpanDecoder::For(*prepare(kCrc), true), nullptr);
+  EXPECT_EQ(SpanDecoder::For(*prepare(kZstd), true), nullptr);
+  auto blosc = SpanDecoder::For(*prepare(kBlosc), false);
+  ASSERT_NE(blosc, nullptr);
+  EXPECT_TRUE(blosc->compressed());
+  EXPECT_EQ(blosc->span_space(), 4u * 6 * 8 * 4);
+  auto d = SpanDecoder::For(*prepare(kTranspose), false);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->value_size(), 4u * 6 * 8 * 4);
+  // order [1,0,2]: encoded shape (6, 4, 8); element (1, 2, 3) is at (2, 1, 3).
+  const std::vector<uint64_t> origin = {1, 2, 3}, one = {1, 1, 1};
+  const SpanDecoder::Span s = d->SpanOf(origin.data(), one);
+  EXPECT_EQ(s.begin, ((2 * 4 + 1) * 8 + 3) * 4u);
+  EXPECT_EQ(s.end, s.begin + 4);
+}
+
+}  // namespace
+}  // namespace zarrpp
