@@ -68,7 +68,7 @@ const std::string& ZarrDir() {
   static std::string* dir = [] {
     auto* d = new std::string(ScratchDir("cache-w1-zstd3"));
     Made().push_back(*d);
-    auto store = Must(LocalStore::Open(*d), "open store");
+    auto store = Must(LocalStore::Create(*d), "open store");
     CreateOptions create;
     create.overwrite = true;
     auto array = Must(Array::Create(store, "", workloads::W1Metadata("zstd3"), create), "create");
@@ -80,7 +80,7 @@ const std::string& ZarrDir() {
 }
 
 std::shared_ptr<Array> OpenW1(std::shared_ptr<ChunkCache> cache) {
-  auto store = Must(LocalStore::Open(ZarrDir()), "open store");
+  auto store = Must(LocalStore::Create(ZarrDir()), "open store");
   ArrayOptions o;
   o.chunk_cache = std::move(cache);
   return Must(Array::Open(store, "", o), "open W1");

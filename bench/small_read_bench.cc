@@ -87,7 +87,7 @@ std::shared_ptr<Array> W1(const std::string& config) {
   static std::map<std::string, std::shared_ptr<Array>> arrays;
   auto it = arrays.find(config);
   if (it != arrays.end()) return it->second;
-  auto store = Must(LocalStore::Open(Root()), "open store");
+  auto store = Must(LocalStore::Create(Root()), "open store");
   CreateOptions create;
   create.overwrite = true;
   auto array = Must(Array::Create(store, config, workloads::W1Metadata(config), create), "create");
@@ -194,7 +194,7 @@ float SeriesValue(uint64_t t, uint64_t y, uint64_t x) {
 Series& SeriesArray() {
   static Series* s = [] {
     auto* out = new Series;
-    auto store = Must(LocalStore::Open(Root()), "open store");
+    auto store = Must(LocalStore::Create(Root()), "open store");
     out->counting = std::make_shared<CountingStore>(store);
     ArrayMetadata m;
     m.shape = {kSeriesT, kSeriesY, kSeriesX};
@@ -399,7 +399,7 @@ void RegisterAll() {
     Setup(benchmark::RegisterBenchmark(("point/" + config + "/engine").c_str(),
                                        [config](benchmark::State& st) {
                                          W1(config);
-                                         auto store = Must(LocalStore::Open(Root()), "open store");
+                                         auto store = Must(LocalStore::Create(Root()), "open store");
                                          auto a = Must(Array::Open(store, config), "open W1");
                                          std::vector<float> out(kPoints);
                                          for (auto _ : st) PointEngine(*a, out);
@@ -410,7 +410,7 @@ void RegisterAll() {
       // below the array layer).
       Setup(benchmark::RegisterBenchmark("point/none/store", [](benchmark::State& st) {
         W1("none");
-        auto store = Must(LocalStore::Open(Root()), "open store");
+        auto store = Must(LocalStore::Create(Root()), "open store");
         std::vector<float> out(kPoints);
         for (auto _ : st) {
           for (size_t i = 0; i < Points().size(); ++i) {
@@ -454,7 +454,7 @@ void RegisterAll() {
   }));
   Setup(benchmark::RegisterBenchmark("window/none/engine", [](benchmark::State& st) {
     W1("none");
-    auto store = Must(LocalStore::Open(Root()), "open store");
+    auto store = Must(LocalStore::Create(Root()), "open store");
     auto a = Must(Array::Open(store, "none"), "open W1");
     std::vector<float> out(kWindow * kWindow);
     for (auto _ : st) {

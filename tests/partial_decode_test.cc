@@ -124,7 +124,7 @@ TEST_P(PartialDecodeBoxes, RandomBoxesMatchWrittenValues) {
           ("zarrpp_partial_decode_" + std::to_string(::getpid()) + "_" + c.name + "_" +
            std::to_string(type_index));
     std::filesystem::remove_all(dir);
-    auto s = LocalStore::Open(dir.string());
+    auto s = LocalStore::Create(dir.string());
     ASSERT_TRUE(s.ok()) << s.status();
     base = *s;
   } else {
@@ -314,7 +314,7 @@ TEST(StoreGetAt, ReadsBytesAtOffsetAndReportsSize) {
   auto dir =
       std::filesystem::temp_directory_path() / ("zarrpp_get_at_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto local = LocalStore::Open(dir.string());
+  auto local = LocalStore::Create(dir.string());
   ASSERT_TRUE(local.ok()) << local.status();
   std::vector<std::shared_ptr<Store>> stores = {MemoryStore::Create(), *local,
                                                 std::make_shared<GetAtStore>(),
@@ -352,7 +352,7 @@ TEST(StoreGetScatter, LocalStoreManyPiecesAndGaps) {
   auto dir =
       std::filesystem::temp_directory_path() / ("zarrpp_get_scatter_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto local = LocalStore::Open(dir.string());
+  auto local = LocalStore::Create(dir.string());
   ASSERT_TRUE(local.ok()) << local.status();
   Bytes value(3 << 20);
   for (size_t i = 0; i < value.size(); ++i) value[i] = ByteOf(i, 0);
