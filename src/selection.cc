@@ -102,15 +102,16 @@ DimChunks ChunksOf(const Slab& s, size_t d, uint64_t c) {
 
 // Moves the elements of the product of `runs` between a C-order box (pointer `bp` at the box's
 // origin `box_origin`, strides `bstride` in bytes) and the caller's view (pointer `vp` at the
-// selection's origin, strides `vstride` in bytes). leaf(box, box_stride, view, view_stride, n)
-// moves one run along the last dimension and returns how many elements it moved; fewer than n
-// stops the walk with the selection coordinates of the failed element in `at`.
+// selection's origin, strides `vstride` in bytes), visiting the dimensions in `order` (outermost
+// first; level `level` is dimension order[level]). leaf(box, box_stride, view, view_stride, n)
+// moves one run along the innermost dimension and returns how many elements it moved; fewer than
+// n stops the walk with the selection coordinates of the failed element in `at`.
 template <typename Leaf>
-bool Walk(size_t d, const std::vector<std::vector<Run>>& runs, const uint64_t* box_origin,
-          const uint64_t* bstride, const uint64_t* vstride, uint8_t* bp, uint8_t* vp,
-          std::vector<uint64_t>& at, Leaf& leaf) {
-  const size_t r = runs.size();
-  if (d + 1 == r) {
+bool Walk(size_t level, const size_t* order, const std::vector<std::vector<Run>>& runs,
+          const uint64_t* box_origin, const uint64_t* bstride, const uint64_t* vstride, uint8_t* bp,
+          uint8_t* vp, std::vector<uint64_t>& at, Leaf& leaf) {
+  const size_t d = order[level];
+  if (level + 1 == runs.size()) {
     for (const Run& run : runs[d]) {
       uint8_t* b = bp + (run.at - box_origin[d]) * bstride[d];
       uint8_t* v = vp + run.out * vstride[d];
@@ -127,12 +128,29 @@ bool Walk(size_t d, const std::vector<std::vector<Run>>& runs, const uint64_t* b
     uint8_t* v = vp + run.out * vstride[d];
     for (uint64_t j = 0; j < run.len; ++j) {
       at[d] = run.out + j;
-      if (!Walk(d + 1, runs, box_origin, bstride, vstride, b, v, at, leaf)) return false;
+      if (!Walk(level + 1, order, runs, box_origin, bstride, vstride, b, v, at, leaf)) {
+        return false;
+      }
       b += bstride[d];
       v += vstride[d];
     }
   }
   return true;
+}
+
+// The order in which to visit the dimensions: the view's largest stride outermost and its
+// smallest innermost, so the caller's memory (large, not in cache) is walked in address order
+// while the scratch box (one chunk, in cache) takes the strided side. C order for a C-order view.
+std::vector<size_t> ViewOrder(const std::vector<uint64_t>& strides,
+                              const std::vector<uint64_t>& extents) {
+  std::vector<size_t> order(strides.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    const uint64_t sx = extents[x] <= 1 ? std::numeric_limits<uint64_t>::max() : strides[x];
+    const uint64_t sy = extents[y] <= 1 ? std::numeric_limits<uint64_t>::max() : strides[y];
+    return sx > sy;
+  });
+  return order;
 }
 
 template <size_t N>
@@ -420,6 +438,7 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
   const bool convert = memory_type != from;
   const size_t r = m.rank();
   const std::vector<uint64_t> vstride = ByteStrides(out.strides, msize);
+  const std::vector<size_t> order = ViewOrder(out.strides, out.extents);
   if (r == 0) {
     RETURN_IF_ERROR(Cancelled(a, cancel, cancel_name, "read"));
     std::vector<uint8_t> one(esize);
@@ -453,15 +472,15 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
               CopyStrided(b, bs, v, vs, n, esize);
               return n;
             };
-            Walk(0, runs, box.origin.data(), bstride.data(), vstride.data(), sc.extra.data(),
-                 out.data, at, leaf);
+            Walk(0, order.data(), runs, box.origin.data(), bstride.data(), vstride.data(),
+                 sc.extra.data(), out.data, at, leaf);
             return Status::OK();
           }
           auto leaf = [&](uint8_t* b, uint64_t bs, uint8_t* v, uint64_t vs, uint64_t n) {
             return ConvertStrided(b, from, bs, v, memory_type, vs, n, esize, msize);
           };
-          if (!Walk(0, runs, box.origin.data(), bstride.data(), vstride.data(), sc.extra.data(),
-                    out.data, at, leaf)) {
+          if (!Walk(0, order.data(), runs, box.origin.data(), bstride.data(), vstride.data(),
+                    sc.extra.data(), out.data, at, leaf)) {
             std::vector<uint64_t> in_box(r);
             for (size_t d = 0; d < r; ++d) {
               // The array index of selection index at[d] along d.
@@ -489,12 +508,15 @@ Status SelectionWrite(Array::Impl& a, const Slab& s, const ElementView& in, Data
   const bool convert = memory_type != to;
   const size_t r = m.rank();
   const std::vector<uint64_t> vstride = ByteStrides(in.strides, msize);
+  const std::vector<size_t> order = ViewOrder(in.strides, in.extents);
   uint8_t* vbase = const_cast<uint8_t*>(in.data);  // only read through
   if (convert && narrowing && !IsExactConversion(memory_type, to)) {
     // Every element must convert before anything is written.
     std::vector<std::vector<Run>> all(r);
     for (size_t d = 0; d < r; ++d) all[d] = {Run{0, s.shape[d], 0}};
     std::vector<uint64_t> zero(r, 0), at(r, 0);
+    std::vector<size_t> corder(r);  // C order: the first element that does not fit is reported
+    std::iota(corder.begin(), corder.end(), 0);
     uint8_t tmp[16];
     auto leaf = [&](uint8_t*, uint64_t, uint8_t* v, uint64_t vs, uint64_t n) -> uint64_t {
       for (uint64_t i = 0; i < n; ++i) {
@@ -502,9 +524,9 @@ Status SelectionWrite(Array::Impl& a, const Slab& s, const ElementView& in, Data
       }
       return n;
     };
-    const bool ok =
-        r == 0 ? leaf(nullptr, 0, vbase, 0, 1) == 1
-               : Walk(0, all, zero.data(), zero.data(), vstride.data(), tmp, vbase, at, leaf);
+    const bool ok = r == 0 ? leaf(nullptr, 0, vbase, 0, 1) == 1
+                           : Walk(0, corder.data(), all, zero.data(), zero.data(), vstride.data(),
+                                  tmp, vbase, at, leaf);
     if (!ok) {
       uint64_t off = 0;
       for (size_t d = 0; d < r; ++d) off += at[d] * in.strides[d];
@@ -556,13 +578,13 @@ Status SelectionWrite(Array::Impl& a, const Slab& s, const ElementView& in, Data
                   CopyStrided(v, vs, b, bs, n, esize);
                   return n;
                 };
-                Walk(0, one, box.origin.data(), bstride.data(), vstride.data(), sc.extra.data(),
-                     vbase, at, leaf);
+                Walk(0, order.data(), one, box.origin.data(), bstride.data(), vstride.data(),
+                     sc.extra.data(), vbase, at, leaf);
               } else {
                 auto leaf = [&](uint8_t* b, uint64_t bs, uint8_t* v, uint64_t vs, uint64_t n) {
                   return ConvertStrided(v, memory_type, vs, b, to, bs, n, msize, esize);
                 };
-                if (!Walk(0, one, box.origin.data(), bstride.data(), vstride.data(),
+                if (!Walk(0, order.data(), one, box.origin.data(), bstride.data(), vstride.data(),
                           sc.extra.data(), vbase, at, leaf)) {
                   // Only without the check above, which an exact pair never needs.
                   uint64_t off = 0;
