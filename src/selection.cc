@@ -210,23 +210,56 @@ Status Cancelled(const Array::Impl& a, const std::function<bool()>& cancel, cons
   return Status::OK();
 }
 
-// The chunks holding a selected element, and where each one's part of the selection lies.
+// The scratch a task may hold for its part of a selection in a sharded array: beyond this,
+// shards are split into cells of whole inner chunks.
+constexpr uint64_t kMaxCellBytes = uint64_t{16} << 20;
+
+// The cells of the grid the selection is planned on: each task handles the selected elements of
+// one cell. The chunk shape, except for a sharded array whose shards exceed kMaxCellBytes (and
+// one inner chunk): then a box of whole inner chunks that divides the shard, as large as fits
+// (trailing dimensions first), so a task's scratch stays bounded and cells never straddle shards.
+std::vector<uint64_t> CellShape(const Array::Impl& a) {
+  const ArrayMetadata& m = a.metadata;
+  const ShardingCodec* sharding =
+      a.partial == nullptr
+          ? nullptr
+          : dynamic_cast<const ShardingCodec*>(a.chain->chain().array_to_bytes().get());
+  const uint64_t esize = std::max<uint64_t>(1, m.data_type.size());
+  if (sharding == nullptr || m.chunk_elements() * esize <= kMaxCellBytes) return m.chunk_shape;
+  const std::vector<uint64_t>& inner = sharding->chunk_shape();
+  uint64_t bytes = esize;
+  for (uint64_t e : inner) bytes *= e;
+  std::vector<uint64_t> cell = inner;
+  for (size_t d = m.rank(); d-- > 0;) {
+    const uint64_t per = m.chunk_shape[d] / inner[d];
+    uint64_t f = std::min<uint64_t>(per, std::max<uint64_t>(1, kMaxCellBytes / bytes));
+    while (per % f != 0) --f;
+    cell[d] = inner[d] * f;
+    bytes *= f;
+    if (f < per) break;
+  }
+  return cell;
+}
+
+// The cells holding a selected element, and where each one's part of the selection lies.
 struct Plan {
+  std::vector<uint64_t> cell;
   std::vector<DimChunks> dims;
-  uint64_t total = 1;  // chunks
+  uint64_t total = 1;  // cells
 };
 
-Plan PlanChunks(const ArrayMetadata& m, const Slab& s) {
+Plan PlanChunks(const Array::Impl& a, const Slab& s) {
   Plan p;
-  for (size_t d = 0; d < m.rank(); ++d) {
-    p.dims.push_back(ChunksOf(s, d, m.chunk_shape[d]));
-    p.total *= p.dims.back().n;  // at most s.elements: every chunk holds a selected element
+  p.cell = CellShape(a);
+  for (size_t d = 0; d < a.metadata.rank(); ++d) {
+    p.dims.push_back(ChunksOf(s, d, p.cell[d]));
+    p.total *= p.dims.back().n;  // at most s.elements: every cell holds a selected element
   }
   return p;
 }
 
-// The runs of chunk `index` (C order over the plan's chunks) per dimension, and the box that
-// bounds them.
+// The runs of cell `index` (C order over the plan's cells) per dimension, and the box that bounds
+// them.
 void LocatePart(const ArrayMetadata& m, const Slab& s, const Plan& p, uint64_t index,
                 std::vector<std::vector<Run>>& runs, Region& box) {
   const size_t r = m.rank();
@@ -236,7 +269,7 @@ void LocatePart(const ArrayMetadata& m, const Slab& s, const Plan& p, uint64_t i
   for (size_t d = r; d-- > 0;) {
     const uint64_t k = index % p.dims[d].n;
     index /= p.dims[d].n;
-    const uint64_t c = m.chunk_shape[d];
+    const uint64_t c = p.cell[d];
     const uint64_t lo = p.dims[d].at(k) * c;
     const uint64_t hi = std::min(lo + c, m.shape[d]);
     RunsIn(s, d, lo, hi, runs[d]);
@@ -451,9 +484,10 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
     }
     return Status::OK();
   }
-  const Plan plan = PlanChunks(m, s);
-  const uint64_t part_bytes =
-      std::max<uint64_t>(a.options.min_task_bytes, m.chunk_elements() * std::max<size_t>(1, esize));
+  const Plan plan = PlanChunks(a, s);
+  uint64_t part_bytes = std::max<size_t>(1, esize);
+  for (uint64_t c : plan.cell) part_bytes *= c;
+  part_bytes = std::max<uint64_t>(a.options.min_task_bytes, part_bytes);
   FirstError err;
   ForEachPart(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {
@@ -546,9 +580,10 @@ Status SelectionWrite(Array::Impl& a, const Slab& s, const ElementView& in, Data
     const WriteSource src{one.data(), false};
     return batched ? BatchedWrite(a, all, src) : FusedWrite(a, all, src);
   }
-  const Plan plan = PlanChunks(m, s);
-  const uint64_t part_bytes =
-      std::max<uint64_t>(a.options.min_task_bytes, m.chunk_elements() * std::max<size_t>(1, esize));
+  const Plan plan = PlanChunks(a, s);
+  uint64_t part_bytes = std::max<size_t>(1, esize);
+  for (uint64_t c : plan.cell) part_bytes *= c;
+  part_bytes = std::max<uint64_t>(a.options.min_task_bytes, part_bytes);
   FirstError err;
   ForEachPart(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {

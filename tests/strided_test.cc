@@ -328,6 +328,26 @@ TEST(Hyperslab, RandomWritesThenReadsSharded) {
   RandomWrites(true);
 }
 
+TEST(Hyperslab, LargeShardsAreSplitIntoCellsOfInnerChunks) {
+  // 18 MiB shards of 256 x 256 inner chunks: tasks take cells of whole inner chunks, not shards.
+  Fixture fx({2048, 2304}, {2048, 2304}, /*sharded=*/true, {256, 256});
+  const Hyperslab h{{900, 5}, {3, 7}, {100, 300}, {2, 3}};  // rows 900..1197 cross row 1024
+  std::vector<int32_t> out(200 * 900, kSentinel);
+  ASSERT_TRUE(fx.array->Read(h, StridedView<int32_t>::FortranOrder(out.data(), {200, 900})).ok());
+  ForEachSelected(h, [&](const std::vector<uint64_t>& sel, const std::vector<uint64_t>& arr) {
+    ASSERT_EQ(out[sel[0] + 200 * sel[1]], fx.reference[fx.Offset(arr)]);
+  });
+  for (size_t i = 0; i < out.size(); ++i) out[i] = -static_cast<int32_t>(i);
+  ASSERT_TRUE(
+      fx.array->Write(h, StridedView<const int32_t>::FortranOrder(out.data(), {200, 900})).ok());
+  ForEachSelected(h, [&](const std::vector<uint64_t>& sel, const std::vector<uint64_t>& arr) {
+    fx.reference[fx.Offset(arr)] = out[sel[0] + 200 * sel[1]];
+  });
+  std::vector<int32_t> all(fx.reference.size());
+  ASSERT_TRUE(fx.array->Read(Region::All({2048, 2304}), std::span<int32_t>(all)).ok());
+  EXPECT_TRUE(all == fx.reference);
+}
+
 TEST(Hyperslab, HdfFiveSemantics) {
   Fixture fx({10, 12}, {4, 5});
   // Rows 1, 4, 7 (count 3, stride 3); columns 2-3 and 7-8 (count 2, stride 5, block 2).

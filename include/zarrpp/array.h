@@ -354,15 +354,16 @@ class Array {
   // and selection are checked before any I/O (InvalidArgument naming the dimension: rank, bounds,
   // HDF5 rules, extents, overlapping strides of a read's view, a span beyond the address space, an
   // element size other than the data type's or the memory type's). Only the chunks holding a
-  // selected element are read or written; each is moved between the store and the view through a
-  // scratch buffer of at most one chunk (or ArrayOptions::min_task_bytes of small chunks) per
-  // worker, never one of the whole selection. A dense C-order view of a Region is the plain Read
-  // or Write. Writes keep the contract of Write: elements not selected are left as stored; a
-  // hyperslab whose blocks leave gaps inside a chunk writes each of that chunk's blocks as its own
-  // partial write. A failed Read leaves the view's elements unspecified; a failed Write leaves
-  // what a failed Write does. With a memory type (the element type of the view, converted as
-  // options.convert allows, see the memory-type Read/Write above) the same rules apply; a
-  // narrowing Write checks every element before any I/O.
+  // selected element are read or written; each one's selected part is moved between the pipeline
+  // and the view through a scratch buffer of at most one chunk per worker (for shards over 16 MiB,
+  // a box of whole inner chunks of at most 16 MiB or one inner chunk), never one of the whole
+  // selection. A Region or box hyperslab into a dense C-order view is the plain Read or Write.
+  // Writes keep the contract of Write: elements not selected are left as stored; a hyperslab whose
+  // blocks leave gaps inside a chunk writes each of that chunk's blocks as its own partial write. A
+  // failed Read leaves the view's elements unspecified; a failed Write leaves what a failed Write
+  // does. With a memory type (the element type of the view, converted as options.convert allows,
+  // see the memory-type Read/Write above) the same rules apply; a narrowing Write checks every
+  // element before any I/O.
   Status Read(const Hyperslab& selection, const MutableElementView& out,
               const ReadOptions& options = {}) const;
   Status Read(const Region& region, const MutableElementView& out,
