@@ -337,11 +337,14 @@ TEST(Hyperslab, LargeShardsAreSplitIntoCellsOfInnerChunks) {
   ForEachSelected(h, [&](const std::vector<uint64_t>& sel, const std::vector<uint64_t>& arr) {
     ASSERT_EQ(out[sel[0] + 200 * sel[1]], fx.reference[fx.Offset(arr)]);
   });
-  for (size_t i = 0; i < out.size(); ++i) out[i] = -static_cast<int32_t>(i);
+  // A box across the cell boundary (row 1024) from a Fortran-order source: one write per cell.
+  const Hyperslab box = Hyperslab::Of(Region{{1000, 100}, {50, 600}});
+  std::vector<int32_t> in(50 * 600);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = -static_cast<int32_t>(i);
   ASSERT_TRUE(
-      fx.array->Write(h, StridedView<const int32_t>::FortranOrder(out.data(), {200, 900})).ok());
-  ForEachSelected(h, [&](const std::vector<uint64_t>& sel, const std::vector<uint64_t>& arr) {
-    fx.reference[fx.Offset(arr)] = out[sel[0] + 200 * sel[1]];
+      fx.array->Write(box, StridedView<const int32_t>::FortranOrder(in.data(), {50, 600})).ok());
+  ForEachSelected(box, [&](const std::vector<uint64_t>& sel, const std::vector<uint64_t>& arr) {
+    fx.reference[fx.Offset(arr)] = in[sel[0] + 50 * sel[1]];
   });
   std::vector<int32_t> all(fx.reference.size());
   ASSERT_TRUE(fx.array->Read(Region::All({2048, 2304}), std::span<int32_t>(all)).ok());
