@@ -14,6 +14,7 @@
 // Defined by the guide.
 zarrpp::Status WriteAnArray(const std::string& root);
 zarrpp::Status ReadBack(const std::string& root);
+zarrpp::Status ReadStrided(const std::string& root);
 zarrpp::Status AppendDays(const std::string& root);
 zarrpp::Status BuildHierarchy(const std::string& root);
 zarrpp::Status WriteSharded(const std::string& root);
@@ -54,6 +55,13 @@ TEST_F(DocsGuide, WriteThenReadBack) {
   auto keys = (*store)->list_prefix("temperature/c/");
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ(keys->size(), 8u);
+}
+
+TEST_F(DocsGuide, StridedSelections) {
+  Status s = WriteAnArray(root_);
+  ASSERT_TRUE(s.ok()) << s;
+  s = ReadStrided(root_);
+  ASSERT_TRUE(s.ok()) << s;
 }
 
 TEST_F(DocsGuide, AppendGrowsTheSeries) {

@@ -41,10 +41,12 @@
 #include "zarrpp/data_type.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/future.h"
+#include "zarrpp/hyperslab.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/region.h"
 #include "zarrpp/status.h"
 #include "zarrpp/store.h"
+#include "zarrpp/strided_view.h"
 
 namespace zarrpp {
 
@@ -357,6 +359,69 @@ class Array {
     return Fill(region, ByteView(reinterpret_cast<const uint8_t*>(&value), sizeof(T)), options);
   }
 
+  // Strided selections and strided memory (spec/selections.md). `selection` is a Hyperslab
+  // (zarrpp/hyperslab.h) or a Region; the view (zarrpp/strided_view.h) has extents equal to the
+  // selection's shape, in any strides, and receives or supplies the selected elements in
+  // row-major selection order. Nothing else of the caller's memory is read or written. The view
+  // and selection are checked before any I/O (InvalidArgument naming the dimension: rank, bounds,
+  // HDF5 rules, extents, overlapping strides of a read's view, a span beyond the address space, an
+  // element size other than the data type's or the memory type's). Only the chunks holding a
+  // selected element are read or written; each one's selected part is moved between the pipeline
+  // and the view through a scratch buffer of at most one chunk per worker (for shards over 16 MiB,
+  // a box of whole inner chunks of at most 16 MiB or one inner chunk), never one of the whole
+  // selection. A Region or box hyperslab into a dense C-order view is the plain Read or Write.
+  // Writes keep the contract of Write: elements not selected are left as stored; a hyperslab whose
+  // blocks leave gaps inside a chunk writes each of that chunk's blocks as its own partial write. A
+  // failed Read leaves the view's elements unspecified; a failed Write leaves what a failed Write
+  // does. With a memory type (the element type of the view, converted as options.convert allows,
+  // see the memory-type Read/Write above) the same rules apply; a narrowing Write checks every
+  // element before any I/O.
+  Status Read(const Hyperslab& selection, const MutableElementView& out,
+              const ReadOptions& options = {}) const;
+  Status Read(const Region& region, const MutableElementView& out,
+              const ReadOptions& options = {}) const;
+  Status Read(const Hyperslab& selection, const MutableElementView& out, DataTypeId memory_type,
+              const ReadOptions& options = {}) const;
+  Status Write(const Hyperslab& selection, const ElementView& in, const WriteOptions& options = {});
+  Status Write(const Region& region, const ElementView& in, const WriteOptions& options = {});
+  Status Write(const Hyperslab& selection, const ElementView& in, DataTypeId memory_type,
+               const WriteOptions& options = {});
+  // Typed views: T equal to the data type moves elements as they are, any other T converts.
+  template <typename T>
+  Status Read(const Hyperslab& selection, const StridedView<T>& out,
+              const ReadOptions& options = {}) const {
+    static_assert(!std::is_const_v<T>, "Read needs a view of mutable elements");
+    if (SameType(DataTypeOf<T>::id, sizeof(T))) return Read(selection, out.elements(), options);
+    return Read(selection, out.elements(), DataTypeOf<T>::id, options);
+  }
+  template <typename T>
+  Status Read(const Region& region, const StridedView<T>& out,
+              const ReadOptions& options = {}) const {
+    return Read(Hyperslab::Of(region), out, options);
+  }
+  template <typename T>
+  Status Write(const Hyperslab& selection, const StridedView<T>& in,
+               const WriteOptions& options = {}) {
+    using E = std::remove_cv_t<T>;
+    if (SameType(DataTypeOf<E>::id, sizeof(T))) {
+      return Write(selection, in.const_elements(), options);
+    }
+    return Write(selection, in.const_elements(), DataTypeOf<E>::id, options);
+  }
+  template <typename T>
+  Status Write(const Region& region, const StridedView<T>& in, const WriteOptions& options = {}) {
+    return Write(Hyperslab::Of(region), in, options);
+  }
+  // A hyperslab's elements into or from a dense C-order buffer of shape() elements.
+  template <typename T>
+  Status Read(const Hyperslab& selection, std::span<T> out, const ReadOptions& options = {}) const {
+    return Read(selection, DenseView(selection, out.data(), out.size()), options);
+  }
+  template <typename T>
+  Status Write(const Hyperslab& selection, std::span<T> in, const WriteOptions& options = {}) {
+    return Write(selection, DenseView(selection, in.data(), in.size()), options);
+  }
+
   // Variable-size data types (string, bytes; spec/strings.md). Elements are given and returned
   // in C order, region.num_elements() of them (another count is InvalidArgument). Values of a
   // string array must be valid UTF-8 (InvalidArgument naming the element, nothing written); a
@@ -524,6 +589,18 @@ class Array {
  private:
   explicit Array(std::unique_ptr<Impl> impl);
   Status CheckType(DataTypeId id, size_t size) const;
+  // A C-order view of `n` elements at `data` with the selection's shape, or with extents that
+  // cannot match it (an empty view of rank 0) when `n` is not its element count.
+  template <typename T>
+  static StridedView<T> DenseView(const Hyperslab& selection, T* data, size_t n) {
+    const std::vector<uint64_t> shape = selection.shape();
+    uint64_t want = 1;
+    for (uint64_t s : shape) want *= s;
+    if (selection.count.size() != selection.start.size() || want != n) {
+      return StridedView<T>(data, {n}, {1});  // rejected: extents differ from the shape
+    }
+    return StridedView<T>::COrder(data, shape);
+  }
   bool SameType(DataTypeId id, size_t size) const;
   Status WriteVariable(const Region& region, uint64_t count,
                        const std::function<std::string_view(uint64_t)>& value);

@@ -1,0 +1,132 @@
+// Strided reads into strided destinations (spec/selections.md) against the contiguous read of the
+// same bytes into a dense C-order buffer, in the same binary and run.
+//
+//   A float32 [4096, 4096] array (64 MiB) in a MemoryStore, chunks [256, 256] (256 KiB), zstd
+//   level 1 or uncompressed (bytes only). Cases, each with its baseline ("plain"):
+//   - slice: the whole array into a [4096, 4096] slice of a caller's [4096, 4160] matrix (rows
+//     padded); plain: the whole array into a dense buffer.
+//   - fortran: the whole array into a column-major buffer; plain: the same dense read.
+//   - hyperslab: every other row of chunks (start 0, stride 512, count 8, block 256 rows; all
+//     columns) into the padded slice; plain: the dense read of 2048 x 4096 elements (the same
+//     number of chunks and bytes).
+//
+// Reported: the ratio table, engine time / plain time per case.
+//
+// Run: build-bench/bench/strided_bench
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_support.h"
+#include "zarrpp/array.h"
+#include "zarrpp/codecs.h"
+#include "zarrpp/memory_store.h"
+
+namespace zarrpp {
+namespace {
+
+using bench::Check;
+
+constexpr uint64_t kN = 4096, kChunk = 256, kPad = 64;
+
+// A smooth field with low-bit noise (compresses about 2:1 with zstd).
+std::vector<float> Field() {
+  std::vector<float> v(kN * kN);
+  uint32_t noise = 12345;
+  for (uint64_t y = 0; y < kN; ++y) {
+    for (uint64_t x = 0; x < kN; ++x) {
+      noise = noise * 1664525u + 1013904223u;
+      v[y * kN + x] = static_cast<float>(280.0 + 20.0 * std::sin(0.005 * static_cast<double>(y)) *
+                                                     std::cos(0.003 * static_cast<double>(x))) +
+                      static_cast<float>(noise >> 24) * 1e-4f;
+    }
+  }
+  return v;
+}
+
+const std::shared_ptr<Array>& ArrayFor(bool zstd) {
+  static std::shared_ptr<Array> arrays[2];
+  if (!arrays[zstd]) {
+    ArrayMetadata m;
+    m.shape = {kN, kN};
+    m.chunk_shape = {kChunk, kChunk};
+    m.data_type = DataType(DataTypeId::kFloat32);
+    m.fill_value = FillValue::Zero(m.data_type);
+    m.codecs = zstd ? Codecs::Bytes().Zstd(1) : Codecs::Bytes();
+    arrays[zstd] = bench::Must(Array::Create(MemoryStore::Create(), "a", m), "create");
+    const std::vector<float> field = Field();
+    Check(arrays[zstd]->Write(Region{{0, 0}, {kN, kN}}, std::span<const float>(field)), "write");
+  }
+  return arrays[zstd];
+}
+
+enum class Case { kSlice, kFortran, kHyperslab };
+
+void BM_Plain(benchmark::State& state, bool zstd, Case c) {
+  const auto& arr = ArrayFor(zstd);
+  const uint64_t rows = c == Case::kHyperslab ? kN / 2 : kN;
+  std::vector<float> out(rows * kN);
+  const Region region{{0, 0}, {rows, kN}};
+  Check(arr->Read(region, std::span<float>(out)), "warm-up read");
+  for (auto _ : state) {
+    Check(arr->Read(region, std::span<float>(out)), "read");
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rows * kN * sizeof(float)));
+}
+
+void BM_Strided(benchmark::State& state, bool zstd, Case c) {
+  const auto& arr = ArrayFor(zstd);
+  std::vector<float> buffer(c == Case::kFortran ? kN * kN : kN * (kN + kPad));
+  const auto matrix = StridedView<float>::COrder(buffer.data(), {kN, kN + kPad});
+  const uint64_t rows = c == Case::kHyperslab ? kN / 2 : kN;
+  const StridedView<float> view =
+      c == Case::kFortran ? StridedView<float>::FortranOrder(buffer.data(), {kN, kN})
+                          : bench::Must(matrix.Slice(Region{{0, kPad / 2}, {rows, kN}}), "slice");
+  const Hyperslab sel =
+      c == Case::kHyperslab
+          ? Hyperslab{{0, 0}, {2 * kChunk, 1}, {kN / (2 * kChunk), 1}, {kChunk, kN}}
+          : Hyperslab::Of(Region{{0, 0}, {kN, kN}});
+  Check(arr->Read(sel, view), "warm-up read");
+  for (auto _ : state) {
+    Check(arr->Read(sel, view), "read");
+    benchmark::DoNotOptimize(buffer.data());
+  }
+  // Spot check: element (row 300, column 5) of the selection.
+  const uint64_t r = 300, col = 5;
+  const uint64_t arr_row = c == Case::kHyperslab ? (r / kChunk) * 2 * kChunk + r % kChunk : r;
+  std::vector<float> one(1);
+  Check(arr->Read(Region{{arr_row, col}, {1, 1}}, std::span<float>(one)), "spot read");
+  const std::vector<uint64_t> idx = {r, col};
+  if (view[idx] != one[0]) {
+    std::fprintf(stderr, "wrong value read\n");
+    std::abort();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rows * kN * sizeof(float)));
+}
+
+}  // namespace
+}  // namespace zarrpp
+
+int main(int argc, char** argv) {
+  using zarrpp::Case;
+  for (bool zstd : {true, false}) {
+    for (auto [c, name] : {std::pair{Case::kSlice, "slice"}, std::pair{Case::kFortran, "fortran"},
+                           std::pair{Case::kHyperslab, "hyperslab"}}) {
+      const std::string base = std::string(zstd ? "zstd-" : "raw-") + name;
+      benchmark::RegisterBenchmark((base + "/plain").c_str(), zarrpp::BM_Plain, zstd, c)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark((base + "/engine").c_str(), zarrpp::BM_Strided, zstd, c)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+  }
+  return zarrpp::bench::RunWithRatios(
+      argc, argv, "plain", "strided read into a strided view (engine) / dense read (plain)");
+}
