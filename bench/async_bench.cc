@@ -38,17 +38,8 @@ namespace {
 
 constexpr uint64_t kSteps = 32, kNy = 180, kNx = 360, kStepElems = kNy * kNx;
 
-void Check(const Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
-    std::abort();
-  }
-}
-template <typename T>
-T Must(Result<T> r, const char* what) {
-  Check(r.status(), what);
-  return std::move(r).value();
-}
+using bench::Check;
+using bench::Must;
 
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) {

@@ -418,28 +418,6 @@ Status Cancelled(const Array::Impl& a, std::string_view op) {
                                     "': cancelled (ArrayOptions::cancel)");
 }
 
-// Runs body(scratch, i) for every tile i < n: on the I/O threads, lanes pulling tiles in turn,
-// when the handle's tasks run there; else one task per tile on the CPU executor.
-template <typename Body>
-void ForEachTile(const Array::Impl& a, uint64_t n, uint64_t tile_bytes, const FirstError& err,
-                 Body body) {
-  const Dispatch d = PlanDispatch(a, n, tile_bytes);
-  if (d.lanes > 0) {
-    std::atomic<uint64_t> next{0};
-    d.executor->ParallelFor(d.lanes, 1, [&](size_t, size_t) {
-      ScratchPool::Lease lease;
-      for (uint64_t i = next.fetch_add(1); i < n && !err.failed(); i = next.fetch_add(1)) {
-        body(*lease, d.cpu_gate, i);
-      }
-    });
-    return;
-  }
-  d.executor->ParallelFor(n, d.grain, [&](size_t begin, size_t end) {
-    ScratchPool::Lease lease;
-    for (size_t i = begin; i < end && !err.failed(); ++i) body(*lease, nullptr, i);
-  });
-}
-
 }  // namespace
 
 Status ConvertingRead(Array::Impl& a, const Region& region, MutableByteView out,
@@ -452,7 +430,7 @@ Status ConvertingRead(Array::Impl& a, const Region& region, MutableByteView out,
   FirstError err;
   const uint64_t tile_bytes =
       std::max<uint64_t>(a.options.min_task_bytes, m.chunk_elements() * std::max<size_t>(1, esize));
-  ForEachTile(a, t.total, tile_bytes, err, [&](ScratchPool::Scratch& s, CpuGate* gate, uint64_t i) {
+  ForEachTask(a, t.total, tile_bytes, err, [&](ScratchPool::Scratch& s, CpuGate* gate, uint64_t i) {
     Status st = [&]() -> Status {
       if (a.options.cancel && a.options.cancel()) return Cancelled(a, "read");
       Region sub;
@@ -515,7 +493,7 @@ Status ConvertingWrite(Array::Impl& a, const Region& region, ByteView in, DataTy
   FirstError err;
   const uint64_t tile_bytes =
       std::max<uint64_t>(a.options.min_task_bytes, m.chunk_elements() * std::max<size_t>(1, esize));
-  ForEachTile(a, t.total, tile_bytes, err, [&](ScratchPool::Scratch& s, CpuGate* gate, uint64_t i) {
+  ForEachTask(a, t.total, tile_bytes, err, [&](ScratchPool::Scratch& s, CpuGate* gate, uint64_t i) {
     Status st = [&]() -> Status {
       if (a.options.cancel && a.options.cancel()) return Cancelled(a, "write");
       Region sub;

@@ -12,6 +12,7 @@
 // no locks; per-worker scratch buffers are reused across chunks.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "src/array_impl.h"
+#include "src/first_error.h"
 
 namespace zarrpp::internal {
 
@@ -113,6 +115,29 @@ struct Dispatch {
   size_t lanes = 0;   // > 0: at most this many chunk tasks at once, each pulling chunks in turn
 };
 Dispatch PlanDispatch(const Array::Impl& a, uint64_t n_chunks, uint64_t chunk_bytes);
+
+// Runs body(scratch, gate, i) for every task i < n of `task_bytes` each, as PlanDispatch places
+// them: on the I/O threads, lanes pulling tasks in turn (gate: the CPU gate their CPU stages take),
+// or grouped on the CPU executor (gate null). Stops starting tasks once `err` holds an error.
+template <typename Body>
+void ForEachTask(const Array::Impl& a, uint64_t n, uint64_t task_bytes, const FirstError& err,
+                 Body body) {
+  const Dispatch d = PlanDispatch(a, n, task_bytes);
+  if (d.lanes > 0) {
+    std::atomic<uint64_t> next{0};
+    d.executor->ParallelFor(d.lanes, 1, [&](size_t, size_t) {
+      ScratchPool::Lease lease;
+      for (uint64_t i = next.fetch_add(1); i < n && !err.failed(); i = next.fetch_add(1)) {
+        body(*lease, d.cpu_gate, i);
+      }
+    });
+    return;
+  }
+  d.executor->ParallelFor(n, d.grain, [&](size_t begin, size_t end) {
+    ScratchPool::Lease lease;
+    for (size_t i = begin; i < end && !err.failed(); ++i) body(*lease, nullptr, i);
+  });
+}
 
 // Runs start(i, done) for every i < n with at most `lanes` running at once, on the calling thread:
 // start begins an asynchronous store operation whose completion calls done(status) once (on any

@@ -278,28 +278,6 @@ void LocatePart(const ArrayMetadata& m, const Slab& s, const Plan& p, uint64_t i
   }
 }
 
-// Runs body(scratch, gate, i) for every chunk part i < n: on the I/O threads, lanes pulling parts
-// in turn, when the handle's tasks run there; else on the CPU executor.
-template <typename Body>
-void ForEachPart(const Array::Impl& a, uint64_t n, uint64_t part_bytes, const FirstError& err,
-                 Body body) {
-  const Dispatch d = PlanDispatch(a, n, part_bytes);
-  if (d.lanes > 0) {
-    std::atomic<uint64_t> next{0};
-    d.executor->ParallelFor(d.lanes, 1, [&](size_t, size_t) {
-      ScratchPool::Lease lease;
-      for (uint64_t i = next.fetch_add(1); i < n && !err.failed(); i = next.fetch_add(1)) {
-        body(*lease, d.cpu_gate, i);
-      }
-    });
-    return;
-  }
-  d.executor->ParallelFor(n, d.grain, [&](size_t begin, size_t end) {
-    ScratchPool::Lease lease;
-    for (size_t i = begin; i < end && !err.failed(); ++i) body(*lease, nullptr, i);
-  });
-}
-
 Status DoesNotFit(const Array::Impl& a, const char* op, uint64_t index, const std::string& value,
                   DataTypeId from, DataTypeId to) {
   return Status::InvalidArgument(std::string(op) + " of array '" + a.path + "': element " +
@@ -489,7 +467,7 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
   for (uint64_t c : plan.cell) part_bytes *= c;
   part_bytes = std::max<uint64_t>(a.options.min_task_bytes, part_bytes);
   FirstError err;
-  ForEachPart(
+  ForEachTask(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {
         Status st = [&]() -> Status {
           RETURN_IF_ERROR(Cancelled(a, cancel, cancel_name, "read"));
@@ -585,7 +563,7 @@ Status SelectionWrite(Array::Impl& a, const Slab& s, const ElementView& in, Data
   for (uint64_t c : plan.cell) part_bytes *= c;
   part_bytes = std::max<uint64_t>(a.options.min_task_bytes, part_bytes);
   FirstError err;
-  ForEachPart(
+  ForEachTask(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {
         Status st = [&]() -> Status {
           RETURN_IF_ERROR(Cancelled(a, cancel, cancel_name, "write"));
