@@ -569,12 +569,11 @@ std::shared_ptr<zarrpp::Store> Caching(uint64_t capacity, bool revalidate) {
 INSTANTIATE_TEST_SUITE_P(
     , StoreConformance,
     ::testing::Values(
-        zarrpp::testing::StoreCase{"CachingMem", [] { return Caching(uint64_t{1} << 24, false); }},
+        zarrpp::testing::StoreCase{"CacheMem", [] { return Caching(uint64_t{1} << 24, false); }},
         zarrpp::testing::StoreCase{
-            "CachingTinyMem",
+            "CacheTiny",
             [] { return Caching(zarrpp::ChunkCache::kEntryOverheadBytes + 64, false); }},
-        zarrpp::testing::StoreCase{"CachingRevalidatedMem",
-                                   [] { return Caching(uint64_t{1} << 24, true); }}),
+        zarrpp::testing::StoreCase{"CacheReval", [] { return Caching(uint64_t{1} << 24, true); }}),
     zarrpp::testing::StoreCaseName);
 
 }  // namespace

@@ -290,7 +290,7 @@ TEST_P(MemoryTypes, OutOfRangeReadNamesTheElement) {
   EXPECT_EQ(ball[1], 1);
 }
 
-TEST_P(MemoryTypes, FloatToIntegerRoundsTowardZeroAndRefusesNaN) {
+TEST_P(MemoryTypes, FloatToIntTruncatesAndRefusesNaN) {
   ReadOptions ro;
   ro.convert = Conversion::kAllowNarrowing;
   auto arr = Make(DataTypeId::kFloat64);
