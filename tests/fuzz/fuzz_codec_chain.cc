@@ -55,5 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A part of the chunk, which sharding reads through its index alone.
   Bytes part(4 * 4 * 2);
   fuzz::CheckExpected(t.array->Read(Region{{4, 8}, {4, 4}}, part));
+  // One element: chains that decode a span of the value (bytes, transpose, blosc) read only it.
+  Bytes one(2);
+  fuzz::CheckExpected(t.array->Read(Region{{9, 3}, {1, 1}}, one));
   return 0;
 }

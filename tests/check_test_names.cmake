@@ -1,0 +1,27 @@
+# Fails when a registered test's name is longer than MAX characters, so that ctest's progress
+# lines ("NNNN/NNNN Test #NNNN: <name> ....   Passed  N.NN sec") fit 120 columns.
+#   cmake -DBUILD_DIR=<build> -DMAX=76 -P check_test_names.cmake
+execute_process(COMMAND ${CMAKE_CTEST_COMMAND} -N --test-dir ${BUILD_DIR}
+                OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "ctest -N failed in ${BUILD_DIR}")
+endif()
+string(REPLACE "\n" ";" lines "${listing}")
+set(count 0)
+set(too_long "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "Test +#[0-9]+: (.+)$")
+    math(EXPR count "${count} + 1")
+    string(LENGTH "${CMAKE_MATCH_1}" n)
+    if(n GREATER MAX)
+      string(APPEND too_long "\n  ${n}: ${CMAKE_MATCH_1}")
+    endif()
+  endif()
+endforeach()
+if(count EQUAL 0)
+  message(FATAL_ERROR "no tests listed in ${BUILD_DIR}")
+endif()
+if(too_long)
+  message(FATAL_ERROR "test names longer than ${MAX} characters:${too_long}")
+endif()
+message(STATUS "${count} test names, none longer than ${MAX} characters")
