@@ -396,15 +396,15 @@ void RegisterAll() {
                                          for (auto _ : st) PointLimit(config, out);
                                          VerifyPoints(out);
                                        }));
-    Setup(benchmark::RegisterBenchmark(("point/" + config + "/engine").c_str(),
-                                       [config](benchmark::State& st) {
-                                         W1(config);
-                                         auto store = Must(LocalStore::Create(Root()), "open store");
-                                         auto a = Must(Array::Open(store, config), "open W1");
-                                         std::vector<float> out(kPoints);
-                                         for (auto _ : st) PointEngine(*a, out);
-                                         VerifyPoints(out);
-                                       }));
+    Setup(benchmark::RegisterBenchmark(
+        ("point/" + config + "/engine").c_str(), [config](benchmark::State& st) {
+          W1(config);
+          auto store = Must(LocalStore::Create(Root()), "open store");
+          auto a = Must(Array::Open(store, config), "open W1");
+          std::vector<float> out(kPoints);
+          for (auto _ : st) PointEngine(*a, out);
+          VerifyPoints(out);
+        }));
     if (config == "none") {
       // The store alone: LocalStore::get_at of each element (what the engine's read costs
       // below the array layer).
