@@ -307,7 +307,10 @@ TEST_P(MemoryTypes, FloatToIntTruncatesAndRefusesNaN) {
   std::vector<uint8_t> u8(6);
   Status s = arr->Read(r, MutableByteView(u8), DataTypeId::kUInt8, ro);
   ASSERT_TRUE(s.IsInvalidArgument()) << s;
-  EXPECT_NE(s.message().find("element 1 "), std::string::npos) << s;
+  // Elements 1 (-2.7) and 5 (-128.9) do not fit; chunks convert in parallel, so either is named.
+  EXPECT_TRUE(s.message().find("element 1 ") != std::string::npos ||
+              s.message().find("element 5 ") != std::string::npos)
+      << s;
   v = {1.0, std::nan(""), 3.0, 4.0, 5.0, 6.0};
   ASSERT_TRUE(arr->Write(r, std::span<const double>(v)).ok());
   s = arr->Read(r, std::span<int32_t>(i32), ro);
