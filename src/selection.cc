@@ -278,6 +278,15 @@ void LocatePart(const ArrayMetadata& m, const Slab& s, const Plan& p, uint64_t i
   }
 }
 
+// The bytes one task of `plan` holds decoded (a cell of elements of `esize` bytes), at least
+// min_task_bytes so that dispatch never dominates. Cells are at most a chunk, whose size the
+// handle's limits already bound, so the product cannot overflow.
+uint64_t PartBytes(const Array::Impl& a, const Plan& plan, size_t esize) {
+  uint64_t bytes = std::max<size_t>(1, esize);
+  for (uint64_t c : plan.cell) bytes *= c;
+  return std::max<uint64_t>(a.options.min_task_bytes, bytes);
+}
+
 Status DoesNotFit(const Array::Impl& a, const char* op, uint64_t index, const std::string& value,
                   DataTypeId from, DataTypeId to) {
   return Status::InvalidArgument(std::string(op) + " of array '" + a.path + "': element " +
@@ -463,9 +472,7 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
     return Status::OK();
   }
   const Plan plan = PlanChunks(a, s);
-  uint64_t part_bytes = std::max<size_t>(1, esize);
-  for (uint64_t c : plan.cell) part_bytes *= c;
-  part_bytes = std::max<uint64_t>(a.options.min_task_bytes, part_bytes);
+  const uint64_t part_bytes = PartBytes(a, plan, esize);
   FirstError err;
   ForEachTask(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {
@@ -559,9 +566,7 @@ Status SelectionWrite(Array::Impl& a, const Slab& s, const ElementView& in, Data
     return batched ? BatchedWrite(a, all, src) : FusedWrite(a, all, src);
   }
   const Plan plan = PlanChunks(a, s);
-  uint64_t part_bytes = std::max<size_t>(1, esize);
-  for (uint64_t c : plan.cell) part_bytes *= c;
-  part_bytes = std::max<uint64_t>(a.options.min_task_bytes, part_bytes);
+  const uint64_t part_bytes = PartBytes(a, plan, esize);
   FirstError err;
   ForEachTask(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {
