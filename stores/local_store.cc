@@ -179,8 +179,32 @@ Status RemoveContentsAt(int dir_fd, const std::string& path) {
 struct OpenedValue {
   FileDescriptor fd;
   struct stat st {};
+  bool locked = false;  // holds the shared lock (the value had been patched in place)
 };
 
+// Whether `st` carries the mark an in-place patch sets before its first write (the sticky bit,
+// which Linux ignores on regular files). A value that never carried it was only ever written
+// whole (a new file renamed into place), so reading it needs no lock.
+bool PatchedInPlace(const struct stat& st) {
+  return (st.st_mode & S_ISVTX) != 0;
+}
+
+Status LockForRead(OpenedValue& v, std::string_view key, std::string_view op,
+                   const std::string& root) {
+  const int err = OfdLock(v.fd.get(), F_RDLCK, true);
+  if (err != 0 && err != ENOLCK && err != EOPNOTSUPP && err != EINVAL) {
+    return OsError("lock", root + "/" + std::string(key), err).WithContext(KeyContext(op, key));
+  }
+  v.locked = true;
+  if (::fstat(v.fd.get(), &v.st) != 0) {
+    return OsError("fstat", root + "/" + std::string(key), errno).WithContext(KeyContext(op, key));
+  }
+  return Status::OK();
+}
+
+// With `lock`, a value that has been patched in place is opened under its shared lock, so that
+// no patch is half-applied while it is read; any other value is read unlocked and checked with
+// RereadLocked afterwards.
 Status OpenValue(int root_fd, std::string_view key, std::string_view op, bool follow_outside,
                  const std::string& real_root, const std::string& root, bool lock, OpenedValue& v,
                  bool dir_is_absent = false) {
@@ -192,12 +216,6 @@ Status OpenValue(int root_fd, std::string_view key, std::string_view op, bool fo
     if (err == ENOENT) return Status::OK();
     return ResolveError(op, key, err, "", root);
   }
-  if (lock) {
-    const int err = OfdLock(v.fd.get(), F_RDLCK, true);
-    if (err != 0 && err != ENOLCK && err != EOPNOTSUPP && err != EINVAL) {
-      return OsError("lock", root + "/" + std::string(key), err).WithContext(KeyContext(op, key));
-    }
-  }
   if (::fstat(v.fd.get(), &v.st) != 0) {
     return OsError("fstat", root + "/" + std::string(key), errno).WithContext(KeyContext(op, key));
   }
@@ -207,8 +225,27 @@ Status OpenValue(int root_fd, std::string_view key, std::string_view op, bool fo
     if (!dir_is_absent) return IsADirectory(op, key);
     v.fd.Reset(-1);
   }
-  if (!S_ISREG(v.st.st_mode)) v.fd.Reset(-1);  // a FIFO or device is not a value
+  if (!S_ISREG(v.st.st_mode)) {
+    v.fd.Reset(-1);  // a FIFO or device is not a value
+    return Status::OK();
+  }
+  if (lock && PatchedInPlace(v.st)) RETURN_IF_ERROR(LockForRead(v, key, op, root));
   return Status::OK();
+}
+
+// After reading a value opened without its lock: true when an in-place patch began since the
+// open (its mark is set before its first write, so a read that saw any of its bytes sees the
+// mark here). The value is then locked and its metadata re-read, and the caller reads again.
+Result<bool> RereadLocked(OpenedValue& v, std::string_view key, std::string_view op,
+                          const std::string& root) {
+  if (v.locked || !v.fd.valid()) return false;
+  struct stat now;
+  if (::fstat(v.fd.get(), &now) != 0) {
+    return OsError("fstat", root + "/" + std::string(key), errno).WithContext(KeyContext(op, key));
+  }
+  if (!PatchedInPlace(now)) return false;
+  RETURN_IF_ERROR(LockForRead(v, key, op, root));
+  return true;
 }
 
 // Reads `dest.size()` bytes at `offset` of the open file into `dest` (skipped when null); the
@@ -320,10 +357,12 @@ using internal::OpenedValue;
 using internal::OpenForRead;
 using internal::OpenValue;
 using internal::OsError;
+using internal::PatchedInPlace;
 using internal::ReadAt;
 using internal::ReadEntriesAt;
 using internal::ReadIntoPieces;
 using internal::RemoveContentsAt;
+using internal::RereadLocked;
 using internal::ResolveError;
 using internal::SetMtime;
 using internal::SharedReadLock;
@@ -463,11 +502,14 @@ Result<bool> LocalStore::get_into(std::string_view key, ByteRange range, Bytes& 
   RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
                             root_, true, v));
   if (!v.fd.valid()) return false;
-  const auto size = static_cast<uint64_t>(v.st.st_size);
-  ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
-  out.resize(bounds.second - bounds.first);
-  RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, bounds.first, out, bounds.second));
-  return true;
+  for (;;) {
+    const auto size = static_cast<uint64_t>(v.st.st_size);
+    ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
+    out.resize(bounds.second - bounds.first);
+    RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, bounds.first, out, bounds.second));
+    ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
+    if (!again) return true;
+  }
 }
 
 Result<bool> LocalStore::get_scatter(std::string_view key,
@@ -477,11 +519,14 @@ Result<bool> LocalStore::get_scatter(std::string_view key,
   RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
                             root_, true, v));
   if (!v.fd.valid()) return false;
-  const auto size = static_cast<uint64_t>(v.st.st_size);
-  const uint64_t expected = internal::PiecesSize(pieces);
-  if (size != expected) return internal::ScatterSizeMismatch(key, size, expected);
-  RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), PathOf(key), key, size, pieces));
-  return true;
+  for (;;) {
+    const auto size = static_cast<uint64_t>(v.st.st_size);
+    const uint64_t expected = internal::PiecesSize(pieces);
+    if (size != expected) return internal::ScatterSizeMismatch(key, size, expected);
+    RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), PathOf(key), key, size, pieces));
+    ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
+    if (!again) return true;
+  }
 }
 
 Result<std::optional<uint64_t>> LocalStore::get_at(std::string_view key, uint64_t offset,
@@ -491,11 +536,14 @@ Result<std::optional<uint64_t>> LocalStore::get_at(std::string_view key, uint64_
   RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
                             root_, true, v));
   if (!v.fd.valid()) return std::optional<uint64_t>();
-  const auto size = static_cast<uint64_t>(v.st.st_size);
-  if (offset <= size && dest.size() <= size - offset) {
-    RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, offset, dest, size));
+  for (;;) {
+    const auto size = static_cast<uint64_t>(v.st.st_size);
+    if (offset <= size && dest.size() <= size - offset) {
+      RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, offset, dest, size));
+    }
+    ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
+    if (!again) return std::optional<uint64_t>(size);
   }
-  return std::optional<uint64_t>(size);
 }
 
 Result<std::optional<uint64_t>> LocalStore::get_within(std::string_view key,
@@ -505,11 +553,14 @@ Result<std::optional<uint64_t>> LocalStore::get_within(std::string_view key,
   RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
                             root_, true, v));
   if (!v.fd.valid()) return std::optional<uint64_t>();
-  const auto size = static_cast<uint64_t>(v.st.st_size);
-  if (size <= internal::PiecesSize(pieces)) {
-    RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), PathOf(key), key, size, pieces));
+  for (;;) {
+    const auto size = static_cast<uint64_t>(v.st.st_size);
+    if (size <= internal::PiecesSize(pieces)) {
+      RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), PathOf(key), key, size, pieces));
+    }
+    ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
+    if (!again) return std::optional<uint64_t>(size);
   }
-  return std::optional<uint64_t>(size);
 }
 
 Result<ReadResult> LocalStore::get_if(std::string_view key, ByteRange range, Bytes& out,
@@ -518,19 +569,23 @@ Result<ReadResult> LocalStore::get_if(std::string_view key, ByteRange range, Byt
   OpenedValue v;
   RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
                             root_, true, v));
-  ReadResult r;
-  r.generation = v.fd.valid() ? GenerationOf(v.st) : Generation::Absent();
-  if (if_equal != nullptr && !(*if_equal == r.generation)) {
-    r.condition_met = false;
+  for (;;) {
+    ReadResult r;
+    r.generation = v.fd.valid() ? GenerationOf(v.st) : Generation::Absent();
+    if (if_equal != nullptr && !(*if_equal == r.generation)) {
+      r.condition_met = false;
+      return r;
+    }
+    if (!v.fd.valid()) return r;
+    const auto size = static_cast<uint64_t>(v.st.st_size);
+    ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
+    out.resize(bounds.second - bounds.first);
+    RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, bounds.first, out, bounds.second));
+    ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
+    if (again) continue;
+    r.found = true;
     return r;
   }
-  if (!v.fd.valid()) return r;
-  const auto size = static_cast<uint64_t>(v.st.st_size);
-  ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
-  out.resize(bounds.second - bounds.first);
-  RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, bounds.first, out, bounds.second));
-  r.found = true;
-  return r;
 }
 
 Result<Generation> LocalStore::generation(std::string_view key) {
@@ -547,7 +602,7 @@ Result<std::unique_ptr<ValueReader>> LocalStore::open_reader(std::string_view ke
   RETURN_IF_ERROR(OpenValue(root_fd_, key, "open_reader", options_.follow_symlinks_outside_root,
                             real_root_, root_, true, v));
   if (!v.fd.valid()) return std::unique_ptr<ValueReader>();
-  OfdLock(v.fd.get(), F_UNLCK, false);
+  if (v.locked) OfdLock(v.fd.get(), F_UNLCK, false);
   return std::unique_ptr<ValueReader>(
       new Reader(std::move(v.fd), v.st, std::string(key), PathOf(key)));
 }
@@ -727,6 +782,11 @@ Result<std::optional<Generation>> LocalStore::Patch(std::string_view key,
     any = any || !w.bytes.empty();
   }
   if (!any) return std::optional<Generation>(GenerationOf(st));
+  // Mark the file before its first byte changes: readers of unmarked files take no lock and
+  // look for the mark after reading (OpenValue, RereadLocked).
+  if (!PatchedInPlace(st) && ::fchmod(fd.get(), (st.st_mode & 07777) | S_ISVTX) != 0) {
+    return OsError("mark for in-place writes (fchmod)", path, errno).WithContext(ctx);
+  }
   for (const RangeWrite& w : writes) {
     RETURN_IF_ERROR_CTX(WriteAll(fd.get(), w.bytes, w.offset, path), ctx);
   }

@@ -573,6 +573,16 @@ TEST_F(LocalStoreTest, ReaderProcessSeesOneVersionOrGoneDuringRenamesAndPatches)
     } else if (whole != VersionBytes(whole.size(), VersionOf(whole))) {
       ++mixed;
     }
+    // So is a read at an offset (the first 4,096 bytes span both patched halves of every
+    // version; values that were never patched are read without a lock).
+    Bytes first(4096);
+    auto at = store_->get_at("v", 0, first);
+    if (!at.ok() || !at->has_value()) {
+      ++errors;
+    } else {
+      const Bytes want = VersionBytes(**at, VersionOf(first));
+      if (!std::equal(first.begin(), first.end(), want.begin())) ++mixed;
+    }
     if (done) break;
   }
   ASSERT_TRUE(WIFEXITED(status));
@@ -580,6 +590,86 @@ TEST_F(LocalStoreTest, ReaderProcessSeesOneVersionOrGoneDuringRenamesAndPatches)
   EXPECT_EQ(errors, 0);
   EXPECT_EQ(mixed, 0) << "of " << reads << " reads (" << gone << " found their version gone)";
   EXPECT_GT(reads, 0);
+}
+
+// An in-place patch marks the file (the sticky bit, ignored by Linux on regular files) before it
+// changes a byte; readers lock only marked files. A whole-value write is a new, unmarked file.
+TEST_F(LocalStoreTest, InPlacePatchesMarkTheFileWholeWritesDoNot) {
+  auto sticky = [&] {
+    struct stat st;
+    EXPECT_EQ(::stat((root_ + "/a/v").c_str(), &st), 0);
+    return (st.st_mode & S_ISVTX) != 0;
+  };
+  ASSERT_TRUE(store_->set("a/v", Filled(64, 1)).ok());
+  EXPECT_FALSE(sticky());
+  const Bytes two = Filled(8, 2);
+  ASSERT_TRUE(store_->set_range("a/v", 8, two).ok());
+  EXPECT_TRUE(sticky());
+  Bytes out;
+  auto g = store_->get_into("a/v", ByteRange::Whole(), out);
+  ASSERT_TRUE(g.ok() && *g) << g.status();
+  Bytes want = Filled(64, 1);
+  std::copy(two.begin(), two.end(), want.begin() + 8);
+  EXPECT_EQ(out, want);
+  ASSERT_TRUE(store_->set("a/v", Filled(64, 3)).ok());
+  EXPECT_FALSE(sticky());
+  // A patch writing nothing changes nothing, the mark included.
+  ASSERT_TRUE(store_->set_range("a/v", 8, zarrpp::ByteView()).ok());
+  EXPECT_FALSE(sticky());
+}
+
+// The window of that protocol: a value written whole (unmarked, read without a lock) whose first
+// in-place patch starts while a reader is reading it. Each round writes a fresh 1 MiB value and
+// patches it whole in 64 ranges, back to front; readers in another thread must see one version.
+TEST_F(LocalStoreTest, ReadersSeeNoPartOfTheFirstPatchOfAFreshValue) {
+  constexpr size_t kSize = 1 << 20, kPieces = 64;
+  constexpr uint32_t kRounds = 200;
+  ASSERT_TRUE(store_->set("p/v", VersionBytes(kSize, 1)).ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> writer_errors{0};
+  std::thread writer([&] {
+    for (uint32_t round = 0; round < kRounds; ++round) {
+      const uint32_t whole = 2 * round + 3, patched = 2 * round + 4;
+      const Bytes next = VersionBytes(kSize, patched);
+      if (!store_->set("p/v", VersionBytes(kSize, whole)).ok()) ++writer_errors;
+      // Readers open the fresh, unmarked value meanwhile and are still reading it when the
+      // patch starts.
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+      std::vector<zarrpp::RangeWrite> writes;
+      for (size_t i = kPieces; i-- > 0;) {
+        const size_t at = i * (kSize / kPieces);
+        writes.push_back({at, zarrpp::ByteView(next).subspan(at, kSize / kPieces)});
+      }
+      auto r = store_->patch_if("p/v", writes, {});
+      if (!r.ok() || !r->has_value()) ++writer_errors;
+    }
+    done = true;
+  });
+  int reads = 0, mixed = 0, errors = 0;
+  Bytes whole;
+  while (!done.load()) {
+    auto g = store_->get_into("p/v", ByteRange::Whole(), whole);
+    if (!g.ok() || !*g) {
+      ++errors;
+      continue;
+    }
+    ++reads;
+    // One byte per patched range (cheap, so that reads follow each other closely), and every
+    // byte now and then.
+    const uint32_t v = VersionOf(whole);
+    bool same = whole.size() == kSize;
+    for (size_t i = 0; same && i < kPieces; ++i) {
+      const size_t at = i * (kSize / kPieces) + 5;
+      same = whole[at] == static_cast<uint8_t>((at * 131 + v * 7 + (at >> 9)) & 0xff);
+    }
+    if (same && reads % 64 == 0) same = whole == VersionBytes(kSize, v);
+    if (!same) ++mixed;
+  }
+  writer.join();
+  EXPECT_EQ(writer_errors.load(), 0);
+  EXPECT_EQ(errors, 0);
+  EXPECT_EQ(mixed, 0) << "of " << reads << " reads";
+  EXPECT_GT(reads, 10);
 }
 
 TEST_F(LocalStoreTest, LocksOfTwoStoreObjectsOnOneRootExcludeEachOther) {

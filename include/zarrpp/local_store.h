@@ -29,8 +29,11 @@
 //                is removed and the old value is left intact.
 //   set_range(), patch_if()
 //                overwrite bytes of the existing file in place (pwrite) under an exclusive OFD
-//                lock on the file; reads hold a shared OFD lock, so readers in any process see
-//                all of a patch or none of it. Not atomic against a crash.
+//                lock on the file, after marking the file as patched in place (its sticky bit);
+//                reads of a marked file hold a shared OFD lock, and reads of an unmarked one
+//                are repeated under it when the mark appears meanwhile, so readers in any
+//                process see all of a patch or none of it. Not atomic against a crash. Patching
+//                needs ownership of the file (to mark it and set its mtime).
 //   erase()      takes the key's lock, unlinks the file, then removes parent directories left
 //                empty (never the root).
 //
