@@ -2,8 +2,10 @@
 
 #include <blosc.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -265,6 +267,93 @@ Status BloscCodec::DecodeRange(ByteView in, uint64_t total, uint64_t begin, uint
   }
   std::memcpy(out, scratch.data() + (begin - first * typesize), end - begin);
   return Status::OK();
+}
+
+Result<bool> BloscCodec::DecodeRangeFrom(uint64_t frame_size, const FrameReader& read,
+                                         uint64_t total, uint64_t begin, uint64_t end, uint8_t* out,
+                                         Bytes& scratch) const {
+  constexpr uint64_t kHeader = BLOSC_MIN_HEADER_LENGTH;
+  if (frame_size < kHeader) {
+    return Status::Corruption("blosc: frame of " + std::to_string(frame_size) +
+                              " bytes is shorter than its " + std::to_string(kHeader) +
+                              "-byte header");
+  }
+  // The frame's bytes, zero until read: calloc leaves the pages of a large frame untouched.
+  std::unique_ptr<uint8_t, decltype(&std::free)> frame(
+      static_cast<uint8_t*>(std::calloc(frame_size, 1)), &std::free);
+  if (frame == nullptr) return Status::IOError("blosc: out of memory for a frame");
+  auto fetch = [&](uint64_t at, uint64_t n) -> Result<bool> {
+    return n == 0 ? true : read(at, MutableByteView(frame.get() + at, n));
+  };
+  // The header and the block starts of up to 64 blocks in one read.
+  const uint64_t head = std::min<uint64_t>(frame_size, kHeader + 4 * 64);
+  ASSIGN_OR_RETURN(bool got, fetch(0, head));
+  if (!got) return false;
+  size_t nbytes = 0, cbytes = 0, blocksize = 0, typesize = 0;
+  int flags = 0;
+  blosc_cbuffer_sizes(frame.get(), &nbytes, &cbytes, &blocksize);
+  blosc_cbuffer_metainfo(frame.get(), &typesize, &flags);
+  ASSIGN_OR_RETURN(uint64_t announced, CheckFrame(ByteView(frame.get(), frame_size)));
+  if (announced != total) {
+    return Status::Corruption("blosc: frame decodes to " + std::to_string(announced) +
+                              " bytes, expected " + std::to_string(total));
+  }
+  if (begin >= end) return true;
+  if (end > total) {
+    return Status::InvalidArgument("blosc: range [" + std::to_string(begin) + ", " +
+                                   std::to_string(end) + ") is past the value's " +
+                                   std::to_string(total) + " bytes");
+  }
+  if ((flags & BLOSC_MEMCPYED) != 0) {
+    if (frame_size != kHeader + total) {
+      return Status::Corruption("blosc: a stored (memcpyed) frame of " +
+                                std::to_string(frame_size) + " bytes for " + std::to_string(total) +
+                                " decoded bytes");
+    }
+    return read(kHeader + begin, MutableByteView(out, end - begin));
+  }
+  if (blocksize == 0) return Status::Corruption("blosc: frame header gives a block size of 0");
+  const uint64_t nblocks = (total + blocksize - 1) / blocksize;
+  const uint64_t starts_end = kHeader + 4 * nblocks;
+  if (starts_end > frame_size) {
+    return Status::Corruption("blosc: " + std::to_string(nblocks) +
+                              " block starts do not fit in a frame of " +
+                              std::to_string(frame_size) + " bytes");
+  }
+  if (starts_end > head) {
+    ASSIGN_OR_RETURN(got, fetch(head, starts_end - head));
+    if (!got) return false;
+  }
+  std::vector<uint64_t> starts(nblocks);
+  for (uint64_t j = 0; j < nblocks; ++j) {
+    int32_t s = 0;
+    std::memcpy(&s, frame.get() + kHeader + 4 * j, 4);
+    if (s < static_cast<int64_t>(starts_end) || static_cast<uint64_t>(s) >= frame_size) {
+      starts[j] = UINT64_MAX;  // damaged: refused if a block holding the range needs it
+    } else {
+      starts[j] = static_cast<uint64_t>(s);
+    }
+  }
+  std::vector<uint64_t> sorted = starts;
+  std::sort(sorted.begin(), sorted.end());
+  // Blocks need not be stored in order (c-blosc's threads append them as they finish): a block
+  // ends where the next stored block starts, or at the frame's end.
+  const uint64_t first_block = begin / blocksize, last_block = (end - 1) / blocksize;
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (uint64_t j = first_block; j <= last_block; ++j) {
+    if (starts[j] == UINT64_MAX) {
+      return Status::Corruption("blosc: the start of block " + std::to_string(j) +
+                                " lies outside the frame");
+    }
+    auto next = std::upper_bound(sorted.begin(), sorted.end(), starts[j]);
+    const uint64_t stop = next == sorted.end() || *next == UINT64_MAX ? frame_size : *next;
+    lo = std::min(lo, starts[j]);
+    hi = std::max(hi, stop);
+  }
+  ASSIGN_OR_RETURN(got, fetch(lo, hi - lo));
+  if (!got) return false;
+  RETURN_IF_ERROR(DecodeRange(ByteView(frame.get(), frame_size), total, begin, end, out, scratch));
+  return true;
 }
 
 Status BloscCodec::DecodeInto(ByteView in, MutableByteView out) const {

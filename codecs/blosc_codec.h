@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,15 @@ class BloscCodec final : public BytesToBytesCodec {
   // them are decompressed (partial decoding, codecs.md).
   Status DecodeRange(ByteView in, uint64_t total, uint64_t begin, uint64_t end, uint8_t* out,
                      Bytes& scratch) const;
+  // Reads bytes [offset, offset + dest.size()) of the stored frame into dest; an error or a
+  // version that went away (false) ends the decode with that result.
+  using FrameReader = std::function<Result<bool>(uint64_t offset, MutableByteView dest)>;
+  // DecodeRange of a frame of `frame_size` stored bytes that is not in memory: reads its header
+  // and block starts, then only the bytes of the blocks holding [begin, end) (a memcpyed frame:
+  // only those bytes). Returns false when `read` did. Block starts outside the frame are
+  // Corruption; memory held is the frame's size, of which only the parts read are touched.
+  Result<bool> DecodeRangeFrom(uint64_t frame_size, const FrameReader& read, uint64_t total,
+                               uint64_t begin, uint64_t end, uint8_t* out, Bytes& scratch) const;
 
  private:
   BloscCodec(Options options, int num_threads)

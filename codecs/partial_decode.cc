@@ -133,4 +133,13 @@ Status SpanDecoder::SpanFromValue(ByteView value, Span span, uint8_t* out, Bytes
   return blosc_->DecodeRange(value, span_space_, span.begin, span.end, out, scratch);
 }
 
+Result<bool> SpanDecoder::SpanFromReader(
+    uint64_t value_size, const std::function<Result<bool>(uint64_t, MutableByteView)>& read,
+    Span span, uint8_t* out, Bytes& scratch) const {
+  if (blosc_ == nullptr) {
+    return Status::InvalidArgument("a span of an uncompressed value is read, not decoded");
+  }
+  return blosc_->DecodeRangeFrom(value_size, read, span_space_, span.begin, span.end, out, scratch);
+}
+
 }  // namespace zarrpp

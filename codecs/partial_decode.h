@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -58,6 +59,12 @@ class SpanDecoder {
   // (span.end - span.begin bytes). A frame that is damaged or decodes to another size than the
   // chunk's is Corruption.
   Status SpanFromValue(ByteView value, Span span, uint8_t* out, Bytes& scratch) const;
+  // compressed(): the same for a stored value of `value_size` bytes read in parts through `read`
+  // (the frame's header, block starts and the blocks holding the span). False when `read`
+  // returned false (the version read went away).
+  Result<bool> SpanFromReader(uint64_t value_size,
+                              const std::function<Result<bool>(uint64_t, MutableByteView)>& read,
+                              Span span, uint8_t* out, Bytes& scratch) const;
 
  private:
   SpanDecoder() = default;

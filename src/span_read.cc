@@ -1,6 +1,8 @@
 #include "src/span_read.h"
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 
 #include "codecs/partial_decode.h"
 #include "src/indexing.h"
@@ -50,6 +52,35 @@ Result<bool> ReadPartFromSpan(const Array::Impl& a, const Region& region, Mutabl
             a.metadata.fill_value.bytes.data(), esize);
     return true;
   };
+  if (d.compressed() && a.store->capabilities().partial_reads) {
+    // The frame's header, block starts and the blocks holding the span, all from one version
+    // of the value (a reader pinned to it; a version replaced meanwhile is read again).
+    s.chunk.resize(span.end - span.begin);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      ASSIGN_OR_RETURN(std::unique_ptr<ValueReader> reader, a.store->open_reader(key));
+      if (reader == nullptr) return fill();
+      auto read = [&](uint64_t at, MutableByteView dest) -> Result<bool> {
+        ASSIGN_OR_RETURN(bool current,
+                         reader->read(ByteRange::Bounded(at, at + dest.size()), s.fetched));
+        if (!current) return false;
+        if (s.fetched.size() != dest.size()) {
+          return Status::Corruption("read " + std::to_string(s.fetched.size()) + " bytes at " +
+                                    std::to_string(at) + ", asked for " +
+                                    std::to_string(dest.size()));
+        }
+        std::memcpy(dest.data(), s.fetched.data(), dest.size());
+        return true;
+      };
+      Result<bool> current = d.SpanFromReader(reader->size(), read, span, s.chunk.data(), s.extra);
+      if (!current.ok()) return current.status().WithContext("chunk '" + key + "'");
+      if (!*current) continue;
+      RETURN_IF_ERROR_CTX(d.DecodeBox(p.shape, s.chunk, out.data(), region.shape,
+                                      p.in_region.data(), s.chain.a, s.chain.b),
+                          "chunk '" + key + "'");
+      return true;
+    }
+    // Replaced on every attempt: the whole value below is one version by itself.
+  }
   if (d.compressed()) {
     // The whole frame, of which only the blocks holding the span are decompressed.
     ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), s.fetched));
