@@ -17,15 +17,40 @@
 namespace zarrpp {
 namespace internal {
 
+// The arguments of one AppendAsync.
+struct AppendArgs {
+  ByteView data;
+  std::vector<uint64_t> shape;
+  size_t axis = 0;
+};
+
 class AsyncQueue {
  public:
   // Runs the operation; `cancelled` is its cancellation hook (true once Future::cancel was
   // called while it runs).
   using Run = std::function<Status(const std::function<bool()>& cancelled)>;
+  // Runs appends queued back to back as one: the chunks of each in turn, then one metadata
+  // write; sets each one's Status.
+  using AppendRun = std::function<void(const std::vector<const AppendArgs*>& jobs,
+                                       std::vector<Status>& statuses)>;
+
+  // Queues an append. Appends of one handle that are queued back to back when the first of them
+  // starts run as one group (at most kMaxGroup, holding at most kMaxGroupBytes of data), so the
+  // array's metadata is written once for the group instead of once per append.
+  Future<Status> SubmitAppend(const std::string& what, AppendArgs args, AppendRun run) {
+    auto append = std::make_shared<AppendArgs>(std::move(args));
+    Run single = [append, run](const std::function<bool()>&) {
+      std::vector<Status> statuses(1);
+      run({append.get()}, statuses);
+      return statuses[0];
+    };
+    return Submit(what, false, std::move(single), std::move(append), std::move(run));
+  }
 
   // `what` names the operation in the statuses the queue makes ("write of array 'a'");
   // `interruptible` says whether `run` polls its hook.
-  Future<Status> Submit(const std::string& what, bool interruptible, Run run) {
+  Future<Status> Submit(const std::string& what, bool interruptible, Run run,
+                        std::shared_ptr<AppendArgs> append = nullptr, AppendRun group = nullptr) {
     auto state = std::make_shared<FutureState<Status>>(
         Status::FailedPrecondition(what + ": cancelled before it started"));
     {
@@ -34,7 +59,8 @@ class AsyncQueue {
         return Future<Status>::Ready(
             Status::FailedPrecondition(what + ": the array handle is being destroyed"));
       }
-      shared_->queue.push_back(Request{state, std::move(run), what, interruptible});
+      shared_->queue.push_back(
+          Request{state, std::move(run), what, interruptible, std::move(append), std::move(group)});
       if (!thread_.joinable()) {
         try {
           thread_ = std::thread(Loop, shared_);
@@ -75,7 +101,11 @@ class AsyncQueue {
     Run run;
     std::string what;
     bool interruptible = false;
+    std::shared_ptr<AppendArgs> append;  // set for an append, with `group`
+    AppendRun group;
   };
+  static constexpr size_t kMaxGroup = 16;
+  static constexpr uint64_t kMaxGroupBytes = uint64_t{256} << 20;
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;
@@ -112,17 +142,50 @@ class AsyncQueue {
     }
   }
 
+  // Runs an append and the appends taken with it (started ones only: a cancelled one is done).
+  static void ExecuteGroup(std::vector<Request>& group) {
+    std::vector<Request*> started;
+    std::vector<const AppendArgs*> jobs;
+    for (Request& r : group) {
+      if (!r.state->TryStart()) continue;
+      started.push_back(&r);
+      jobs.push_back(r.append.get());
+    }
+    if (started.empty()) return;
+    std::vector<Status> statuses(started.size());
+    const Status s = Guard(started.front()->what, [&] {
+      group.front().group(jobs, statuses);
+      return Status::OK();
+    });
+    for (size_t i = 0; i < started.size(); ++i) {
+      started[i]->state->Complete(s.ok() ? std::move(statuses[i]) : s);
+    }
+  }
+
   static void Loop(std::shared_ptr<Shared> s) {
     for (;;) {
-      Request r;
+      std::vector<Request> group;
       {
         std::unique_lock lock(s->mu);
         s->cv.wait(lock, [&] { return s->stop || !s->queue.empty(); });
         if (s->queue.empty()) return;  // stopped and drained
-        r = std::move(s->queue.front());
+        group.push_back(std::move(s->queue.front()));
         s->queue.pop_front();
+        if (group.front().append) {
+          uint64_t bytes = group.front().append->data.size();
+          while (!s->queue.empty() && s->queue.front().append && group.size() < kMaxGroup &&
+                 bytes + s->queue.front().append->data.size() <= kMaxGroupBytes) {
+            bytes += s->queue.front().append->data.size();
+            group.push_back(std::move(s->queue.front()));
+            s->queue.pop_front();
+          }
+        }
       }
-      Execute(r);
+      if (group.size() == 1) {
+        Execute(group.front());
+      } else {
+        ExecuteGroup(group);
+      }
     }
   }
 
@@ -189,10 +252,32 @@ Future<Status> Array::WriteAsync(const Region& region, ByteView in, WriteOptions
 
 Future<Status> Array::AppendAsync(ByteView data, std::vector<uint64_t> data_shape, size_t axis) {
   const std::string what = "append to array '" + impl_->path + "'";
-  return internal::Enqueue(
-      *impl_, what, false,
-      [this, data, data_shape = std::move(data_shape), axis](
-          const std::function<bool()>& /*cancelled*/) { return Append(data, data_shape, axis); });
+  Future<Status> f;
+  Status s = internal::Guard(what, [&]() -> Status {
+    f = internal::QueueOf(*impl_).SubmitAppend(
+        what, internal::AppendArgs{data, std::move(data_shape), axis},
+        [this](const std::vector<const internal::AppendArgs*>& jobs,
+               std::vector<Status>& statuses) {
+          // As Append for each in turn, except that the metadata is written once, after the
+          // chunks of all of them: each one that grew the array succeeds once it is written.
+          std::unique_lock lock(metadata_mu_);
+          ArrayMetadata staged = impl_->metadata;
+          std::vector<size_t> grew;
+          for (size_t i = 0; i < jobs.size(); ++i) {
+            const std::vector<uint64_t> before = staged.shape;
+            statuses[i] = AppendChunksLocked(staged, jobs[i]->data, jobs[i]->shape, jobs[i]->axis);
+            if (statuses[i].ok() && staged.shape != before) grew.push_back(i);
+          }
+          if (grew.empty()) return;
+          const Status written = WriteMetadataLocked(std::move(staged));
+          if (!written.ok()) {
+            for (size_t i : grew) statuses[i] = written;
+          }
+        });
+    return Status::OK();
+  });
+  if (!s.ok()) return Future<Status>::Ready(std::move(s));
+  return f;
 }
 
 }  // namespace zarrpp

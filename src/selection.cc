@@ -5,11 +5,14 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 #include "src/checked_math.h"
 #include "src/first_error.h"
+#include "src/indexing.h"
 #include "src/memory_types.h"
 #include "src/pipeline.h"
+#include "src/strided_copy.h"
 
 namespace zarrpp {
 
@@ -153,30 +156,65 @@ std::vector<size_t> ViewOrder(const std::vector<uint64_t>& strides,
   return order;
 }
 
-template <size_t N>
-void CopyStridedN(const uint8_t* src, uint64_t ss, uint8_t* dst, uint64_t ds, uint64_t n) {
-  for (uint64_t i = 0; i < n; ++i) {
-    std::memcpy(dst, src, N);
-    src += ss;
-    dst += ds;
-  }
+// The order for a copy without conversion: ViewOrder, except that the box's contiguous dimension
+// (the last) moves next to the innermost, so the last two levels are one 2-D copy that is
+// contiguous on both sides along the innermost (a memcpy per row) or on each side along a
+// different one (a tiled transpose, e.g. into a Fortran-order view).
+std::vector<size_t> CopyOrder(std::vector<size_t> order) {
+  const size_t r = order.size();
+  if (r < 2 || order[r - 1] == r - 1) return order;
+  order.erase(std::find(order.begin(), order.end(), r - 1));
+  order.insert(order.end() - 1, r - 1);
+  return order;
 }
 
-// Copies n elements of `esize` bytes from src (stride ss bytes) to dst (stride ds bytes).
-void CopyStrided(const uint8_t* src, uint64_t ss, uint8_t* dst, uint64_t ds, uint64_t n,
-                 size_t esize) {
-  if (ss == esize && ds == esize) {
-    std::memcpy(dst, src, n * esize);
+// Copies, without conversion, the elements of the product of `runs` between a C-order box and
+// the caller's view (pointers and byte strides as for Walk), visiting the dimensions in `order`;
+// the last two levels are one CopyStrided2D per pair of runs. to_view: box -> view, else
+// view -> box.
+void CopyRuns(size_t level, const size_t* order, const std::vector<std::vector<Run>>& runs,
+              const uint64_t* box_origin, const uint64_t* bstride, const uint64_t* vstride,
+              uint8_t* bp, uint8_t* vp, size_t esize, bool to_view) {
+  const size_t r = runs.size();
+  const size_t d = order[level];
+  if (level + 1 == r) {  // rank 1
+    for (const Run& run : runs[d]) {
+      uint8_t* b = bp + (run.at - box_origin[d]) * bstride[d];
+      uint8_t* v = vp + run.out * vstride[d];
+      if (to_view) {
+        CopyStrided1D(b, bstride[d], v, vstride[d], run.len, esize);
+      } else {
+        CopyStrided1D(v, vstride[d], b, bstride[d], run.len, esize);
+      }
+    }
     return;
   }
-  switch (esize) {
-    case 1: return CopyStridedN<1>(src, ss, dst, ds, n);
-    case 2: return CopyStridedN<2>(src, ss, dst, ds, n);
-    case 4: return CopyStridedN<4>(src, ss, dst, ds, n);
-    case 8: return CopyStridedN<8>(src, ss, dst, ds, n);
-    case 16: return CopyStridedN<16>(src, ss, dst, ds, n);
-    default:
-      for (uint64_t i = 0; i < n; ++i) std::memcpy(dst + i * ds, src + i * ss, esize);
+  if (level + 2 == r) {
+    const size_t e = order[level + 1];
+    for (const Run& ro : runs[d]) {
+      for (const Run& ri : runs[e]) {
+        uint8_t* b =
+            bp + (ro.at - box_origin[d]) * bstride[d] + (ri.at - box_origin[e]) * bstride[e];
+        uint8_t* v = vp + ro.out * vstride[d] + ri.out * vstride[e];
+        if (to_view) {
+          CopyStrided2D(b, bstride[d], bstride[e], v, vstride[d], vstride[e], ro.len, ri.len,
+                        esize);
+        } else {
+          CopyStrided2D(v, vstride[d], vstride[e], b, bstride[d], bstride[e], ro.len, ri.len,
+                        esize);
+        }
+      }
+    }
+    return;
+  }
+  for (const Run& run : runs[d]) {
+    uint8_t* b = bp + (run.at - box_origin[d]) * bstride[d];
+    uint8_t* v = vp + run.out * vstride[d];
+    for (uint64_t j = 0; j < run.len; ++j) {
+      CopyRuns(level + 1, order, runs, box_origin, bstride, vstride, b, v, esize, to_view);
+      b += bstride[d];
+      v += vstride[d];
+    }
   }
 }
 
@@ -299,6 +337,35 @@ std::vector<uint64_t> ByteStrides(const std::vector<uint64_t>& strides, size_t e
   std::vector<uint64_t> b(strides.size());
   for (size_t d = 0; d < strides.size(); ++d) b[d] = strides[d] * esize;
   return b;
+}
+
+// The decoded chunk at `coords` (C order, the full chunk shape) in the task's scratch: fetched
+// whole, then decoded under a CPU token taken into `token` (an identity chain's stored bytes are
+// the chunk); a missing chunk is the fill value.
+Result<uint8_t*> DecodedChunk(const Array::Impl& a, const uint64_t* coords,
+                              ScratchPool::Scratch& sc, CpuGate* gate,
+                              std::optional<CpuToken>& token) {
+  const ArrayMetadata& m = a.metadata;
+  const size_t esize = m.data_type.size();
+  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  const std::string key = a.ChunkKey(coords);
+  ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), sc.fetched));
+  token.emplace(gate);
+  if (!found) {
+    sc.chunk.resize(chunk_bytes);
+    FillElements(sc.chunk.data(), chunk_bytes / esize, m.fill_value.bytes.data(), esize);
+    return sc.chunk.data();
+  }
+  if (a.chain->is_identity()) {
+    if (sc.fetched.size() != chunk_bytes) {
+      return Status::Corruption("chunk '" + key + "': holds " + std::to_string(sc.fetched.size()) +
+                                " bytes, expected " + std::to_string(chunk_bytes));
+    }
+    return sc.fetched.data();
+  }
+  sc.chunk.resize(chunk_bytes);
+  RETURN_IF_ERROR_CTX(a.chain->Decode(sc.fetched, sc.chunk, sc.chain), "chunk '" + key + "'");
+  return sc.chunk.data();
 }
 
 }  // namespace
@@ -459,6 +526,7 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
   const size_t r = m.rank();
   const std::vector<uint64_t> vstride = ByteStrides(out.strides, msize);
   const std::vector<size_t> order = ViewOrder(out.strides, out.extents);
+  const std::vector<size_t> copy_order = CopyOrder(order);
   if (r == 0) {
     RETURN_IF_ERROR(Cancelled(a, cancel, cancel_name, "read"));
     std::vector<uint8_t> one(esize);
@@ -473,6 +541,12 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
   }
   const Plan plan = PlanChunks(a, s);
   const uint64_t part_bytes = PartBytes(a, plan, esize);
+  // A chunk of an unsharded array, read through the fused pipeline without a cache or
+  // completion-based store operations, is decoded once and its selected part copied straight
+  // into the view (no copy of the box between them); a part read from spans of its chunk
+  // (span_decoder) is that only when it is the whole chunk.
+  const bool direct = !batched && a.partial == nullptr && !a.chunk_cache && !a.async_io &&
+                      plan.cell == m.chunk_shape;
   FirstError err;
   ForEachTask(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {
@@ -481,32 +555,43 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
           std::vector<std::vector<Run>> runs;
           Region box;
           LocatePart(m, s, plan, i, runs, box);
-          sc.extra.resize(box.num_elements() * esize);
-          RETURN_IF_ERROR(batched ? BatchedRead(a, box, sc.extra) : FusedRead(a, box, sc.extra));
-          CpuToken token(gate);
+          // `src` holds the elements of `box`: the decoded chunk itself when the part is read
+          // straight from its chunk, else the box read through the pipeline.
+          uint8_t* src = nullptr;
+          std::optional<CpuToken> token;
+          if (direct && (a.span_decoder == nullptr || box.num_elements() == m.chunk_elements())) {
+            std::vector<uint64_t> coords(r);
+            for (size_t d = 0; d < r; ++d) {
+              coords[d] = box.origin[d] / m.chunk_shape[d];
+              box.origin[d] = coords[d] * m.chunk_shape[d];
+              box.shape[d] = m.chunk_shape[d];
+            }
+            ASSIGN_OR_RETURN(src, DecodedChunk(a, coords.data(), sc, gate, token));
+          } else {
+            sc.extra.resize(box.num_elements() * esize);
+            RETURN_IF_ERROR(batched ? BatchedRead(a, box, sc.extra) : FusedRead(a, box, sc.extra));
+            token.emplace(gate);
+            src = sc.extra.data();
+          }
           const std::vector<uint64_t> bstride = ByteStrides(COrderStrides(box.shape), esize);
           std::vector<uint64_t> at(r, 0);
           if (!convert) {
-            auto leaf = [&](uint8_t* b, uint64_t bs, uint8_t* v, uint64_t vs, uint64_t n) {
-              CopyStrided(b, bs, v, vs, n, esize);
-              return n;
-            };
-            Walk(0, order.data(), runs, box.origin.data(), bstride.data(), vstride.data(),
-                 sc.extra.data(), out.data, at, leaf);
+            CopyRuns(0, copy_order.data(), runs, box.origin.data(), bstride.data(), vstride.data(),
+                     src, out.data, esize, /*to_view=*/true);
             return Status::OK();
           }
           auto leaf = [&](uint8_t* b, uint64_t bs, uint8_t* v, uint64_t vs, uint64_t n) {
             return ConvertStrided(b, from, bs, v, memory_type, vs, n, esize, msize);
           };
-          if (!Walk(0, order.data(), runs, box.origin.data(), bstride.data(), vstride.data(),
-                    sc.extra.data(), out.data, at, leaf)) {
+          if (!Walk(0, order.data(), runs, box.origin.data(), bstride.data(), vstride.data(), src,
+                    out.data, at, leaf)) {
             std::vector<uint64_t> in_box(r);
             for (size_t d = 0; d < r; ++d) {
               // The array index of selection index at[d] along d.
               const uint64_t blk = at[d] / s.block[d], j = at[d] % s.block[d];
               in_box[d] = s.start[d] + blk * s.stride[d] + j - box.origin[d];
             }
-            const uint8_t* e = sc.extra.data() + LinearIndex(box.shape, in_box) * esize;
+            const uint8_t* e = src + LinearIndex(box.shape, in_box) * esize;
             return DoesNotFit(a, "read", LinearIndex(s.shape, at), FormatElement(e, from), from,
                               memory_type);
           }
@@ -528,6 +613,7 @@ Status SelectionWrite(Array::Impl& a, const Slab& s, const ElementView& in, Data
   const size_t r = m.rank();
   const std::vector<uint64_t> vstride = ByteStrides(in.strides, msize);
   const std::vector<size_t> order = ViewOrder(in.strides, in.extents);
+  const std::vector<size_t> copy_order = CopyOrder(order);
   uint8_t* vbase = const_cast<uint8_t*>(in.data);  // only read through
   if (convert && narrowing && !IsExactConversion(memory_type, to)) {
     // Every element must convert before anything is written.
@@ -592,12 +678,8 @@ Status SelectionWrite(Array::Impl& a, const Slab& s, const ElementView& in, Data
               CpuToken token(gate);
               const std::vector<uint64_t> bstride = ByteStrides(COrderStrides(box.shape), esize);
               if (!convert) {
-                auto leaf = [&](uint8_t* b, uint64_t bs, uint8_t* v, uint64_t vs, uint64_t n) {
-                  CopyStrided(v, vs, b, bs, n, esize);
-                  return n;
-                };
-                Walk(0, order.data(), one, box.origin.data(), bstride.data(), vstride.data(),
-                     sc.extra.data(), vbase, at, leaf);
+                CopyRuns(0, copy_order.data(), one, box.origin.data(), bstride.data(),
+                         vstride.data(), sc.extra.data(), vbase, esize, /*to_view=*/false);
               } else {
                 auto leaf = [&](uint8_t* b, uint64_t bs, uint8_t* v, uint64_t vs, uint64_t n) {
                   return ConvertStrided(v, memory_type, vs, b, to, bs, n, msize, esize);

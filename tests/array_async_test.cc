@@ -15,6 +15,7 @@
 #include "zarrpp/array.h"
 #include "zarrpp/future.h"
 #include "zarrpp/memory_store.h"
+#include "zarrpp/store_wrappers.h"
 
 namespace zarrpp {
 namespace {
@@ -563,6 +564,101 @@ TEST(ArrayAsync, AsyncCallsFromManyThreadsAllComplete) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(ReadAll(*a), RegionValues(Region::All(a->shape()), 8, 1));
+}
+
+TEST(ArrayAsync, AppendsQueuedTogetherWriteTheMetadataOnce) {
+  auto counting = CountingStore::Create(MemoryStore::Create());
+  auto a = MakeArray(counting, {1, 6}, {1, 6});
+  ASSERT_NE(a, nullptr);
+  const std::vector<uint32_t> row0 = RegionValues(Region{{0, 0}, {1, 6}}, 6, 1);
+  WorkerBlock block;
+  Future<Status> first = a->WriteAsync(Region{{0, 0}, {1, 6}}, std::span<const uint32_t>(row0));
+  block.Attach(first);
+  block.WaitEntered();  // the appends below stay queued until Release
+  const uint64_t sets_before = counting->counters().set;
+  std::vector<std::vector<uint32_t>> rows;
+  std::vector<Future<Status>> good;
+  for (uint64_t r = 1; r <= 8; ++r) rows.push_back(RegionValues(Region{{r, 0}, {1, 6}}, 6, 1));
+  for (size_t i = 0; i < 5; ++i) {
+    good.push_back(a->AppendAsync(std::span<const uint32_t>(rows[i]), {1, 6}, 0));
+  }
+  // Fails alone (6 columns expected); the appends before and after it still apply.
+  Future<Status> bad = a->AppendAsync(std::span<const uint32_t>(rows[0].data(), 5), {1, 5}, 0);
+  Future<Status> cancelled = a->AppendAsync(std::span<const uint32_t>(rows[0]), {1, 6}, 0);
+  EXPECT_TRUE(cancelled.cancel());
+  for (size_t i = 5; i < 8; ++i) {
+    good.push_back(a->AppendAsync(std::span<const uint32_t>(rows[i]), {1, 6}, 0));
+  }
+  block.Release();
+  ASSERT_TRUE(first.wait().ok()) << first.wait();
+  for (auto& f : good) ASSERT_TRUE(f.wait().ok()) << f.wait();
+  EXPECT_TRUE(bad.wait().IsInvalidArgument()) << bad.wait();
+  EXPECT_TRUE(cancelled.wait().IsFailedPrecondition()) << cancelled.wait();
+  EXPECT_EQ(a->shape(), (std::vector<uint64_t>{9, 6}));
+  EXPECT_EQ(ReadAll(*a), RegionValues(Region{{0, 0}, {9, 6}}, 6, 1));
+  // One set per appended chunk, and one of the metadata for all eight appends.
+  EXPECT_EQ(counting->counters().set - sets_before, 8u + 1u);
+  auto reopened = Array::Open(counting, "a");
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->shape(), (std::vector<uint64_t>{9, 6}));
+  EXPECT_EQ(ReadAll(**reopened), RegionValues(Region{{0, 0}, {9, 6}}, 6, 1));
+}
+
+// A MemoryStore whose set() of "a/zarr.json" fails once `refuse` is set.
+class MetadataRefusingStore : public Store {
+ public:
+  std::atomic<bool> refuse{false};
+  StoreCapabilities capabilities() const override {
+    StoreCapabilities c = inner_->capabilities();
+    c.conditional_writes = false;  // set_if etc. are not forwarded
+    c.generations = false;
+    return c;
+  }
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
+    return inner_->get_into(key, range, out);
+  }
+  Status set(std::string_view key, ByteView value) override {
+    if (refuse && key == "a/zarr.json") return Status::IOError("refused writing 'a/zarr.json'");
+    return inner_->set(key, value);
+  }
+  Status erase(std::string_view key) override { return inner_->erase(key); }
+  Status erase_prefix(std::string_view prefix) override { return inner_->erase_prefix(prefix); }
+  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
+    return inner_->list_prefix(prefix);
+  }
+  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
+  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
+  std::string description() const override { return "metadata-refusing store"; }
+
+ private:
+  std::shared_ptr<MemoryStore> inner_ = MemoryStore::Create();
+};
+
+TEST(ArrayAsync, AppendsQueuedTogetherFailTogetherWhenTheMetadataWriteFails) {
+  auto store = std::make_shared<MetadataRefusingStore>();
+  auto a = MakeArray(store, {1, 6}, {1, 6});
+  ASSERT_NE(a, nullptr);
+  const std::vector<uint32_t> row = RegionValues(Region{{0, 0}, {1, 6}}, 6, 1);
+  WorkerBlock block;
+  Future<Status> first = a->WriteAsync(Region{{0, 0}, {1, 6}}, std::span<const uint32_t>(row));
+  block.Attach(first);
+  block.WaitEntered();
+  std::vector<Future<Status>> appends;
+  for (int i = 0; i < 3; ++i) {
+    appends.push_back(a->AppendAsync(std::span<const uint32_t>(row), {1, 6}, 0));
+  }
+  store->refuse = true;
+  block.Release();
+  ASSERT_TRUE(first.wait().ok()) << first.wait();
+  for (auto& f : appends) {
+    EXPECT_TRUE(f.wait().IsIOError()) << f.wait();
+    EXPECT_NE(f.wait().message().find("a/zarr.json"), std::string::npos) << f.wait();
+  }
+  EXPECT_EQ(a->shape(), (std::vector<uint64_t>{1, 6}));
+  // Once the store takes the metadata again, appends go on from the published shape.
+  store->refuse = false;
+  ASSERT_TRUE(a->AppendAsync(std::span<const uint32_t>(row), {1, 6}, 0).wait().ok());
+  EXPECT_EQ(a->shape(), (std::vector<uint64_t>{2, 6}));
 }
 
 }  // namespace

@@ -572,5 +572,184 @@ TEST(Hyperslab, ConcurrentWritersOfInterleavedBlocks) {
   for (uint64_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], static_cast<int32_t>(i % 4 + 1)) << i;
 }
 
+// Element sizes 1, 2, 4, 8 and 16 bytes, moved between arrays and views in every dimension order
+// (Fortran order and other transposes, with odd strides and padding), with chunks large enough
+// that whole copy tiles occur: reads against the stored bytes, writes against a reference model.
+struct BytesLayout {
+  size_t esize;
+  std::vector<uint8_t> buffer;
+  size_t lead = 0;
+  std::vector<uint64_t> extents, strides;
+
+  BytesLayout(size_t e, const std::vector<uint64_t>& ext, std::mt19937_64& rng)
+      : esize(e), extents(ext) {
+    const size_t r = ext.size();
+    std::vector<size_t> order(r);
+    std::iota(order.begin(), order.end(), 0);
+    if (rng() % 2) {
+      std::reverse(order.begin(), order.end());  // C order
+    } else if (rng() % 2) {
+      std::shuffle(order.begin(), order.end(), rng);
+    }  // else Fortran order: order[0] varies fastest
+    strides.assign(r, 0);
+    uint64_t s = rng() % 4 == 0 ? 3 : 1;  // sometimes every third element
+    for (size_t k = 0; k < r; ++k) {
+      strides[order[k]] = s;
+      s *= ext[order[k]] + (rng() % 3 == 0 ? rng() % 3 : 0);
+    }
+    lead = rng() % 3;
+    buffer.assign((lead + s + 2) * esize, 0xA5);
+  }
+  uint64_t Offset(const std::vector<uint64_t>& idx) const {
+    uint64_t off = lead;
+    for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * strides[d];
+    return off * esize;
+  }
+  MutableElementView view() {
+    return MutableElementView{buffer.data() + lead * esize, esize, extents, strides};
+  }
+};
+
+DataTypeId TypeOfSize(size_t esize) {
+  switch (esize) {
+    case 1: return DataTypeId::kUInt8;
+    case 2: return DataTypeId::kUInt16;
+    case 4: return DataTypeId::kUInt32;
+    case 8: return DataTypeId::kUInt64;
+    default: return DataTypeId::kComplex128;
+  }
+}
+
+void TransposedViews(size_t esize, bool sharded, PipelineKind pipeline) {
+  for (uint64_t seed = 0; seed < 24; ++seed) {
+    std::mt19937_64 rng(seed * 131 + esize * 7 + (sharded ? 3 : 0));
+    const size_t rank = 1 + seed % 4;
+    const uint64_t max_extent = rank == 1 ? 300 : rank == 2 ? 90 : rank == 3 ? 24 : 11;
+    std::vector<uint64_t> shape, chunks, inner;
+    for (size_t d = 0; d < rank; ++d) {
+      shape.push_back(max_extent / 2 + rng() % (max_extent / 2));
+      const uint64_t in = 1 + rng() % (max_extent / 3);
+      inner.push_back(in);
+      chunks.push_back(sharded ? in * (1 + rng() % 2) : 1 + rng() % (max_extent - 1));
+    }
+    ArrayMetadata m;
+    m.shape = shape;
+    m.chunk_shape = chunks;
+    m.data_type = DataType(TypeOfSize(esize));
+    // Unsharded: stored bytes that are the chunk (an identity chain) or compressed.
+    m.codecs = sharded         ? Codecs::Sharding(inner, Codecs::Bytes().Zstd(1))
+               : seed % 2 == 0 ? Codecs::Bytes()
+                               : Codecs::Bytes().Zstd(1);
+    auto created = Array::Create(MemoryStore::Create(), "a", m);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    Array& array = **created;
+    uint64_t n = 1;
+    for (uint64_t e : shape) n *= e;
+    std::vector<uint8_t> reference(n * esize);
+    for (uint8_t& b : reference) b = static_cast<uint8_t>(rng() % 7 == 0 ? 0 : rng());
+    ASSERT_TRUE(array.Write(Region::All(shape), ByteView(reference.data(), reference.size())).ok());
+    auto offset = [&](const std::vector<uint64_t>& idx) {
+      uint64_t off = 0;
+      for (size_t d = 0; d < rank; ++d) off = off * shape[d] + idx[d];
+      return off * esize;
+    };
+    for (int trial = 0; trial < 4; ++trial) {
+      Hyperslab h;
+      for (size_t d = 0; d < rank; ++d) {
+        if (trial % 2 == 0) {  // a box
+          const uint64_t start = rng() % shape[d];
+          h.start.push_back(start);
+          h.count.push_back(1);
+          h.block.push_back(1 + rng() % (shape[d] - start));
+          h.stride.push_back(1);
+        } else {  // blocks with gaps
+          const uint64_t block = 1 + rng() % std::max<uint64_t>(1, shape[d] / 3);
+          const uint64_t stride = block + rng() % 3;
+          const uint64_t start = rng() % (shape[d] - block + 1);
+          h.start.push_back(start);
+          h.stride.push_back(stride);
+          h.block.push_back(block);
+          h.count.push_back(1 + rng() % ((shape[d] - start - block) / stride + 1));
+        }
+      }
+      const std::string what = "esize " + std::to_string(esize) + " seed " + std::to_string(seed) +
+                               " trial " + std::to_string(trial) + " " + h.ToString();
+      ReadOptions ro;
+      ro.pipeline = pipeline;
+      BytesLayout out(esize, h.shape(), rng);
+      const std::vector<uint8_t> before = out.buffer;
+      Status st = array.Read(h, out.view(), ro);
+      ASSERT_TRUE(st.ok()) << st.ToString() << " " << what;
+      std::vector<bool> covered(out.buffer.size(), false);
+      ForEachSelected(h, [&](const std::vector<uint64_t>& sel, const std::vector<uint64_t>& arr) {
+        const uint64_t o = out.Offset(sel);
+        ASSERT_EQ(std::memcmp(out.buffer.data() + o, reference.data() + offset(arr), esize), 0)
+            << what;
+        for (size_t b = 0; b < esize; ++b) covered[o + b] = true;
+      });
+      for (size_t i = 0; i < out.buffer.size(); ++i) {
+        if (!covered[i]) {
+          ASSERT_EQ(out.buffer[i], before[i]) << what << " byte " << i;
+        }
+      }
+      // A write from another such view, then the whole array against the model.
+      BytesLayout in(esize, h.shape(), rng);
+      ForEachSelected(h, [&](const std::vector<uint64_t>& sel, const std::vector<uint64_t>& arr) {
+        uint8_t* e = in.buffer.data() + in.Offset(sel);
+        for (size_t b = 0; b < esize; ++b) e[b] = static_cast<uint8_t>(rng());
+        std::memcpy(reference.data() + offset(arr), e, esize);
+      });
+      WriteOptions wo;
+      wo.pipeline = pipeline;
+      st = array.Write(h, ElementView(in.view()), wo);
+      ASSERT_TRUE(st.ok()) << st.ToString() << " " << what;
+      std::vector<uint8_t> all(reference.size());
+      ASSERT_TRUE(array.Read(Region::All(shape), MutableByteView(all.data(), all.size())).ok());
+      ASSERT_EQ(all, reference) << what;
+    }
+  }
+}
+
+TEST(StridedTranspose, ElementSizesFused) {
+  for (size_t e : {1, 2, 4, 8, 16}) TransposedViews(e, false, PipelineKind::kFused);
+}
+TEST(StridedTranspose, ElementSizesBatched) {
+  for (size_t e : {1, 2, 4, 8, 16}) TransposedViews(e, false, PipelineKind::kBatched);
+}
+TEST(StridedTranspose, ElementSizesSharded) {
+  for (size_t e : {1, 2, 4, 8, 16}) TransposedViews(e, true, PipelineKind::kFused);
+}
+
+TEST(StridedTranspose, MissingChunksReadAsFillValueIntoAFortranView) {
+  for (bool compressed : {false, true}) {
+    ArrayMetadata m;
+    m.shape = {40, 37};
+    m.chunk_shape = {16, 16};
+    m.data_type = DataType(DataTypeId::kInt32);
+    const int32_t fill = -5;
+    Bytes fill_bytes(sizeof fill);
+    std::memcpy(fill_bytes.data(), &fill, sizeof fill);
+    m.fill_value = FillValue{fill_bytes};
+    m.codecs = compressed ? Codecs::Bytes().Zstd(1) : Codecs::Bytes();
+    auto a = Array::Create(MemoryStore::Create(), "a", m);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    std::vector<int32_t> model(40 * 37, -5);
+    std::vector<int32_t> part(20 * 10);
+    std::iota(part.begin(), part.end(), 1);
+    ASSERT_TRUE((*a)->Write(Region{{17, 3}, {20, 10}}, std::span<const int32_t>(part)).ok());
+    for (uint64_t i = 0; i < 20; ++i) {
+      for (uint64_t j = 0; j < 10; ++j) model[(17 + i) * 37 + 3 + j] = part[i * 10 + j];
+    }
+    std::vector<int32_t> f(40 * 37, kSentinel);
+    ASSERT_TRUE(
+        (*a)->Read(Region::All({40, 37}), StridedView<int32_t>::FortranOrder(f.data(), {40, 37}))
+            .ok());
+    for (uint64_t i = 0; i < 40; ++i) {
+      for (uint64_t j = 0; j < 37; ++j)
+        ASSERT_EQ(f[i + 40 * j], model[i * 37 + j]) << i << "," << j;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace zarrpp
