@@ -491,7 +491,9 @@ class CurlTransport::Loop {
     if (code != CURLE_OK) {
       failure = curl_easy_strerror(code);
       if (t->errbuf[0]) failure += std::string(" (") + t->errbuf + ")";
-      if (t->overflow) {
+      if (t->overflow && t->into_within) {
+        failure = "response body longer than its Content-Length and the pieces it goes to";
+      } else if (t->overflow) {
         failure =
             "response body larger than the " + std::to_string(t->req->max_body) + " bytes expected";
       }
@@ -509,7 +511,7 @@ class CurlTransport::Loop {
           (void)p;
           const uint64_t got = t->into_within ? resp.within_bytes : t->target->size();
           if (t->into_within && resp.too_large) {
-            // Not received on purpose (a body of length 0 ends before any write).
+            // Not received on purpose: nothing to compare.
           } else if (ec != std::errc() || length != got) {
             failure = "response body of " + std::to_string(got) + " bytes, Content-Length " + *cl;
             retry = true;
