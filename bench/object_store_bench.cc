@@ -19,8 +19,15 @@
 // Every cell runs twice: "completion" rows on the stores' completion-based operations, "blocking"
 // rows on the same store with those hidden (the I/O-thread lanes; the form before them).
 // Without ZARRPP_S3_ENDPOINT the S3 rows are skipped (said on stderr).
+//
+//   ... ZARRPP_RGW_RUN_DIR=<rgw.sh DIR>/run build/bench/object_store_bench --bound N
+// runs only the S3 W1 cells, N interleaved repetitions, with the CPU seconds of this process and
+// of the server's processes for the Zarr run and the limit run, and the bound they set on 2 shared
+// cores (BoundCells below).
 #include <blosc.h>
 #include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -30,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <random>
 #include <string>
@@ -38,6 +46,7 @@
 
 #include "src/workloads.h"
 #include "stores/http/curl_transport.h"
+#include "stores/s3/s3_util.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/memory_store.h"
@@ -161,13 +170,25 @@ struct RawS3 {
     r.password = o.secret_access_key;
     r.headers.push_back("x-amz-content-sha256: UNSIGNED-PAYLOAD");
   }
+  // ZARRPP_BENCH_LIMIT_MD5=1: the limit's PUTs carry a Content-MD5 too, computed once before (the
+  // server's share of checking it, without the client's).
+  mutable std::vector<std::string> md5;
   void Put(const std::vector<std::pair<std::string, Bytes>>& objects) const {
+    const char* with_md5 = std::getenv("ZARRPP_BENCH_LIMIT_MD5");
+    if (with_md5 && std::string(with_md5) == "1" && md5.size() != objects.size()) {
+      md5.clear();
+      for (const auto& o : objects) {
+        const ByteView v(o.second.data(), o.second.size());
+        md5.push_back("Content-MD5: " + s3::ContentMd5(std::span<const ByteView>(&v, 1)));
+      }
+    }
     std::vector<http::Request> req(objects.size());
     std::vector<http::Response> resp(objects.size());
     for (size_t i = 0; i < objects.size(); ++i) {
       req[i].method = "PUT";
       req[i].url = Url("limit/" + objects[i].first);
       Fill(req[i]);
+      if (md5.size() == objects.size()) req[i].headers.push_back(md5[i]);
       req[i].body = {ByteView(objects[i].second.data(), objects[i].second.size())};
     }
     transport->Perform(req, resp);
@@ -326,6 +347,224 @@ void RunCells(const std::string& label, const std::shared_ptr<Store>& store, con
       {label + " 1,024-chunk read, 256 in flight", many_read, raw ? 0.0 : 4 * latency_s, note});
 }
 
+// --- The CPU bound of the W1 cells (--bound N) --------------------------------------------------
+//
+// Client and server share the machine's cores, so a cell cannot take less wall time than the CPU
+// it needs divided by the cores: wall >= (CPU_server + CPU_client) / cores. Each run measures the
+// CPU seconds of this process (getrusage) and of the server's processes (utime + stime from
+// /proc/<pid>/stat, pids from the *.pid files in ZARRPP_RGW_RUN_DIR: the gateway, its OSD and
+// monitor), and the busy CPU of the whole machine (/proc/stat), for the Zarr run and for the limit
+// run, interleaved over N repetitions.
+
+struct CpuSample {
+  double wall = 0;
+  double client = 0;   // this process, user + system
+  double server = 0;   // the server's processes, user + system
+  double machine = 0;  // every process on the machine, user + system (busy time of all cores)
+};
+
+double ClientCpu() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) * 1e-6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
+std::vector<int> ServerPids() {
+  std::vector<int> pids;
+  const char* dir = std::getenv("ZARRPP_RGW_RUN_DIR");
+  if (dir == nullptr || !*dir) return pids;
+  if (DIR* d = ::opendir(dir)) {
+    while (dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.size() < 5 || name.substr(name.size() - 4) != ".pid") continue;
+      std::ifstream f(std::string(dir) + "/" + name);
+      int pid = 0;
+      if (f >> pid && pid > 0) pids.push_back(pid);
+    }
+    ::closedir(d);
+  }
+  return pids;
+}
+
+// utime + stime of `pid` in seconds (fields 14 and 15 of /proc/<pid>/stat).
+double ProcessCpu(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return 0;
+  const size_t close = line.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> fields;
+  size_t at = close + 2;
+  while (at < line.size()) {
+    const size_t sp = line.find(' ', at);
+    fields.push_back(line.substr(at, sp == std::string::npos ? std::string::npos : sp - at));
+    if (sp == std::string::npos) break;
+    at = sp + 1;
+  }
+  // fields[0] is field 3 (state): utime is field 14, stime field 15.
+  if (fields.size() < 13) return 0;
+  const double tick = double(::sysconf(_SC_CLK_TCK));
+  return (std::stod(fields[11]) + std::stod(fields[12])) / tick;
+}
+
+double MachineCpu() {
+  std::ifstream f("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  f >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  return (user + nice + system + irq + softirq + steal) / double(::sysconf(_SC_CLK_TCK));
+}
+
+template <typename Fn>
+CpuSample Measure(const std::vector<int>& server, Fn&& fn) {
+  auto server_cpu = [&] {
+    double s = 0;
+    for (int pid : server) s += ProcessCpu(pid);
+    return s;
+  };
+  const double c0 = ClientCpu(), s0 = server_cpu(), m0 = MachineCpu();
+  const auto t0 = Clock::now();
+  fn();
+  const auto t1 = Clock::now();
+  return {Seconds(t0, t1), ClientCpu() - c0, server_cpu() - s0, MachineCpu() - m0};
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void BoundCells(const std::shared_ptr<Store>& store, const RawS3& raw, int reps) {
+  const std::vector<int> server = ServerPids();
+  if (server.empty()) {
+    std::fprintf(stderr,
+                 "object_store_bench: --bound needs ZARRPP_RGW_RUN_DIR (the run directory of "
+                 "tests/services/rgw.sh, with the servers' .pid files)\n");
+    std::exit(2);
+  }
+  const double cores = double(std::thread::hardware_concurrency());
+  const uint64_t rows = workloads::kW1Rows, cols = workloads::kW1Cols;
+  std::vector<float> w1(rows * cols), back(rows * cols);
+  workloads::GenerateW1(w1.data(), rows, cols, *DefaultExecutor());
+  ArrayOptions ao;
+  ao.io_concurrency = raw.o.max_in_flight;
+  // For comparisons: the Zarr run's requests in flight and in-flight budget.
+  if (const char* v = std::getenv("ZARRPP_BENCH_IO_CONCURRENCY")) ao.io_concurrency = std::stoul(v);
+  if (const char* v = std::getenv("ZARRPP_BENCH_INFLIGHT_BYTES")) {
+    ao.max_inflight_bytes = std::stoull(v);
+  }
+  CreateOptions overwrite;
+  overwrite.overwrite = true;
+  auto a = Must(Array::Create(store, "w1", workloads::W1Metadata("blosc-lz4"), overwrite, ao),
+                "create w1");
+  auto write = [&] {
+    if (Status s = a->Write(Region::All({rows, cols}), std::span<const float>(w1)); !s.ok())
+      Fail("W1 write", s);
+  };
+  auto read = [&] {
+    if (Status s = a->Read(Region::All({rows, cols}), std::span<float>(back)); !s.ok())
+      Fail("W1 read", s);
+  };
+  write();
+  read();
+  if (back != w1) Fail("W1 read", Status::Corruption("values differ"));
+  // Requests in flight during a read (untimed, through a counting wrapper).
+  size_t read_in_flight = 0;
+  {
+    auto counting = std::make_shared<CountingStore>(store);
+    auto ca = Must(Array::Open(counting, "w1", ao), "open w1 counted");
+    // The first read gives this handle its estimate of the encoded size, as the timed runs have.
+    if (Status s = ca->Read(Region::All({rows, cols}), std::span<float>(back)); !s.ok())
+      Fail("W1 read", s);
+    counting->reset();
+    if (Status s = ca->Read(Region::All({rows, cols}), std::span<float>(back)); !s.ok())
+      Fail("W1 read", s);
+    read_in_flight = counting->counters().max_in_flight;
+  }
+  const auto objects = Objects(*store, "w1/c/");
+  uint64_t stored = 0;
+  for (const auto& o : objects) stored += o.second.size();
+  std::vector<Bytes> sinks;
+  raw.Put(objects);
+  raw.Get(objects, sinks);
+
+  // [cell][0 = zarr, 1 = limit]
+  std::vector<CpuSample> runs[2][2];
+  for (int r = 0; r < reps; ++r) {
+    // Alternate which of the pair goes first, so neither always follows the other.
+    const bool zarr_first = r % 2 == 0;
+    for (int cell = 0; cell < 2; ++cell) {
+      for (int k = 0; k < 2; ++k) {
+        const bool zarr = (k == 0) == zarr_first;
+        CpuSample s = Measure(server, [&] {
+          if (cell == 0) {
+            zarr ? write() : raw.Put(objects);
+          } else {
+            zarr ? read() : raw.Get(objects, sinks);
+          }
+        });
+        runs[cell][zarr ? 0 : 1].push_back(s);
+      }
+    }
+  }
+  std::printf(
+      "\nW1 blosc-lz4 on S3 (%zu objects, %.1f MiB stored), %d interleaved repetitions, %g cores, "
+      "Zarr: %zu in flight, budget %s (a read reached %zu in flight); medians (CPU in s)\n\n",
+      objects.size(), double(stored) / (1 << 20), reps, cores, ao.io_concurrency,
+      ao.max_inflight_bytes ? std::to_string(ao.max_inflight_bytes).c_str() : "default",
+      read_in_flight);
+  std::printf(
+      "| cell | zarr wall | limit wall | ratio (min-max) | client CPU zarr / limit | server CPU "
+      "zarr / limit | other CPU zarr / limit | limit's own bound | bound ratio | CPU ratio |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n");
+  for (int cell = 0; cell < 2; ++cell) {
+    auto med = [&](int which, double CpuSample::*f) {
+      std::vector<double> v;
+      for (const auto& s : runs[cell][which]) v.push_back(s.*f);
+      return Median(v);
+    };
+    auto others = [&](int which) {
+      std::vector<double> v;
+      for (const auto& s : runs[cell][which])
+        v.push_back(std::max(0.0, s.machine - s.client - s.server));
+      return Median(v);
+    };
+    std::vector<double> ratios;
+    for (int r = 0; r < reps; ++r) ratios.push_back(runs[cell][0][r].wall / runs[cell][1][r].wall);
+    const double zw = med(0, &CpuSample::wall), lw = med(1, &CpuSample::wall);
+    const double zc = med(0, &CpuSample::client), lc = med(1, &CpuSample::client);
+    const double zs = med(0, &CpuSample::server), ls = med(1, &CpuSample::server);
+    std::printf(
+        "| W1 %s | %.3f | %.3f | %.2f (%.2f-%.2f) | %.3f / %.3f | %.3f / %.3f | %.3f / %.3f | "
+        "%.2f | %.2f | %.2f |\n",
+        cell == 0 ? "write" : "read", zw, lw, zw / lw,
+        *std::min_element(ratios.begin(), ratios.end()),
+        *std::max_element(ratios.begin(), ratios.end()), zc, lc, zs, ls, others(0), others(1),
+        (ls + lc) / cores / lw, (zs + zc) / cores / lw, (zs + zc) / (ls + lc));
+  }
+  // What the Content-MD5 of every PUT costs: the digest of the stored bytes, timed alone.
+  const double md5_cpu = [&] {
+    const double c0 = ClientCpu();
+    size_t sink = 0;
+    for (const auto& o : objects) {
+      const ByteView v(o.second.data(), o.second.size());
+      sink += s3::ContentMd5(std::span<const ByteView>(&v, 1)).size();
+    }
+    if (sink == 0) std::printf("(no digests)\n");
+    return ClientCpu() - c0;
+  }();
+  std::printf("\nContent-MD5 of the %zu stored objects: %.3f s of CPU.\n", objects.size(), md5_cpu);
+  std::printf(
+      "\nratio: zarr wall / limit wall (medians; min-max over the repetitions' pairs). "
+      "limit's own bound: (server + client CPU of the limit run) / cores / limit wall. "
+      "bound ratio: (server + client CPU of the Zarr run) / cores / limit wall, the least ratio "
+      "the Zarr run can reach on these cores. CPU ratio: (server + client CPU of the Zarr run) / "
+      "(the same of the limit run): the least ratio once the limit run is CPU-bound itself (its "
+      "own bound near 1, as on an idle machine).\n");
+}
+
 // The same store with its completion-based operations hidden (capabilities().async_io false):
 // the pipelines then keep requests in flight with blocking calls on I/O threads, as they do for
 // stores without that form. A LatencyStore of zero latency forwards every call unchanged.
@@ -340,7 +579,7 @@ std::shared_ptr<Store> Blocking(std::shared_ptr<Store> store, std::chrono::micro
 // set_async). Rows "blocking": the same store and cells with those hidden (I/O threads that
 // block, one per request in flight). The blocking rows run last: their I/O thread pools stay for
 // the life of the process and would count in the completion rows' thread peaks.
-int main() {
+int main(int argc, char** argv) {
   using namespace zarrpp;
   blosc_init();
   const auto ms10 = std::chrono::milliseconds(10);
@@ -357,6 +596,12 @@ int main() {
     http::TransportOptions t;
     t.max_in_flight = env.options.max_in_flight;
     raw = RawS3{Must(http::CurlTransport::Create(t), "transport"), env.options};
+  }
+  if (argc == 3 && std::string(argv[1]) == "--bound") {
+    if (!s3) return 2;
+    BoundCells(s3, *raw, std::max(1, std::atoi(argv[2])));
+    (void)s3->erase_prefix("");
+    return 0;
   }
   // Memory behind 10 ms of latency, then S3; each with completion-based operations.
   RunCells("latency10ms completion", std::make_shared<LatencyStore>(MemoryStore::Create(), ms10),

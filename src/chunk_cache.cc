@@ -304,6 +304,10 @@ class InvalidatingStore final : public Store {
   void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override {
     inner_->get_async(key, range, out, std::move(done));
   }
+  void get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                        SizeCallback done) override {
+    inner_->get_within_async(key, pieces, std::move(done));
+  }
   void set_async(std::string_view key, std::span<const ByteView> pieces,
                  WriteCallback done) override {
     inner_->set_async(

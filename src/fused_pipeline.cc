@@ -655,9 +655,11 @@ void RunWorkersThenDrain(Array::Impl& a, uint64_t n, State& st, const Worker& wo
 struct AsyncReads {
   struct Done {
     uint64_t index;
-    std::unique_ptr<Bytes> buf;
+    std::unique_ptr<Bytes> buf;  // null: the value landed in the caller's buffer, at `pieces`
     Result<bool> found;
     uint64_t reserved;  // bytes of the budget this buffer holds
+    std::vector<MutableByteView> pieces;
+    uint64_t size = 0;  // of a value read into `pieces`
   };
   std::mutex mu;
   std::condition_variable cv;
@@ -666,6 +668,9 @@ struct AsyncReads {
   uint64_t reserved = 0;  // budget bytes held by buffers in flight or waiting to be decoded
   std::deque<Done> done;  // completed, waiting for a worker
   std::vector<std::unique_ptr<Bytes>> free;  // buffers to reuse
+  // Chunks whose value did not fit their part of the caller's buffer: fetched again into a
+  // buffer of the budget, before any new chunk.
+  std::deque<uint64_t> again;
 };
 
 Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
@@ -678,9 +683,14 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
   const size_t lanes = std::max<size_t>(1, a.io_lanes);
   FirstError err;
   AsyncReads st;
+  // When the budget has no room for another buffer, a chunk whose encoded value fits in its part
+  // of the caller's buffer is read there (get_within_async; that part is this chunk's to write):
+  // such reads hold no buffer, so every lane can have a request in flight whatever the encoded
+  // chunks weigh. The CPU stage copies the encoded bytes out before decoding over them.
+  const bool direct = !a.chain->is_identity();
   struct Issue {
     uint64_t index;
-    std::unique_ptr<Bytes> buf;
+    std::unique_ptr<Bytes> buf;  // null: into the caller's buffer
     uint64_t reserved;
   };
   auto worker = [&](size_t, size_t) {
@@ -689,21 +699,35 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
     ChunkPart at;
     while (true) {
       std::optional<AsyncReads::Done> item;
+      uint64_t est = 0;
       {
         std::unique_lock<std::mutex> l(st.mu);
         while (true) {
-          const uint64_t est = req.Estimate();
-          while (!err.failed() && st.next < n && st.in_flight + issue.size() < lanes &&
-                 (st.reserved + est <= limit || st.reserved == 0)) {
-            std::unique_ptr<Bytes> buf;
-            if (!st.free.empty()) {
-              buf = std::move(st.free.back());
-              st.free.pop_back();
+          est = req.Estimate();
+          while (!err.failed() && (st.next < n || !st.again.empty()) &&
+                 st.in_flight + issue.size() < lanes) {
+            if (st.reserved + est <= limit || st.reserved == 0) {
+              std::unique_ptr<Bytes> buf;
+              if (!st.free.empty()) {
+                buf = std::move(st.free.back());
+                st.free.pop_back();
+              } else {
+                buf = std::make_unique<Bytes>();
+              }
+              st.reserved += est;
+              uint64_t index = 0;
+              if (!st.again.empty()) {
+                index = st.again.front();
+                st.again.pop_front();
+              } else {
+                index = st.next++;
+              }
+              issue.push_back({index, std::move(buf), est});
+            } else if (direct && st.again.empty()) {
+              issue.push_back({st.next++, nullptr, 0});
             } else {
-              buf = std::make_unique<Bytes>();
+              break;
             }
-            st.reserved += est;
-            issue.push_back({st.next++, std::move(buf), est});
           }
           if (!issue.empty()) break;
           if (!st.done.empty()) {
@@ -711,7 +735,7 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
             st.done.pop_front();
             break;
           }
-          if (st.in_flight == 0 && (st.next >= n || err.failed())) return;
+          if (st.in_flight == 0 && ((st.next >= n && st.again.empty()) || err.failed())) return;
           st.cv.wait(l);
         }
         st.in_flight += issue.size();
@@ -720,19 +744,46 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
         Issue& is = issue[k];
         try {
           LocateChunk(m, region, span, is.index, at);
+          if (!is.buf) {
+            auto pieces = std::make_shared<std::vector<MutableByteView>>();
+            const bool fits = ChunkRowPieces(m, region, at, out.data(), *pieces);
+            std::erase_if(*pieces, [](const MutableByteView& v) { return v.data() == nullptr; });
+            if (!fits || pieces->empty() || internal::PiecesSize<MutableByteView>(*pieces) < est) {
+              // No room for it in the caller's buffer: it waits for room in the budget.
+              std::lock_guard<std::mutex> l(st.mu);
+              st.again.push_back(is.index);
+              --st.in_flight;
+              st.cv.notify_all();
+              continue;
+            }
+            const std::span<const MutableByteView> view(*pieces);
+            a.store->get_within_async(
+                a.ChunkKey(at.coords.data()), view,
+                [&st, index = is.index, pieces](Result<std::optional<uint64_t>> size) {
+                  Result<bool> found =
+                      size.ok() ? Result<bool>(size->has_value()) : Result<bool>(size.status());
+                  const uint64_t bytes = size.ok() && size->has_value() ? **size : 0;
+                  std::lock_guard<std::mutex> l(st.mu);
+                  st.done.push_back(
+                      {index, nullptr, std::move(found), 0, std::move(*pieces), bytes});
+                  --st.in_flight;
+                  st.cv.notify_all();
+                });
+            continue;
+          }
           Bytes& dest = *is.buf;
-          a.store->get_async(a.ChunkKey(at.coords.data()), ByteRange::Whole(), dest,
-                             [&st, index = is.index,
-                              buf = std::make_shared<std::unique_ptr<Bytes>>(std::move(is.buf)),
-                              reserved = is.reserved](Result<bool> found) {
-                               std::lock_guard<std::mutex> l(st.mu);
-                               const uint64_t held =
-                                   std::max<uint64_t>(reserved, (*buf)->capacity());
-                               st.reserved += held - reserved;
-                               st.done.push_back({index, std::move(*buf), std::move(found), held});
-                               --st.in_flight;
-                               st.cv.notify_all();
-                             });
+          a.store->get_async(
+              a.ChunkKey(at.coords.data()), ByteRange::Whole(), dest,
+              [&st, index = is.index,
+               buf = std::make_shared<std::unique_ptr<Bytes>>(std::move(is.buf)),
+               reserved = is.reserved](Result<bool> found) {
+                std::lock_guard<std::mutex> l(st.mu);
+                const uint64_t held = std::max<uint64_t>(reserved, (*buf)->capacity());
+                st.reserved += held - reserved;
+                st.done.push_back({index, std::move(*buf), std::move(found), held, {}, 0});
+                --st.in_flight;
+                st.cv.notify_all();
+              });
         } catch (...) {
           // Out of memory before the operation started: it and the ones after it never will.
           std::lock_guard<std::mutex> l(st.mu);
@@ -753,6 +804,17 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
                   esize);
           return Status::OK();
         }
+        if (!item->buf) {
+          req.Saw(item->size);
+          if (item->size > internal::PiecesSize<MutableByteView>(item->pieces)) {
+            // Not read (larger than its part of the caller's buffer): fetched again.
+            std::lock_guard<std::mutex> l(st.mu);
+            st.again.push_back(item->index);
+            return Status::OK();
+          }
+          GatherFront(item->pieces, item->size, lease->fetched);
+          return DecodePart(a, region, out, p, a.ChunkKey(p.coords.data()), lease->fetched, *lease);
+        }
         req.Saw(item->buf->size());
         return DecodePart(a, region, out, p, a.ChunkKey(p.coords.data()), *item->buf, *lease);
       }();
@@ -760,7 +822,7 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
       std::lock_guard<std::mutex> l(st.mu);
       st.reserved -= item->reserved;
       // A buffer far above the estimate is not kept for the next chunk.
-      if (item->buf->capacity() <= 2 * req.Estimate() + (64 << 10)) {
+      if (item->buf && item->buf->capacity() <= 2 * req.Estimate() + (64 << 10)) {
         st.free.push_back(std::move(item->buf));
       }
       st.cv.notify_all();

@@ -219,6 +219,23 @@ void Store::get_async(std::string_view key, ByteRange range, Bytes& out, ReadCal
   done(get_into(key, range, out));
 }
 
+void Store::get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                             SizeCallback done) {
+  if (!capabilities().async_io) return done(get_within(key, pieces));
+  // The value arrives in a buffer of this call's, copied into the pieces once it is complete.
+  auto value = std::make_shared<Bytes>();
+  Bytes& into = *value;
+  get_async(key, ByteRange::Whole(), into,
+            [value = std::move(value), pieces, done = std::move(done)](Result<bool> found) {
+              if (!found.ok()) return done(found.status());
+              if (!*found) return done(std::optional<uint64_t>());
+              if (value->size() <= internal::PiecesSize(pieces)) {
+                internal::ScatterCopy(*value, pieces);
+              }
+              done(std::optional<uint64_t>(value->size()));
+            });
+}
+
 void Store::set_async(std::string_view key, std::span<const ByteView> pieces, WriteCallback done) {
   done(set_gather(key, pieces));
 }

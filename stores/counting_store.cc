@@ -53,6 +53,21 @@ void CountingStore::get_async(std::string_view key, ByteRange range, Bytes& out,
   });
 }
 
+void CountingStore::get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                                     SizeCallback done) {
+  Bump(c_.get_into);
+  AsyncStarted();
+  inner_->get_within_async(
+      key, pieces, [this, pieces, done = std::move(done)](Result<std::optional<uint64_t>> size) {
+        if (size.ok() && size->has_value() && **size <= internal::PiecesSize(pieces)) {
+          Bump(c_.bytes_read, **size);
+        }
+        in_flight_.fetch_sub(1, std::memory_order_relaxed);
+        done(std::move(size));
+        AsyncDone();
+      });
+}
+
 void CountingStore::set_async(std::string_view key, std::span<const ByteView> pieces,
                               WriteCallback done) {
   Bump(c_.set);

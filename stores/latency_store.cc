@@ -130,6 +130,23 @@ void LatencyStore::get_async(std::string_view key, ByteRange range, Bytes& out, 
   });
 }
 
+void LatencyStore::get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                                    SizeCallback done) {
+  if (!inner_async_) {
+    After([key = std::string(key), r = inner_->get_within(key, pieces),
+           done = std::move(done)](bool cancelled) mutable {
+      if (cancelled) return done(Cancelled("get", key));
+      done(std::move(r));
+    });
+    return;
+  }
+  After([this, key = std::string(key), pieces, done = std::move(done)](bool cancelled) {
+    if (cancelled) return done(Cancelled("get", key));
+    StartInner("get", key, done,
+               [&](SizeCallback cb) { inner_->get_within_async(key, pieces, std::move(cb)); });
+  });
+}
+
 void LatencyStore::set_async(std::string_view key, std::span<const ByteView> pieces,
                              WriteCallback done) {
   if (!inner_async_) {

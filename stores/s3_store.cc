@@ -11,6 +11,7 @@
 #include <mutex>
 #include <random>
 
+#include "src/store_internal.h"
 #include "stores/http/curl_transport.h"
 #include "stores/s3/s3_util.h"
 
@@ -187,6 +188,14 @@ class S3StoreImpl final : public S3Store {
     return r.found;
   }
 
+  // The body lands in the pieces as it arrives: no buffer of the store's in between.
+  Result<std::optional<uint64_t>> get_within(std::string_view key,
+                                             std::span<const MutableByteView> pieces) override {
+    RETURN_IF_ERROR(ValidateKey(key));
+    if (internal::PiecesSize(pieces) == 0) return Store::get_within(key, pieces);
+    return WithinAnswer(transport_->Perform(WithinRequest(key, pieces)), key);
+  }
+
   Result<std::vector<std::optional<Bytes>>> get_ranges(
       const std::vector<KeyRange>& requests) override {
     std::vector<std::optional<Bytes>> results(requests.size());
@@ -273,6 +282,16 @@ class S3StoreImpl final : public S3Store {
           }
           Found(FinishBody(key, range, plan, nullptr, r, out), done);
         });
+  }
+
+  void get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                        SizeCallback done) override {
+    if (Status v = ValidateKey(key); !v.ok()) return done(v);
+    if (internal::PiecesSize(pieces) == 0) return done(Store::get_within(key, pieces));
+    transport_->Submit(WithinRequest(key, pieces),
+                       [this, key = std::string(key), done = std::move(done)](Response& r) {
+                         done(WithinAnswer(r, key));
+                       });
   }
 
   void set_async(std::string_view key, std::span<const ByteView> pieces,
@@ -604,6 +623,33 @@ class S3StoreImpl final : public S3Store {
     }
     req.sink = sink;
     return req;
+  }
+
+  // A GET of the whole value at `key` into the front of `pieces` (get_within).
+  Request WithinRequest(std::string_view key, std::span<const MutableByteView> pieces) const {
+    Request req = ReadRequest(key, ReadPlan{}, nullptr, nullptr);
+    req.max_body = kMaxDocument;  // an error document; the value goes to the pieces
+    req.within = pieces;
+    return req;
+  }
+
+  // What get_within() returns for the answer `r` to WithinRequest().
+  Result<std::optional<uint64_t>> WithinAnswer(const Response& r, std::string_view key) const {
+    if (r.status == 404 && r.transport_error.empty()) {
+      if (ErrorCode(r) == "NoSuchBucket") return ErrorOf(r, "GET", key);
+      return std::optional<uint64_t>();
+    }
+    if (r.status != 200 || !r.transport_error.empty()) return ErrorOf(r, "GET", key);
+    if (r.too_large) {
+      const std::string* cl = r.header("content-length");
+      std::optional<uint64_t> n = cl ? ParseUint(*cl) : std::nullopt;
+      if (!n) {
+        return Status::IOError("S3 GET of key " + Quote(key) + " in bucket '" + options_.bucket +
+                               "': a body without a valid Content-Length");
+      }
+      return std::optional<uint64_t>(*n);
+    }
+    return std::optional<uint64_t>(r.within_bytes);
   }
 
   // Interprets the answer to ReadRequest(): `body` holds what was received.

@@ -22,6 +22,7 @@
 #include "support/disjoint_writers.h"
 #include "support/s3_fixture.h"
 #include "support/store_conformance.h"
+#include "support/within_checks.h"
 #include "zarrpp/array.h"
 
 extern char** environ;
@@ -801,6 +802,14 @@ TEST(S3Async, RangesPastTheEndAndEmptyRangesAnswerAsTheSynchronousRead) {
       EXPECT_EQ(sync.status().code(), async.status().code()) << r.ToString();
     }
   }
+}
+
+// get_within and get_within_async place the body in the pieces as it arrives; a value larger
+// than the pieces is not read (the transfer ends early) and the next request is unaffected.
+TEST(S3Async, GetWithinPlacesValuesInThePieces) {
+  auto store = FreshS3Store("async-within");
+  if (!store) return;
+  for (size_t size : {0, 1, 1000, 3 << 20}) test_support::WithinChecks(*store, size);
 }
 
 // Destroying the store with hundreds of operations in flight completes every one (done or

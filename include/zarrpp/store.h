@@ -19,12 +19,12 @@
 // If-None-Match / If-Match. Stores that can also take an exclusive advisory lock per key (lock())
 // say so in capabilities().key_locks; LocalStore's locks hold across processes.
 //
-// Completion-based operations (get_async, set_async, erase_async): the same operations, started
-// and finished later with a callback, so that a caller can keep many requests in flight without a
-// thread waiting on each. A store whose capabilities().async_io is true runs them on its own
-// thread(s) (S3Store and HttpStore on their libcurl event loop, LatencyStore on its timer
-// thread); every other store runs the synchronous operation on the calling thread and calls the
-// callback before returning. The contract, for every store:
+// Completion-based operations (get_async, get_within_async, set_async, erase_async): the same
+// operations, started and finished later with a callback, so that a caller can keep many requests
+// in flight without a thread waiting on each. A store whose capabilities().async_io is true runs
+// them on its own thread(s) (S3Store and HttpStore on their libcurl event loop, LatencyStore on its
+// timer thread); every other store runs the synchronous operation on the calling thread and calls
+// the callback before returning. The contract, for every store:
 //   - Exactly one call of `done` per operation, also on failure and at shutdown.
 //   - The key is copied before the call returns. The destination Bytes of a read and the pieces
 //     of a write are borrowed: they stay alive and untouched until `done` has been called.
@@ -121,6 +121,7 @@ struct StoreCapabilities {
 // Completions of the asynchronous operations (see the header comment for the contract).
 using ReadCallback = std::function<void(Result<bool> found)>;
 using WriteCallback = std::function<void(Status status)>;
+using SizeCallback = std::function<void(Result<std::optional<uint64_t>> size)>;
 
 // A version token of one stored value. Opaque: compared only for equality, and only between
 // generations that came from the same store. Three kinds:
@@ -337,6 +338,15 @@ class Store {
   // get_into() started now and finished by calling `done` with what get_into() returns; `out`
   // receives the bytes. The default runs get_into() on the calling thread.
   virtual void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done);
+
+  // get_within() started now and finished by calling `done` with what get_within() returns: the
+  // value lands in the front of `pieces` when it fits (a larger one is not read; its size is
+  // returned). The span and the memory its pieces point to are borrowed until `done` has been
+  // called. S3Store places the bytes as they arrive, with no buffer of its own. The default runs
+  // get_within() on the calling thread for a store without async_io; with async_io it reads the
+  // value with get_async() into a buffer of its own and copies it into the pieces.
+  virtual void get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                                SizeCallback done);
 
   // set_gather() (unconditional) started now; `done` receives its Status. The default runs
   // set_gather() on the calling thread.

@@ -105,6 +105,8 @@ class LatencyStore : public Store {
   Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
   // Started by the timer thread once the latency has passed (see the header comment).
   void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override;
+  void get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                        SizeCallback done) override;
   void set_async(std::string_view key, std::span<const ByteView> pieces,
                  WriteCallback done) override;
   void erase_async(std::string_view key, WriteCallback done) override;
@@ -222,6 +224,8 @@ class CountingStore : public Store {
   Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
   // Forwarded to the inner store; counted as get_into(), set() and erase().
   void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override;
+  void get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                        SizeCallback done) override;
   void set_async(std::string_view key, std::span<const ByteView> pieces,
                  WriteCallback done) override;
   void erase_async(std::string_view key, WriteCallback done) override;

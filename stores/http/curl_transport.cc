@@ -93,6 +93,10 @@ struct Transfer {
   uint64_t upload_size = 0;
   bool overflow = false;
   bool out_of_memory = false;
+  // A 2xx body going to req->within: the next piece and the offset in it.
+  bool into_within = false;
+  size_t within_piece = 0;
+  size_t within_offset = 0;
   char errbuf[CURL_ERROR_SIZE] = {};
 };
 
@@ -118,6 +122,33 @@ void Signal(Transfer* t) {
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * nmemb;
+  if (t->into_within) {
+    const auto& pieces = t->req->within;
+    Response& resp = *t->resp;
+    if (resp.too_large) return 0;  // announced too long: ends the transfer, nothing placed
+    uint64_t room = 0;
+    for (size_t i = t->within_piece; i < pieces.size(); ++i) room += pieces[i].size();
+    room -= t->within_offset;
+    if (n > room) {
+      // Longer than the pieces without a Content-Length saying so: a failed transfer.
+      t->overflow = true;
+      return 0;
+    }
+    size_t done = 0;
+    while (done < n) {
+      MutableByteView p = pieces[t->within_piece];
+      const size_t take = std::min(n - done, p.size() - t->within_offset);
+      std::memcpy(p.data() + t->within_offset, data + done, take);
+      done += take;
+      t->within_offset += take;
+      if (t->within_offset == p.size()) {
+        ++t->within_piece;
+        t->within_offset = 0;
+      }
+    }
+    resp.within_bytes += n;
+    return n;
+  }
   Bytes& out = *t->target;
   if (t->target != t->req->sink && t->req->sink != nullptr) {
     // An error document: keep its first kMaxErrorBody bytes (enough for any S3 <Error>).
@@ -153,7 +184,13 @@ size_t ReadHeader(char* data, size_t size, size_t nitems, void* user) {
       std::string_view rest = line.substr(sp + 1);
       std::from_chars(rest.data(), rest.data() + std::min<size_t>(rest.size(), 3), code);
     }
-    Bytes* want = (t->req->sink && code >= 200 && code < 300) ? t->req->sink : &t->resp->body;
+    const bool ok = code >= 200 && code < 300;
+    t->into_within = ok && !t->req->within.empty();
+    t->within_piece = 0;
+    t->within_offset = 0;
+    t->resp->within_bytes = 0;
+    t->resp->too_large = false;
+    Bytes* want = (t->req->sink && ok && !t->into_within) ? t->req->sink : &t->resp->body;
     if (want != t->target) {
       t->target->clear();
       t->target = want;
@@ -180,7 +217,11 @@ size_t ReadHeader(char* data, size_t size, size_t nitems, void* user) {
   if (name == "content-length") {
     uint64_t length = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
-    if (ec == std::errc() && length <= t->req->max_body && t->req->method != "HEAD") {
+    if (ec == std::errc() && t->into_within && t->req->method != "HEAD") {
+      uint64_t room = 0;
+      for (const MutableByteView& p : t->req->within) room += p.size();
+      if (length > room) t->resp->too_large = true;
+    } else if (ec == std::errc() && length <= t->req->max_body && t->req->method != "HEAD") {
       // Reserve what the server announces, but no more than the caller expects (or 64 MiB):
       // a hostile Content-Length must not allocate, the vector grows with bytes that arrive.
       const uint64_t want = std::min(length, std::max<uint64_t>(t->req->reserve, 64ull << 20));
@@ -370,6 +411,11 @@ class CurlTransport::Loop {
     }
     t->overflow = false;
     t->out_of_memory = false;
+    t->into_within = false;
+    t->within_piece = 0;
+    t->within_offset = 0;
+    resp.within_bytes = 0;
+    resp.too_large = false;
     t->piece = 0;
     t->piece_offset = 0;
     t->errbuf[0] = 0;
@@ -436,10 +482,18 @@ class CurlTransport::Loop {
 
     std::string failure;
     bool retry = false;
+    if (code != CURLE_OK && t->into_within && resp.too_large && !t->overflow) {
+      // Ended on purpose: the body announced is longer than the pieces. Not a failure.
+      resp.status = status;
+      Complete(t, {});
+      return;
+    }
     if (code != CURLE_OK) {
       failure = curl_easy_strerror(code);
       if (t->errbuf[0]) failure += std::string(" (") + t->errbuf + ")";
-      if (t->overflow) {
+      if (t->overflow && t->into_within) {
+        failure = "response body longer than its Content-Length and the pieces it goes to";
+      } else if (t->overflow) {
         failure =
             "response body larger than the " + std::to_string(t->req->max_body) + " bytes expected";
       }
@@ -455,13 +509,15 @@ class CurlTransport::Loop {
           uint64_t length = 0;
           auto [p, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), length);
           (void)p;
-          if (ec != std::errc() || length != t->target->size()) {
-            failure = "response body of " + std::to_string(t->target->size()) +
-                      " bytes, Content-Length " + *cl;
+          const uint64_t got = t->into_within ? resp.within_bytes : t->target->size();
+          if (t->into_within && resp.too_large) {
+            // Not received on purpose: nothing to compare.
+          } else if (ec != std::errc() || length != got) {
+            failure = "response body of " + std::to_string(got) + " bytes, Content-Length " + *cl;
             retry = true;
           }
         }
-        if (failure.empty() && t->req->check) {
+        if (failure.empty() && t->req->check && !t->into_within) {
           Status s = t->req->check(resp, *t->target);
           if (!s.ok()) {
             failure = s.message();

@@ -47,6 +47,10 @@ struct Response {
   // Header names lower-cased; the last value of a repeated header wins.
   std::map<std::string, std::string> headers;
   Bytes body;
+  // Requests with `within`: the body bytes placed in those pieces, and whether the body was not
+  // received because its announced length exceeded them (nothing placed; see Content-Length).
+  uint64_t within_bytes = 0;
+  bool too_large = false;
   // Non-empty when the transfer failed below HTTP (after the last retry) or `check` failed.
   std::string transport_error;
   int attempts = 0;
@@ -75,6 +79,10 @@ struct Request {
   // Where a 2xx body goes (its previous content is replaced); null, and for other statuses:
   // Response::body.
   Bytes* sink = nullptr;
+  // When not empty, where a 2xx body goes instead of `sink`: the front of these pieces, in order
+  // (borrowed, none null). A body longer than their total is not received: the transfer ends
+  // with nothing placed and Response::too_large set (the length is its Content-Length).
+  std::span<const MutableByteView> within;
   // Called on a completed response with a 2xx status; a non-OK result makes the attempt a
   // retryable failure (its message becomes transport_error after the last attempt).
   std::function<Status(const Response&, const Bytes& body)> check;
