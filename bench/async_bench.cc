@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
 

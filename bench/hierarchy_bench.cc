@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <string>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/group.h"
 #include "zarrpp/hierarchy.h"

@@ -38,6 +38,7 @@
 
 #include "src/workloads.h"
 #include "stores/http/curl_transport.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/memory_store.h"

@@ -54,6 +54,7 @@
 #include "bench_support.h"
 #include "codecs/codec_chain.h"
 #include "src/workloads.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/codecs.h"
 #include "zarrpp/memory_store.h"

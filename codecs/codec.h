@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/bytes.h"
 #include "zarrpp/data_type.h"
 #include "zarrpp/metadata.h"

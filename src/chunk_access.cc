@@ -11,6 +11,7 @@
 #include "src/indexing.h"
 #include "src/key_locks.h"
 #include "src/pipeline.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 
 namespace zarrpp {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "src/metadata_v2.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 
 namespace zarrpp::internal {

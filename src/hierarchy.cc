@@ -1,5 +1,6 @@
 // Batch creation of nodes (CreateHierarchy and friends) and the helpers shared with groups and
 // array evolution.
+#include "zarrpp/json.h"
 #include "zarrpp/hierarchy.h"
 
 #include <algorithm>

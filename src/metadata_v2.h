@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/status.h"

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/metadata.h"
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/future.h"
 #include "zarrpp/memory_store.h"

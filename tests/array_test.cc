@@ -1,5 +1,6 @@
 // Arrays end to end: random regions against a plain in-memory reference, partial chunk merges,
 // fill values, empty chunks, 0-d and zero-length arrays, and every bad input.
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 
 #include <gtest/gtest.h>

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"

@@ -1,6 +1,7 @@
 // Decoded-chunk cache (ArrayOptions::chunk_cache) and the encoded-value cache (CachingStore):
 // hits equal misses, the byte bound, LRU order, invalidation by every write path of handles that
 // share the cache, revalidation for writers that do not, concurrency, and sharded arrays.
+#include "zarrpp/json.h"
 #include "zarrpp/chunk_cache.h"
 
 #include <gtest/gtest.h>

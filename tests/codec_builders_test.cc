@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/codecs.h"
 #include "zarrpp/memory_store.h"

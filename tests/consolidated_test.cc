@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/group.h"

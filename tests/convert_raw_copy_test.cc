@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/memory_store.h"

@@ -2,6 +2,7 @@
 // element and attribute; destinations are protected; what a target cannot express is refused
 // naming the array and the codec; a damaged tree is converted except for each node it cannot read,
 // which is reported and leaves nothing that looks complete in the destination.
+#include "zarrpp/json.h"
 #include "zarrpp/convert.h"
 
 #include <gtest/gtest.h>
@@ -116,7 +117,7 @@ TEST(Convert, ShardsAndChunksAndCodecsReplaceTheLayout) {
   ASSERT_TRUE(sharded.ok()) << sharded.status().ToString();
   const ArrayMetadata& m = (*sharded)->metadata();
   EXPECT_EQ(m.chunk_shape, (std::vector<uint64_t>{4, 7}));
-  ASSERT_EQ(m.codecs.size(), 1u);
+  ASSERT_EQ(m.codecs->size(), 1u);
   EXPECT_EQ(m.codecs[0]["name"], "sharding_indexed");
   EXPECT_EQ(m.codecs[0]["configuration"]["chunk_shape"], Json({2, 1}));
   EXPECT_EQ(m.codecs[0]["configuration"]["codecs"][1]["name"], "gzip");

@@ -1,5 +1,6 @@
 // DigestTree (zarrpp/digest.h) over damaged trees: every node it cannot digest becomes an entry
 // carrying its error, and every other array is still digested.
+#include "zarrpp/json.h"
 #include "zarrpp/digest.h"
 
 #include <gtest/gtest.h>

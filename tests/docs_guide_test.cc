@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/group.h"
 #include "zarrpp/local_store.h"

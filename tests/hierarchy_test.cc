@@ -1,5 +1,6 @@
 // Groups and hierarchies: path rules, ancestor creation, opening and listing nodes, batch
 // creation (CreateHierarchy) in every mode and error case, attributes, and array resize/append.
+#include "zarrpp/json.h"
 #include "zarrpp/hierarchy.h"
 
 #include <gtest/gtest.h>
@@ -993,7 +994,7 @@ TEST(CreateOnly, ArrayCreatedByAnotherWriterAfterTheChecksIsAlreadyExists) {
   // The other writer's array is intact.
   auto other = Array::Open(store, "a");
   ASSERT_TRUE(other.ok()) << other.status();
-  EXPECT_EQ((*other)->metadata().attributes.value("by", ""), "other");
+  EXPECT_EQ((*other)->metadata().attributes->value("by", ""), "other");
   EXPECT_EQ((*other)->metadata().shape, std::vector<uint64_t>{4});
 }
 

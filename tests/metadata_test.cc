@@ -1,4 +1,5 @@
 // Tests for data types, fill values, chunk key encodings and zarr.json array/group metadata.
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 
 #include <gmock/gmock.h>

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"

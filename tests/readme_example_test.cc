@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/codecs.h"
 #include "zarrpp/local_store.h"

@@ -15,6 +15,7 @@
 #include "support/create_race.h"
 #include "support/s3_fixture.h"
 #include "support/sample_tree.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/digest.h"

@@ -2,6 +2,7 @@
 // particular to S3 (ranges on the wire, listing pages, DeleteObjects batches, multipart uploads,
 // conditional creation across processes, credentials errors). Every test skips, saying why,
 // when ZARRPP_S3_ENDPOINT is unset (tests/support/s3_fixture.h).
+#include "zarrpp/json.h"
 #include "zarrpp/s3_store.h"
 
 #include <gtest/gtest.h>

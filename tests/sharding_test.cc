@@ -14,6 +14,7 @@
 #include "codecs/sharding_codec.h"
 #include "src/indexing.h"
 #include "support/reference_array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/codecs.h"
 #include "zarrpp/hyperslab.h"

@@ -13,6 +13,7 @@
 #include "codecs/vlen_codec.h"
 #include "src/variable_chunks.h"
 #include "tests/fuzz/fuzz_chains.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/digest.h"

@@ -14,6 +14,7 @@
 #include "codecs/zfp_codec.h"
 #include "src/metadata_v2.h"
 #include "support/codec_roundtrip.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/memory_store.h"
 

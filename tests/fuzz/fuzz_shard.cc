@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/memory_store.h"

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 
 namespace zarrpp::fuzz {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 
 namespace zarrpp::test_support {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/region.h"

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "src/workloads.h"
+#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
 #include "zarrpp/group.h"
