@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 namespace zarrpp {

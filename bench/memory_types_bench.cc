@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

@@ -38,9 +38,9 @@
 
 #include "src/workloads.h"
 #include "stores/http/curl_transport.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/s3_store.h"
 #include "zarrpp/store_wrappers.h"

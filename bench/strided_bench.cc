@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/codecs.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

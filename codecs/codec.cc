@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <utility>
+
 #include "zarrpp/json.h"
 
 namespace zarrpp {

@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
-#include "zarrpp/json.h"
 #include "zarrpp/bytes.h"
 #include "zarrpp/data_type.h"
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/status.h"
 

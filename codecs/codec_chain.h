@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "codecs/codec.h"
-#include "zarrpp/json.h"
 #include "zarrpp/executor.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+
 #include "zarrpp/json.h"
 
 namespace zarrpp {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
 #include "zarrpp/json.h"
 
 namespace zarrpp {

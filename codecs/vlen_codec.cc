@@ -1,6 +1,7 @@
 #include "codecs/vlen_codec.h"
 
 #include <cstring>
+
 #include "zarrpp/json.h"
 
 namespace zarrpp {

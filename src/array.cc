@@ -1,4 +1,3 @@
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 
 #include <charconv>
@@ -16,6 +15,7 @@
 #include "src/pipeline.h"
 #include "src/variable_chunks.h"
 #include "zarrpp/hierarchy.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 
@@ -232,7 +232,8 @@ Result<std::shared_ptr<Array>> Array::Attach(std::shared_ptr<Store> store, std::
                                          norm + "')");
         }
         const std::string key = MetadataKeyFor(norm);
-        if (metadata.codecs->is_null() || (metadata.codecs->is_array() && metadata.codecs->empty())) {
+        if (metadata.codecs->is_null() ||
+            (metadata.codecs->is_array() && metadata.codecs->empty())) {
           metadata.codecs = DefaultCodecs(metadata.data_type);
         }
         if (metadata.fill_value.bytes.empty())

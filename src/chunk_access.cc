@@ -11,8 +11,8 @@
 #include "src/indexing.h"
 #include "src/key_locks.h"
 #include "src/pipeline.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace {

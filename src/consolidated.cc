@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "src/metadata_v2.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::internal {
 namespace {

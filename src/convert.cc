@@ -1,4 +1,3 @@
-#include "zarrpp/json.h"
 #include "zarrpp/convert.h"
 
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 namespace zarrpp {

@@ -1,5 +1,4 @@
 // Groups: open, create, children, walk and attributes.
-#include "zarrpp/json.h"
 #include "zarrpp/group.h"
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include "src/hierarchy_internal.h"
 #include "src/metadata_v2.h"
 #include "zarrpp/hierarchy.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace internal {

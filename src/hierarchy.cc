@@ -1,6 +1,5 @@
 // Batch creation of nodes (CreateHierarchy and friends) and the helpers shared with groups and
 // array evolution.
-#include "zarrpp/json.h"
 #include "zarrpp/hierarchy.h"
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 
 #include "src/guard.h"
 #include "src/hierarchy_internal.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace internal {

@@ -4,7 +4,6 @@
 // number lying between two floats rounds once (ties to even) even when its nearest double is
 // itself a float32/float16 tie point. Parse() builds the DOM through a SAX handler that keeps the
 // raw text of the fill_value's numbers; FromJson() on a DOM without that text uses the double.
-#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include "src/float16.h"
 #include "src/float_format.h"
 #include "src/json_numbers.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace {

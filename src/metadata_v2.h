@@ -17,8 +17,8 @@
 #include <string>
 #include <string_view>
 
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/status.h"
 #include "zarrpp/store.h"

@@ -1,4 +1,5 @@
 #include "src/workloads.h"
+
 #include "zarrpp/json.h"
 
 namespace zarrpp::workloads {

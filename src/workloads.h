@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "zarrpp/json.h"
 #include "zarrpp/executor.h"
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 
 namespace zarrpp::workloads {

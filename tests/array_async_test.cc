@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/future.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

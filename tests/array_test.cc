@@ -1,6 +1,5 @@
 // Arrays end to end: random regions against a plain in-memory reference, partial chunk merges,
 // fill values, empty chunks, 0-d and zero-length arrays, and every bad input.
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +15,7 @@
 
 #include "src/indexing.h"
 #include "support/reference_array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 

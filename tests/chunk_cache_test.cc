@@ -1,7 +1,6 @@
 // Decoded-chunk cache (ArrayOptions::chunk_cache) and the encoded-value cache (CachingStore):
 // hits equal misses, the byte bound, LRU order, invalidation by every write path of handles that
 // share the cache, revalidation for writers that do not, concurrency, and sharded arrays.
-#include "zarrpp/json.h"
 #include "zarrpp/chunk_cache.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +12,7 @@
 #include "support/store_conformance.h"
 #include "zarrpp/array.h"
 #include "zarrpp/caching_store.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 

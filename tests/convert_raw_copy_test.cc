@@ -4,9 +4,9 @@
 
 #include <cstring>
 
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 

@@ -2,7 +2,6 @@
 // element and attribute; destinations are protected; what a target cannot express is refused
 // naming the array and the codec; a damaged tree is converted except for each node it cannot read,
 // which is reported and leaves nothing that looks complete in the destination.
-#include "zarrpp/json.h"
 #include "zarrpp/convert.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +11,8 @@
 #include <fstream>
 #include <numeric>
 #include <set>
+
+#include "zarrpp/json.h"
 
 #define ZARRPP_STORE_CONFORMANCE_HELPERS_ONLY  // MakeTempDir, without the store suite
 #include "support/store_conformance.h"

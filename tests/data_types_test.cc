@@ -15,9 +15,9 @@
 #include "src/float_format.h"
 #include "src/metadata_v2.h"
 #include "support/codec_roundtrip.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/metadata.h"
 

@@ -1,6 +1,5 @@
 // DigestTree (zarrpp/digest.h) over damaged trees: every node it cannot digest becomes an entry
 // carrying its error, and every other array is still digested.
-#include "zarrpp/json.h"
 #include "zarrpp/digest.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

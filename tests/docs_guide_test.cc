@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <string>
 
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/group.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 // Defined by the guide.

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "src/metadata_v2.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/metadata.h"
 

@@ -1,6 +1,5 @@
 // Groups and hierarchies: path rules, ancestor creation, opening and listing nodes, batch
 // creation (CreateHierarchy) in every mode and error case, attributes, and array resize/append.
-#include "zarrpp/json.h"
 #include "zarrpp/hierarchy.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +17,7 @@
 #include "support/create_race.h"
 #include "zarrpp/array.h"
 #include "zarrpp/group.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"

@@ -20,9 +20,9 @@
 
 #include "codecs/codec.h"
 #include "src/checked_math.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "src/float16.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

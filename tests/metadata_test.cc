@@ -1,5 +1,4 @@
 // Tests for data types, fill values, chunk key encodings and zarr.json array/group metadata.
-#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 
 #include <gmock/gmock.h>
@@ -15,6 +14,7 @@
 
 #include "src/float16.h"
 #include "zarrpp/data_type.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace {

@@ -11,8 +11,8 @@
 #include <numeric>
 
 #include "src/metadata_v2.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 namespace zarrpp {

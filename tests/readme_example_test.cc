@@ -3,10 +3,14 @@
 
 #include <filesystem>
 
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/codecs.h"
 #include "zarrpp/local_store.h"
+
+// The example needs no JSON: it builds with the light public headers alone.
+#ifdef INCLUDE_NLOHMANN_JSON_HPP_
+#error "the README example should not need <zarrpp/json.h>"
+#endif
 
 namespace {
 

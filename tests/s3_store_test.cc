@@ -2,7 +2,6 @@
 // particular to S3 (ranges on the wire, listing pages, DeleteObjects batches, multipart uploads,
 // conditional creation across processes, credentials errors). Every test skips, saying why,
 // when ZARRPP_S3_ENDPOINT is unset (tests/support/s3_fixture.h).
-#include "zarrpp/json.h"
 #include "zarrpp/s3_store.h"
 
 #include <gtest/gtest.h>
@@ -24,6 +23,7 @@
 #include "support/s3_fixture.h"
 #include "support/store_conformance.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 extern char** environ;
 

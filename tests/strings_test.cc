@@ -13,10 +13,10 @@
 #include "codecs/vlen_codec.h"
 #include "src/variable_chunks.h"
 #include "tests/fuzz/fuzz_chains.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 

@@ -8,8 +8,8 @@
 
 #include "codecs/zlib_codec.h"
 #include "src/metadata_v2.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

@@ -14,8 +14,8 @@
 #include "codecs/zfp_codec.h"
 #include "src/metadata_v2.h"
 #include "support/codec_roundtrip.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

@@ -18,10 +18,17 @@
 // may be used from distinct threads.
 #pragma once
 
+// <cstdint>, <map>, <memory>, <string>, <vector>: what json_fwd.hpp includes for its declaration
+// of basic_json (the standard-library part of its cost).
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
+#include <map>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
 // Json's brace-initialiser element type, declared as nlohmann/json.hpp declares it, so that
 // `m.attributes = {{"k", "v"}}` means what `Json j = {{"k", "v"}}` means (an object).

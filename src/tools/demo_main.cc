@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "src/workloads.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 using namespace zarrpp;

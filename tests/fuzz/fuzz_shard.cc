@@ -13,9 +13,9 @@
 #include <cstdlib>
 #include <vector>
 
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace {

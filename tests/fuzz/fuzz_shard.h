@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::fuzz {
 

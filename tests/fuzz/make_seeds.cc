@@ -8,8 +8,8 @@
 
 #include "tests/fuzz/fuzz_chains.h"
 #include "tests/fuzz/fuzz_shard.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace fs = std::filesystem;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+
 #include "zarrpp/json.h"
 
 namespace zarrpp::test {

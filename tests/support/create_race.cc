@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::test_support {
 

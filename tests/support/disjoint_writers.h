@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/region.h"
 

@@ -4,10 +4,10 @@
 #include <vector>
 
 #include "src/workloads.h"
-#include "zarrpp/json.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
 #include "zarrpp/group.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::test_support {
 
