@@ -23,6 +23,7 @@
 
 #include "bench_support.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/store_wrappers.h"
 

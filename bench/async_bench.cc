@@ -31,6 +31,7 @@
 
 #include "bench_support.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 namespace zarrpp {

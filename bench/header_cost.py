@@ -13,9 +13,14 @@ alike; the compiler's CPU time (user + system, not wall time) is measured and th
 each kept. The ratio header/baseline is printed per header, with the
 third-party headers it reaches.
 
+zarrpp/json.h is exempt from --max-ratio: it is the one public header that includes the JSON
+library (nlohmann/json.hpp) in full, for the translation units that build or read JSON; the other
+headers only forward-declare Json (tests/light_headers_test.cc guards that). It is still timed and
+printed, marked "exempt".
+
 Usage (BUILD_DIR: a configured build, Unix Makefiles generator):
   python3 bench/header_cost.py BUILD_DIR [--runs 5] [--max-ratio 1.5] [--only array.h,store.h]
-Exit status 1 when --max-ratio is given and a header exceeds it.
+Exit status 1 when --max-ratio is given and a header other than json.h exceeds it.
 """
 
 import argparse
@@ -26,6 +31,9 @@ import shlex
 import subprocess
 import sys
 import tempfile
+
+# Headers whose purpose is to include a third-party library in full: timed, not held to the goal.
+EXEMPT = {"json.h"}
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = os.path.join(ROOT, "include")
@@ -121,16 +129,20 @@ def main():
             with open(header_src, "w") as f:
                 f.write(f"#include <zarrpp/{h}>\n")
             with open(base_src, "w") as f:
-                f.write("".join(f"#include <{s}>\n" for s in system))
+                # Guarded: a header may include some standard headers only where they exist
+                # (strided_view.h and <mdspan>).
+                f.write("".join(f"#if __has_include(<{s}>)\n#include <{s}>\n#endif\n"
+                                for s in system))
             th, tb = [], []
             for _ in range(args.runs):
                 th.append(time_compile(cmd, cwd, header_src))
                 tb.append(time_compile(cmd, cwd, base_src))
             ratio = min(th) / min(tb)
-            worst = max(worst, ratio)
+            if h not in EXEMPT:
+                worst = max(worst, ratio)
             print(f"{h:<20} {min(th):12.3f} {min(tb):10.3f} {ratio:6.2f}  "
-                  f"{','.join(third_party) or '-'}")
-    print(f"worst ratio: {worst:.2f}")
+                  f"{','.join(third_party) or '-'}{'  (exempt)' if h in EXEMPT else ''}")
+    print(f"worst ratio (json.h exempt): {worst:.2f}")
     if args.max_ratio is not None and worst > args.max_ratio:
         print(f"FAIL: a header costs more than {args.max_ratio}x its standard headers")
         return 1

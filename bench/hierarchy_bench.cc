@@ -18,6 +18,7 @@
 #include "zarrpp/array.h"
 #include "zarrpp/group.h"
 #include "zarrpp/hierarchy.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"

@@ -19,6 +19,7 @@
 
 #include "bench_support.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

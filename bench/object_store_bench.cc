@@ -49,6 +49,7 @@
 #include "stores/s3/s3_util.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/s3_store.h"
 #include "zarrpp/store_wrappers.h"

@@ -55,6 +55,7 @@
 #include "codecs/codec_chain.h"
 #include "src/workloads.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"

@@ -25,6 +25,7 @@
 #include "bench_support.h"
 #include "zarrpp/array.h"
 #include "zarrpp/codecs.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "codecs/dtype_filter.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "codecs/numcodecs_config.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

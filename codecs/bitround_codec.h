@@ -22,6 +22,7 @@
 #include <string>
 
 #include "codecs/codec.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include "zarrpp/json.h"
+
 namespace zarrpp {
 
 namespace {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "codecs/codec.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "src/float_format.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

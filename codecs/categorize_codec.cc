@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "src/fixed_strings.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "codecs/dtype_filter.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

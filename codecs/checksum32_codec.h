@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "codecs/codec.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "zarrpp/json.h"
+
 namespace zarrpp {
 
 uint64_t BytesToBytesCodec::MaxEncodedSize(uint64_t decoded_size) const {

@@ -18,6 +18,7 @@
 
 #include "zarrpp/bytes.h"
 #include "zarrpp/data_type.h"
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/status.h"
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "src/first_error.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

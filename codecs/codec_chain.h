@@ -15,6 +15,7 @@
 
 #include "codecs/codec.h"
 #include "zarrpp/executor.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "zarrpp/json.h"
+
 namespace zarrpp {
 
 namespace {

@@ -1,6 +1,7 @@
 #include "codecs/dtype_filter.h"
 
 #include "src/metadata_v2.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "codecs/codec.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "codecs/dtype_filter.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

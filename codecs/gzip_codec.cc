@@ -8,6 +8,7 @@
 #include <string>
 
 #include "codecs/deflate_state.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "codecs/codec.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "codecs/numcodecs_config.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -7,6 +7,7 @@
 
 #include "codecs/numcodecs_config.h"
 #include "codecs/stream_decode.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

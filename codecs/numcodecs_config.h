@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/status.h"
 

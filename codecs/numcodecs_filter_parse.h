@@ -2,6 +2,7 @@
 #pragma once
 
 #include "codecs/numcodecs_config.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::internal {
 

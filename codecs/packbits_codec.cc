@@ -4,6 +4,7 @@
 #include <string>
 
 #include "src/checked_math.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

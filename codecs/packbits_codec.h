@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "codecs/codec.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

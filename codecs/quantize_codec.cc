@@ -4,6 +4,7 @@
 
 #include "codecs/element_cast.h"
 #include "codecs/numcodecs_filter_parse.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

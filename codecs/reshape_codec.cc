@@ -5,6 +5,7 @@
 
 #include "codecs/numcodecs_config.h"
 #include "src/checked_math.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

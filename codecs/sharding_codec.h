@@ -40,6 +40,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/codec_chain.h"
+#include "zarrpp/json.h"
 #include "zarrpp/store.h"
 
 namespace zarrpp {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "zarrpp/json.h"
+
 namespace zarrpp {
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "zarrpp/json.h"
+
 namespace zarrpp {
 
 namespace {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "codecs/codec.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

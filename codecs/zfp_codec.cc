@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "zarrpp/json.h"
+
 namespace zarrpp {
 
 namespace {

@@ -31,6 +31,7 @@
 #include <optional>
 
 #include "codecs/codec.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "codecs/context_pool.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 

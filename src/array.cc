@@ -15,6 +15,7 @@
 #include "src/pipeline.h"
 #include "src/variable_chunks.h"
 #include "zarrpp/hierarchy.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 
@@ -231,7 +232,8 @@ Result<std::shared_ptr<Array>> Array::Attach(std::shared_ptr<Store> store, std::
                                          norm + "')");
         }
         const std::string key = MetadataKeyFor(norm);
-        if (metadata.codecs.is_null() || (metadata.codecs.is_array() && metadata.codecs.empty())) {
+        if (metadata.codecs->is_null() ||
+            (metadata.codecs->is_array() && metadata.codecs->empty())) {
           metadata.codecs = DefaultCodecs(metadata.data_type);
         }
         if (metadata.fill_value.bytes.empty())
@@ -720,7 +722,7 @@ Result<Json> Array::attributes() const {
       return Status::NotFound("array '/" + impl_->path + "' is gone: '" + MetadataKey() +
                               "' is missing");
     }
-    return v2->attributes;
+    return *std::move(v2->attributes);
   }
   const std::string key = MetadataKey();
   ASSIGN_OR_RETURN(auto stored, internal::ReadNodeDocument(*impl_->store, key));

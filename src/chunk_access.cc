@@ -12,6 +12,7 @@
 #include "src/key_locks.h"
 #include "src/pipeline.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace {

@@ -2,6 +2,7 @@
 #include <utility>
 
 #include "zarrpp/codecs.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 
@@ -13,9 +14,21 @@ Json Codec(const std::string& name, const Json& configuration) {
 }
 }  // namespace
 
+Codecs& Codecs::Then(const std::string& name) {
+  return Then(name, Json::object());
+}
+
 Codecs& Codecs::Then(const std::string& name, const Json& configuration) {
-  chain_.push_back(Codec(name, configuration));
+  chain_->push_back(Codec(name, configuration));
   return *this;
+}
+
+const Json& Codecs::ToJson() const {
+  return *chain_;
+}
+
+bool Codecs::empty() const {
+  return chain_->empty();
 }
 
 Codecs Codecs::Bytes(bool little_endian) {

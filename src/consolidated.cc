@@ -5,6 +5,7 @@
 
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::internal {
 namespace {

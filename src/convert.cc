@@ -20,6 +20,7 @@
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 namespace zarrpp {
@@ -513,7 +514,7 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
     const std::vector<uint64_t> chunks = options.chunks ? *options.chunks : sharded->inner_chunks;
     RETURN_IF_ERROR(CheckRank(chunks, source, "chunks", where));
     t.chunk_shape = chunks;
-    t.codecs = options.codecs ? *options.codecs : sharded->inner_codecs;
+    t.codecs = options.codecs ? **options.codecs : sharded->inner_codecs;
   } else if (options.shards) {
     const std::vector<uint64_t> inner =
         options.chunks ? *options.chunks : (sharded ? sharded->inner_chunks : source.chunk_shape);
@@ -528,7 +529,7 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
       }
     }
     const Json inner_codecs =
-        options.codecs ? *options.codecs : (sharded ? sharded->inner_codecs : source.codecs);
+        options.codecs ? **options.codecs : (sharded ? sharded->inner_codecs : *source.codecs);
     t.chunk_shape = *options.shards;
     t.codecs = Json::array(
         {{{"name", "sharding_indexed"},
@@ -546,8 +547,8 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
     }
     if (options.codecs) t.codecs = *options.codecs;
   }
-  if (options.codecs && (!options.codecs->is_array() || options.codecs->empty())) {
-    return Status::InvalidArgument(std::string(where) + ": codecs " + options.codecs->dump() +
+  if (options.codecs && (!(*options.codecs)->is_array() || (*options.codecs)->empty())) {
+    return Status::InvalidArgument(std::string(where) + ": codecs " + (*options.codecs)->dump() +
                                    " is not a non-empty list of codecs");
   }
 
@@ -572,8 +573,8 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
     t.chunk_key_encoding = ChunkKeyEncoding{};
     t.fill_value_null = false;
     // The names read from _ARRAY_DIMENSIONS become dimension_names; the attribute goes.
-    if (t.dimension_names && t.attributes.is_object()) {
-      t.attributes.erase(std::string(internal::kArrayDimensionsAttribute));
+    if (t.dimension_names && t.attributes->is_object()) {
+      t.attributes->erase(std::string(internal::kArrayDimensionsAttribute));
     }
   }
   RETURN_IF_ERROR(t.Validate(where));

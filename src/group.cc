@@ -9,6 +9,7 @@
 #include "src/hierarchy_internal.h"
 #include "src/metadata_v2.h"
 #include "zarrpp/hierarchy.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace internal {
@@ -53,8 +54,8 @@ Result<Node> GroupNode(const std::shared_ptr<Store>& store, const std::string& p
                        const NodeOptions& options) {
   if (!below && options.use_consolidated) {
     if (m.zarr_format == 3) {
-      if (const auto it = m.extra_fields.find(kConsolidatedMetadataField);
-          it != m.extra_fields.end()) {
+      if (const auto it = m.extra_fields->find(kConsolidatedMetadataField);
+          it != m.extra_fields->end()) {
         ASSIGN_OR_RETURN(auto nodes, internal::ParseConsolidatedV3(*it, MetadataKeyFor(path)));
         below = std::make_shared<const ConsolidatedIndex>(ConsolidatedIndex{std::move(nodes)});
       }
@@ -284,7 +285,7 @@ Result<Json> Group::attributes() const {
   if (zarr_format_ == 2) {
     ASSIGN_OR_RETURN(std::optional<GroupMetadata> g, internal::ReadV2GroupMetadata(*store_, path_));
     if (!g) return Status::NotFound("group '/" + path_ + "' is gone: '" + key + "' is missing");
-    return std::move(g->attributes);
+    return *std::move(g->attributes);
   }
   ASSIGN_OR_RETURN(auto stored, internal::ReadNodeDocument(*store_, key));
   if (!stored) return Status::NotFound("group '/" + path_ + "' is gone: '" + key + "' is missing");
@@ -293,7 +294,7 @@ Result<Json> Group::attributes() const {
                                       ")");
   }
   ASSIGN_OR_RETURN(GroupMetadata m, GroupMetadata::FromJson(stored->document, key));
-  return std::move(m.attributes);
+  return *std::move(m.attributes);
 }
 
 Status Group::WriteMetadata(GroupMetadata metadata) {
@@ -477,7 +478,7 @@ Status Consolidate(std::shared_ptr<Store> store, std::string_view path,
           e.document = Json{{"zarr_format", 2}};
           e.attributes = child.attributes;
         } else {
-          child.extra_fields.erase(std::string(kConsolidatedMetadataField));
+          child.extra_fields->erase(std::string(kConsolidatedMetadataField));
           e.document = child.ToJson();
         }
       }

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "zarrpp/json.h"
 #include "zarrpp/status.h"
 
 namespace zarrpp::internal {

@@ -13,6 +13,7 @@
 
 #include "src/guard.h"
 #include "src/hierarchy_internal.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace internal {

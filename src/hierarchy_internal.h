@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/status.h"
 #include "zarrpp/store.h"

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 
 namespace zarrpp::internal {

@@ -24,6 +24,7 @@
 #include "src/float16.h"
 #include "src/float_format.h"
 #include "src/json_numbers.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace {
@@ -951,7 +952,7 @@ Status CheckExtraFields(const Json& extra, const std::array<std::string_view, N>
 // Checks the codec chain against the array and returns its normalised JSON.
 Result<Json> NormaliseCodecs(const ArrayMetadata& m, std::string_view where) {
   const std::string context = std::string(where) + ": codecs";
-  if (!m.codecs.is_array() || m.codecs.empty()) {
+  if (!m.codecs->is_array() || m.codecs->empty()) {
     return Status::InvalidArgument(context + ": " + Show(m.codecs) +
                                    " is not a non-empty list of codecs");
   }
@@ -1321,7 +1322,7 @@ Result<ArrayMetadata> ArrayMetadata::Parse(std::string_view text, std::string_vi
 }
 
 Json ArrayMetadata::ToJson() const {
-  Json j = extra_fields.is_object() ? extra_fields : Json::object();
+  Json j = extra_fields->is_object() ? *extra_fields : Json::object();
   j["zarr_format"] = zarr_format;
   j["node_type"] = "array";
   j["shape"] = shape;
@@ -1365,7 +1366,7 @@ Status ArrayMetadata::Validate(std::string_view where) const {
         where, "chunk_key_encoding",
         "separator '" + std::string(1, chunk_key_encoding.separator) + "' is not '/' or '.'");
   }
-  if (!attributes.is_object()) {
+  if (!attributes->is_object()) {
     return FieldError(where, "attributes", Show(attributes) + " is not an object");
   }
   RETURN_IF_ERROR(CheckExtraFields(extra_fields, kArrayFields, where));
@@ -1407,7 +1408,7 @@ Result<GroupMetadata> GroupMetadata::Parse(std::string_view text, std::string_vi
 }
 
 Json GroupMetadata::ToJson() const {
-  Json j = extra_fields.is_object() ? extra_fields : Json::object();
+  Json j = extra_fields->is_object() ? *extra_fields : Json::object();
   j["zarr_format"] = zarr_format;
   j["node_type"] = "group";
   j["attributes"] = attributes;

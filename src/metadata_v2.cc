@@ -21,6 +21,7 @@
 #include "codecs/zlib_codec.h"
 #include "codecs/zstd_codec.h"
 #include "src/checked_math.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::internal {
 
@@ -674,8 +675,8 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
   m.attributes = zattrs.is_object() ? zattrs : Json::object();
   // xarray's convention: the dimension names of a v2 array are the attribute _ARRAY_DIMENSIONS.
   // The attribute stays (it is the user's); a malformed one is ignored, as xarray's readers do.
-  if (const auto it = m.attributes.find(kArrayDimensionsAttribute);
-      it != m.attributes.end() && it->is_array() && it->size() == m.rank()) {
+  if (const auto it = m.attributes->find(kArrayDimensionsAttribute);
+      it != m.attributes->end() && it->is_array() && it->size() == m.rank()) {
     std::vector<std::optional<std::string>> names;
     for (const Json& n : *it) {
       if (!n.is_string()) break;
@@ -687,7 +688,7 @@ Result<ArrayMetadata> ArrayMetadataFromV2(const Json& z, const Json& zattrs,
 }
 
 Json V2AttributesOf(const ArrayMetadata& m) {
-  Json attributes = m.attributes.is_object() ? m.attributes : Json::object();
+  Json attributes = m.attributes->is_object() ? *m.attributes : Json::object();
   if (!m.dimension_names || attributes.contains(kArrayDimensionsAttribute)) return attributes;
   Json names = Json::array();
   for (const auto& n : *m.dimension_names) {
@@ -865,9 +866,9 @@ Result<ArrayMetadata> NormalizeV2ArrayMetadata(ArrayMetadata m, std::string_view
                                    "expressed in Zarr v2 (_ARRAY_DIMENSIONS names every one)");
       }
     }
-    if (m.attributes.is_object()) {
-      const auto it = m.attributes.find(kArrayDimensionsAttribute);
-      if (it != m.attributes.end()) {
+    if (m.attributes->is_object()) {
+      const auto it = m.attributes->find(kArrayDimensionsAttribute);
+      if (it != m.attributes->end()) {
         Json names = Json::array();
         for (const auto& n : *m.dimension_names) names.push_back(*n);
         if (*it != names) {
@@ -878,11 +879,11 @@ Result<ArrayMetadata> NormalizeV2ArrayMetadata(ArrayMetadata m, std::string_view
       }
     }
   }
-  if (m.extra_fields.is_object() && !m.extra_fields.empty()) {
+  if (m.extra_fields->is_object() && !m.extra_fields->empty()) {
     return Status::Unsupported(std::string(where) + ": extra field \"" +
-                               m.extra_fields.begin().key() + "\" cannot be expressed in Zarr v2");
+                               m.extra_fields->begin().key() + "\" cannot be expressed in Zarr v2");
   }
-  if (!m.attributes.is_object()) {
+  if (!m.attributes->is_object()) {
     return Status::InvalidArgument(std::string(where) + ": attributes: " + Show(m.attributes) +
                                    " is not an object");
   }

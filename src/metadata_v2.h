@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/status.h"
 #include "zarrpp/store.h"

@@ -9,6 +9,7 @@
 #include "src/first_error.h"
 #include "src/key_locks.h"
 #include "src/pipeline.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::internal {
 

@@ -1,5 +1,7 @@
 #include "src/workloads.h"
 
+#include "zarrpp/json.h"
+
 namespace zarrpp::workloads {
 
 void GenerateW1(float* out, uint64_t rows, uint64_t cols, Executor& executor) {

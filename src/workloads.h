@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "zarrpp/executor.h"
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 
 namespace zarrpp::workloads {

@@ -14,6 +14,7 @@
 
 #include "zarrpp/array.h"
 #include "zarrpp/future.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 

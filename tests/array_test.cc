@@ -15,6 +15,7 @@
 
 #include "src/indexing.h"
 #include "support/reference_array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 

@@ -19,6 +19,7 @@
 
 #include "support/async_checks.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
@@ -184,7 +185,7 @@ TEST_P(AsyncPipeline, ManyChunksInFlightWithBoundedThreads) {
   m.data_type = DataType(DataTypeId::kUInt32);
   m.fill_value = FillValue::Zero(m.data_type);
   m.codecs = Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}});
-  if (compressed) m.codecs.push_back({{"name", "zstd"}, {"configuration", {{"level", 1}}}});
+  if (compressed) m.codecs->push_back({{"name", "zstd"}, {"configuration", {{"level", 1}}}});
   auto mem = MemoryStore::Create();
   auto slow = std::make_shared<LatencyStore>(mem, std::chrono::milliseconds(10));
   ArrayOptions o;

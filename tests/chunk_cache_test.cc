@@ -12,6 +12,7 @@
 #include "support/store_conformance.h"
 #include "zarrpp/array.h"
 #include "zarrpp/caching_store.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 

@@ -23,6 +23,7 @@
 #include "support/store_conformance.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 namespace zarrpp {

@@ -6,6 +6,7 @@
 
 #include "zarrpp/array.h"
 #include "zarrpp/codecs.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

@@ -18,6 +18,7 @@
 #include "codecs/transpose_codec.h"
 #include "codecs/zstd_codec.h"
 #include "support/codec_roundtrip.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace {

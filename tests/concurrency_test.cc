@@ -22,6 +22,7 @@
 
 #include "support/disjoint_writers.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"

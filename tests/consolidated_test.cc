@@ -12,6 +12,7 @@
 #include "zarrpp/convert.h"
 #include "zarrpp/group.h"
 #include "zarrpp/hierarchy.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"

@@ -6,6 +6,7 @@
 
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 

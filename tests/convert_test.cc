@@ -12,6 +12,8 @@
 #include <numeric>
 #include <set>
 
+#include "zarrpp/json.h"
+
 #define ZARRPP_STORE_CONFORMANCE_HELPERS_ONLY  // MakeTempDir, without the store suite
 #include "support/store_conformance.h"
 #include "zarrpp/array.h"
@@ -116,7 +118,7 @@ TEST(Convert, ShardsAndChunksAndCodecsReplaceTheLayout) {
   ASSERT_TRUE(sharded.ok()) << sharded.status().ToString();
   const ArrayMetadata& m = (*sharded)->metadata();
   EXPECT_EQ(m.chunk_shape, (std::vector<uint64_t>{4, 7}));
-  ASSERT_EQ(m.codecs.size(), 1u);
+  ASSERT_EQ(m.codecs->size(), 1u);
   EXPECT_EQ(m.codecs[0]["name"], "sharding_indexed");
   EXPECT_EQ(m.codecs[0]["configuration"]["chunk_shape"], Json({2, 1}));
   EXPECT_EQ(m.codecs[0]["configuration"]["codecs"][1]["name"], "gzip");

@@ -17,6 +17,7 @@
 #include "support/codec_roundtrip.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/metadata.h"
 

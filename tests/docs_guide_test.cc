@@ -9,6 +9,7 @@
 
 #include "zarrpp/array.h"
 #include "zarrpp/group.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 // Defined by the guide.

@@ -12,6 +12,7 @@
 
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/metadata.h"
 

@@ -17,6 +17,7 @@
 #include "support/create_race.h"
 #include "zarrpp/array.h"
 #include "zarrpp/group.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
@@ -993,7 +994,7 @@ TEST(CreateOnly, ArrayCreatedByAnotherWriterAfterTheChecksIsAlreadyExists) {
   // The other writer's array is intact.
   auto other = Array::Open(store, "a");
   ASSERT_TRUE(other.ok()) << other.status();
-  EXPECT_EQ((*other)->metadata().attributes.value("by", ""), "other");
+  EXPECT_EQ((*other)->metadata().attributes->value("by", ""), "other");
   EXPECT_EQ((*other)->metadata().shape, std::vector<uint64_t>{4});
 }
 

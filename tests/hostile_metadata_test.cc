@@ -22,6 +22,7 @@
 #include "src/checked_math.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 
@@ -204,7 +205,7 @@ BudgetCase BudgetArray(bool compressed, bool compressible) {
   c.meta.data_type = DataType(DataTypeId::kFloat32);
   c.meta.fill_value = FillValue::Zero(c.meta.data_type);
   c.meta.codecs = Json::array({{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}});
-  if (compressed) c.meta.codecs.push_back({{"name", "zstd"}, {"configuration", {{"level", 1}}}});
+  if (compressed) c.meta.codecs->push_back({{"name", "zstd"}, {"configuration", {{"level", 1}}}});
   c.data.resize(1024 * 2048 * 4);
   uint32_t x = 12345;
   for (size_t i = 0; i < c.data.size(); ++i) {

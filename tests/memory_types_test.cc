@@ -12,6 +12,7 @@
 
 #include "src/float16.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

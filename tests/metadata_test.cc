@@ -14,6 +14,7 @@
 
 #include "src/float16.h"
 #include "zarrpp/data_type.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace {

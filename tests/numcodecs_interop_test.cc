@@ -12,6 +12,7 @@
 
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 namespace zarrpp {
@@ -78,7 +79,7 @@ TEST(NumcodecsInterop, WeReadWhatZarrPython2Wrote) {
     for (uint64_t s : m.shape) n *= s;
     Bytes got(n * m.data_type.size());
     ASSERT_TRUE((*a)->Read(Region::All(m.shape), MutableByteView(got)).ok()) << name;
-    EXPECT_EQ(got, ReadFile(entry.path())) << name << " codecs " << m.codecs.dump();
+    EXPECT_EQ(got, ReadFile(entry.path())) << name << " codecs " << m.codecs->dump();
     ++arrays;
   }
   EXPECT_EQ(arrays, 9) << log;

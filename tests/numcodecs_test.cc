@@ -15,6 +15,7 @@
 #include "src/float16.h"
 #include "src/metadata_v2.h"
 #include "support/codec_roundtrip.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp {
 namespace {
@@ -609,8 +610,8 @@ TEST(ZarrV2Numcodecs, EncodeOnlyLevelsNumcodecsWroteAreRead) {
     auto m =
         internal::ArrayMetadataFromV2(Zarray({{"compressor", c.compressor}}), nullptr, ".zarray");
     ASSERT_TRUE(m.ok()) << c.compressor.dump() << ": " << m.status();
-    EXPECT_EQ(m->codecs.back()["name"], c.name);
-    EXPECT_EQ(m->codecs.back()["configuration"]["level"], c.level) << c.compressor.dump();
+    EXPECT_EQ(m->codecs->back()["name"], c.name);
+    EXPECT_EQ(m->codecs->back()["configuration"]["level"], c.level) << c.compressor.dump();
   }
 }
 
@@ -621,7 +622,7 @@ TEST(ZarrV2Numcodecs, BloscShuffleAsAStringIsRead) {
             {{"compressor", {{"id", "blosc"}, {"cname", "zstd"}, {"clevel", 3}, {"shuffle", s}}}}),
         nullptr, ".zarray");
     ASSERT_TRUE(m.ok()) << s << ": " << m.status();
-    EXPECT_EQ(m->codecs.back()["configuration"]["shuffle"], s);
+    EXPECT_EQ(m->codecs->back()["configuration"]["shuffle"], s);
   }
   auto bad = internal::ArrayMetadataFromV2(
       Zarray({{"compressor", {{"id", "blosc"}, {"shuffle", "sideways"}}}}), nullptr, ".zarray");
@@ -639,7 +640,7 @@ TEST(ZarrV2Numcodecs, FiltersMapIntoTheChainAndBack) {
       ".zarray");
   ASSERT_TRUE(m.ok()) << m.status();
   std::vector<std::string> names;
-  for (const Json& c : m->codecs) names.push_back(c["name"]);
+  for (const Json& c : *m->codecs) names.push_back(c["name"]);
   EXPECT_EQ(names,
             (std::vector<std::string>{"transpose", "numcodecs.delta", "bytes", "numcodecs.shuffle",
                                       "numcodecs.crc32", "numcodecs.lz4"}));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 

@@ -7,6 +7,11 @@
 #include "zarrpp/codecs.h"
 #include "zarrpp/local_store.h"
 
+// The example needs no JSON: it builds with the light public headers alone.
+#ifdef INCLUDE_NLOHMANN_JSON_HPP_
+#error "the README example should not need <zarrpp/json.h>"
+#endif
+
 namespace {
 
 using namespace zarrpp;

@@ -20,6 +20,7 @@
 #include "zarrpp/digest.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/hierarchy.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/open_store.h"

@@ -24,6 +24,7 @@
 #include "support/store_conformance.h"
 #include "support/within_checks.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 extern char** environ;
 

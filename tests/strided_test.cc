@@ -14,6 +14,7 @@
 #include "zarrpp/array.h"
 #include "zarrpp/codecs.h"
 #include "zarrpp/hyperslab.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/strided_view.h"
 

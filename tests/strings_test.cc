@@ -16,6 +16,7 @@
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 

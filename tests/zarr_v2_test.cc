@@ -9,6 +9,7 @@
 #include "codecs/zlib_codec.h"
 #include "src/metadata_v2.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {
@@ -76,7 +77,7 @@ TEST(ZarrV2Metadata, OrderFBigEndianAndBloscMapToTheEquivalentV3Chain) {
   EXPECT_EQ(m->chunk_key_encoding.kind, ChunkKeyEncoding::Kind::kV2);
   EXPECT_EQ(m->chunk_key_encoding.separator, '.');
   EXPECT_EQ(m->attributes, Json({{"k", "v"}}));
-  ASSERT_EQ(m->codecs.size(), 3u);
+  ASSERT_EQ(m->codecs->size(), 3u);
   EXPECT_EQ(m->codecs[0]["name"], "transpose");
   EXPECT_EQ(m->codecs[0]["configuration"]["order"], Json({1, 0}));
   EXPECT_EQ(m->codecs[1]["configuration"]["endian"], "big");

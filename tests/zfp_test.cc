@@ -15,6 +15,7 @@
 #include "src/metadata_v2.h"
 #include "support/codec_roundtrip.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace zarrpp {

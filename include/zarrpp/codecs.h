@@ -10,6 +10,9 @@
 // any codec without a builder. The builders check nothing: Array::Create validates the chain
 // against the data type and returns InvalidArgument / Unsupported naming the codec and field, as
 // it does for JSON. Values are plain data: copyable, thread-compatible.
+//
+// Building a chain and assigning it to ArrayMetadata::codecs needs no JSON; Then() with a
+// configuration and ToJson() take and give Json (include <zarrpp/json.h>).
 #pragma once
 
 #include <cstdint>
@@ -55,15 +58,16 @@ class Codecs {
   Codecs& Blosc(const BloscSettings& settings = {});
   Codecs& Crc32c();
   // Any codec by name and configuration (JSON object; empty for none).
-  Codecs& Then(const std::string& name, const Json& configuration = Json::object());
+  Codecs& Then(const std::string& name);
+  Codecs& Then(const std::string& name, const Json& configuration);
 
   // The chain as zarr.json holds it: an array of {"name", "configuration"} objects.
-  const Json& ToJson() const { return chain_; }
-  operator const Json&() const { return chain_; }  // NOLINT(google-explicit-constructor)
-  bool empty() const { return chain_.empty(); }
+  const Json& ToJson() const;
+  operator const JsonValue&() const { return chain_; }  // NOLINT(google-explicit-constructor)
+  bool empty() const;
 
  private:
-  Json chain_ = Json::array();
+  JsonValue chain_ = JsonValue::EmptyArray();
 };
 
 }  // namespace zarrpp

@@ -52,7 +52,7 @@ struct ConvertProgress {
 struct ArrayConvertOptions {
   std::optional<std::vector<uint64_t>> chunks;
   std::optional<std::vector<uint64_t>> shards;
-  std::optional<Json> codecs;
+  std::optional<JsonValue> codecs;
   std::optional<bool> unshard;
 };
 
@@ -70,7 +70,7 @@ struct ConvertOptions {
   // Replacement codec chain (v3 JSON list). For a v2 target it maps to v2 terms: bytes endian to
   // the dtype's byte order, transpose [n-1..0] to order "F", one compressor to `compressor`;
   // anything else is Unsupported naming the array and the codec. Default: the source's chain.
-  std::optional<Json> codecs;
+  std::optional<JsonValue> codecs;
   // Store a sharded source array unsharded: its inner chunks become the chunks (unless `chunks`
   // is given) and its inner codecs the chain (unless `codecs` is given). Arrays that are not
   // sharded are unaffected. Combined with `shards` it is InvalidArgument. Default false.

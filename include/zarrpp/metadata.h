@@ -5,11 +5,14 @@
 // InvalidArgument naming the field and the value. Serialising writes every field back, so
 // parse -> serialise -> parse is the identity, including unknown must_understand:false fields.
 //
+// JSON: `Json` here is only declared (zarrpp/json_value.h); include <zarrpp/json.h> to build,
+// read or compare the JSON fields (codecs, attributes, extra_fields) and the documents that
+// FromJson, ToJson and ParseJson take and return.
+//
 // Thread safety: values.
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,11 +20,10 @@
 
 #include "zarrpp/bytes.h"
 #include "zarrpp/data_type.h"
+#include "zarrpp/json_value.h"
 #include "zarrpp/status.h"
 
 namespace zarrpp {
-
-using Json = nlohmann::json;
 
 // One element's bytes in memory representation (little-endian), size == data_type.size().
 struct FillValue {
@@ -66,10 +68,11 @@ struct ArrayMetadata {
   // zarr_format 2 only: the .zarray fill_value is null (missing chunks read as the type's zero,
   // held in fill_value); kept so that rewriting .zarray writes null again.
   bool fill_value_null = false;
-  Json codecs = Json::array();  // normalised codec objects {"name":..., "configuration":{...}}
-  Json attributes = Json::object();
+  // Normalised codec objects {"name":..., "configuration":{...}}; default: empty.
+  JsonValue codecs = JsonValue::EmptyArray();
+  JsonValue attributes;  // a JSON object; default: empty
   std::optional<std::vector<std::optional<std::string>>> dimension_names;
-  Json extra_fields = Json::object();  // unknown fields with must_understand:false, kept verbatim
+  JsonValue extra_fields;  // unknown fields with must_understand:false, kept verbatim
 
   size_t rank() const { return shape.size(); }
   // Number of chunks along each dimension: ceil(shape / chunk_shape).
@@ -95,8 +98,8 @@ inline constexpr std::string_view kConsolidatedMetadataField = "consolidated_met
 
 struct GroupMetadata {
   int zarr_format = 3;
-  Json attributes = Json::object();
-  Json extra_fields = Json::object();  // e.g. consolidated_metadata; must_understand:false fields
+  JsonValue attributes;    // a JSON object; default: empty
+  JsonValue extra_fields;  // e.g. consolidated_metadata; must_understand:false fields
 
   static Result<GroupMetadata> FromJson(const Json& j, std::string_view where = "zarr.json");
   static Result<GroupMetadata> Parse(std::string_view text, std::string_view where = "zarr.json");

@@ -12,6 +12,7 @@
 #include "src/workloads.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 
 using namespace zarrpp;
@@ -68,7 +69,7 @@ int main(int argc, char** argv) {
   std::printf("zarrpp demo: workload W1 in %s\n", dir.c_str());
   std::printf("  shape          %llu x %llu float32 (%.0f MiB), chunks 256 x 1024\n",
               static_cast<unsigned long long>(rows), static_cast<unsigned long long>(cols), mib);
-  std::printf("  codecs         %s\n", (*reopened)->metadata().codecs.dump().c_str());
+  std::printf("  codecs         %s\n", (*reopened)->metadata().codecs->dump().c_str());
   std::printf("  stored bytes   %llu (compression ratio %.2f)\n",
               static_cast<unsigned long long>(stored), logical / static_cast<double>(stored));
   std::printf("  write          %.3f s (%.0f MiB/s)\n", Seconds(t0, t1), mib / Seconds(t0, t1));

@@ -29,6 +29,7 @@
 #include "zarrpp/convert.h"
 #include "zarrpp/digest.h"
 #include "zarrpp/group.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/open_store.h"
 #include "zarrpp/version.h"
@@ -539,7 +540,7 @@ int Info(const std::string& path, bool json) {
       if (!zmetadata.ok()) return Fail(zmetadata.status());
       j["consolidated"] = g.zarr_format == 2
                               ? *zmetadata
-                              : g.extra_fields.contains(zarrpp::kConsolidatedMetadataField);
+                              : g.extra_fields->contains(zarrpp::kConsolidatedMetadataField);
       Json nodes = Json::array();
       for (const ScannedNode& n : scan.nodes) {
         if (!n.path.empty()) nodes.push_back(NodeJson(n, scan.sizes_known, false));
@@ -569,7 +570,7 @@ int Info(const std::string& path, bool json) {
       }
       std::printf("dimension_names: [%s]\n", names.c_str());
     }
-    std::printf("attributes: %s\n", m.attributes.dump().c_str());
+    std::printf("attributes: %s\n", m.attributes->dump().c_str());
     std::printf("codecs:\n");
     std::vector<std::string> lines;
     CodecLines(m.codecs, "  ", "", lines);
@@ -597,12 +598,12 @@ int Info(const std::string& path, bool json) {
     std::printf("path: %s\n", path.c_str());
     std::printf("node_type: group\n");
     std::printf("zarr_format: %d\n", g.zarr_format);
-    std::printf("attributes: %s\n", g.attributes.dump().c_str());
+    std::printf("attributes: %s\n", g.attributes->dump().c_str());
     auto zmetadata = opened->store->exists(".zmetadata");
     if (!zmetadata.ok()) return Fail(zmetadata.status());
     const bool consolidated = g.zarr_format == 2
                                   ? *zmetadata
-                                  : g.extra_fields.contains(zarrpp::kConsolidatedMetadataField);
+                                  : g.extra_fields->contains(zarrpp::kConsolidatedMetadataField);
     std::printf("consolidated: %s\n", consolidated ? "yes" : "no");
     if (!scan.listable) {
       std::printf("children: unknown (%s cannot list keys)\n",

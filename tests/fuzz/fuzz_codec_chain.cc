@@ -5,6 +5,7 @@
 
 #include "tests/fuzz/fuzz_chains.h"
 #include "tests/fuzz/fuzz_common.h"
+#include "zarrpp/json.h"
 
 namespace {
 

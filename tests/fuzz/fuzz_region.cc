@@ -7,6 +7,7 @@
 
 #include "src/checked_math.h"
 #include "tests/fuzz/fuzz_common.h"
+#include "zarrpp/json.h"
 
 namespace {
 

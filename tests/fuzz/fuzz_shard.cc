@@ -15,6 +15,7 @@
 
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace {

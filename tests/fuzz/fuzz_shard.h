@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::fuzz {
 

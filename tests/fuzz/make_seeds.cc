@@ -9,6 +9,7 @@
 #include "tests/fuzz/fuzz_chains.h"
 #include "tests/fuzz/fuzz_shard.h"
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 
 namespace fs = std::filesystem;

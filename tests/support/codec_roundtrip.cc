@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "zarrpp/json.h"
+
 namespace zarrpp::test {
 
 Bytes TestBytes(size_t n, uint32_t seed) {

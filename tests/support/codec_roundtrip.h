@@ -12,6 +12,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/codec_chain.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::test {
 

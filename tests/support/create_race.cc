@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::test_support {
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "zarrpp/array.h"
+#include "zarrpp/json.h"
 #include "zarrpp/metadata.h"
 #include "zarrpp/region.h"
 

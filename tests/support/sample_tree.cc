@@ -7,6 +7,7 @@
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
 #include "zarrpp/group.h"
+#include "zarrpp/json.h"
 
 namespace zarrpp::test_support {
 
