@@ -179,8 +179,8 @@ Result<std::vector<std::pair<std::vector<uint64_t>, std::string>>> StoredChunks(
 }  // namespace
 
 bool ChunksCompatible(const ArrayMetadata& a, const ArrayMetadata& b) {
-  if (a.chunk_shape != b.chunk_shape || !(a.data_type == b.data_type) ||
-      a.fill_value.bytes != b.fill_value.bytes) {
+  if (a.chunk_shape != b.chunk_shape || a.rectilinear != b.rectilinear ||
+      !(a.data_type == b.data_type) || a.fill_value.bytes != b.fill_value.bytes) {
     return false;
   }
   auto ca = CodecChain::FromJson(a.codecs);

@@ -698,6 +698,7 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
       array_options.shards = options.shards;
       array_options.codecs = options.codecs;
       array_options.unshard = options.unshard;
+      array_options.chunk_grid = options.chunk_grid;
       if (const auto o = per_array.find(rel); o != per_array.end()) {
         if (o->second.chunks) array_options.chunks = o->second.chunks;
         if (o->second.shards) array_options.shards = o->second.shards;

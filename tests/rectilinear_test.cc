@@ -11,6 +11,8 @@
 
 #include "zarrpp/array.h"
 #include "zarrpp/chunk_grid.h"
+#include "zarrpp/convert.h"
+#include "zarrpp/digest.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 
@@ -495,6 +497,97 @@ TEST(RectilinearArray, MetadataBuiltInCodeIsCanonicalised) {
   std::vector<uint32_t> got(40);
   ASSERT_TRUE((*a)->Read(Region::All({10, 4}), std::span<uint32_t>(got)).ok());
   EXPECT_EQ(got, v);
+}
+
+// Writes V over an array of `shape` and returns the values.
+std::vector<uint32_t> FillWithPositions(Array& a) {
+  std::vector<uint32_t> v(Elements(a.metadata().shape));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint32_t>(1000 + i);
+  EXPECT_TRUE(a.Write(Region::All(a.metadata().shape), std::span<const uint32_t>(v)).ok());
+  return v;
+}
+
+TEST(RectilinearArray, ConvertsToAndFromARegularGridWithTheSameDigest) {
+  auto store = MemoryStore::Create();
+  auto meta = ArrayMetadata::FromJson(
+      Doc({11, 7}, Json::parse("[[2, [3, 3]], [1, 6]]"), Json::array({BytesCodec(), Zstd()})));
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  auto src = Array::Create(store, "a", *meta);
+  ASSERT_TRUE(src.ok()) << src.status();
+  const std::vector<uint32_t> values = FillWithPositions(**src);
+  auto digest = ArrayDigest(**src);
+  ASSERT_TRUE(digest.ok()) << digest.status();
+
+  // Rectilinear -> regular.
+  ConvertOptions to_regular;
+  to_regular.chunks = std::vector<uint64_t>{4, 4};
+  auto dst = MemoryStore::Create();
+  ASSERT_TRUE(Convert(store, "a", dst, "r", to_regular).ok());
+  auto regular = Array::Open(dst, "r");
+  ASSERT_TRUE(regular.ok()) << regular.status();
+  EXPECT_FALSE((*regular)->metadata().rectilinear.has_value());
+  EXPECT_EQ((*regular)->metadata().chunk_shape, (std::vector<uint64_t>{4, 4}));
+  EXPECT_EQ(*ArrayDigest(**regular), *digest);
+
+  // Regular -> another rectilinear grid.
+  ConvertOptions to_rect;
+  auto grid = ChunkGrid::FromAxes(
+      {ChunkGrid::AxisSpec{0, {{5, 1}, {6, 1}}}, ChunkGrid::AxisSpec{0, {{7, 1}}}});
+  ASSERT_TRUE(grid.ok());
+  to_rect.chunk_grid = *grid;
+  auto dst2 = MemoryStore::Create();
+  auto converted = Convert(dst, "r", dst2, "back", to_rect);
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  auto back = Array::Open(dst2, "back");
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE((*back)->metadata().rectilinear.has_value());
+  EXPECT_EQ(*(*back)->metadata().rectilinear, *grid);
+  EXPECT_EQ(*ArrayDigest(**back), *digest);
+  EXPECT_TRUE(*dst2->exists("back/c/1/0"));
+  EXPECT_FALSE(*dst2->exists("back/c/2/0"));
+
+  // A rectilinear copy keeps its grid; v2 has none.
+  auto dst3 = MemoryStore::Create();
+  ASSERT_TRUE(Convert(store, "a", dst3, "same").ok());
+  auto same = Array::Open(dst3, "same");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*(*same)->metadata().rectilinear, *(*src)->metadata().rectilinear);
+  EXPECT_EQ(*ArrayDigest(**same), *digest);
+  ConvertOptions to_v2;
+  to_v2.zarr_format = 2;
+  auto refused = Convert(store, "a", MemoryStore::Create(), "", to_v2);
+  EXPECT_EQ(refused.status().code(), Status::Code::kUnsupported) << refused.status();
+  // A grid that does not cover the shape is refused by name.
+  ConvertOptions short_grid;
+  auto small = ChunkGrid::FromAxes({ChunkGrid::AxisSpec{0, {{5, 1}}}, ChunkGrid::AxisSpec{7, {}}});
+  short_grid.chunk_grid = *small;
+  auto too_short = Convert(dst, "r", MemoryStore::Create(), "", short_grid);
+  EXPECT_EQ(too_short.status().code(), Status::Code::kInvalidArgument) << too_short.status();
+  std::vector<uint32_t> got(values.size());
+  ASSERT_TRUE((*back)->Read(Region::All({11, 7}), std::span<uint32_t>(got)).ok());
+  EXPECT_EQ(got, values);
+}
+
+TEST(RectilinearArray, DigestMatchesTheRegularArrayOfTheSameValues) {
+  auto store = MemoryStore::Create();
+  auto rect = ArrayMetadata::FromJson(Doc({9, 5}, Json::parse("[[1, 5, 3], [[2, 2], 1]]")));
+  ASSERT_TRUE(rect.ok()) << rect.status();
+  auto a = Array::Create(store, "rect", *rect);
+  ASSERT_TRUE(a.ok());
+  ArrayMetadata reg = *rect;
+  reg.rectilinear.reset();
+  reg.chunk_shape = {4, 4};
+  auto b = Array::Create(store, "reg", reg);
+  ASSERT_TRUE(b.ok()) << b.status();
+  // Only some chunks stored: missing ones read the fill value in both.
+  std::vector<uint32_t> part = {1, 2, 3, 4, 5, 6};
+  for (Array* x : {a->get(), b->get()}) {
+    ASSERT_TRUE(x->Write(Region{{2, 1}, {2, 3}}, std::span<const uint32_t>(part)).ok());
+  }
+  auto da = ArrayDigest(**a);
+  auto db = ArrayDigest(**b);
+  ASSERT_TRUE(da.ok() && db.ok());
+  EXPECT_EQ(*da, *db);
 }
 
 }  // namespace
