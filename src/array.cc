@@ -13,6 +13,7 @@
 #include "src/memory_types.h"
 #include "src/metadata_v2.h"
 #include "src/pipeline.h"
+#include "src/rectilinear_chunks.h"
 #include "src/variable_chunks.h"
 #include "zarrpp/hierarchy.h"
 #include "zarrpp/json.h"
@@ -124,6 +125,17 @@ std::string ShapeText(const std::vector<uint64_t>& shape) {
 // metadata); for shapes computed by Resize and Append.
 Status CheckShapeFits(const ArrayMetadata& m, const std::string& what) {
   RETURN_IF_ERROR_CTX(internal::CheckedProduct(m.shape, "shape", m.data_type.size()), what);
+  if (m.rectilinear) {
+    // The chunk edges are part of the metadata: a shape must stay inside the chunks declared.
+    for (size_t d = 0; d < m.rank() && d < m.rectilinear->rank(); ++d) {
+      if (m.shape[d] > m.rectilinear->Extent(d)) {
+        return Status::InvalidArgument(
+            what + ": extent " + std::to_string(m.shape[d]) + " of dimension " + std::to_string(d) +
+            " exceeds the rectilinear chunk_grid, whose chunk_shapes cover " +
+            std::to_string(m.rectilinear->Extent(d)) + " elements");
+      }
+    }
+  }
   for (size_t d = 0; d < m.rank() && d < m.chunk_shape.size(); ++d) {
     const uint64_t c = m.chunk_shape[d];
     const uint64_t grid = m.shape[d] / c + (m.shape[d] % c != 0 ? 1 : 0);
@@ -215,6 +227,11 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
                                : (uint64_t{12} << 20) + 2 * workers * chunk;
   }
   impl->metadata = std::move(metadata);
+  if (impl->metadata.rectilinear) {
+    RETURN_IF_ERROR_CTX(internal::PrepareRectilinear(*impl, chain), where);
+    impl->partial = nullptr;
+    impl->span_decoder = nullptr;
+  }
   internal::AttachChunkCache(*impl);
   return impl;
 }
@@ -404,6 +421,10 @@ Status ForEachSlab(const Array::Impl& a, const Region& region, std::string_view 
                    const CancelHooks& cancel, Body&& body) {
   const ArrayMetadata& m = a.metadata;
   if (!cancel.any() || m.rank() == 0 || region.shape[0] == 0) return body(region, 0);
+  if (m.rectilinear) {
+    RETURN_IF_ERROR(cancel.Check(op));
+    return body(region, 0);
+  }
   const uint64_t c0 = m.chunk_shape[0];
   const uint64_t first = region.origin[0] / c0;
   const uint64_t last = (region.origin[0] + region.shape[0] - 1) / c0;
@@ -446,7 +467,8 @@ Status ForEachSlab(const Array::Impl& a, const Region& region, std::string_view 
 Result<bool> FillByErasing(Array::Impl& a, const Region& region, ByteView element,
                            const WriteOptions& options) {
   const ArrayMetadata& m = a.metadata;
-  if (a.options.write_empty_chunks || !a.store->capabilities().listable || m.rank() == 0) {
+  if (a.options.write_empty_chunks || !a.store->capabilities().listable || m.rank() == 0 ||
+      m.rectilinear) {
     return false;
   }
   if (!internal::AllEqualFill(element.data(), 1, m.fill_value.bytes.data(), m.data_type) ||
@@ -813,11 +835,9 @@ Status ResetCutPartOfEdgeChunks(Array::Impl& a, const std::vector<uint64_t>& new
   const ArrayMetadata& m = a.metadata;
   const size_t rank = m.rank();
   std::vector<uint64_t> edge(rank);
+  const ChunkGrid grid = m.grid();
   for (size_t d = 0; d < rank; ++d) {
-    const uint64_t c = m.chunk_shape[d];
-    const uint64_t rounded =
-        new_shape[d] % c == 0 ? new_shape[d] : new_shape[d] + (c - new_shape[d] % c);
-    edge[d] = std::min(m.shape[d], rounded);
+    edge[d] = std::min(m.shape[d], grid.RoundUp(d, new_shape[d]));
   }
   const bool variable = m.data_type.is_variable();
   Bytes fill = m.fill_value.bytes;

@@ -9,6 +9,7 @@
 #include "src/first_error.h"
 #include "src/indexing.h"
 #include "src/pipeline.h"
+#include "src/rectilinear_chunks.h"
 
 namespace zarrpp::internal {
 namespace {
@@ -25,6 +26,7 @@ std::vector<ChunkPart> LocateAll(const ArrayMetadata& m, const Region& region,
 }  // namespace
 
 Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
+  if (a.shape_chains) return RectilinearRead(a, region, out);
   if (a.chunk_cache) return CachedRead(a, region, out);
   const ArrayMetadata& m = a.metadata;
   const ChunkSpan span = ChunksTouching(m, region);
@@ -111,6 +113,7 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
 }
 
 Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
+  if (a.shape_chains) return RectilinearWrite(a, region, src);
   const ArrayMetadata& m = a.metadata;
   const ChunkSpan span = ChunksTouching(m, region);
   if (span.total == 0) return Status::OK();

@@ -11,6 +11,7 @@
 #include "src/indexing.h"
 #include "src/key_locks.h"
 #include "src/pipeline.h"
+#include "src/rectilinear_chunks.h"
 #include "zarrpp/array.h"
 #include "zarrpp/json.h"
 
@@ -50,6 +51,10 @@ Result<ChunkGridInfo> GridOf(const Array::Impl& a, ChunkLevel level) {
     g.chunk_shape = sharding->chunk_shape();
   }
   g.grid.resize(m.rank());
+  if (m.rectilinear) {  // stored chunks only: a rectilinear array has no inner level here
+    g.grid = m.grid_shape();
+    return g;
+  }
   for (size_t d = 0; d < m.rank(); ++d) {
     const uint64_t c = g.chunk_shape[d];
     g.grid[d] = m.shape[d] / c + (m.shape[d] % c != 0 ? 1 : 0);
@@ -87,6 +92,7 @@ void Locate(const ArrayMetadata& m, const std::string& prefix, ChunkLevel level,
 
 Region ChunkRegion(const ArrayMetadata& m, const ChunkGridInfo& g,
                    const std::vector<uint64_t>& coords) {
+  if (m.rectilinear) return internal::RectilinearChunkRegion(m, coords);
   Region r{std::vector<uint64_t>(m.rank()), std::vector<uint64_t>(m.rank())};
   for (size_t d = 0; d < m.rank(); ++d) {
     r.origin[d] = coords[d] * g.chunk_shape[d];
@@ -112,7 +118,22 @@ Status CheckCoords(const Array::Impl& a, ChunkLevel level, const ChunkGridInfo& 
   return Status::OK();
 }
 
-Status CheckBuffer(const Array::Impl& a, const ChunkGridInfo& g, size_t size, std::string_view op) {
+// The shape of the chunk at `coords` of a level: the level's chunk_shape, or on a rectilinear
+// grid the chunk's own.
+std::vector<uint64_t> ShapeOf(const Array::Impl& a, const ChunkGridInfo& g,
+                              const std::vector<uint64_t>& coords) {
+  return a.metadata.rectilinear ? a.metadata.rectilinear->ChunkShape(coords.data()) : g.chunk_shape;
+}
+
+// The chain for chunks of `shape`: the array's, or on a rectilinear grid the one prepared for it.
+Result<std::shared_ptr<const PreparedChain>> ChainOf(const Array::Impl& a,
+                                                     const std::vector<uint64_t>& shape) {
+  if (a.shape_chains) return a.shape_chains->For(shape);
+  return a.chain;
+}
+
+Status CheckBuffer(const Array::Impl& a, const std::vector<uint64_t>& chunk_shape, size_t size,
+                   std::string_view op) {
   const ArrayMetadata& m = a.metadata;
   if (m.data_type.is_variable()) {
     return Status::FailedPrecondition(std::string(op) + " of array '/" + a.path + "': data type " +
@@ -121,11 +142,11 @@ Status CheckBuffer(const Array::Impl& a, const ChunkGridInfo& g, size_t size, st
                                       "WriteChunkEncoded");
   }
   uint64_t need = m.data_type.size();
-  for (uint64_t c : g.chunk_shape) need *= c;  // fits: the chunk was prepared at open
+  for (uint64_t c : chunk_shape) need *= c;  // fits: the largest chunk was prepared at open
   if (size != need) {
     return Status::InvalidArgument(std::string(op) + " of array '/" + a.path + "': buffer holds " +
                                    std::to_string(size) + " bytes, a chunk of shape " +
-                                   CoordsText(g.chunk_shape) + " needs " + std::to_string(need));
+                                   CoordsText(chunk_shape) + " needs " + std::to_string(need));
   }
   return Status::OK();
 }
@@ -159,8 +180,8 @@ Result<std::vector<std::pair<std::vector<uint64_t>, std::string>>> StoredChunks(
 }  // namespace
 
 bool ChunksCompatible(const ArrayMetadata& a, const ArrayMetadata& b) {
-  if (a.chunk_shape != b.chunk_shape || !(a.data_type == b.data_type) ||
-      a.fill_value.bytes != b.fill_value.bytes) {
+  if (a.chunk_shape != b.chunk_shape || a.rectilinear != b.rectilinear ||
+      !(a.data_type == b.data_type) || a.fill_value.bytes != b.fill_value.bytes) {
     return false;
   }
   auto ca = CodecChain::FromJson(a.codecs);
@@ -200,6 +221,11 @@ Status Array::ForEachChunk(const Region& region, ChunkLevel level,
     }
     std::vector<uint64_t> first(r), last(r);
     for (size_t d = 0; d < r; ++d) {
+      if (m.rectilinear) {
+        first[d] = m.rectilinear->Index(d, region.origin[d]);
+        last[d] = m.rectilinear->Index(d, region.origin[d] + region.shape[d] - 1);
+        continue;
+      }
       first[d] = region.origin[d] / g.chunk_shape[d];
       last[d] = (region.origin[d] + region.shape[d] - 1) / g.chunk_shape[d];
     }
@@ -314,7 +340,8 @@ Result<bool> Array::ReadChunk(ChunkLevel level, const std::vector<uint64_t>& coo
     const ArrayMetadata& m = a.metadata;
     ASSIGN_OR_RETURN(ChunkGridInfo g, GridOf(a, level));
     RETURN_IF_ERROR(CheckCoords(a, level, g, coords, "read of a chunk"));
-    RETURN_IF_ERROR(CheckBuffer(a, g, out.size(), "read of a chunk"));
+    const std::vector<uint64_t> shape = ShapeOf(a, g, coords);
+    RETURN_IF_ERROR(CheckBuffer(a, shape, out.size(), "read of a chunk"));
     const size_t esize = m.data_type.size();
     Located loc;
     Locate(a.metadata, a.prefix, level, g, coords, loc);
@@ -325,7 +352,8 @@ Result<bool> Array::ReadChunk(ChunkLevel level, const std::vector<uint64_t>& coo
         internal::FillElements(out.data(), out.size() / esize, m.fill_value.bytes.data(), esize);
         return false;
       }
-      RETURN_IF_ERROR_CTX(a.chain->Decode(s->fetched, out, s->chain), "chunk '" + loc.key + "'");
+      ASSIGN_OR_RETURN(auto chain, ChainOf(a, shape));
+      RETURN_IF_ERROR_CTX(chain->Decode(s->fetched, out, s->chain), "chunk '" + loc.key + "'");
       return true;
     }
     const ShardingCodec* sharding = ShardingOf(a);
@@ -350,7 +378,8 @@ Status Array::WriteChunk(ChunkLevel level, const std::vector<uint64_t>& coords, 
     const ArrayMetadata& m = a.metadata;
     ASSIGN_OR_RETURN(ChunkGridInfo g, GridOf(a, level));
     RETURN_IF_ERROR(CheckCoords(a, level, g, coords, "write of a chunk"));
-    RETURN_IF_ERROR(CheckBuffer(a, g, in.size(), "write of a chunk"));
+    const std::vector<uint64_t> shape = ShapeOf(a, g, coords);
+    RETURN_IF_ERROR(CheckBuffer(a, shape, in.size(), "write of a chunk"));
     Located loc;
     Locate(a.metadata, a.prefix, level, g, coords, loc);
     const internal::KeyLocks::Guard key_lock = a.chunk_locks.Lock(loc.key);
@@ -360,7 +389,8 @@ Status Array::WriteChunk(ChunkLevel level, const std::vector<uint64_t>& coords, 
                                                 m.fill_value.bytes.data(), m.data_type);
       if (empty) return a.store->erase(loc.key);
       internal::ScratchPool::Lease s;
-      ASSIGN_OR_RETURN_CTX(ByteView enc, a.chain->Encode(in, s->chain), "chunk '" + loc.key + "'");
+      ASSIGN_OR_RETURN(auto chain, ChainOf(a, shape));
+      ASSIGN_OR_RETURN_CTX(ByteView enc, chain->Encode(in, s->chain), "chunk '" + loc.key + "'");
       // A shard whose inner chunks all equal the fill value encodes to nothing: not stored.
       if (enc.empty() && ShardingOf(a) != nullptr) return a.store->erase(loc.key);
       return a.store->set(loc.key, enc);

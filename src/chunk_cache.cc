@@ -338,7 +338,7 @@ class InvalidatingStore final : public Store {
 }  // namespace
 
 void AttachChunkCache(Array::Impl& a) {
-  if (!a.options.chunk_cache) return;
+  if (!a.options.chunk_cache || a.shape_chains) return;  // rectilinear: chunks vary in shape
   const std::shared_ptr<ChunkCacheCore>& core = a.options.chunk_cache->core();
   // A handle opened on another handle's store() names the store that one wraps, so both share
   // entries, and is not wrapped twice for the same cache.

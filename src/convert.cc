@@ -187,7 +187,7 @@ std::shared_ptr<const PreparedChain> RawCopyApplies(const Array& src, const Arra
                                                     const ConvertOptions& options) {
   const ArrayMetadata& m = src.metadata();
   if (options.reencode || m.data_type.is_variable() || src.shape() != dst.shape() ||
-      !ChunksCompatible(m, dst.metadata())) {
+      m.rectilinear || dst.metadata().rectilinear || !ChunksCompatible(m, dst.metadata())) {
     return nullptr;
   }
   auto chain = CodecChain::FromJson(m.codecs);
@@ -291,6 +291,11 @@ Status CopyContents(const Array& src, Array& dst, Executor& executor, uint64_t m
         for (size_t d = m.rank(); d-- > 0;) {
           const uint64_t c = linear % grid[d];
           linear /= grid[d];
+          if (m.rectilinear) {
+            region.origin[d] = m.rectilinear->Origin(d, c);
+            region.shape[d] = std::min(m.rectilinear->Length(d, c), m.shape[d] - region.origin[d]);
+            continue;
+          }
           region.origin[d] = c * m.chunk_shape[d];
           region.shape[d] = std::min(m.chunk_shape[d], m.shape[d] - region.origin[d]);
         }
@@ -505,6 +510,26 @@ Result<ArrayMetadata> ConvertedArrayMetadata(const ArrayMetadata& source,
   ArrayMetadata t = source;
   t.zarr_format = format;
   const std::optional<ShardingParts> sharded = AsSharded(source.codecs);
+  if (options.chunk_grid && (options.chunks || options.shards || options.unshard)) {
+    return Status::InvalidArgument(std::string(where) +
+                                   ": chunk_grid excludes chunks, shards and unshard");
+  }
+  // A regular chunk shape given for the target replaces a rectilinear source grid.
+  if (options.chunks || options.shards || (options.unshard && sharded)) t.rectilinear.reset();
+  if (options.chunk_grid) {
+    if (options.chunk_grid->rank() != source.rank()) {
+      return Status::InvalidArgument(std::string(where) + ": chunk_grid has rank " +
+                                     std::to_string(options.chunk_grid->rank()) +
+                                     ", the array has rank " + std::to_string(source.rank()));
+    }
+    t.rectilinear = *options.chunk_grid;
+    for (size_t d = 0; d < t.rank(); ++d) t.chunk_shape[d] = t.rectilinear->MaxLength(d);
+  }
+  if (t.rectilinear && format == 2) {
+    return Status::Unsupported(std::string(where) +
+                               ": a rectilinear chunk grid has no zarr_format 2 form; give a "
+                               "regular chunk shape (chunks)");
+  }
   if (options.unshard && options.shards) {
     return Status::InvalidArgument(std::string(where) +
                                    ": unshard and shards exclude each other (shards " +
@@ -674,6 +699,7 @@ Result<ConvertReport> ConvertUnguarded(std::shared_ptr<Store> src, std::string_v
       array_options.shards = options.shards;
       array_options.codecs = options.codecs;
       array_options.unshard = options.unshard;
+      array_options.chunk_grid = options.chunk_grid;
       if (const auto o = per_array.find(rel); o != per_array.end()) {
         if (o->second.chunks) array_options.chunks = o->second.chunks;
         if (o->second.shards) array_options.shards = o->second.shards;

@@ -13,6 +13,7 @@
 #include "src/indexing.h"
 #include "src/inflight_budget.h"
 #include "src/pipeline.h"
+#include "src/rectilinear_chunks.h"
 #include "src/span_read.h"
 #include "src/store_internal.h"
 
@@ -996,6 +997,7 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
 }  // namespace
 
 Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
+  if (a.shape_chains) return RectilinearRead(a, region, out);
   if (a.chunk_cache) return CachedRead(a, region, out);
   const ChunkSpan span = ChunksTouching(a.metadata, region);
   if (span.total == 0) return Status::OK();
@@ -1028,6 +1030,7 @@ Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
 }
 
 Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
+  if (a.shape_chains) return RectilinearWrite(a, region, src);
   const ArrayMetadata& m = a.metadata;
   const ChunkSpan span = ChunksTouching(m, region);
   if (span.total == 0) return Status::OK();

@@ -950,6 +950,127 @@ Status CheckExtraFields(const Json& extra, const std::array<std::string_view, N>
 }
 
 // Checks the codec chain against the array and returns its normalised JSON.
+std::vector<uint64_t> MaxChunkShape(const ChunkGrid& g) {
+  std::vector<uint64_t> s(g.rank());
+  for (size_t d = 0; d < g.rank(); ++d) s[d] = g.MaxLength(d);
+  return s;
+}
+
+// The shape a chunk's codecs are checked against: the largest chunk.
+std::vector<uint64_t> NominalChunkShape(const ArrayMetadata& m) {
+  return m.rectilinear ? MaxChunkShape(*m.rectilinear) : m.chunk_shape;
+}
+
+// A positive integer of the rectilinear chunk_shapes, or InvalidArgument naming `what`.
+Result<uint64_t> PositiveEdge(const Json& j, std::string_view where, const std::string& what) {
+  const std::optional<uint64_t> v = AsUint(j);
+  if (!v || *v == 0) {
+    return FieldError(
+        where, "chunk_grid",
+        "configuration.chunk_shapes: " + what + " (" + Show(j) + ") is not a positive integer");
+  }
+  return *v;
+}
+
+// {"kind": "inline", "chunk_shapes": [...]} of the rectilinear chunk grid (zarr-extensions
+// chunk-grids/rectilinear): per dimension an integer (a regular axis) or a list of edge lengths,
+// each an integer or a run [length, count].
+Result<ChunkGrid> ParseRectilinear(const Json& conf, std::string_view where) {
+  for (const auto& [k, v] : conf.items()) {
+    if (k != "kind" && k != "chunk_shapes") {
+      return FieldError(where, "chunk_grid", "unknown configuration key " + Quote(k));
+    }
+  }
+  const auto kind = conf.find("kind");
+  if (kind == conf.end()) return FieldError(where, "chunk_grid", "configuration.kind is missing");
+  if (!kind->is_string() || kind->get<std::string>() != "inline") {
+    return FieldError(where, "chunk_grid",
+                      "configuration.kind " + Show(*kind) + " is not \"inline\"");
+  }
+  const auto shapes = conf.find("chunk_shapes");
+  if (shapes == conf.end()) {
+    return FieldError(where, "chunk_grid", "configuration.chunk_shapes is missing");
+  }
+  if (!shapes->is_array()) {
+    return FieldError(where, "chunk_grid",
+                      "configuration.chunk_shapes " + Show(*shapes) + " is not a list");
+  }
+  std::vector<ChunkGrid::AxisSpec> axes(shapes->size());
+  for (size_t d = 0; d < shapes->size(); ++d) {
+    const Json& e = (*shapes)[d];
+    const std::string name = "entry " + std::to_string(d);
+    if (!e.is_array()) {
+      ASSIGN_OR_RETURN(axes[d].regular, PositiveEdge(e, where, name));
+      continue;
+    }
+    if (e.empty()) {
+      return FieldError(where, "chunk_grid",
+                        "configuration.chunk_shapes: " + name + " is an empty list");
+    }
+    axes[d].runs.reserve(e.size());
+    for (size_t i = 0; i < e.size(); ++i) {
+      const Json& x = e[i];
+      const std::string item = name + " item " + std::to_string(i);
+      if (!x.is_array()) {
+        ASSIGN_OR_RETURN(uint64_t len, PositiveEdge(x, where, item));
+        axes[d].runs.push_back({len, 1});
+        continue;
+      }
+      if (x.size() != 2) {
+        return FieldError(where, "chunk_grid",
+                          "configuration.chunk_shapes: " + item + " (" + Show(x) +
+                              ") is not a run [length, count]");
+      }
+      ASSIGN_OR_RETURN(uint64_t len, PositiveEdge(x[0], where, item + " length"));
+      ASSIGN_OR_RETURN(uint64_t count, PositiveEdge(x[1], where, item + " count"));
+      axes[d].runs.push_back({len, count});
+    }
+  }
+  auto grid = ChunkGrid::FromAxes(std::move(axes));
+  if (!grid.ok()) {
+    return FieldError(where, "chunk_grid", "configuration." + grid.status().message());
+  }
+  return std::move(*grid);
+}
+
+// The digits of v.
+size_t DecimalWidth(uint64_t v) {
+  size_t n = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
+}
+
+// The chunk_grid object of a rectilinear grid in canonical form: an integer for a regular axis,
+// a list for the others where each run is written as a pair [length, count] when that is
+// shorter than repeating the length.
+Json RectilinearToJson(const ChunkGrid& g) {
+  Json shapes = Json::array();
+  for (size_t d = 0; d < g.rank(); ++d) {
+    const ChunkGrid::AxisSpec a = g.axis(d);
+    if (a.regular != 0) {
+      shapes.push_back(a.regular);
+      continue;
+    }
+    Json list = Json::array();
+    for (const ChunkGrid::Run& r : a.runs) {
+      const uint64_t w = DecimalWidth(r.length);
+      const bool pair =
+          r.count > 1 && (r.count > 64 || r.count * (w + 1) - 1 > w + DecimalWidth(r.count) + 3);
+      if (pair) {
+        list.push_back(Json::array({r.length, r.count}));
+      } else {
+        for (uint64_t i = 0; i < r.count; ++i) list.push_back(r.length);
+      }
+    }
+    shapes.push_back(std::move(list));
+  }
+  return {{"name", "rectilinear"},
+          {"configuration", {{"kind", "inline"}, {"chunk_shapes", std::move(shapes)}}}};
+}
+
 Result<Json> NormaliseCodecs(const ArrayMetadata& m, std::string_view where) {
   const std::string context = std::string(where) + ": codecs";
   if (!m.codecs->is_array() || m.codecs->empty()) {
@@ -958,13 +1079,36 @@ Result<Json> NormaliseCodecs(const ArrayMetadata& m, std::string_view where) {
   }
   ASSIGN_OR_RETURN_CTX(CodecChain chain, CodecChain::FromJson(m.codecs), context);
   ASSIGN_OR_RETURN_CTX(auto prepared,
-                       chain.Prepare(ChunkSpec{m.chunk_shape, m.data_type, m.fill_value}), context);
+                       chain.Prepare(ChunkSpec{NominalChunkShape(m), m.data_type, m.fill_value}),
+                       context);
   (void)prepared;
   return chain.ToJson();
 }
 
 // The invariants between fields (ranks, sizes), shared by FromJson and Validate.
 Status CheckConsistency(const ArrayMetadata& m, std::string_view where) {
+  if (m.rectilinear) {
+    const ChunkGrid& g = *m.rectilinear;
+    if (g.rank() != m.shape.size()) {
+      return FieldError(where, "chunk_grid",
+                        "configuration.chunk_shapes has rank " + std::to_string(g.rank()) +
+                            " but shape has rank " + std::to_string(m.shape.size()));
+    }
+    for (size_t i = 0; i < g.rank(); ++i) {
+      if (m.shape[i] > g.Extent(i)) {
+        return FieldError(where, "chunk_grid",
+                          "configuration.chunk_shapes entry " + std::to_string(i) +
+                              ": the edge lengths add up to " + std::to_string(g.Extent(i)) +
+                              ", short of the shape's " + std::to_string(m.shape[i]));
+      }
+    }
+    ArrayMetadata regular = m;
+    regular.rectilinear.reset();
+    regular.chunk_shape = MaxChunkShape(g);
+    // Every chunk fits the largest edge of each dimension; a regular axis must still cover the
+    // shape within 2^64 as the regular grid's.
+    return CheckConsistency(regular, where);
+  }
   if (m.chunk_shape.size() != m.shape.size()) {
     return FieldError(where, "chunk_grid",
                       "chunk_shape has rank " + std::to_string(m.chunk_shape.size()) +
@@ -1043,19 +1187,25 @@ Result<ArrayMetadata> ArrayFromJson(const Json& j, std::string_view where,
 
   ASSIGN_OR_RETURN(const Json* grid, required("chunk_grid"));
   ASSIGN_OR_RETURN_CTX(Extension g, ParseExtension(*grid), std::string(where) + ": chunk_grid");
-  if (g.name != "regular") {
+  if (g.name == "rectilinear") {
+    ASSIGN_OR_RETURN(m.rectilinear, ParseRectilinear(g.configuration, where));
+    m.chunk_shape = MaxChunkShape(*m.rectilinear);
+  } else if (g.name != "regular") {
     return Status::Unsupported(std::string(where) + ": chunk_grid: " + Quote(g.name) +
-                               " is not supported (only \"regular\")");
+                               " is not supported (only \"regular\" and \"rectilinear\")");
   }
   for (const auto& [k, v] : g.configuration.items()) {
+    if (m.rectilinear) break;
     if (k != "chunk_shape")
       return FieldError(where, "chunk_grid", "unknown configuration key " + Quote(k));
   }
-  if (!g.configuration.contains("chunk_shape")) {
-    return FieldError(where, "chunk_grid", "configuration.chunk_shape is missing");
+  if (!m.rectilinear) {
+    if (!g.configuration.contains("chunk_shape")) {
+      return FieldError(where, "chunk_grid", "configuration.chunk_shape is missing");
+    }
+    ASSIGN_OR_RETURN(m.chunk_shape, ParseShapeList(g.configuration["chunk_shape"], where,
+                                                   "chunk_grid: chunk_shape", /*positive=*/true));
   }
-  ASSIGN_OR_RETURN(m.chunk_shape, ParseShapeList(g.configuration["chunk_shape"], where,
-                                                 "chunk_grid: chunk_shape", /*positive=*/true));
 
   ASSIGN_OR_RETURN(const Json* cke, required("chunk_key_encoding"));
   ASSIGN_OR_RETURN_CTX(m.chunk_key_encoding, ChunkKeyEncoding::FromJson(*cke),
@@ -1298,11 +1448,21 @@ Json ChunkKeyEncoding::ToJson() const {
 
 std::vector<uint64_t> ArrayMetadata::grid_shape() const {
   std::vector<uint64_t> grid(shape.size(), 0);
+  if (rectilinear) {
+    for (size_t i = 0; i < shape.size() && i < rectilinear->rank(); ++i) {
+      grid[i] = rectilinear->ChunksCovering(i, std::min(shape[i], rectilinear->Extent(i)));
+    }
+    return grid;
+  }
   for (size_t i = 0; i < shape.size() && i < chunk_shape.size(); ++i) {
     const uint64_t c = chunk_shape[i];
     if (c != 0) grid[i] = shape[i] / c + (shape[i] % c != 0 ? 1 : 0);
   }
   return grid;
+}
+
+ChunkGrid ArrayMetadata::grid() const {
+  return rectilinear ? *rectilinear : ChunkGrid::Regular(chunk_shape);
 }
 
 uint64_t ArrayMetadata::chunk_elements() const {
@@ -1337,7 +1497,9 @@ Json ArrayMetadata::ToJson() const {
   } else {
     j["data_type"] = data_type.name();
   }
-  j["chunk_grid"] = {{"name", "regular"}, {"configuration", {{"chunk_shape", chunk_shape}}}};
+  j["chunk_grid"] =
+      rectilinear ? RectilinearToJson(*rectilinear)
+                  : Json{{"name", "regular"}, {"configuration", {{"chunk_shape", chunk_shape}}}};
   j["chunk_key_encoding"] = chunk_key_encoding.ToJson();
   j["fill_value"] = fill_value.ToJson(data_type);
   j["codecs"] = codecs;

@@ -23,6 +23,7 @@ zarrpp::Status ComputeWhileWriting(const std::string& root);
 zarrpp::Status ConvertOnTheWay(const std::string& root);
 zarrpp::Status ChunkByChunk(const std::string& root);
 zarrpp::Status AppendTogether(const std::string& root);
+zarrpp::Status MonthlyChunks(const std::string& root);
 
 namespace zarrpp {
 namespace {
@@ -110,8 +111,8 @@ TEST_F(DocsGuide, AsyncWritesLandInOrder) {
 }
 
 TEST_F(DocsGuide, ConversionsAndChunksAndBatches) {
-  for (auto step :
-       {WriteAnArray, AppendDays, ConvertOnTheWay, WriteSharded, ChunkByChunk, AppendTogether}) {
+  for (auto step : {WriteAnArray, AppendDays, ConvertOnTheWay, WriteSharded, ChunkByChunk,
+                    AppendTogether, MonthlyChunks}) {
     Status s = step(root_);
     ASSERT_TRUE(s.ok()) << s;
   }
@@ -126,6 +127,14 @@ TEST_F(DocsGuide, ConversionsAndChunksAndBatches) {
   auto field = Array::Open(*store, "run/field");
   ASSERT_TRUE(field.ok()) << field.status();
   EXPECT_EQ((*field)->shape(), (std::vector<uint64_t>{1, 8}));
+  auto daily = Array::Open(*store, "daily");
+  ASSERT_TRUE(daily.ok()) << daily.status();
+  ASSERT_TRUE((*daily)->metadata().rectilinear.has_value());
+  std::vector<float> day(180 * 360);
+  ASSERT_TRUE((*daily)->Read(Region{{60, 0, 0}, {1, 180, 360}}, std::span<float>(day)).ok());
+  EXPECT_EQ(day[12345], 1.5f);
+  ASSERT_TRUE((*daily)->Read(Region{{62, 0, 0}, {1, 180, 360}}, std::span<float>(day)).ok());
+  EXPECT_EQ(day[12345], 0.0f);
 }
 
 }  // namespace

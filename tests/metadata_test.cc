@@ -706,7 +706,10 @@ TEST(ArrayMetadata, ShapeAndChunkShapeAreChecked) {
   ExpectError(ParseDoc(no_chunks), Status::Code::kInvalidArgument, {"chunk_grid", "chunk_shape"});
   Doc rect;
   rect.chunk_grid = R"({"name": "rectilinear", "configuration": {}})";
-  ExpectError(ParseDoc(rect), Status::Code::kUnsupported, {"chunk_grid", "\"rectilinear\""});
+  ExpectError(ParseDoc(rect), Status::Code::kInvalidArgument, {"chunk_grid", "kind"});
+  Doc other;
+  other.chunk_grid = R"({"name": "hexagonal", "configuration": {}})";
+  ExpectError(ParseDoc(other), Status::Code::kUnsupported, {"chunk_grid", "\"hexagonal\""});
   Doc huge;
   huge.shape = "[10, 20, 30]";
   huge.chunk_grid =

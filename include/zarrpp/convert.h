@@ -67,6 +67,10 @@ struct ConvertOptions {
   // the end, protected by crc32c. Each entry must be a multiple of the inner chunk's.
   // Default: no change.
   std::optional<std::vector<uint64_t>> shards;
+  // A rectilinear chunk grid for the target (v3 only; its chunk_shapes must cover every array's
+  // shape and rank). Excludes `chunks`, `shards` and `unshard`. Default: none. A rectilinear
+  // source keeps its grid unless `chunks` or `shards` give a regular one.
+  std::optional<ChunkGrid> chunk_grid;
   // Replacement codec chain (v3 JSON list). For a v2 target it maps to v2 terms: bytes endian to
   // the dtype's byte order, transpose [n-1..0] to order "F", one compressor to `compressor`;
   // anything else is Unsupported naming the array and the codec. Default: the source's chain.

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "zarrpp/bytes.h"
+#include "zarrpp/chunk_grid.h"
 #include "zarrpp/data_type.h"
 #include "zarrpp/json_value.h"
 #include "zarrpp/status.h"
@@ -63,6 +64,10 @@ struct ArrayMetadata {
   std::vector<uint64_t> shape;
   DataType data_type;
   std::vector<uint64_t> chunk_shape;  // regular grid; every entry > 0
+  // Set for a "rectilinear" chunk grid (spec/metadata.md): the chunk edges of every dimension.
+  // chunk_shape then holds the largest edge of each dimension (parsing sets it), the bound of
+  // any chunk's shape; metadata built in code may leave it empty.
+  std::optional<ChunkGrid> rectilinear;
   ChunkKeyEncoding chunk_key_encoding;
   FillValue fill_value;
   // zarr_format 2 only: the .zarray fill_value is null (missing chunks read as the type's zero,
@@ -75,10 +80,13 @@ struct ArrayMetadata {
   JsonValue extra_fields;  // unknown fields with must_understand:false, kept verbatim
 
   size_t rank() const { return shape.size(); }
-  // Number of chunks along each dimension: ceil(shape / chunk_shape).
+  // Number of chunks along each dimension: ceil(shape / chunk_shape), or for a rectilinear grid
+  // the chunks holding any element.
   std::vector<uint64_t> grid_shape() const;
-  // Total elements in one chunk.
+  // Total elements in one chunk (the largest chunk of a rectilinear grid).
   uint64_t chunk_elements() const;
+  // The chunk grid: rectilinear, or the regular grid of chunk_shape.
+  ChunkGrid grid() const;
 
   // Parses and validates a zarr.json document of node_type "array". `where` names the document
   // (e.g. its key) in error messages. Codecs are checked for presence in the registry and chain

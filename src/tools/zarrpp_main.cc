@@ -351,6 +351,7 @@ Json NodeJson(const ScannedNode& n, bool sizes_known, bool full) {
   j["shape"] = m.shape;
   j["data_type"] = m.data_type.name();
   j["chunk_shape"] = m.chunk_shape;
+  if (m.rectilinear) j["chunk_grid"] = m.ToJson()["chunk_grid"];
   const auto inner = InnerChunkShape(m.codecs);
   j["inner_chunk_shape"] = inner ? Json(*inner) : Json(nullptr);
   uint64_t total = 1;
@@ -557,7 +558,14 @@ int Info(const std::string& path, bool json) {
     std::printf("zarr_format: %d\n", m.zarr_format);
     std::printf("shape: %s\n", ShapeString(m.shape).c_str());
     std::printf("data_type: %s\n", DataTypeString(m.data_type).c_str());
-    std::printf("chunk_shape: %s\n", ShapeString(m.chunk_shape).c_str());
+    if (m.rectilinear) {
+      // chunk_shape is then the largest chunk; the grid lists every edge.
+      std::printf("chunk_grid: rectilinear %s\n",
+                  m.ToJson()["chunk_grid"]["configuration"]["chunk_shapes"].dump().c_str());
+      std::printf("chunk_shape: %s (largest)\n", ShapeString(m.chunk_shape).c_str());
+    } else {
+      std::printf("chunk_shape: %s\n", ShapeString(m.chunk_shape).c_str());
+    }
     if (const auto inner = InnerChunkShape(m.codecs)) {
       std::printf("inner_chunk_shape: %s\n", ShapeString(*inner).c_str());
     }
@@ -712,7 +720,16 @@ int Validate(const std::string& path, size_t jobs) {
         auto coords = m.chunk_key_encoding.DecodeKey(rel, m.rank());
         if (!coords.ok()) return Status::OK();  // the scan classified it as a chunk key
         zarrpp::Region region{std::vector<uint64_t>(m.rank()), std::vector<uint64_t>(m.rank())};
-        for (size_t d = 0; d < m.rank(); ++d) {
+        if (m.rectilinear) {
+          const std::vector<uint64_t> grid = m.grid_shape();
+          for (size_t d = 0; d < m.rank(); ++d) {
+            if ((*coords)[d] >= grid[d]) return Status::OK();  // outside the array: not read
+            region.origin[d] = m.rectilinear->Origin(d, (*coords)[d]);
+            region.shape[d] =
+                std::min(m.rectilinear->Length(d, (*coords)[d]), m.shape[d] - region.origin[d]);
+          }
+        }
+        for (size_t d = 0; d < m.rank() && !m.rectilinear; ++d) {
           region.origin[d] = (*coords)[d] * m.chunk_shape[d];
           region.shape[d] = std::min(m.chunk_shape[d], m.shape[d] - region.origin[d]);
         }
