@@ -4,6 +4,7 @@
 #include <string>
 
 #include "tests/fuzz/fuzz_common.h"
+#include "zarrpp/json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zarrpp;
