@@ -67,14 +67,28 @@ std::vector<uint32_t> ReadAll(Array& a) {
 // queued behind stay queued.
 class WorkerBlock {
  public:
-  // Attaches the block to `f`: the worker enters it when `f` completes.
-  void Attach(Future<Status>& f) {
-    f.then([this](const Status&) {
-      std::unique_lock lock(mu_);
-      entered_ = true;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return released_; });
-    });
+  // Submits a request with `submit` and attaches the block to it: the worker enters the block
+  // when that request completes. A request that completed before the block was attached (under
+  // load it can) would run the block's callback here, on the submitting thread, and hold nothing;
+  // then another request is submitted, until one is held. Returns the held request's Future.
+  template <class Submit>
+  Future<Status> Hold(Submit submit) {
+    const std::thread::id self = std::this_thread::get_id();
+    for (;;) {
+      Future<Status> f = submit();
+      bool ran_here = false;
+      f.then([this, self, &ran_here](const Status&) {
+        if (std::this_thread::get_id() == self) {
+          ran_here = true;
+          return;
+        }
+        std::unique_lock lock(mu_);
+        entered_ = true;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return released_; });
+      });
+      if (!ran_here) return f;
+    }
   }
   void WaitEntered() {
     std::unique_lock lock(mu_);
@@ -221,8 +235,8 @@ TEST(ArrayAsync, CancelDropsAQueuedRequest) {
   const std::vector<uint32_t> ones(16, 1), twos(16, 2), threes(16, 3);
   const Region whole = Region::All(a->shape());
   WorkerBlock block;
-  Future<Status> first = a->WriteAsync(whole, std::span<const uint32_t>(ones));
-  block.Attach(first);
+  Future<Status> first =
+      block.Hold([&] { return a->WriteAsync(whole, std::span<const uint32_t>(ones)); });
   block.WaitEntered();  // `first` has run; the worker sits in its callback
   Future<Status> second = a->WriteAsync(whole, std::span<const uint32_t>(twos));
   Future<Status> third = a->WriteAsync(whole, std::span<const uint32_t>(threes));
@@ -335,8 +349,8 @@ TEST(ArrayAsync, ThenIsCalledExactlyOnce) {
 
   // Attached while pending (the worker is held, so the request cannot have completed).
   WorkerBlock block;
-  Future<Status> first = a->WriteAsync(whole, std::span<const uint32_t>(values));
-  block.Attach(first);
+  Future<Status> first =
+      block.Hold([&] { return a->WriteAsync(whole, std::span<const uint32_t>(values)); });
   block.WaitEntered();
   Future<Status> f = a->WriteAsync(whole, std::span<const uint32_t>(values));
   std::atomic<int> before{0}, second{0};
@@ -374,8 +388,8 @@ TEST(ArrayAsync, ThenIsCalledExactlyOnce) {
   // A cancelled request's callbacks run once, with the cancelled status; so do an already
   // done Future's and an invalid Future's.
   WorkerBlock block2;
-  Future<Status> g = a->WriteAsync(whole, std::span<const uint32_t>(values));
-  block2.Attach(g);
+  Future<Status> g =
+      block2.Hold([&] { return a->WriteAsync(whole, std::span<const uint32_t>(values)); });
   block2.WaitEntered();
   Future<Status> h = a->WriteAsync(whole, std::span<const uint32_t>(values));
   std::atomic<int> on_cancel{0};
@@ -482,8 +496,8 @@ TEST(ArrayAsync, DestroyingTheArrayFromACallbackIsSafe) {
   const std::vector<uint32_t> v1 = RegionValues(whole, 8, 1), v2 = RegionValues(whole, 8, 2),
                               v3 = RegionValues(whole, 8, 3);
   WorkerBlock block;
-  Future<Status> f1 = a->WriteAsync(whole, std::span<const uint32_t>(v1));
-  block.Attach(f1);
+  Future<Status> f1 =
+      block.Hold([&] { return a->WriteAsync(whole, std::span<const uint32_t>(v1)); });
   block.WaitEntered();
   Future<Status> f2 = a->WriteAsync(whole, std::span<const uint32_t>(v2));
   Future<Status> f3 = a->WriteAsync(whole, std::span<const uint32_t>(v3));
@@ -573,8 +587,9 @@ TEST(ArrayAsync, AppendsQueuedTogetherWriteTheMetadataOnce) {
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> row0 = RegionValues(Region{{0, 0}, {1, 6}}, 6, 1);
   WorkerBlock block;
-  Future<Status> first = a->WriteAsync(Region{{0, 0}, {1, 6}}, std::span<const uint32_t>(row0));
-  block.Attach(first);
+  Future<Status> first = block.Hold([&] {
+    return a->WriteAsync(Region{{0, 0}, {1, 6}}, std::span<const uint32_t>(row0));
+  });
   block.WaitEntered();  // the appends below stay queued until Release
   const uint64_t sets_before = counting->counters().set;
   std::vector<std::vector<uint32_t>> rows;
@@ -641,8 +656,9 @@ TEST(ArrayAsync, AppendsQueuedTogetherFailTogetherWhenTheMetadataWriteFails) {
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> row = RegionValues(Region{{0, 0}, {1, 6}}, 6, 1);
   WorkerBlock block;
-  Future<Status> first = a->WriteAsync(Region{{0, 0}, {1, 6}}, std::span<const uint32_t>(row));
-  block.Attach(first);
+  Future<Status> first = block.Hold([&] {
+    return a->WriteAsync(Region{{0, 0}, {1, 6}}, std::span<const uint32_t>(row));
+  });
   block.WaitEntered();
   std::vector<Future<Status>> appends;
   for (int i = 0; i < 3; ++i) {

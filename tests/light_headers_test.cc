@@ -18,6 +18,7 @@
 #include "zarrpp/bytes.h"
 #include "zarrpp/caching_store.h"
 #include "zarrpp/chunk_cache.h"
+#include "zarrpp/chunk_grid.h"
 #include "zarrpp/codecs.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/data_type.h"

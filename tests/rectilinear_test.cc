@@ -13,6 +13,7 @@
 #include "zarrpp/chunk_grid.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/digest.h"
+#include "zarrpp/json.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 
