@@ -23,6 +23,7 @@
 #include "src/store_internal.h"
 #include "stores/local_locks.h"
 #include "stores/local_paths.h"
+#include "stores/local_store_internal.h"
 #include "zarrpp/open_store.h"
 
 namespace zarrpp::internal {
@@ -332,6 +333,13 @@ Status ReadIntoPieces(int fd, const std::string& path, std::string_view key, uin
 }
 
 }  // namespace
+
+std::atomic<bool> g_keep_patch_marks{true};
+
+void SetLocalStoreKeepsPatchMarks(bool keep) {
+  g_keep_patch_marks.store(keep, std::memory_order_relaxed);
+}
+
 }  // namespace zarrpp::internal
 
 namespace zarrpp {
@@ -343,6 +351,7 @@ using internal::EntryKind;
 using internal::ErrnoText;
 using internal::FileDescriptor;
 using internal::FreshMtimeNs;
+using internal::g_keep_patch_marks;
 using internal::GenerationOf;
 using internal::IsADirectory;
 using internal::IsListableName;
@@ -784,8 +793,18 @@ Result<std::optional<Generation>> LocalStore::Patch(std::string_view key,
   if (!any) return std::optional<Generation>(GenerationOf(st));
   // Mark the file before its first byte changes: readers of unmarked files take no lock and
   // look for the mark after reading (OpenValue, RereadLocked).
-  if (!PatchedInPlace(st) && ::fchmod(fd.get(), (st.st_mode & 07777) | S_ISVTX) != 0) {
-    return OsError("mark for in-place writes (fchmod)", path, errno).WithContext(ctx);
+  if (!PatchedInPlace(st)) {
+    if (::fchmod(fd.get(), (st.st_mode & 07777) | S_ISVTX) != 0) {
+      return OsError("mark for in-place writes (fchmod)", path, errno).WithContext(ctx);
+    }
+    struct stat marked;
+    if (::fstat(fd.get(), &marked) != 0) return OsError("fstat", path, errno).WithContext(ctx);
+    if (!PatchedInPlace(marked) || !g_keep_patch_marks.load(std::memory_order_relaxed)) {
+      // A file system that ignores mode changes: readers could not tell a patch is under way,
+      // so the value is rewritten whole instead (a new file renamed into place).
+      fd.Reset(-1);
+      return PatchByRewrite(key, writes, conditions, op, GenerationOf(marked));
+    }
   }
   for (const RangeWrite& w : writes) {
     RETURN_IF_ERROR_CTX(WriteAll(fd.get(), w.bytes, w.offset, path), ctx);
@@ -800,6 +819,42 @@ Result<std::optional<Generation>> LocalStore::Patch(std::string_view key,
   if (::fstat(fd.get(), &written) != 0) return OsError("fstat", path, errno).WithContext(ctx);
   if (fd.Close() != 0) return OsError("close", path, errno).WithContext(ctx);
   return std::optional<Generation>(GenerationOf(written));
+}
+
+Result<std::optional<Generation>> LocalStore::PatchByRewrite(std::string_view key,
+                                                             std::span<const RangeWrite> writes,
+                                                             const WriteConditions& conditions,
+                                                             std::string_view op,
+                                                             const Generation& checked) {
+  const std::string ctx = KeyContext(op, key);
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    Bytes value;
+    ASSIGN_OR_RETURN(ReadResult r, get_if(key, ByteRange::Whole(), value, nullptr));
+    if (!r.found) {
+      if (conditions.if_equal && !conditions.if_equal->absent()) {
+        return std::optional<Generation>();
+      }
+      return Status::FailedPrecondition(ctx + ": the key does not exist");
+    }
+    // The caller's condition held for the version Patch marked (`checked`): the value still
+    // satisfies it only if it is still that version.
+    if (conditions.if_equal && !(checked == r.generation)) return std::optional<Generation>();
+    for (const RangeWrite& w : writes) {  // checked against the value's end by Patch
+      if (w.offset + w.bytes.size() > value.size()) value.resize(w.offset + w.bytes.size());
+      std::copy(w.bytes.begin(), w.bytes.end(), value.begin() + static_cast<ptrdiff_t>(w.offset));
+    }
+    WriteConditions same;
+    same.if_equal = r.generation;
+    same.held = conditions.held;
+    const ByteView piece(value);
+    ASSIGN_OR_RETURN(std::optional<Generation> written,
+                     WriteValue(key, std::span<const ByteView>(&piece, 1), same, op));
+    if (written) return written;
+    // Changed since it was read: with the caller's condition that is an answer, otherwise the
+    // patch is applied to the new value.
+    if (conditions.if_equal) return std::optional<Generation>();
+  }
+  return Status::IOError(ctx + ": the value kept changing while it was rewritten");
 }
 
 void LocalStore::RemoveEmptyDirectories(std::string rel) const {

@@ -8,4 +8,9 @@ namespace zarrpp::internal {
 // path), so tests can run the containment checks both ways. Process-wide.
 void SetLocalStoreUsesOpenat2(bool use);
 
+// Whether the mark an in-place patch sets on a file (its sticky bit) is kept. False makes
+// LocalStore behave as on a file system that ignores mode changes, where patches are applied
+// by rewriting the whole value instead. Process-wide.
+void SetLocalStoreKeepsPatchMarks(bool keep);
+
 }  // namespace zarrpp::internal

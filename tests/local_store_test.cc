@@ -672,6 +672,65 @@ TEST_F(LocalStoreTest, ReadersSeeNoPartOfTheFirstPatchOfAFreshValue) {
   EXPECT_GT(reads, 10);
 }
 
+// On a file system that does not keep the mark, a patch rewrites the whole value (a new file):
+// readers that take no lock still see one version, and conditions still hold.
+TEST_F(LocalStoreTest, PatchesRewriteTheValueWhereTheMarkIsNotKept) {
+  zarrpp::internal::SetLocalStoreKeepsPatchMarks(false);
+  struct Restore {
+    ~Restore() { zarrpp::internal::SetLocalStoreKeepsPatchMarks(true); }
+  } restore;
+  ASSERT_TRUE(store_->set("m/v", Filled(64, 1)).ok());
+  struct stat before, after;
+  ASSERT_EQ(::stat((root_ + "/m/v").c_str(), &before), 0);
+  auto g = store_->generation("m/v");
+  ASSERT_TRUE(g.ok());
+  const Bytes two = Filled(8, 2), three = Filled(4, 3);
+  const zarrpp::RangeWrite writes[] = {{8, two}, {64, three}};  // the second extends the value
+  auto r = store_->patch_if("m/v", writes, zarrpp::WriteConditions{*g, nullptr});
+  ASSERT_TRUE(r.ok() && r->has_value()) << r.status();
+  ASSERT_EQ(::stat((root_ + "/m/v").c_str(), &after), 0);
+  EXPECT_NE(before.st_ino, after.st_ino) << "rewritten as a new file";
+  EXPECT_EQ(after.st_mode & S_ISVTX, 0u);
+  Bytes want = Filled(64, 1);
+  std::copy(two.begin(), two.end(), want.begin() + 8);
+  want.insert(want.end(), three.begin(), three.end());
+  EXPECT_EQ(*store_->get("m/v").value(), want);
+  // A stale generation: nothing written.
+  auto stale = store_->patch_if("m/v", writes, zarrpp::WriteConditions{*g, nullptr});
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_FALSE(stale->has_value());
+  EXPECT_TRUE(store_->set_range("missing/v", 0, two).IsFailedPrecondition());
+  // Readers racing such patches see whole versions.
+  constexpr size_t kSize = 1 << 18, kPieces = 16;
+  std::atomic<bool> done{false};
+  std::atomic<int> writer_errors{0};
+  std::thread writer([&] {
+    for (uint32_t round = 0; round < 60; ++round) {
+      const Bytes next = VersionBytes(kSize, 2 * round + 4);
+      if (!store_->set("m/w", VersionBytes(kSize, 2 * round + 3)).ok()) ++writer_errors;
+      std::vector<zarrpp::RangeWrite> pieces;
+      for (size_t i = kPieces; i-- > 0;) {
+        const size_t at = i * (kSize / kPieces);
+        pieces.push_back({at, zarrpp::ByteView(next).subspan(at, kSize / kPieces)});
+      }
+      auto w = store_->patch_if("m/w", pieces, {});
+      if (!w.ok() || !w->has_value()) ++writer_errors;
+    }
+    done = true;
+  });
+  int reads = 0, mixed = 0;
+  Bytes whole;
+  while (!done.load()) {
+    auto got = store_->get_into("m/w", ByteRange::Whole(), whole);
+    if (!got.ok() || !*got) continue;  // before the first set
+    ++reads;
+    if (whole != VersionBytes(kSize, VersionOf(whole))) ++mixed;
+  }
+  writer.join();
+  EXPECT_EQ(writer_errors.load(), 0);
+  EXPECT_EQ(mixed, 0) << "of " << reads << " reads";
+}
+
 TEST_F(LocalStoreTest, LocksOfTwoStoreObjectsOnOneRootExcludeEachOther) {
   auto other = LocalStore::Open(root_);
   ASSERT_TRUE(other.ok());

@@ -171,6 +171,12 @@ class LocalStore : public Store {
                                                std::span<const ByteView> pieces,
                                                const WriteConditions& conditions,
                                                std::string_view op);
+  // Patch on a file system that does not keep the patch mark: read, change, rewrite whole.
+  // `checked`: the generation for which Patch found the caller's condition true.
+  Result<std::optional<Generation>> PatchByRewrite(std::string_view key,
+                                                   std::span<const RangeWrite> writes,
+                                                   const WriteConditions& conditions,
+                                                   std::string_view op, const Generation& checked);
   Result<std::optional<Generation>> Patch(std::string_view key, std::span<const RangeWrite> writes,
                                           const WriteConditions& conditions, std::string_view op,
                                           bool may_extend);
