@@ -6,6 +6,7 @@
 #include "codecs/sharding_codec.h"
 #include "src/first_error.h"
 #include "src/indexing.h"
+#include "src/pipeline.h"
 
 namespace zarrpp::internal {
 
@@ -69,15 +70,9 @@ Region RectilinearChunkRegion(const ArrayMetadata& m, const std::vector<uint64_t
 
 namespace {
 
-// The chunks a region touches, [first, first + count) per dimension.
-struct GridSpan {
-  std::vector<uint64_t> first;
-  std::vector<uint64_t> count;
-  uint64_t total = 1;
-};
-
-GridSpan Touching(const ChunkGrid& g, const Region& region) {
-  GridSpan s;
+// The chunks a region touches on a rectilinear grid (ChunksTouching of the regular grid).
+ChunkSpan Touching(const ChunkGrid& g, const Region& region) {
+  ChunkSpan s;
   const size_t r = region.rank();
   s.first.resize(r);
   s.count.resize(r);
@@ -104,7 +99,7 @@ struct GridPart {
   bool covers_in_bounds = true;  // every in-bounds element of the chunk
 };
 
-void Locate(const ArrayMetadata& m, const Region& region, const GridSpan& s, uint64_t index,
+void Locate(const ArrayMetadata& m, const Region& region, const ChunkSpan& s, uint64_t index,
             GridPart& p) {
   const ChunkGrid& g = *m.rectilinear;
   const size_t r = m.rank();
@@ -133,7 +128,7 @@ void Locate(const ArrayMetadata& m, const Region& region, const GridSpan& s, uin
 
 template <typename Body>
 Status ForEachChunk(Array::Impl& a, const Region& region, Body body) {
-  const GridSpan s = Touching(*a.metadata.rectilinear, region);
+  const ChunkSpan s = Touching(*a.metadata.rectilinear, region);
   if (s.total == 0) return Status::OK();
   FirstError err;
   a.executor->ParallelFor(static_cast<size_t>(s.total), 1, [&](size_t begin, size_t end) {

@@ -618,6 +618,15 @@ TEST_F(LocalStoreTest, InPlacePatchesMarkTheFileWholeWritesDoNot) {
   EXPECT_FALSE(sticky());
 }
 
+// A patch writing all of `value` in `n` equal ranges, last range first.
+std::vector<zarrpp::RangeWrite> BackToFront(const Bytes& value, size_t n) {
+  std::vector<zarrpp::RangeWrite> writes;
+  const size_t piece = value.size() / n;
+  for (size_t i = n; i-- > 0;)
+    writes.push_back({i * piece, zarrpp::ByteView(value).subspan(i * piece, piece)});
+  return writes;
+}
+
 // The window of that protocol: a value written whole (unmarked, read without a lock) whose first
 // in-place patch starts while a reader is reading it. Each round writes a fresh 1 MiB value and
 // patches it whole in 64 ranges, back to front; readers in another thread must see one version.
@@ -635,12 +644,7 @@ TEST_F(LocalStoreTest, ReadersSeeNoPartOfTheFirstPatchOfAFreshValue) {
       // Readers open the fresh, unmarked value meanwhile and are still reading it when the
       // patch starts.
       std::this_thread::sleep_for(std::chrono::microseconds(300));
-      std::vector<zarrpp::RangeWrite> writes;
-      for (size_t i = kPieces; i-- > 0;) {
-        const size_t at = i * (kSize / kPieces);
-        writes.push_back({at, zarrpp::ByteView(next).subspan(at, kSize / kPieces)});
-      }
-      auto r = store_->patch_if("p/v", writes, {});
+      auto r = store_->patch_if("p/v", BackToFront(next, kPieces), {});
       if (!r.ok() || !r->has_value()) ++writer_errors;
     }
     done = true;
@@ -708,12 +712,7 @@ TEST_F(LocalStoreTest, PatchesRewriteTheValueWhereTheMarkIsNotKept) {
     for (uint32_t round = 0; round < 60; ++round) {
       const Bytes next = VersionBytes(kSize, 2 * round + 4);
       if (!store_->set("m/w", VersionBytes(kSize, 2 * round + 3)).ok()) ++writer_errors;
-      std::vector<zarrpp::RangeWrite> pieces;
-      for (size_t i = kPieces; i-- > 0;) {
-        const size_t at = i * (kSize / kPieces);
-        pieces.push_back({at, zarrpp::ByteView(next).subspan(at, kSize / kPieces)});
-      }
-      auto w = store_->patch_if("m/w", pieces, {});
+      auto w = store_->patch_if("m/w", BackToFront(next, kPieces), {});
       if (!w.ok() || !w->has_value()) ++writer_errors;
     }
     done = true;
