@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "src/workloads.h"
+#include "src/tools/workloads.h"
 #include "zarrpp/array.h"
 #include "zarrpp/chunk_cache.h"
 #include "zarrpp/local_store.h"

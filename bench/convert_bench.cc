@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "src/workloads.h"
+#include "src/tools/workloads.h"
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"
 #include "zarrpp/local_store.h"

@@ -44,7 +44,7 @@
 #include <thread>
 #include <vector>
 
-#include "src/workloads.h"
+#include "src/tools/workloads.h"
 #include "stores/http/curl_transport.h"
 #include "stores/s3/s3_util.h"
 #include "zarrpp/array.h"

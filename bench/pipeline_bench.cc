@@ -53,7 +53,7 @@
 
 #include "bench_support.h"
 #include "codecs/codec_chain.h"
-#include "src/workloads.h"
+#include "src/tools/workloads.h"
 #include "zarrpp/array.h"
 #include "zarrpp/json.h"
 #include "zarrpp/local_store.h"

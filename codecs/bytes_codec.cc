@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "src/float_format.h"
+#include "src/metadata/float_format.h"
 #include "zarrpp/json.h"
 
 namespace zarrpp {

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "src/fixed_strings.h"
+#include "src/types/fixed_strings.h"
 #include "zarrpp/json.h"
 
 namespace zarrpp {

@@ -1,6 +1,6 @@
 #include "codecs/dtype_filter.h"
 
-#include "src/metadata_v2.h"
+#include "src/metadata/metadata_v2.h"
 #include "zarrpp/json.h"
 
 namespace zarrpp {

@@ -9,7 +9,7 @@
 #include <string>
 #include <type_traits>
 
-#include "src/float16.h"
+#include "src/types/float16.h"
 #include "zarrpp/data_type.h"
 #include "zarrpp/status.h"
 

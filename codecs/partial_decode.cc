@@ -6,7 +6,7 @@
 #include "codecs/bytes_codec.h"
 #include "codecs/crc32c_codec.h"
 #include "codecs/transpose_codec.h"
-#include "src/indexing.h"
+#include "src/array/indexing.h"
 
 namespace zarrpp {
 

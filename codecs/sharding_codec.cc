@@ -11,7 +11,7 @@
 #include "codecs/sharding_index.h"
 #include "codecs/sharding_internal.h"
 #include "src/checked_math.h"
-#include "src/json_numbers.h"
+#include "src/metadata/json_numbers.h"
 #include "zarrpp/json.h"
 
 namespace zarrpp {

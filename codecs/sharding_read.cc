@@ -11,7 +11,7 @@
 #include "codecs/sharding_internal.h"
 #include "src/checked_math.h"
 #include "src/first_error.h"
-#include "src/indexing.h"
+#include "src/array/indexing.h"
 #include "src/store_internal.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"

@@ -6,7 +6,7 @@
 // both) is a u32 little-endian element count, then per element a u32 little-endian byte length
 // and the bytes (spec/strings.md). These codecs have no fixed-size form: Encode and Decode of the
 // ArrayToBytesCodec interface are FailedPrecondition; the variable-size path
-// (src/variable_chunks.h) calls EncodeVariable and DecodeVariable.
+// (src/pipeline/variable_chunks.h) calls EncodeVariable and DecodeVariable.
 //
 // Thread safety: immutable; shared between threads.
 #pragma once

@@ -3,7 +3,7 @@
 
 #include <utility>
 
-#include "src/chunk_cache_core.h"
+#include "src/pipeline/chunk_cache_core.h"
 
 namespace zarrpp {
 

@@ -13,7 +13,7 @@
 #include <random>
 #include <thread>
 
-#include "src/indexing.h"
+#include "src/array/indexing.h"
 #include "support/reference_array.h"
 #include "zarrpp/json.h"
 #include "zarrpp/local_store.h"

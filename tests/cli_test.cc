@@ -1,4 +1,4 @@
-// The zarrpp command-line tool (src/tools/zarrpp_main.cc), run as a process on hierarchies in
+// The zarrpp command-line tool (src/tools/cli/zarrpp_main.cc), run as a process on hierarchies in
 // temporary directories: convert refuses destinations that overlap the source (equal, inside,
 // containing, symbolic-link aliases) and sources holding links out of their root, with nothing
 // written; digest and convert report every array they cannot read and still digest or convert

@@ -2,7 +2,7 @@
 // (NumPy "|S<n>") and fixed_length_utf32 (NumPy "<U<k>" / ">U<k>"): v3 metadata and fill values
 // as zarr-python 3 writes them, v2 dtypes and fill values as zarr-python 2 writes them, the
 // string API and the byte API on one array, and errors.
-#include "src/fixed_strings.h"
+#include "src/types/fixed_strings.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "src/metadata_v2.h"
+#include "src/metadata/metadata_v2.h"
 #include "zarrpp/array.h"
 #include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"

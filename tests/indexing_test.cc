@@ -1,4 +1,4 @@
-#include "src/indexing.h"
+#include "src/array/indexing.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-// The in-flight byte budget of fused requests on I/O threads (src/inflight_budget.h).
-#include "src/inflight_budget.h"
+// The in-flight byte budget of fused requests on I/O threads (src/pipeline/inflight_budget.h).
+#include "src/pipeline/inflight_budget.h"
 
 #include <gtest/gtest.h>
 

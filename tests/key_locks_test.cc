@@ -1,5 +1,5 @@
-// Per-key write locks (src/key_locks.h) and the memory store's atomicity against readers.
-#include "src/key_locks.h"
+// Per-key write locks (src/pipeline/key_locks.h) and the memory store's atomicity against readers.
+#include "src/pipeline/key_locks.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Reads and writes whose memory type differs from the array's data type (spec/memory_types.md).
-#include "src/memory_types.h"
+#include "src/types/memory_types.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "src/float16.h"
+#include "src/types/float16.h"
 #include "zarrpp/array.h"
 #include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"

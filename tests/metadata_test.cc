@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "src/float16.h"
+#include "src/types/float16.h"
 #include "zarrpp/data_type.h"
 #include "zarrpp/json.h"
 

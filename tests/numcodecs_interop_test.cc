@@ -10,7 +10,7 @@
 #include <fstream>
 #include <numeric>
 
-#include "src/metadata_v2.h"
+#include "src/metadata/metadata_v2.h"
 #include "zarrpp/array.h"
 #include "zarrpp/json.h"
 #include "zarrpp/local_store.h"

@@ -1,5 +1,5 @@
 // Partial decoding: a read of a small part of a chunk fetches only the span of the stored value
-// holding it (codecs/partial_decode.h, src/span_read.h). Every element's bytes encode its
+// holding it (codecs/partial_decode.h, src/pipeline/span_read.h). Every element's bytes encode its
 // position, so a wrong span or a wrong offset inside it can never pass.
 #include "codecs/partial_decode.h"
 

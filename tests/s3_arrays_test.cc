@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "src/workloads.h"
+#include "src/tools/workloads.h"
 #include "support/create_race.h"
 #include "support/s3_fixture.h"
 #include "support/sample_tree.h"

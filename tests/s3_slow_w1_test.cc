@@ -1,11 +1,11 @@
 // Workload W1 at full size (8192 x 8192 float32, chunks 256 x 1024, blosc-lz4: 256 MiB, 256
 // chunks) written to and read back from the S3 server that ZARRPP_S3_ENDPOINT names; the
-// digest must be the published one (src/workloads.h). Labels s3 and slow.
+// digest must be the published one (src/tools/workloads.h). Labels s3 and slow.
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "src/workloads.h"
+#include "src/tools/workloads.h"
 #include "support/s3_fixture.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"

@@ -12,7 +12,7 @@
 
 #include "codecs/crc32c_codec.h"
 #include "codecs/sharding_codec.h"
-#include "src/indexing.h"
+#include "src/array/indexing.h"
 #include "support/reference_array.h"
 #include "zarrpp/array.h"
 #include "zarrpp/json.h"

@@ -1,5 +1,5 @@
-// The strided copy kernels (src/strided_copy.h) against an element-by-element reference.
-#include "src/strided_copy.h"
+// The strided copy kernels (src/pipeline/strided_copy.h) against an element-by-element reference.
+#include "src/pipeline/strided_copy.h"
 
 #include <gtest/gtest.h>
 

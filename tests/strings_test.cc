@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "codecs/vlen_codec.h"
-#include "src/variable_chunks.h"
+#include "src/pipeline/variable_chunks.h"
 #include "tests/fuzz/fuzz_chains.h"
 #include "zarrpp/array.h"
 #include "zarrpp/convert.h"

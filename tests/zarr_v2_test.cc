@@ -7,7 +7,7 @@
 #include <numeric>
 
 #include "codecs/zlib_codec.h"
-#include "src/metadata_v2.h"
+#include "src/metadata/metadata_v2.h"
 #include "zarrpp/array.h"
 #include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"

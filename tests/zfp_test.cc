@@ -12,7 +12,7 @@
 
 #include "codecs/codec_chain.h"
 #include "codecs/zfp_codec.h"
-#include "src/metadata_v2.h"
+#include "src/metadata/metadata_v2.h"
 #include "support/codec_roundtrip.h"
 #include "zarrpp/array.h"
 #include "zarrpp/json.h"

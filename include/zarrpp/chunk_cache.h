@@ -48,7 +48,7 @@
 namespace zarrpp {
 
 namespace internal {
-class ChunkCacheCore;  // src/chunk_cache_core.h
+class ChunkCacheCore;  // src/pipeline/chunk_cache_core.h
 }
 
 struct ChunkCacheOptions {

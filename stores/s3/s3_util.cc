@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "src/utf8.h"
+#include "src/types/utf8.h"
 
 namespace zarrpp::s3 {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "src/indexing.h"
+#include "src/array/indexing.h"
 #include "zarrpp/array.h"
 
 namespace zarrpp::test_support {

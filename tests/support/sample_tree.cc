@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "src/workloads.h"
+#include "src/tools/workloads.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
 #include "zarrpp/group.h"

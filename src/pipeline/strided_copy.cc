@@ -1,0 +1,204 @@
+#include "src/pipeline/strided_copy.h"
+
+#include <algorithm>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace zarrpp::internal {
+namespace {
+
+template <size_t N>
+void CopyStridedN(const uint8_t* src, uint64_t ss, uint8_t* dst, uint64_t ds, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) {
+    std::memcpy(dst, src, N);
+    src += ss;
+    dst += ds;
+  }
+}
+
+// A transposing copy: element (i, j) moves from src + i * N + j * sj to dst + i * di + j * N,
+// so src is contiguous along i and dst along j. Only the part [i0, i1) x [j0, j1).
+template <size_t N>
+void TransposeScalar(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t i0,
+                     uint64_t i1, uint64_t j0, uint64_t j1) {
+  for (uint64_t i = i0; i < i1; ++i) {
+    const uint8_t* s = src + i * N + j0 * sj;
+    uint8_t* d = dst + i * di + j0 * N;
+    for (uint64_t j = j0; j < j1; ++j) {
+      std::memcpy(d, s, N);
+      s += sj;
+      d += N;
+    }
+  }
+}
+
+// The tile side, in elements, of a transposing copy: each tile row is at least one 64-byte
+// cache line on both sides, and a tile of both sides stays well inside L1.
+template <size_t N>
+constexpr uint64_t kTile = N >= 8 ? 8 : 64 / N;
+
+#if defined(__SSE2__)
+// A full tile of 4-byte elements as 4 x 4 register transposes.
+void TransposeTile4(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t i0,
+                    uint64_t j0) {
+  for (uint64_t i = i0; i < i0 + kTile<4>; i += 4) {
+    for (uint64_t j = j0; j < j0 + kTile<4>; j += 4) {
+      const uint8_t* s = src + i * 4 + j * sj;
+      __m128 r0 = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
+      __m128 r1 = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + sj)));
+      __m128 r2 = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 2 * sj)));
+      __m128 r3 = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 3 * sj)));
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      uint8_t* d = dst + i * di + j * 4;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_castps_si128(r0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + di), _mm_castps_si128(r1));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 2 * di), _mm_castps_si128(r2));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 3 * di), _mm_castps_si128(r3));
+    }
+  }
+}
+
+// A full tile of 8-byte elements as 2 x 2 register transposes.
+void TransposeTile8(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t i0,
+                    uint64_t j0) {
+  for (uint64_t i = i0; i < i0 + kTile<8>; i += 2) {
+    for (uint64_t j = j0; j < j0 + kTile<8>; j += 2) {
+      const uint8_t* s = src + i * 8 + j * sj;
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + sj));
+      uint8_t* d = dst + i * di + j * 8;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_unpacklo_epi64(a, b));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + di), _mm_unpackhi_epi64(a, b));
+    }
+  }
+}
+
+// A full tile of 2-byte elements as 8 x 8 register transposes.
+void TransposeTile2(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t i0,
+                    uint64_t j0) {
+  for (uint64_t i = i0; i < i0 + kTile<2>; i += 8) {
+    for (uint64_t j = j0; j < j0 + kTile<2>; j += 8) {
+      const uint8_t* s = src + i * 2 + j * sj;
+      __m128i r[8];
+      for (int k = 0; k < 8; ++k) {
+        r[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + k * sj));
+      }
+      // r[k] holds elements (i .. i + 7, j + k); three rounds of interleaving transpose them.
+      const __m128i a0 = _mm_unpacklo_epi16(r[0], r[1]), a1 = _mm_unpackhi_epi16(r[0], r[1]);
+      const __m128i a2 = _mm_unpacklo_epi16(r[2], r[3]), a3 = _mm_unpackhi_epi16(r[2], r[3]);
+      const __m128i a4 = _mm_unpacklo_epi16(r[4], r[5]), a5 = _mm_unpackhi_epi16(r[4], r[5]);
+      const __m128i a6 = _mm_unpacklo_epi16(r[6], r[7]), a7 = _mm_unpackhi_epi16(r[6], r[7]);
+      const __m128i b0 = _mm_unpacklo_epi32(a0, a2), b1 = _mm_unpackhi_epi32(a0, a2);
+      const __m128i b2 = _mm_unpacklo_epi32(a1, a3), b3 = _mm_unpackhi_epi32(a1, a3);
+      const __m128i b4 = _mm_unpacklo_epi32(a4, a6), b5 = _mm_unpackhi_epi32(a4, a6);
+      const __m128i b6 = _mm_unpacklo_epi32(a5, a7), b7 = _mm_unpackhi_epi32(a5, a7);
+      const __m128i c[8] = {_mm_unpacklo_epi64(b0, b4), _mm_unpackhi_epi64(b0, b4),
+                            _mm_unpacklo_epi64(b1, b5), _mm_unpackhi_epi64(b1, b5),
+                            _mm_unpacklo_epi64(b2, b6), _mm_unpackhi_epi64(b2, b6),
+                            _mm_unpacklo_epi64(b3, b7), _mm_unpackhi_epi64(b3, b7)};
+      uint8_t* d = dst + i * di + j * 2;
+      for (int k = 0; k < 8; ++k) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k * di), c[k]);
+      }
+    }
+  }
+}
+#endif
+
+template <size_t N>
+void FullTile(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t i0,
+              uint64_t j0) {
+#if defined(__SSE2__)
+  if constexpr (N == 2) return TransposeTile2(src, sj, dst, di, i0, j0);
+  if constexpr (N == 4) return TransposeTile4(src, sj, dst, di, i0, j0);
+  if constexpr (N == 8) return TransposeTile8(src, sj, dst, di, i0, j0);
+#endif
+  TransposeScalar<N>(src, sj, dst, di, i0, i0 + kTile<N>, j0, j0 + kTile<N>);
+}
+
+// The whole transposing copy of ni x nj elements, tile by tile: a strip of kTile rows of dst
+// (along i) at a time, left to right, so dst is written in address order within each row.
+template <size_t N>
+void Transpose(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t ni,
+               uint64_t nj) {
+  constexpr uint64_t t = kTile<N>;
+  for (uint64_t i0 = 0; i0 < ni; i0 += t) {
+    const uint64_t i1 = std::min(ni, i0 + t);
+    uint64_t j0 = 0;
+    if (i1 - i0 == t) {
+      for (; j0 + t <= nj; j0 += t) FullTile<N>(src, sj, dst, di, i0, j0);
+    }
+    if (j0 < nj) TransposeScalar<N>(src, sj, dst, di, i0, i1, j0, nj);
+  }
+}
+
+void TransposeAny(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t ni,
+                  uint64_t nj, size_t esize) {
+  switch (esize) {
+    case 1: return Transpose<1>(src, sj, dst, di, ni, nj);
+    case 2: return Transpose<2>(src, sj, dst, di, ni, nj);
+    case 4: return Transpose<4>(src, sj, dst, di, ni, nj);
+    case 8: return Transpose<8>(src, sj, dst, di, ni, nj);
+    case 16: return Transpose<16>(src, sj, dst, di, ni, nj);
+    default: {
+      // Other sizes (structured types): row by row, src strided.
+      for (uint64_t i = 0; i < ni; ++i) {
+        CopyStrided1D(src + i * esize, sj, dst + i * di, esize, nj, esize);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void CopyStrided1D(const uint8_t* src, uint64_t ss, uint8_t* dst, uint64_t ds, uint64_t n,
+                   size_t esize) {
+  if (ss == esize && ds == esize) {
+    std::memcpy(dst, src, n * esize);
+    return;
+  }
+  switch (esize) {
+    case 1: return CopyStridedN<1>(src, ss, dst, ds, n);
+    case 2: return CopyStridedN<2>(src, ss, dst, ds, n);
+    case 4: return CopyStridedN<4>(src, ss, dst, ds, n);
+    case 8: return CopyStridedN<8>(src, ss, dst, ds, n);
+    case 16: return CopyStridedN<16>(src, ss, dst, ds, n);
+    default:
+      for (uint64_t i = 0; i < n; ++i) std::memcpy(dst + i * ds, src + i * ss, esize);
+  }
+}
+
+void CopyStrided2D(const uint8_t* src, uint64_t src_outer, uint64_t src_inner, uint8_t* dst,
+                   uint64_t dst_outer, uint64_t dst_inner, uint64_t n_outer, uint64_t n_inner,
+                   size_t esize) {
+  if (n_outer == 0 || n_inner == 0) return;
+  const uint64_t row = n_inner * esize;
+  if (src_inner == esize && dst_inner == esize) {
+    if (src_outer == row && dst_outer == row) {
+      std::memcpy(dst, src, n_outer * row);
+      return;
+    }
+    for (uint64_t i = 0; i < n_outer; ++i) {
+      std::memcpy(dst + i * dst_outer, src + i * src_outer, row);
+    }
+    return;
+  }
+  // Transposing: each side contiguous along a different dimension (with more than one element
+  // along both, else a 1-D copy does it).
+  if (n_outer > 1 && n_inner > 1) {
+    if (src_outer == esize && dst_inner == esize) {
+      return TransposeAny(src, src_inner, dst, dst_outer, n_outer, n_inner, esize);
+    }
+    if (src_inner == esize && dst_outer == esize) {
+      return TransposeAny(src, src_outer, dst, dst_inner, n_inner, n_outer, esize);
+    }
+  }
+  for (uint64_t i = 0; i < n_outer; ++i) {
+    CopyStrided1D(src + i * src_outer, src_inner, dst + i * dst_outer, dst_inner, n_inner, esize);
+  }
+}
+
+}  // namespace zarrpp::internal
