@@ -7,6 +7,8 @@
 //   - window: per chunk the window touches, on all cores, open, pread the chunk, copy the rows
 //     out, close;
 //   - series: per time step, open the chunk's file, pread the element's bytes, close;
+//   - point checked (role "checked", uncompressed): the floor of a read that checks what it
+//     read: open beneath the root (openat2, RESOLVE_BENEATH), pread, fstat, close;
 //   - memory point (per-call overhead, W1's first 2048 x 2048 in a MemoryStore): per element,
 //     find the chunk's bytes in a hash map by its key and copy the element out.
 // The files are the ones the engine wrote, so both sides read the same bytes. The series cell
@@ -18,8 +20,10 @@
 //   build/bench/small_read_bench --benchmark_filter=point
 #include <blosc.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -136,6 +140,32 @@ void PointLimit(const std::string& config, std::vector<float>& out) {
       encoded.resize(static_cast<size_t>(st.st_size));
       if (::pread(fd, encoded.data(), encoded.size(), 0) != st.st_size) std::abort();
       if (blosc_getitem(encoded.data(), static_cast<int>(index), 1, &out[i]) != 4) std::abort();
+    }
+    ::close(fd);
+  }
+}
+
+// The floor of a read that checks what it read: per element, open the chunk's file beneath the
+// root (openat2 with RESOLVE_BENEATH, as the store does, so that no symlink leads outside),
+// pread the element's bytes, fstat (the value's size, to tell a truncated chunk, and the in-place
+// patch mark) and close. The engine's reads need each of these calls.
+void PointChecked(int root_fd, std::vector<float>& out) {
+  for (size_t i = 0; i < Points().size(); ++i) {
+    const Point& p = Points()[i];
+    const uint64_t gr = p.r / kW1ChunkRows, gc = p.c / kW1ChunkCols;
+    const uint64_t index = (p.r % kW1ChunkRows) * kW1ChunkCols + p.c % kW1ChunkCols;
+    const std::string rel = "none/c/" + std::to_string(gr) + "/" + std::to_string(gc);
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    const int fd =
+        static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof(how)));
+    if (fd < 0) std::abort();
+    if (::pread(fd, &out[i], 4, static_cast<off_t>(index * 4)) != 4) std::abort();
+    struct stat st;
+    if (::fstat(fd, &st) != 0 ||
+        st.st_size != static_cast<off_t>(kW1ChunkRows * kW1ChunkCols * 4)) {
+      std::abort();
     }
     ::close(fd);
   }
@@ -407,6 +437,15 @@ void RegisterAll() {
           VerifyPoints(out);
         }));
     if (config == "none") {
+      Setup(benchmark::RegisterBenchmark("point/none/checked", [](benchmark::State& st) {
+        W1("none");
+        const int root_fd = ::open(Root().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0) std::abort();
+        std::vector<float> out(kPoints);
+        for (auto _ : st) PointChecked(root_fd, out);
+        ::close(root_fd);
+        VerifyPoints(out);
+      }));
       // The store alone: LocalStore::get_at of each element (what the engine's read costs
       // below the array layer).
       Setup(benchmark::RegisterBenchmark("point/none/store", [](benchmark::State& st) {
@@ -522,9 +561,9 @@ int main(int argc, char** argv) {
   blosc_init();
   zarrpp::bench::RegisterAll();
 #ifdef ZARRPP_BENCH_HDF5
-  const std::vector<std::string> roles = {"engine", "store", "hdf5"};
+  const std::vector<std::string> roles = {"engine", "store", "checked", "hdf5"};
 #else
-  const std::vector<std::string> roles = {"engine", "store"};
+  const std::vector<std::string> roles = {"engine", "store", "checked"};
 #endif
   const int rc = zarrpp::bench::RunWithRatios(
       argc, argv, "limit", "Small reads on a local store: engine vs limit baseline", roles);

@@ -229,9 +229,9 @@ Status ReadEntriesAt(int dir_fd, const std::string& path, std::vector<Entry>& en
   return s;
 }
 
-int OpenForRead(int root_fd, const std::string& rel, int flags, bool follow_outside,
+int OpenForRead(int root_fd, const char* rel, int flags, bool follow_outside,
                 const std::string& real_root) {
-  const char* path = rel.empty() ? "." : rel.c_str();
+  const char* path = *rel == '\0' ? "." : rel;
   flags |= O_CLOEXEC;
   if (follow_outside) return ::openat(root_fd, path, flags);
   if (g_use_openat2.load(std::memory_order_relaxed)) {

@@ -101,7 +101,11 @@ Status ReadEntriesAt(int dir_fd, const std::string& path, std::vector<Entry>& en
 // Opens `rel` ("" or "." for the root) beneath `root_fd` for reading: symlinks are followed while
 // they stay beneath the root (all of them with `follow_outside`). -1 with errno EXDEV when the
 // path leaves the root.
-int OpenForRead(int root_fd, const std::string& rel, int flags, bool follow_outside,
+int OpenForRead(int root_fd, const char* rel, int flags, bool follow_outside,
                 const std::string& real_root);
+inline int OpenForRead(int root_fd, const std::string& rel, int flags, bool follow_outside,
+                       const std::string& real_root) {
+  return OpenForRead(root_fd, rel.c_str(), flags, follow_outside, real_root);
+}
 
 }  // namespace zarrpp::internal

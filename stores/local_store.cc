@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -203,23 +204,36 @@ Status LockForRead(OpenedValue& v, std::string_view key, std::string_view op,
   return Status::OK();
 }
 
-// With `lock`, a value that has been patched in place is opened under its shared lock, so that
-// no patch is half-applied while it is read; any other value is read unlocked and checked with
-// RereadLocked afterwards.
-Status OpenValue(int root_fd, std::string_view key, std::string_view op, bool follow_outside,
-                 const std::string& real_root, const std::string& root, bool lock, OpenedValue& v,
-                 bool dir_is_absent = false) {
+// Opens the file of `key` for reading, without looking at it: `v.fd` stays invalid when the key is
+// missing.
+Status OpenValueFile(int root_fd, std::string_view key, std::string_view op, bool follow_outside,
+                     const std::string& real_root, const std::string& root, OpenedValue& v) {
+  // A NUL-terminated copy of the key, on the stack for every key but a very long one.
+  char small[256];
+  std::string large;
+  const char* rel = small;
+  if (key.size() < sizeof(small)) {
+    std::memcpy(small, key.data(), key.size());
+    small[key.size()] = '\0';
+  } else {
+    large.assign(key);
+    rel = large.c_str();
+  }
   // O_NONBLOCK keeps a FIFO planted under the root from blocking the reader.
-  v.fd.Reset(
-      OpenForRead(root_fd, std::string(key), O_RDONLY | O_NONBLOCK, follow_outside, real_root));
+  v.fd.Reset(OpenForRead(root_fd, rel, O_RDONLY | O_NONBLOCK, follow_outside, real_root));
   if (!v.fd.valid()) {
     const int err = errno;
     if (err == ENOENT) return Status::OK();
     return ResolveError(op, key, err, "", root);
   }
-  if (::fstat(v.fd.get(), &v.st) != 0) {
-    return OsError("fstat", root + "/" + std::string(key), errno).WithContext(KeyContext(op, key));
-  }
+  return Status::OK();
+}
+
+// Judges an opened value by its fstat in `v.st`: a directory is damage (or absent with
+// `dir_is_absent`), anything but a regular file is no value (`v.fd` reset), and with `lock` a
+// value that has been patched in place is locked for reading and looked at again.
+Status InspectOpened(OpenedValue& v, std::string_view key, std::string_view op,
+                     const std::string& root, bool lock, bool dir_is_absent) {
   if (S_ISDIR(v.st.st_mode)) {
     // Reading a value's bytes where a directory stands is damage; asking whether a value is
     // there is answered "no", since a directory is also what a prefix looks like.
@@ -232,6 +246,20 @@ Status OpenValue(int root_fd, std::string_view key, std::string_view op, bool fo
   }
   if (lock && PatchedInPlace(v.st)) RETURN_IF_ERROR(LockForRead(v, key, op, root));
   return Status::OK();
+}
+
+// With `lock`, a value that has been patched in place is opened under its shared lock, so that
+// no patch is half-applied while it is read; any other value is read unlocked and checked with
+// RereadLocked afterwards.
+Status OpenValue(int root_fd, std::string_view key, std::string_view op, bool follow_outside,
+                 const std::string& real_root, const std::string& root, bool lock, OpenedValue& v,
+                 bool dir_is_absent = false) {
+  RETURN_IF_ERROR(OpenValueFile(root_fd, key, op, follow_outside, real_root, root, v));
+  if (!v.fd.valid()) return Status::OK();
+  if (::fstat(v.fd.get(), &v.st) != 0) {
+    return OsError("fstat", root + "/" + std::string(key), errno).WithContext(KeyContext(op, key));
+  }
+  return InspectOpened(v, key, op, root, lock, dir_is_absent);
 }
 
 // After reading a value opened without its lock: true when an in-place patch began since the
@@ -249,10 +277,22 @@ Result<bool> RereadLocked(OpenedValue& v, std::string_view key, std::string_view
   return true;
 }
 
+// Names a value's file in error messages; the path is put together only when an error needs it.
+struct ValuePath {
+  std::string_view base;  // the store's root and a slash
+  std::string_view key;
+  std::string str() const {
+    std::string path(base);
+    path += key;
+    return path;
+  }
+};
+
 // Reads `dest.size()` bytes at `offset` of the open file into `dest` (skipped when null); the
 // file was `size` bytes when opened.
-Status ReadAt(int fd, const std::string& path, std::string_view key, uint64_t offset,
-              MutableByteView dest, uint64_t size) {
+Status ReadAt(int fd, const ValuePath& where, uint64_t offset, MutableByteView dest,
+              uint64_t size) {
+  const std::string_view key = where.key;
   if (dest.data() == nullptr) return Status::OK();
   uint64_t done = 0;
   while (done < dest.size()) {
@@ -260,10 +300,10 @@ Status ReadAt(int fd, const std::string& path, std::string_view key, uint64_t of
         ::pread(fd, dest.data() + done, dest.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return OsError("pread", path, errno).WithContext(KeyContext("get", key));
+      return OsError("pread", where.str(), errno).WithContext(KeyContext("get", key));
     }
     if (n == 0) {
-      return Status::IOError("get of key '" + std::string(key) + "': file '" + path +
+      return Status::IOError("get of key '" + std::string(key) + "': file '" + where.str() +
                              "' shrank while being read (expected " + std::to_string(size) +
                              " bytes, got " + std::to_string(offset + done) + ")");
     }
@@ -276,7 +316,7 @@ Status ReadAt(int fd, const std::string& path, std::string_view key, uint64_t of
 // kernel many at a time (preadv): a skipped stretch between two pieces, when short, is read into
 // a scratch buffer and dropped, so that the rows of a part of a chunk cost one call, not one per
 // row. A longer stretch starts a new call, and the per-piece reads finish anything a call left.
-Status ReadIntoPieces(int fd, const std::string& path, std::string_view key, uint64_t size,
+Status ReadIntoPieces(int fd, const ValuePath& where, uint64_t size,
                       std::span<const MutableByteView> pieces) {
   constexpr uint64_t kMaxGap = 64 << 10;
   constexpr size_t kMaxIov = 1024;            // IOV_MAX on Linux
@@ -328,7 +368,7 @@ Status ReadIntoPieces(int fd, const std::string& path, std::string_view key, uin
   (void)ok;  // a short or failed batch is read again below, piece by piece, with its error
   return internal::ForEachFrontPiece(pieces, size, [&](MutableByteView part, uint64_t off) {
     if (off + part.size() <= done_upto) return Status::OK();
-    return ReadAt(fd, path, key, off, part, size);
+    return ReadAt(fd, where, off, part, size);
   });
 }
 
@@ -353,6 +393,7 @@ using internal::FileDescriptor;
 using internal::FreshMtimeNs;
 using internal::g_keep_patch_marks;
 using internal::GenerationOf;
+using internal::InspectOpened;
 using internal::IsADirectory;
 using internal::IsListableName;
 using internal::KeyContext;
@@ -365,6 +406,7 @@ using internal::OpenDirBeneath;
 using internal::OpenedValue;
 using internal::OpenForRead;
 using internal::OpenValue;
+using internal::OpenValueFile;
 using internal::OsError;
 using internal::PatchedInPlace;
 using internal::ReadAt;
@@ -377,14 +419,15 @@ using internal::SetMtime;
 using internal::SharedReadLock;
 using internal::SplitKey;
 using internal::TempName;
+using internal::ValuePath;
 using internal::WriteAll;
 
 class LocalStore::Reader final : public ValueReader {
  public:
-  Reader(FileDescriptor fd, const struct stat& st, std::string key, std::string path)
+  Reader(FileDescriptor fd, const struct stat& st, std::string key, std::string base)
       : fd_(std::move(fd)),
         key_(std::move(key)),
-        path_(std::move(path)),
+        base_(std::move(base)),
         size_(static_cast<uint64_t>(st.st_size)),
         mtime_ns_(MtimeNs(st)),
         generation_(GenerationOf(st)) {}
@@ -395,19 +438,20 @@ class LocalStore::Reader final : public ValueReader {
     const SharedReadLock lock(fd_.get());
     struct stat st;
     if (::fstat(fd_.get(), &st) != 0) {
-      return OsError("fstat", path_, errno).WithContext(KeyContext("read", key_));
+      return OsError("fstat", ValuePath{base_, key_}.str(), errno)
+          .WithContext(KeyContext("read", key_));
     }
     // Patched in place since the open (every write sets a fresh mtime): that version is gone.
     if (static_cast<uint64_t>(st.st_size) != size_ || MtimeNs(st) != mtime_ns_) return false;
     out.resize(bounds.second - bounds.first);
-    RETURN_IF_ERROR(ReadAt(fd_.get(), path_, key_, bounds.first, out, size_));
+    RETURN_IF_ERROR(ReadAt(fd_.get(), ValuePath{base_, key_}, bounds.first, out, size_));
     return true;
   }
 
  private:
   FileDescriptor fd_;
   std::string key_;
-  std::string path_;
+  std::string base_;
   uint64_t size_;
   int64_t mtime_ns_;
   Generation generation_;
@@ -515,7 +559,7 @@ Result<bool> LocalStore::get_into(std::string_view key, ByteRange range, Bytes& 
     const auto size = static_cast<uint64_t>(v.st.st_size);
     ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
     out.resize(bounds.second - bounds.first);
-    RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, bounds.first, out, bounds.second));
+    RETURN_IF_ERROR(ReadAt(v.fd.get(), ValuePath{base_, key}, bounds.first, out, bounds.second));
     ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
     if (!again) return true;
   }
@@ -532,7 +576,7 @@ Result<bool> LocalStore::get_scatter(std::string_view key,
     const auto size = static_cast<uint64_t>(v.st.st_size);
     const uint64_t expected = internal::PiecesSize(pieces);
     if (size != expected) return internal::ScatterSizeMismatch(key, size, expected);
-    RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), PathOf(key), key, size, pieces));
+    RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), ValuePath{base_, key}, size, pieces));
     ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
     if (!again) return true;
   }
@@ -542,13 +586,34 @@ Result<std::optional<uint64_t>> LocalStore::get_at(std::string_view key, uint64_
                                                    MutableByteView dest) {
   RETURN_IF_ERROR(ValidateKey(key));
   OpenedValue v;
-  RETURN_IF_ERROR(OpenValue(root_fd_, key, "get", options_.follow_symlinks_outside_root, real_root_,
-                            root_, true, v));
+  RETURN_IF_ERROR(OpenValueFile(root_fd_, key, "get", options_.follow_symlinks_outside_root,
+                                real_root_, root_, v));
+  if (!v.fd.valid()) return std::optional<uint64_t>();
+  // Read first, look after: one fstat instead of one before and one after. A regular file that
+  // does not carry the patch mark after the read was not patched while it was read (the mark is
+  // set before a patch's first write and never cleared) and so kept its size, which the same
+  // fstat gives. pread of a directory, FIFO or device fails or is judged below as before.
+  ssize_t n = 0;
+  if (!dest.empty()) {
+    do {
+      n = ::pread(v.fd.get(), dest.data(), dest.size(), static_cast<off_t>(offset));
+    } while (n < 0 && errno == EINTR);
+  }
+  if (::fstat(v.fd.get(), &v.st) != 0) {
+    return OsError("fstat", ValuePath{base_, key}.str(), errno).WithContext(KeyContext("get", key));
+  }
+  if (S_ISREG(v.st.st_mode) && !PatchedInPlace(v.st)) {
+    const auto size = static_cast<uint64_t>(v.st.st_size);
+    const bool inside = offset <= size && dest.size() <= size - offset;
+    if (!inside || static_cast<uint64_t>(n) == dest.size()) return std::optional<uint64_t>(size);
+    // A short read of a file long enough: read again the careful way below.
+  }
+  RETURN_IF_ERROR(InspectOpened(v, key, "get", root_, true, false));
   if (!v.fd.valid()) return std::optional<uint64_t>();
   for (;;) {
     const auto size = static_cast<uint64_t>(v.st.st_size);
     if (offset <= size && dest.size() <= size - offset) {
-      RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, offset, dest, size));
+      RETURN_IF_ERROR(ReadAt(v.fd.get(), ValuePath{base_, key}, offset, dest, size));
     }
     ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
     if (!again) return std::optional<uint64_t>(size);
@@ -565,7 +630,7 @@ Result<std::optional<uint64_t>> LocalStore::get_within(std::string_view key,
   for (;;) {
     const auto size = static_cast<uint64_t>(v.st.st_size);
     if (size <= internal::PiecesSize(pieces)) {
-      RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), PathOf(key), key, size, pieces));
+      RETURN_IF_ERROR(ReadIntoPieces(v.fd.get(), ValuePath{base_, key}, size, pieces));
     }
     ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
     if (!again) return std::optional<uint64_t>(size);
@@ -589,7 +654,7 @@ Result<ReadResult> LocalStore::get_if(std::string_view key, ByteRange range, Byt
     const auto size = static_cast<uint64_t>(v.st.st_size);
     ASSIGN_OR_RETURN(auto bounds, range.Resolve(size, key));
     out.resize(bounds.second - bounds.first);
-    RETURN_IF_ERROR(ReadAt(v.fd.get(), PathOf(key), key, bounds.first, out, bounds.second));
+    RETURN_IF_ERROR(ReadAt(v.fd.get(), ValuePath{base_, key}, bounds.first, out, bounds.second));
     ASSIGN_OR_RETURN(bool again, RereadLocked(v, key, "get", root_));
     if (again) continue;
     r.found = true;
@@ -612,8 +677,7 @@ Result<std::unique_ptr<ValueReader>> LocalStore::open_reader(std::string_view ke
                             real_root_, root_, true, v));
   if (!v.fd.valid()) return std::unique_ptr<ValueReader>();
   if (v.locked) OfdLock(v.fd.get(), F_UNLCK, false);
-  return std::unique_ptr<ValueReader>(
-      new Reader(std::move(v.fd), v.st, std::string(key), PathOf(key)));
+  return std::unique_ptr<ValueReader>(new Reader(std::move(v.fd), v.st, std::string(key), base_));
 }
 
 Result<std::optional<uint64_t>> LocalStore::size(std::string_view key) {

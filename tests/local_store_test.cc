@@ -406,7 +406,41 @@ TEST_F(LocalStoreTest, OperationsOnFifoDoNotBlock) {
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_FALSE(got->has_value());
   EXPECT_EQ(*store_->size("pipe"), std::nullopt);
+  Bytes four(4);
+  auto at = store_->get_at("pipe", 0, four);
+  ASSERT_TRUE(at.ok()) << at.status();
+  EXPECT_FALSE(at->has_value());
   EXPECT_TRUE(store_->list()->empty());
+}
+
+// get_at reads before it looks at the file: what it finds there still decides the answer.
+TEST_F(LocalStoreTest, GetAtJudgesWhatItReadAfterTheRead) {
+  Bytes four(4);
+  ASSERT_EQ(::mkdir((root_ + "/dir").c_str(), 0700), 0);
+  auto dir = store_->get_at("dir", 0, four);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_TRUE(dir.status().IsCorruption()) << dir.status();
+  // A value patched in place (marked): read under its lock, the patched bytes.
+  ASSERT_TRUE(store_->set("k", Pattern(4096, 2)).ok());
+  ASSERT_TRUE(store_->set_range("k", 100, Filled(4, 9)).ok());
+  auto patched = store_->get_at("k", 100, four);
+  ASSERT_TRUE(patched.ok() && patched->has_value()) << patched.status();
+  EXPECT_EQ(**patched, 4096u);
+  EXPECT_EQ(four, Filled(4, 9));
+  // Unmarked: the bytes and the size; past the end: the size alone.
+  const Bytes u = Pattern(4096, 3);
+  ASSERT_TRUE(store_->set("u", u).ok());
+  auto inside = store_->get_at("u", 4092, four);
+  ASSERT_TRUE(inside.ok() && inside->has_value());
+  EXPECT_EQ(**inside, 4096u);
+  EXPECT_EQ(four, Bytes(u.end() - 4, u.end()));
+  auto past = store_->get_at("u", 4094, four);
+  ASSERT_TRUE(past.ok() && past->has_value());
+  EXPECT_EQ(**past, 4096u);
+  Bytes none;
+  auto empty = store_->get_at("u", 9000, none);
+  ASSERT_TRUE(empty.ok() && empty->has_value());
+  EXPECT_EQ(**empty, 4096u);
 }
 
 // --- Generations, locks and readers across processes -------------------------------------------
@@ -649,11 +683,22 @@ TEST_F(LocalStoreTest, ReadersSeeNoPartOfTheFirstPatchOfAFreshValue) {
     }
     done = true;
   });
-  int reads = 0, mixed = 0, errors = 0;
+  // Readers alternate get_into (fstat before and after the read) and get_at (read first, one
+  // fstat after it).
+  int reads = 0, mixed = 0, errors = 0, at_reads = 0;
   Bytes whole;
   while (!done.load()) {
-    auto g = store_->get_into("p/v", ByteRange::Whole(), whole);
-    if (!g.ok() || !*g) {
+    bool found = false;
+    if (reads % 2 == 0) {
+      auto g = store_->get_into("p/v", ByteRange::Whole(), whole);
+      found = g.ok() && *g;
+    } else {
+      whole.resize(kSize);
+      auto g = store_->get_at("p/v", 0, whole);
+      found = g.ok() && g->has_value() && **g == kSize;
+      at_reads += found ? 1 : 0;
+    }
+    if (!found) {
       ++errors;
       continue;
     }
@@ -674,6 +719,7 @@ TEST_F(LocalStoreTest, ReadersSeeNoPartOfTheFirstPatchOfAFreshValue) {
   EXPECT_EQ(errors, 0);
   EXPECT_EQ(mixed, 0) << "of " << reads << " reads";
   EXPECT_GT(reads, 10);
+  EXPECT_GT(at_reads, 5);
 }
 
 // On a file system that does not keep the mark, a patch rewrites the whole value (a new file):

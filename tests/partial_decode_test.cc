@@ -367,7 +367,7 @@ TEST(PartialDecode, TimeSeriesIsOneSmallReadPerChunk) {
   EXPECT_EQ(n.bytes_read, T * 4);
 }
 
-// Store::get_at: the bytes at an offset and the value's size; nothing read past the end.
+// Store::get_at: the bytes at an offset and the value's size, also for a read past the end.
 class GetAtStore : public MemoryStore {
  public:
   // The Store default (through open_reader), not MemoryStore's own.
@@ -396,12 +396,11 @@ TEST(StoreGetAt, ReadsBytesAtOffsetAndReportsSize) {
     ASSERT_TRUE(got->has_value());
     EXPECT_EQ(**got, 100u);
     EXPECT_EQ(dest, Bytes(value.begin() + 40, value.begin() + 50)) << s->description();
-    // Past the end: the size, nothing written.
+    // Past the end: the size (the bytes of `past` are unspecified).
     Bytes past(10, 0xEE);
     got = s->get_at("k", 95, past);
     ASSERT_TRUE(got.ok() && got->has_value());
     EXPECT_EQ(**got, 100u);
-    EXPECT_EQ(past, Bytes(10, 0xEE));
     got = s->get_at("k", 1000, past);
     ASSERT_TRUE(got.ok() && got->has_value());
     EXPECT_EQ(**got, 100u);

@@ -50,6 +50,9 @@ struct ChunkKeyEncoding {
   // The key of the chunk at grid position `coords`, relative to the array's prefix.
   // 0-d: "c" (default) or "0" (v2).
   std::string EncodeKey(const std::vector<uint64_t>& coords) const;
+  // The same key appended to `out`, for `rank` indices at `coords`: with the capacity `out`
+  // already has, no allocation.
+  void AppendKey(const uint64_t* coords, size_t rank, std::string& out) const;
   // The inverse of EncodeKey for an array of `rank` dimensions (used when listing chunks).
   // InvalidArgument for keys EncodeKey would not write: another prefix or separator, a different
   // number of indices, signs or leading zeros.

@@ -114,6 +114,10 @@ class [[nodiscard]] Result {
 };
 
 namespace internal {
+// A temporary Status is moved, not copied: checking an OK result costs no string copy.
+inline Status AsStatus(Status&& s) {
+  return std::move(s);
+}
 inline Status AsStatus(const Status& s) {
   return s;
 }

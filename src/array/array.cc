@@ -4,17 +4,17 @@
 #include <cstring>
 
 #include "src/array/array_impl.h"
+#include "src/array/indexing.h"
 #include "src/checked_math.h"
-#include "src/pipeline/chunk_cache.h"
-#include "src/types/fixed_strings.h"
 #include "src/guard.h"
 #include "src/hierarchy/hierarchy_internal.h"
-#include "src/array/indexing.h"
-#include "src/types/memory_types.h"
 #include "src/metadata/metadata_v2.h"
+#include "src/pipeline/chunk_cache.h"
 #include "src/pipeline/pipeline.h"
 #include "src/pipeline/rectilinear_chunks.h"
 #include "src/pipeline/variable_chunks.h"
+#include "src/types/fixed_strings.h"
+#include "src/types/memory_types.h"
 #include "zarrpp/hierarchy.h"
 #include "zarrpp/json.h"
 
@@ -69,10 +69,15 @@ std::string MetadataKeyFor(std::string_view node_path) {
 }
 
 std::string Array::Impl::ChunkKey(const uint64_t* coords) const {
-  std::vector<uint64_t> c(coords, coords + metadata.rank());
-  std::string key = prefix;
-  key += metadata.chunk_key_encoding.EncodeKey(c);
+  std::string key;
+  ChunkKeyInto(coords, key);
   return key;
+}
+
+void Array::Impl::ChunkKeyInto(const uint64_t* coords, std::string& key) const {
+  key.reserve(prefix.size() + 1 + metadata.rank() * 21);
+  key.assign(prefix);
+  metadata.chunk_key_encoding.AppendKey(coords, metadata.rank(), key);
 }
 
 Array::Array(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -554,8 +559,8 @@ Status Array::Write(const Region& region, ByteView in, const WriteOptions& optio
 
 Status Array::Read(const Region& region, MutableByteView out, DataTypeId memory_type,
                    const ReadOptions& options) const {
-  const std::string what = "read of array '" + impl_->path + "'";
   if (SameType(memory_type, DataType(memory_type).size())) return Read(region, out, options);
+  const std::string what = "read of array '" + impl_->path + "'";
   return internal::Guard(what, [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
     RETURN_IF_ERROR(internal::CheckConversion(impl_->metadata.data_type.id(), memory_type,
@@ -580,8 +585,8 @@ Status Array::Read(const Region& region, MutableByteView out, DataTypeId memory_
 
 Status Array::Write(const Region& region, ByteView in, DataTypeId memory_type,
                     const WriteOptions& options) {
-  const std::string what = "write of array '" + impl_->path + "'";
   if (SameType(memory_type, DataType(memory_type).size())) return Write(region, in, options);
+  const std::string what = "write of array '" + impl_->path + "'";
   return internal::Guard(what, [&]() -> Status {
     std::shared_lock lock(metadata_mu_);
     RETURN_IF_ERROR(internal::CheckConversion(memory_type, impl_->metadata.data_type.id(),

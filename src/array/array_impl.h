@@ -78,6 +78,8 @@ struct Array::Impl {
   // largest chunk and bounds the memory of any one.
   std::shared_ptr<internal::ShapeChains> shape_chains;
   std::string ChunkKey(const uint64_t* coords) const;
+  // The same key in `key`, reusing its capacity (no allocation once it has held a key).
+  void ChunkKeyInto(const uint64_t* coords, std::string& key) const;
 };
 
 namespace internal {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "src/dim_values.h"
+
 namespace zarrpp::internal {
 namespace {
 
@@ -47,7 +49,7 @@ void CopyBox(const uint8_t* src, const std::vector<uint64_t>& src_shape, const u
   Run run = ContiguousRun(src_shape, &dst_shape, box_shape);
   const uint64_t run_bytes = run.elements * elem_size;
   // Strides in bytes.
-  std::vector<uint64_t> src_stride(rank), dst_stride(rank);
+  DimValues src_stride(rank), dst_stride(rank);
   uint64_t s = elem_size, t = elem_size;
   for (size_t d = rank; d-- > 0;) {
     src_stride[d] = s;
@@ -66,7 +68,7 @@ void CopyBox(const uint8_t* src, const std::vector<uint64_t>& src_shape, const u
   }
   // Odometer over the outer dimensions [0, outer_rank).
   const size_t outer = run.outer_rank;
-  std::vector<uint64_t> idx(outer, 0);
+  DimValues idx(outer, 0);
   const uint8_t* sp = src + src_base;
   uint8_t* dp = dst + dst_base;
   const size_t last = outer - 1;
@@ -124,7 +126,7 @@ void FillBox(uint8_t* dst, const std::vector<uint64_t>& dst_shape, const uint64_
   for (uint64_t s : box_shape)
     if (s == 0) return;
   Run run = ContiguousRun(dst_shape, nullptr, box_shape);
-  std::vector<uint64_t> stride(rank);
+  DimValues stride(rank);
   uint64_t t = elem_size;
   for (size_t d = rank; d-- > 0;) {
     stride[d] = t;
@@ -137,7 +139,7 @@ void FillBox(uint8_t* dst, const std::vector<uint64_t>& dst_shape, const uint64_
     return;
   }
   const size_t outer = run.outer_rank;
-  std::vector<uint64_t> idx(outer, 0);
+  DimValues idx(outer, 0);
   uint8_t* dp = dst + base;
   while (true) {
     FillElements(dp, run.elements, elem, elem_size);

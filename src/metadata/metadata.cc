@@ -20,10 +20,10 @@
 
 #include "codecs/codec_chain.h"
 #include "src/checked_math.h"
-#include "src/types/fixed_strings.h"
-#include "src/types/float16.h"
 #include "src/metadata/float_format.h"
 #include "src/metadata/json_numbers.h"
+#include "src/types/fixed_strings.h"
+#include "src/types/float16.h"
 #include "zarrpp/json.h"
 
 namespace zarrpp {
@@ -1358,20 +1358,28 @@ Json FillValue::ToJson(DataType type) const {
 // Chunk key encodings.
 
 std::string ChunkKeyEncoding::EncodeKey(const std::vector<uint64_t>& coords) const {
-  const bool v2 = kind == Kind::kV2;
-  if (coords.empty()) return v2 ? "0" : "c";
-  // One allocation: "c" plus, per index, a separator and at most 20 digits.
   std::string key;
-  key.resize(1 + coords.size() * 21);
-  char* p = key.data();
-  char* const end = p + key.size();
+  AppendKey(coords.data(), coords.size(), key);
+  return key;
+}
+
+void ChunkKeyEncoding::AppendKey(const uint64_t* coords, size_t rank, std::string& out) const {
+  const bool v2 = kind == Kind::kV2;
+  if (rank == 0) {
+    out += v2 ? '0' : 'c';
+    return;
+  }
+  // "c" plus, per index, a separator and at most 20 digits: one growth at most.
+  const size_t start = out.size();
+  out.resize(start + 1 + rank * 21);
+  char* p = out.data() + start;
+  char* const end = out.data() + out.size();
   if (!v2) *p++ = 'c';
-  for (size_t i = 0; i < coords.size(); ++i) {
+  for (size_t i = 0; i < rank; ++i) {
     if (!v2 || i > 0) *p++ = separator;
     p = std::to_chars(p, end, coords[i]).ptr;
   }
-  key.resize(static_cast<size_t>(p - key.data()));
-  return key;
+  out.resize(static_cast<size_t>(p - out.data()));
 }
 
 Result<std::vector<uint64_t>> ChunkKeyEncoding::DecodeKey(std::string_view key, size_t rank) const {

@@ -8,9 +8,9 @@
 #include <optional>
 #include <thread>
 
-#include "src/pipeline/chunk_cache.h"
-#include "src/first_error.h"
 #include "src/array/indexing.h"
+#include "src/first_error.h"
+#include "src/pipeline/chunk_cache.h"
 #include "src/pipeline/inflight_budget.h"
 #include "src/pipeline/pipeline.h"
 #include "src/pipeline/rectilinear_chunks.h"
@@ -381,7 +381,8 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
   const ArrayMetadata& m = a.metadata;
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
-  const std::string key = a.ChunkKey(p.coords.data());
+  a.ChunkKeyInto(p.coords.data(), s.key);
+  const std::string& key = s.key;
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   if (a.partial != nullptr) {
     // Sharded: read the index and only the inner chunks this part touches. On I/O threads the

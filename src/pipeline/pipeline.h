@@ -1,4 +1,5 @@
-// src/pipeline/pipeline.h - the codec pipelines that move data between a caller's buffer and chunks.
+// src/pipeline/pipeline.h - the codec pipelines that move data between a caller's buffer and
+// chunks.
 //
 // Both pipelines take a region already checked against the array bounds and a buffer already
 // checked against the region size.
@@ -21,14 +22,15 @@
 #include <vector>
 
 #include "src/array/array_impl.h"
+#include "src/dim_values.h"
 #include "src/first_error.h"
 
 namespace zarrpp::internal {
 
 // The chunks a region touches: grid positions [first, first + count) per dimension.
 struct ChunkSpan {
-  std::vector<uint64_t> first;
-  std::vector<uint64_t> count;
+  DimValues first;
+  DimValues count;
   uint64_t total = 1;
 };
 ChunkSpan ChunksTouching(const ArrayMetadata& m, const Region& region);
@@ -60,6 +62,7 @@ class ScratchPool {
     ChunkPart part;
     std::vector<MutableByteView> pieces;  // a chunk's rows in the caller's buffer (get_scatter)
     std::vector<ByteView> gathered;       // a chunk's rows in the caller's buffer (set_gather)
+    std::string key;                      // the key of the chunk at hand (capacity reused)
   };
   enum class Use { kTask, kCpuStage };
   class Lease {
