@@ -229,16 +229,32 @@ TEST(PartialDecode, WrongSizeValueIsCorruptionNamingTheKey) {
   }
 }
 
+// A MemoryStore seen through a CountingStore, holding the 2-D uint16 array "a" of `m` written
+// whole with Expected() values (`array` null on failure, reported).
+struct CountedArray {
+  std::shared_ptr<MemoryStore> base = MemoryStore::Create();
+  std::shared_ptr<CountingStore> counting = std::make_shared<CountingStore>(base);
+  std::shared_ptr<Array> array;
+};
+CountedArray WrittenCounted(const ArrayMetadata& m) {
+  CountedArray c;
+  auto created = Array::Create(c.counting, "a", m);
+  EXPECT_TRUE(created.ok()) << created.status();
+  if (!created.ok()) return c;
+  const Region all = Region::All(m.shape);
+  const Status written = (*created)->Write(all, Expected(m.shape, all, 2));
+  EXPECT_TRUE(written.ok()) << written;
+  if (written.ok()) c.array = *created;
+  return c;
+}
+
 // crc32c at the end of the chain: by default a part read verifies the whole value; with
 // verify_checksum_on_partial_reads = false it reads only the part, and whole-chunk reads verify.
 TEST(PartialDecode, Crc32cVerifiesByDefaultAndSkipsOnlyWhenAsked) {
-  auto base = MemoryStore::Create();
-  auto counting = std::make_shared<CountingStore>(base);
-  ArrayMetadata m = Meta({64, 64}, {32, 32}, DataTypeId::kUInt16, kCrc);
-  auto arr = Array::Create(counting, "a", m);
-  ASSERT_TRUE(arr.ok()) << arr.status();
-  const Region all = Region::All({64, 64});
-  ASSERT_TRUE((*arr)->Write(all, Expected({64, 64}, all, 2)).ok());
+  const CountedArray c = WrittenCounted(Meta({64, 64}, {32, 32}, DataTypeId::kUInt16, kCrc));
+  ASSERT_NE(c.array, nullptr);
+  const std::shared_ptr<MemoryStore>& base = c.base;
+  const std::shared_ptr<CountingStore>& counting = c.counting;
   // Flip a byte far from the element read.
   auto value = base->get("a/c/0/0");
   ASSERT_TRUE(value.ok() && value->has_value());
@@ -247,7 +263,7 @@ TEST(PartialDecode, Crc32cVerifiesByDefaultAndSkipsOnlyWhenAsked) {
   ASSERT_TRUE(base->set("a/c/0/0", damaged).ok());
   const Region point{{0, 1}, {1, 1}};
   Bytes one(2);
-  const Status verify = (*arr)->Read(point, one);
+  const Status verify = c.array->Read(point, one);
   EXPECT_TRUE(verify.IsCorruption()) << verify;
 
   ArrayOptions skip;
@@ -499,12 +515,10 @@ class InnerCrc : public ::testing::TestWithParam<int> {};
 TEST_P(InnerCrc, PartialReadsOfInnerChunksVerifyOnlyWhenAsked) {
   const char* inner = kInnerCrcChains[GetParam()];
   const bool compressed = GetParam() == 2;
-  auto base = MemoryStore::Create();
-  auto counting = std::make_shared<CountingStore>(base);
-  auto created = Array::Create(counting, "a", ShardedMeta(inner));
-  ASSERT_TRUE(created.ok()) << created.status();
-  const Region all = Region::All({64, 64});
-  ASSERT_TRUE((*created)->Write(all, Expected({64, 64}, all, 2)).ok());
+  const CountedArray c = WrittenCounted(ShardedMeta(inner));
+  ASSERT_NE(c.array, nullptr);
+  const std::shared_ptr<MemoryStore>& base = c.base;
+  const std::shared_ptr<CountingStore>& counting = c.counting;
   ArrayOptions skip;
   skip.verify_checksum_on_partial_reads = false;
   auto verify = Array::Open(counting, "a");
@@ -621,14 +635,12 @@ TEST(InnerBlosc, LargeInnerChunksAreReadInParts) {
             R"([{"name":"sharding_indexed","configuration":{"chunk_shape":[256,256],"codecs":)") +
         inner +
         R"(,"index_codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}]}}])";
-    auto base = MemoryStore::Create();
-    auto counting = std::make_shared<CountingStore>(base);
-    ArrayMetadata m = Meta({512, 512}, {512, 512}, DataTypeId::kUInt16, codecs.c_str());
-    auto created = Array::Create(counting, "a", m);
-    ASSERT_TRUE(created.ok()) << created.status();
-    const Region all = Region::All({512, 512});
     // Hashed element bytes: blosc stores them as they are (about 128 KiB per inner chunk).
-    ASSERT_TRUE((*created)->Write(all, Expected({512, 512}, all, 2)).ok());
+    const CountedArray c =
+        WrittenCounted(Meta({512, 512}, {512, 512}, DataTypeId::kUInt16, codecs.c_str()));
+    ASSERT_NE(c.array, nullptr);
+    const std::shared_ptr<MemoryStore>& base = c.base;
+    const std::shared_ptr<CountingStore>& counting = c.counting;
     auto shard = base->get("a/c/0/0");
     ASSERT_TRUE(shard.ok() && shard->has_value());
     const uint64_t index_bytes = 4 * 16 + 4;
