@@ -1,6 +1,7 @@
 #include "codecs/partial_decode.h"
 
 #include <algorithm>
+#include <string>
 
 #include "codecs/blosc_codec.h"
 #include "codecs/bytes_codec.h"
@@ -16,8 +17,13 @@ std::shared_ptr<const SpanDecoder> SpanDecoder::For(const PreparedChain& chain,
   if (dynamic_cast<const BytesCodec*>(c.array_to_bytes().get()) == nullptr) return nullptr;
   std::shared_ptr<SpanDecoder> d(new SpanDecoder());
   const auto& bbs = c.bytes_to_bytes();
-  if (bbs.size() == 1) {
+  // blosc alone, or followed by crc32c when the checksum may be skipped: the frame is the value
+  // without its 4-byte suffix.
+  const bool crc_last = skip_checksum && !bbs.empty() &&
+                        dynamic_cast<const Crc32cCodec*>(bbs.back().get()) != nullptr;
+  if (bbs.size() == 1 || (bbs.size() == 2 && crc_last)) {
     d->blosc_ = std::dynamic_pointer_cast<const BloscCodec>(bbs[0]);
+    if (d->blosc_ != nullptr && bbs.size() == 2) d->suffix_ = Crc32cCodec::kChecksumSize;
   }
   if (d->blosc_ == nullptr) {
     for (const auto& bb : bbs) {
@@ -130,7 +136,12 @@ Status SpanDecoder::SpanFromValue(ByteView value, Span span, uint8_t* out, Bytes
   if (blosc_ == nullptr) {
     return Status::InvalidArgument("a span of an uncompressed value is read, not decoded");
   }
-  return blosc_->DecodeRange(value, span_space_, span.begin, span.end, out, scratch);
+  if (value.size() < suffix_) {
+    return Status::Corruption("value of " + std::to_string(value.size()) +
+                              " bytes is shorter than its crc32c suffix");
+  }
+  return blosc_->DecodeRange(value.first(value.size() - suffix_), span_space_, span.begin, span.end,
+                             out, scratch);
 }
 
 Result<bool> SpanDecoder::SpanFromReader(
@@ -139,7 +150,12 @@ Result<bool> SpanDecoder::SpanFromReader(
   if (blosc_ == nullptr) {
     return Status::InvalidArgument("a span of an uncompressed value is read, not decoded");
   }
-  return blosc_->DecodeRangeFrom(value_size, read, span_space_, span.begin, span.end, out, scratch);
+  if (value_size < suffix_) {
+    return Status::Corruption("value of " + std::to_string(value_size) +
+                              " bytes is shorter than its crc32c suffix");
+  }
+  return blosc_->DecodeRangeFrom(value_size - suffix_, read, span_space_, span.begin, span.end, out,
+                                 scratch);
 }
 
 }  // namespace zarrpp

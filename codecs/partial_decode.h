@@ -4,8 +4,9 @@
 // any box of a chunk from the span of the value that holds it, without the rest: chains of zero
 // or more `transpose`, then `bytes` (either byte order), then optionally `crc32c` when the caller
 // accepts reads that do not verify the checksum (a part of a value cannot be checked against it).
-// The same chains with `blosc` as their only bytes->bytes codec decode a span out of the whole
-// stored value, decompressing only the blosc blocks that hold it. Every other chain (other
+// The same chains with `blosc` as their only bytes->bytes codec (or `blosc` then `crc32c`, when
+// the caller accepts unverified reads) decode a span out of the whole stored value,
+// decompressing only the blosc blocks that hold it. Every other chain (other
 // compressors and filters, sharding) has no such decoder and is decoded whole.
 //
 // Thread safety: immutable; shared between threads. Scratch buffers are passed in per call.
@@ -25,7 +26,8 @@ class BloscCodec;
 class SpanDecoder {
  public:
   // The decoder for `chain`, or null when the chain cannot decode a box from a span of its value.
-  // A chain ending in crc32c has one only when `skip_checksum`.
+  // A chain ending in crc32c has one only when `skip_checksum`; its spans never include the
+  // checksum, which is not verified.
   static std::shared_ptr<const SpanDecoder> For(const PreparedChain& chain, bool skip_checksum);
 
   // True when spans are decoded out of a compressed frame (blosc): the whole value is fetched,
@@ -55,6 +57,9 @@ class SpanDecoder {
                    const std::vector<uint64_t>& out_shape, const uint64_t* out_origin, Bytes& s1,
                    Bytes& s2) const;
 
+  // Bytes of the stored value after the compressed frame (the crc32c suffix), or 0.
+  uint64_t suffix() const { return suffix_; }
+
   // compressed(): decodes the span's bytes out of the whole stored value into `out`
   // (span.end - span.begin bytes). A frame that is damaged or decodes to another size than the
   // chunk's is Corruption.
@@ -83,6 +88,7 @@ class SpanDecoder {
   size_t elem_size_ = 0;
   uint64_t value_size_ = 0;
   uint64_t span_space_ = 0;
+  uint64_t suffix_ = 0;
   bool bytes_identity_ = false;
 };
 

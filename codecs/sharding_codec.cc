@@ -139,6 +139,9 @@ Result<std::shared_ptr<const ShardingCodec::Layout>> ShardingCodec::Prepare(
   ASSIGN_OR_RETURN_CTX(L->inner, codecs_.Prepare(inner_spec), "codecs");
   L->inner_fixed = L->inner->encoded_size();
   L->inner_span = SpanDecoder::For(*L->inner, /*skip_checksum=*/false);
+  if (L->inner_span == nullptr) {
+    L->inner_span_unverified = SpanDecoder::For(*L->inner, /*skip_checksum=*/true);
+  }
   std::vector<uint64_t> index_shape = L->grid;
   index_shape.push_back(2);
   const ChunkSpec index_spec{index_shape, DataType(DataTypeId::kUInt64), FillValue{Bytes(8, 0xFF)}};

@@ -29,6 +29,10 @@ struct ShardingCodec::Layout {
   // Decodes a part of an inner chunk from a span of its bytes (codecs/partial_decode.h); null
   // when the inner chain cannot (inner chunks are then decoded whole).
   std::shared_ptr<const SpanDecoder> inner_span;
+  // The same for reads of handles that skip checksums on partial reads
+  // (ArrayOptions::verify_checksum_on_partial_reads = false), when it differs: set only for an
+  // inner chain ending in crc32c that has no decoder otherwise.
+  std::shared_ptr<const SpanDecoder> inner_span_unverified;
   std::shared_ptr<const PreparedChain> index;
   uint64_t index_size = 0;  // encoded bytes of the index
   IndexLocation location = IndexLocation::kEnd;

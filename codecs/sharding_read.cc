@@ -20,16 +20,32 @@
 namespace zarrpp::internal {
 namespace {
 
+// A blosc inner chunk of at least this many stored bytes whose part is small is read in parts
+// (its header and block starts, then the blocks holding the part) instead of whole: below it
+// the extra round trips cost more than the bytes they save.
+constexpr uint64_t kRangedBloscMinBytes = uint64_t{64} << 10;
+
 // How often a partial read opens the shard again after the version it was reading was replaced,
 // before it reads the whole value in one request (atomic by itself).
 constexpr int kReadAttempts = 8;
 
-// The span of inner chunk part `p` worth reading or decoding instead of the whole inner chunk
-// (at most half of it), if any.
-std::optional<SpanDecoder::Span> InnerSpan(const Layout& L, const InnerPart& p) {
-  if (L.inner_span == nullptr || p.whole) return std::nullopt;
-  const SpanDecoder::Span span = L.inner_span->SpanOf(p.in_inner.data(), p.shape);
-  if (span.end - span.begin > L.inner_span->span_space() / 2) return std::nullopt;
+// The decoder of parts of inner chunks for a read with `ctx` (null: a whole-shard decode, which
+// verifies every checksum), or null when inner chunks are decoded whole: an inner chain ending in
+// crc32c has one only when the handle skips checksums on partial reads.
+const SpanDecoder* InnerSpanDecoder(const Layout& L, const PartialCodecContext* ctx) {
+  if (L.inner_span_unverified != nullptr && ctx != nullptr && ctx->options != nullptr &&
+      !ctx->options->verify_checksum_on_partial_reads) {
+    return L.inner_span_unverified.get();
+  }
+  return L.inner_span.get();
+}
+
+// The span of inner chunk part `p` worth reading or decoding with `d` instead of the whole inner
+// chunk (at most half of it), if any.
+std::optional<SpanDecoder::Span> InnerSpan(const SpanDecoder* d, const InnerPart& p) {
+  if (d == nullptr || p.whole) return std::nullopt;
+  const SpanDecoder::Span span = d->SpanOf(p.in_inner.data(), p.shape);
+  if (span.end - span.begin > d->span_space() / 2) return std::nullopt;
   return span;
 }
 
@@ -45,6 +61,7 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
   const size_t r = L.grid.size();
   const size_t esize = L.shard.dtype.size();
   const uint8_t* fill = L.shard.fill_value.bytes.data();
+  const SpanDecoder* span_decoder = InnerSpanDecoder(L, ctx);
   FirstError err;
   const size_t grain = ctx ? InnerGrain(*ctx, ex, touched.size(), L.inner_bytes)
                            : std::max<size_t>(1, touched.size());
@@ -104,18 +121,18 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
         continue;
       }
       if (spanned != nullptr && (*spanned)[k]) {
-        Status st = L.inner_span->DecodeBox(p.shape, *bytes[k], out, out_shape, pos.data(),
+        Status st = span_decoder->DecodeBox(p.shape, *bytes[k], out, out_shape, pos.data(),
                                             s->chunk, s->chain.a);
         if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
         continue;
       }
-      if (L.inner_span != nullptr && L.inner_span->compressed()) {
+      if (span_decoder != nullptr && span_decoder->compressed()) {
         // Only the blosc blocks holding the part are decompressed.
-        if (const std::optional<SpanDecoder::Span> span = InnerSpan(L, p)) {
+        if (const std::optional<SpanDecoder::Span> span = InnerSpan(span_decoder, p)) {
           s->chain.b.resize(span->end - span->begin);
-          Status st = L.inner_span->SpanFromValue(*bytes[k], *span, s->chain.b.data(), s->chain.c);
+          Status st = span_decoder->SpanFromValue(*bytes[k], *span, s->chain.b.data(), s->chain.c);
           if (st.ok()) {
-            st = L.inner_span->DecodeBox(p.shape, s->chain.b, out, out_shape, pos.data(), s->chunk,
+            st = span_decoder->DecodeBox(p.shape, s->chain.b, out, out_shape, pos.data(), s->chunk,
                                          s->chain.a);
           }
           if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
@@ -246,6 +263,8 @@ using internal::FillElements;
 using internal::IndexOfBlob;
 using internal::InnerPart;
 using internal::InnerSpan;
+using internal::InnerSpanDecoder;
+using internal::kRangedBloscMinBytes;
 using internal::kReadAttempts;
 using internal::Lease;
 using internal::LocateInner;
@@ -341,18 +360,60 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
     std::vector<std::pair<uint64_t, uint64_t>> wanted;
     std::vector<size_t> slot;
     // An uncompressed inner chunk of the right size whose part is small: only the span holding
-    // the part is fetched (one of the wrong size is fetched whole, and is Corruption).
-    const bool spans = L->inner_span != nullptr && !L->inner_span->compressed() && !ctx.staged;
-    spanned.assign(spans ? touched.size() : 0, 0);
+    // the part is fetched (one of the wrong size is fetched whole, and is Corruption). With
+    // crc32c last in the inner chain, only when the handle skips checksums on partial reads.
+    const SpanDecoder* span_decoder = InnerSpanDecoder(*L, &ctx);
+    const bool spans = span_decoder != nullptr && !span_decoder->compressed() && !ctx.staged;
+    // A large blosc inner chunk whose part is small: only its header, block starts and the
+    // blocks holding the part, read through the same reader (so from the same version).
+    const bool ranged_blosc = span_decoder != nullptr && span_decoder->compressed() && !ctx.staged;
+    spanned.assign(spans || ranged_blosc ? touched.size() : 0, 0);
+    std::vector<Bytes> blosc_spans;
+    Bytes fetched, scratch;
+    bool gone = false;
     InnerPart part;
-    for (size_t k = 0; k < touched.size(); ++k) {
+    for (size_t k = 0; k < touched.size() && !gone; ++k) {
       const uint64_t j = touched[k];
       bytes[k].reset();
       if (!index->present(j)) continue;
-      slot.push_back(k);
-      if (spans && index->nbytes(j) == L->inner_span->value_size()) {
+      if (ranged_blosc && index->nbytes(j) >= kRangedBloscMinBytes) {
         LocateInner(*L, j, chunk_origin, box_shape, part);
-        if (const std::optional<SpanDecoder::Span> span = InnerSpan(*L, part)) {
+        if (const std::optional<SpanDecoder::Span> span = InnerSpan(span_decoder, part)) {
+          const uint64_t at = index->offset(j);
+          auto read = [&](uint64_t offset, MutableByteView dest) -> Result<bool> {
+            ASSIGN_OR_RETURN(
+                bool current,
+                reader->read(ByteRange::Bounded(at + offset, at + offset + dest.size()), fetched));
+            if (!current) return false;
+            if (fetched.size() != dest.size()) {
+              return Status::Corruption("read " + std::to_string(fetched.size()) + " bytes at " +
+                                        std::to_string(offset) + ", asked for " +
+                                        std::to_string(dest.size()));
+            }
+            std::memcpy(dest.data(), fetched.data(), dest.size());
+            return true;
+          };
+          blosc_spans.resize(touched.size());
+          blosc_spans[k].resize(span->end - span->begin);
+          Result<bool> current = span_decoder->SpanFromReader(index->nbytes(j), read, *span,
+                                                              blosc_spans[k].data(), scratch);
+          if (!current.ok()) {
+            return current.status().WithContext(internal::ShardWhere(ctx.key) + ": " +
+                                                internal::Coords(*L, j));
+          }
+          if (!*current) {
+            gone = true;
+            continue;
+          }
+          bytes[k] = ByteView(blosc_spans[k]);
+          spanned[k] = 1;
+          continue;
+        }
+      }
+      slot.push_back(k);
+      if (spans && index->nbytes(j) == span_decoder->value_size()) {
+        LocateInner(*L, j, chunk_origin, box_shape, part);
+        if (const std::optional<SpanDecoder::Span> span = InnerSpan(span_decoder, part)) {
           wanted.emplace_back(index->offset(j) + span->begin, span->end - span->begin);
           spanned[k] = 1;
           continue;
@@ -360,6 +421,7 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
       }
       wanted.emplace_back(index->offset(j), index->nbytes(j));
     }
+    if (gone) continue;
     std::vector<ByteView> views;
     ASSIGN_OR_RETURN(readable, FetchRanges(ctx, *reader, wanted, s->ranges, views));
     if (!readable) continue;

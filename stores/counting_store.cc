@@ -14,7 +14,7 @@ uint64_t Load(const std::atomic<uint64_t>& counter) {
 }
 }  // namespace
 
-CountingStore::CountingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+CountingStore::CountingStore(std::shared_ptr<Store> inner) : ForwardingStore(std::move(inner)) {}
 
 CountingStore::~CountingStore() {
   std::unique_lock<std::mutex> l(async_mu_);

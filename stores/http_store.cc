@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/store_internal.h"
 #include "stores/http/curl_transport.h"
 
 namespace zarrpp {
@@ -137,6 +138,14 @@ class HttpStoreImpl final : public HttpStore {
     return Interpret(key, range, response, out);
   }
 
+  // The body lands in the front of the pieces as it arrives: no buffer of the store's between.
+  Result<std::optional<uint64_t>> get_within(std::string_view key,
+                                             std::span<const MutableByteView> pieces) override {
+    RETURN_IF_ERROR(ValidateKey(key));
+    if (internal::PiecesSize(pieces) == 0) return Store::get_within(key, pieces);
+    return WithinAnswer(key, transport_->Perform(WithinRequest(key, pieces)));
+  }
+
   ~HttpStoreImpl() override {
     // Completes every pending operation while the store they refer to is still whole.
     transport_->Shutdown();
@@ -180,6 +189,17 @@ class HttpStoreImpl final : public HttpStore {
       }
       done(Interpret(key, range, r, out));
     });
+  }
+
+  // On the transport's event loop, placing the body as get_within() does.
+  void get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                        SizeCallback done) override {
+    if (Status v = ValidateKey(key); !v.ok()) return done(v);
+    if (internal::PiecesSize(pieces) == 0) return done(Store::get_within(key, pieces));
+    transport_->Submit(WithinRequest(key, pieces),
+                       [this, key = std::string(key), done = std::move(done)](http::Response& r) {
+                         done(WithinAnswer(key, r));
+                       });
   }
 
   Result<std::vector<std::optional<Bytes>>> get_ranges(
@@ -325,6 +345,37 @@ class HttpStoreImpl final : public HttpStore {
       request.reserve = std::max<uint64_t>(1, std::min(range.end - range.start, kMaxReserve));
     }
     return request;
+  }
+
+  // A GET of the whole value at `key` into the front of `pieces` (get_within).
+  http::Request WithinRequest(std::string_view key, std::span<const MutableByteView> pieces) const {
+    http::Request request = MakeGet(key, ByteRange::Whole());
+    request.within = pieces;
+    return request;
+  }
+
+  // What get_within() returns for the answer to WithinRequest(): the bytes placed, or the size
+  // of a value longer than the pieces (from its Content-Length; nothing placed).
+  Result<std::optional<uint64_t>> WithinAnswer(std::string_view key,
+                                               const http::Response& response) const {
+    if (!response.transport_error.empty() || response.status == 0) {
+      return Status::IOError("GET " + Shown(key) + ": " + response.transport_error);
+    }
+    if (response.status == 404 || response.status == 410) return std::optional<uint64_t>();
+    RETURN_IF_ERROR(StatusError("GET", key, response));
+    if (response.status != 200) {
+      return Status::IOError("GET " + Shown(key) + ": unexpected HTTP " +
+                             std::to_string(response.status) + " to a request without Range");
+    }
+    if (response.too_large) {
+      const std::string* length = response.header("content-length");
+      uint64_t n = 0;
+      if (length == nullptr || !ParseU64(*length, n)) {
+        return Status::IOError("GET " + Shown(key) + ": a body without a valid Content-Length");
+      }
+      return std::optional<uint64_t>(n);
+    }
+    return std::optional<uint64_t>(response.within_bytes);
   }
 
   // A status outside 2xx that is not "missing": PermissionDenied for 401/403, IOError otherwise.

@@ -10,7 +10,7 @@ namespace zarrpp {
 
 LatencyStore::LatencyStore(std::shared_ptr<Store> inner, std::chrono::microseconds latency,
                            bool completion_based)
-    : inner_(std::move(inner)),
+    : ForwardingStore(std::move(inner)),
       latency_(latency),
       completion_based_(completion_based),
       inner_async_(inner_->capabilities().async_io) {}

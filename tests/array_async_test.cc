@@ -621,33 +621,16 @@ TEST(ArrayAsync, AppendsQueuedTogetherWriteTheMetadataOnce) {
 }
 
 // A MemoryStore whose set() of "a/zarr.json" fails once `refuse` is set.
-class MetadataRefusingStore : public Store {
+// Every write goes through set() (ForwardingStore::Forward::kPrimitives: no conditional writes).
+class MetadataRefusingStore : public ForwardingStore {
  public:
+  MetadataRefusingStore() : ForwardingStore(MemoryStore::Create(), Forward::kPrimitives) {}
   std::atomic<bool> refuse{false};
-  StoreCapabilities capabilities() const override {
-    StoreCapabilities c = inner_->capabilities();
-    c.conditional_writes = false;  // set_if etc. are not forwarded
-    c.generations = false;
-    return c;
-  }
-  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
-    return inner_->get_into(key, range, out);
-  }
   Status set(std::string_view key, ByteView value) override {
     if (refuse && key == "a/zarr.json") return Status::IOError("refused writing 'a/zarr.json'");
     return inner_->set(key, value);
   }
-  Status erase(std::string_view key) override { return inner_->erase(key); }
-  Status erase_prefix(std::string_view prefix) override { return inner_->erase_prefix(prefix); }
-  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
-    return inner_->list_prefix(prefix);
-  }
-  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
-  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
   std::string description() const override { return "metadata-refusing store"; }
-
- private:
-  std::shared_ptr<MemoryStore> inner_ = MemoryStore::Create();
 };
 
 TEST(ArrayAsync, AppendsQueuedTogetherFailTogetherWhenTheMetadataWriteFails) {

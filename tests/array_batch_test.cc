@@ -10,6 +10,7 @@
 
 #include "zarrpp/array.h"
 #include "zarrpp/memory_store.h"
+#include "zarrpp/store_wrappers.h"
 
 namespace zarrpp {
 namespace {
@@ -17,22 +18,15 @@ namespace {
 // Forwards to a MemoryStore; the set() numbered `die_at` (from 0) and every later one fail, as
 // if the writing process died there. Conditional writes and locks are not offered, so every
 // write is a set() or an erase().
-class DyingStore : public Store {
+class DyingStore : public ForwardingStore {
  public:
-  explicit DyingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  explicit DyingStore(std::shared_ptr<Store> inner)
+      : ForwardingStore(std::move(inner), Forward::kPrimitives) {}
   void DieAt(uint64_t n) {
     die_at_ = n;
     sets_ = 0;
   }
   uint64_t sets() const { return sets_; }
-  StoreCapabilities capabilities() const override {
-    StoreCapabilities c = inner_->capabilities();
-    c.generations = c.conditional_writes = c.key_locks = c.set_range = false;
-    return c;
-  }
-  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
-    return inner_->get_into(key, range, out);
-  }
   Status set(std::string_view key, ByteView value) override {
     if (sets_++ >= die_at_) return Status::IOError("died before set of '" + std::string(key) + "'");
     return inner_->set(key, value);
@@ -41,16 +35,9 @@ class DyingStore : public Store {
     if (sets_ >= die_at_) return Status::IOError("died");
     return inner_->erase(key);
   }
-  Status erase_prefix(std::string_view prefix) override { return inner_->erase_prefix(prefix); }
-  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
-    return inner_->list_prefix(prefix);
-  }
-  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
-  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
   std::string description() const override { return "dying(" + inner_->description() + ")"; }
 
  private:
-  std::shared_ptr<Store> inner_;
   std::atomic<uint64_t> die_at_{~uint64_t{0}};
   std::atomic<uint64_t> sets_{0};
 };

@@ -22,6 +22,7 @@
 #include "zarrpp/group.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
+#include "zarrpp/store_wrappers.h"
 
 namespace zarrpp {
 namespace {
@@ -266,31 +267,20 @@ TEST(Convert, LocalSourceLinksOutOfTheRootOrIntoTheDestinationAreRefused) {
 
 // A store whose set() fails for the keys in `fail` (IOError naming the key) and otherwise
 // forwards to a MemoryStore.
-class FailingSetStore : public Store {
+class FailingSetStore : public ForwardingStore {
  public:
-  explicit FailingSetStore(std::set<std::string> fail) : fail_(std::move(fail)) {}
-  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
-  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
-    return inner_->get_into(key, range, out);
-  }
+  explicit FailingSetStore(std::set<std::string> fail)
+      : ForwardingStore(MemoryStore::Create(), Forward::kPrimitives), fail_(std::move(fail)) {}
   Status set(std::string_view key, ByteView value) override {
     if (fail_.contains(std::string(key))) {
       return Status::IOError("injected failure writing '" + std::string(key) + "'");
     }
     return inner_->set(key, value);
   }
-  Status erase(std::string_view key) override { return inner_->erase(key); }
-  Status erase_prefix(std::string_view prefix) override { return inner_->erase_prefix(prefix); }
-  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
-    return inner_->list_prefix(prefix);
-  }
-  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
-  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
   std::string description() const override { return "failing-set store"; }
 
  private:
   std::set<std::string> fail_;
-  std::shared_ptr<MemoryStore> inner_ = MemoryStore::Create();
 };
 
 // The source tree plus damaged nodes, each failing in its own way; "bad/group/ok" is a good array

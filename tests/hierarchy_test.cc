@@ -29,10 +29,10 @@ using std::chrono::microseconds;
 
 // Forwards to a store while recording how many requests overlap; can sleep per request, hide
 // the listing capability, and fail writes of zarr.json documents.
-class ProbeStore : public Store {
+class ProbeStore : public ForwardingStore {
  public:
   explicit ProbeStore(std::shared_ptr<Store> inner, microseconds latency = microseconds(0))
-      : inner_(std::move(inner)), latency_(latency) {}
+      : ForwardingStore(std::move(inner), Forward::kPrimitives), latency_(latency) {}
 
   std::atomic<bool> listable{true};
   std::atomic<bool> fail_metadata_sets{false};
@@ -40,10 +40,8 @@ class ProbeStore : public Store {
   std::atomic<int> max_in_flight{0};
 
   StoreCapabilities capabilities() const override {
-    StoreCapabilities c = inner_->capabilities();
+    StoreCapabilities c = ForwardingStore::capabilities();
     c.listable = listable.load();
-    // Generations, conditions and locks are not forwarded by this wrapper.
-    c.generations = c.conditional_writes = c.key_locks = false;
     return c;
   }
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
@@ -96,7 +94,6 @@ class ProbeStore : public Store {
     ProbeStore& s_;
   };
 
-  const std::shared_ptr<Store> inner_;
   const microseconds latency_;
   std::atomic<int> in_flight_{0};
 };
@@ -931,20 +928,14 @@ TEST(Append, ReadsOnTheSameHandleStayConsistentDuringAppends) {
 
 // A MemoryStore where "another writer" stores a value just before this process's first
 // conditional write of a key: the window between CreateHierarchy's checks and its writes.
-class InterposingStore : public Store {
+class InterposingStore : public ForwardingStore {
  public:
-  InterposingStore() : inner_(MemoryStore::Create()) {}
-  std::shared_ptr<MemoryStore> inner() { return inner_; }
+  InterposingStore() : ForwardingStore(MemoryStore::Create()) {}
   void PlantBeforeConditionalWrite(std::string key, std::string value) {
     std::lock_guard<std::mutex> l(mu_);
     planted_[std::move(key)] = std::move(value);
   }
 
-  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
-  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
-    return inner_->get_into(key, range, out);
-  }
-  Status set(std::string_view key, ByteView value) override { return inner_->set(key, value); }
   Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
                                            const WriteConditions& conditions) override {
     std::string planted;
@@ -959,17 +950,9 @@ class InterposingStore : public Store {
     if (!planted.empty()) RETURN_IF_ERROR(inner_->set(key, AsBytes(planted)));
     return inner_->set_if(key, pieces, conditions);
   }
-  Status erase(std::string_view key) override { return inner_->erase(key); }
-  Status erase_prefix(std::string_view prefix) override { return inner_->erase_prefix(prefix); }
-  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
-    return inner_->list_prefix(prefix);
-  }
-  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
-  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
   std::string description() const override { return "interposing"; }
 
  private:
-  std::shared_ptr<MemoryStore> inner_;
   std::mutex mu_;
   std::map<std::string, std::string> planted_;
 };

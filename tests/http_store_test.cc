@@ -5,9 +5,15 @@
 // why.
 #include "zarrpp/http_store.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -16,6 +22,7 @@
 #include "support/async_checks.h"
 #include "support/http_servers.h"
 #include "support/sample_tree.h"
+#include "support/within_checks.h"
 #include "zarrpp/array.h"
 #include "zarrpp/digest.h"
 #include "zarrpp/local_store.h"
@@ -369,6 +376,186 @@ TEST(HttpStoreNginx, DestroyingTheStoreWithReadsPendingCompletesThem) {
   store.reset();
   EXPECT_EQ(calls.load(), kN);
   EXPECT_LE(right.load(), kN);
+}
+
+// get_within and get_within_async place values straight into the pieces: one that fits lands in
+// their front, a larger one gives its size with nothing written, a missing one nullopt.
+TEST(HttpStoreNginx, WithinReadsPlaceTheValueInThePieces) {
+  Served served("nginx_within", /*nginx=*/true);
+  if (!served.up()) GTEST_SKIP() << served.why();
+  auto http = HttpStore::OpenUrl(served.url());
+  ASSERT_TRUE(http.ok()) << http.status();
+  for (size_t size : {0, 1, 1000, 70'000, 3 << 20}) {
+    test_support::WithinChecks(*served.local(), **http, size);
+  }
+}
+
+// Many get_within_async calls in flight at once, each into pieces of its own.
+TEST(HttpStoreNginx, ManyAsyncWithinReadsInFlightGiveTheRightBytes) {
+  Served served("nginx_within_many", /*nginx=*/true);
+  if (!served.up()) GTEST_SKIP() << served.why();
+  constexpr size_t kN = 200;
+  for (size_t i = 0; i < kN; ++i) {
+    ASSERT_TRUE(
+        served.local()->set(test_support::KeyOf(i), test_support::ValueOf(i, 10 + i * 37)).ok());
+  }
+  auto http = HttpStore::OpenUrl(served.url());
+  ASSERT_TRUE(http.ok()) << http.status();
+  std::vector<Bytes> out(kN);
+  std::vector<std::vector<MutableByteView>> pieces(kN);
+  std::vector<Result<std::optional<uint64_t>>> got(kN, Status::IOError("not called"));
+  test_support::Latch latch(kN);
+  for (size_t i = 0; i < kN; ++i) {
+    out[i].assign(10 + i * 37 + 5, 0xEE);
+    const size_t half = out[i].size() / 2;
+    pieces[i] = {MutableByteView(out[i].data(), half),
+                 MutableByteView(out[i].data() + half, out[i].size() - half)};
+    (*http)->get_within_async(test_support::KeyOf(i), pieces[i],
+                              [&, i](Result<std::optional<uint64_t>> n) {
+                                got[i] = std::move(n);
+                                latch.Done();
+                              });
+  }
+  ASSERT_TRUE(latch.Wait());
+  for (size_t i = 0; i < kN; ++i) {
+    ASSERT_TRUE(got[i].ok()) << i << ": " << got[i].status();
+    ASSERT_EQ(*got[i], std::optional<uint64_t>(10 + i * 37)) << i;
+    const Bytes want = test_support::ValueOf(i, 10 + i * 37);
+    EXPECT_TRUE(std::equal(want.begin(), want.end(), out[i].begin())) << i;
+    EXPECT_TRUE(std::all_of(out[i].begin() + static_cast<ptrdiff_t>(want.size()), out[i].end(),
+                            [](uint8_t b) { return b == 0xEE; }))
+        << i;
+  }
+}
+
+// A server on 127.0.0.1 that answers every request with the same bytes and closes the
+// connection: for answers no real server gives on purpose.
+class CannedServer {
+ public:
+  explicit CannedServer(std::string answer) : answer_(std::move(answer)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(fd_, 64) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      return;
+    }
+    url_ = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~CannedServer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  const std::string& url() const { return url_; }
+  size_t requests() const { return requests_.load(); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      std::string request;
+      char buf[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        request.append(buf, static_cast<size_t>(n));
+      }
+      requests_.fetch_add(1);
+      size_t at = 0;
+      while (at < answer_.size()) {
+        const ssize_t n = ::send(c, answer_.data() + at, answer_.size() - at, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        at += static_cast<size_t>(n);
+      }
+      ::shutdown(c, SHUT_RDWR);
+      ::close(c);
+    }
+  }
+
+  std::string answer_;
+  int fd_ = -1;
+  std::string url_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> requests_{0};
+};
+
+// Answers that are not a value (a body cut short, one longer than the pieces without saying so,
+// a 206 nobody asked for, a server error) are a clear IOError naming the key, from get_within and
+// get_within_async alike, and nothing is written outside the pieces.
+TEST(HttpStore, MisbehavingServerWithinReadsAreIOErrorsWrittenInsideThePieces) {
+  const std::string body(300, 'v');
+  struct Case {
+    const char* what;
+    std::string answer;
+  };
+  const std::vector<Case> cases = {
+      {"short body", "HTTP/1.1 200 OK\r\nContent-Length: 150\r\n\r\n" + body.substr(0, 60)},
+      {"long body without length", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body},
+      {"206 unasked",
+       "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-14/300\r\nContent-Length: "
+       "10\r\n\r\n" +
+           body.substr(0, 10)},
+      {"500", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    CannedServer server(c.answer);
+    ASSERT_FALSE(server.url().empty()) << "no listening socket";
+    HttpStoreOptions o;
+    o.base_url = server.url();
+    o.max_retries = 1;
+    o.retry_base_delay = std::chrono::milliseconds(1);
+    o.retry_max_delay = std::chrono::milliseconds(2);
+    auto http = HttpStore::Open(o);
+    ASSERT_TRUE(http.ok()) << http.status();
+    for (bool async : {false, true}) {
+      SCOPED_TRACE(async ? "get_within_async" : "get_within");
+      // 200 bytes of pieces between guard bytes.
+      Bytes buffer(232, 0xEE);
+      const std::vector<MutableByteView> pieces = {MutableByteView(buffer.data() + 16, 50),
+                                                   MutableByteView(buffer.data() + 66, 150)};
+      Result<std::optional<uint64_t>> got = Status::IOError("not called");
+      if (async) {
+        test_support::Latch one(1);
+        (*http)->get_within_async("a/key", pieces, [&](Result<std::optional<uint64_t>> n) {
+          got = std::move(n);
+          one.Done();
+        });
+        ASSERT_TRUE(one.Wait());
+      } else {
+        got = (*http)->get_within("a/key", pieces);
+      }
+      ASSERT_FALSE(got.ok()) << (got->has_value() ? std::to_string(**got) : "nullopt");
+      EXPECT_EQ(got.status().code(), Status::Code::kIOError) << got.status();
+      EXPECT_NE(got.status().message().find("a/key"), std::string::npos) << got.status();
+      EXPECT_TRUE(
+          std::all_of(buffer.begin(), buffer.begin() + 16, [](uint8_t b) { return b == 0xEE; }));
+      EXPECT_TRUE(
+          std::all_of(buffer.end() - 16, buffer.end(), [](uint8_t b) { return b == 0xEE; }));
+    }
+  }
+}
+
+// A Content-Length larger than the pieces: the body is not received and its size is returned.
+TEST(HttpStore, AnnouncedLengthLargerThanThePiecesGivesTheSizeWithNothingWritten) {
+  CannedServer server("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'v'));
+  ASSERT_FALSE(server.url().empty()) << "no listening socket";
+  auto http = HttpStore::OpenUrl(server.url());
+  ASSERT_TRUE(http.ok()) << http.status();
+  Bytes buffer(100, 0xEE);
+  const std::vector<MutableByteView> pieces = {MutableByteView(buffer.data(), buffer.size())};
+  auto got = (*http)->get_within("k", pieces);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, std::optional<uint64_t>(5000));
+  EXPECT_TRUE(std::all_of(buffer.begin(), buffer.end(), [](uint8_t b) { return b == 0xEE; }));
 }
 
 TEST(HttpStore, UnreachableServerIsAnIOErrorNamingTheUrl) {

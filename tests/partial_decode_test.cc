@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -73,6 +74,10 @@ constexpr const char* kZstd =
 constexpr const char* kBlosc =
     R"([{"name":"bytes","configuration":{"endian":"little"}},
         {"name":"blosc","configuration":{"cname":"lz4","clevel":5,"shuffle":"noshuffle","blocksize":256}}])";
+constexpr const char* kBloscCrc =
+    R"([{"name":"bytes","configuration":{"endian":"little"}},
+        {"name":"blosc","configuration":{"cname":"lz4","clevel":5,"shuffle":"noshuffle","blocksize":256}},
+        {"name":"crc32c"}])";
 constexpr const char* kTransposeBlosc =
     R"([{"name":"transpose","configuration":{"order":[2,1,0]}},
         {"name":"bytes","configuration":{"endian":"big"}},
@@ -94,7 +99,9 @@ std::vector<Case> Cases() {
           {"crc_verify", kCrc, false, false},
           {"zstd", kZstd, false, false},
           {"blosc", kBlosc, false, false},
-          {"transpose_blosc", kTransposeBlosc, false, false}};
+          {"transpose_blosc", kTransposeBlosc, false, false},
+          {"blosc_crc_skip", kBloscCrc, true, false},
+          {"crc_verify_blosc", kBloscCrc, false, false}};
 }
 
 std::vector<DataTypeId> Types() {
@@ -167,7 +174,8 @@ TEST_P(PartialDecodeBoxes, RandomBoxes) {
   ASSERT_TRUE((*arr)->Read(Region{{20, 7, 3}, {1, 1, 1}}, one).ok());
   EXPECT_EQ(one, Expected(shape, Region{{20, 7, 3}, {1, 1, 1}}, esize));
   const CountingStore::Counters n = counting->counters();
-  if (std::string(c.name).find("blosc") != std::string::npos) {
+  if (std::string(c.name).starts_with("blosc") ||
+      std::string(c.name).starts_with("transpose_blosc")) {
     // A blosc frame: its header and block starts, then the blocks holding the element, all
     // through one reader pinned to one version; less than the whole frame.
     auto stored = base->size("a/c/2/0/0");
@@ -189,7 +197,7 @@ TEST_P(PartialDecodeBoxes, RandomBoxes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(, PartialDecodeBoxes,
-                         ::testing::Combine(::testing::Range(0, 9), ::testing::Range(0, 5),
+                         ::testing::Combine(::testing::Range(0, 11), ::testing::Range(0, 5),
                                             ::testing::Bool()),
                          [](const auto& info) {
                            return std::string(Cases()[std::get<0>(info.param)].name) + "_" +
@@ -221,16 +229,32 @@ TEST(PartialDecode, WrongSizeValueIsCorruptionNamingTheKey) {
   }
 }
 
+// A MemoryStore seen through a CountingStore, holding the 2-D uint16 array "a" of `m` written
+// whole with Expected() values (`array` null on failure, reported).
+struct CountedArray {
+  std::shared_ptr<MemoryStore> base = MemoryStore::Create();
+  std::shared_ptr<CountingStore> counting = std::make_shared<CountingStore>(base);
+  std::shared_ptr<Array> array;
+};
+CountedArray WrittenCounted(const ArrayMetadata& m) {
+  CountedArray c;
+  auto created = Array::Create(c.counting, "a", m);
+  EXPECT_TRUE(created.ok()) << created.status();
+  if (!created.ok()) return c;
+  const Region all = Region::All(m.shape);
+  const Status written = (*created)->Write(all, Expected(m.shape, all, 2));
+  EXPECT_TRUE(written.ok()) << written;
+  if (written.ok()) c.array = *created;
+  return c;
+}
+
 // crc32c at the end of the chain: by default a part read verifies the whole value; with
 // verify_checksum_on_partial_reads = false it reads only the part, and whole-chunk reads verify.
 TEST(PartialDecode, Crc32cVerifiesByDefaultAndSkipsOnlyWhenAsked) {
-  auto base = MemoryStore::Create();
-  auto counting = std::make_shared<CountingStore>(base);
-  ArrayMetadata m = Meta({64, 64}, {32, 32}, DataTypeId::kUInt16, kCrc);
-  auto arr = Array::Create(counting, "a", m);
-  ASSERT_TRUE(arr.ok()) << arr.status();
-  const Region all = Region::All({64, 64});
-  ASSERT_TRUE((*arr)->Write(all, Expected({64, 64}, all, 2)).ok());
+  const CountedArray c = WrittenCounted(Meta({64, 64}, {32, 32}, DataTypeId::kUInt16, kCrc));
+  ASSERT_NE(c.array, nullptr);
+  const std::shared_ptr<MemoryStore>& base = c.base;
+  const std::shared_ptr<CountingStore>& counting = c.counting;
   // Flip a byte far from the element read.
   auto value = base->get("a/c/0/0");
   ASSERT_TRUE(value.ok() && value->has_value());
@@ -239,7 +263,7 @@ TEST(PartialDecode, Crc32cVerifiesByDefaultAndSkipsOnlyWhenAsked) {
   ASSERT_TRUE(base->set("a/c/0/0", damaged).ok());
   const Region point{{0, 1}, {1, 1}};
   Bytes one(2);
-  const Status verify = (*arr)->Read(point, one);
+  const Status verify = c.array->Read(point, one);
   EXPECT_TRUE(verify.IsCorruption()) << verify;
 
   ArrayOptions skip;
@@ -451,6 +475,206 @@ TEST(StoreGetScatter, LocalStoreManyPiecesAndGaps) {
   std::filesystem::remove_all(dir);
 }
 
+// Sharded arrays whose inner chain ends in crc32c: [bytes, crc32c], [transpose, bytes, crc32c]
+// and [bytes, blosc, crc32c] inside a shard of 2 x 2 inner chunks of 16 x 16 uint16.
+constexpr const char* kInnerCrcChains[] = {kCrc,
+                                           R"([{"name":"transpose","configuration":{"order":[1,0]}},
+        {"name":"bytes","configuration":{"endian":"big"}},{"name":"crc32c"}])",
+                                           R"([{"name":"bytes","configuration":{"endian":"little"}},
+        {"name":"blosc","configuration":{"cname":"lz4","clevel":5,"shuffle":"shuffle","typesize":2,
+                                         "blocksize":128}},
+        {"name":"crc32c"}])"};
+
+ArrayMetadata ShardedMeta(const char* inner_codecs) {
+  const std::string codecs =
+      std::string(
+          R"([{"name":"sharding_indexed","configuration":{"chunk_shape":[16,16],"codecs":)") +
+      inner_codecs +
+      R"(,"index_codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}]}}])";
+  return Meta({64, 64}, {32, 32}, DataTypeId::kUInt16, codecs.c_str());
+}
+
+// The stored [offset, offset + nbytes) of inner chunk `j` (C order) of a shard whose index of
+// 4 entries is at its end.
+std::pair<uint64_t, uint64_t> InnerEntry(const Bytes& shard, size_t j) {
+  const size_t index_at = shard.size() - (4 * 16 + 4);
+  uint64_t offset = 0, nbytes = 0;
+  std::memcpy(&offset, shard.data() + index_at + j * 16, 8);
+  std::memcpy(&nbytes, shard.data() + index_at + j * 16 + 8, 8);
+  return {offset, nbytes};
+}
+
+class InnerCrc : public ::testing::TestWithParam<int> {};
+
+// With verification (the default) a part of an inner chunk reads the whole inner chunk and a
+// damaged checksum is Corruption naming the shard; without it only the bytes of the part are
+// fetched (uncompressed chains; a blosc inner chunk is fetched whole and only the blocks holding
+// the part decompressed) and the checksum is not checked, while reads of whole inner chunks
+// still verify.
+TEST_P(InnerCrc, PartialReadsOfInnerChunksVerifyOnlyWhenAsked) {
+  const char* inner = kInnerCrcChains[GetParam()];
+  const bool compressed = GetParam() == 2;
+  const CountedArray c = WrittenCounted(ShardedMeta(inner));
+  ASSERT_NE(c.array, nullptr);
+  const std::shared_ptr<MemoryStore>& base = c.base;
+  const std::shared_ptr<CountingStore>& counting = c.counting;
+  ArrayOptions skip;
+  skip.verify_checksum_on_partial_reads = false;
+  auto verify = Array::Open(counting, "a");
+  auto fast = Array::Open(counting, "a", skip);
+  ASSERT_TRUE(verify.ok() && fast.ok());
+  auto shard = base->get("a/c/0/0");
+  ASSERT_TRUE(shard.ok() && shard->has_value());
+  const auto [offset, nbytes] = InnerEntry(**shard, 0);
+  const uint64_t index_bytes = 4 * 16 + 4;
+  if (!compressed) {
+    ASSERT_EQ(nbytes, 16u * 16 * 2 + 4);
+  }
+
+  // One element of inner chunk (0, 0).
+  const Region point{{1, 3}, {1, 1}};
+  Bytes one(2);
+  counting->reset();
+  ASSERT_TRUE((*verify)->Read(point, one).ok());
+  EXPECT_EQ(one, Expected({64, 64}, point, 2));
+  EXPECT_EQ(counting->counters().bytes_read, index_bytes + nbytes);
+  counting->reset();
+  ASSERT_TRUE((*fast)->Read(point, one).ok());
+  EXPECT_EQ(one, Expected({64, 64}, point, 2));
+  if (compressed) {
+    EXPECT_EQ(counting->counters().bytes_read, index_bytes + nbytes);
+  } else {
+    EXPECT_EQ(counting->counters().bytes_read, index_bytes + 2);
+  }
+  // Four elements of a row of the inner chunk: for [bytes, crc32c] one span of 8 bytes; through
+  // the transpose the span runs from the first to the last of them in the encoded order.
+  const Region row{{5, 0}, {1, 4}};
+  Bytes row_bytes(8);
+  counting->reset();
+  ASSERT_TRUE((*fast)->Read(row, row_bytes).ok());
+  EXPECT_EQ(row_bytes, Expected({64, 64}, row, 2));
+  if (!compressed) EXPECT_LT(counting->counters().bytes_read, index_bytes + nbytes);
+
+  // The checksum of inner chunk (0, 0) damaged.
+  Bytes damaged = **shard;
+  damaged[offset + nbytes - 2] ^= 0x10;
+  ASSERT_TRUE(base->set("a/c/0/0", damaged).ok());
+  const Status checked = (*verify)->Read(point, one);
+  EXPECT_TRUE(checked.IsCorruption()) << checked;
+  EXPECT_NE(checked.message().find("a/c/0/0"), std::string::npos) << checked;
+  one.assign(2, 0);
+  const Status unchecked = (*fast)->Read(point, one);
+  ASSERT_TRUE(unchecked.ok()) << unchecked;
+  EXPECT_EQ(one, Expected({64, 64}, point, 2));
+  // A read of the whole inner chunk verifies with either choice.
+  Bytes inner_chunk(16 * 16 * 2);
+  const Status whole = (*fast)->Read(Region{{0, 0}, {16, 16}}, inner_chunk);
+  EXPECT_TRUE(whole.IsCorruption()) << whole;
+  // Other inner chunks are intact.
+  const Region other{{20, 17}, {3, 2}};
+  Bytes other_bytes(12);
+  ASSERT_TRUE((*verify)->Read(other, other_bytes).ok());
+  EXPECT_EQ(other_bytes, Expected({64, 64}, other, 2));
+}
+
+// Random boxes of a sharded array with a crc32c inner chain read the values written, with and
+// without verification, including boxes across inner chunks and shards and a missing shard.
+TEST_P(InnerCrc, RandomBoxesEqualTheReference) {
+  const char* inner = kInnerCrcChains[GetParam()];
+  auto store = MemoryStore::Create();
+  auto created = Array::Create(store, "a", ShardedMeta(inner));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::vector<uint64_t> shape = {64, 64};
+  // Shard (0, 1) stays missing (fill value zero).
+  for (const Region& r : {Region{{0, 0}, {32, 32}}, Region{{32, 0}, {32, 64}}}) {
+    ASSERT_TRUE((*created)->Write(r, Expected(shape, r, 2)).ok());
+  }
+  for (bool verify : {true, false}) {
+    ArrayOptions o;
+    o.verify_checksum_on_partial_reads = verify;
+    auto arr = Array::Open(store, "a", o);
+    ASSERT_TRUE(arr.ok()) << arr.status();
+    std::mt19937_64 rng(99 + GetParam());
+    for (int iter = 0; iter < 200; ++iter) {
+      const Region r = RandomBox(rng, shape, iter % 4 == 0 ? 40 : 5);
+      Bytes want = Expected(shape, r, 2);
+      for (uint64_t k = 0; k < r.num_elements(); ++k) {
+        const uint64_t y = r.origin[0] + k / r.shape[1], x = r.origin[1] + k % r.shape[1];
+        if (y < 32 && x >= 32) want[2 * k] = want[2 * k + 1] = 0;
+      }
+      Bytes got(want.size(), 0xEE);
+      ASSERT_TRUE((*arr)->Read(r, got).ok()) << r.ToString();
+      ASSERT_EQ(got, want) << "verify " << verify << " iteration " << iter << " " << r.ToString();
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(, InnerCrc, ::testing::Range(0, 3), [](const auto& info) {
+  return std::string(
+      std::array<const char*, 3>{"BytesCrc", "TransposeBytesCrc", "BloscCrc"}[info.param]);
+});
+
+// Large blosc inner chunks (at least 64 KiB stored) whose part is small are read in parts: the
+// frame's header and block starts, then the blocks holding the part, from the same version of
+// the shard. With crc32c after blosc only when verification is off; with it on the whole inner
+// chunk is read and verified.
+TEST(InnerBlosc, LargeInnerChunksAreReadInParts) {
+  const char* blosc =
+      R"({"name":"blosc","configuration":{"cname":"lz4","clevel":5,"shuffle":"noshuffle",
+          "typesize":2,"blocksize":4096}})";
+  const std::string plain =
+      std::string(R"([{"name":"bytes","configuration":{"endian":"little"}},)") + blosc + "]";
+  const std::string crc = std::string(R"([{"name":"bytes","configuration":{"endian":"little"}},)") +
+                          blosc + R"(,{"name":"crc32c"}])";
+  for (const std::string& inner : {plain, crc}) {
+    SCOPED_TRACE(inner);
+    const bool has_crc = inner == crc;
+    const std::string codecs =
+        std::string(
+            R"([{"name":"sharding_indexed","configuration":{"chunk_shape":[256,256],"codecs":)") +
+        inner +
+        R"(,"index_codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}]}}])";
+    // Hashed element bytes: blosc stores them as they are (about 128 KiB per inner chunk).
+    const CountedArray c =
+        WrittenCounted(Meta({512, 512}, {512, 512}, DataTypeId::kUInt16, codecs.c_str()));
+    ASSERT_NE(c.array, nullptr);
+    const std::shared_ptr<MemoryStore>& base = c.base;
+    const std::shared_ptr<CountingStore>& counting = c.counting;
+    auto shard = base->get("a/c/0/0");
+    ASSERT_TRUE(shard.ok() && shard->has_value());
+    const uint64_t index_bytes = 4 * 16 + 4;
+    for (bool verify : {true, false}) {
+      SCOPED_TRACE(verify ? "verify" : "skip");
+      ArrayOptions o;
+      o.verify_checksum_on_partial_reads = verify;
+      auto arr = Array::Open(counting, "a", o);
+      ASSERT_TRUE(arr.ok()) << arr.status();
+      std::mt19937_64 rng(5);
+      for (int iter = 0; iter < 40; ++iter) {
+        const Region r = RandomBox(rng, {512, 512}, iter % 8 == 0 ? 300 : 6);
+        Bytes got(r.num_elements() * 2, 0xEE);
+        ASSERT_TRUE((*arr)->Read(r, got).ok()) << r.ToString();
+        ASSERT_EQ(got, Expected({512, 512}, r, 2)) << r.ToString();
+      }
+      // One element of inner chunk (1, 0).
+      const Region point{{300, 7}, {1, 1}};
+      Bytes one(2);
+      counting->reset();
+      ASSERT_TRUE((*arr)->Read(point, one).ok());
+      EXPECT_EQ(one, Expected({512, 512}, point, 2));
+      const auto [offset, nbytes] = InnerEntry(**shard, 2);
+      (void)offset;
+      ASSERT_GE(nbytes, uint64_t{64} << 10);
+      if (has_crc && verify) {
+        EXPECT_EQ(counting->counters().bytes_read, index_bytes + nbytes);
+      } else {
+        EXPECT_LT(counting->counters().bytes_read, index_bytes + 16 * 1024);
+        EXPECT_GE(counting->counters().reader_read, 3u);  // index, header, blocks
+      }
+    }
+  }
+}
+
 // The chains with a span decoder, and those without.
 TEST(SpanDecoder, OnlyFixedOffsetChains) {
   auto prepare = [](const char* codecs) {
@@ -466,6 +690,13 @@ TEST(SpanDecoder, OnlyFixedOffsetChains) {
   EXPECT_EQ(SpanDecoder::For(*prepare(kCrc), false), nullptr);
   EXPECT_NE(SpanDecoder::For(*prepare(kCrc), true), nullptr);
   EXPECT_EQ(SpanDecoder::For(*prepare(kZstd), true), nullptr);
+  // blosc then crc32c: only when the checksum may be skipped, and the frame is the value less
+  // its 4-byte suffix.
+  EXPECT_EQ(SpanDecoder::For(*prepare(kBloscCrc), false), nullptr);
+  auto blosc_crc = SpanDecoder::For(*prepare(kBloscCrc), true);
+  ASSERT_NE(blosc_crc, nullptr);
+  EXPECT_TRUE(blosc_crc->compressed());
+  EXPECT_EQ(blosc_crc->suffix(), 4u);
   auto blosc = SpanDecoder::For(*prepare(kBlosc), false);
   ASSERT_NE(blosc, nullptr);
   EXPECT_TRUE(blosc->compressed());

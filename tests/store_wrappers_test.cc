@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <latch>
 #include <thread>
@@ -20,6 +21,7 @@ using zarrpp::Bytes;
 using zarrpp::ByteView;
 using zarrpp::CountingStore;
 using zarrpp::DirListing;
+using zarrpp::ForwardingStore;
 using zarrpp::LatencyStore;
 using zarrpp::MemoryStore;
 using zarrpp::Result;
@@ -75,16 +77,29 @@ class MinimalStore : public zarrpp::Store {
 
 INSTANTIATE_TEST_SUITE_P(
     , StoreConformance,
-    ::testing::Values(StoreCase{"LatencyMem",
-                                [] {
-                                  return std::make_shared<LatencyStore>(MemoryStore::Create(),
-                                                                        microseconds(1));
-                                }},
-                      StoreCase{
-                          "CountMem",
-                          [] { return std::make_shared<CountingStore>(MemoryStore::Create()); }},
-                      StoreCase{"CountFs", CountingLocal},
-                      StoreCase{"MinimalMem", [] { return std::make_shared<MinimalStore>(); }}),
+    ::testing::Values(
+        StoreCase{
+            "LatencyMem",
+            [] { return std::make_shared<LatencyStore>(MemoryStore::Create(), microseconds(1)); }},
+        StoreCase{"CountMem",
+                  [] { return std::make_shared<CountingStore>(MemoryStore::Create()); }},
+        StoreCase{"CountFs", CountingLocal},
+        StoreCase{"MinimalMem", [] { return std::make_shared<MinimalStore>(); }},
+        StoreCase{"ForwardMem",
+                  [] { return std::make_shared<ForwardingStore>(MemoryStore::Create()); }},
+        StoreCase{"ForwardPrimitivesMem",
+                  [] {
+                    return std::make_shared<ForwardingStore>(MemoryStore::Create(),
+                                                             ForwardingStore::Forward::kPrimitives);
+                  }},
+        StoreCase{"ForwardFs",
+                  [] {
+                    std::string dir = zarrpp::testing::MakeTempDir("forward");
+                    auto local = zarrpp::LocalStore::Create(dir);
+                    EXPECT_TRUE(local.ok()) << local.status();
+                    return zarrpp::testing::RemoveDirOnRelease(
+                        std::make_shared<ForwardingStore>(*local), dir);
+                  }}),
     zarrpp::testing::StoreCaseName);
 
 // One rule for making stores (zarrpp/store.h): a static factory per class, Result when creation
@@ -128,6 +143,80 @@ TEST(StoreWrappers, CapabilitiesAreForwarded) {
   EXPECT_TRUE(mem->capabilities().set_range);
   EXPECT_TRUE(mem->capabilities().atomic_set);
   EXPECT_EQ(mem->capabilities().io_concurrency, 0u);
+}
+
+// Counts the set() and get_into() calls that reach it.
+class SetCountingStore : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  zarrpp::Status set(std::string_view key, ByteView value) override {
+    ++sets;
+    return ForwardingStore::set(key, value);
+  }
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
+    ++gets;
+    return ForwardingStore::get_into(key, range, out);
+  }
+  std::atomic<int> sets{0}, gets{0};
+};
+
+// Forward::kPrimitives: every write and read, whatever the call, goes through this object's set()
+// and get_into(); what those defaults cannot offer is not claimed.
+TEST(ForwardingStore, PrimitivesRouteEveryWriteAndReadThroughTheOverrides) {
+  auto mem = MemoryStore::Create();
+  SetCountingStore s(mem, ForwardingStore::Forward::kPrimitives);
+  const Bytes v = Filled(10, 7);
+  const std::vector<ByteView> pieces = {ByteView(v).first(4), ByteView(v).subspan(4)};
+  ASSERT_TRUE(s.set("a", v).ok());
+  ASSERT_TRUE(s.set_gather("b", pieces).ok());
+  ASSERT_TRUE(s.set_if("c", pieces, {}).ok());
+  Status async = Status::IOError("not called");
+  s.set_async("d", pieces, [&](Status st) { async = st; });
+  ASSERT_TRUE(async.ok()) << async;
+  EXPECT_EQ(s.sets.load(), 4);
+  Bytes out(10);
+  const std::vector<zarrpp::MutableByteView> into = {zarrpp::MutableByteView(out)};
+  ASSERT_TRUE(s.get_within("b", into).ok());
+  ASSERT_TRUE(s.get_scatter("c", into).ok());
+  EXPECT_EQ(out, v);
+  EXPECT_GE(s.gets.load(), 2);
+  const StoreCapabilities c = s.capabilities();
+  EXPECT_FALSE(c.generations || c.conditional_writes || c.key_locks || c.set_range || c.async_io);
+  EXPECT_TRUE(c.partial_reads);
+  EXPECT_EQ(s.description(), mem->description());
+}
+
+// Forward::kEverything: the inner store's own operations are used (its conditions, generations,
+// readers), and its capabilities are reported unchanged.
+TEST(ForwardingStore, EverythingReachesTheInnerStoresOwnOperations) {
+  auto counting = std::make_shared<CountingStore>(MemoryStore::Create());
+  SetCountingStore s(counting);
+  const Bytes v = Filled(10, 3);
+  const std::vector<ByteView> pieces = {ByteView(v)};
+  zarrpp::WriteConditions absent;
+  absent.if_equal = zarrpp::Generation::Absent();
+  auto written = s.set_if("k", pieces, absent);
+  ASSERT_TRUE(written.ok()) << written.status();
+  ASSERT_TRUE(written->has_value());
+  auto again = s.set_if("k", pieces, absent);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->has_value());  // the inner store's condition held it back
+  auto gen = s.generation("k");
+  ASSERT_TRUE(gen.ok());
+  EXPECT_EQ(*gen, **written);
+  auto reader = s.open_reader("k");
+  ASSERT_TRUE(reader.ok() && *reader);
+  Bytes part;
+  ASSERT_TRUE((*reader)->read(ByteRange::Bounded(2, 5), part).ok());
+  EXPECT_EQ(part, Filled(3, 3));
+  EXPECT_EQ(s.sets.load(), 0);
+  EXPECT_EQ(s.gets.load(), 0);
+  const CountingStore::Counters n = counting->counters();
+  EXPECT_EQ(n.set_if, 2u);
+  EXPECT_EQ(n.generation, 1u);
+  EXPECT_EQ(n.open_reader, 1u);
+  EXPECT_TRUE(s.capabilities().generations);
+  EXPECT_TRUE(s.capabilities().conditional_writes);
 }
 
 TEST(StoreWrappers, LatencyStoreAsksForIoConcurrencyOnlyWithLatency) {
@@ -286,26 +375,16 @@ TEST(CountingStore, CountsEveryOperationAndByteExactly) {
 }
 
 // Lets get_into() return only once `n` calls are inside it at the same time.
-class RendezvousStore : public Store {
+class RendezvousStore : public ForwardingStore {
  public:
-  explicit RendezvousStore(std::ptrdiff_t n) : inner_(MemoryStore::Create()), all_in_(n) {}
-  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
+  explicit RendezvousStore(std::ptrdiff_t n) : ForwardingStore(MemoryStore::Create()), all_in_(n) {}
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
     all_in_.arrive_and_wait();
     return inner_->get_into(key, range, out);
   }
-  Status set(std::string_view key, ByteView value) override { return inner_->set(key, value); }
-  Status erase(std::string_view key) override { return inner_->erase(key); }
-  Status erase_prefix(std::string_view prefix) override { return inner_->erase_prefix(prefix); }
-  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
-    return inner_->list_prefix(prefix);
-  }
-  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
-  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
   std::string description() const override { return "rendezvous"; }
 
  private:
-  std::shared_ptr<Store> inner_;
   std::latch all_in_;
 };
 

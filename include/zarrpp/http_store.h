@@ -10,8 +10,11 @@
 // exists/size. Listing is Unsupported naming the operation (arrays open by path); every write
 // is Unsupported. Requests run on one libcurl multi event loop (connection reuse, retries of
 // connection errors, timeouts, 408, 429, 500, 502, 503, 504 with capped backoff and jitter);
-// get_ranges issues its requests at once; io_concurrency is max_in_flight. User information in
-// the URL is never shown in description() or messages.
+// get_ranges issues its requests at once; io_concurrency is max_in_flight. get_within and
+// get_within_async (on the event loop) place the body straight into the caller's pieces as it
+// arrives; a value whose Content-Length exceeds them is not received (its size is returned), and
+// one longer than the pieces without announcing it is an IOError with nothing written past them.
+// User information in the URL is never shown in description() or messages.
 //
 // Thread safety: safe for concurrent calls.
 #pragma once

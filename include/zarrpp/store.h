@@ -343,9 +343,10 @@ class Store {
   // get_within() started now and finished by calling `done` with what get_within() returns: the
   // value lands in the front of `pieces` when it fits (a larger one is not read; its size is
   // returned). The span and the memory its pieces point to are borrowed until `done` has been
-  // called. S3Store places the bytes as they arrive, with no buffer of its own. The default runs
-  // get_within() on the calling thread for a store without async_io; with async_io it reads the
-  // value with get_async() into a buffer of its own and copies it into the pieces.
+  // called. S3Store and HttpStore place the bytes as they arrive, with no buffer of their own.
+  // The default runs get_within() on the calling thread for a store without async_io; with
+  // async_io it reads the value with get_async() into a buffer of its own and copies it into the
+  // pieces.
   virtual void get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
                                 SizeCallback done);
 

@@ -1,5 +1,9 @@
 // zarrpp/store_wrappers.h - stores that wrap another store to observe or perturb it.
 //
+// ForwardingStore the base of stores that wrap another: every operation goes to the inner store
+//               unless a subclass overrides it, so a wrapper states only what it changes. It is
+//               public because the public wrappers below derive from it, and because wrappers
+//               written outside the library (tests, applications) need the same base.
 // LatencyStore  sleeps a fixed time before every operation, to model a remote store (object
 //               storage, network file system) when measuring how well callers overlap requests.
 // CountingStore counts operations and bytes moved, so tests and benchmarks can assert exactly
@@ -43,7 +47,78 @@
 
 namespace zarrpp {
 
-class LatencyStore : public Store {
+// Forwards every operation of Store to an inner store. How much is forwarded is chosen at
+// construction:
+//   kEverything  every operation, capabilities() and description() go to the inner store as they
+//                are, so its own implementations (direct placement, generations, conditions,
+//                locks, completion-based operations) are used. A subclass that overrides set()
+//                does not see writes made through set_gather(), set_if(), patch_if() or
+//                set_async(), which go to the inner store directly; likewise for reads.
+//   kPrimitives  only Store's required operations (get_into, set, erase, erase_prefix,
+//                list_prefix, list_dir, size) and description() are forwarded; every other
+//                operation is Store's default, written in terms of those of this object, so a
+//                subclass overriding get_into() or set() sees every read or write whatever the
+//                caller used. capabilities() are the inner store's without what the defaults
+//                cannot offer: generations, conditional_writes, key_locks, set_range and async_io
+//                are false.
+//
+// Thread safety: as safe as the inner store. Ownership: shares ownership of the inner store.
+class ForwardingStore : public Store {
+ public:
+  enum class Forward { kEverything, kPrimitives };
+  explicit ForwardingStore(std::shared_ptr<Store> inner, Forward forward = Forward::kEverything)
+      : inner_(std::move(inner)), forward_(forward) {}
+
+  const std::shared_ptr<Store>& inner() const { return inner_; }
+  Forward forward() const { return forward_; }
+
+  StoreCapabilities capabilities() const override;
+  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
+  Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
+  Result<std::optional<uint64_t>> get_within(std::string_view key,
+                                             std::span<const MutableByteView> pieces) override;
+  Result<std::optional<uint64_t>> get_at(std::string_view key, uint64_t offset,
+                                         MutableByteView dest) override;
+  Result<std::vector<std::optional<Bytes>>> get_ranges(
+      const std::vector<KeyRange>& requests) override;
+  Status set(std::string_view key, ByteView value) override;
+  Status set_gather(std::string_view key, std::span<const ByteView> pieces) override;
+  Status set_range(std::string_view key, uint64_t offset, ByteView value) override;
+  Status erase(std::string_view key) override;
+  Status erase_prefix(std::string_view prefix) override;
+  Result<std::vector<std::string>> list() override;
+  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override;
+  Result<DirListing> list_dir(std::string_view prefix) override;
+  Result<bool> exists(std::string_view key) override;
+  Result<std::optional<uint64_t>> size(std::string_view key) override;
+  Result<ReadResult> get_if(std::string_view key, ByteRange range, Bytes& out,
+                            const Generation* if_equal = nullptr) override;
+  Result<Generation> generation(std::string_view key) override;
+  Result<std::unique_ptr<ValueReader>> open_reader(std::string_view key) override;
+  Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
+                                           const WriteConditions& conditions) override;
+  Result<bool> erase_if(std::string_view key, const WriteConditions& conditions) override;
+  Result<std::optional<Generation>> patch_if(std::string_view key,
+                                             std::span<const RangeWrite> writes,
+                                             const WriteConditions& conditions) override;
+  Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override;
+  void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override;
+  void get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
+                        SizeCallback done) override;
+  void set_async(std::string_view key, std::span<const ByteView> pieces,
+                 WriteCallback done) override;
+  void erase_async(std::string_view key, WriteCallback done) override;
+  std::string description() const override;
+
+ protected:
+  bool everything() const { return forward_ == Forward::kEverything; }
+  const std::shared_ptr<Store> inner_;
+
+ private:
+  const Forward forward_;
+};
+
+class LatencyStore : public ForwardingStore {
  public:
   // Every operation sleeps for `latency` and then forwards to `inner`. capabilities() and
   // description() do not sleep: they are queries of the object, not requests to the store.
@@ -126,7 +201,6 @@ class LatencyStore : public Store {
   void After(std::function<void(bool cancelled)> run);
   void TimerLoop();
 
-  const std::shared_ptr<Store> inner_;
   const std::chrono::microseconds latency_;
   const bool completion_based_;
   const bool inner_async_;  // inner_->capabilities().async_io
@@ -139,7 +213,7 @@ class LatencyStore : public Store {
   std::thread timer_;
 };
 
-class CountingStore : public Store {
+class CountingStore : public ForwardingStore {
  public:
   // A snapshot of the counters. Operation counts include calls that failed; byte counts include
   // only bytes actually transferred by successful calls.
@@ -190,7 +264,6 @@ class CountingStore : public Store {
   Counters counters() const;
   void reset();
 
-  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
   Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override;
   Result<std::optional<uint64_t>> get_within(std::string_view key,
@@ -257,7 +330,6 @@ class CountingStore : public Store {
 
   class CountedReader;
 
-  const std::shared_ptr<Store> inner_;
   AtomicCounters c_;
   std::atomic<uint64_t> in_flight_{0};
   std::mutex async_mu_;

@@ -6,6 +6,7 @@
 
 #include "src/array/array_impl.h"
 #include "src/pipeline/chunk_cache_core.h"
+#include "zarrpp/store_wrappers.h"
 
 namespace zarrpp {
 
@@ -222,115 +223,62 @@ namespace {
 // Forwards every operation to the inner store; every operation that can change a value drops the
 // cache's entries of its key once it has completed (whatever its outcome: a failed write may
 // have taken effect), before returning or calling back.
-class InvalidatingStore final : public Store {
+class InvalidatingStore final : public ForwardingStore {
  public:
   InvalidatingStore(std::shared_ptr<Store> inner, std::shared_ptr<ChunkCacheCore> core, uint64_t id)
-      : inner_(std::move(inner)), core_(std::move(core)), id_(id) {}
+      : ForwardingStore(std::move(inner)), core_(std::move(core)), id_(id) {}
 
-  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
-  Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override {
-    return inner_->get_into(key, range, out);
-  }
-  Result<bool> get_scatter(std::string_view key, std::span<const MutableByteView> pieces) override {
-    return inner_->get_scatter(key, pieces);
-  }
-  Result<std::optional<uint64_t>> get_within(std::string_view key,
-                                             std::span<const MutableByteView> pieces) override {
-    return inner_->get_within(key, pieces);
-  }
-  Result<std::vector<std::optional<Bytes>>> get_ranges(
-      const std::vector<KeyRange>& requests) override {
-    return inner_->get_ranges(requests);
-  }
   Status set(std::string_view key, ByteView value) override {
-    Status s = inner_->set(key, value);
-    core_->Invalidate(id_, key);
-    return s;
+    return Invalidating(key, inner_->set(key, value));
   }
   Status set_gather(std::string_view key, std::span<const ByteView> pieces) override {
-    Status s = inner_->set_gather(key, pieces);
-    core_->Invalidate(id_, key);
-    return s;
+    return Invalidating(key, inner_->set_gather(key, pieces));
   }
   Status set_range(std::string_view key, uint64_t offset, ByteView value) override {
-    Status s = inner_->set_range(key, offset, value);
-    core_->Invalidate(id_, key);
-    return s;
+    return Invalidating(key, inner_->set_range(key, offset, value));
   }
-  Status erase(std::string_view key) override {
-    Status s = inner_->erase(key);
-    core_->Invalidate(id_, key);
-    return s;
-  }
+  Status erase(std::string_view key) override { return Invalidating(key, inner_->erase(key)); }
   Status erase_prefix(std::string_view prefix) override {
     Status s = inner_->erase_prefix(prefix);
     core_->InvalidatePrefix(id_, prefix);
     return s;
   }
-  Result<std::vector<std::string>> list() override { return inner_->list(); }
-  Result<std::vector<std::string>> list_prefix(std::string_view prefix) override {
-    return inner_->list_prefix(prefix);
-  }
-  Result<DirListing> list_dir(std::string_view prefix) override { return inner_->list_dir(prefix); }
-  Result<bool> exists(std::string_view key) override { return inner_->exists(key); }
-  Result<std::optional<uint64_t>> size(std::string_view key) override { return inner_->size(key); }
-  Result<ReadResult> get_if(std::string_view key, ByteRange range, Bytes& out,
-                            const Generation* if_equal) override {
-    return inner_->get_if(key, range, out, if_equal);
-  }
-  Result<Generation> generation(std::string_view key) override { return inner_->generation(key); }
-  Result<std::unique_ptr<ValueReader>> open_reader(std::string_view key) override {
-    return inner_->open_reader(key);
-  }
   Result<std::optional<Generation>> set_if(std::string_view key, std::span<const ByteView> pieces,
                                            const WriteConditions& conditions) override {
-    auto r = inner_->set_if(key, pieces, conditions);
-    core_->Invalidate(id_, key);
-    return r;
+    return Invalidating(key, inner_->set_if(key, pieces, conditions));
   }
   Result<bool> erase_if(std::string_view key, const WriteConditions& conditions) override {
-    auto r = inner_->erase_if(key, conditions);
-    core_->Invalidate(id_, key);
-    return r;
+    return Invalidating(key, inner_->erase_if(key, conditions));
   }
   Result<std::optional<Generation>> patch_if(std::string_view key,
                                              std::span<const RangeWrite> writes,
                                              const WriteConditions& conditions) override {
-    auto r = inner_->patch_if(key, writes, conditions);
-    core_->Invalidate(id_, key);
-    return r;
-  }
-  Result<std::unique_ptr<KeyLock>> lock(std::string_view key) override { return inner_->lock(key); }
-  void get_async(std::string_view key, ByteRange range, Bytes& out, ReadCallback done) override {
-    inner_->get_async(key, range, out, std::move(done));
-  }
-  void get_within_async(std::string_view key, std::span<const MutableByteView> pieces,
-                        SizeCallback done) override {
-    inner_->get_within_async(key, pieces, std::move(done));
+    return Invalidating(key, inner_->patch_if(key, writes, conditions));
   }
   void set_async(std::string_view key, std::span<const ByteView> pieces,
                  WriteCallback done) override {
-    inner_->set_async(
-        key, pieces,
-        [core = core_, id = id_, k = std::string(key), done = std::move(done)](Status s) {
-          core->Invalidate(id, k);
-          done(std::move(s));
-        });
+    inner_->set_async(key, pieces, InvalidatingCallback(key, std::move(done)));
   }
   void erase_async(std::string_view key, WriteCallback done) override {
-    inner_->erase_async(
-        key, [core = core_, id = id_, k = std::string(key), done = std::move(done)](Status s) {
-          core->Invalidate(id, k);
-          done(std::move(s));
-        });
+    inner_->erase_async(key, InvalidatingCallback(key, std::move(done)));
   }
-  std::string description() const override { return inner_->description(); }
 
-  const std::shared_ptr<Store>& inner() const { return inner_; }
   const ChunkCacheCore* core() const { return core_.get(); }
 
  private:
-  const std::shared_ptr<Store> inner_;
+  // `result`, once the entries of `key` are dropped.
+  template <typename R>
+  R Invalidating(std::string_view key, R result) {
+    core_->Invalidate(id_, key);
+    return result;
+  }
+  WriteCallback InvalidatingCallback(std::string_view key, WriteCallback done) {
+    return [core = core_, id = id_, k = std::string(key), done = std::move(done)](Status s) {
+      core->Invalidate(id, k);
+      done(std::move(s));
+    };
+  }
+
   const std::shared_ptr<ChunkCacheCore> core_;
   const uint64_t id_;
 };

@@ -45,9 +45,13 @@ Result<std::optional<uint64_t>> Within(Store& store, const std::string& key,
 }  // namespace
 
 void WithinChecks(Store& store, size_t size) {
+  WithinChecks(store, store, size);
+}
+
+void WithinChecks(Store& writer, Store& store, size_t size) {
   const std::string key = "within/v" + std::to_string(size);
   const Bytes value = ValueOf(size % 251, size);
-  ASSERT_TRUE(store.set(key, value).ok());
+  ASSERT_TRUE(writer.set(key, value).ok());
   for (bool async : {false, true}) {
     SCOPED_TRACE(async ? "get_within_async" : "get_within");
     for (size_t total : {size + size / 2 + 1, size}) {

@@ -14,5 +14,8 @@ namespace zarrpp::test_support {
 // as it was), a larger one writes nothing and gives its size, a missing one nullopt. Every answer
 // is asserted (gtest failures).
 void WithinChecks(Store& store, size_t size);
+// The same for a store that cannot write (HttpStore): the values are written through `writer`,
+// which `store` reads.
+void WithinChecks(Store& writer, Store& store, size_t size);
 
 }  // namespace zarrpp::test_support
