@@ -17,12 +17,12 @@
 //            that the ratio async / max(compute, store) compares times taken under one load
 // Reported: every role's best time over limit's best; then, from the paired role, the median and
 // best same-iteration ratio and the process's CPU seconds (getrusage) of each part, with the
-// CPU bound async CPU / cores over the limit. Overlap is perfect when async is 1.0x; sync is about
-// 2x when compute and store take equal time. The compute loop is calibrated per case to the
-// synchronous call the case stores with (Write, or Append with its metadata write).
+// CPU floor (compute + store CPU) / cores over the limit. Overlap is perfect when async is 1.0x;
+// sync is about 2x when compute and store take equal time. The compute loop is calibrated per case
+// to the synchronous call the case stores with (Write, or Append with its metadata write).
 //
-// Run: build/bench/async_bench --benchmark_repetitions=5 \
-//        --benchmark_enable_random_interleaving=true
+// Run (benchmarks on): build/bench/async_bench --benchmark_repetitions=5
+//   --benchmark_enable_random_interleaving=true
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
