@@ -13,11 +13,18 @@
 //   sync     compute step t, then Write/Append it, for each t
 //   async    double-buffered: compute step t+1 into the other buffer while step t's
 //            WriteAsync/AppendAsync runs; wait for step t-1's before reusing its buffer
-// Reported: every role's time over limit. Overlap is perfect when async is 1.0x; sync is about
-// 2x when compute and store take equal time.
+//   paired   compute, store and async back to back in one iteration (rotating their order), so
+//            that the ratio async / max(compute, store) compares times taken under one load
+// Reported: every role's best time over limit's best; then, from the paired role, the median and
+// best same-iteration ratio and the process's CPU seconds (getrusage) of each part, with the
+// CPU floor (compute + store CPU) / cores over the limit. Overlap is perfect when async is 1.0x;
+// sync is about 2x when compute and store take equal time. The compute loop is calibrated per case
+// to the synchronous call the case stores with (Write, or Append with its metadata write).
 //
-// Run: build-bench/bench/async_bench --benchmark_repetitions=5
+// Run (benchmarks on): build/bench/async_bench --benchmark_repetitions=5
+//   --benchmark_enable_random_interleaving=true
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +34,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_support.h"
@@ -46,13 +54,25 @@ using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
+// CPU seconds (user + system) of the whole process: the compute thread, the handle's worker, the
+// executor's workers and the kernel's work for the store.
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+  };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
 double ThreadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-// Iterations of the compute loop per element, set by Calibrate().
+// Iterations of the compute loop per element, set by Calibrate() for each case (0: write,
+// 1: append) so that a compute step costs what storing a step costs in that case.
+int g_work_of[2] = {1, 1};
 int g_work = 1;
 
 // A smooth field (compresses about 2:1 with zstd) that each step shifts.
@@ -183,7 +203,27 @@ double TimeAsync(bool append) {
   return Seconds(t0, Clock::now());
 }
 
+// One measurement of the overlap: compute alone, store alone and the async loop, back to back
+// in one iteration (in rotating order), so that the three see the same machine load; with the
+// process's CPU seconds of each.
+struct Paired {
+  double compute = 0, store = 0, async = 0;
+  double compute_cpu = 0, store_cpu = 0, async_cpu = 0;
+  double ratio() const { return async / std::max(compute, store); }
+};
+std::vector<Paired> g_paired[2];
+
+template <class F>
+double Timed(F f, double& cpu) {
+  const double c0 = ProcessCpuSeconds();
+  const double s = f();
+  cpu = ProcessCpuSeconds() - c0;
+  return s;
+}
+
 void Role(benchmark::State& state, bool append, const std::string& role) {
+  g_work = g_work_of[append ? 1 : 0];
+  int rotation = 0;
   for (auto _ : state) {
     double s = 0;
     if (role == "compute") {
@@ -194,6 +234,19 @@ void Role(benchmark::State& state, bool append, const std::string& role) {
       s = std::max(TimeCompute(), TimeStore(append));
     } else if (role == "sync") {
       s = TimeSync(append);
+    } else if (role == "paired") {
+      Paired p;
+      for (int k = 0; k < 3; ++k) {
+        switch ((k + rotation) % 3) {
+          case 0: p.compute = Timed([] { return TimeCompute(); }, p.compute_cpu); break;
+          case 1: p.store = Timed([&] { return TimeStore(append); }, p.store_cpu); break;
+          default: p.async = Timed([&] { return TimeAsync(append); }, p.async_cpu); break;
+        }
+      }
+      ++rotation;
+      g_paired[append ? 1 : 0].push_back(p);
+      s = p.async;
+      state.counters["ratio"] = p.ratio();
     } else {
       s = TimeAsync(append);
     }
@@ -203,17 +256,41 @@ void Role(benchmark::State& state, bool append, const std::string& role) {
   state.counters["work"] = g_work;
 }
 
-// Sets g_work so that computing one step takes about as long as storing one.
-void Calibrate() {
-  auto a = F().NewArray(false);
-  double store = 1e9;
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto t0 = Clock::now();
-    for (uint64_t t = 0; t < 8; ++t) Check(StoreStep(*a, false, t, StepData()), "calibrate");
-    store = std::min(store, Seconds(t0, Clock::now()) / 8);
+// The paired measurements: the async loop over max(compute, store) of the same iteration, the
+// process's CPU seconds of each part, the cores the process had while computing alone and while
+// running the async loop (CPU seconds per wall second), and the async loop's CPU over the CPU of
+// compute and store run apart (its overhead). Full overlap needs the async loop to get compute
+// CPU + store CPU done in max(compute, store): on C cores, at least (compute + store CPU) / C.
+void PrintPaired() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::printf(
+      "\nOverlap measured in one iteration (compute, store and async back to back; %u cores)\n"
+      "| case | n | median ratio | best ratio | compute ms (CPU) | store ms (CPU) | async ms (CPU) "
+      "| cores used: compute, async | async CPU / (compute + store CPU) | CPU floor / limit "
+      "|\n|---|---|---|---|---|---|---|---|---|---|\n",
+      cores);
+  for (int c = 0; c < 2; ++c) {
+    std::vector<Paired> v = g_paired[c];
+    if (v.empty()) continue;
+    std::sort(v.begin(), v.end(),
+              [](const Paired& a, const Paired& b) { return a.ratio() < b.ratio(); });
+    const Paired& m = v[v.size() / 2];
+    const double limit = std::max(m.compute, m.store);
+    std::printf(
+        "| %s | %zu | %.2fx | %.2fx | %.1f (%.1f) | %.1f (%.1f) | %.1f (%.1f) | %.2f, %.2f | %.2f "
+        "| %.2fx |\n",
+        c == 0 ? "write" : "append", v.size(), m.ratio(), v.front().ratio(), m.compute * 1e3,
+        m.compute_cpu * 1e3, m.store * 1e3, m.store_cpu * 1e3, m.async * 1e3, m.async_cpu * 1e3,
+        m.compute_cpu / m.compute, m.async_cpu / m.async,
+        m.async_cpu / (m.compute_cpu + m.store_cpu), (m.compute_cpu + m.store_cpu) / cores / limit);
   }
-  // The work is scaled until one step's CPU time matches one store's wall time (on a loaded
-  // machine a compute step's wall time also counts the time other processes hold its core).
+  std::fflush(stdout);
+}
+
+// Sets g_work_of[case] so that computing one step takes as much CPU as storing one step in that
+// case takes wall time: the synchronous Write of a step, or the synchronous Append (chunk and
+// metadata) of a step, exactly the call the async loop queues.
+void Calibrate() {
   std::vector<float> buf(kStepElems);
   auto cpu_per_step = [&] {
     double best = 1e9;
@@ -224,14 +301,28 @@ void Calibrate() {
     }
     return best;
   };
-  g_work = 64;
-  for (int round = 0; round < 4; ++round) {
-    const double scaled = static_cast<double>(g_work) * store / cpu_per_step();
-    g_work = std::max(1, static_cast<int>(std::lround(scaled)));
+  for (int c = 0; c < 2; ++c) {
+    const bool append = c == 1;
+    double store = 1e9;
+    for (int rep = 0; rep < 3; ++rep) {
+      auto a = F().NewArray(append);
+      const auto t0 = Clock::now();
+      for (uint64_t t = 0; t < 8; ++t) Check(StoreStep(*a, append, t, StepData()), "calibrate");
+      store = std::min(store, Seconds(t0, Clock::now()) / 8);
+    }
+    // On a loaded machine a compute step's wall time also counts the time other processes hold
+    // its core, so the CPU time is matched.
+    g_work = 64;
+    for (int round = 0; round < 4; ++round) {
+      const double scaled = static_cast<double>(g_work) * store / cpu_per_step();
+      g_work = std::max(1, static_cast<int>(std::lround(scaled)));
+    }
+    g_work_of[c] = g_work;
+    std::printf(
+        "calibration (%s): store %.3f ms/step (wall), compute %.3f ms/step (CPU; %d "
+        "iterations/element)\n",
+        append ? "append" : "write", store * 1e3, cpu_per_step() * 1e3, g_work);
   }
-  std::printf(
-      "calibration: store %.3f ms/step (wall), compute %.3f ms/step (CPU; %d iterations/element)\n",
-      store * 1e3, cpu_per_step() * 1e3, g_work);
 }
 
 }  // namespace
@@ -242,7 +333,7 @@ int main(int argc, char** argv) {
   zarrpp::Calibrate();
   for (const char* c : {"write", "append"}) {
     const bool append = std::string(c) == "append";
-    for (const char* role : {"limit", "compute", "store", "sync", "async"}) {
+    for (const char* role : {"limit", "compute", "store", "sync", "async", "paired"}) {
       benchmark::RegisterBenchmark(
           (std::string(c) + "/" + role).c_str(),
           [append, r = std::string(role)](benchmark::State& s) { Role(s, append, r); })
@@ -251,7 +342,9 @@ int main(int argc, char** argv) {
           ->Iterations(2);
     }
   }
-  return zarrpp::bench::RunWithRatios(argc, argv, "limit",
-                                      "Compute overlapped with stores (T = 32 steps)",
-                                      {"compute", "store", "sync", "async"});
+  const int rc = zarrpp::bench::RunWithRatios(argc, argv, "limit",
+                                              "Compute overlapped with stores (T = 32 steps)",
+                                              {"compute", "store", "sync", "async"});
+  zarrpp::PrintPaired();
+  return rc;
 }

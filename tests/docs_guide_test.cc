@@ -20,6 +20,7 @@ zarrpp::Status AppendDays(const std::string& root);
 zarrpp::Status BuildHierarchy(const std::string& root);
 zarrpp::Status WriteSharded(const std::string& root);
 zarrpp::Status ComputeWhileWriting(const std::string& root);
+zarrpp::Status CoarseGridAsync(const std::string& root);
 zarrpp::Status ConvertOnTheWay(const std::string& root);
 zarrpp::Status ChunkByChunk(const std::string& root);
 zarrpp::Status AppendTogether(const std::string& root);
@@ -108,6 +109,8 @@ TEST_F(DocsGuide, AsyncWritesLandInOrder) {
   for (size_t i = 0; i < v.size(); i += 997) {
     ASSERT_EQ(v[i], 250.0f + static_cast<float>(i)) << "element " << i;
   }
+  s = CoarseGridAsync(root_);
+  ASSERT_TRUE(s.ok()) << s;
 }
 
 TEST_F(DocsGuide, ConversionsAndChunksAndBatches) {

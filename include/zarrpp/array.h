@@ -538,6 +538,60 @@ class Array {
     return AppendAsync(std::span<const T>(data), std::move(data_shape), axis);
   }
 
+  // Asynchronous selection calls: the strided Read and Write above (a Hyperslab or a Region, a
+  // strided view, optionally a memory type) queued as ReadAsync and WriteAsync are, with their
+  // order, cancellation and errors (a bad selection or view comes back through the Future as the
+  // synchronous call's InvalidArgument). The view is copied (pointer, extents, strides); the
+  // memory it points at is borrowed: the caller keeps it alive and untouched until the Future is
+  // done, as for `out` and `in` above. Nothing outside the view's selected elements is touched.
+  Future<Status> ReadAsync(const Hyperslab& selection, MutableElementView out,
+                           ReadOptions options = {}) const;
+  Future<Status> ReadAsync(const Hyperslab& selection, MutableElementView out,
+                           DataTypeId memory_type, ReadOptions options = {}) const;
+  Future<Status> WriteAsync(const Hyperslab& selection, ElementView in, WriteOptions options = {});
+  Future<Status> WriteAsync(const Hyperslab& selection, ElementView in, DataTypeId memory_type,
+                            WriteOptions options = {});
+  // Typed views: T equal to the data type moves elements as they are, any other T converts.
+  template <typename T>
+  Future<Status> ReadAsync(const Hyperslab& selection, const StridedView<T>& out,
+                           ReadOptions options = {}) const {
+    static_assert(!std::is_const_v<T>, "ReadAsync needs a view of mutable elements");
+    if (SameType(DataTypeOf<T>::id, sizeof(T))) {
+      return ReadAsync(selection, out.elements(), std::move(options));
+    }
+    return ReadAsync(selection, out.elements(), DataTypeOf<T>::id, std::move(options));
+  }
+  template <typename T>
+  Future<Status> ReadAsync(const Region& region, const StridedView<T>& out,
+                           ReadOptions options = {}) const {
+    return ReadAsync(Hyperslab::Of(region), out, std::move(options));
+  }
+  template <typename T>
+  Future<Status> WriteAsync(const Hyperslab& selection, const StridedView<T>& in,
+                            WriteOptions options = {}) {
+    using E = std::remove_cv_t<T>;
+    if (SameType(DataTypeOf<E>::id, sizeof(T))) {
+      return WriteAsync(selection, in.const_elements(), std::move(options));
+    }
+    return WriteAsync(selection, in.const_elements(), DataTypeOf<E>::id, std::move(options));
+  }
+  template <typename T>
+  Future<Status> WriteAsync(const Region& region, const StridedView<T>& in,
+                            WriteOptions options = {}) {
+    return WriteAsync(Hyperslab::Of(region), in, std::move(options));
+  }
+  // A hyperslab's elements into or from a dense C-order buffer of the selection's shape.
+  template <typename T>
+  Future<Status> ReadAsync(const Hyperslab& selection, std::span<T> out,
+                           ReadOptions options = {}) const {
+    return ReadAsync(selection, DenseView(selection, out.data(), out.size()), std::move(options));
+  }
+  template <typename T>
+  Future<Status> WriteAsync(const Hyperslab& selection, std::span<T> in,
+                            WriteOptions options = {}) {
+    return WriteAsync(selection, DenseView(selection, in.data(), in.size()), std::move(options));
+  }
+
   // ---- Chunk-level access (spec/chunks.md). Grid coordinates have the array's rank and lie
   // inside ChunkGrid(level).grid; otherwise InvalidArgument naming the coordinates and the grid.
   // A chunk's buffer holds the whole chunk of the level in C order (chunk_shape elements, also

@@ -250,6 +250,53 @@ Future<Status> Array::WriteAsync(const Region& region, ByteView in, WriteOptions
       });
 }
 
+Future<Status> Array::ReadAsync(const Hyperslab& selection, MutableElementView out,
+                                ReadOptions options) const {
+  const std::string what = "selection read of array '" + impl_->path + "'";
+  return internal::Enqueue(*impl_, what, true,
+                           [this, selection, out = std::move(out),
+                            options = std::move(options)](const std::function<bool()>& cancelled) {
+                             ReadOptions o = options;
+                             o.cancel = internal::Both(options.cancel, cancelled);
+                             return Read(selection, out, o);
+                           });
+}
+
+Future<Status> Array::ReadAsync(const Hyperslab& selection, MutableElementView out,
+                                DataTypeId memory_type, ReadOptions options) const {
+  const std::string what = "selection read of array '" + impl_->path + "'";
+  return internal::Enqueue(*impl_, what, true,
+                           [this, selection, out = std::move(out), memory_type,
+                            options = std::move(options)](const std::function<bool()>& cancelled) {
+                             ReadOptions o = options;
+                             o.cancel = internal::Both(options.cancel, cancelled);
+                             return Read(selection, out, memory_type, o);
+                           });
+}
+
+Future<Status> Array::WriteAsync(const Hyperslab& selection, ElementView in, WriteOptions options) {
+  const std::string what = "selection write of array '" + impl_->path + "'";
+  return internal::Enqueue(*impl_, what, true,
+                           [this, selection, in = std::move(in),
+                            options = std::move(options)](const std::function<bool()>& cancelled) {
+                             WriteOptions o = options;
+                             o.cancel = internal::Both(options.cancel, cancelled);
+                             return Write(selection, in, o);
+                           });
+}
+
+Future<Status> Array::WriteAsync(const Hyperslab& selection, ElementView in, DataTypeId memory_type,
+                                 WriteOptions options) {
+  const std::string what = "selection write of array '" + impl_->path + "'";
+  return internal::Enqueue(*impl_, what, true,
+                           [this, selection, in = std::move(in), memory_type,
+                            options = std::move(options)](const std::function<bool()>& cancelled) {
+                             WriteOptions o = options;
+                             o.cancel = internal::Both(options.cancel, cancelled);
+                             return Write(selection, in, memory_type, o);
+                           });
+}
+
 Future<Status> Array::AppendAsync(ByteView data, std::vector<uint64_t> data_shape, size_t axis) {
   const std::string what = "append to array '" + impl_->path + "'";
   Future<Status> f;
