@@ -13,23 +13,26 @@
 #include "src/array/indexing.h"
 #include "src/pipeline/inflight_budget.h"
 #include "src/pipeline/pipeline.h"
+#include "src/pipeline/shape_chains.h"
 #include "src/pipeline/span_read.h"
 #include "src/store_internal.h"
 
 namespace zarrpp::internal {
 
 ChunkSpan ChunksTouching(const ArrayMetadata& m, const Region& region) {
+  if (m.rectilinear) return ChunksTouchingGrid(*m.rectilinear, region);
   ChunkSpan s;
   const size_t r = m.rank();
   s.first.resize(r);
   s.count.resize(r);
   for (size_t d = 0; d < r; ++d) {
+    const uint64_t c = m.chunk_shape[d];
     if (region.shape[d] == 0) {
       s.first[d] = 0;
       s.count[d] = 0;
     } else {
-      s.first[d] = ChunkIndexOf(m, d, region.origin[d]);
-      const uint64_t last = ChunkIndexOf(m, d, region.origin[d] + region.shape[d] - 1);
+      s.first[d] = region.origin[d] / c;
+      const uint64_t last = (region.origin[d] + region.shape[d] - 1) / c;
       s.count[d] = last - s.first[d] + 1;
     }
     s.total *= s.count[d];
@@ -39,6 +42,7 @@ ChunkSpan ChunksTouching(const ArrayMetadata& m, const Region& region) {
 
 void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& span,
                  uint64_t index, ChunkPart& part) {
+  if (m.rectilinear) return LocateChunkOnGrid(m, region, span, index, part);
   const size_t r = m.rank();
   part.coords.resize(r);
   part.in_chunk.resize(r);
@@ -46,23 +50,13 @@ void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& 
   part.shape.resize(r);
   part.covers_chunk = true;
   part.covers_in_bounds = true;
-  const ChunkGrid* grid = m.rectilinear ? &*m.rectilinear : nullptr;
-  if (grid != nullptr) part.edges.resize(r);
-  part.regular = grid != nullptr ? nullptr : &m.chunk_shape;
+  part.regular = &m.chunk_shape;
   for (size_t d = r; d-- > 0;) {
     const uint64_t cnt = span.count[d];
     const uint64_t cd = span.first[d] + index % cnt;
     index /= cnt;
-    uint64_t c = 0;
-    uint64_t chunk_lo = 0;
-    if (grid == nullptr) {
-      c = m.chunk_shape[d];
-      chunk_lo = cd * c;
-    } else {
-      c = grid->Length(d, cd);
-      chunk_lo = grid->Origin(d, cd);
-      part.edges[d] = c;
-    }
+    const uint64_t c = m.chunk_shape[d];
+    const uint64_t chunk_lo = cd * c;
     const uint64_t chunk_hi = chunk_lo + c;
     const uint64_t lo = std::max(chunk_lo, region.origin[d]);
     const uint64_t hi = std::min(chunk_hi, region.origin[d] + region.shape[d]);
@@ -390,7 +384,11 @@ void GatherFront(std::span<const MutableByteView> pieces, uint64_t n, Bytes& out
 Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s,
                     LaneBuffer* lane, LaneRequest* req, CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
-  RETURN_IF_ERROR(BindCodecs(a, s.part));
+  if (a.shape_chains) {
+    RETURN_IF_ERROR(BindShapeCodecs(a, s.part));
+  } else {
+    UseArrayCodecs(a, s.part);
+  }
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
   const std::string key = a.ChunkKey(p.coords.data());
@@ -475,7 +473,11 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
                      LaneBuffer* lane, LaneRequest* req, const std::optional<Bytes>* memo,
                      CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
-  RETURN_IF_ERROR(BindCodecs(a, s.part));
+  if (a.shape_chains) {
+    RETURN_IF_ERROR(BindShapeCodecs(a, s.part));
+  } else {
+    UseArrayCodecs(a, s.part);
+  }
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
   const uint8_t* fill = m.fill_value.bytes.data();

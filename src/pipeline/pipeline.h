@@ -69,12 +69,16 @@ void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& 
                  uint64_t index, ChunkPart& part);
 
 // Sets part.chain and part.span_decoder for the chunk LocateChunk placed in `part`. Fails only
-// when the codecs cannot be prepared for a chunk shape of a rectilinear grid.
+// when the codecs cannot be prepared for a chunk shape of a rectilinear grid (a.shape_chains).
+// UseArrayCodecs is the regular grid's case, with no error to report.
 Status BindShapeCodecs(const Array::Impl& a, ChunkPart& part);
-inline Status BindCodecs(const Array::Impl& a, ChunkPart& part) {
-  if (a.shape_chains) return BindShapeCodecs(a, part);
+inline void UseArrayCodecs(const Array::Impl& a, ChunkPart& part) {
   part.chain = a.chain.get();
   part.span_decoder = a.span_decoder.get();
+}
+inline Status BindCodecs(const Array::Impl& a, ChunkPart& part) {
+  if (a.shape_chains) return BindShapeCodecs(a, part);
+  UseArrayCodecs(a, part);
   return Status::OK();
 }
 

@@ -71,6 +71,52 @@ Region ChunkRegionOf(const ArrayMetadata& m, const std::vector<uint64_t>& coords
   return r;
 }
 
+ChunkSpan ChunksTouchingGrid(const ChunkGrid& g, const Region& region) {
+  ChunkSpan s;
+  const size_t r = region.rank();
+  s.first.assign(r, 0);
+  s.count.assign(r, 0);
+  for (size_t d = 0; d < r; ++d) {
+    if (region.shape[d] != 0) {
+      s.first[d] = g.Index(d, region.origin[d]);
+      s.count[d] = g.Index(d, region.origin[d] + region.shape[d] - 1) - s.first[d] + 1;
+    }
+    s.total *= s.count[d];
+  }
+  return s;
+}
+
+void LocateChunkOnGrid(const ArrayMetadata& m, const Region& region, const ChunkSpan& span,
+                       uint64_t index, ChunkPart& part) {
+  const ChunkGrid& g = *m.rectilinear;
+  const size_t r = m.rank();
+  part.coords.resize(r);
+  part.in_chunk.resize(r);
+  part.in_region.resize(r);
+  part.shape.resize(r);
+  part.edges.resize(r);
+  part.regular = nullptr;
+  part.covers_chunk = true;
+  part.covers_in_bounds = true;
+  for (size_t d = r; d-- > 0;) {
+    const uint64_t cnt = span.count[d];
+    const uint64_t cd = span.first[d] + index % cnt;
+    index /= cnt;
+    const uint64_t c = g.Length(d, cd);
+    const uint64_t chunk_lo = g.Origin(d, cd);
+    const uint64_t chunk_hi = chunk_lo + c;
+    const uint64_t lo = std::max(chunk_lo, region.origin[d]);
+    const uint64_t hi = std::min(chunk_hi, region.origin[d] + region.shape[d]);
+    part.edges[d] = c;
+    part.coords[d] = cd;
+    part.in_chunk[d] = lo - chunk_lo;
+    part.in_region[d] = lo - region.origin[d];
+    part.shape[d] = hi - lo;
+    if (part.shape[d] != c) part.covers_chunk = false;
+    if (lo != chunk_lo || hi != std::min(chunk_hi, m.shape[d])) part.covers_in_bounds = false;
+  }
+}
+
 Status BindShapeCodecs(const Array::Impl& a, ChunkPart& p) {
   if (p.codecs == nullptr || p.codecs->owner != a.shape_chains->id() ||
       p.codecs->shape != p.edges) {

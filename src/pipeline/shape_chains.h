@@ -15,6 +15,7 @@
 #include "codecs/codec_chain.h"
 #include "codecs/partial_decode.h"
 #include "src/array/array_impl.h"
+#include "src/pipeline/pipeline.h"
 
 namespace zarrpp::internal {
 
@@ -57,6 +58,11 @@ class ShapeChains {
 // sharding can cut every chunk shape into its inner chunks: InvalidArgument naming the dimension
 // and the edge otherwise.
 Status PrepareShapeChains(Array::Impl& a, const CodecChain& chain);
+
+// ChunksTouching and LocateChunk (src/pipeline/pipeline.h) on a rectilinear grid.
+ChunkSpan ChunksTouchingGrid(const ChunkGrid& g, const Region& region);
+void LocateChunkOnGrid(const ArrayMetadata& m, const Region& region, const ChunkSpan& span,
+                       uint64_t index, ChunkPart& part);
 
 // The region of the chunk at `coords`, clipped to the array's shape (either grid).
 Region ChunkRegionOf(const ArrayMetadata& m, const std::vector<uint64_t>& coords);
