@@ -11,7 +11,7 @@
 #include "src/metadata/metadata_v2.h"
 #include "src/pipeline/chunk_cache.h"
 #include "src/pipeline/pipeline.h"
-#include "src/pipeline/rectilinear_chunks.h"
+#include "src/pipeline/shape_chains.h"
 #include "src/pipeline/variable_chunks.h"
 #include "src/types/fixed_strings.h"
 #include "src/types/memory_types.h"
@@ -233,9 +233,7 @@ Result<std::unique_ptr<Array::Impl>> MakeImpl(std::shared_ptr<Store> store, std:
   }
   impl->metadata = std::move(metadata);
   if (impl->metadata.rectilinear) {
-    RETURN_IF_ERROR_CTX(internal::PrepareRectilinear(*impl, chain), where);
-    impl->partial = nullptr;
-    impl->span_decoder = nullptr;
+    RETURN_IF_ERROR_CTX(internal::PrepareShapeChains(*impl, chain), where);
   }
   internal::AttachChunkCache(*impl);
   return impl;

@@ -19,7 +19,7 @@ namespace zarrpp {
 namespace internal {
 class AsyncQueue;      // src/array_async.h
 class ChunkCacheCore;  // src/pipeline/chunk_cache_core.h
-class ShapeChains;     // src/pipeline/rectilinear_chunks.h
+class ShapeChains;     // src/pipeline/shape_chains.h
 }  // namespace internal
 
 struct Array::Impl {
@@ -73,9 +73,10 @@ struct Array::Impl {
   uint64_t cache_store_id = 0;
   std::vector<uint64_t> cache_unit;
   uint64_t cache_unit_bytes = 0;
-  // Set for a rectilinear chunk grid (metadata.rectilinear): the chains prepared per chunk
-  // shape. Reads and writes then take src/pipeline/rectilinear_chunks.h; `chain` is prepared for the
-  // largest chunk and bounds the memory of any one.
+  // Set for a rectilinear chunk grid (metadata.rectilinear): the codecs prepared per chunk shape,
+  // which the pipelines take for each chunk (BindCodecs, src/pipeline/pipeline.h); `chain`,
+  // `span_decoder` and `partial` are those of the largest chunk, which bounds the memory of any
+  // one.
   std::shared_ptr<internal::ShapeChains> shape_chains;
   std::string ChunkKey(const uint64_t* coords) const;
   // The same key in `key`, reusing its capacity (no allocation once it has held a key).

@@ -11,7 +11,7 @@
 #include "src/array/indexing.h"
 #include "src/pipeline/key_locks.h"
 #include "src/pipeline/pipeline.h"
-#include "src/pipeline/rectilinear_chunks.h"
+#include "src/pipeline/shape_chains.h"
 #include "zarrpp/array.h"
 #include "zarrpp/json.h"
 
@@ -32,7 +32,8 @@ const char* LevelName(ChunkLevel level) {
 
 // The sharding codec of a chain that is exactly [sharding_indexed]; null otherwise.
 const ShardingCodec* ShardingOf(const Array::Impl& a) {
-  if (a.partial == nullptr) return nullptr;
+  // The inner level of a rectilinear grid is not addressed here (GridOf).
+  if (a.partial == nullptr || a.metadata.rectilinear) return nullptr;
   return dynamic_cast<const ShardingCodec*>(a.chain->chain().array_to_bytes().get());
 }
 
@@ -92,7 +93,7 @@ void Locate(const ArrayMetadata& m, const std::string& prefix, ChunkLevel level,
 
 Region ChunkRegion(const ArrayMetadata& m, const ChunkGridInfo& g,
                    const std::vector<uint64_t>& coords) {
-  if (m.rectilinear) return internal::RectilinearChunkRegion(m, coords);
+  if (m.rectilinear) return internal::ChunkRegionOf(m, coords);
   Region r{std::vector<uint64_t>(m.rank()), std::vector<uint64_t>(m.rank())};
   for (size_t d = 0; d < m.rank(); ++d) {
     r.origin[d] = coords[d] * g.chunk_shape[d];
@@ -128,8 +129,9 @@ std::vector<uint64_t> ShapeOf(const Array::Impl& a, const ChunkGridInfo& g,
 // The chain for chunks of `shape`: the array's, or on a rectilinear grid the one prepared for it.
 Result<std::shared_ptr<const PreparedChain>> ChainOf(const Array::Impl& a,
                                                      const std::vector<uint64_t>& shape) {
-  if (a.shape_chains) return a.shape_chains->For(shape);
-  return a.chain;
+  if (!a.shape_chains) return a.chain;
+  ASSIGN_OR_RETURN(auto codecs, a.shape_chains->For(shape));
+  return codecs->chain;
 }
 
 Status CheckBuffer(const Array::Impl& a, const std::vector<uint64_t>& chunk_shape, size_t size,

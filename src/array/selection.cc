@@ -546,7 +546,7 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
   // into the view (no copy of the box between them); a part read from spans of its chunk
   // (span_decoder) is that only when it is the whole chunk.
   const bool direct = !batched && a.partial == nullptr && !a.chunk_cache && !a.async_io &&
-                      plan.cell == m.chunk_shape;
+                      !m.rectilinear && plan.cell == m.chunk_shape;
   FirstError err;
   ForEachTask(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {

@@ -9,7 +9,6 @@
 #include "src/first_error.h"
 #include "src/array/indexing.h"
 #include "src/pipeline/pipeline.h"
-#include "src/pipeline/rectilinear_chunks.h"
 
 namespace zarrpp::internal {
 namespace {
@@ -26,8 +25,10 @@ std::vector<ChunkPart> LocateAll(const ArrayMetadata& m, const Region& region,
 }  // namespace
 
 Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
-  if (a.shape_chains) return RectilinearRead(a, region, out);
   if (a.chunk_cache) return CachedRead(a, region, out);
+  // A batch runs one prepared chain over chunks of one shape: unsharded chunks of a rectilinear
+  // grid, which differ in shape, take the fused pipeline.
+  if (a.shape_chains && a.partial == nullptr) return FusedRead(a, region, out);
   const ArrayMetadata& m = a.metadata;
   const ChunkSpan span = ChunksTouching(m, region);
   if (span.total == 0) return Status::OK();
@@ -48,9 +49,10 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
       for (size_t i = b; i < e; ++i) {
         PartialCodecContext ctx = PartialContextFor(a, parts[i].coords.data(), keys[i]);
         ctx.staged = true;
-        Status s = a.partial->PartialDecode(a.chain->decoded_spec(), ctx, parts[i].in_chunk.data(),
-                                            parts[i].shape, out.data(), region.shape,
-                                            parts[i].in_region.data());
+        if (Status s = BindCodecs(a, parts[i]); !s.ok()) return err.Set(s);
+        Status s = a.partial->PartialDecode(parts[i].chain->decoded_spec(), ctx,
+                                            parts[i].in_chunk.data(), parts[i].shape, out.data(),
+                                            region.shape, parts[i].in_region.data());
         if (!s.ok()) return err.Set(s);
       }
     });
@@ -113,7 +115,7 @@ Status BatchedRead(Array::Impl& a, const Region& region, MutableByteView out) {
 }
 
 Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
-  if (a.shape_chains) return RectilinearWrite(a, region, src);
+  if (a.shape_chains && a.partial == nullptr) return FusedWrite(a, region, src);
   const ArrayMetadata& m = a.metadata;
   const ChunkSpan span = ChunksTouching(m, region);
   if (span.total == 0) return Status::OK();
@@ -137,9 +139,10 @@ Status BatchedWrite(Array::Impl& a, const Region& region, WriteSource src) {
       for (size_t i = b; i < e; ++i) {
         PartialCodecContext ctx = PartialContextFor(a, parts[i].coords.data(), keys[i]);
         ctx.staged = true;
-        Status s = a.partial->PartialEncode(a.chain->decoded_spec(), ctx, parts[i].in_chunk.data(),
-                                            parts[i].shape, src.data, region.shape,
-                                            parts[i].in_region.data(), src.scalar);
+        if (Status s = BindCodecs(a, parts[i]); !s.ok()) return err.Set(s);
+        Status s = a.partial->PartialEncode(parts[i].chain->decoded_spec(), ctx,
+                                            parts[i].in_chunk.data(), parts[i].shape, src.data,
+                                            region.shape, parts[i].in_region.data(), src.scalar);
         if (!s.ok()) return err.Set(s);
       }
     });

@@ -1,6 +1,8 @@
-// src/pipeline/cached_read.cc - reads of a handle with a ChunkCache (zarrpp/chunk_cache.h): each unit
-// (chunk, or inner chunk when sharded) the region touches is copied out of the cache; units not
-// cached are fetched, decoded whole, kept and copied.
+// src/pipeline/cached_read.cc - reads of a handle with a ChunkCache (zarrpp/chunk_cache.h): each
+// unit (chunk, or inner chunk when sharded) the region touches is copied out of the cache; units
+// not cached are fetched, decoded whole, kept and copied. On a rectilinear grid the units of an
+// unsharded array are its chunks, each of its own shape; inner chunks are one shape on either
+// grid, since every shard edge is a multiple of the inner one.
 #include <charconv>
 #include <cstring>
 #include <memory>
@@ -13,6 +15,7 @@
 #include "src/first_error.h"
 #include "src/array/indexing.h"
 #include "src/pipeline/pipeline.h"
+#include "src/pipeline/shape_chains.h"
 
 namespace zarrpp::internal {
 namespace {
@@ -26,7 +29,14 @@ struct UnitPlace {
   std::vector<uint64_t> in_region;         // origin of the box inside the region
   std::vector<uint64_t> shape;             // shape of the box
   std::string key;
+  const std::vector<uint64_t>* unit = nullptr;  // shape of the unit: a.cache_unit, or `edges`
+  std::vector<uint64_t> edges;                  // an unsharded rectilinear chunk's shape
 };
+
+// The units of an unsharded array on a rectilinear grid are its chunks, each of its own shape.
+bool ChunkUnits(const Array::Impl& a) {
+  return a.metadata.rectilinear && a.partial == nullptr;
+}
 
 void Place(const Array::Impl& a, const Region& region, const uint64_t* u, UnitPlace& p) {
   const ArrayMetadata& m = a.metadata;
@@ -39,14 +49,32 @@ void Place(const Array::Impl& a, const Region& region, const uint64_t* u, UnitPl
   const bool sharded = a.partial != nullptr;
   if (sharded) p.in_shard.resize(r);
   p.part = sharded ? 0 : ChunkCacheCore::kWhole;
+  const ChunkGrid* grid = m.rectilinear ? &*m.rectilinear : nullptr;
+  p.unit = &unit;
+  if (grid != nullptr && !sharded) {
+    p.edges.resize(r);
+    p.unit = &p.edges;
+  }
   for (size_t d = 0; d < r; ++d) {
-    const uint64_t lo = u[d] * unit[d];
+    uint64_t lo = 0;
+    uint64_t len = unit[d];
+    if (grid != nullptr && !sharded) {
+      lo = grid->Origin(d, u[d]);
+      len = p.edges[d] = grid->Length(d, u[d]);
+    } else {
+      lo = u[d] * unit[d];
+    }
     const uint64_t begin = std::max(lo, region.origin[d]);
-    const uint64_t end = std::min(lo + unit[d], region.origin[d] + region.shape[d]);
+    const uint64_t end = std::min(lo + len, region.origin[d] + region.shape[d]);
     p.in_unit[d] = begin - lo;
     p.in_region[d] = begin - region.origin[d];
     p.shape[d] = end - begin;
-    if (sharded) {
+    if (sharded && grid != nullptr) {
+      p.shard[d] = grid->Index(d, lo);
+      const uint64_t in = lo - grid->Origin(d, p.shard[d]);
+      p.in_shard[d] = in;
+      p.part = p.part * (grid->Length(d, p.shard[d]) / unit[d]) + in / unit[d];
+    } else if (sharded) {
       const uint64_t per = m.chunk_shape[d] / unit[d];
       p.shard[d] = u[d] / per;
       p.in_shard[d] = (u[d] % per) * unit[d];
@@ -89,15 +117,15 @@ void CopyOut(const Array::Impl& a, const Bytes* data, const UnitPlace& p, const 
   if (one_run) {
     uint64_t src = 0, dst = 0;
     for (size_t d = 0; d < r; ++d) {
-      src = src * a.cache_unit[d] + p.in_unit[d];
+      src = src * (*p.unit)[d] + p.in_unit[d];
       dst = dst * region.shape[d] + p.in_region[d];
     }
     std::memcpy(out.data() + dst * esize, data->data() + src * esize,
                 (r == 0 ? 1 : p.shape[r - 1]) * esize);
     return;
   }
-  CopyBox(data->data(), a.cache_unit, p.in_unit.data(), out.data(), region.shape,
-          p.in_region.data(), p.shape, esize);
+  CopyBox(data->data(), *p.unit, p.in_unit.data(), out.data(), region.shape, p.in_region.data(),
+          p.shape, esize);
 }
 
 // Whether the cached value (of `generation`) may be served: always, unless the cache
@@ -115,13 +143,23 @@ Status FetchUnit(Array::Impl& a, const UnitPlace& p, const Region& region, Mutab
   ChunkCacheCore& cache = *a.chunk_cache;
   const uint64_t ticket = cache.Ticket(a.cache_store_id, p.key);
   CachedValue v;
+  // The chain of the stored chunk holding the unit: the handle's, or on a rectilinear grid the
+  // one for that chunk's shape.
+  std::shared_ptr<const ShapeCodecs> codecs;
+  if (a.shape_chains) {
+    ASSIGN_OR_RETURN(codecs,
+                     a.shape_chains->For(a.partial == nullptr
+                                             ? p.edges
+                                             : a.metadata.rectilinear->ChunkShape(p.shard.data())));
+  }
+  const PreparedChain& chain = codecs ? *codecs->chain : *a.chain;
   if (a.partial == nullptr) {
     ScratchPool::Lease s;
     ASSIGN_OR_RETURN(ReadResult rr, a.store->get_if(p.key, ByteRange::Whole(), s->fetched));
     v.generation = rr.generation;
     if (rr.found) {
-      auto decoded = std::make_shared<Bytes>(a.cache_unit_bytes);
-      RETURN_IF_ERROR_CTX(a.chain->Decode(s->fetched, *decoded, s->chain), "chunk '" + p.key + "'");
+      auto decoded = std::make_shared<Bytes>(chain.decoded_spec().num_bytes());
+      RETURN_IF_ERROR_CTX(chain.Decode(s->fetched, *decoded, s->chain), "chunk '" + p.key + "'");
       v.data = std::move(decoded);
     }
   } else {
@@ -133,7 +171,7 @@ Status FetchUnit(Array::Impl& a, const UnitPlace& p, const Region& region, Mutab
     auto decoded = std::make_shared<Bytes>(a.cache_unit_bytes);
     const PartialCodecContext ctx = PartialContextFor(a, p.shard.data(), p.key);
     const std::vector<uint64_t> zero(a.metadata.rank(), 0);
-    RETURN_IF_ERROR(a.partial->PartialDecode(a.chain->decoded_spec(), ctx, p.in_shard.data(),
+    RETURN_IF_ERROR(a.partial->PartialDecode(chain.decoded_spec(), ctx, p.in_shard.data(),
                                              a.cache_unit, decoded->data(), a.cache_unit,
                                              zero.data()));
     v.data = std::move(decoded);
@@ -169,9 +207,16 @@ Status CachedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   w.lo.resize(r);
   w.hi.resize(r);
   w.u.resize(r);
+  const bool chunk_units = ChunkUnits(a);
   for (size_t d = 0; d < r; ++d) {
-    w.lo[d] = region.origin[d] / a.cache_unit[d];
-    w.hi[d] = (region.origin[d] + region.shape[d] - 1) / a.cache_unit[d];
+    const uint64_t last = region.origin[d] + region.shape[d] - 1;
+    if (chunk_units) {
+      w.lo[d] = m.rectilinear->Index(d, region.origin[d]);
+      w.hi[d] = m.rectilinear->Index(d, last);
+    } else {
+      w.lo[d] = region.origin[d] / a.cache_unit[d];
+      w.hi[d] = last / a.cache_unit[d];
+    }
     w.u[d] = w.lo[d];
   }
   std::vector<std::vector<uint64_t>> missed;

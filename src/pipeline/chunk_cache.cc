@@ -286,7 +286,7 @@ class InvalidatingStore final : public ForwardingStore {
 }  // namespace
 
 void AttachChunkCache(Array::Impl& a) {
-  if (!a.options.chunk_cache || a.shape_chains) return;  // rectilinear: chunks vary in shape
+  if (!a.options.chunk_cache) return;
   const std::shared_ptr<ChunkCacheCore>& core = a.options.chunk_cache->core();
   // A handle opened on another handle's store() names the store that one wraps, so both share
   // entries, and is not wrapped twice for the same cache.
@@ -300,7 +300,7 @@ void AttachChunkCache(Array::Impl& a) {
   if (!wrapped) a.store = std::make_shared<InvalidatingStore>(a.store, core, a.cache_store_id);
   const ArrayMetadata& m = a.metadata;
   if (m.data_type.is_variable()) return;
-  std::vector<uint64_t> unit = m.chunk_shape;
+  std::vector<uint64_t> unit = m.chunk_shape;  // on a rectilinear grid, the largest chunk
   if (a.partial != nullptr) {
     const auto* sharding =
         dynamic_cast<const ShardingCodec*>(a.chain->chain().array_to_bytes().get());

@@ -13,13 +13,14 @@
 #include "src/pipeline/chunk_cache.h"
 #include "src/pipeline/inflight_budget.h"
 #include "src/pipeline/pipeline.h"
-#include "src/pipeline/rectilinear_chunks.h"
+#include "src/pipeline/shape_chains.h"
 #include "src/pipeline/span_read.h"
 #include "src/store_internal.h"
 
 namespace zarrpp::internal {
 
 ChunkSpan ChunksTouching(const ArrayMetadata& m, const Region& region) {
+  if (m.rectilinear) return ChunksTouchingGrid(*m.rectilinear, region);
   ChunkSpan s;
   const size_t r = m.rank();
   s.first.resize(r);
@@ -41,6 +42,7 @@ ChunkSpan ChunksTouching(const ArrayMetadata& m, const Region& region) {
 
 void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& span,
                  uint64_t index, ChunkPart& part) {
+  if (m.rectilinear) return LocateChunkOnGrid(m, region, span, index, part);
   const size_t r = m.rank();
   part.coords.resize(r);
   part.in_chunk.resize(r);
@@ -48,6 +50,7 @@ void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& 
   part.shape.resize(r);
   part.covers_chunk = true;
   part.covers_in_bounds = true;
+  part.regular = &m.chunk_shape;
   for (size_t d = r; d-- > 0;) {
     const uint64_t cnt = span.count[d];
     const uint64_t cd = span.first[d] + index % cnt;
@@ -77,8 +80,8 @@ PartialCodecContext PartialContextFor(Array::Impl& a, const uint64_t* coords, st
   ctx.index_cache = a.index_cache.get();
   ctx.in_bounds.resize(m.rank());
   for (size_t d = 0; d < m.rank(); ++d) {
-    const uint64_t lo = coords[d] * m.chunk_shape[d];
-    ctx.in_bounds[d] = std::min(m.chunk_shape[d], m.shape[d] - std::min(m.shape[d], lo));
+    const uint64_t lo = ChunkOrigin(m, d, coords[d]);
+    ctx.in_bounds[d] = std::min(ChunkEdge(m, d, coords[d]), m.shape[d] - std::min(m.shape[d], lo));
   }
   return ctx;
 }
@@ -296,7 +299,8 @@ bool ChunkRowPieces(const ArrayMetadata& m, const Region& region, const ChunkPar
   const size_t r = m.rank();
   if (r == 0) return false;
   const size_t esize = m.data_type.size();
-  const uint64_t row = m.chunk_shape[r - 1] * esize;
+  const std::vector<uint64_t>& chunk_shape = p.chunk_shape();
+  const uint64_t row = chunk_shape[r - 1] * esize;
   const uint64_t run = p.shape[r - 1] * esize;
   pieces.clear();
   auto add = [&](Ptr at, uint64_t n) {
@@ -314,7 +318,7 @@ bool ChunkRowPieces(const ArrayMetadata& m, const Region& region, const ChunkPar
     pieces.push_back(View(at, n));
   };
   uint64_t rows = 1;
-  for (size_t d = 0; d + 1 < r; ++d) rows *= m.chunk_shape[d];
+  for (size_t d = 0; d + 1 < r; ++d) rows *= chunk_shape[d];
   std::vector<uint64_t> c(r, 0);  // chunk coordinates of the current row (last stays 0)
   std::vector<uint64_t> at(r, 0);
   for (uint64_t i = 0; i < rows; ++i) {
@@ -332,11 +336,11 @@ bool ChunkRowPieces(const ArrayMetadata& m, const Region& region, const ChunkPar
       add(nullptr, row - p.in_chunk[r - 1] * esize - run);
     }
     for (size_t d = r - 1; d-- > 0;) {  // next row, odometer order
-      if (++c[d] < m.chunk_shape[d]) break;
+      if (++c[d] < chunk_shape[d]) break;
       c[d] = 0;
     }
   }
-  return pieces.size() <= 1 || m.chunk_elements() * esize / pieces.size() >= kMinPieceBytes;
+  return pieces.size() <= 1 || rows * row / pieces.size() >= kMinPieceBytes;
 }
 
 // Decodes the fetched chunk `encoded` of part `p` into the caller's buffer, in the CPU stage's
@@ -345,24 +349,25 @@ Status DecodePart(const Array::Impl& a, const Region& region, MutableByteView ou
                   const ChunkPart& p, const std::string& key, ByteView encoded, WorkerScratch& c) {
   const ArrayMetadata& m = a.metadata;
   const size_t esize = m.data_type.size();
-  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  const PreparedChain& chain = *p.chain;
+  const uint64_t chunk_bytes = chain.decoded_spec().num_bytes();
   if (p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape)) {
     const uint64_t off = LinearOffset(region.shape, p.in_region.data()) * esize;
-    RETURN_IF_ERROR_CTX(a.chain->Decode(encoded, out.subspan(off, chunk_bytes), c.chain),
+    RETURN_IF_ERROR_CTX(chain.Decode(encoded, out.subspan(off, chunk_bytes), c.chain),
                         "chunk '" + key + "'");
     return Status::OK();
   }
   const uint8_t* decoded = nullptr;
-  if (a.chain->is_identity()) {
+  if (chain.is_identity()) {
     // Stored bytes are the chunk itself: scatter straight from the fetched buffer.
     if (encoded.size() != chunk_bytes) return WrongChunkSize(key, encoded.size(), chunk_bytes);
     decoded = encoded.data();
   } else {
     c.chunk.resize(chunk_bytes);
-    RETURN_IF_ERROR_CTX(a.chain->Decode(encoded, c.chunk, c.chain), "chunk '" + key + "'");
+    RETURN_IF_ERROR_CTX(chain.Decode(encoded, c.chunk, c.chain), "chunk '" + key + "'");
     decoded = c.chunk.data();
   }
-  CopyBox(decoded, m.chunk_shape, p.in_chunk.data(), out.data(), region.shape, p.in_region.data(),
+  CopyBox(decoded, p.chunk_shape(), p.in_chunk.data(), out.data(), region.shape, p.in_region.data(),
           p.shape, esize);
   return Status::OK();
 }
@@ -379,11 +384,16 @@ void GatherFront(std::span<const MutableByteView> pieces, uint64_t n, Bytes& out
 Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, WorkerScratch& s,
                     LaneBuffer* lane, LaneRequest* req, CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
+  if (a.shape_chains) {
+    RETURN_IF_ERROR(BindShapeCodecs(a, s.part));
+  } else {
+    UseArrayCodecs(a, s.part);
+  }
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
   a.ChunkKeyInto(p.coords.data(), s.key);
   const std::string& key = s.key;
-  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  const uint64_t chunk_bytes = p.chain->decoded_spec().num_bytes();
   if (a.partial != nullptr) {
     // Sharded: read the index and only the inner chunks this part touches. On I/O threads the
     // lane reserves the shard's encoded size, estimated by the largest seen so far.
@@ -393,13 +403,13 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
       lane->Hold([req] { return req->Estimate(); }, /*allocate=*/false);
       ctx.io_bytes = &fetched;
     }
-    RETURN_IF_ERROR(a.partial->PartialDecode(a.chain->decoded_spec(), ctx, p.in_chunk.data(),
+    RETURN_IF_ERROR(a.partial->PartialDecode(p.chain->decoded_spec(), ctx, p.in_chunk.data(),
                                              p.shape, out.data(), region.shape,
                                              p.in_region.data()));
     if (fetched != 0) req->Saw(fetched);
     return Status::OK();
   }
-  if (a.span_decoder != nullptr) {
+  if (p.span_decoder != nullptr) {
     ASSIGN_OR_RETURN(bool done, ReadPartFromSpan(a, region, out, p, key, s, lane != nullptr));
     if (done) return Status::OK();
   }
@@ -410,7 +420,7 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
             esize);
     return Status::OK();
   };
-  const bool identity = a.chain->is_identity();
+  const bool identity = p.chain->is_identity();
   if ((lane != nullptr || !p.covers_chunk) && identity &&
       ChunkRowPieces(m, region, p, out.data(), s.pieces)) {
     // The stored bytes are the chunk: the store places them straight in the caller's buffer, so
@@ -464,11 +474,18 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
                      LaneBuffer* lane, LaneRequest* req, const std::optional<Bytes>* memo,
                      CpuGate* gate) {
   const ArrayMetadata& m = a.metadata;
+  if (a.shape_chains) {
+    RETURN_IF_ERROR(BindShapeCodecs(a, s.part));
+  } else {
+    UseArrayCodecs(a, s.part);
+  }
   const ChunkPart& p = s.part;
   const size_t esize = m.data_type.size();
   const uint8_t* fill = m.fill_value.bytes.data();
   const std::string key = a.ChunkKey(p.coords.data());
-  const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
+  const PreparedChain& chain = *p.chain;
+  const uint64_t chunk_bytes = chain.decoded_spec().num_bytes();
+  const uint64_t chunk_elements = chain.decoded_spec().num_elements();
 
   const KeyLocks::Guard lock = a.chunk_locks.Lock(key);
   if (a.partial != nullptr) {
@@ -485,8 +502,8 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
         lane->Hold(2 * chunk_bytes, /*allocate=*/false);
       }
     }
-    RETURN_IF_ERROR(a.partial->PartialEncode(a.chain->decoded_spec(), ctx, p.in_chunk.data(),
-                                             p.shape, src.data, region.shape, p.in_region.data(),
+    RETURN_IF_ERROR(a.partial->PartialEncode(chain.decoded_spec(), ctx, p.in_chunk.data(), p.shape,
+                                             src.data, region.shape, p.in_region.data(),
                                              src.scalar));
     if (stored != 0) req->Saw(stored);
     return Status::OK();
@@ -497,7 +514,7 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
     return a.store->set(key, **memo);
   }
 
-  const bool identity = a.chain->is_identity();
+  const bool identity = chain.is_identity();
   const bool contiguous =
       !src.scalar && p.covers_chunk && IsContiguousBox(region.shape, p.in_region.data(), p.shape);
   if (lane != nullptr && identity && !contiguous && !src.scalar && p.covers_chunk &&
@@ -575,30 +592,29 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
       if (p.covers_in_bounds) {
         // Every stored element is overwritten; the part beyond the array edge holds the fill
         // value.
-        if (!p.covers_chunk) FillElements(dest.data(), m.chunk_elements(), fill, esize);
+        if (!p.covers_chunk) FillElements(dest.data(), chunk_elements, fill, esize);
       } else if (!found) {
-        FillElements(dest.data(), m.chunk_elements(), fill, esize);
+        FillElements(dest.data(), chunk_elements, fill, esize);
       } else if (!identity) {
-        RETURN_IF_ERROR_CTX(a.chain->Decode(s.fetched, dest, (*c)->chain), "chunk '" + key + "'");
+        RETURN_IF_ERROR_CTX(chain.Decode(s.fetched, dest, (*c)->chain), "chunk '" + key + "'");
       }
       if (src.scalar) {
-        FillBox(dest.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
+        FillBox(dest.data(), p.chunk_shape(), p.in_chunk.data(), p.shape, src.data, esize);
       } else {
-        CopyBox(src.data, region.shape, p.in_region.data(), dest.data(), m.chunk_shape,
+        CopyBox(src.data, region.shape, p.in_region.data(), dest.data(), p.chunk_shape(),
                 p.in_chunk.data(), p.shape, esize);
       }
       chunk = dest;
     }
     if (!a.options.write_empty_chunks &&
-        AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+        AllEqualFill(chunk.data(), chunk_elements, fill, m.data_type)) {
       c.reset();
       cpu.reset();
       ASSIGN_OR_RETURN(bool stored, StoreChunk(*a.store, key, std::nullopt, cond));
       if (stored) return Status::OK();
       continue;
     }
-    ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, (*c)->chain),
-                         "chunk '" + key + "'");
+    ASSIGN_OR_RETURN_CTX(ByteView encoded, chain.Encode(chunk, (*c)->chain), "chunk '" + key + "'");
     if (lane != nullptr) {
       req->Saw(encoded.size());
       encoded = KeepEncoded(lane, (*c)->chain, encoded);
@@ -625,10 +641,11 @@ Status WriteOneChunk(Array::Impl& a, const Region& region, WriteSource src, Work
 // Every chunk the region touches is written whole (in bounds): no read-modify-write.
 bool WholeChunksOnly(const ArrayMetadata& m, const Region& region) {
   for (size_t d = 0; d < m.rank(); ++d) {
-    const uint64_t c = m.chunk_shape[d];
+    if (region.shape[d] == 0) continue;
     const uint64_t end = region.origin[d] + region.shape[d];
-    if (region.origin[d] % c != 0) return false;
-    if (end % c != 0 && end != m.shape[d]) return false;
+    if (ChunkOrigin(m, d, ChunkIndexOf(m, d, region.origin[d])) != region.origin[d]) return false;
+    const uint64_t last = ChunkIndexOf(m, d, end - 1);
+    if (ChunkOrigin(m, d, last) + ChunkEdge(m, d, last) != end && end != m.shape[d]) return false;
   }
   return true;
 }
@@ -801,6 +818,7 @@ Status AsyncRead(Array::Impl& a, const Region& region, MutableByteView out) {
         if (!item->found.ok()) return item->found.status();
         ChunkPart& p = lease->part;
         LocateChunk(m, region, span, item->index, p);
+        RETURN_IF_ERROR(BindCodecs(a, p));
         if (!*item->found) {
           FillBox(out.data(), region.shape, p.in_region.data(), p.shape, m.fill_value.bytes.data(),
                   esize);
@@ -912,28 +930,31 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
           if (memo->has_value()) value = ByteView(**memo);
           return Status::OK();
         }
+        RETURN_IF_ERROR(BindCodecs(a, s.part));
+        const uint64_t part_chunk_bytes = p.chain->decoded_spec().num_bytes();
+        const uint64_t chunk_elements = p.chain->decoded_spec().num_elements();
         ByteView chunk;
         const bool contiguous = !src.scalar && p.covers_chunk &&
                                 IsContiguousBox(region.shape, p.in_region.data(), p.shape);
         if (contiguous) {
           chunk = ByteView(src.data + LinearOffset(region.shape, p.in_region.data()) * esize,
-                           chunk_bytes);
+                           part_chunk_bytes);
         } else {
-          s.chunk.resize(chunk_bytes);
-          if (!p.covers_chunk) FillElements(s.chunk.data(), m.chunk_elements(), fill, esize);
+          s.chunk.resize(part_chunk_bytes);
+          if (!p.covers_chunk) FillElements(s.chunk.data(), chunk_elements, fill, esize);
           if (src.scalar) {
-            FillBox(s.chunk.data(), m.chunk_shape, p.in_chunk.data(), p.shape, src.data, esize);
+            FillBox(s.chunk.data(), p.chunk_shape(), p.in_chunk.data(), p.shape, src.data, esize);
           } else {
-            CopyBox(src.data, region.shape, p.in_region.data(), s.chunk.data(), m.chunk_shape,
+            CopyBox(src.data, region.shape, p.in_region.data(), s.chunk.data(), p.chunk_shape(),
                     p.in_chunk.data(), p.shape, esize);
           }
           chunk = s.chunk;
         }
         if (!a.options.write_empty_chunks &&
-            AllEqualFill(chunk.data(), m.chunk_elements(), fill, m.data_type)) {
+            AllEqualFill(chunk.data(), chunk_elements, fill, m.data_type)) {
           return Status::OK();
         }
-        ASSIGN_OR_RETURN_CTX(ByteView encoded, a.chain->Encode(chunk, s.chain),
+        ASSIGN_OR_RETURN_CTX(ByteView encoded, p.chain->Encode(chunk, s.chain),
                              "chunk '" + key + "'");
         if (encoded.empty()) return Status::OK();  // nothing to store
         // The value must outlive this worker's scratch: its buffer is taken, not copied, unless
@@ -998,7 +1019,6 @@ Status AsyncWrite(Array::Impl& a, const Region& region, WriteSource src,
 }  // namespace
 
 Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
-  if (a.shape_chains) return RectilinearRead(a, region, out);
   if (a.chunk_cache) return CachedRead(a, region, out);
   const ChunkSpan span = ChunksTouching(a.metadata, region);
   if (span.total == 0) return Status::OK();
@@ -1031,16 +1051,16 @@ Status FusedRead(Array::Impl& a, const Region& region, MutableByteView out) {
 }
 
 Status FusedWrite(Array::Impl& a, const Region& region, WriteSource src) {
-  if (a.shape_chains) return RectilinearWrite(a, region, src);
   const ArrayMetadata& m = a.metadata;
   const ChunkSpan span = ChunksTouching(m, region);
   if (span.total == 0) return Status::OK();
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
 
-  // Scalar writes: merge, test and encode a whole chunk once; every fully covered chunk reuses it.
+  // Scalar writes: merge, test and encode a whole chunk once; every fully covered chunk reuses it
+  // (chunks of one shape only: not on a rectilinear grid).
   std::optional<Bytes> memo;
   bool have_memo = false;
-  if (src.scalar && a.partial == nullptr) {
+  if (src.scalar && a.partial == nullptr && !a.shape_chains) {
     Bytes chunk(chunk_bytes);
     FillElements(chunk.data(), m.chunk_elements(), src.data, m.data_type.size());
     if (a.options.write_empty_chunks ||
@@ -1113,6 +1133,7 @@ ScratchPool::Lease::Lease(Use use) : use_(use) {
 }
 
 ScratchPool::Lease::~Lease() {
+  if (s_->part.codecs) s_->part.codecs.reset();  // a rectilinear handle's codecs go with it
   ScratchFreeList& l = FreeList(use_);
   const uint64_t cap = CapacityOf(*s_);
   std::unique_lock<std::mutex> g(l.mu);

@@ -27,6 +27,20 @@
 
 namespace zarrpp::internal {
 
+class ShapeCodecs;  // src/pipeline/shape_chains.h
+
+// The chunk grid of an array, regular or rectilinear (metadata.rectilinear), as the pipelines walk
+// it: the chunk holding an element, a chunk's first element and its edge along one dimension.
+inline uint64_t ChunkIndexOf(const ArrayMetadata& m, size_t d, uint64_t x) {
+  return m.rectilinear ? m.rectilinear->Index(d, x) : x / m.chunk_shape[d];
+}
+inline uint64_t ChunkOrigin(const ArrayMetadata& m, size_t d, uint64_t i) {
+  return m.rectilinear ? m.rectilinear->Origin(d, i) : i * m.chunk_shape[d];
+}
+inline uint64_t ChunkEdge(const ArrayMetadata& m, size_t d, uint64_t i) {
+  return m.rectilinear ? m.rectilinear->Length(d, i) : m.chunk_shape[d];
+}
+
 // The chunks a region touches: grid positions [first, first + count) per dimension.
 struct ChunkSpan {
   DimValues first;
@@ -43,9 +57,32 @@ struct ChunkPart {
   std::vector<uint64_t> shape;      // extent of the part
   bool covers_chunk = false;        // the part is the whole chunk
   bool covers_in_bounds = false;    // the part is every in-bounds element of the chunk
+  // The chunk's shape: the array's chunk_shape on a regular grid (`regular`), else `edges`.
+  const std::vector<uint64_t>& chunk_shape() const { return regular ? *regular : edges; }
+  const std::vector<uint64_t>* regular = nullptr;
+  std::vector<uint64_t> edges;
+  // The codecs for chunks of that shape (BindCodecs): the handle's on a regular grid, else those
+  // `codecs` holds.
+  const PreparedChain* chain = nullptr;
+  const SpanDecoder* span_decoder = nullptr;
+  std::shared_ptr<const ShapeCodecs> codecs;
 };
 void LocateChunk(const ArrayMetadata& m, const Region& region, const ChunkSpan& span,
                  uint64_t index, ChunkPart& part);
+
+// Sets part.chain and part.span_decoder for the chunk LocateChunk placed in `part`. Fails only
+// when the codecs cannot be prepared for a chunk shape of a rectilinear grid (a.shape_chains).
+// UseArrayCodecs is the regular grid's case, with no error to report.
+Status BindShapeCodecs(const Array::Impl& a, ChunkPart& part);
+inline void UseArrayCodecs(const Array::Impl& a, ChunkPart& part) {
+  part.chain = a.chain.get();
+  part.span_decoder = a.span_decoder.get();
+}
+inline Status BindCodecs(const Array::Impl& a, ChunkPart& part) {
+  if (a.shape_chains) return BindShapeCodecs(a, part);
+  UseArrayCodecs(a, part);
+  return Status::OK();
+}
 
 // Scratch buffers a task reuses across chunks. They keep their capacity, so a warmed-up process
 // does no heap allocation per chunk; idle ones keep at most 32 MiB of buffers per use. Leased per

@@ -40,8 +40,8 @@ bool ReadInline(const Array::Impl& a, uint64_t n_chunks, uint64_t work_per_chunk
 Result<bool> ReadPartFromSpan(const Array::Impl& a, const Region& region, MutableByteView out,
                               const ChunkPart& p, const std::string& key, ScratchPool::Scratch& s,
                               bool on_lane) {
-  if (a.span_decoder == nullptr || p.covers_chunk) return false;
-  const SpanDecoder& d = *a.span_decoder;
+  if (p.span_decoder == nullptr || p.covers_chunk) return false;
+  const SpanDecoder& d = *p.span_decoder;
   if (d.compressed() && on_lane) return false;
   const SpanDecoder::Span span = d.SpanOf(p.in_chunk.data(), p.shape);
   // Past half the chunk a whole read costs about the same and verifies what it can.

@@ -25,7 +25,8 @@ uint64_t ReadWorkPerChunk(const Array::Impl& a, const Region& region, uint64_t n
 bool ReadInline(const Array::Impl& a, uint64_t n_chunks, uint64_t work_per_chunk);
 
 // Reads part `p` of the chunk at `key` into `out` (shape region.shape) from the span of its value
-// holding it. Returns false, having done nothing, when the chain has no span decoder, the span is
+// holding it, with the part's span decoder (BindCodecs). Returns false, having done nothing, when
+// the chain has no span decoder, the span is
 // too large a share of the chunk to be worth it, or the chain is compressed and the task runs on
 // an I/O lane (`on_lane`: whose budget accounts for fetched values only on the whole-chunk path).
 Result<bool> ReadPartFromSpan(const Array::Impl& a, const Region& region, MutableByteView out,
