@@ -46,7 +46,33 @@ void Check(const Case& c, size_t esize, std::mt19937_64& rng) {
 // Extents around the tile sides (8, 16, 32, 64 elements) and the register blocks inside them.
 const uint64_t kExtents[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
 
-TEST(CopyStrided2D, TransposesMatchReferenceForEveryElementSize) {
+// Runs each case with the kernels this CPU picks and again with the baseline (SSE2) kernels.
+class KernelTest : public ::testing::TestWithParam<TransposeKernel> {
+ protected:
+  void SetUp() override { UseTransposeKernel(GetParam()); }
+  void TearDown() override { UseTransposeKernel(TransposeKernel::kBest); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Kernels, KernelTest,
+                         ::testing::Values(TransposeKernel::kBest, TransposeKernel::kBaseline),
+                         [](const auto& info) {
+                           return info.param == TransposeKernel::kBest ? "Best" : "Baseline";
+                         });
+
+TEST(CopyStrided2D, BestKernelIsAvx2WhereTheCpuHasIt) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
+  EXPECT_TRUE(Avx2TransposeInUse());
+  UseTransposeKernel(TransposeKernel::kBaseline);
+  EXPECT_FALSE(Avx2TransposeInUse());
+  UseTransposeKernel(TransposeKernel::kBest);
+  EXPECT_TRUE(Avx2TransposeInUse());
+#else
+  GTEST_SKIP() << "AVX2 kernels are built for x86-64 with GCC or Clang only";
+#endif
+}
+
+TEST_P(KernelTest, TransposesMatchReferenceForEveryElementSize) {
   std::mt19937_64 rng(1);
   for (size_t esize : {1, 2, 3, 4, 8, 12, 16}) {
     for (uint64_t no : kExtents) {
@@ -61,7 +87,7 @@ TEST(CopyStrided2D, TransposesMatchReferenceForEveryElementSize) {
   }
 }
 
-TEST(CopyStrided2D, RowsAndOddStridesMatchReference) {
+TEST_P(KernelTest, RowsAndOddStridesMatchReference) {
   std::mt19937_64 rng(2);
   for (size_t esize : {1, 2, 4, 8, 16}) {
     for (int trial = 0; trial < 300; ++trial) {
@@ -84,6 +110,18 @@ TEST(CopyStrided2D, RowsAndOddStridesMatchReference) {
           Check(Case{no, ni, s, no * s + 1, ni + 1, 1}, esize, rng);
         }
       }
+    }
+  }
+}
+
+// A large transpose (many full tiles, ragged edges) of 4- and 8-byte elements, the sizes with
+// AVX2 kernels.
+TEST_P(KernelTest, LargeTransposesMatchReference) {
+  std::mt19937_64 rng(4);
+  for (size_t esize : {4, 8}) {
+    for (auto [no, ni] : {std::pair<uint64_t, uint64_t>{256, 256}, {257, 250}, {129, 300}}) {
+      Check(Case{no, ni, 1, no + 3, ni + 1, 1}, esize, rng);
+      Check(Case{no, ni, ni, 1, 1, no}, esize, rng);
     }
   }
 }

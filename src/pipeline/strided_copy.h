@@ -23,4 +23,13 @@ void CopyStrided2D(const uint8_t* src, uint64_t src_outer, uint64_t src_inner, u
                    uint64_t dst_outer, uint64_t dst_inner, uint64_t n_outer, uint64_t n_inner,
                    size_t esize);
 
+// The kernels of transposing copies of 4- and 8-byte elements: AVX2 register transposes where
+// the CPU runs them (the default, decided once per process), or the SSE2 baseline. Tests set the
+// baseline to check both kernels on one machine; not to be changed while copies run.
+enum class TransposeKernel { kBest, kBaseline };
+void UseTransposeKernel(TransposeKernel kernel);
+
+// True when transposing copies use the AVX2 kernels.
+bool Avx2TransposeInUse();
+
 }  // namespace zarrpp::internal
