@@ -16,6 +16,7 @@
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/store.h"
+#include "src/pipeline/strided_copy.h"
 
 namespace zarrpp::internal {
 namespace {
@@ -45,6 +46,30 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
   const size_t r = L.grid.size();
   const size_t esize = L.shard.dtype.size();
   const uint8_t* fill = L.shard.fill_value.bytes.data();
+  const uint64_t* strides = ctx != nullptr ? ctx->out_strides : nullptr;
+  std::vector<uint64_t> inner_strides(r);  // bytes, C order of an inner chunk
+  for (size_t d = r, n = esize; d-- > 0;) {
+    inner_strides[d] = n;
+    n *= L.inner_shape[d];
+  }
+  // The part `p` of an inner chunk (C order at `inner`) or the fill value into `out` at `pos`.
+  auto put = [&](const uint8_t* inner, const InnerPart& p, const uint64_t* pos) {
+    if (strides == nullptr) {
+      return CopyBox(inner, L.inner_shape, p.in_inner.data(), out, out_shape, pos, p.shape, esize);
+    }
+    uint8_t* to = out;
+    for (size_t d = 0; d < r; ++d) {
+      inner += p.in_inner[d] * inner_strides[d];
+      to += pos[d] * strides[d];
+    }
+    CopyStridedBox(inner, inner_strides.data(), to, strides, p.shape.data(), r, esize);
+  };
+  auto fill_part = [&](const InnerPart& p, const uint64_t* pos) {
+    if (strides == nullptr) return FillBox(out, out_shape, pos, p.shape, fill, esize);
+    uint8_t* to = out;
+    for (size_t d = 0; d < r; ++d) to += pos[d] * strides[d];
+    FillStridedBox(to, strides, p.shape.data(), r, fill, esize);
+  };
   FirstError err;
   const size_t grain = ctx ? InnerGrain(*ctx, ex, touched.size(), L.inner_bytes)
                            : std::max<size_t>(1, touched.size());
@@ -82,10 +107,9 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
         LocateInner(L, touched[k], chunk_origin, box_shape, p);
         for (size_t d = 0; d < r; ++d) pos[d] = out_origin[d] + (p.lo[d] - chunk_origin[d]);
         if (!present[k]) {
-          FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
+          fill_part(p, pos.data());
         } else {
-          CopyBox(views[k].data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
-                  p.shape, esize);
+          put(views[k].data(), p, pos.data());
         }
       }
     });
@@ -100,7 +124,7 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
       LocateInner(L, j, chunk_origin, box_shape, p);
       for (size_t d = 0; d < r; ++d) pos[d] = out_origin[d] + (p.lo[d] - chunk_origin[d]);
       if (!bytes[k]) {
-        FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
+        fill_part(p, pos.data());
         continue;
       }
       if (spanned != nullptr && (*spanned)[k]) {
@@ -109,7 +133,7 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
         if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
         continue;
       }
-      if (L.inner_span != nullptr && L.inner_span->compressed()) {
+      if (L.inner_span != nullptr && L.inner_span->compressed() && strides == nullptr) {
         // Only the blosc blocks holding the part are decompressed.
         if (const std::optional<SpanDecoder::Span> span = InnerSpan(L, p)) {
           s->chain.b.resize(span->end - span->begin);
@@ -130,11 +154,10 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
                                      std::to_string(L.inner_bytes)));
           continue;
         }
-        CopyBox(bytes[k]->data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
-                p.shape, esize);
+        put(bytes[k]->data(), p, pos.data());
         continue;
       }
-      if (p.whole && IsContiguousBox(out_shape, pos.data(), p.shape)) {
+      if (strides == nullptr && p.whole && IsContiguousBox(out_shape, pos.data(), p.shape)) {
         MutableByteView dst(out + LinearOffset(out_shape, pos.data()) * esize, L.inner_bytes);
         Status st = L.inner->Decode(*bytes[k], dst, s->chain);
         if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
@@ -146,8 +169,7 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
         err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
         continue;
       }
-      CopyBox(s->chunk.data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
-              p.shape, esize);
+      put(s->chunk.data(), p, pos.data());
     }
   });
   return err.status();
@@ -243,6 +265,7 @@ using internal::DecodeInto;
 using internal::FetchRanges;
 using internal::FillBox;
 using internal::FillElements;
+using internal::FillStridedBox;
 using internal::IndexOfBlob;
 using internal::InnerPart;
 using internal::InnerSpan;
@@ -290,6 +313,13 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
   const ShardingOptions& opt = OptionsOf(ctx);
   const size_t esize = decoded.dtype.size();
   auto fill_box = [&] {
+    if (ctx.out_strides != nullptr) {
+      uint8_t* to = out;
+      for (size_t d = 0; d < box_shape.size(); ++d) to += out_origin[d] * ctx.out_strides[d];
+      FillStridedBox(to, ctx.out_strides, box_shape.data(), box_shape.size(),
+                     decoded.fill_value.bytes.data(), esize);
+      return Status::OK();
+    }
     FillBox(out, out_shape, out_origin, box_shape, decoded.fill_value.bytes.data(), esize);
     return Status::OK();
   };
@@ -342,7 +372,8 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
     std::vector<size_t> slot;
     // An uncompressed inner chunk of the right size whose part is small: only the span holding
     // the part is fetched (one of the wrong size is fetched whole, and is Corruption).
-    const bool spans = L->inner_span != nullptr && !L->inner_span->compressed() && !ctx.staged;
+    const bool spans = L->inner_span != nullptr && !L->inner_span->compressed() && !ctx.staged &&
+                       ctx.out_strides == nullptr;
     spanned.assign(spans ? touched.size() : 0, 0);
     InnerPart part;
     for (size_t k = 0; k < touched.size(); ++k) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -293,7 +295,82 @@ void TransposeAny(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, ui
   }
 }
 
+// The order in which a box copy visits its dimensions (CopyStridedBox).
+void BoxOrder(const uint64_t* ss, const uint64_t* ds, const uint64_t* shape, size_t rank,
+              size_t* order) {
+  for (size_t d = 0; d < rank; ++d) order[d] = d;
+  const auto key = [&](size_t d) {
+    return shape[d] <= 1 ? std::numeric_limits<uint64_t>::max() : ds[d];
+  };
+  std::stable_sort(order, order + rank, [&](size_t x, size_t y) { return key(x) > key(y); });
+  if (rank < 2 || ss == nullptr) return;
+  // src's smallest stride (of a dimension with more than one element) next to the innermost.
+  size_t best = rank;
+  for (size_t k = 0; k < rank; ++k) {
+    const size_t d = order[k];
+    if (shape[d] > 1 && (best == rank || ss[d] < ss[order[best]])) best = k;
+  }
+  if (best == rank || best >= rank - 2) return;
+  const size_t d = order[best];
+  for (size_t k = best; k + 2 < rank; ++k) order[k] = order[k + 1];
+  order[rank - 2] = d;
+}
+
+void CopyLevel(size_t level, const size_t* order, size_t rank, const uint8_t* src,
+               const uint64_t* ss, uint8_t* dst, const uint64_t* ds, const uint64_t* shape,
+               size_t esize) {
+  const size_t d = order[level];
+  if (level + 1 == rank) return CopyStrided1D(src, ss[d], dst, ds[d], shape[d], esize);
+  if (level + 2 == rank) {
+    const size_t e = order[level + 1];
+    return CopyStrided2D(src, ss[d], ss[e], dst, ds[d], ds[e], shape[d], shape[e], esize);
+  }
+  for (uint64_t j = 0; j < shape[d]; ++j) {
+    CopyLevel(level + 1, order, rank, src + j * ss[d], ss, dst + j * ds[d], ds, shape, esize);
+  }
+}
+
+void FillLevel(size_t level, const size_t* order, size_t rank, uint8_t* dst, const uint64_t* ds,
+               const uint64_t* shape, const uint8_t* elem, size_t esize) {
+  const size_t d = order[level];
+  if (level + 1 == rank) {
+    for (uint64_t j = 0; j < shape[d]; ++j) std::memcpy(dst + j * ds[d], elem, esize);
+    return;
+  }
+  for (uint64_t j = 0; j < shape[d]; ++j) {
+    FillLevel(level + 1, order, rank, dst + j * ds[d], ds, shape, elem, esize);
+  }
+}
+
 }  // namespace
+
+void CopyStridedBox(const uint8_t* src, const uint64_t* ss, uint8_t* dst, const uint64_t* ds,
+                    const uint64_t* shape, size_t rank, size_t esize) {
+  for (size_t d = 0; d < rank; ++d) {
+    if (shape[d] == 0) return;
+  }
+  if (rank == 0) {
+    std::memcpy(dst, src, esize);
+    return;
+  }
+  std::vector<size_t> order(rank);
+  BoxOrder(ss, ds, shape, rank, order.data());
+  CopyLevel(0, order.data(), rank, src, ss, dst, ds, shape, esize);
+}
+
+void FillStridedBox(uint8_t* dst, const uint64_t* ds, const uint64_t* shape, size_t rank,
+                    const uint8_t* elem, size_t esize) {
+  for (size_t d = 0; d < rank; ++d) {
+    if (shape[d] == 0) return;
+  }
+  if (rank == 0) {
+    std::memcpy(dst, elem, esize);
+    return;
+  }
+  std::vector<size_t> order(rank);
+  BoxOrder(nullptr, ds, shape, rank, order.data());
+  FillLevel(0, order.data(), rank, dst, ds, shape, elem, esize);
+}
 
 void UseTransposeKernel(TransposeKernel kernel) {
   use_baseline.store(kernel == TransposeKernel::kBaseline, std::memory_order_relaxed);
