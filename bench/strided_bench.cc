@@ -9,6 +9,9 @@
 //   - hyperslab: every other row of chunks (start 0, stride 512, count 8, block 256 rows; all
 //     columns) into the padded slice; plain: the dense read of 2048 x 4096 elements (the same
 //     number of chunks and bytes).
+//   The same array sharded (shards [1024, 1024], inner chunks [256, 256], zstd level 1 or
+//   uncompressed inner chunks), "sharded-" cases: slice and fortran, each against the dense
+//   read of the same sharded array.
 //
 // Reported: the ratio table, engine time / plain time per case.
 //
@@ -50,26 +53,35 @@ std::vector<float> Field() {
   return v;
 }
 
-const std::shared_ptr<Array>& ArrayFor(bool zstd) {
-  static std::shared_ptr<Array> arrays[2];
-  if (!arrays[zstd]) {
+constexpr uint64_t kShard = 1024;
+
+const std::shared_ptr<Array>& ArrayFor(bool zstd, bool sharded) {
+  static std::shared_ptr<Array> arrays[2][2];
+  std::shared_ptr<Array>& a = arrays[sharded][zstd];
+  if (!a) {
     ArrayMetadata m;
     m.shape = {kN, kN};
-    m.chunk_shape = {kChunk, kChunk};
     m.data_type = DataType(DataTypeId::kFloat32);
     m.fill_value = FillValue::Zero(m.data_type);
-    m.codecs = zstd ? Codecs::Bytes().Zstd(1) : Codecs::Bytes();
-    arrays[zstd] = bench::Must(Array::Create(MemoryStore::Create(), "a", m), "create");
+    const Codecs chunk_codecs = zstd ? Codecs::Bytes().Zstd(1) : Codecs::Bytes();
+    if (sharded) {
+      m.chunk_shape = {kShard, kShard};
+      m.codecs = Codecs::Sharding({kChunk, kChunk}, chunk_codecs);
+    } else {
+      m.chunk_shape = {kChunk, kChunk};
+      m.codecs = chunk_codecs;
+    }
+    a = bench::Must(Array::Create(MemoryStore::Create(), "a", m), "create");
     const std::vector<float> field = Field();
-    Check(arrays[zstd]->Write(Region{{0, 0}, {kN, kN}}, std::span<const float>(field)), "write");
+    Check(a->Write(Region{{0, 0}, {kN, kN}}, std::span<const float>(field)), "write");
   }
-  return arrays[zstd];
+  return a;
 }
 
 enum class Case { kSlice, kFortran, kHyperslab };
 
-void BM_Plain(benchmark::State& state, bool zstd, Case c) {
-  const auto& arr = ArrayFor(zstd);
+void BM_Plain(benchmark::State& state, bool zstd, bool sharded, Case c) {
+  const auto& arr = ArrayFor(zstd, sharded);
   const uint64_t rows = c == Case::kHyperslab ? kN / 2 : kN;
   std::vector<float> out(rows * kN);
   const Region region{{0, 0}, {rows, kN}};
@@ -81,8 +93,8 @@ void BM_Plain(benchmark::State& state, bool zstd, Case c) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rows * kN * sizeof(float)));
 }
 
-void BM_Strided(benchmark::State& state, bool zstd, Case c) {
-  const auto& arr = ArrayFor(zstd);
+void BM_Strided(benchmark::State& state, bool zstd, bool sharded, Case c) {
+  const auto& arr = ArrayFor(zstd, sharded);
   std::vector<float> buffer(c == Case::kFortran ? kN * kN : kN * (kN + kPad));
   const auto matrix = StridedView<float>::COrder(buffer.data(), {kN, kN + kPad});
   const uint64_t rows = c == Case::kHyperslab ? kN / 2 : kN;
@@ -116,16 +128,21 @@ void BM_Strided(benchmark::State& state, bool zstd, Case c) {
 
 int main(int argc, char** argv) {
   using zarrpp::Case;
-  for (bool zstd : {true, false}) {
-    for (auto [c, name] : {std::pair{Case::kSlice, "slice"}, std::pair{Case::kFortran, "fortran"},
-                           std::pair{Case::kHyperslab, "hyperslab"}}) {
-      const std::string base = std::string(zstd ? "zstd-" : "raw-") + name;
-      benchmark::RegisterBenchmark((base + "/plain").c_str(), zarrpp::BM_Plain, zstd, c)
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
-      benchmark::RegisterBenchmark((base + "/engine").c_str(), zarrpp::BM_Strided, zstd, c)
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
+  for (bool sharded : {false, true}) {
+    for (bool zstd : {true, false}) {
+      for (auto [c, name] : {std::pair{Case::kSlice, "slice"}, std::pair{Case::kFortran, "fortran"},
+                             std::pair{Case::kHyperslab, "hyperslab"}}) {
+        if (sharded && c == Case::kHyperslab) continue;
+        const std::string base =
+            std::string(sharded ? "sharded-" : "") + (zstd ? "zstd-" : "raw-") + name;
+        benchmark::RegisterBenchmark((base + "/plain").c_str(), zarrpp::BM_Plain, zstd, sharded, c)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+        benchmark::RegisterBenchmark((base + "/engine").c_str(), zarrpp::BM_Strided, zstd, sharded,
+                                     c)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
     }
   }
   return zarrpp::bench::RunWithRatios(

@@ -162,6 +162,11 @@ struct PartialCodecContext {
   // a whole chunk stored (left unchanged by other paths). The pipelines use it to estimate what
   // the next chunk will hold.
   uint64_t* io_bytes = nullptr;
+  // PartialDecode only. When set (rank entries, in bytes): `out` is a strided destination, the
+  // element at position pos of the out box is at out + sum(pos[d] * out_strides[d]) and
+  // out_shape only bounds it; each inner chunk is decoded once and copied into it, never
+  // decoded in place. Null: `out` is C order of out_shape.
+  const uint64_t* out_strides = nullptr;
 };
 
 // An array->bytes codec that can read or write part of a stored chunk without moving the whole

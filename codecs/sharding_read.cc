@@ -16,6 +16,7 @@
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/store.h"
+#include "src/pipeline/strided_copy.h"
 
 namespace zarrpp::internal {
 namespace {
@@ -62,6 +63,30 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
   const size_t esize = L.shard.dtype.size();
   const uint8_t* fill = L.shard.fill_value.bytes.data();
   const SpanDecoder* span_decoder = InnerSpanDecoder(L, ctx);
+  const uint64_t* strides = ctx != nullptr ? ctx->out_strides : nullptr;
+  std::vector<uint64_t> inner_strides(r);  // bytes, C order of an inner chunk
+  for (size_t d = r, n = esize; d-- > 0;) {
+    inner_strides[d] = n;
+    n *= L.inner_shape[d];
+  }
+  // The part `p` of an inner chunk (C order at `inner`) or the fill value into `out` at `pos`.
+  auto put = [&](const uint8_t* inner, const InnerPart& p, const uint64_t* pos) {
+    if (strides == nullptr) {
+      return CopyBox(inner, L.inner_shape, p.in_inner.data(), out, out_shape, pos, p.shape, esize);
+    }
+    uint8_t* to = out;
+    for (size_t d = 0; d < r; ++d) {
+      inner += p.in_inner[d] * inner_strides[d];
+      to += pos[d] * strides[d];
+    }
+    CopyStridedBox(inner, inner_strides.data(), to, strides, p.shape.data(), r, esize);
+  };
+  auto fill_part = [&](const InnerPart& p, const uint64_t* pos) {
+    if (strides == nullptr) return FillBox(out, out_shape, pos, p.shape, fill, esize);
+    uint8_t* to = out;
+    for (size_t d = 0; d < r; ++d) to += pos[d] * strides[d];
+    FillStridedBox(to, strides, p.shape.data(), r, fill, esize);
+  };
   FirstError err;
   const size_t grain = ctx ? InnerGrain(*ctx, ex, touched.size(), L.inner_bytes)
                            : std::max<size_t>(1, touched.size());
@@ -99,10 +124,9 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
         LocateInner(L, touched[k], chunk_origin, box_shape, p);
         for (size_t d = 0; d < r; ++d) pos[d] = out_origin[d] + (p.lo[d] - chunk_origin[d]);
         if (!present[k]) {
-          FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
+          fill_part(p, pos.data());
         } else {
-          CopyBox(views[k].data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
-                  p.shape, esize);
+          put(views[k].data(), p, pos.data());
         }
       }
     });
@@ -117,7 +141,7 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
       LocateInner(L, j, chunk_origin, box_shape, p);
       for (size_t d = 0; d < r; ++d) pos[d] = out_origin[d] + (p.lo[d] - chunk_origin[d]);
       if (!bytes[k]) {
-        FillBox(out, out_shape, pos.data(), p.shape, fill, esize);
+        fill_part(p, pos.data());
         continue;
       }
       if (spanned != nullptr && (*spanned)[k]) {
@@ -126,7 +150,7 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
         if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
         continue;
       }
-      if (span_decoder != nullptr && span_decoder->compressed()) {
+      if (span_decoder != nullptr && span_decoder->compressed() && strides == nullptr) {
         // Only the blosc blocks holding the part are decompressed.
         if (const std::optional<SpanDecoder::Span> span = InnerSpan(span_decoder, p)) {
           s->chain.b.resize(span->end - span->begin);
@@ -147,11 +171,10 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
                                      std::to_string(L.inner_bytes)));
           continue;
         }
-        CopyBox(bytes[k]->data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
-                p.shape, esize);
+        put(bytes[k]->data(), p, pos.data());
         continue;
       }
-      if (p.whole && IsContiguousBox(out_shape, pos.data(), p.shape)) {
+      if (strides == nullptr && p.whole && IsContiguousBox(out_shape, pos.data(), p.shape)) {
         MutableByteView dst(out + LinearOffset(out_shape, pos.data()) * esize, L.inner_bytes);
         Status st = L.inner->Decode(*bytes[k], dst, s->chain);
         if (!st.ok()) err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
@@ -163,8 +186,7 @@ Status DecodeInto(const Layout& L, const PartialCodecContext* ctx, Executor* ex,
         err.Set(st.WithContext(ShardWhere(key) + ": " + Coords(L, j)));
         continue;
       }
-      CopyBox(s->chunk.data(), L.inner_shape, p.in_inner.data(), out, out_shape, pos.data(),
-              p.shape, esize);
+      put(s->chunk.data(), p, pos.data());
     }
   });
   return err.status();
@@ -260,6 +282,7 @@ using internal::DecodeInto;
 using internal::FetchRanges;
 using internal::FillBox;
 using internal::FillElements;
+using internal::FillStridedBox;
 using internal::IndexOfBlob;
 using internal::InnerPart;
 using internal::InnerSpan;
@@ -309,6 +332,13 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
   const ShardingOptions& opt = OptionsOf(ctx);
   const size_t esize = decoded.dtype.size();
   auto fill_box = [&] {
+    if (ctx.out_strides != nullptr) {
+      uint8_t* to = out;
+      for (size_t d = 0; d < box_shape.size(); ++d) to += out_origin[d] * ctx.out_strides[d];
+      FillStridedBox(to, ctx.out_strides, box_shape.data(), box_shape.size(),
+                     decoded.fill_value.bytes.data(), esize);
+      return Status::OK();
+    }
     FillBox(out, out_shape, out_origin, box_shape, decoded.fill_value.bytes.data(), esize);
     return Status::OK();
   };
@@ -363,10 +393,12 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
     // the part is fetched (one of the wrong size is fetched whole, and is Corruption). With
     // crc32c last in the inner chain, only when the handle skips checksums on partial reads.
     const SpanDecoder* span_decoder = InnerSpanDecoder(*L, &ctx);
-    const bool spans = span_decoder != nullptr && !span_decoder->compressed() && !ctx.staged;
+    const bool spans = span_decoder != nullptr && !span_decoder->compressed() && !ctx.staged &&
+                       ctx.out_strides == nullptr;
     // A large blosc inner chunk whose part is small: only its header, block starts and the
     // blocks holding the part, read through the same reader (so from the same version).
-    const bool ranged_blosc = span_decoder != nullptr && span_decoder->compressed() && !ctx.staged;
+    const bool ranged_blosc = span_decoder != nullptr && span_decoder->compressed() &&
+                              !ctx.staged && ctx.out_strides == nullptr;
     spanned.assign(spans || ranged_blosc ? touched.size() : 0, 0);
     std::vector<Bytes> blosc_spans;
     Bytes fetched, scratch;

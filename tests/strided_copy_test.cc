@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -46,7 +47,33 @@ void Check(const Case& c, size_t esize, std::mt19937_64& rng) {
 // Extents around the tile sides (8, 16, 32, 64 elements) and the register blocks inside them.
 const uint64_t kExtents[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
 
-TEST(CopyStrided2D, TransposesMatchReferenceForEveryElementSize) {
+// Runs each case with the kernels this CPU picks and again with the baseline (SSE2) kernels.
+class KernelTest : public ::testing::TestWithParam<TransposeKernel> {
+ protected:
+  void SetUp() override { UseTransposeKernel(GetParam()); }
+  void TearDown() override { UseTransposeKernel(TransposeKernel::kBest); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Kernels, KernelTest,
+                         ::testing::Values(TransposeKernel::kBest, TransposeKernel::kBaseline),
+                         [](const auto& info) {
+                           return info.param == TransposeKernel::kBest ? "Best" : "Baseline";
+                         });
+
+TEST(CopyStrided2D, BestKernelIsAvx2WhereTheCpuHasIt) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
+  EXPECT_TRUE(Avx2TransposeInUse());
+  UseTransposeKernel(TransposeKernel::kBaseline);
+  EXPECT_FALSE(Avx2TransposeInUse());
+  UseTransposeKernel(TransposeKernel::kBest);
+  EXPECT_TRUE(Avx2TransposeInUse());
+#else
+  GTEST_SKIP() << "AVX2 kernels are built for x86-64 with GCC or Clang only";
+#endif
+}
+
+TEST_P(KernelTest, TransposesMatchReferenceForEveryElementSize) {
   std::mt19937_64 rng(1);
   for (size_t esize : {1, 2, 3, 4, 8, 12, 16}) {
     for (uint64_t no : kExtents) {
@@ -61,7 +88,7 @@ TEST(CopyStrided2D, TransposesMatchReferenceForEveryElementSize) {
   }
 }
 
-TEST(CopyStrided2D, RowsAndOddStridesMatchReference) {
+TEST_P(KernelTest, RowsAndOddStridesMatchReference) {
   std::mt19937_64 rng(2);
   for (size_t esize : {1, 2, 4, 8, 16}) {
     for (int trial = 0; trial < 300; ++trial) {
@@ -88,6 +115,18 @@ TEST(CopyStrided2D, RowsAndOddStridesMatchReference) {
   }
 }
 
+// A large transpose (many full tiles, ragged edges) of 4- and 8-byte elements, the sizes with
+// AVX2 kernels.
+TEST_P(KernelTest, LargeTransposesMatchReference) {
+  std::mt19937_64 rng(4);
+  for (size_t esize : {4, 8}) {
+    for (auto [no, ni] : {std::pair<uint64_t, uint64_t>{256, 256}, {257, 250}, {129, 300}}) {
+      Check(Case{no, ni, 1, no + 3, ni + 1, 1}, esize, rng);
+      Check(Case{no, ni, ni, 1, 1, no}, esize, rng);
+    }
+  }
+}
+
 TEST(CopyStrided1D, MatchesReference) {
   std::mt19937_64 rng(3);
   for (size_t esize : {1, 2, 4, 5, 8, 16}) {
@@ -96,6 +135,60 @@ TEST(CopyStrided1D, MatchesReference) {
         Check(Case{1, n, 0, ss, 0, 1 + (ss % 2) * 2}, esize, rng);
       }
     }
+  }
+}
+
+// N-D boxes (ranks 0-4) between random layouts: each side's dimensions in a random order, padded.
+TEST(CopyStridedBox, CopiesAndFillsMatchReference) {
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 400; ++trial) {
+    const size_t rank = trial % 5;
+    const size_t esize = std::vector<size_t>{1, 2, 3, 4, 8, 16}[rng() % 6];
+    std::vector<uint64_t> shape(rank);
+    uint64_t n = 1;
+    for (uint64_t& e : shape) {
+      e = 1 + rng() % (rank <= 2 ? 40 : 9);
+      n *= e;
+    }
+    auto layout = [&](std::vector<uint64_t>& strides) {
+      std::vector<size_t> order(rank);
+      for (size_t d = 0; d < rank; ++d) order[d] = d;
+      std::shuffle(order.begin(), order.end(), rng);
+      strides.assign(rank, 0);
+      uint64_t s = 1 + rng() % 2;
+      for (size_t d : order) {
+        strides[d] = s;
+        s *= shape[d] + rng() % 3;
+      }
+      return s;  // elements spanned
+    };
+    std::vector<uint64_t> ss, ds;
+    const uint64_t src_span = layout(ss), dst_span = layout(ds);
+    std::vector<uint8_t> src((src_span + 2) * esize), dst((dst_span + 2) * esize);
+    for (uint8_t& b : src) b = static_cast<uint8_t>(rng());
+    for (uint8_t& b : dst) b = static_cast<uint8_t>(rng());
+    std::vector<uint8_t> want = dst, want_fill = dst, filled = dst;
+    const uint8_t elem[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t rest = i, so = 1, doff = 1;
+      for (size_t d = rank; d-- > 0;) {
+        so += (rest % shape[d]) * ss[d];
+        doff += (rest % shape[d]) * ds[d];
+        rest /= shape[d];
+      }
+      std::memcpy(want.data() + doff * esize, src.data() + so * esize, esize);
+      std::memcpy(want_fill.data() + doff * esize, elem, esize);
+    }
+    std::vector<uint64_t> ssb(rank), dsb(rank);
+    for (size_t d = 0; d < rank; ++d) {
+      ssb[d] = ss[d] * esize;
+      dsb[d] = ds[d] * esize;
+    }
+    CopyStridedBox(src.data() + esize, ssb.data(), dst.data() + esize, dsb.data(), shape.data(),
+                   rank, esize);
+    ASSERT_EQ(dst, want) << "trial " << trial;
+    FillStridedBox(filled.data() + esize, dsb.data(), shape.data(), rank, elem, esize);
+    ASSERT_EQ(filled, want_fill) << "trial " << trial;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "zarrpp/array.h"
+#include "zarrpp/chunk_cache.h"
 #include "zarrpp/codecs.h"
 #include "zarrpp/hyperslab.h"
 #include "zarrpp/json.h"
@@ -621,7 +622,8 @@ DataTypeId TypeOfSize(size_t esize) {
   }
 }
 
-void TransposedViews(size_t esize, bool sharded, PipelineKind pipeline) {
+// cached: through a ChunkCache (each read twice: filling the cache, then served from it).
+void TransposedViews(size_t esize, bool sharded, PipelineKind pipeline, bool cached = false) {
   for (uint64_t seed = 0; seed < 24; ++seed) {
     std::mt19937_64 rng(seed * 131 + esize * 7 + (sharded ? 3 : 0));
     const size_t rank = 1 + seed % 4;
@@ -637,11 +639,12 @@ void TransposedViews(size_t esize, bool sharded, PipelineKind pipeline) {
     m.shape = shape;
     m.chunk_shape = chunks;
     m.data_type = DataType(TypeOfSize(esize));
-    // Unsharded: stored bytes that are the chunk (an identity chain) or compressed.
-    m.codecs = sharded         ? Codecs::Sharding(inner, Codecs::Bytes().Zstd(1))
-               : seed % 2 == 0 ? Codecs::Bytes()
-                               : Codecs::Bytes().Zstd(1);
-    auto created = Array::Create(MemoryStore::Create(), "a", m);
+    // Stored (inner) chunks that are the chunk (an identity chain) or compressed.
+    const Codecs chunk_codecs = seed % 2 == 0 ? Codecs::Bytes() : Codecs::Bytes().Zstd(1);
+    m.codecs = sharded ? Codecs::Sharding(inner, chunk_codecs) : chunk_codecs;
+    ArrayOptions options;
+    if (cached) options.chunk_cache = ChunkCache::Make(uint64_t{64} << 20);
+    auto created = Array::Create(MemoryStore::Create(), "a", m, CreateOptions{}, options);
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     Array& array = **created;
     uint64_t n = 1;
@@ -679,18 +682,21 @@ void TransposedViews(size_t esize, bool sharded, PipelineKind pipeline) {
       ro.pipeline = pipeline;
       BytesLayout out(esize, h.shape(), rng);
       const std::vector<uint8_t> before = out.buffer;
-      Status st = array.Read(h, out.view(), ro);
-      ASSERT_TRUE(st.ok()) << st.ToString() << " " << what;
-      std::vector<bool> covered(out.buffer.size(), false);
-      ForEachSelected(h, [&](const std::vector<uint64_t>& sel, const std::vector<uint64_t>& arr) {
-        const uint64_t o = out.Offset(sel);
-        ASSERT_EQ(std::memcmp(out.buffer.data() + o, reference.data() + offset(arr), esize), 0)
-            << what;
-        for (size_t b = 0; b < esize; ++b) covered[o + b] = true;
-      });
-      for (size_t i = 0; i < out.buffer.size(); ++i) {
-        if (!covered[i]) {
-          ASSERT_EQ(out.buffer[i], before[i]) << what << " byte " << i;
+      for (int pass = 0; pass < (cached ? 2 : 1); ++pass) {
+        out.buffer = before;
+        Status st = array.Read(h, out.view(), ro);
+        ASSERT_TRUE(st.ok()) << st.ToString() << " " << what << " pass " << pass;
+        std::vector<bool> covered(out.buffer.size(), false);
+        ForEachSelected(h, [&](const std::vector<uint64_t>& sel, const std::vector<uint64_t>& arr) {
+          const uint64_t o = out.Offset(sel);
+          ASSERT_EQ(std::memcmp(out.buffer.data() + o, reference.data() + offset(arr), esize), 0)
+              << what << " pass " << pass;
+          for (size_t b = 0; b < esize; ++b) covered[o + b] = true;
+        });
+        for (size_t i = 0; i < out.buffer.size(); ++i) {
+          if (!covered[i]) {
+            ASSERT_EQ(out.buffer[i], before[i]) << what << " byte " << i << " pass " << pass;
+          }
         }
       }
       // A write from another such view, then the whole array against the model.
@@ -702,7 +708,7 @@ void TransposedViews(size_t esize, bool sharded, PipelineKind pipeline) {
       });
       WriteOptions wo;
       wo.pipeline = pipeline;
-      st = array.Write(h, ElementView(in.view()), wo);
+      Status st = array.Write(h, ElementView(in.view()), wo);
       ASSERT_TRUE(st.ok()) << st.ToString() << " " << what;
       std::vector<uint8_t> all(reference.size());
       ASSERT_TRUE(array.Read(Region::All(shape), MutableByteView(all.data(), all.size())).ok());
@@ -719,6 +725,111 @@ TEST(StridedTranspose, ElementSizesBatched) {
 }
 TEST(StridedTranspose, ElementSizesSharded) {
   for (size_t e : {1, 2, 4, 8, 16}) TransposedViews(e, true, PipelineKind::kFused);
+}
+
+TEST(StridedTranspose, ElementSizesShardedBatched) {
+  for (size_t e : {1, 2, 4, 8, 16}) TransposedViews(e, true, PipelineKind::kBatched);
+}
+TEST(StridedTranspose, ElementSizesCached) {
+  for (size_t e : {1, 2, 4, 8, 16}) TransposedViews(e, false, PipelineKind::kFused, true);
+}
+TEST(StridedTranspose, ElementSizesShardedCached) {
+  for (size_t e : {1, 2, 4, 8, 16}) TransposedViews(e, true, PipelineKind::kFused, true);
+}
+
+// Arrays of ranks 1-4 with partial edge chunks, only part of them written (missing chunks,
+// shards and inner chunks read as the fill value), read whole into a padded Fortran-order view
+// on every read path: fused and batched, unsharded and sharded, raw and compressed, with and
+// without a chunk cache.
+TEST(StridedTranspose, MissingChunksAndEdgesOnEveryReadPath) {
+  const int32_t fill = -5;
+  for (size_t rank = 1; rank <= 4; ++rank) {
+    const std::vector<uint64_t> all = {45, 23, 11, 7};
+    const std::vector<uint64_t> shape(all.begin(), all.begin() + static_cast<ptrdiff_t>(rank));
+    for (int layout = 0; layout < 4; ++layout) {
+      const bool sharded = layout >= 2, compressed = layout % 2 == 1;
+      for (bool cached : {false, true}) {
+        for (PipelineKind pipeline : {PipelineKind::kFused, PipelineKind::kBatched}) {
+          const std::string what = "rank " + std::to_string(rank) + " layout " +
+                                   std::to_string(layout) + (cached ? " cached" : "") +
+                                   (pipeline == PipelineKind::kBatched ? " batched" : " fused");
+          ArrayMetadata m;
+          m.shape = shape;
+          std::vector<uint64_t> inner;
+          for (size_t d = 0; d < rank; ++d) {
+            inner.push_back(d == 0 ? 4 : 3);
+            m.chunk_shape.push_back(sharded ? inner[d] * 2 : (d == 0 ? 8 : 4));
+          }
+          m.data_type = DataType(DataTypeId::kInt32);
+          Bytes fill_bytes(sizeof fill);
+          std::memcpy(fill_bytes.data(), &fill, sizeof fill);
+          m.fill_value = FillValue{fill_bytes};
+          const Codecs chunk_codecs = compressed ? Codecs::Bytes().Zstd(1) : Codecs::Bytes();
+          m.codecs = sharded ? Codecs::Sharding(inner, chunk_codecs) : chunk_codecs;
+          ArrayOptions options;
+          if (cached) options.chunk_cache = ChunkCache::Make(uint64_t{16} << 20);
+          auto a = Array::Create(MemoryStore::Create(), "a", m, CreateOptions{}, options);
+          ASSERT_TRUE(a.ok()) << a.status().ToString();
+          // A box from index 5 to one before the end of each dimension: chunks and inner chunks
+          // before it stay missing, and it ends inside the partial edge chunks.
+          Region part;
+          uint64_t n = 1, total = 1;
+          for (size_t d = 0; d < rank; ++d) {
+            part.origin.push_back(std::min<uint64_t>(5, shape[d] - 2));
+            part.shape.push_back(shape[d] - 1 - part.origin.back());
+            n *= part.shape.back();
+            total *= shape[d];
+          }
+          std::vector<int32_t> values(n);
+          std::iota(values.begin(), values.end(), 1);
+          ASSERT_TRUE((*a)->Write(part, std::span<const int32_t>(values)).ok()) << what;
+          std::vector<int32_t> model(total, fill);
+          for (uint64_t i = 0; i < n; ++i) {
+            uint64_t rest = i, off = 0, mul = 1;
+            std::vector<uint64_t> idx(rank);
+            for (size_t d = rank; d-- > 0;) {
+              idx[d] = part.origin[d] + rest % part.shape[d];
+              rest /= part.shape[d];
+            }
+            for (size_t d = rank; d-- > 0;) {
+              off += idx[d] * mul;
+              mul *= shape[d];
+            }
+            model[off] = values[i];
+          }
+          // Fortran order with the first dimension padded by 3, inside sentinels.
+          std::vector<uint64_t> strides(rank);
+          uint64_t s = 1;
+          for (size_t d = 0; d < rank; ++d) {
+            strides[d] = s;
+            s *= shape[d] + (d == 0 ? 3 : 0);
+          }
+          std::vector<int32_t> buffer(s + 8, kSentinel);
+          StridedView<int32_t> view(buffer.data() + 4, shape, strides);
+          ReadOptions ro;
+          ro.pipeline = pipeline;
+          for (int pass = 0; pass < (cached ? 2 : 1); ++pass) {
+            std::fill(buffer.begin(), buffer.end(), kSentinel);
+            const Status st = (*a)->Read(Region::All(shape), view, ro);
+            ASSERT_TRUE(st.ok()) << st.ToString() << " " << what;
+            std::vector<bool> covered(buffer.size(), false);
+            for (uint64_t i = 0; i < total; ++i) {
+              uint64_t rest = i, off = 4;
+              for (size_t d = rank; d-- > 0;) {
+                off += (rest % shape[d]) * strides[d];
+                rest /= shape[d];
+              }
+              ASSERT_EQ(buffer[off], model[i]) << what << " element " << i << " pass " << pass;
+              covered[off] = true;
+            }
+            for (size_t i = 0; i < buffer.size(); ++i) {
+              if (!covered[i]) ASSERT_EQ(buffer[i], kSentinel) << what << " position " << i;
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(StridedTranspose, MissingChunksReadAsFillValueIntoAFortranView) {

@@ -13,6 +13,7 @@
 #include "src/types/memory_types.h"
 #include "src/pipeline/pipeline.h"
 #include "src/pipeline/strided_copy.h"
+#include "src/pipeline/chunk_cache.h"
 
 namespace zarrpp {
 
@@ -235,6 +236,40 @@ uint64_t LinearIndex(const std::vector<uint64_t>& shape, const std::vector<uint6
   return off;
 }
 
+bool OneRunEach(const std::vector<std::vector<Run>>& runs) {
+  for (const std::vector<Run>& rd : runs) {
+    if (rd.size() != 1) return false;
+  }
+  return true;
+}
+
+// Where the first element of the runs (one per dimension) goes in the view.
+uint8_t* ViewAt(const MutableElementView& out, const std::vector<std::vector<Run>>& runs,
+                const std::vector<uint64_t>& vstride) {
+  uint8_t* at = out.data;
+  for (size_t d = 0; d < runs.size(); ++d) at += runs[d][0].out * vstride[d];
+  return at;
+}
+
+// Reads `box` (inside one shard, one run per dimension) of a sharded array straight into the
+// view: the codec decodes each touched inner chunk once and copies its part into place.
+Status ShardPartIntoView(Array::Impl& a, const std::vector<std::vector<Run>>& runs,
+                         const Region& box, const MutableElementView& out,
+                         const std::vector<uint64_t>& vstride, bool batched) {
+  const ArrayMetadata& m = a.metadata;
+  const size_t r = m.rank();
+  std::vector<uint64_t> coords(r), in_chunk(r), zero(r, 0);
+  for (size_t d = 0; d < r; ++d) {
+    coords[d] = box.origin[d] / m.chunk_shape[d];
+    in_chunk[d] = box.origin[d] - coords[d] * m.chunk_shape[d];
+  }
+  PartialCodecContext ctx = PartialContextFor(a, coords.data(), a.ChunkKey(coords.data()));
+  ctx.staged = batched;
+  ctx.out_strides = vstride.data();
+  return a.partial->PartialDecode(a.chain->decoded_spec(), ctx, in_chunk.data(), box.shape,
+                                  ViewAt(out, runs, vstride), box.shape, zero.data());
+}
+
 Status Cancelled(const Array::Impl& a, const std::function<bool()>& cancel, const char* name,
                  const char* op) {
   if (a.options.cancel && a.options.cancel()) {
@@ -344,7 +379,7 @@ std::vector<uint64_t> ByteStrides(const std::vector<uint64_t>& strides, size_t e
 // the chunk); a missing chunk is the fill value.
 Result<uint8_t*> DecodedChunk(const Array::Impl& a, const uint64_t* coords,
                               ScratchPool::Scratch& sc, CpuGate* gate,
-                              std::optional<CpuToken>& token) {
+                              std::optional<CpuToken>& token, bool batched = false) {
   const ArrayMetadata& m = a.metadata;
   const size_t esize = m.data_type.size();
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
@@ -362,6 +397,14 @@ Result<uint8_t*> DecodedChunk(const Array::Impl& a, const uint64_t* coords,
                                 " bytes, expected " + std::to_string(chunk_bytes));
     }
     return sc.fetched.data();
+  }
+  if (batched) {
+    // The batched pipeline's decode: one codec at a time, each into a buffer of its own.
+    std::vector<Bytes> decoded;
+    RETURN_IF_ERROR(a.chain->DecodeBatch({ByteView(sc.fetched)}, {1}, decoded, *InlineExecutor(), 1,
+                                         [&](size_t) { return "chunk '" + key + "'"; }));
+    sc.chunk.swap(decoded[0]);
+    return sc.chunk.data();
   }
   sc.chunk.resize(chunk_bytes);
   RETURN_IF_ERROR_CTX(a.chain->Decode(sc.fetched, sc.chunk, sc.chain), "chunk '" + key + "'");
@@ -541,12 +584,17 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
   }
   const Plan plan = PlanChunks(a, s);
   const uint64_t part_bytes = PartBytes(a, plan, esize);
-  // A chunk of an unsharded array, read through the fused pipeline without a cache or
-  // completion-based store operations, is decoded once and its selected part copied straight
-  // into the view (no copy of the box between them); a part read from spans of its chunk
-  // (span_decoder) is that only when it is the whole chunk.
-  const bool direct = !batched && a.partial == nullptr && !a.chunk_cache && !a.async_io &&
+  // A chunk of an unsharded array, read without a cache or completion-based store operations,
+  // is decoded once (by the batched pipeline codec by codec) and its selected part copied
+  // straight into the view (no copy of the box between them); a part read from spans of its
+  // chunk (span_decoder) is that only when it is the whole chunk.
+  const bool direct = a.partial == nullptr && !a.chunk_cache && !a.async_io &&
                       !m.rectilinear && plan.cell == m.chunk_shape;
+  // A cell of a sharded array whose part of the selection has no gaps is decoded by the codec
+  // straight into the view: each inner chunk decoded once and copied (ctx.out_strides).
+  const bool direct_sharded = a.partial != nullptr && !m.rectilinear && !a.chunk_cache && !convert;
+  // Through a chunk cache, each unit's part is copied from the cached decoded unit into the view.
+  const bool direct_cached = a.chunk_cache && !m.rectilinear && !convert;
   FirstError err;
   ForEachTask(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {
@@ -555,6 +603,12 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
           std::vector<std::vector<Run>> runs;
           Region box;
           LocatePart(m, s, plan, i, runs, box);
+          if (direct_sharded && OneRunEach(runs)) {
+            return ShardPartIntoView(a, runs, box, out, vstride, batched);
+          }
+          if (direct_cached && OneRunEach(runs)) {
+            return CachedReadStrided(a, box, ViewAt(out, runs, vstride), vstride.data());
+          }
           // `src` holds the elements of `box`: the decoded chunk itself when the part is read
           // straight from its chunk, else the box read through the pipeline.
           uint8_t* src = nullptr;
@@ -566,7 +620,7 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
               box.origin[d] = coords[d] * m.chunk_shape[d];
               box.shape[d] = m.chunk_shape[d];
             }
-            ASSIGN_OR_RETURN(src, DecodedChunk(a, coords.data(), sc, gate, token));
+            ASSIGN_OR_RETURN(src, DecodedChunk(a, coords.data(), sc, gate, token, batched));
           } else {
             sc.extra.resize(box.num_elements() * esize);
             RETURN_IF_ERROR(batched ? BatchedRead(a, box, sc.extra) : FusedRead(a, box, sc.extra));

@@ -16,6 +16,7 @@
 #include "src/array/indexing.h"
 #include "src/pipeline/pipeline.h"
 #include "src/pipeline/shape_chains.h"
+#include "src/pipeline/strided_copy.h"
 
 namespace zarrpp::internal {
 namespace {
@@ -101,8 +102,32 @@ void Place(const Array::Impl& a, const Region& region, const uint64_t* u, UnitPl
   }
 }
 
+// The box of `p` from the unit (`data`, C order; null: the fill value) into a strided destination:
+// `out` is the region's origin, `strides` its byte strides.
+void CopyOutStrided(const Array::Impl& a, const Bytes* data, const UnitPlace& p, uint8_t* out,
+                    const uint64_t* strides) {
+  const ArrayMetadata& m = a.metadata;
+  const size_t esize = m.data_type.size();
+  const size_t r = m.rank();
+  for (size_t d = 0; d < r; ++d) out += p.in_region[d] * strides[d];
+  if (data == nullptr) {
+    FillStridedBox(out, strides, p.shape.data(), r, m.fill_value.bytes.data(), esize);
+    return;
+  }
+  thread_local std::vector<uint64_t> ss;  // C-order byte strides of the unit
+  ss.resize(r);
+  const uint8_t* src = data->data();
+  for (size_t d = r, n = esize; d-- > 0;) {
+    ss[d] = n;
+    src += p.in_unit[d] * n;
+    n *= a.cache_unit[d];
+  }
+  CopyStridedBox(src, ss.data(), out, strides, p.shape.data(), r, esize);
+}
+
 void CopyOut(const Array::Impl& a, const Bytes* data, const UnitPlace& p, const Region& region,
-             MutableByteView out) {
+             MutableByteView out, const uint64_t* strides = nullptr) {
+  if (strides != nullptr) return CopyOutStrided(a, data, p, out.data(), strides);
   const ArrayMetadata& m = a.metadata;
   const size_t esize = m.data_type.size();
   if (data == nullptr) {
@@ -139,7 +164,8 @@ Result<bool> Fresh(Array::Impl& a, const UnitPlace& p, const Generation& generat
 }
 
 // Reads, decodes and keeps the unit at `p`, and copies its box out.
-Status FetchUnit(Array::Impl& a, const UnitPlace& p, const Region& region, MutableByteView out) {
+Status FetchUnit(Array::Impl& a, const UnitPlace& p, const Region& region, MutableByteView out,
+                 const uint64_t* strides) {
   ChunkCacheCore& cache = *a.chunk_cache;
   const uint64_t ticket = cache.Ticket(a.cache_store_id, p.key);
   CachedValue v;
@@ -176,7 +202,7 @@ Status FetchUnit(Array::Impl& a, const UnitPlace& p, const Region& region, Mutab
                                              zero.data()));
     v.data = std::move(decoded);
   }
-  CopyOut(a, v.data.get(), p, region, out);
+  CopyOut(a, v.data.get(), p, region, out, strides);
   const uint64_t bytes = v.data ? v.data->size() : 0;
   cache.Insert(a.cache_store_id, p.key, p.part, std::move(v), bytes, ticket);
   return Status::OK();
@@ -192,9 +218,9 @@ struct Walk {
   Generation generation;
 };
 
-}  // namespace
-
-Status CachedRead(Array::Impl& a, const Region& region, MutableByteView out) {
+// CachedRead into C order of region.shape (strides null) or a strided destination.
+Status CachedReadInto(Array::Impl& a, const Region& region, MutableByteView out,
+                      const uint64_t* strides) {
   const ArrayMetadata& m = a.metadata;
   const size_t r = m.rank();
   for (size_t d = 0; d < r; ++d) {
@@ -230,7 +256,7 @@ Status CachedRead(Array::Impl& a, const Region& region, MutableByteView out) {
       if (hit) {
         ASSIGN_OR_RETURN(hit, Fresh(a, w.place, w.generation));
       }
-      if (hit) CopyOut(a, data.get(), w.place, region, out);
+      if (hit) CopyOut(a, data.get(), w.place, region, out, strides);
     } else {
       // Small boxes are copied under the cache's lock (no reference count traffic); larger
       // ones from a reference taken under it, so other threads are not held up by the copy.
@@ -240,13 +266,13 @@ Status CachedRead(Array::Impl& a, const Region& region, MutableByteView out) {
       bool copied = false;
       hit = cache.Visit(a.cache_store_id, w.place.key, w.place.part, [&](const CachedValue& v) {
         if (box <= kCopyUnderLockBytes) {
-          CopyOut(a, v.data.get(), w.place, region, out);
+          CopyOut(a, v.data.get(), w.place, region, out, strides);
           copied = true;
         } else {
           data = v.data;
         }
       });
-      if (hit && !copied) CopyOut(a, data.get(), w.place, region, out);
+      if (hit && !copied) CopyOut(a, data.get(), w.place, region, out, strides);
     }
     if (!hit) missed.push_back(w.u);
     bool done = true;
@@ -263,18 +289,29 @@ Status CachedRead(Array::Impl& a, const Region& region, MutableByteView out) {
   if (missed.size() == 1) {
     UnitPlace p;
     Place(a, region, missed[0].data(), p);
-    return FetchUnit(a, p, region, out);
+    return FetchUnit(a, p, region, out, strides);
   }
   FirstError err;
   a.executor->ParallelFor(missed.size(), 1, [&](size_t begin, size_t end) {
     UnitPlace p;
     for (size_t i = begin; i < end && !err.failed(); ++i) {
       Place(a, region, missed[i].data(), p);
-      Status s = FetchUnit(a, p, region, out);
+      Status s = FetchUnit(a, p, region, out, strides);
       if (!s.ok()) err.Set(std::move(s));
     }
   });
   return err.status();
+}
+
+}  // namespace
+
+Status CachedRead(Array::Impl& a, const Region& region, MutableByteView out) {
+  return CachedReadInto(a, region, out, nullptr);
+}
+
+Status CachedReadStrided(Array::Impl& a, const Region& region, uint8_t* out,
+                         const uint64_t* out_strides) {
+  return CachedReadInto(a, region, MutableByteView(out, 0), out_strides);
 }
 
 }  // namespace zarrpp::internal

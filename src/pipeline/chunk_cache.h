@@ -17,5 +17,10 @@ void ForgetCachedChunks(Array::Impl& a);
 // on the calling thread; missing ones are fetched, decoded, kept and copied (on the executor when
 // there are several).
 Status CachedRead(Array::Impl& a, const Region& region, MutableByteView out);
+// As CachedRead, into a strided destination: `out` is where the region's origin goes and
+// out_strides (rank entries, bytes) the destination's strides. Each unit's box is copied from the
+// cached decoded unit straight into place.
+Status CachedReadStrided(Array::Impl& a, const Region& region, uint8_t* out,
+                         const uint64_t* out_strides);
 
 }  // namespace zarrpp::internal

@@ -2,10 +2,18 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define ZARRPP_STRIDED_AVX2 1
+#endif
+
+#include <atomic>
 
 namespace zarrpp::internal {
 namespace {
@@ -135,8 +143,143 @@ void Transpose(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint6
   }
 }
 
+#if defined(ZARRPP_STRIDED_AVX2)
+// AVX2 kernels, compiled for AVX2 whatever the build's target and used only when the CPU runs
+// them (chosen once, UseTransposeKernel). Each full tile is kAvxTile x kAvxTile elements: an
+// 8 x 8 (4-byte) or 4 x 4 (8-byte) register transpose per block, so that every tile row is a
+// whole 64-byte cache line on both sides.
+
+// Elements (i .. i + 7, j + k) at s + k * sj, k < 8, to (i + k, j .. j + 7) at d + k * di.
+__attribute__((target("avx2"), always_inline)) inline void Block8x4(const uint8_t* s, uint64_t sj,
+                                                                    uint8_t* d, uint64_t di) {
+  // Written out in full (no arrays, no loops) so that everything stays in registers.
+  const __m256 r0 = _mm256_loadu_ps(reinterpret_cast<const float*>(s));
+  const __m256 r1 = _mm256_loadu_ps(reinterpret_cast<const float*>(s + sj));
+  const __m256 r2 = _mm256_loadu_ps(reinterpret_cast<const float*>(s + 2 * sj));
+  const __m256 r3 = _mm256_loadu_ps(reinterpret_cast<const float*>(s + 3 * sj));
+  const __m256 r4 = _mm256_loadu_ps(reinterpret_cast<const float*>(s + 4 * sj));
+  const __m256 r5 = _mm256_loadu_ps(reinterpret_cast<const float*>(s + 5 * sj));
+  const __m256 r6 = _mm256_loadu_ps(reinterpret_cast<const float*>(s + 6 * sj));
+  const __m256 r7 = _mm256_loadu_ps(reinterpret_cast<const float*>(s + 7 * sj));
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(reinterpret_cast<float*>(d), _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(reinterpret_cast<float*>(d + di), _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(reinterpret_cast<float*>(d + 2 * di), _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(reinterpret_cast<float*>(d + 3 * di), _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(reinterpret_cast<float*>(d + 4 * di), _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(reinterpret_cast<float*>(d + 5 * di), _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(reinterpret_cast<float*>(d + 6 * di), _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(reinterpret_cast<float*>(d + 7 * di), _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// Elements (i .. i + 3, j + k) at s + k * sj, k < 4, to (i + k, j .. j + 3) at d + k * di.
+__attribute__((target("avx2"), always_inline)) inline void Block4x8(const uint8_t* s, uint64_t sj,
+                                                                    uint8_t* d, uint64_t di) {
+  const __m256d r0 = _mm256_loadu_pd(reinterpret_cast<const double*>(s));
+  const __m256d r1 = _mm256_loadu_pd(reinterpret_cast<const double*>(s + sj));
+  const __m256d r2 = _mm256_loadu_pd(reinterpret_cast<const double*>(s + 2 * sj));
+  const __m256d r3 = _mm256_loadu_pd(reinterpret_cast<const double*>(s + 3 * sj));
+  const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+  const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+  _mm256_storeu_pd(reinterpret_cast<double*>(d), _mm256_permute2f128_pd(t0, t2, 0x20));
+  _mm256_storeu_pd(reinterpret_cast<double*>(d + di), _mm256_permute2f128_pd(t1, t3, 0x20));
+  _mm256_storeu_pd(reinterpret_cast<double*>(d + 2 * di), _mm256_permute2f128_pd(t0, t2, 0x31));
+  _mm256_storeu_pd(reinterpret_cast<double*>(d + 3 * di), _mm256_permute2f128_pd(t1, t3, 0x31));
+}
+
+template <size_t N>
+constexpr uint64_t kAvxTile = 64 / N;
+
+// The most source bytes a transposing copy first asks the CPU to bring into L2 in address order:
+// the tiles read the source a column of cache lines at a time (one line of every row), which
+// the hardware prefetchers follow poorly from memory; within L2 that order costs little.
+constexpr uint64_t kPrefetchBytes = uint64_t{1} << 20;
+
+// As Transpose<N>, for N = 4 or 8, with the AVX2 blocks, tiles from the origin: a strip of
+// kAvxTile rows of dst (along i) at a time, each dst line written whole before the next.
+template <size_t N>
+__attribute__((target("avx2"))) void TransposeAvx2Tiles(const uint8_t* src, uint64_t sj,
+                                                        uint8_t* dst, uint64_t di, uint64_t ni,
+                                                        uint64_t nj) {
+  constexpr uint64_t t = kAvxTile<N>;
+  constexpr uint64_t b = 32 / N;  // block side
+  const uint64_t fi = ni - ni % t, fj = nj - nj % t;
+  if (ni * N * nj <= kPrefetchBytes) {
+    for (uint64_t j = 0; j < nj; ++j) {
+      const char* row = reinterpret_cast<const char*>(src + j * sj);
+      for (uint64_t o = 0; o < ni * N; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
+    }
+  }
+  for (uint64_t i0 = 0; i0 < fi; i0 += t) {
+    for (uint64_t j0 = 0; j0 < fj; j0 += t) {
+      for (uint64_t i = i0; i < i0 + t; i += b) {
+        for (uint64_t j = j0; j < j0 + t; j += b) {
+          const uint8_t* s = src + i * N + j * sj;
+          uint8_t* d = dst + i * di + j * N;
+          if constexpr (N == 4) {
+            Block8x4(s, sj, d, di);
+          } else {
+            Block4x8(s, sj, d, di);
+          }
+        }
+      }
+    }
+    if (fj < nj) TransposeScalar<N>(src, sj, dst, di, i0, i0 + t, fj, nj);
+  }
+  if (fi < ni) TransposeScalar<N>(src, sj, dst, di, fi, ni, 0, nj);
+}
+
+// Elements before the first whose address is a multiple of 64, when `p` is element-aligned.
+template <size_t N>
+uint64_t ToLine(const uint8_t* p, uint64_t n) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (a % N != 0) return 0;
+  return std::min<uint64_t>(n, ((64 - a % 64) % 64) / N);
+}
+
+// As Transpose<N>, for N = 4 or 8: the tiles start where the source (along i) and the
+// destination (along j) reach a cache-line boundary, so that no 32-byte access splits a line;
+// the strips before them go through the baseline kernel.
+template <size_t N>
+void TransposeAvx2(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t ni,
+                   uint64_t nj) {
+  const uint64_t pi = ToLine<N>(src, ni), pj = ToLine<N>(dst, nj);
+  if (pi > 0) Transpose<N>(src, sj, dst, di, pi, nj);
+  if (pj > 0) Transpose<N>(src + pi * N, sj, dst + pi * di, di, ni - pi, pj);
+  TransposeAvx2Tiles<N>(src + pi * N + pj * sj, sj, dst + pi * di + pj * N, di, ni - pi, nj - pj);
+}
+
+bool CpuHasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+
+std::atomic<bool> use_baseline{false};
+
+bool Avx2Chosen() {
+#if defined(ZARRPP_STRIDED_AVX2)
+  return !use_baseline.load(std::memory_order_relaxed) && CpuHasAvx2();
+#else
+  return false;
+#endif
+}
+
 void TransposeAny(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t ni,
                   uint64_t nj, size_t esize) {
+#if defined(ZARRPP_STRIDED_AVX2)
+  if ((esize == 4 || esize == 8) && Avx2Chosen()) {
+    return esize == 4 ? TransposeAvx2<4>(src, sj, dst, di, ni, nj)
+                      : TransposeAvx2<8>(src, sj, dst, di, ni, nj);
+  }
+#endif
   switch (esize) {
     case 1: return Transpose<1>(src, sj, dst, di, ni, nj);
     case 2: return Transpose<2>(src, sj, dst, di, ni, nj);
@@ -152,7 +295,90 @@ void TransposeAny(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, ui
   }
 }
 
+// The order in which a box copy visits its dimensions (CopyStridedBox).
+void BoxOrder(const uint64_t* ss, const uint64_t* ds, const uint64_t* shape, size_t rank,
+              size_t* order) {
+  for (size_t d = 0; d < rank; ++d) order[d] = d;
+  const auto key = [&](size_t d) {
+    return shape[d] <= 1 ? std::numeric_limits<uint64_t>::max() : ds[d];
+  };
+  std::stable_sort(order, order + rank, [&](size_t x, size_t y) { return key(x) > key(y); });
+  if (rank < 2 || ss == nullptr) return;
+  // src's smallest stride (of a dimension with more than one element) next to the innermost.
+  size_t best = rank;
+  for (size_t k = 0; k < rank; ++k) {
+    const size_t d = order[k];
+    if (shape[d] > 1 && (best == rank || ss[d] < ss[order[best]])) best = k;
+  }
+  if (best == rank || best >= rank - 2) return;
+  const size_t d = order[best];
+  for (size_t k = best; k + 2 < rank; ++k) order[k] = order[k + 1];
+  order[rank - 2] = d;
+}
+
+void CopyLevel(size_t level, const size_t* order, size_t rank, const uint8_t* src,
+               const uint64_t* ss, uint8_t* dst, const uint64_t* ds, const uint64_t* shape,
+               size_t esize) {
+  const size_t d = order[level];
+  if (level + 1 == rank) return CopyStrided1D(src, ss[d], dst, ds[d], shape[d], esize);
+  if (level + 2 == rank) {
+    const size_t e = order[level + 1];
+    return CopyStrided2D(src, ss[d], ss[e], dst, ds[d], ds[e], shape[d], shape[e], esize);
+  }
+  for (uint64_t j = 0; j < shape[d]; ++j) {
+    CopyLevel(level + 1, order, rank, src + j * ss[d], ss, dst + j * ds[d], ds, shape, esize);
+  }
+}
+
+void FillLevel(size_t level, const size_t* order, size_t rank, uint8_t* dst, const uint64_t* ds,
+               const uint64_t* shape, const uint8_t* elem, size_t esize) {
+  const size_t d = order[level];
+  if (level + 1 == rank) {
+    for (uint64_t j = 0; j < shape[d]; ++j) std::memcpy(dst + j * ds[d], elem, esize);
+    return;
+  }
+  for (uint64_t j = 0; j < shape[d]; ++j) {
+    FillLevel(level + 1, order, rank, dst + j * ds[d], ds, shape, elem, esize);
+  }
+}
+
 }  // namespace
+
+void CopyStridedBox(const uint8_t* src, const uint64_t* ss, uint8_t* dst, const uint64_t* ds,
+                    const uint64_t* shape, size_t rank, size_t esize) {
+  for (size_t d = 0; d < rank; ++d) {
+    if (shape[d] == 0) return;
+  }
+  if (rank == 0) {
+    std::memcpy(dst, src, esize);
+    return;
+  }
+  std::vector<size_t> order(rank);
+  BoxOrder(ss, ds, shape, rank, order.data());
+  CopyLevel(0, order.data(), rank, src, ss, dst, ds, shape, esize);
+}
+
+void FillStridedBox(uint8_t* dst, const uint64_t* ds, const uint64_t* shape, size_t rank,
+                    const uint8_t* elem, size_t esize) {
+  for (size_t d = 0; d < rank; ++d) {
+    if (shape[d] == 0) return;
+  }
+  if (rank == 0) {
+    std::memcpy(dst, elem, esize);
+    return;
+  }
+  std::vector<size_t> order(rank);
+  BoxOrder(nullptr, ds, shape, rank, order.data());
+  FillLevel(0, order.data(), rank, dst, ds, shape, elem, esize);
+}
+
+void UseTransposeKernel(TransposeKernel kernel) {
+  use_baseline.store(kernel == TransposeKernel::kBaseline, std::memory_order_relaxed);
+}
+
+bool Avx2TransposeInUse() {
+  return Avx2Chosen();
+}
 
 void CopyStrided1D(const uint8_t* src, uint64_t ss, uint8_t* dst, uint64_t ds, uint64_t n,
                    size_t esize) {
