@@ -10,8 +10,8 @@
 #include <utility>
 
 #include "codecs/sharding_internal.h"
-#include "src/checked_math.h"
 #include "src/array/indexing.h"
+#include "src/checked_math.h"
 #include "src/store_internal.h"
 
 namespace zarrpp {

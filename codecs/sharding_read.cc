@@ -9,14 +9,14 @@
 
 #include "codecs/sharding_codec.h"
 #include "codecs/sharding_internal.h"
+#include "src/array/indexing.h"
 #include "src/checked_math.h"
 #include "src/first_error.h"
-#include "src/array/indexing.h"
+#include "src/pipeline/strided_copy.h"
 #include "src/store_internal.h"
 #include "zarrpp/array.h"
 #include "zarrpp/executor.h"
 #include "zarrpp/store.h"
-#include "src/pipeline/strided_copy.h"
 
 namespace zarrpp::internal {
 namespace {

@@ -8,9 +8,9 @@
 
 #include "codecs/sharding_codec.h"
 #include "codecs/sharding_internal.h"
+#include "src/array/indexing.h"
 #include "src/checked_math.h"
 #include "src/first_error.h"
-#include "src/array/indexing.h"
 #include "src/pipeline/key_locks.h"
 #include "src/store_internal.h"
 #include "zarrpp/array.h"

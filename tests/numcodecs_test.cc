@@ -12,8 +12,8 @@
 #include "codecs/checksum32_codec.h"
 #include "codecs/codec_chain.h"
 #include "codecs/lz4_codec.h"
-#include "src/types/float16.h"
 #include "src/metadata/metadata_v2.h"
+#include "src/types/float16.h"
 #include "support/codec_roundtrip.h"
 #include "zarrpp/json.h"
 

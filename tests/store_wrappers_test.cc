@@ -87,7 +87,7 @@ INSTANTIATE_TEST_SUITE_P(
         StoreCase{"MinimalMem", [] { return std::make_shared<MinimalStore>(); }},
         StoreCase{"ForwardMem",
                   [] { return std::make_shared<ForwardingStore>(MemoryStore::Create()); }},
-        StoreCase{"ForwardPrimitivesMem",
+        StoreCase{"FwdPrimMem",
                   [] {
                     return std::make_shared<ForwardingStore>(MemoryStore::Create(),
                                                              ForwardingStore::Forward::kPrimitives);

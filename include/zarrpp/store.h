@@ -236,8 +236,8 @@ class Store {
   // size is returned, so that a caller expecting a value of a known size tells a short or long
   // value from a read (a partial chunk read). `dest` holds the value's bytes only when the range
   // lies within the returned size; otherwise its bytes are unspecified (a store may have read
-  // whatever the file there held). The bytes and the size describe one version of the value. The default reads through
-  // open_reader(); stores that can do it in one operation override it.
+  // whatever the file there held). The bytes and the size describe one version of the value. The
+  // default reads through open_reader(); stores that can do it in one operation override it.
   virtual Result<std::optional<uint64_t>> get_at(std::string_view key, uint64_t offset,
                                                  MutableByteView dest);
 

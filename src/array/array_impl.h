@@ -66,8 +66,8 @@ struct Array::Impl {
   // ~Array before anything else of the handle goes.
   mutable std::once_flag async_once;
   mutable std::shared_ptr<internal::AsyncQueue> async;
-  // ArrayOptions::chunk_cache (src/pipeline/chunk_cache.h): set when reads go through the cache, whose
-  // unit is the chunk, or the inner chunk of a sharded array. `store` is then wrapped so that
+  // ArrayOptions::chunk_cache (src/pipeline/chunk_cache.h): set when reads go through the cache,
+  // whose unit is the chunk, or the inner chunk of a sharded array. `store` is then wrapped so that
   // its writes invalidate the cache's entries; cache_store_id names the store in the cache.
   std::shared_ptr<internal::ChunkCacheCore> chunk_cache;
   uint64_t cache_store_id = 0;
@@ -84,8 +84,8 @@ struct Array::Impl {
 };
 
 namespace internal {
-// Runs every queued async call of the handle and stops its thread (src/array/array_async.cc); a no-op
-// when no async call was made.
+// Runs every queued async call of the handle and stops its thread (src/array/array_async.cc); a
+// no-op when no async call was made.
 void ShutdownAsync(Array::Impl& a);
 }  // namespace internal
 

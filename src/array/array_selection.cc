@@ -6,9 +6,9 @@
 #include <shared_mutex>
 
 #include "src/array/array_impl.h"
+#include "src/array/selection.h"
 #include "src/guard.h"
 #include "src/types/memory_types.h"
-#include "src/array/selection.h"
 
 namespace zarrpp {
 namespace {

@@ -7,13 +7,13 @@
 #include <numeric>
 #include <optional>
 
+#include "src/array/indexing.h"
 #include "src/checked_math.h"
 #include "src/first_error.h"
-#include "src/array/indexing.h"
-#include "src/types/memory_types.h"
+#include "src/pipeline/chunk_cache.h"
 #include "src/pipeline/pipeline.h"
 #include "src/pipeline/strided_copy.h"
-#include "src/pipeline/chunk_cache.h"
+#include "src/types/memory_types.h"
 
 namespace zarrpp {
 
@@ -588,8 +588,8 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
   // is decoded once (by the batched pipeline codec by codec) and its selected part copied
   // straight into the view (no copy of the box between them); a part read from spans of its
   // chunk (span_decoder) is that only when it is the whole chunk.
-  const bool direct = a.partial == nullptr && !a.chunk_cache && !a.async_io &&
-                      !m.rectilinear && plan.cell == m.chunk_shape;
+  const bool direct = a.partial == nullptr && !a.chunk_cache && !a.async_io && !m.rectilinear &&
+                      plan.cell == m.chunk_shape;
   // A cell of a sharded array whose part of the selection has no gaps is decoded by the codec
   // straight into the view: each inner chunk decoded once and copied (ctx.out_strides).
   const bool direct_sharded = a.partial != nullptr && !m.rectilinear && !a.chunk_cache && !convert;

@@ -1,5 +1,5 @@
-// src/array/selection.h - hyperslab selections and strided views: checks, and the Read and Write that
-// move the selected elements of each chunk between the pipeline and the caller's view
+// src/array/selection.h - hyperslab selections and strided views: checks, and the Read and Write
+// that move the selected elements of each chunk between the pipeline and the caller's view
 // (spec/selections.md).
 //
 // Thread safety: the Read/Write follow Array's rules (the caller holds the handle's metadata lock

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <utility>
 
-#include "src/metadata/consolidated.h"
 #include "src/guard.h"
 #include "src/hierarchy/hierarchy_internal.h"
+#include "src/metadata/consolidated.h"
 #include "src/metadata/metadata_v2.h"
 #include "zarrpp/hierarchy.h"
 #include "zarrpp/json.h"

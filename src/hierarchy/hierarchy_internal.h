@@ -1,4 +1,5 @@
-// src/hierarchy/hierarchy_internal.h - helpers shared by groups, batch creation and array evolution.
+// src/hierarchy/hierarchy_internal.h - helpers shared by groups, batch creation and array
+// evolution.
 #pragma once
 
 #include <cstddef>

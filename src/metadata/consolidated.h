@@ -1,5 +1,5 @@
-// src/metadata/consolidated.h - consolidated metadata: the documents of every node below a group, kept in
-// one place so that opening a hierarchy reads one document instead of one per node.
+// src/metadata/consolidated.h - consolidated metadata: the documents of every node below a group,
+// kept in one place so that opening a hierarchy reads one document instead of one per node.
 //
 // Two stored forms, as zarr-python writes them (spec/hierarchy.md):
 //   v3  the field "consolidated_metadata" of the group's zarr.json:

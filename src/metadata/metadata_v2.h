@@ -1,5 +1,5 @@
-// src/metadata/metadata_v2.h - Zarr v2 metadata documents (.zarray, .zgroup, .zattrs) and their mapping
-// onto zarrpp's ArrayMetadata. The byte-level contract is spec/zarr-v2.md.
+// src/metadata/metadata_v2.h - Zarr v2 metadata documents (.zarray, .zgroup, .zattrs) and their
+// mapping onto zarrpp's ArrayMetadata. The byte-level contract is spec/zarr-v2.md.
 //
 // A v2 array is held as an ArrayMetadata with zarr_format 2 whose codec chain is the v3 chain
 // that produces the same chunk bytes:

@@ -5,9 +5,9 @@
 #include <atomic>
 #include <mutex>
 
-#include "src/pipeline/chunk_cache.h"
-#include "src/first_error.h"
 #include "src/array/indexing.h"
+#include "src/first_error.h"
+#include "src/pipeline/chunk_cache.h"
 #include "src/pipeline/pipeline.h"
 
 namespace zarrpp::internal {

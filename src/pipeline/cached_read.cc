@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "src/array/array_impl.h"
+#include "src/array/indexing.h"
+#include "src/first_error.h"
 #include "src/pipeline/chunk_cache.h"
 #include "src/pipeline/chunk_cache_core.h"
-#include "src/first_error.h"
-#include "src/array/indexing.h"
 #include "src/pipeline/pipeline.h"
 #include "src/pipeline/shape_chains.h"
 #include "src/pipeline/strided_copy.h"

@@ -1,5 +1,5 @@
-// src/pipeline/chunk_cache.cc - ChunkCache entries (ChunkCacheCore), and the store wrapper through which a
-// handle with a cache writes, so that every write path invalidates what it replaces.
+// src/pipeline/chunk_cache.cc - ChunkCache entries (ChunkCacheCore), and the store wrapper through
+// which a handle with a cache writes, so that every write path invalidates what it replaces.
 #include "src/pipeline/chunk_cache.h"
 
 #include <utility>

@@ -1,5 +1,5 @@
-// src/pipeline/chunk_cache_core.h - the entries of a ChunkCache (and of a CachingStore): values keyed by
-// (store id, store key, part), least recently used first out, bounded in bytes, with the
+// src/pipeline/chunk_cache_core.h - the entries of a ChunkCache (and of a CachingStore): values
+// keyed by (store id, store key, part), least recently used first out, bounded in bytes, with the
 // invalidation tickets that keep a read racing a write from putting back the old value.
 #pragma once
 

@@ -1,4 +1,5 @@
-// src/pipeline/inflight_budget.h - bounds the bytes a request's chunk tasks hold across store operations.
+// src/pipeline/inflight_budget.h - bounds the bytes a request's chunk tasks hold across store
+// operations.
 //
 // A fused request on I/O threads runs up to io_concurrency chunk tasks ("lanes") at once. What a
 // lane holds while it waits on the store (the encoded bytes it fetched, or the encoded bytes it is

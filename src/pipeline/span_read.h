@@ -1,4 +1,5 @@
-// src/pipeline/span_read.h - reads of a small part of a chunk from the byte span of its value holding it.
+// src/pipeline/span_read.h - reads of a small part of a chunk from the byte span of its value
+// holding it.
 //
 // When the chain has a SpanDecoder (codecs/partial_decode.h) and a request covers a small part of
 // a chunk, the fused pipeline fetches only the span of the stored value that holds the part

@@ -1,7 +1,7 @@
-// src/pipeline/variable_chunks.h - reads and writes of arrays whose data type has no fixed size (string,
-// bytes). Their decoded chunks are VariableChunks (offsets + bytes, codecs/vlen_codec.h) and take
-// this path instead of the fixed-size pipelines: whole chunks are fetched, decoded, merged and
-// encoded, one task per chunk (spec/strings.md).
+// src/pipeline/variable_chunks.h - reads and writes of arrays whose data type has no fixed size
+// (string, bytes). Their decoded chunks are VariableChunks (offsets + bytes, codecs/vlen_codec.h)
+// and take this path instead of the fixed-size pipelines: whole chunks are fetched, decoded, merged
+// and encoded, one task per chunk (spec/strings.md).
 #pragma once
 
 #include <functional>

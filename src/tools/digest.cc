@@ -8,11 +8,11 @@
 #include <memory>
 #include <set>
 
+#include "src/array/indexing.h"
 #include "src/checked_math.h"
-#include "src/metadata/float_format.h"
 #include "src/guard.h"
 #include "src/hierarchy/hierarchy_internal.h"
-#include "src/array/indexing.h"
+#include "src/metadata/float_format.h"
 #include "src/metadata/metadata_v2.h"
 #include "zarrpp/array.h"
 

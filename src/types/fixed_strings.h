@@ -1,4 +1,5 @@
-// src/types/fixed_strings.h - elements of the fixed-length string types null_terminated_bytes (NumPy
+// src/types/fixed_strings.h - elements of the fixed-length string types null_terminated_bytes
+// (NumPy
 // "|S<n>") and fixed_length_utf32 (NumPy "<U<k>" / ">U<k>"), as the text the string API and the
 // fill values use.
 //

@@ -10,10 +10,10 @@
 #include <tuple>
 #include <utility>
 
-#include "src/first_error.h"
-#include "src/types/float16.h"
 #include "src/array/indexing.h"
+#include "src/first_error.h"
 #include "src/pipeline/pipeline.h"
+#include "src/types/float16.h"
 
 namespace zarrpp::internal {
 namespace {

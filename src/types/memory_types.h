@@ -1,5 +1,5 @@
-// src/types/memory_types.h - element conversion between an array's data type and a caller's memory type
-// (spec/memory_types.md), and the converting Read and Write that apply it per chunk.
+// src/types/memory_types.h - element conversion between an array's data type and a caller's memory
+// type (spec/memory_types.md), and the converting Read and Write that apply it per chunk.
 //
 // Thread safety: pure functions; the converting Read/Write follow Array's rules (the caller holds
 // the handle's metadata lock shared).

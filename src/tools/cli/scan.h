@@ -1,4 +1,5 @@
-// src/tools/cli/scan.h - one listing of a hierarchy, every key attributed to the node it belongs to.
+// src/tools/cli/scan.h - one listing of a hierarchy, every key attributed to the node it belongs
+// to.
 //
 // The tool's info, ls, tree and validate commands share this view: the nodes under a store's
 // root (found through their zarr.json, .zarray and .zgroup documents), each opened as the library
