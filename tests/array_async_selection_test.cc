@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/worker_block.h"
 #include "zarrpp/array.h"
 #include "zarrpp/future.h"
 #include "zarrpp/hyperslab.h"
@@ -23,6 +24,8 @@
 
 namespace zarrpp {
 namespace {
+
+using test_support::WorkerBlock;
 
 constexpr uint32_t kUntouched = 0xdeadbeef;
 
@@ -55,45 +58,6 @@ std::vector<uint32_t> ReadAll(Array& a) {
   EXPECT_TRUE(s.ok()) << s;
   return out;
 }
-
-// Holds the handle's worker inside a callback of a request still pending when the block is
-// attached, so that the requests queued behind it stay queued until Release().
-class WorkerBlock {
- public:
-  template <class Submit>
-  Future<Status> Hold(Submit submit) {
-    const std::thread::id self = std::this_thread::get_id();
-    for (;;) {
-      Future<Status> f = submit();
-      bool ran_here = false;
-      f.then([this, self, &ran_here](const Status&) {
-        if (std::this_thread::get_id() == self) {
-          ran_here = true;
-          return;
-        }
-        std::unique_lock lock(mu_);
-        entered_ = true;
-        cv_.notify_all();
-        cv_.wait(lock, [&] { return released_; });
-      });
-      if (!ran_here) return f;
-    }
-  }
-  void WaitEntered() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return entered_; });
-  }
-  void Release() {
-    std::lock_guard lock(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool entered_ = false, released_ = false;
-};
 
 TEST(ArrayAsyncSelection, HyperslabWriteFromFortranViewReadIntoPaddedView) {
   auto a = MakeArray(MemoryStore::Create(), {20, 30}, {4, 7});
