@@ -9,6 +9,7 @@
 
 #include "zarrpp/array.h"
 #include "zarrpp/chunk_cache.h"
+#include "zarrpp/codecs.h"
 #include "zarrpp/hyperslab.h"
 #include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
@@ -16,21 +17,6 @@
 
 namespace zarrpp {
 namespace {
-
-Json BytesCodec() {
-  return {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
-}
-Json Zstd() {
-  return {{"name", "zstd"}, {"configuration", {{"level", 1}, {"checksum", false}}}};
-}
-Json Sharding(std::vector<uint64_t> inner) {
-  return {{"name", "sharding_indexed"},
-          {"configuration",
-           {{"chunk_shape", inner},
-            {"codecs", Json::array({BytesCodec()})},
-            {"index_codecs", Json::array({BytesCodec(), {{"name", "crc32c"}}})},
-            {"index_location", "end"}}}};
-}
 
 ArrayMetadata Meta(std::vector<uint64_t> shape, Json chunk_shapes, Json codecs) {
   auto m = ArrayMetadata::FromJson(
@@ -76,7 +62,7 @@ Written Write(const ArrayMetadata& meta, const ArrayOptions& options = {}) {
 
 TEST(RectilinearPipeline, OneElementOfALargeUncompressedChunkFetchesOnlyItsBytes) {
   // Chunks of 3000 and 5000 elements along one dimension.
-  Written w = Write(Meta({8000}, Json::parse("[[3000, 5000]]"), Json::array({BytesCodec()})));
+  Written w = Write(Meta({8000}, Json::parse("[[3000, 5000]]"), Codecs::Bytes().ToJson()));
   for (PipelineKind kind : {PipelineKind::kFused, PipelineKind::kBatched}) {
     for (uint64_t at : {uint64_t{2}, uint64_t{2999}, uint64_t{3000}, uint64_t{7777}}) {
       w.counting->reset();
@@ -93,7 +79,7 @@ TEST(RectilinearPipeline, OneElementOfALargeUncompressedChunkFetchesOnlyItsBytes
 TEST(RectilinearPipeline, SmallPartsOfTwoDimensionalChunksReadOnlyTheirSpans) {
   // Rows cut [5, 60, 35], columns [40, 24]: a 2 x 2 box in the 60 x 40 chunk.
   Written w =
-      Write(Meta({100, 64}, Json::parse("[[5, 60, 35], [40, 24]]"), Json::array({BytesCodec()})));
+      Write(Meta({100, 64}, Json::parse("[[5, 60, 35], [40, 24]]"), Codecs::Bytes().ToJson()));
   std::vector<uint32_t> got(4);
   ASSERT_TRUE(w.array->Read(Region{{30, 10}, {2, 2}}, std::span<uint32_t>(got)).ok());
   EXPECT_EQ(got, (std::vector<uint32_t>{w.values[30 * 64 + 10], w.values[30 * 64 + 11],
@@ -105,9 +91,9 @@ TEST(RectilinearPipeline, SmallPartsOfTwoDimensionalChunksReadOnlyTheirSpans) {
 TEST(RectilinearPipeline, AChunkCachedHandleServesARepeatedReadWithoutTheStore) {
   ArrayOptions options;
   options.chunk_cache = ChunkCache::Make(uint64_t{1} << 20);
-  Written w = Write(
-      Meta({10, 12}, Json::parse("[[3, 7], [[2, 3], 6]]"), Json::array({BytesCodec(), Zstd()})),
-      options);
+  Written w =
+      Write(Meta({10, 12}, Json::parse("[[3, 7], [[2, 3], 6]]"), Codecs::Bytes().Zstd(1).ToJson()),
+            options);
   const Region r{{1, 1}, {8, 10}};  // touches chunks of four different shapes
   std::vector<uint32_t> first(80), second(80);
   ASSERT_TRUE(w.array->Read(r, std::span<uint32_t>(first)).ok());
@@ -133,8 +119,9 @@ TEST(RectilinearPipeline, AChunkCachedHandleServesARepeatedReadWithoutTheStore) 
 TEST(RectilinearPipeline, ACachedShardedArrayReadsInnerChunksOfEveryShardShape) {
   ArrayOptions options;
   options.chunk_cache = ChunkCache::Make(uint64_t{1} << 20);
-  Written w = Write(
-      Meta({12, 10}, Json::parse("[[4, 8], [6, 4]]"), Json::array({Sharding({2, 2})})), options);
+  Written w = Write(Meta({12, 10}, Json::parse("[[4, 8], [6, 4]]"),
+                         Codecs::Sharding({2, 2}, Codecs::Bytes()).ToJson()),
+                    options);
   std::vector<uint32_t> got(12 * 10);
   for (int pass = 0; pass < 2; ++pass) {
     w.counting->reset();
@@ -146,8 +133,8 @@ TEST(RectilinearPipeline, ACachedShardedArrayReadsInnerChunksOfEveryShardShape) 
 
 TEST(RectilinearPipeline, APartialShardWriteWritesLessThanTheShard) {
   // Shards of 4 x 16 and 12 x 16 elements, inner chunks of 2 x 4 (32 bytes).
-  const ArrayMetadata meta =
-      Meta({16, 16}, Json::parse("[[4, 12], 16]"), Json::array({Sharding({2, 4})}));
+  const ArrayMetadata meta = Meta({16, 16}, Json::parse("[[4, 12], 16]"),
+                                  Codecs::Sharding({2, 4}, Codecs::Bytes()).ToJson());
   for (PipelineKind kind : {PipelineKind::kFused, PipelineKind::kBatched}) {
     Written w = Write(meta);
     const uint64_t shard_bytes = (**w.memory->get("a/c/1/0")).size();
@@ -173,7 +160,8 @@ TEST(RectilinearPipeline, APartialShardWriteWritesLessThanTheShard) {
 }
 
 TEST(RectilinearPipeline, ShardedReadsFetchOnlyTheInnerChunksTouched) {
-  Written w = Write(Meta({16, 16}, Json::parse("[[4, 12], 16]"), Json::array({Sharding({2, 4})})));
+  Written w = Write(Meta({16, 16}, Json::parse("[[4, 12], 16]"),
+                         Codecs::Sharding({2, 4}, Codecs::Bytes()).ToJson()));
   uint32_t got = 0;
   ASSERT_TRUE(w.array->Read(Region{{9, 13}, {1, 1}}, std::span<uint32_t>(&got, 1)).ok());
   EXPECT_EQ(got, w.values[9 * 16 + 13]);
@@ -183,7 +171,7 @@ TEST(RectilinearPipeline, ShardedReadsFetchOnlyTheInnerChunksTouched) {
 
 TEST(RectilinearPipeline, StridedSelectionsReadEachChunkAtItsOwnShape) {
   Written w = Write(
-      Meta({20, 18}, Json::parse("[[3, 9, 8], [[5, 2], 8]]"), Json::array({BytesCodec(), Zstd()})));
+      Meta({20, 18}, Json::parse("[[3, 9, 8], [[5, 2], 8]]"), Codecs::Bytes().Zstd(1).ToJson()));
   // Every third row from 1, every fourth column from 2: 7 x 4 elements across all chunks.
   const Hyperslab h{{1, 2}, {3, 4}, {7, 4}, {}};
   for (PipelineKind kind : {PipelineKind::kFused, PipelineKind::kBatched}) {
