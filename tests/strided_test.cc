@@ -823,7 +823,9 @@ TEST(StridedTranspose, MissingChunksAndEdgesOnEveryReadPath) {
               covered[off] = true;
             }
             for (size_t i = 0; i < buffer.size(); ++i) {
-              if (!covered[i]) ASSERT_EQ(buffer[i], kSentinel) << what << " position " << i;
+              if (!covered[i]) {
+                ASSERT_EQ(buffer[i], kSentinel) << what << " position " << i;
+              }
             }
           }
         }
