@@ -25,6 +25,7 @@
 namespace zarrpp {
 namespace {
 
+using test_support::FirstCheckGate;
 using test_support::WorkerBlock;
 
 constexpr uint32_t kUntouched = 0xdeadbeef;
@@ -227,32 +228,14 @@ TEST(ArrayAsyncSelection, CancelStopsARunningSelectionWrite) {
   for (uint64_t r = 0; r < 256; ++r) {
     for (uint64_t c = 0; c < 4; ++c) values[r * 4 + c] = Value(1, r, c, 4);
   }
-  std::mutex mu;
-  std::condition_variable cv;
-  bool started = false, cancelled = false;
-  int calls = 0;
+  FirstCheckGate gate;
   WriteOptions options;
-  options.cancel = [&] {
-    std::unique_lock lock(mu);
-    if (++calls == 1) {
-      started = true;
-      cv.notify_all();
-      cv.wait(lock, [&] { return cancelled; });
-    }
-    return false;
-  };
+  options.cancel = gate.hook();
   Future<Status> f = a->WriteAsync(Hyperslab::Of(Region::All(a->shape())),
                                    StridedView<uint32_t>::COrder(values.data(), {256, 4}), options);
-  {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return started; });
-  }
+  gate.WaitStarted();
   EXPECT_FALSE(f.cancel());  // running: asked to stop
-  {
-    std::lock_guard lock(mu);
-    cancelled = true;
-    cv.notify_all();
-  }
+  gate.Release();
   const Status s = f.wait();
   ASSERT_TRUE(s.IsFailedPrecondition()) << s;
   EXPECT_NE(s.message().find("cancelled while running"), std::string::npos) << s;

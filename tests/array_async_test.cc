@@ -22,6 +22,7 @@
 namespace zarrpp {
 namespace {
 
+using test_support::FirstCheckGate;
 using test_support::WorkerBlock;
 
 ArrayMetadata Meta(std::vector<uint64_t> shape, std::vector<uint64_t> chunks) {
@@ -226,32 +227,14 @@ TEST(ArrayAsync, CancelStopsARunningWriteBetweenSlabs) {
   ASSERT_NE(a, nullptr);
   const Region whole = Region::All(a->shape());
   const std::vector<uint32_t> values = RegionValues(whole, 4, 1);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool started = false, cancelled = false;
-  int calls = 0;
+  FirstCheckGate gate;
   WriteOptions options;
   // The caller's hook: at the first check it lets the test cancel, and waits until it has.
-  options.cancel = [&] {
-    std::unique_lock lock(mu);
-    if (++calls == 1) {
-      started = true;
-      cv.notify_all();
-      cv.wait(lock, [&] { return cancelled; });
-    }
-    return false;
-  };
+  options.cancel = gate.hook();
   Future<Status> f = a->WriteAsync(whole, std::span<const uint32_t>(values), options);
-  {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return started; });
-  }
+  gate.WaitStarted();
   EXPECT_FALSE(f.cancel());  // running: asked to stop, not dropped
-  {
-    std::lock_guard lock(mu);
-    cancelled = true;
-    cv.notify_all();
-  }
+  gate.Release();
   const Status s = f.wait();
   EXPECT_TRUE(s.IsFailedPrecondition()) << s;
   EXPECT_NE(s.message().find("cancelled while running"), std::string::npos) << s;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -52,6 +53,39 @@ class WorkerBlock {
   std::mutex mu_;
   std::condition_variable cv_;
   bool entered_ = false, released_ = false;
+};
+
+// A cancellation hook that, at its first check, lets the test act on a running request and waits
+// until it has: hook() goes in WriteOptions::cancel (never asks to stop), WaitStarted() returns
+// once the request is inside its first check, Release() lets it go on.
+class FirstCheckGate {
+ public:
+  std::function<bool()> hook() {
+    return [this] {
+      std::unique_lock lock(mu_);
+      if (++calls_ == 1) {
+        started_ = true;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return released_; });
+      }
+      return false;
+    };
+  }
+  void WaitStarted() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return started_; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false, released_ = false;
+  int calls_ = 0;
 };
 
 }  // namespace zarrpp::test_support
