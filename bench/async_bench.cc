@@ -1,7 +1,7 @@
 // A simulation that computes step t+1 while step t is encoded and stored (Array::WriteAsync,
 // AppendAsync), against the same loop with synchronous writes.
 //
-//   A float32 [T, 180, 360] field (T = 32 steps of 253 KiB), chunks [1, 180, 360], zstd level 3,
+//   A float32 [T, 180, 360] field (T = 128 steps of 253 KiB), chunks [1, 180, 360], zstd level 3,
 //   on a LocalStore. Each step is "computed" by a fixed CPU loop that fills the step's buffer,
 //   calibrated at start-up to take about as long as writing one step.
 //
@@ -13,20 +13,31 @@
 //   sync     compute step t, then Write/Append it, for each t
 //   async    double-buffered: compute step t+1 into the other buffer while step t's
 //            WriteAsync/AppendAsync runs; wait for step t-1's before reusing its buffer
-//   paired   compute, store and async back to back in one iteration (rotating their order), so
-//            that the ratio async / max(compute, store) compares times taken under one load
-// Reported: every role's best time over limit's best; then, from the paired role, the median and
-// best same-iteration ratio and the process's CPU seconds (getrusage) of each part, with the
-// CPU floor (compute + store CPU) / cores over the limit. Overlap is perfect when async is 1.0x;
-// sync is about 2x when compute and store take equal time. The compute loop is calibrated per case
-// to the synchronous call the case stores with (Write, or Append with its metadata write).
+//   paired   every part below back to back in one iteration (rotating their order), so that
+//            ratios compare times taken under one load:
+//              compute, store, async  as above
+//              threads  the compute loop on one thread and the stores (of one ready buffer) on
+//                       another, started together, nothing shared: what two cores give
+//              handoff  the async loop's protocol by hand, without the engine: the compute thread
+//                       fills two buffers in turn, the other thread stores each once filled,
+//                       handed over through two spinning counters; the step's bytes move from
+//                       the computing core to the storing core, as in the async loop
+//              warm     handoff, but each store reads the one buffer its thread has read before:
+//                       the hand-over's waits without the bytes changing cores
+// Reported: every role's best time over limit's best; then, from the paired role, each part's
+// median and best same-iteration ratio to max(compute, store), async over handoff (what the
+// engine adds to a bare hand-over) and the process's CPU seconds (getrusage) of each part over
+// those of compute and store run apart. The compute loop is calibrated per case to the
+// synchronous call the case stores with (Write, or Append with its metadata write).
 //
-// Run (benchmarks on): build/bench/async_bench --benchmark_repetitions=5
-//   --benchmark_enable_random_interleaving=true
+// Run (benchmarks on): TMPDIR=/dev/shm build/bench/async_bench --benchmark_filter=paired
+//   --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true
+// (TMPDIR on tmpfs keeps the disk's write-back of earlier iterations out of the store's times.)
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -45,7 +56,7 @@
 namespace zarrpp {
 namespace {
 
-constexpr uint64_t kSteps = 32, kNy = 180, kNx = 360, kStepElems = kNy * kNx;
+constexpr uint64_t kSteps = 128, kBuffers = 2, kNy = 180, kNx = 360, kStepElems = kNy * kNx;
 
 using bench::Check;
 using bench::Must;
@@ -189,27 +200,82 @@ double TimeSync(bool append) {
 
 double TimeAsync(bool append) {
   auto a = F().NewArray(append);
-  std::vector<float> bufs[2] = {std::vector<float>(kStepElems), std::vector<float>(kStepElems)};
-  Future<Status> pending[2];
+  std::vector<std::vector<float>> bufs(kBuffers, std::vector<float>(kStepElems));
+  std::vector<Future<Status>> pending(kBuffers);
   const auto t0 = Clock::now();
   for (uint64_t t = 0; t < kSteps; ++t) {
-    std::vector<float>& buf = bufs[t % 2];
-    // Step t-2 used this buffer: its store must be done before the buffer is refilled.
-    if (pending[t % 2].valid()) Check(pending[t % 2].wait(), "async store");
+    std::vector<float>& buf = bufs[t % kBuffers];
+    // Step t-kBuffers used this buffer: its store must be done before the buffer is refilled.
+    if (pending[t % kBuffers].valid()) Check(pending[t % kBuffers].wait(), "async store");
     Compute(t, buf);
-    pending[t % 2] = StoreStepAsync(*a, append, t, buf);
+    pending[t % kBuffers] = StoreStepAsync(*a, append, t, buf);
   }
-  for (auto& p : pending) Check(p.wait(), "async store");
+  for (auto& p : pending) {
+    if (p.valid()) Check(p.wait(), "async store");
+  }
   return Seconds(t0, Clock::now());
 }
 
-// One measurement of the overlap: compute alone, store alone and the async loop, back to back
-// in one iteration (in rotating order), so that the three see the same machine load; with the
-// process's CPU seconds of each.
+// Compute and store with nothing between them: the compute loop on a thread of its own and the
+// stores on this one, started together, no buffer handed over. What the machine gives two
+// independent streams of this work, the floor any overlapping loop can reach.
+double TimeThreads(bool append) {
+  auto a = F().NewArray(append);
+  std::atomic<int> ready{0};
+  double compute = 0;
+  std::thread c([&] {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {
+    }
+    compute = TimeCompute();
+  });
+  ready.fetch_add(1);
+  while (ready.load() < 2) {
+  }
+  const auto t0 = Clock::now();
+  for (uint64_t t = 0; t < kSteps; ++t) Check(StoreStep(*a, append, t, StepData()), "store");
+  const double store = Seconds(t0, Clock::now());
+  c.join();
+  return std::max(store, compute);
+}
+
+// The async loop's protocol without the engine's queue: the compute thread fills a ring of
+// buffers and this thread stores each as soon as it is filled, handing buffers over through two
+// counters that both sides spin on. The store reads memory the other core just wrote, as in the
+// async loop; what this costs over `threads` is the hand-over itself. With `warm`, the same
+// hand-over, but each store reads one buffer this thread has read before (StepData) instead of
+// the one just filled: what remains is the cost of the step's bytes moving between cores.
+double TimeHandoff(bool append, bool warm) {
+  auto a = F().NewArray(append);
+  const size_t n = kBuffers;
+  std::vector<std::vector<float>> bufs(n, std::vector<float>(kStepElems));
+  std::atomic<uint64_t> produced{0}, consumed{0};
+  const auto t0 = Clock::now();
+  std::thread c([&] {
+    for (uint64_t t = 0; t < kSteps; ++t) {
+      while (t - consumed.load(std::memory_order_acquire) >= n) {
+      }
+      Compute(t, bufs[t % n]);
+      produced.store(t + 1, std::memory_order_release);
+    }
+  });
+  for (uint64_t t = 0; t < kSteps; ++t) {
+    while (produced.load(std::memory_order_acquire) <= t) {
+    }
+    Check(StoreStep(*a, append, t, warm ? StepData() : bufs[t % n]), "store");
+    consumed.store(t + 1, std::memory_order_release);
+  }
+  c.join();
+  return Seconds(t0, Clock::now());
+}
+
+// One measurement of the overlap: every part below back to back in one iteration (in rotating
+// order), so that they see the same machine load; with the process's CPU seconds of each.
+enum Part { kCompute, kStore, kThreads, kWarm, kHandoff, kAsync, kParts };
 struct Paired {
-  double compute = 0, store = 0, async = 0;
-  double compute_cpu = 0, store_cpu = 0, async_cpu = 0;
-  double ratio() const { return async / std::max(compute, store); }
+  double wall[kParts] = {}, cpu[kParts] = {};
+  double limit() const { return std::max(wall[kCompute], wall[kStore]); }
+  double ratio() const { return wall[kAsync] / limit(); }
 };
 std::vector<Paired> g_paired[2];
 
@@ -236,16 +302,24 @@ void Role(benchmark::State& state, bool append, const std::string& role) {
       s = TimeSync(append);
     } else if (role == "paired") {
       Paired p;
-      for (int k = 0; k < 3; ++k) {
-        switch ((k + rotation) % 3) {
-          case 0: p.compute = Timed([] { return TimeCompute(); }, p.compute_cpu); break;
-          case 1: p.store = Timed([&] { return TimeStore(append); }, p.store_cpu); break;
-          default: p.async = Timed([&] { return TimeAsync(append); }, p.async_cpu); break;
-        }
+      for (int k = 0; k < kParts; ++k) {
+        const int part = (k + rotation) % kParts;
+        p.wall[part] = Timed(
+            [&] {
+              switch (part) {
+                case kCompute: return TimeCompute();
+                case kStore: return TimeStore(append);
+                case kThreads: return TimeThreads(append);
+                case kWarm: return TimeHandoff(append, true);
+                case kHandoff: return TimeHandoff(append, false);
+                default: return TimeAsync(append);
+              }
+            },
+            p.cpu[part]);
       }
       ++rotation;
       g_paired[append ? 1 : 0].push_back(p);
-      s = p.async;
+      s = p.wall[kAsync];
       state.counters["ratio"] = p.ratio();
     } else {
       s = TimeAsync(append);
@@ -256,33 +330,46 @@ void Role(benchmark::State& state, bool append, const std::string& role) {
   state.counters["work"] = g_work;
 }
 
-// The paired measurements: the async loop over max(compute, store) of the same iteration, the
-// process's CPU seconds of each part, the cores the process had while computing alone and while
-// running the async loop (CPU seconds per wall second), and the async loop's CPU over the CPU of
-// compute and store run apart (its overhead). Full overlap needs the async loop to get compute
-// CPU + store CPU done in max(compute, store): on C cores, at least (compute + store CPU) / C.
+// The paired measurements: each part's wall time over max(compute, store) of the same iteration
+// (median and best over the iterations), async over handoff (what the engine's queue adds to a
+// bare hand-over of the same buffers), and each part's process CPU seconds over the CPU of
+// compute and store run apart.
 void PrintPaired() {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   std::printf(
-      "\nOverlap measured in one iteration (compute, store and async back to back; %u cores)\n"
-      "| case | n | median ratio | best ratio | compute ms (CPU) | store ms (CPU) | async ms (CPU) "
-      "| cores used: compute, async | async CPU / (compute + store CPU) | CPU floor / limit "
-      "|\n|---|---|---|---|---|---|---|---|---|---|\n",
-      cores);
+      "\nOverlap measured in one iteration (all parts back to back; %u cores; ratios: median "
+      "over iterations of part / max(compute, store), best in brackets)\n"
+      "| case | n | compute ms | store ms | threads | warm | handoff | async | async / handoff "
+      "| CPU over compute + store: threads, warm, handoff, async |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n",
+      std::max(1u, std::thread::hardware_concurrency()));
+  auto sorted = [](std::vector<double> x) {
+    std::sort(x.begin(), x.end());
+    return x;
+  };
   for (int c = 0; c < 2; ++c) {
-    std::vector<Paired> v = g_paired[c];
+    const std::vector<Paired>& v = g_paired[c];
     if (v.empty()) continue;
-    std::sort(v.begin(), v.end(),
-              [](const Paired& a, const Paired& b) { return a.ratio() < b.ratio(); });
-    const Paired& m = v[v.size() / 2];
-    const double limit = std::max(m.compute, m.store);
-    std::printf(
-        "| %s | %zu | %.2fx | %.2fx | %.1f (%.1f) | %.1f (%.1f) | %.1f (%.1f) | %.2f, %.2f | %.2f "
-        "| %.2fx |\n",
-        c == 0 ? "write" : "append", v.size(), m.ratio(), v.front().ratio(), m.compute * 1e3,
-        m.compute_cpu * 1e3, m.store * 1e3, m.store_cpu * 1e3, m.async * 1e3, m.async_cpu * 1e3,
-        m.compute_cpu / m.compute, m.async_cpu / m.async,
-        m.async_cpu / (m.compute_cpu + m.store_cpu), (m.compute_cpu + m.store_cpu) / cores / limit);
+    std::vector<double> ratio[kParts], over, cpu[kParts], compute, store;
+    for (const Paired& p : v) {
+      for (int part = 0; part < kParts; ++part) {
+        ratio[part].push_back(p.wall[part] / p.limit());
+        cpu[part].push_back(p.cpu[part] / (p.cpu[kCompute] + p.cpu[kStore]));
+      }
+      over.push_back(p.wall[kAsync] / p.wall[kHandoff]);
+      compute.push_back(p.wall[kCompute]);
+      store.push_back(p.wall[kStore]);
+    }
+    auto med = [&](const std::vector<double>& x) { return sorted(x)[x.size() / 2]; };
+    auto cell = [&](int part) {
+      char b[64];
+      std::snprintf(b, sizeof b, "%.2fx (%.2fx)", med(ratio[part]), sorted(ratio[part]).front());
+      return std::string(b);
+    };
+    std::printf("| %s | %zu | %.1f | %.1f | %s | %s | %s | %s | %.2fx | %.2f, %.2f, %.2f, %.2f |\n",
+                c == 0 ? "write" : "append", v.size(), med(compute) * 1e3, med(store) * 1e3,
+                cell(kThreads).c_str(), cell(kWarm).c_str(), cell(kHandoff).c_str(),
+                cell(kAsync).c_str(), med(over), med(cpu[kThreads]), med(cpu[kWarm]),
+                med(cpu[kHandoff]), med(cpu[kAsync]));
   }
   std::fflush(stdout);
 }
