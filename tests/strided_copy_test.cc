@@ -19,11 +19,13 @@ struct Case {
 // Runs CopyStrided2D for `c` with elements of `esize` bytes between buffers holding random
 // bytes, and checks every destination byte: the copied element where the copy puts one, the
 // old byte everywhere else.
-void Check(const Case& c, size_t esize, std::mt19937_64& rng) {
+// `lead` elements come before the first one copied on both sides (random, 0-2, if negative).
+void Check(const Case& c, size_t esize, std::mt19937_64& rng, int64_t lead_elements = -1) {
   auto span = [](uint64_t no, uint64_t ni, uint64_t so, uint64_t si) {
     return (no - 1) * so + (ni - 1) * si + 1;
   };
-  const uint64_t lead = rng() % 3;
+  const uint64_t lead =
+      lead_elements >= 0 ? static_cast<uint64_t>(lead_elements) : static_cast<uint64_t>(rng() % 3);
   std::vector<uint8_t> src((lead + span(c.n_outer, c.n_inner, c.src_outer, c.src_inner)) * esize);
   std::vector<uint8_t> dst((lead + span(c.n_outer, c.n_inner, c.dst_outer, c.dst_inner)) * esize +
                            7);
@@ -123,6 +125,28 @@ TEST_P(KernelTest, LargeTransposesMatchReference) {
     for (auto [no, ni] : {std::pair<uint64_t, uint64_t>{256, 256}, {257, 250}, {129, 300}}) {
       Check(Case{no, ni, 1, no + 3, ni + 1, 1}, esize, rng);
       Check(Case{no, ni, ni, 1, 1, no}, esize, rng);
+    }
+  }
+}
+
+// Transposes whose first source and destination elements sit at every element offset within a
+// 64-byte line (the AVX2 tiles start at the destination's first line boundary and cover what is
+// before and after them with overlapping blocks), for extents just above the block sides.
+TEST_P(KernelTest, TransposesAtEveryLineOffsetMatchReference) {
+  std::mt19937_64 rng(5);
+  for (size_t esize : {4, 8}) {
+    for (int64_t lead = 0; lead < static_cast<int64_t>(64 / esize); ++lead) {
+      for (auto [no, ni] : {std::pair<uint64_t, uint64_t>{8, 8},
+                            {9, 4},
+                            {4, 9},
+                            {15, 17},
+                            {17, 40},
+                            {40, 33},
+                            {64, 64},
+                            {70, 23}}) {
+        Check(Case{no, ni, 1, no + lead % 3, ni + lead % 2, 1}, esize, rng, lead);
+        Check(Case{no, ni, ni + lead % 2, 1, 1, no + lead % 3}, esize, rng, lead);
+      }
     }
   }
 }

@@ -202,38 +202,18 @@ constexpr uint64_t kAvxTile = 64 / N;
 // the hardware prefetchers follow poorly from memory; within L2 that order costs little.
 constexpr uint64_t kPrefetchBytes = uint64_t{1} << 20;
 
-// As Transpose<N>, for N = 4 or 8, with the AVX2 blocks, tiles from the origin: a strip of
-// kAvxTile rows of dst (along i) at a time, each dst line written whole before the next.
+// One b x b register block (b = 32 / N) at (i, j). Not forced inline: the edge parts call it
+// from lambdas, which do not carry the AVX2 target.
 template <size_t N>
-__attribute__((target("avx2"))) void TransposeAvx2Tiles(const uint8_t* src, uint64_t sj,
-                                                        uint8_t* dst, uint64_t di, uint64_t ni,
-                                                        uint64_t nj) {
-  constexpr uint64_t t = kAvxTile<N>;
-  constexpr uint64_t b = 32 / N;  // block side
-  const uint64_t fi = ni - ni % t, fj = nj - nj % t;
-  if (ni * N * nj <= kPrefetchBytes) {
-    for (uint64_t j = 0; j < nj; ++j) {
-      const char* row = reinterpret_cast<const char*>(src + j * sj);
-      for (uint64_t o = 0; o < ni * N; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
-    }
+__attribute__((target("avx2"))) inline void BlockAt(const uint8_t* src, uint64_t sj, uint8_t* dst,
+                                                    uint64_t di, uint64_t i, uint64_t j) {
+  const uint8_t* s = src + i * N + j * sj;
+  uint8_t* d = dst + i * di + j * N;
+  if constexpr (N == 4) {
+    Block8x4(s, sj, d, di);
+  } else {
+    Block4x8(s, sj, d, di);
   }
-  for (uint64_t i0 = 0; i0 < fi; i0 += t) {
-    for (uint64_t j0 = 0; j0 < fj; j0 += t) {
-      for (uint64_t i = i0; i < i0 + t; i += b) {
-        for (uint64_t j = j0; j < j0 + t; j += b) {
-          const uint8_t* s = src + i * N + j * sj;
-          uint8_t* d = dst + i * di + j * N;
-          if constexpr (N == 4) {
-            Block8x4(s, sj, d, di);
-          } else {
-            Block4x8(s, sj, d, di);
-          }
-        }
-      }
-    }
-    if (fj < nj) TransposeScalar<N>(src, sj, dst, di, i0, i0 + t, fj, nj);
-  }
-  if (fi < ni) TransposeScalar<N>(src, sj, dst, di, fi, ni, 0, nj);
 }
 
 // Elements before the first whose address is a multiple of 64, when `p` is element-aligned.
@@ -244,16 +224,59 @@ uint64_t ToLine(const uint8_t* p, uint64_t n) {
   return std::min<uint64_t>(n, ((64 - a % 64) % 64) / N);
 }
 
-// As Transpose<N>, for N = 4 or 8: the tiles start where the source (along i) and the
-// destination (along j) reach a cache-line boundary, so that no 32-byte access splits a line;
-// the strips before them go through the baseline kernel.
+// Calls f(x) for the origins of blocks of side b that cover [x0, x1) and lie within
+// [0, max(x1, b)): from min(x0, last) in steps of b, ending with the block at `last`, the first
+// whose end reaches x1; so the last block may overlap the one before, or start before x0.
+template <class F>
+inline void CoverWithBlocks(uint64_t x0, uint64_t x1, uint64_t b, F f) {
+  if (x1 <= x0) return;
+  const uint64_t last = x1 > b ? x1 - b : 0;
+  for (uint64_t x = std::min(x0, last);; x = std::min(x + b, last)) {
+    f(x);
+    if (x >= last) return;
+  }
+}
+
+// As Transpose<N>, for N = 4 or 8 and ni, nj >= b, with the AVX2 blocks. Whole destination cache
+// lines are written by aligned tiles of t x t elements (a strip of t destination lines along i at
+// a time, each line written whole before the next); the parts that are not whole tiles (the lines
+// before the first line boundary along j and after the last, and the last rows along i) are
+// covered by blocks that may overlap ones already written: a copy writes the same bytes twice,
+// never a wrong one, so no part falls back to element-by-element copies.
 template <size_t N>
-void TransposeAvx2(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t ni,
-                   uint64_t nj) {
-  const uint64_t pi = ToLine<N>(src, ni), pj = ToLine<N>(dst, nj);
-  if (pi > 0) Transpose<N>(src, sj, dst, di, pi, nj);
-  if (pj > 0) Transpose<N>(src + pi * N, sj, dst + pi * di, di, ni - pi, pj);
-  TransposeAvx2Tiles<N>(src + pi * N + pj * sj, sj, dst + pi * di + pj * N, di, ni - pi, nj - pj);
+__attribute__((target("avx2"))) void TransposeAvx2(const uint8_t* src, uint64_t sj, uint8_t* dst,
+                                                   uint64_t di, uint64_t ni, uint64_t nj) {
+  constexpr uint64_t t = kAvxTile<N>;
+  constexpr uint64_t b = 32 / N;  // block side
+  if (ni * N * nj <= kPrefetchBytes) {
+    for (uint64_t j = 0; j < nj; ++j) {
+      const char* row = reinterpret_cast<const char*>(src + j * sj);
+      for (uint64_t o = 0; o < ni * N; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
+    }
+  }
+  // Tiles span [j0, j1) along j, starting at the destination's first line boundary.
+  const uint64_t j0 = ToLine<N>(dst, nj);
+  const uint64_t j1 = j0 + (nj - j0) / t * t;
+  const uint64_t fi = ni / t * t;
+  for (uint64_t i0 = 0; i0 < fi; i0 += t) {
+    for (uint64_t jt = j0; jt < j1; jt += t) {
+      for (uint64_t i = i0; i < i0 + t; i += b) {
+        for (uint64_t j = jt; j < jt + t; j += b) BlockAt<N>(src, sj, dst, di, i, j);
+      }
+    }
+  }
+  // The last rows along i, under the tiles' columns.
+  CoverWithBlocks(fi, ni, b, [&](uint64_t i) {
+    for (uint64_t j = j0; j < j1; j += b) BlockAt<N>(src, sj, dst, di, i, j);
+  });
+  // The columns before and after the tiles, every row.
+  const auto columns = [&](uint64_t from, uint64_t to) {
+    CoverWithBlocks(from, to, b, [&](uint64_t j) {
+      CoverWithBlocks(0, ni, b, [&](uint64_t i) { BlockAt<N>(src, sj, dst, di, i, j); });
+    });
+  };
+  columns(0, j0);
+  columns(j1, nj);
 }
 
 bool CpuHasAvx2() {
@@ -275,7 +298,7 @@ bool Avx2Chosen() {
 void TransposeAny(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint64_t ni,
                   uint64_t nj, size_t esize) {
 #if defined(ZARRPP_STRIDED_AVX2)
-  if ((esize == 4 || esize == 8) && Avx2Chosen()) {
+  if ((esize == 4 || esize == 8) && ni >= 32 / esize && nj >= 32 / esize && Avx2Chosen()) {
     return esize == 4 ? TransposeAvx2<4>(src, sj, dst, di, ni, nj)
                       : TransposeAvx2<8>(src, sj, dst, di, ni, nj);
   }
