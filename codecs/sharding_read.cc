@@ -349,30 +349,45 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
     return DecodeInto(*L, &ctx, ctx.executor, ctx.key, touched, bytes, chunk_origin, box_shape, out,
                       out_shape, out_origin, spanned.empty() ? nullptr : &spanned);
   };
-  // One read of the whole value: one version by itself.
+  const StoreCapabilities caps = ctx.store->capabilities();
+  // One read of the whole value: one version by itself. From a store with memory_readers, the
+  // store's own bytes, held by `pinned` until the inner chunks are decoded; else a copy.
   auto read_whole = [&]() -> Status {
     spanned.clear();  // every inner chunk is fetched whole
     // The generation is needed only to cache the index.
     ReadResult r;
-    if (ctx.index_cache) {
+    ByteView blob;
+    std::unique_ptr<ValueReader> pinned;
+    if (caps.memory_readers) {
+      ASSIGN_OR_RETURN(pinned, ctx.store->open_reader(ctx.key));
+      r.found = pinned != nullptr;
+      if (r.found) {
+        r.generation = pinned->generation();
+        if (std::optional<ByteView> in_place = pinned->memory()) {
+          blob = *in_place;
+        } else {
+          ASSIGN_OR_RETURN(r.found, pinned->read(ByteRange::Whole(), s->blob));
+          blob = ByteView(s->blob);
+        }
+      }
+    } else if (ctx.index_cache) {
       ASSIGN_OR_RETURN(r, ctx.store->get_if(ctx.key, ByteRange::Whole(), s->blob));
+      blob = ByteView(s->blob);
     } else {
       ASSIGN_OR_RETURN(r.found, ctx.store->get_into(ctx.key, ByteRange::Whole(), s->blob));
+      blob = ByteView(s->blob);
     }
     if (!r.found) return fill_box();
-    if (ctx.io_bytes != nullptr) *ctx.io_bytes = s->blob.size();
-    ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, s->blob, ctx.key));
+    if (ctx.io_bytes != nullptr) *ctx.io_bytes = blob.size();
+    ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, blob, ctx.key));
     for (size_t k = 0; k < touched.size(); ++k) {
       const uint64_t j = touched[k];
-      if (index->present(j)) {
-        bytes[k] = ByteView(s->blob).subspan(index->offset(j), index->nbytes(j));
-      }
+      if (index->present(j)) bytes[k] = blob.subspan(index->offset(j), index->nbytes(j));
     }
     if (ctx.index_cache) ctx.index_cache->Put(ctx.key, r.generation, std::move(index));
     return decode();
   };
   // Without generations a store cannot tie the index to the chunks it points at: one read.
-  const StoreCapabilities caps = ctx.store->capabilities();
   if (!caps.partial_reads || !caps.generations ||
       static_cast<double>(touched.size()) >=
           opt.whole_shard_read_fraction * static_cast<double>(L->n_inner)) {

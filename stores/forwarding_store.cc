@@ -6,6 +6,8 @@ namespace zarrpp {
 
 StoreCapabilities ForwardingStore::capabilities() const {
   StoreCapabilities c = inner_->capabilities();
+  // A read in place would not pass through this store's overrides.
+  c.memory_readers = false;
   if (!everything()) {
     c.generations = c.conditional_writes = c.key_locks = c.set_range = c.async_io = false;
   }

@@ -41,6 +41,7 @@ class MemoryReader final : public ValueReader {
                value_->begin() + static_cast<ptrdiff_t>(bounds.second));
     return true;
   }
+  std::optional<ByteView> memory() const override { return ByteView(*value_); }
 
  private:
   std::shared_ptr<Bytes> value_;
@@ -70,6 +71,7 @@ StoreCapabilities MemoryStore::capabilities() const {
   StoreCapabilities caps;
   caps.partial_reads = true;
   caps.set_range = true;
+  caps.memory_readers = true;
   caps.atomic_set = true;
   caps.generations = true;
   caps.conditional_writes = true;

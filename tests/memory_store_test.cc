@@ -24,6 +24,7 @@ TEST(MemoryStore, CapabilitiesAreAllTrue) {
   EXPECT_TRUE(caps.generations);
   EXPECT_TRUE(caps.conditional_writes);
   EXPECT_TRUE(caps.key_locks);
+  EXPECT_TRUE(caps.memory_readers);
   EXPECT_EQ(MemoryStore::Create()->description(), "memory");
 }
 
@@ -47,6 +48,34 @@ TEST(MemoryStore, AReaderKeepsItsSnapshotThroughPatchesAndErase) {
   zarrpp::Bytes out;
   ASSERT_TRUE(*reader->read(ByteRange::Whole(), out));
   EXPECT_EQ(out, v);
+}
+
+// A reader exposes its version in place: the same bytes at the same address whatever is written
+// to the key while the reader lives (patches, ranges, a new value, an erase), and later readers
+// see the new value.
+TEST(MemoryStore, AReaderExposesItsVersionInPlaceThroughWrites) {
+  auto store = MemoryStore::Create();
+  const zarrpp::Bytes v = zarrpp::testing::Pattern(100, 1);
+  ASSERT_TRUE(store->set("k", v).ok());
+  auto reader = std::move(*store->open_reader("k"));
+  ASSERT_NE(reader, nullptr);
+  const std::optional<zarrpp::ByteView> view = reader->memory();
+  ASSERT_TRUE(view.has_value());
+  const uint8_t* at = view->data();
+  ASSERT_EQ(zarrpp::Bytes(view->begin(), view->end()), v);
+  const zarrpp::Bytes patch(10, 0xff);
+  ASSERT_TRUE(store->set_range("k", 20, patch).ok());
+  const zarrpp::RangeWrite writes[] = {{0, patch}};
+  ASSERT_TRUE(store->patch_if("k", writes, {})->has_value());
+  ASSERT_TRUE(store->set("k", zarrpp::testing::Pattern(100, 2)).ok());
+  EXPECT_EQ(reader->memory()->data(), at);
+  EXPECT_EQ(zarrpp::Bytes(view->begin(), view->end()), v);
+  auto later = std::move(*store->open_reader("k"));
+  ASSERT_NE(later, nullptr);
+  const zarrpp::ByteView now = *later->memory();
+  EXPECT_EQ(zarrpp::Bytes(now.begin(), now.end()), zarrpp::testing::Pattern(100, 2));
+  ASSERT_TRUE(store->erase("k").ok());
+  EXPECT_EQ(zarrpp::Bytes(view->begin(), view->end()), v);
 }
 
 TEST(MemoryStore, GenerationsAreNeverReusedAfterEraseAndRecreate) {

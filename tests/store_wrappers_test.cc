@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/store_conformance.h"
+#include "zarrpp/caching_store.h"
 #include "zarrpp/local_store.h"
 #include "zarrpp/memory_store.h"
 
@@ -143,6 +144,18 @@ TEST(StoreWrappers, CapabilitiesAreForwarded) {
   EXPECT_TRUE(mem->capabilities().set_range);
   EXPECT_TRUE(mem->capabilities().atomic_set);
   EXPECT_EQ(mem->capabilities().io_concurrency, 0u);
+  // Reads in place would bypass a wrapper (its counts, its latency, its cache): no wrapper offers
+  // them, though the inner store does.
+  ASSERT_TRUE(MemoryStore::Create()->capabilities().memory_readers);
+  for (const std::shared_ptr<zarrpp::Store>& w :
+       {std::shared_ptr<zarrpp::Store>(mem),
+        std::shared_ptr<zarrpp::Store>(
+            std::make_shared<LatencyStore>(MemoryStore::Create(), microseconds(0))),
+        std::shared_ptr<zarrpp::Store>(std::make_shared<ForwardingStore>(MemoryStore::Create())),
+        std::shared_ptr<zarrpp::Store>(std::make_shared<zarrpp::CachingStore>(
+            MemoryStore::Create(), zarrpp::ChunkCacheOptions{}))}) {
+    EXPECT_FALSE(w->capabilities().memory_readers) << w->description();
+  }
 }
 
 // Counts the set() and get_into() calls that reach it.

@@ -187,6 +187,73 @@ TEST(StridedRead, FortranOrderEqualsTransposedCRead) {
   }
 }
 
+// A MemoryStore lends chunks in place to strided reads (StoreCapabilities::memory_readers): a
+// reader racing a writer that replaces every chunk, uncompressed and with zstd, sees each chunk
+// whole from one write: every element of a chunk's part of the Fortran-order view is that write's
+// version times 1e6 plus the element's position, and versions never go back.
+TEST(StridedRead, ChunksReadInPlaceAreWholeWhileAWriterReplacesThem) {
+  for (bool zstd : {false, true}) {
+    auto store = MemoryStore::Create();
+    ASSERT_TRUE(store->capabilities().memory_readers);
+    ArrayMetadata m;
+    m.shape = {64, 48};
+    m.chunk_shape = {16, 16};
+    m.data_type = DataType(DataTypeId::kInt32);
+    if (zstd) m.codecs = Codecs::Bytes().Zstd(1);
+    auto created = Array::Create(store, "a", m);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    std::shared_ptr<Array> a = *created;
+    const uint64_t n = 64 * 48;
+    auto version = [&](int32_t v) {
+      std::vector<int32_t> data(n);
+      for (uint64_t i = 0; i < n; ++i) data[i] = v * 1000000 + static_cast<int32_t>(i);
+      return data;
+    };
+    ASSERT_TRUE(a->Write(Region::All(m.shape), std::span<const int32_t>(version(0))).ok());
+    constexpr int32_t kVersions = 200;
+    std::atomic<bool> done{false};
+    std::atomic<int> write_failures{0};
+    std::thread writer([&] {
+      for (int32_t v = 1; v <= kVersions; ++v) {
+        if (!a->Write(Region::All(m.shape), std::span<const int32_t>(version(v))).ok()) {
+          ++write_failures;
+        }
+      }
+      done = true;
+    });
+    std::vector<int32_t> seen(4 * 3, 0);  // the last version seen per chunk
+    int reads = 0;
+    while (!done.load() || reads < 3) {
+      std::vector<int32_t> f(n, kSentinel);
+      ASSERT_TRUE(
+          a->Read(Region::All(m.shape), StridedView<int32_t>::FortranOrder(f.data(), {64, 48}))
+              .ok());
+      ++reads;
+      for (uint64_t cy = 0; cy < 4; ++cy) {
+        for (uint64_t cx = 0; cx < 3; ++cx) {
+          const int32_t v = f[(cx * 16) * 64 + cy * 16] / 1000000;
+          ASSERT_GE(v, seen[cy * 3 + cx]) << "chunk " << cy << "," << cx << " went back";
+          seen[cy * 3 + cx] = v;
+          for (uint64_t y = cy * 16; y < cy * 16 + 16; ++y) {
+            for (uint64_t x = cx * 16; x < cx * 16 + 16; ++x) {
+              ASSERT_EQ(f[x * 64 + y], v * 1000000 + static_cast<int32_t>(y * 48 + x))
+                  << "chunk " << cy << "," << cx << " element " << y << "," << x << " zstd "
+                  << zstd;
+            }
+          }
+        }
+      }
+    }
+    writer.join();
+    EXPECT_EQ(write_failures.load(), 0);
+    std::vector<int32_t> last(n);
+    ASSERT_TRUE(
+        a->Read(Region::All(m.shape), StridedView<int32_t>::FortranOrder(last.data(), {64, 48}))
+            .ok());
+    EXPECT_EQ(last[0], kVersions * 1000000);
+  }
+}
+
 TEST(StridedRead, ColumnOfAMatrix) {
   Fixture fx({20, 6}, {7, 4});
   // A 20 x 10 matrix of the caller; column 3 receives array column 4.

@@ -53,7 +53,11 @@ class CachingStore : public Store {
   // Drops every value held.
   void Clear();
 
-  StoreCapabilities capabilities() const override { return inner_->capabilities(); }
+  StoreCapabilities capabilities() const override {
+    StoreCapabilities c = inner_->capabilities();
+    c.memory_readers = false;  // reads go through the cache
+    return c;
+  }
   Result<bool> get_into(std::string_view key, ByteRange range, Bytes& out) override;
   Status set(std::string_view key, ByteView value) override;
   Status set_gather(std::string_view key, std::span<const ByteView> pieces) override;

@@ -116,6 +116,10 @@ struct StoreCapabilities {
   // get_async()/set_async()/erase_async() complete on the store's own thread: no caller thread
   // waits while they are in flight. false: they run the synchronous operation on the caller.
   bool async_io = false;
+  // Readers from open_reader() hold their version in this process's memory and expose it in
+  // place (ValueReader::memory()), so a caller may decode or copy from the store's own bytes
+  // instead of a copy of them. false: memory() is nullopt (read through read()).
+  bool memory_readers = false;
 };
 
 // Completions of the asynchronous operations (see the header comment for the contract).
@@ -173,6 +177,10 @@ class ValueReader {
   // Reads `range` of the version opened into `out`. Returns false (nothing read) when that version
   // is no longer readable (an object store whose value changed since): open a reader again.
   virtual Result<bool> read(ByteRange range, Bytes& out) = 0;
+  // The whole version opened, in place, when the store holds it in this process's memory
+  // (StoreCapabilities::memory_readers): the bytes stay valid and unchanged while this reader
+  // lives, whatever is written to the key meanwhile. nullopt: read it through read().
+  virtual std::optional<ByteView> memory() const { return std::nullopt; }
 };
 
 // An exclusive advisory lock on one key of one store (Store::lock()); released when destroyed.

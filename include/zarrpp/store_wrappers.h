@@ -50,7 +50,8 @@ namespace zarrpp {
 // Forwards every operation of Store to an inner store. How much is forwarded is chosen at
 // construction:
 //   kEverything  every operation, capabilities() and description() go to the inner store as they
-//                are, so its own implementations (direct placement, generations, conditions,
+//                are (but for memory_readers, which is false: a read in place would bypass this
+//                store), so its own implementations (direct placement, generations, conditions,
 //                locks, completion-based operations) are used. A subclass that overrides set()
 //                does not see writes made through set_gather(), set_if(), patch_if() or
 //                set_async(), which go to the inner store directly; likewise for reads.
@@ -143,6 +144,7 @@ class LatencyStore : public ForwardingStore {
       c.io_concurrency = kLatencyIoConcurrency;
     }
     c.async_io = completion_based_;
+    c.memory_readers = false;  // reads in place would not wait
     return c;
   }
   // The io_concurrency a LatencyStore with non-zero latency reports.

@@ -384,7 +384,25 @@ Result<uint8_t*> DecodedChunk(const Array::Impl& a, const uint64_t* coords,
   const size_t esize = m.data_type.size();
   const uint64_t chunk_bytes = a.chain->decoded_spec().num_bytes();
   const std::string key = a.ChunkKey(coords);
-  ASSIGN_OR_RETURN(bool found, a.store->get_into(key, ByteRange::Whole(), sc.fetched));
+  // The encoded chunk: the store's own bytes when it holds them in memory (pinned in `sc` until
+  // the caller has copied out of them), else a copy in sc.fetched.
+  ByteView encoded;
+  bool found = false;
+  if (a.store->capabilities().memory_readers) {
+    ASSIGN_OR_RETURN(sc.pinned, a.store->open_reader(key));
+    found = sc.pinned != nullptr;
+    if (found) {
+      if (std::optional<ByteView> in_place = sc.pinned->memory()) {
+        encoded = *in_place;
+      } else {
+        ASSIGN_OR_RETURN(found, sc.pinned->read(ByteRange::Whole(), sc.fetched));
+        encoded = ByteView(sc.fetched);
+      }
+    }
+  } else {
+    ASSIGN_OR_RETURN(found, a.store->get_into(key, ByteRange::Whole(), sc.fetched));
+    encoded = ByteView(sc.fetched);
+  }
   token.emplace(gate);
   if (!found) {
     sc.chunk.resize(chunk_bytes);
@@ -392,22 +410,23 @@ Result<uint8_t*> DecodedChunk(const Array::Impl& a, const uint64_t* coords,
     return sc.chunk.data();
   }
   if (a.chain->is_identity()) {
-    if (sc.fetched.size() != chunk_bytes) {
-      return Status::Corruption("chunk '" + key + "': holds " + std::to_string(sc.fetched.size()) +
+    if (encoded.size() != chunk_bytes) {
+      return Status::Corruption("chunk '" + key + "': holds " + std::to_string(encoded.size()) +
                                 " bytes, expected " + std::to_string(chunk_bytes));
     }
-    return sc.fetched.data();
+    // Only read from: the caller copies out of it into its view.
+    return const_cast<uint8_t*>(encoded.data());
   }
   if (batched) {
     // The batched pipeline's decode: one codec at a time, each into a buffer of its own.
     std::vector<Bytes> decoded;
-    RETURN_IF_ERROR(a.chain->DecodeBatch({ByteView(sc.fetched)}, {1}, decoded, *InlineExecutor(), 1,
+    RETURN_IF_ERROR(a.chain->DecodeBatch({encoded}, {1}, decoded, *InlineExecutor(), 1,
                                          [&](size_t) { return "chunk '" + key + "'"; }));
     sc.chunk.swap(decoded[0]);
     return sc.chunk.data();
   }
   sc.chunk.resize(chunk_bytes);
-  RETURN_IF_ERROR_CTX(a.chain->Decode(sc.fetched, sc.chunk, sc.chain), "chunk '" + key + "'");
+  RETURN_IF_ERROR_CTX(a.chain->Decode(encoded, sc.chunk, sc.chain), "chunk '" + key + "'");
   return sc.chunk.data();
 }
 
@@ -598,6 +617,11 @@ Status SelectionRead(Array::Impl& a, const Slab& s, const MutableElementView& ou
   FirstError err;
   ForEachTask(
       a, plan.total, part_bytes, err, [&](ScratchPool::Scratch& sc, CpuGate* gate, uint64_t i) {
+        // A chunk read in place is released once this task has copied out of it.
+        struct Unpin {
+          ScratchPool::Scratch& sc;
+          ~Unpin() { sc.pinned.reset(); }
+        } unpin{sc};
         Status st = [&]() -> Status {
           RETURN_IF_ERROR(Cancelled(a, cancel, cancel_name, "read"));
           std::vector<std::vector<Run>> runs;

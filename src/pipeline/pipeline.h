@@ -100,6 +100,9 @@ class ScratchPool {
     std::vector<MutableByteView> pieces;  // a chunk's rows in the caller's buffer (get_scatter)
     std::vector<ByteView> gathered;       // a chunk's rows in the caller's buffer (set_gather)
     std::string key;                      // the key of the chunk at hand (capacity reused)
+    // A version of the chunk at hand read in place (StoreCapabilities::memory_readers): its
+    // bytes stay valid while this is held; reset once they are used.
+    std::unique_ptr<ValueReader> pinned;
   };
   enum class Use { kTask, kCpuStage };
   class Lease {
