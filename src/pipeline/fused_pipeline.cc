@@ -421,7 +421,7 @@ Status ReadOneChunk(Array::Impl& a, const Region& region, MutableByteView out, W
     return Status::OK();
   };
   const bool identity = p.chain->is_identity();
-  if ((lane != nullptr || !p.covers_chunk) && identity &&
+  if (identity &&
       ChunkRowPieces(m, region, p, out.data(), s.pieces)) {
     // The stored bytes are the chunk: the store places them straight in the caller's buffer, so
     // the lane holds no buffer at all, and the rows outside a part read are skipped, not copied.
