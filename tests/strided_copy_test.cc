@@ -151,6 +151,23 @@ TEST_P(KernelTest, TransposesAtEveryLineOffsetMatchReference) {
   }
 }
 
+// Transposes of at least 256 KiB whose destination lines are 64-byte multiples apart (the AVX2
+// kernel writes their whole lines with non-temporal stores), at element offsets within a line on
+// both sides, with ragged edges.
+TEST_P(KernelTest, LargeLineAlignedTransposesMatchReference) {
+  std::mt19937_64 rng(6);
+  for (size_t esize : {4, 8}) {
+    const uint64_t line = 64 / esize;  // elements per 64 bytes
+    for (const int64_t lead :
+         {int64_t{0}, int64_t{1}, int64_t{3}, static_cast<int64_t>(line) - 1}) {
+      for (auto [no, ni] : {std::pair<uint64_t, uint64_t>{256, 256}, {300, 270}, {257, 512}}) {
+        const uint64_t dst_outer = (ni + line - 1) / line * line + line;  // a multiple of 64 bytes
+        Check(Case{no, ni, 1, no + lead % 2, dst_outer, 1}, esize, rng, lead);
+      }
+    }
+  }
+}
+
 TEST(CopyStrided1D, MatchesReference) {
   std::mt19937_64 rng(3);
   for (size_t esize : {1, 2, 4, 5, 8, 16}) {

@@ -149,9 +149,9 @@ void Transpose(const uint8_t* src, uint64_t sj, uint8_t* dst, uint64_t di, uint6
 // 8 x 8 (4-byte) or 4 x 4 (8-byte) register transpose per block, so that every tile row is a
 // whole 64-byte cache line on both sides.
 
-// Elements (i .. i + 7, j + k) at s + k * sj, k < 8, to (i + k, j .. j + 7) at d + k * di.
-__attribute__((target("avx2"), always_inline)) inline void Block8x4(const uint8_t* s, uint64_t sj,
-                                                                    uint8_t* d, uint64_t di) {
+// Elements (i .. i + 7, j + k) at s + k * sj, k < 8, transposed: o[k] holds (i + k, j .. j + 7).
+__attribute__((target("avx2"), always_inline)) inline void Block8x4Regs(const uint8_t* s,
+                                                                        uint64_t sj, __m256* o) {
   // Written out in full (no arrays, no loops) so that everything stays in registers.
   const __m256 r0 = _mm256_loadu_ps(reinterpret_cast<const float*>(s));
   const __m256 r1 = _mm256_loadu_ps(reinterpret_cast<const float*>(s + sj));
@@ -169,29 +169,74 @@ __attribute__((target("avx2"), always_inline)) inline void Block8x4(const uint8_
   const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
   const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
   const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(reinterpret_cast<float*>(d), _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_storeu_ps(reinterpret_cast<float*>(d + di), _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_storeu_ps(reinterpret_cast<float*>(d + 2 * di), _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_storeu_ps(reinterpret_cast<float*>(d + 3 * di), _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_storeu_ps(reinterpret_cast<float*>(d + 4 * di), _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_storeu_ps(reinterpret_cast<float*>(d + 5 * di), _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_storeu_ps(reinterpret_cast<float*>(d + 6 * di), _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_storeu_ps(reinterpret_cast<float*>(d + 7 * di), _mm256_permute2f128_ps(u3, u7, 0x31));
+  o[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  o[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  o[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  o[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  o[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  o[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  o[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  o[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-// Elements (i .. i + 3, j + k) at s + k * sj, k < 4, to (i + k, j .. j + 3) at d + k * di.
-__attribute__((target("avx2"), always_inline)) inline void Block4x8(const uint8_t* s, uint64_t sj,
+// As Block8x4Regs, stored: row k at d + k * di.
+__attribute__((target("avx2"), always_inline)) inline void Block8x4(const uint8_t* s, uint64_t sj,
                                                                     uint8_t* d, uint64_t di) {
+  __m256 o[8];
+  Block8x4Regs(s, sj, o);
+  for (int k = 0; k < 8; ++k) _mm256_storeu_ps(reinterpret_cast<float*>(d + k * di), o[k]);
+}
+
+// Elements (i .. i + 3, j + k) at s + k * sj, k < 4, transposed: o[k] holds (i + k, j .. j + 3).
+__attribute__((target("avx2"), always_inline)) inline void Block4x8Regs(const uint8_t* s,
+                                                                        uint64_t sj, __m256d* o) {
   const __m256d r0 = _mm256_loadu_pd(reinterpret_cast<const double*>(s));
   const __m256d r1 = _mm256_loadu_pd(reinterpret_cast<const double*>(s + sj));
   const __m256d r2 = _mm256_loadu_pd(reinterpret_cast<const double*>(s + 2 * sj));
   const __m256d r3 = _mm256_loadu_pd(reinterpret_cast<const double*>(s + 3 * sj));
   const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
   const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-  _mm256_storeu_pd(reinterpret_cast<double*>(d), _mm256_permute2f128_pd(t0, t2, 0x20));
-  _mm256_storeu_pd(reinterpret_cast<double*>(d + di), _mm256_permute2f128_pd(t1, t3, 0x20));
-  _mm256_storeu_pd(reinterpret_cast<double*>(d + 2 * di), _mm256_permute2f128_pd(t0, t2, 0x31));
-  _mm256_storeu_pd(reinterpret_cast<double*>(d + 3 * di), _mm256_permute2f128_pd(t1, t3, 0x31));
+  o[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+  o[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+  o[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+  o[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+// As Block4x8Regs, stored: row k at d + k * di.
+__attribute__((target("avx2"), always_inline)) inline void Block4x8(const uint8_t* s, uint64_t sj,
+                                                                    uint8_t* d, uint64_t di) {
+  __m256d o[4];
+  Block4x8Regs(s, sj, o);
+  for (int k = 0; k < 4; ++k) _mm256_storeu_pd(reinterpret_cast<double*>(d + k * di), o[k]);
+}
+
+// Two blocks side by side along j, elements (i .. i + b - 1) x (j .. j + 2b - 1) with b = 32 / N:
+// each destination row is one whole 64-byte line at d + k * di, written with two non-temporal
+// stores back to back, which fill the line's write-combining buffer, so the line goes to memory
+// without first being read (d 64-byte aligned, di a multiple of 64).
+template <size_t N>
+__attribute__((target("avx2"), always_inline)) inline void StreamLines(const uint8_t* s,
+                                                                       uint64_t sj, uint8_t* d,
+                                                                       uint64_t di) {
+  if constexpr (N == 4) {
+    __m256 a[8], c[8];
+    Block8x4Regs(s, sj, a);
+    Block8x4Regs(s + 8 * sj, sj, c);
+    for (int k = 0; k < 8; ++k) {
+      float* line = reinterpret_cast<float*>(d + k * di);
+      _mm256_stream_ps(line, a[k]);
+      _mm256_stream_ps(line + 8, c[k]);
+    }
+  } else {
+    __m256d a[4], c[4];
+    Block4x8Regs(s, sj, a);
+    Block4x8Regs(s + 4 * sj, sj, c);
+    for (int k = 0; k < 4; ++k) {
+      double* line = reinterpret_cast<double*>(d + k * di);
+      _mm256_stream_pd(line, a[k]);
+      _mm256_stream_pd(line + 4, c[k]);
+    }
+  }
 }
 
 template <size_t N>
@@ -201,6 +246,13 @@ constexpr uint64_t kAvxTile = 64 / N;
 // the tiles read the source a column of cache lines at a time (one line of every row), which
 // the hardware prefetchers follow poorly from memory; within L2 that order costs little.
 constexpr uint64_t kPrefetchBytes = uint64_t{1} << 20;
+
+// From this many destination bytes on, a transposing copy writes its whole destination lines with
+// non-temporal stores (StreamLines): a line written whole need not be read first, which a
+// regular store does, so the copy moves two bytes through memory per byte copied instead of three;
+// the cost is that those lines are not left in the cache, which a destination this large would
+// mostly leave anyway.
+constexpr uint64_t kStreamBytes = uint64_t{256} << 10;
 
 // One b x b register block (b = 32 / N) at (i, j). Not forced inline: the edge parts call it
 // from lambdas, which do not carry the AVX2 target.
@@ -237,12 +289,13 @@ inline void CoverWithBlocks(uint64_t x0, uint64_t x1, uint64_t b, F f) {
   }
 }
 
-// As Transpose<N>, for N = 4 or 8 and ni, nj >= b, with the AVX2 blocks. Whole destination cache
-// lines are written by aligned tiles of t x t elements (a strip of t destination lines along i at
-// a time, each line written whole before the next); the parts that are not whole tiles (the lines
-// before the first line boundary along j and after the last, and the last rows along i) are
-// covered by blocks that may overlap ones already written: a copy writes the same bytes twice,
-// never a wrong one, so no part falls back to element-by-element copies.
+// As Transpose<N>, for N = 4 or 8 and ni, nj >= b, with the AVX2 blocks. Tiles of t x t elements
+// start where the destination reaches a cache-line boundary along j, so that their stores never
+// split a line (a strip of t destination lines along i at a time, each line written whole before
+// the next; with non-temporal stores for a large copy whose lines are all aligned); the parts
+// that are not whole tiles (the rows after the tiles along i, the lines before and after them
+// along j) are covered by blocks that may overlap ones already written: a copy writes the same
+// bytes twice, never a wrong one, so no part falls back to element-by-element copies.
 template <size_t N>
 __attribute__((target("avx2"))) void TransposeAvx2(const uint8_t* src, uint64_t sj, uint8_t* dst,
                                                    uint64_t di, uint64_t ni, uint64_t nj) {
@@ -254,19 +307,27 @@ __attribute__((target("avx2"))) void TransposeAvx2(const uint8_t* src, uint64_t 
       for (uint64_t o = 0; o < ni * N; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
     }
   }
-  // Tiles span [j0, j1) along j, starting at the destination's first line boundary.
+  // Tiles span [0, i1) x [j0, j1).
   const uint64_t j0 = ToLine<N>(dst, nj);
-  const uint64_t j1 = j0 + (nj - j0) / t * t;
-  const uint64_t fi = ni / t * t;
-  for (uint64_t i0 = 0; i0 < fi; i0 += t) {
+  const uint64_t i1 = ni / t * t, j1 = j0 + (nj - j0) / t * t;
+  const bool stream = ni * nj * N >= kStreamBytes && di % 64 == 0 &&
+                      reinterpret_cast<uintptr_t>(dst + j0 * N) % 64 == 0;
+  for (uint64_t it = 0; it < i1; it += t) {
     for (uint64_t jt = j0; jt < j1; jt += t) {
-      for (uint64_t i = i0; i < i0 + t; i += b) {
+      for (uint64_t i = it; i < it + t; i += b) {
+        if (stream) {
+          StreamLines<N>(src + i * N + jt * sj, sj, dst + i * di + jt * N, di);
+          continue;
+        }
         for (uint64_t j = jt; j < jt + t; j += b) BlockAt<N>(src, sj, dst, di, i, j);
       }
     }
   }
-  // The last rows along i, under the tiles' columns.
-  CoverWithBlocks(fi, ni, b, [&](uint64_t i) {
+  // Non-temporal stores are ordered before everything after (the edges below may rewrite the
+  // same bytes, and the caller's completion publishes them).
+  if (stream) _mm_sfence();
+  // The rows after the tiles, under the tiles' columns.
+  CoverWithBlocks(i1, ni, b, [&](uint64_t i) {
     for (uint64_t j = j0; j < j1; j += b) BlockAt<N>(src, sj, dst, di, i, j);
   });
   // The columns before and after the tiles, every row.
