@@ -13,9 +13,12 @@
 //   uncompressed inner chunks), "sharded-" cases: slice and fortran, each against the dense
 //   read of the same sharded array.
 //
-// Reported: the ratio table, engine time / plain time per case.
+// Reported: the ratio table, engine time / plain time per case. The callers' buffers are where
+// std::vector puts them (16 bytes past a 64-byte boundary here), or, with STRIDED_BENCH_ALIGN=1
+// in the environment, start at a 64-byte boundary, for both sides.
 //
-// Run: build-bench/bench/strided_bench
+// Run: build/bench/strided_bench --benchmark_enable_random_interleaving=true
+//   --benchmark_repetitions=10
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -80,10 +83,21 @@ const std::shared_ptr<Array>& ArrayFor(bool zstd, bool sharded) {
 
 enum class Case { kSlice, kFortran, kHyperslab };
 
+// A caller's buffer of n floats in `storage`: where std::vector puts it, or, with
+// STRIDED_BENCH_ALIGN=1 in the environment, from its first 64-byte boundary (both sides alike).
+std::span<float> Buffer(std::vector<float>& storage, uint64_t n) {
+  static const bool align = std::getenv("STRIDED_BENCH_ALIGN") != nullptr;
+  storage.assign(n + 16, 0.0f);
+  const uintptr_t at = reinterpret_cast<uintptr_t>(storage.data());
+  const uint64_t skip = align ? (64 - at % 64) % 64 / sizeof(float) : 0;
+  return std::span<float>(storage.data() + skip, n);
+}
+
 void BM_Plain(benchmark::State& state, bool zstd, bool sharded, Case c) {
   const auto& arr = ArrayFor(zstd, sharded);
   const uint64_t rows = c == Case::kHyperslab ? kN / 2 : kN;
-  std::vector<float> out(rows * kN);
+  std::vector<float> storage;
+  const std::span<float> out = Buffer(storage, rows * kN);
   const Region region{{0, 0}, {rows, kN}};
   Check(arr->Read(region, std::span<float>(out)), "warm-up read");
   for (auto _ : state) {
@@ -95,7 +109,8 @@ void BM_Plain(benchmark::State& state, bool zstd, bool sharded, Case c) {
 
 void BM_Strided(benchmark::State& state, bool zstd, bool sharded, Case c) {
   const auto& arr = ArrayFor(zstd, sharded);
-  std::vector<float> buffer(c == Case::kFortran ? kN * kN : kN * (kN + kPad));
+  std::vector<float> storage;
+  const std::span<float> buffer = Buffer(storage, c == Case::kFortran ? kN * kN : kN * (kN + kPad));
   const auto matrix = StridedView<float>::COrder(buffer.data(), {kN, kN + kPad});
   const uint64_t rows = c == Case::kHyperslab ? kN / 2 : kN;
   const StridedView<float> view =
