@@ -350,33 +350,16 @@ Status ShardingCodec::PartialDecode(const ChunkSpec& decoded, const PartialCodec
                       out_shape, out_origin, spanned.empty() ? nullptr : &spanned);
   };
   const StoreCapabilities caps = ctx.store->capabilities();
-  // One read of the whole value: one version by itself. From a store with memory_readers, the
-  // store's own bytes, held by `pinned` until the inner chunks are decoded; else a copy.
+  // One read of the whole value: one version by itself (ReadWhole: from a store with
+  // memory_readers, the store's own bytes, held by `pinned` until the inner chunks are decoded).
   auto read_whole = [&]() -> Status {
     spanned.clear();  // every inner chunk is fetched whole
     // The generation is needed only to cache the index.
-    ReadResult r;
     ByteView blob;
     std::unique_ptr<ValueReader> pinned;
-    if (caps.memory_readers) {
-      ASSIGN_OR_RETURN(pinned, ctx.store->open_reader(ctx.key));
-      r.found = pinned != nullptr;
-      if (r.found) {
-        r.generation = pinned->generation();
-        if (std::optional<ByteView> in_place = pinned->memory()) {
-          blob = *in_place;
-        } else {
-          ASSIGN_OR_RETURN(r.found, pinned->read(ByteRange::Whole(), s->blob));
-          blob = ByteView(s->blob);
-        }
-      }
-    } else if (ctx.index_cache) {
-      ASSIGN_OR_RETURN(r, ctx.store->get_if(ctx.key, ByteRange::Whole(), s->blob));
-      blob = ByteView(s->blob);
-    } else {
-      ASSIGN_OR_RETURN(r.found, ctx.store->get_into(ctx.key, ByteRange::Whole(), s->blob));
-      blob = ByteView(s->blob);
-    }
+    ASSIGN_OR_RETURN(const ReadResult r,
+                     internal::ReadWhole(*ctx.store, ctx.key, ctx.index_cache != nullptr, pinned,
+                                         s->blob, blob));
     if (!r.found) return fill_box();
     if (ctx.io_bytes != nullptr) *ctx.io_bytes = blob.size();
     ASSIGN_OR_RETURN(std::shared_ptr<ShardIndex> index, IndexOfBlob(*L, blob, ctx.key));

@@ -145,6 +145,29 @@ Status internal::ScatterSizeMismatch(std::string_view key, uint64_t value_size, 
                             std::to_string(expected));
 }
 
+Result<ReadResult> internal::ReadWhole(Store& store, std::string_view key, bool with_generation,
+                                       std::unique_ptr<ValueReader>& pinned, Bytes& copy,
+                                       ByteView& bytes) {
+  ReadResult r;
+  if (store.capabilities().memory_readers) {
+    ASSIGN_OR_RETURN(pinned, store.open_reader(key));
+    r.found = pinned != nullptr;
+    if (!r.found) return r;
+    r.generation = pinned->generation();
+    if (std::optional<ByteView> in_place = pinned->memory()) {
+      bytes = *in_place;
+      return r;
+    }
+    ASSIGN_OR_RETURN(r.found, pinned->read(ByteRange::Whole(), copy));
+  } else if (with_generation) {
+    ASSIGN_OR_RETURN(r, store.get_if(key, ByteRange::Whole(), copy));
+  } else {
+    ASSIGN_OR_RETURN(r.found, store.get_into(key, ByteRange::Whole(), copy));
+  }
+  bytes = ByteView(copy);
+  return r;
+}
+
 void internal::ScatterCopy(ByteView value, std::span<const MutableByteView> pieces) {
   (void)ForEachFrontPiece(pieces, value.size(), [&](MutableByteView part, uint64_t at) {
     if (part.data() != nullptr && !part.empty()) {

@@ -1,14 +1,16 @@
 // src/store_internal.h - helpers shared by the stores' get_scatter() and get_within()
-// implementations.
+// implementations, and by readers of whole values.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 
 #include "zarrpp/bytes.h"
 #include "zarrpp/status.h"
+#include "zarrpp/store.h"
 
 namespace zarrpp::internal {
 
@@ -40,5 +42,11 @@ Status ForEachFrontPiece(std::span<const MutableByteView> pieces, uint64_t n, Fn
 // Copies `value` (at most PiecesSize(pieces) bytes) into the front of the pieces, skipping null
 // ones.
 void ScatterCopy(ByteView value, std::span<const MutableByteView> pieces);
+
+// The whole value at `key` in `bytes`: from a store with memory_readers, the store's own bytes,
+// valid while `pinned` (the reader holding them) lives; else a copy in `copy`, read with get_if
+// when `with_generation` (the generation is Unknown otherwise). found is false when missing.
+Result<ReadResult> ReadWhole(Store& store, std::string_view key, bool with_generation,
+                             std::unique_ptr<ValueReader>& pinned, Bytes& copy, ByteView& bytes);
 
 }  // namespace zarrpp::internal

@@ -188,9 +188,9 @@ TEST(StridedRead, FortranOrderEqualsTransposedCRead) {
 }
 
 // A MemoryStore lends chunks in place to strided reads (StoreCapabilities::memory_readers): a
-// reader racing a writer that replaces every chunk, uncompressed and with zstd, sees each chunk
-// whole from one write: every element of a chunk's part of the Fortran-order view is that write's
-// version times 1e6 plus the element's position, and versions never go back.
+// reader (its own handle) racing a writer that replaces every chunk, uncompressed and with zstd,
+// sees each chunk whole from one write: every element of a chunk's part of the Fortran-order view
+// is that write's version times 1e6 plus the element's position, and versions never go back.
 TEST(StridedRead, ChunksReadInPlaceAreWholeWhileAWriterReplacesThem) {
   for (bool zstd : {false, true}) {
     auto store = MemoryStore::Create();
@@ -221,12 +221,16 @@ TEST(StridedRead, ChunksReadInPlaceAreWholeWhileAWriterReplacesThem) {
       }
       done = true;
     });
+    // The reader has a handle of its own on the same store.
+    auto opened = Array::Open(store, "a");
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    std::shared_ptr<Array> reader = *opened;
     std::vector<int32_t> seen(4 * 3, 0);  // the last version seen per chunk
     int reads = 0;
     while (!done.load() || reads < 3) {
       std::vector<int32_t> f(n, kSentinel);
       ASSERT_TRUE(
-          a->Read(Region::All(m.shape), StridedView<int32_t>::FortranOrder(f.data(), {64, 48}))
+          reader->Read(Region::All(m.shape), StridedView<int32_t>::FortranOrder(f.data(), {64, 48}))
               .ok());
       ++reads;
       for (uint64_t cy = 0; cy < 4; ++cy) {

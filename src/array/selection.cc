@@ -13,6 +13,7 @@
 #include "src/pipeline/chunk_cache.h"
 #include "src/pipeline/pipeline.h"
 #include "src/pipeline/strided_copy.h"
+#include "src/store_internal.h"
 #include "src/types/memory_types.h"
 
 namespace zarrpp {
@@ -387,24 +388,10 @@ Result<uint8_t*> DecodedChunk(const Array::Impl& a, const uint64_t* coords,
   // The encoded chunk: the store's own bytes when it holds them in memory (pinned in `sc` until
   // the caller has copied out of them), else a copy in sc.fetched.
   ByteView encoded;
-  bool found = false;
-  if (a.store->capabilities().memory_readers) {
-    ASSIGN_OR_RETURN(sc.pinned, a.store->open_reader(key));
-    found = sc.pinned != nullptr;
-    if (found) {
-      if (std::optional<ByteView> in_place = sc.pinned->memory()) {
-        encoded = *in_place;
-      } else {
-        ASSIGN_OR_RETURN(found, sc.pinned->read(ByteRange::Whole(), sc.fetched));
-        encoded = ByteView(sc.fetched);
-      }
-    }
-  } else {
-    ASSIGN_OR_RETURN(found, a.store->get_into(key, ByteRange::Whole(), sc.fetched));
-    encoded = ByteView(sc.fetched);
-  }
+  ASSIGN_OR_RETURN(const ReadResult read,
+                   internal::ReadWhole(*a.store, key, false, sc.pinned, sc.fetched, encoded));
   token.emplace(gate);
-  if (!found) {
+  if (!read.found) {
     sc.chunk.resize(chunk_bytes);
     FillElements(sc.chunk.data(), chunk_bytes / esize, m.fill_value.bytes.data(), esize);
     return sc.chunk.data();
