@@ -2,6 +2,7 @@
 // asynchronous calls (tests/array_async_test.cc, tests/array_async_selection_test.cc).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -11,6 +12,31 @@
 #include "zarrpp/status.h"
 
 namespace zarrpp::test_support {
+
+// A thread that Enter()s stays there until Release(); WaitEntered() returns once one has entered.
+class Gate {
+ public:
+  void Enter() {
+    std::unique_lock lock(mu_);
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+  }
+  void WaitEntered() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, released_ = false;
+};
 
 // Holds the async worker of an array inside a callback until Release(), so that the requests
 // queued behind stay queued.
@@ -31,28 +57,16 @@ class WorkerBlock {
           ran_here = true;
           return;
         }
-        std::unique_lock lock(mu_);
-        entered_ = true;
-        cv_.notify_all();
-        cv_.wait(lock, [&] { return released_; });
+        gate_.Enter();
       });
       if (!ran_here) return f;
     }
   }
-  void WaitEntered() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return entered_; });
-  }
-  void Release() {
-    std::lock_guard lock(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
+  void WaitEntered() { gate_.WaitEntered(); }
+  void Release() { gate_.Release(); }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool entered_ = false, released_ = false;
+  Gate gate_;
 };
 
 // A cancellation hook that, at its first check, lets the test act on a running request and waits
@@ -62,30 +76,16 @@ class FirstCheckGate {
  public:
   std::function<bool()> hook() {
     return [this] {
-      std::unique_lock lock(mu_);
-      if (++calls_ == 1) {
-        started_ = true;
-        cv_.notify_all();
-        cv_.wait(lock, [&] { return released_; });
-      }
+      if (calls_.fetch_add(1) == 0) gate_.Enter();
       return false;
     };
   }
-  void WaitStarted() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return started_; });
-  }
-  void Release() {
-    std::lock_guard lock(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
+  void WaitStarted() { gate_.WaitEntered(); }
+  void Release() { gate_.Release(); }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool started_ = false, released_ = false;
-  int calls_ = 0;
+  Gate gate_;
+  std::atomic<int> calls_{0};
 };
 
 }  // namespace zarrpp::test_support
