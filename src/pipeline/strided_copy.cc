@@ -242,11 +242,6 @@ __attribute__((target("avx2"), always_inline)) inline void StreamLines(const uin
 template <size_t N>
 constexpr uint64_t kAvxTile = 64 / N;
 
-// The most source bytes a transposing copy first asks the CPU to bring into L2 in address order:
-// the tiles read the source a column of cache lines at a time (one line of every row), which
-// the hardware prefetchers follow poorly from memory; within L2 that order costs little.
-constexpr uint64_t kPrefetchBytes = uint64_t{1} << 20;
-
 // From this many destination bytes on, a transposing copy writes its whole destination lines with
 // non-temporal stores (StreamLines): a line written whole need not be read first, which a
 // regular store does, so the copy moves two bytes through memory per byte copied instead of three;
@@ -289,38 +284,33 @@ inline void CoverWithBlocks(uint64_t x0, uint64_t x1, uint64_t b, F f) {
   }
 }
 
-// As Transpose<N>, for N = 4 or 8 and ni, nj >= b, with the AVX2 blocks. Tiles of t x t elements
-// start where the destination reaches a cache-line boundary along j, so that their stores never
-// split a line (a strip of t destination lines along i at a time, each line written whole before
-// the next; with non-temporal stores for a large copy whose lines are all aligned); the parts
-// that are not whole tiles (the rows after the tiles along i, the lines before and after them
+// As Transpose<N>, for N = 4 or 8 and ni, nj >= b, with the AVX2 blocks. Strips of b
+// destination rows (along i) at a time, each strip across its row in tiles of one cache line
+// (t elements along j) that start where the destination reaches a line boundary, so that their
+// stores never split a line; a large copy whose lines are all aligned writes each tile's lines
+// whole with non-temporal stores. A strip thus keeps b write streams going, each in address
+// order. The source is read as it comes: a column of half lines at a time, which the hardware
+// prefetchers follow; asking for the whole source ahead into L2 measured slower. The parts
+// that are not whole tiles (the rows after the last strip, the lines before and after the tiles
 // along j) are covered by blocks that may overlap ones already written: a copy writes the same
 // bytes twice, never a wrong one, so no part falls back to element-by-element copies.
 template <size_t N>
 __attribute__((target("avx2"))) void TransposeAvx2(const uint8_t* src, uint64_t sj, uint8_t* dst,
                                                    uint64_t di, uint64_t ni, uint64_t nj) {
   constexpr uint64_t t = kAvxTile<N>;
-  constexpr uint64_t b = 32 / N;  // block side
-  if (ni * N * nj <= kPrefetchBytes) {
-    for (uint64_t j = 0; j < nj; ++j) {
-      const char* row = reinterpret_cast<const char*>(src + j * sj);
-      for (uint64_t o = 0; o < ni * N; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
-    }
-  }
+  constexpr uint64_t b = 32 / N;  // block side, and the rows of a strip
   // Tiles span [0, i1) x [j0, j1).
   const uint64_t j0 = ToLine<N>(dst, nj);
-  const uint64_t i1 = ni / t * t, j1 = j0 + (nj - j0) / t * t;
+  const uint64_t i1 = ni / b * b, j1 = j0 + (nj - j0) / t * t;
   const bool stream = ni * nj * N >= kStreamBytes && di % 64 == 0 &&
                       reinterpret_cast<uintptr_t>(dst + j0 * N) % 64 == 0;
-  for (uint64_t it = 0; it < i1; it += t) {
+  for (uint64_t i = 0; i < i1; i += b) {
     for (uint64_t jt = j0; jt < j1; jt += t) {
-      for (uint64_t i = it; i < it + t; i += b) {
-        if (stream) {
-          StreamLines<N>(src + i * N + jt * sj, sj, dst + i * di + jt * N, di);
-          continue;
-        }
-        for (uint64_t j = jt; j < jt + t; j += b) BlockAt<N>(src, sj, dst, di, i, j);
+      if (stream) {
+        StreamLines<N>(src + i * N + jt * sj, sj, dst + i * di + jt * N, di);
+        continue;
       }
+      for (uint64_t j = jt; j < jt + t; j += b) BlockAt<N>(src, sj, dst, di, i, j);
     }
   }
   // Non-temporal stores are ordered before everything after (the edges below may rewrite the
