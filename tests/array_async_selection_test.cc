@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/async_arrays.h"
 #include "support/worker_block.h"
 #include "zarrpp/array.h"
 #include "zarrpp/future.h"
@@ -26,27 +27,10 @@ namespace zarrpp {
 namespace {
 
 using test_support::FirstCheckGate;
+using test_support::MakeAsyncTestArray;
 using test_support::WorkerBlock;
 
 constexpr uint32_t kUntouched = 0xdeadbeef;
-
-ArrayMetadata Meta(std::vector<uint64_t> shape, std::vector<uint64_t> chunks) {
-  ArrayMetadata m;
-  m.shape = std::move(shape);
-  m.chunk_shape = std::move(chunks);
-  m.data_type = DataType(DataTypeId::kUInt32);
-  m.fill_value = FillValue::Zero(m.data_type);
-  m.codecs = Json::parse(R"([{"name":"bytes","configuration":{"endian":"little"}},
-                             {"name":"zstd","configuration":{"level":1}}])");
-  return m;
-}
-
-std::shared_ptr<Array> MakeArray(const std::shared_ptr<Store>& store, std::vector<uint64_t> shape,
-                                 std::vector<uint64_t> chunks) {
-  auto a = Array::Create(store, "a", Meta(std::move(shape), std::move(chunks)));
-  EXPECT_TRUE(a.ok()) << a.status();
-  return a.ok() ? *a : nullptr;
-}
 
 // The value stored at (r, c) of an array with `cols` columns by writer `version`.
 uint32_t Value(uint32_t version, uint64_t r, uint64_t c, uint64_t cols) {
@@ -61,7 +45,7 @@ std::vector<uint32_t> ReadAll(Array& a) {
 }
 
 TEST(ArrayAsyncSelection, HyperslabWriteFromFortranViewReadIntoPaddedView) {
-  auto a = MakeArray(MemoryStore::Create(), {20, 30}, {4, 7});
+  auto a = MakeAsyncTestArray(MemoryStore::Create(), {20, 30}, {4, 7});
   ASSERT_NE(a, nullptr);
   // Rows 1, 4, 7, 10 (blocks of 2: 1-2, 4-5, ...), columns 3, 8, 13 (blocks of 3).
   const Hyperslab slab{{1, 3}, {3, 5}, {4, 3}, {2, 3}};
@@ -99,7 +83,7 @@ TEST(ArrayAsyncSelection, HyperslabWriteFromFortranViewReadIntoPaddedView) {
 }
 
 TEST(ArrayAsyncSelection, RegionViewsAndDenseSpansAndUntypedViews) {
-  auto a = MakeArray(MemoryStore::Create(), {12, 10}, {5, 4});
+  auto a = MakeAsyncTestArray(MemoryStore::Create(), {12, 10}, {5, 4});
   ASSERT_NE(a, nullptr);
   const Region region{{2, 1}, {6, 8}};
   // A column-major view of a region, written through the typed Region form.
@@ -141,7 +125,7 @@ TEST(ArrayAsyncSelection, RegionViewsAndDenseSpansAndUntypedViews) {
 }
 
 TEST(ArrayAsyncSelection, MemoryTypeViewsConvert) {
-  auto a = MakeArray(MemoryStore::Create(), {6, 6}, {4, 4});
+  auto a = MakeAsyncTestArray(MemoryStore::Create(), {6, 6}, {4, 4});
   ASSERT_NE(a, nullptr);
   const Hyperslab slab{{0, 0}, {2, 2}, {3, 3}, {1, 1}};  // even rows and columns
   std::vector<uint16_t> src(9);
@@ -164,7 +148,7 @@ TEST(ArrayAsyncSelection, MemoryTypeViewsConvert) {
 }
 
 TEST(ArrayAsyncSelection, ErrorsComeBackThroughTheFuture) {
-  auto a = MakeArray(MemoryStore::Create(), {10, 10}, {5, 5});
+  auto a = MakeAsyncTestArray(MemoryStore::Create(), {10, 10}, {5, 5});
   ASSERT_NE(a, nullptr);
   std::vector<uint32_t> buf(200, 9);
   // Out of bounds: the last block ends at row 4 + 2 * 3 + 1 = 11.
@@ -197,7 +181,7 @@ TEST(ArrayAsyncSelection, ErrorsComeBackThroughTheFuture) {
 }
 
 TEST(ArrayAsyncSelection, CancelDropsQueuedSelectionCalls) {
-  auto a = MakeArray(MemoryStore::Create(), {8, 8}, {4, 4});
+  auto a = MakeAsyncTestArray(MemoryStore::Create(), {8, 8}, {4, 4});
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> ones(64, 1);
   std::vector<uint32_t> twos(64, 2), out(64, kUntouched);
@@ -222,7 +206,7 @@ TEST(ArrayAsyncSelection, CancelDropsQueuedSelectionCalls) {
 
 TEST(ArrayAsyncSelection, CancelStopsARunningSelectionWrite) {
   // One chunk per row: a write of many rows goes in slabs, cancellation checked before each.
-  auto a = MakeArray(MemoryStore::Create(), {256, 4}, {1, 4});
+  auto a = MakeAsyncTestArray(MemoryStore::Create(), {256, 4}, {1, 4});
   ASSERT_NE(a, nullptr);
   std::vector<uint32_t> values(256 * 4);
   for (uint64_t r = 0; r < 256; ++r) {
@@ -280,7 +264,7 @@ class FailingChunkStore : public Store {
 
 TEST(ArrayAsyncSelection, AFailingStoreFailsTheFuture) {
   auto store = std::make_shared<FailingChunkStore>();
-  auto a = MakeArray(store, {8, 8}, {4, 4});
+  auto a = MakeAsyncTestArray(store, {8, 8}, {4, 4});
   ASSERT_NE(a, nullptr);
   std::vector<uint32_t> buf(16, 3);
   const Hyperslab slab{{1, 1}, {2, 2}, {4, 4}, {1, 1}};
@@ -304,7 +288,7 @@ TEST(ArrayAsyncSelection, ThreadsOnDisjointSelectionsOfOneHandle) {
   // chunk), write their rows in Fortran order, read them back into a padded view, and repeat
   // with a new version: reads see each thread's own latest write.
   constexpr uint64_t kRows = 32, kCols = 24, kThreads = 4, kRounds = 6;
-  auto a = MakeArray(MemoryStore::Create(), {kRows, kCols}, {8, 6});
+  auto a = MakeAsyncTestArray(MemoryStore::Create(), {kRows, kCols}, {8, 6});
   ASSERT_NE(a, nullptr);
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;

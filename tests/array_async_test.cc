@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/async_arrays.h"
 #include "support/worker_block.h"
 #include "zarrpp/array.h"
 #include "zarrpp/future.h"
@@ -23,25 +24,8 @@ namespace zarrpp {
 namespace {
 
 using test_support::FirstCheckGate;
+using test_support::MakeAsyncTestArray;
 using test_support::WorkerBlock;
-
-ArrayMetadata Meta(std::vector<uint64_t> shape, std::vector<uint64_t> chunks) {
-  ArrayMetadata m;
-  m.shape = std::move(shape);
-  m.chunk_shape = std::move(chunks);
-  m.data_type = DataType(DataTypeId::kUInt32);
-  m.fill_value = FillValue::Zero(m.data_type);
-  m.codecs = Json::parse(R"([{"name":"bytes","configuration":{"endian":"little"}},
-                             {"name":"zstd","configuration":{"level":1}}])");
-  return m;
-}
-
-std::shared_ptr<Array> MakeArray(const std::shared_ptr<Store>& store, std::vector<uint64_t> shape,
-                                 std::vector<uint64_t> chunks, const ArrayOptions& options = {}) {
-  auto a = Array::Create(store, "a", Meta(std::move(shape), std::move(chunks)), {}, options);
-  EXPECT_TRUE(a.ok()) << a.status();
-  return a.ok() ? *a : nullptr;
-}
 
 // The value of the element at C-order index `pos` of the array, written by `version`.
 uint32_t Value(uint32_t version, uint64_t pos) {
@@ -69,7 +53,7 @@ std::vector<uint32_t> ReadAll(Array& a) {
 
 TEST(ArrayAsync, ManyWritesInFlightThenWaitAll) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {64, 48}, {8, 16});
+  auto a = MakeAsyncTestArray(store, {64, 48}, {8, 16});
   ASSERT_NE(a, nullptr);
   std::vector<std::vector<uint32_t>> buffers;
   std::vector<Region> regions;
@@ -90,7 +74,7 @@ TEST(ArrayAsync, ManyWritesInFlightThenWaitAll) {
 
 TEST(ArrayAsync, OverlappingWritesApplyInCallOrder) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {40, 12}, {4, 5});
+  auto a = MakeAsyncTestArray(store, {40, 12}, {4, 5});
   ASSERT_NE(a, nullptr);
   // Write k (version k + 1) covers rows [k, k + 10): a row's last writer is the largest k covering
   // it. Partial chunks make each write a read-modify-write of what the previous one stored.
@@ -122,7 +106,7 @@ TEST(ArrayAsync, OverlappingWritesApplyInCallOrder) {
 
 TEST(ArrayAsync, AppendSequenceGivesShapeAndData) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {0, 6}, {3, 4});
+  auto a = MakeAsyncTestArray(store, {0, 6}, {3, 4});
   ASSERT_NE(a, nullptr);
   // Appends of 1, 2, 3, 1, 2, 3, ... rows; row t holds Value(1, t * 6 + c).
   std::vector<std::vector<uint32_t>> buffers;
@@ -145,7 +129,7 @@ TEST(ArrayAsync, AppendSequenceGivesShapeAndData) {
 
 TEST(ArrayAsync, WriteQueuedAfterAppendSeesTheNewShape) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {2, 3}, {2, 3});
+  auto a = MakeAsyncTestArray(store, {2, 3}, {2, 3});
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> more = RegionValues(Region{{2, 0}, {2, 3}}, 3, 1);
   const std::vector<uint32_t> fix = RegionValues(Region{{3, 0}, {1, 3}}, 3, 2);
@@ -162,7 +146,7 @@ TEST(ArrayAsync, WriteQueuedAfterAppendSeesTheNewShape) {
 
 TEST(ArrayAsync, ErrorsComeBackThroughTheFuture) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {10, 10}, {5, 5});
+  auto a = MakeAsyncTestArray(store, {10, 10}, {5, 5});
   ASSERT_NE(a, nullptr);
   std::vector<uint32_t> buf(100, 7);
   Future<Status> out_of_bounds =
@@ -191,7 +175,7 @@ TEST(ArrayAsync, ErrorsComeBackThroughTheFuture) {
 
 TEST(ArrayAsync, CancelDropsAQueuedRequest) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {4, 4}, {2, 2});
+  auto a = MakeAsyncTestArray(store, {4, 4}, {2, 2});
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> ones(16, 1), twos(16, 2), threes(16, 3);
   const Region whole = Region::All(a->shape());
@@ -223,7 +207,7 @@ TEST(ArrayAsync, CancelStopsARunningWriteBetweenSlabs) {
   auto store = MemoryStore::Create();
   // One chunk per row of chunks: the write goes in slabs of 64 rows, cancellation checked
   // before each.
-  auto a = MakeArray(store, {256, 4}, {1, 4});
+  auto a = MakeAsyncTestArray(store, {256, 4}, {1, 4});
   ASSERT_NE(a, nullptr);
   const Region whole = Region::All(a->shape());
   const std::vector<uint32_t> values = RegionValues(whole, 4, 1);
@@ -249,7 +233,7 @@ TEST(ArrayAsync, CancelStopsARunningWriteBetweenSlabs) {
 
 TEST(ArrayAsync, CancelStopsARunningRead) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {256, 4}, {1, 4});
+  auto a = MakeAsyncTestArray(store, {256, 4}, {1, 4});
   ASSERT_NE(a, nullptr);
   std::vector<uint32_t> out(256 * 4);
   std::atomic<bool> go{false};
@@ -270,7 +254,7 @@ TEST(ArrayAsync, CancelStopsARunningRead) {
 
 TEST(ArrayAsync, CallerCancelHookStillApplies) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {256, 4}, {1, 4});
+  auto a = MakeAsyncTestArray(store, {256, 4}, {1, 4});
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> values(256 * 4, 5);
   WriteOptions options;
@@ -285,7 +269,7 @@ TEST(ArrayAsync, CallerCancelHookStillApplies) {
 
 TEST(ArrayAsync, ThenIsCalledExactlyOnce) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {8, 8}, {4, 4});
+  auto a = MakeAsyncTestArray(store, {8, 8}, {4, 4});
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> values(64, 9);
   const Region whole = Region::All(a->shape());
@@ -360,7 +344,7 @@ TEST(ArrayAsync, ThenIsCalledExactlyOnce) {
 
 TEST(ArrayAsync, ThenWhileCompletingFromOtherThreadsIsCalledOnce) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {16, 16}, {4, 4});
+  auto a = MakeAsyncTestArray(store, {16, 16}, {4, 4});
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> values(256, 3);
   for (int round = 0; round < 50; ++round) {
@@ -378,7 +362,7 @@ TEST(ArrayAsync, ThenWhileCompletingFromOtherThreadsIsCalledOnce) {
 
 TEST(ArrayAsync, CallbackMayWaitOnItsOwnFuture) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {4, 4}, {2, 2});
+  auto a = MakeAsyncTestArray(store, {4, 4}, {2, 2});
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> values(16, 1);
   auto f = std::make_shared<Future<Status>>(
@@ -391,7 +375,7 @@ TEST(ArrayAsync, CallbackMayWaitOnItsOwnFuture) {
 
 TEST(ArrayAsync, DestroyingFuturesWithoutWaitingIsSafe) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {32, 32}, {8, 8});
+  auto a = MakeAsyncTestArray(store, {32, 32}, {8, 8});
   ASSERT_NE(a, nullptr);
   for (uint32_t v = 1; v <= 20; ++v) {
     // The buffer dies right after the Future: the Future's destructor waits for the write.
@@ -410,7 +394,7 @@ TEST(ArrayAsync, DestroyingFuturesWithoutWaitingIsSafe) {
 
 TEST(ArrayAsync, DestroyingTheArrayRunsEveryQueuedRequest) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {0, 16}, {4, 16});
+  auto a = MakeAsyncTestArray(store, {0, 16}, {4, 16});
   ASSERT_NE(a, nullptr);
   std::vector<std::vector<uint32_t>> buffers;
   std::vector<Future<Status>> pending;
@@ -433,7 +417,7 @@ TEST(ArrayAsync, DestroyingTheArrayRunsEveryQueuedRequest) {
 
 TEST(ArrayAsync, DestroyingTheArrayFromACallbackIsSafe) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {8, 8}, {4, 4});
+  auto a = MakeAsyncTestArray(store, {8, 8}, {4, 4});
   ASSERT_NE(a, nullptr);
   const Region whole{{0, 0}, {8, 8}};
   const std::vector<uint32_t> v1 = RegionValues(whole, 8, 1), v2 = RegionValues(whole, 8, 2),
@@ -463,7 +447,7 @@ TEST(ArrayAsync, DestroyingTheArrayFromACallbackIsSafe) {
 TEST(ArrayAsync, ReaderOnAnotherHandleSeesWholeChunks) {
   auto store = MemoryStore::Create();
   constexpr uint64_t kRows = 32, kCols = 32;
-  auto writer = MakeArray(store, {kRows, kCols}, {8, 8});
+  auto writer = MakeAsyncTestArray(store, {kRows, kCols}, {8, 8});
   ASSERT_NE(writer, nullptr);
   auto reader = Array::Open(store, "a");
   ASSERT_TRUE(reader.ok()) << reader.status();
@@ -505,7 +489,7 @@ TEST(ArrayAsync, ReaderOnAnotherHandleSeesWholeChunks) {
 
 TEST(ArrayAsync, AsyncCallsFromManyThreadsAllComplete) {
   auto store = MemoryStore::Create();
-  auto a = MakeArray(store, {64, 8}, {4, 8});
+  auto a = MakeAsyncTestArray(store, {64, 8}, {4, 8});
   ASSERT_NE(a, nullptr);
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -526,7 +510,7 @@ TEST(ArrayAsync, AsyncCallsFromManyThreadsAllComplete) {
 
 TEST(ArrayAsync, AppendsQueuedTogetherWriteTheMetadataOnce) {
   auto counting = CountingStore::Create(MemoryStore::Create());
-  auto a = MakeArray(counting, {1, 6}, {1, 6});
+  auto a = MakeAsyncTestArray(counting, {1, 6}, {1, 6});
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> row0 = RegionValues(Region{{0, 0}, {1, 6}}, 6, 1);
   WorkerBlock block;
@@ -578,7 +562,7 @@ class MetadataRefusingStore : public ForwardingStore {
 
 TEST(ArrayAsync, AppendsQueuedTogetherFailTogetherWhenTheMetadataWriteFails) {
   auto store = std::make_shared<MetadataRefusingStore>();
-  auto a = MakeArray(store, {1, 6}, {1, 6});
+  auto a = MakeAsyncTestArray(store, {1, 6}, {1, 6});
   ASSERT_NE(a, nullptr);
   const std::vector<uint32_t> row = RegionValues(Region{{0, 0}, {1, 6}}, 6, 1);
   WorkerBlock block;
