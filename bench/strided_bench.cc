@@ -12,6 +12,8 @@
 //   The same array sharded (shards [1024, 1024], inner chunks [256, 256], zstd level 1 or
 //   uncompressed inner chunks), "sharded-" cases: slice and fortran, each against the dense
 //   read of the same sharded array.
+//   raw-fortran-write: the uncompressed array written whole from a column-major buffer, against
+//   the same bytes written from a dense one (into an array of its own).
 //
 // Reported: the ratio table, engine time / plain time per case. The callers' buffers are where
 // std::vector puts them (16 bytes past a 64-byte boundary here), or, with STRIDED_BENCH_ALIGN=1
@@ -138,6 +140,46 @@ void BM_Strided(benchmark::State& state, bool zstd, bool sharded, Case c) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rows * kN * sizeof(float)));
 }
 
+// The other direction, uncompressed: the whole array written from a column-major buffer
+// (engine) against the same bytes written from a dense one (plain), into an array of its own.
+const std::shared_ptr<Array>& WriteArray() {
+  static std::shared_ptr<Array> a;
+  if (!a) {
+    ArrayMetadata m = ArrayFor(false, false)->metadata();
+    a = bench::Must(Array::Create(MemoryStore::Create(), "w", m), "create");
+  }
+  return a;
+}
+
+void BM_WritePlain(benchmark::State& state) {
+  const auto& arr = WriteArray();
+  std::vector<float> storage;
+  const std::span<float> in = Buffer(storage, kN * kN);
+  Check(ArrayFor(false, false)->Read(Region{{0, 0}, {kN, kN}}, in), "read");
+  const Region all{{0, 0}, {kN, kN}};
+  for (auto _ : state) Check(arr->Write(all, std::span<const float>(in)), "write");
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kN * kN * sizeof(float)));
+}
+
+void BM_WriteFortran(benchmark::State& state) {
+  const auto& arr = WriteArray();
+  std::vector<float> storage;
+  const std::span<float> buffer = Buffer(storage, kN * kN);
+  const auto view = StridedView<float>::FortranOrder(buffer.data(), {kN, kN});
+  const Hyperslab all = Hyperslab::Of(Region{{0, 0}, {kN, kN}});
+  Check(ArrayFor(false, false)->Read(all, view), "read");
+  for (auto _ : state) Check(arr->Write(all, view), "write");
+  // Spot check: element (row 300, column 5) as written.
+  std::vector<float> one(1), want(1);
+  Check(arr->Read(Region{{300, 5}, {1, 1}}, std::span<float>(one)), "spot read");
+  Check(ArrayFor(false, false)->Read(Region{{300, 5}, {1, 1}}, std::span<float>(want)), "spot");
+  if (one[0] != want[0]) {
+    std::fprintf(stderr, "wrong value written\n");
+    std::abort();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kN * kN * sizeof(float)));
+}
+
 }  // namespace
 }  // namespace zarrpp
 
@@ -160,6 +202,13 @@ int main(int argc, char** argv) {
       }
     }
   }
+  benchmark::RegisterBenchmark("raw-fortran-write/plain", zarrpp::BM_WritePlain)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("raw-fortran-write/engine", zarrpp::BM_WriteFortran)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   return zarrpp::bench::RunWithRatios(
-      argc, argv, "plain", "strided read into a strided view (engine) / dense read (plain)");
+      argc, argv, "plain",
+      "strided read or write of a strided view (engine) / dense read or write (plain)");
 }

@@ -242,6 +242,9 @@ __attribute__((target("avx2"), always_inline)) inline void StreamLines(const uin
 template <size_t N>
 constexpr uint64_t kAvxTile = 64 / N;
 
+// The most source bytes a transposing copy first asks the CPU to bring into L2 (below).
+constexpr uint64_t kPrefetchBytes = uint64_t{1} << 20;
+
 // From this many destination bytes on, a transposing copy writes its whole destination lines with
 // non-temporal stores (StreamLines): a line written whole need not be read first, which a
 // regular store does, so the copy moves two bytes through memory per byte copied instead of three;
@@ -289,8 +292,9 @@ inline void CoverWithBlocks(uint64_t x0, uint64_t x1, uint64_t b, F f) {
 // (t elements along j) that start where the destination reaches a line boundary, so that their
 // stores never split a line; a large copy whose lines are all aligned writes each tile's lines
 // whole with non-temporal stores. A strip thus keeps b write streams going, each in address
-// order. The source is read as it comes: a column of half lines at a time, which the hardware
-// prefetchers follow; asking for the whole source ahead into L2 measured slower. The parts
+// order. A source whose rows are less than a page apart (a chunk) is read as the tiles need
+// it, a column of half lines at a time, which the hardware prefetchers follow (asking for all
+// of it into L2 first measured slower). The parts
 // that are not whole tiles (the rows after the last strip, the lines before and after the tiles
 // along j) are covered by blocks that may overlap ones already written: a copy writes the same
 // bytes twice, never a wrong one, so no part falls back to element-by-element copies.
@@ -304,6 +308,15 @@ __attribute__((target("avx2"))) void TransposeAvx2(const uint8_t* src, uint64_t 
   const uint64_t i1 = ni / b * b, j1 = j0 + (nj - j0) / t * t;
   const bool stream = ni * nj * N >= kStreamBytes && di % 64 == 0 &&
                       reinterpret_cast<uintptr_t>(dst + j0 * N) % 64 == 0;
+  // Source rows a page or more apart (a caller's strided buffer, as a write gathers from it):
+  // the tiles' column of half lines has one line per page, which no hardware prefetcher
+  // follows, so the whole source is first requested into L2 in address order.
+  if (sj >= 4096 && ni * N * nj <= kPrefetchBytes) {
+    for (uint64_t j = 0; j < nj; ++j) {
+      const char* row = reinterpret_cast<const char*>(src + j * sj);
+      for (uint64_t o = 0; o < ni * N; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
+    }
+  }
   for (uint64_t i = 0; i < i1; i += b) {
     for (uint64_t jt = j0; jt < j1; jt += t) {
       if (stream) {
