@@ -288,16 +288,16 @@ inline void CoverWithBlocks(uint64_t x0, uint64_t x1, uint64_t b, F f) {
 }
 
 // As Transpose<N>, for N = 4 or 8 and ni, nj >= b, with the AVX2 blocks. Strips of b
-// destination rows (along i) at a time, each strip across its row in tiles of one cache line
+// destination rows (along i) at a time, each strip across its rows in tiles of one cache line
 // (t elements along j) that start where the destination reaches a line boundary, so that their
 // stores never split a line; a large copy whose lines are all aligned writes each tile's lines
 // whole with non-temporal stores. A strip thus keeps b write streams going, each in address
-// order. A source whose rows are less than a page apart (a chunk) is read as the tiles need
-// it, a column of half lines at a time, which the hardware prefetchers follow (asking for all
-// of it into L2 first measured slower). The parts
-// that are not whole tiles (the rows after the last strip, the lines before and after the tiles
-// along j) are covered by blocks that may overlap ones already written: a copy writes the same
-// bytes twice, never a wrong one, so no part falls back to element-by-element copies.
+// order. A source whose rows are less than a page apart (a chunk) is read as the tiles need it,
+// a column of half lines at a time, which the hardware prefetchers follow (asking for all of it
+// into L2 first measured slower). The parts that are not whole tiles (the rows after the last
+// strip, the lines before and after the tiles along j) are covered by blocks that may overlap
+// ones already written: a copy writes the same bytes twice, never a wrong one, so no part falls
+// back to element-by-element copies.
 template <size_t N>
 __attribute__((target("avx2"))) void TransposeAvx2(const uint8_t* src, uint64_t sj, uint8_t* dst,
                                                    uint64_t di, uint64_t ni, uint64_t nj) {
