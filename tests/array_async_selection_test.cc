@@ -19,7 +19,6 @@
 #include "zarrpp/array.h"
 #include "zarrpp/future.h"
 #include "zarrpp/hyperslab.h"
-#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/strided_view.h"
 

@@ -16,7 +16,6 @@
 #include "support/worker_block.h"
 #include "zarrpp/array.h"
 #include "zarrpp/future.h"
-#include "zarrpp/json.h"
 #include "zarrpp/memory_store.h"
 #include "zarrpp/store_wrappers.h"
 

@@ -242,7 +242,9 @@ __attribute__((target("avx2"), always_inline)) inline void StreamLines(const uin
 template <size_t N>
 constexpr uint64_t kAvxTile = 64 / N;
 
-// The most source bytes a transposing copy first asks the CPU to bring into L2 (below).
+// A transposing copy whose source rows are at least kPageBytes apart first asks the CPU to bring
+// the source into L2, when it is at most kPrefetchBytes (TransposeAvx2).
+constexpr uint64_t kPageBytes = 4096;
 constexpr uint64_t kPrefetchBytes = uint64_t{1} << 20;
 
 // From this many destination bytes on, a transposing copy writes its whole destination lines with
@@ -311,7 +313,7 @@ __attribute__((target("avx2"))) void TransposeAvx2(const uint8_t* src, uint64_t 
   // Source rows a page or more apart (a caller's strided buffer, as a write gathers from it):
   // the tiles' column of half lines has one line per page, which no hardware prefetcher
   // follows, so the whole source is first requested into L2 in address order.
-  if (sj >= 4096 && ni * N * nj <= kPrefetchBytes) {
+  if (sj >= kPageBytes && ni * N * nj <= kPrefetchBytes) {
     for (uint64_t j = 0; j < nj; ++j) {
       const char* row = reinterpret_cast<const char*>(src + j * sj);
       for (uint64_t o = 0; o < ni * N; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
